@@ -1,0 +1,156 @@
+/**
+ * The contract between the conversation table and the protocol detectors.
+ *
+ * Detectors are declared as data (Suricata's probing parsers, Zeek's signatures): which transport
+ * and ports they are usual on, how many bytes they need, a probe that answers match / need more /
+ * no match, and an analyzer that fills the conversation's facts. They read bytes only through a
+ * StreamSample and never throw: bad bytes become named anomalies (Zeek's "weirds").
+ */
+
+/** What `protocol` in the report can say. */
+export type Protocol =
+  | "tls"
+  | "vmware-authd"
+  | "ssh"
+  | "rdp"
+  | "http"
+  | "ntp"
+  | "dns"
+  | "plaintext"
+  | "unknown"
+  | "none";
+
+/** A probe's answer (Suricata: ALPROTO found / need more data / ALPROTO_FAILED). */
+export type ProbeResult = "match" | "more" | "no";
+
+export type Direction = "client" | "server";
+
+/** One UDP datagram's payload (or the first bytes of it), in capture order. */
+export interface Datagram {
+  fromClient: boolean;
+  /** 1-based frame number it came in. */
+  frame: number;
+  data: Uint8Array;
+}
+
+/** What a detector is shown of one conversation. Buffers are read-only to detectors. */
+export interface StreamSample {
+  transport: "tcp" | "udp";
+  clientPort: number;
+  serverPort: number;
+  /** TCP: the first bytes of in-order payload the client sent (bounded, default 16 KiB). */
+  client: Uint8Array;
+  /** TCP: the first bytes of in-order payload the server sent. */
+  server: Uint8Array;
+  /** TCP: true when no more bytes can come that way (closed, cap reached, gap, end of capture). */
+  clientDone: boolean;
+  serverDone: boolean;
+  /** TCP: true when `client`/`server` stops because a segment was missing (capture loss). */
+  clientGap: boolean;
+  serverGap: boolean;
+  /** Who sent the first payload byte; null when neither did. */
+  firstSpeaker: Direction | null;
+  /** UDP: the first datagrams both ways (bounded count and size). Empty for TCP. */
+  datagrams: Datagram[];
+}
+
+/** Something wrong inside a detected protocol, recorded instead of thrown. */
+export interface Anomaly {
+  /** Stable snake_case name, e.g. "tls_record_length_exceeds_max", "authd_plaintext_after_banner". */
+  name: string;
+  /** One sentence for people, naming the numbers (“record length 70000 exceeds 16384+256”). */
+  message: string;
+  /** Which side sent the bytes, when known. */
+  direction?: Direction;
+  /** Byte offset within that side's stream where it was found; the flow layer maps it to a frame. */
+  offset?: number;
+  /** Frame number, when the detector knows it (UDP) or after the flow layer mapped `offset`. */
+  frame?: number;
+}
+
+/** Subject, issuer and validity of the server's leaf certificate (TLS ≤ 1.2, where it is in clear). */
+export interface CertificateFacts {
+  subject: string;
+  issuer: string;
+  /** ISO 8601 UTC. */
+  notBefore: string;
+  notAfter: string;
+  /** dNSName and iPAddress subjectAltName entries, as written in the certificate. */
+  san: string[];
+  /** Number of certificates in the chain the server sent. */
+  chainLength: number;
+}
+
+/** TLS facts. Versions are strings as in the report contract: "SSL 3.0", "TLS 1.2", "TLS 1.3 (draft 23)". */
+export interface TlsFacts {
+  /** Highest version the client offered (supported_versions without GREASE, else the ClientHello version). */
+  clientVersion: string | null;
+  /** Version the server chose (supported_versions in ServerHello, else its version field). */
+  version: string | null;
+  sni: string | null;
+  /** ALPN protocols the client offered, in order. */
+  alpn: string[];
+  /** ALPN protocol the server selected, if it said. */
+  alpnSelected: string | null;
+  /** Negotiated cipher suite by IANA name (hex "0x1301" when the name is unknown). */
+  cipher: string | null;
+  ja3: string | null;
+  ja3s: string | null;
+  ja4: string | null;
+  certificate: CertificateFacts | null;
+  /** The server answered the first ClientHello with a HelloRetryRequest (RFC 8446 §4.1.4). */
+  helloRetryRequest: boolean;
+  clientHelloSeen: boolean;
+  serverHelloSeen: boolean;
+  /** Alerts seen in clear, e.g. {from:"server", level:"fatal", description:"handshake_failure"}. */
+  alerts: { from: Direction; level: string; description: string }[];
+}
+
+/** Protocol-specific facts; each detector fills only its own field. */
+export interface ConversationFacts {
+  protocol: Protocol;
+  /** A line the server (or, failing that, the client) sent first: authd 220 line, SSH server banner, SMTP greeting… */
+  banner: string | null;
+  tls: TlsFacts | null;
+  ssh: { clientBanner: string | null; serverBanner: string | null; clientSoftware: string | null; serverSoftware: string | null } | null;
+  rdp: {
+    cookie: string | null;
+    /** RDP_NEG_REQ requestedProtocols as names: "rdp", "ssl", "hybrid", "rdstls", "hybrid_ex", … */
+    requestedProtocols: string[];
+    /** RDP_NEG_RSP selectedProtocol as a name, or null when the server sent none. */
+    selectedProtocol: string | null;
+    /** RDP_NEG_FAILURE code name, if the server refused. */
+    failure: string | null;
+  } | null;
+  http: { method: string | null; uri: string | null; host: string | null; status: number | null; server: string | null } | null;
+  ntp: { version: number; clientMode: number | null; serverMode: number | null; stratum: number | null } | null;
+  dns: { queries: string[]; rcodes: string[] } | null;
+  /** True when a vmware-authd banner was followed by a TLS handshake. */
+  authdTls?: boolean;
+  anomalies: Anomaly[];
+}
+
+export function emptyFacts(): ConversationFacts {
+  return { protocol: "none", banner: null, tls: null, ssh: null, rdp: null, http: null, ntp: null, dns: null, anomalies: [] };
+}
+
+/** A detector, declared as data. */
+export interface Detector {
+  protocol: Protocol;
+  transports: readonly ("tcp" | "udp")[];
+  /** Ports it is usual on (server side). Used for ordering and as a hint, never as the verdict. */
+  ports: readonly number[];
+  /**
+   * True when the probe keys on content strong enough to trust on any port (a TLS record header
+   * with a ClientHello, "SSH-2.0-", a TPKT/X.224 CR). False for weak shapes (a 48-byte NTP packet),
+   * which are only tried on their usual ports or after every strong probe said no.
+   */
+  byContent: boolean;
+  /** Bytes the probe needs at least before it can answer (fewer → "more"). */
+  minBytes: number;
+  /** Bytes after which the probe's answer is final. */
+  maxBytes: number;
+  probe(s: StreamSample): ProbeResult;
+  /** Fill `out` (protocol is set by the caller). Never throws; bad bytes go to out.anomalies. */
+  analyze(s: StreamSample, out: ConversationFacts): void;
+}
