@@ -1,0 +1,418 @@
+/**
+ * pcapng reader, push-fed and pull-drained (see types.ts).
+ *
+ * Format: draft-ietf-opsawg-pcapng. §3.1 general block structure (type, total length, body,
+ * total length again), §4.1 Section Header Block (its byte-order magic sets the byte order of the
+ * whole section), §4.2 Interface Description Block (link type, snaplen, if_tsresol, if_tsoffset),
+ * §4.3 Enhanced Packet Block, §4.4 Simple Packet Block, Appendix A the obsolete Packet Block.
+ * Every other block type is skipped by its length.
+ *
+ * Frame numbers follow Wireshark (tshark 4.0): besides packet blocks, Wireshark hands some other
+ * records to the dissectors as frames (pcapng custom blocks, systemd journal entries, sysdig
+ * events). They use up a frame number although we deliver no packet for them, so that our
+ * `frame` equals the number Wireshark shows and a `frame.number==N` filter finds the packet.
+ */
+import type { CaptureError, CaptureReader, RawPacket } from "./types.js";
+import { ChunkQueue, ErrorList, MAX_RECORD_BYTES, hex4, newRawPacket, u16, u32 } from "./pcap.js";
+
+export const BLOCK_SHB = 0x0a0d0d0a;
+export const BLOCK_IDB = 0x00000001;
+export const BLOCK_PB = 0x00000002;
+export const BLOCK_SPB = 0x00000003;
+export const BLOCK_EPB = 0x00000006;
+export const BYTE_ORDER_MAGIC = 0x1a2b3c4d;
+
+/** Refuse larger blocks as corrupt: nothing real comes close, and we must not buffer without bound. */
+export const MAX_BLOCK_BYTES = MAX_RECORD_BYTES;
+
+/**
+ * Non-packet block types that tshark 4.0 counts as frames (wiretap returns them as records:
+ * REC_TYPE_CUSTOM_BLOCK, REC_TYPE_SYSTEMD_JOURNAL_EXPORT, REC_TYPE_SYSCALL).
+ */
+export function isCountedNonPacketBlock(type: number): boolean {
+  switch (type) {
+    case 0x00000bad: // Custom Block, may be copied (§4.8)
+    case 0x40000bad: // Custom Block, should not be copied (§4.8)
+    case 0x00000009: // systemd Journal Export Block
+    case 0x00000204: // Sysdig Event Block
+    case 0x00000208: // Sysdig Event Block with flags
+    case 0x00000216: // Sysdig Event Block v2
+    case 0x00000217: // Sysdig Event Block with flags v2
+      return true;
+    default:
+      return false;
+  }
+}
+
+/** One IDB of the current section, with its timestamp conversion prepared. */
+interface Iface {
+  linkType: number;
+  snaplen: number;
+  /** if_tsresol raw byte (§4.2): bit 7 clear = 10^-n s, set = 2^-n s. Default 6. */
+  tsresol: number;
+  /** Timestamp units per second when it fits the exact fast path (<= 2^32), else 0. */
+  units: number;
+  /** Multiply the remainder by this to get nanoseconds (10^-n with n <= 9, or 2^-n with n <= 9); 0 if not usable. */
+  nsMul: number;
+  /** For 2^-n with 9 < n <= 32: nanoseconds = floor(rem * 1953125 / 2^(n-9)). */
+  binDiv: number;
+  /** Units per second as a BigInt for resolutions past the fast path, else null. */
+  unitsBig: bigint | null;
+  /** if_tsoffset: seconds added to every timestamp of this interface. */
+  tsOffset: number;
+}
+
+const TWO32 = 4294967296;
+
+/**
+ * Builds the timestamp conversion for an if_tsresol value, or returns an error message.
+ * Exported for tests.
+ */
+export function makeIface(linkType: number, snaplen: number, tsresol: number, tsOffset: number): Iface | string {
+  const binary = (tsresol & 0x80) !== 0;
+  const n = tsresol & 0x7f;
+  // Wireshark refuses 10^-n with n > 19 and 2^-n with n > 63: the units no longer fit 64 bits.
+  if (!binary && n > 19) return `if_tsresol 10^-${n} is out of range (n must be <= 19)`;
+  if (binary && n > 63) return `if_tsresol 2^-${n} is out of range (n must be <= 63)`;
+  const ifc: Iface = { linkType, snaplen, tsresol, units: 0, nsMul: 0, binDiv: 0, unitsBig: null, tsOffset };
+  if (!binary && n <= 9) {
+    ifc.units = 10 ** n;
+    ifc.nsMul = 10 ** (9 - n);
+  } else if (binary && n <= 32) {
+    ifc.units = 2 ** n;
+    // 10^9 = 2^9 * 1953125, so 2^-n divides 10^9 exactly for n <= 9.
+    if (n <= 9) ifc.nsMul = 1e9 / 2 ** n;
+    else ifc.binDiv = 2 ** (n - 9);
+  } else {
+    ifc.unitsBig = binary ? 1n << BigInt(n) : 10n ** BigInt(n);
+  }
+  return ifc;
+}
+
+/**
+ * Splits a 64-bit timestamp (high and low 32-bit words, §4.3) counted in the interface's units
+ * into whole seconds and nanoseconds, exactly, writing them to `out`.
+ *
+ * Fast path (units <= 2^32, i.e. 10^-0..10^-9 and 2^-0..2^-32): long division of the 64-bit
+ * value by the units in 16-bit steps; every intermediate stays below 2^48 so doubles are exact,
+ * and `%` on integral doubles is exact. Past that, BigInt.
+ */
+export function splitTimestamp(high: number, low: number, ifc: Iface, out: { tsSec: number; tsNsec: number }): void {
+  const U = ifc.units;
+  if (U !== 0) {
+    const rh = high % U;
+    const qh = (high - rh) / U;
+    let cur = rh * 65536 + (low >>> 16);
+    const r1 = cur % U;
+    const q1 = (cur - r1) / U;
+    cur = r1 * 65536 + (low & 0xffff);
+    const r = cur % U;
+    const q0 = (cur - r) / U;
+    // Exact while the seconds stay below 2^53 (any date before the year 285 million).
+    out.tsSec = qh * TWO32 + q1 * 65536 + q0 + ifc.tsOffset;
+    if (ifc.nsMul !== 0) out.tsNsec = r * ifc.nsMul;
+    else {
+      // r < 2^32, so r * 1953125 < 2^53; dividing by a power of two is exact, floor truncates.
+      out.tsNsec = Math.floor((r * 1953125) / ifc.binDiv);
+    }
+    return;
+  }
+  const ub = ifc.unitsBig as bigint;
+  const t = (BigInt(high) << 32n) | BigInt(low);
+  out.tsSec = Number(t / ub) + ifc.tsOffset;
+  out.tsNsec = Number(((t % ub) * 1000000000n) / ub);
+}
+
+const enum State {
+  Blocks,
+  Done,
+}
+
+export class PcapngReader implements CaptureReader {
+  readonly format = "pcapng" as const;
+  private readonly q = new ChunkQueue();
+  private readonly pkt = newRawPacket();
+  private readonly errs = new ErrorList();
+  private state = State.Blocks;
+  private ended = false;
+  private fatal = false;
+  /** Byte order of the current section; null before the first SHB. */
+  private le: boolean | null = null;
+  private ifaces: Iface[] = [];
+  private readonly seenLinkTypes: number[] = [];
+  private frameCount = 0;
+  private packetCount = 0;
+  private sectionCount = 0;
+  private lastTimestamped = true;
+
+  append(chunk: Uint8Array): void {
+    if (this.fatal || this.ended) return;
+    this.q.push(chunk);
+  }
+
+  end(): void {
+    this.ended = true;
+  }
+
+  get errors(): CaptureError[] {
+    return this.errs.list;
+  }
+
+  get stopped(): boolean {
+    return this.fatal;
+  }
+
+  get linkTypes(): number[] {
+    return this.seenLinkTypes;
+  }
+
+  get bytesConsumed(): number {
+    return this.q.consumed;
+  }
+
+  /** Frame numbers used so far: packets plus the non-packet records Wireshark counts as frames. */
+  get frames(): number {
+    return this.frameCount;
+  }
+
+  /** Packets delivered so far. */
+  get packets(): number {
+    return this.packetCount;
+  }
+
+  /**
+   * Whether the packet last returned by next() carries a timestamp. A Simple Packet Block has
+   * none (§4.4): its tsSec/tsNsec are 0 and Wireshark shows no time for it.
+   */
+  get timestamped(): boolean {
+    return this.lastTimestamped;
+  }
+
+  /** Sections (SHBs) seen so far. */
+  get sections(): number {
+    return this.sectionCount;
+  }
+
+  private stop(offset: number, message: string): undefined {
+    const frame = this.frameCount + 1;
+    this.errs.add(frame, offset, `frame ${frame} at offset ${offset}: ${message}`, true);
+    this.fatal = true;
+    this.state = State.Done;
+    this.q.clear();
+    return undefined;
+  }
+
+  private warn(offset: number, message: string): void {
+    const frame = this.frameCount + 1;
+    this.errs.add(frame, offset, `frame ${frame} at offset ${offset}: ${message}`, false);
+  }
+
+  /** Input is incomplete: wait, or at end of input report the cut-off block. */
+  private incomplete(need: number): undefined {
+    if (!this.ended) return undefined;
+    const q = this.q;
+    const have = q.available;
+    if (have > 0) {
+      if (this.le === null) {
+        this.stop(q.consumed, `file ends inside the first block (${have} of ${need} bytes)`);
+        return undefined;
+      }
+      this.warn(q.consumed, `file ends inside a block (${have} of ${need} bytes)`);
+      q.skip(have);
+    } else if (this.le === null) {
+      this.stop(0, "no pcapng Section Header Block (empty input)");
+      return undefined;
+    }
+    this.state = State.Done;
+    this.errs.flush();
+    return undefined;
+  }
+
+  next(): RawPacket | undefined {
+    const q = this.q;
+    while (this.state === State.Blocks) {
+      const offset = q.consumed;
+      if (q.available < 12) return this.incomplete(12);
+      let b = q.peek(0, 12);
+      let o = q.off;
+      // The SHB type 0x0A0D0D0A reads the same in both byte orders; its byte-order magic then
+      // fixes the order of every other field in the section (§4.1).
+      let type = u32(b, o, true);
+      let le: boolean;
+      if (type === BLOCK_SHB) {
+        const bom = u32(b, o + 8, true);
+        if (bom === BYTE_ORDER_MAGIC) le = true;
+        else if (bom === 0x4d3c2b1a) le = false;
+        else return this.stop(offset, `Section Header Block has an unknown byte-order magic ${hex4(b, o + 8)}`);
+      } else if (this.le === null) {
+        return this.stop(offset, `first block is not a Section Header Block (type 0x${hexType(type)})`);
+      } else {
+        le = this.le;
+        type = u32(b, o, le);
+      }
+      const len = u32(b, o + 4, le); // Block Total Length
+      // §3.1: the total length covers header and trailer (>= 12) and the body is padded to 32 bits.
+      if (len < 12) return this.stop(offset, `block total length ${len} is below the minimum 12 (type 0x${hexType(type)})`);
+      if (len % 4 !== 0) return this.stop(offset, `block total length ${len} is not a multiple of 4 (type 0x${hexType(type)})`);
+      if (len > MAX_BLOCK_BYTES)
+        return this.stop(offset, `block total length ${len} is above the limit ${MAX_BLOCK_BYTES}: corrupt block (type 0x${hexType(type)})`);
+      if (q.available < len) return this.incomplete(len);
+      // Trailing copy of the total length (§3.1) must match the leading one.
+      const tb = q.peek(len - 4, 4);
+      const trailer = u32(tb, q.off, le);
+      if (trailer !== len)
+        return this.stop(offset, `block total lengths differ: ${len} at the start, ${trailer} at the end (type 0x${hexType(type)})`);
+
+      switch (type) {
+        case BLOCK_SHB: {
+          if (len < 28) return this.stop(offset, `Section Header Block total length ${len} is below the minimum 28`);
+          b = q.peek(0, 16);
+          o = q.off;
+          const major = u16(b, o + 12, le); // Major Version
+          const minor = u16(b, o + 14, le); // Minor Version
+          // o+16: Section Length (64 bits, may be -1): not needed, we walk block by block.
+          if (major !== 1) return this.stop(offset, `unsupported Section Header Block version ${major}.${minor} (expected 1.x)`);
+          if (minor !== 0) this.warn(offset, `Section Header Block version ${major}.${minor}; reading it as 1.0`);
+          this.le = le;
+          this.ifaces = [];
+          this.sectionCount++;
+          break;
+        }
+        case BLOCK_IDB: {
+          const err = this.readIdb(offset, len);
+          if (err !== null) return this.stop(offset, err);
+          break;
+        }
+        case BLOCK_EPB:
+        case BLOCK_PB:
+        case BLOCK_SPB: {
+          const p = this.readPacket(type, offset, len);
+          if (p === undefined) return undefined; // fatal error recorded
+          q.skip(len);
+          return p;
+        }
+        default:
+          if (isCountedNonPacketBlock(type)) this.frameCount++;
+          break;
+      }
+      q.skip(len);
+    }
+    return undefined;
+  }
+
+  /** §4.2 Interface Description Block. Returns an error message for a fatal problem, else null. */
+  private readIdb(offset: number, len: number): string | null {
+    if (len < 20) return `Interface Description Block total length ${len} is below the minimum 20`;
+    const q = this.q;
+    const le = this.le as boolean;
+    const b = q.peek(0, len);
+    const o = q.off;
+    const linkType = u16(b, o + 8, le); // LinkType
+    // o+10: Reserved
+    const snaplen = u32(b, o + 12, le); // SnapLen (0 = no limit)
+    let tsresol = 6;
+    let tsOffset = 0;
+    // Options (§3.5): code (16), length (16), value padded to 32 bits; ends at opt_endofopt or the trailer.
+    let p = o + 16;
+    const end = o + len - 4;
+    while (p + 4 <= end) {
+      const code = u16(b, p, le);
+      const olen = u16(b, p + 2, le);
+      if (code === 0) break; // opt_endofopt
+      const v = p + 4;
+      if (v + olen > end) {
+        this.warn(offset, `Interface Description Block option ${code} of length ${olen} runs past the block; options ignored from there`);
+        break;
+      }
+      if (code === 9 && olen >= 1) {
+        tsresol = b[v]; // if_tsresol
+      } else if (code === 14 && olen >= 8) {
+        // if_tsoffset: signed 64-bit seconds.
+        const hi = le ? u32(b, v + 4, le) | 0 : u32(b, v, le) | 0;
+        const lo = le ? u32(b, v, le) : u32(b, v + 4, le);
+        tsOffset = hi * TWO32 + lo;
+      }
+      p = v + ((olen + 3) & ~3);
+    }
+    const ifc = makeIface(linkType, snaplen, tsresol, tsOffset);
+    if (typeof ifc === "string") return ifc;
+    this.ifaces.push(ifc);
+    if (!this.seenLinkTypes.includes(linkType)) this.seenLinkTypes.push(linkType);
+    return null;
+  }
+
+  /** §4.3 EPB, Appendix A PB, §4.4 SPB. Fills the reused packet; undefined after a fatal error. */
+  private readPacket(type: number, offset: number, len: number): RawPacket | undefined {
+    const q = this.q;
+    const le = this.le as boolean;
+    const pkt = this.pkt;
+    const frame = this.frameCount + 1;
+    let ifId: number;
+    let caplen: number;
+    let origLen: number;
+    let dataAt: number;
+    let ifc: Iface;
+    if (type === BLOCK_SPB) {
+      if (len < 16) return this.stop(offset, `Simple Packet Block total length ${len} is below the minimum 16`);
+      if (this.ifaces.length === 0) return this.stop(offset, "Simple Packet Block before any Interface Description Block in its section");
+      ifc = this.ifaces[0]; // an SPB always belongs to the section's first interface
+      ifId = 0;
+      const b = q.peek(0, 12);
+      origLen = u32(b, q.off + 8, le); // Original Packet Length
+      // The SPB has no captured length: it is the original length cut to the snaplen (0 = none)
+      // and to the room the block has.
+      caplen = origLen;
+      if (ifc.snaplen !== 0 && caplen > ifc.snaplen) caplen = ifc.snaplen;
+      const room = len - 16;
+      if (caplen > room) {
+        this.warn(offset, `Simple Packet Block holds ${room} bytes, less than the ${caplen} its lengths call for`);
+        caplen = room;
+      }
+      dataAt = 12;
+      pkt.tsSec = 0; // no timestamp in an SPB
+      pkt.tsNsec = 0;
+      this.lastTimestamped = false;
+    } else {
+      if (len < 32) return this.stop(offset, `${type === BLOCK_EPB ? "Enhanced Packet" : "Packet"} Block total length ${len} is below the minimum 32`);
+      const b = q.peek(0, 28);
+      const o = q.off;
+      let high: number;
+      let low: number;
+      if (type === BLOCK_EPB) {
+        ifId = u32(b, o + 8, le); // Interface ID
+        high = u32(b, o + 12, le); // Timestamp (High)
+        low = u32(b, o + 16, le); // Timestamp (Low)
+      } else {
+        ifId = u16(b, o + 8, le); // Interface ID (16 bits in the obsolete PB)
+        // o+10: Drops Count
+        high = u32(b, o + 12, le);
+        low = u32(b, o + 16, le);
+      }
+      caplen = u32(b, o + 20, le); // Captured Packet Length
+      origLen = u32(b, o + 24, le); // Original Packet Length
+      if (ifId >= this.ifaces.length)
+        return this.stop(offset, `packet on interface ${ifId} but the section has ${this.ifaces.length} interface(s)`);
+      if (32 + caplen > len) return this.stop(offset, `block total length ${len} is too small for caplen ${caplen}`);
+      ifc = this.ifaces[ifId];
+      splitTimestamp(high, low, ifc, pkt);
+      this.lastTimestamped = true;
+      dataAt = 28;
+    }
+    const b = q.peek(0, dataAt + caplen);
+    const o = q.off;
+    pkt.frame = frame;
+    pkt.offset = offset;
+    pkt.caplen = caplen;
+    pkt.origLen = origLen;
+    pkt.linkType = ifc.linkType;
+    pkt.interfaceId = ifId;
+    pkt.data = b.subarray(o + dataAt, o + dataAt + caplen);
+    this.frameCount = frame;
+    this.packetCount++;
+    return pkt;
+  }
+}
+
+function hexType(t: number): string {
+  return t.toString(16).padStart(8, "0");
+}
