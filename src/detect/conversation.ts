@@ -1,0 +1,58 @@
+/**
+ * Runs the detectors on one finished conversation: builds the StreamSample the detectors read
+ * (the first bytes each way for TCP, the first datagrams for UDP), calls the registry, and maps
+ * anomaly byte offsets back to frame numbers so a finding can point at a frame.
+ */
+import type { Conversation } from "../flow/conversation.js";
+import { detect } from "./registry.js";
+import type { ConversationFacts, StreamSample } from "./types.js";
+
+const EMPTY = new Uint8Array(0);
+
+export function sampleOf(conv: Conversation): StreamSample {
+  const t = conv.tcp;
+  if (t !== null) {
+    t.client.finish();
+    t.server.finish();
+    return {
+      transport: "tcp",
+      clientPort: conv.clientPort,
+      serverPort: conv.serverPort,
+      client: t.client.bytes(),
+      server: t.server.bytes(),
+      clientDone: t.client.done,
+      serverDone: t.server.done,
+      clientGap: t.client.gap,
+      serverGap: t.server.gap,
+      firstSpeaker: t.firstSpeaker,
+      datagrams: [],
+    };
+  }
+  const first = conv.datagrams.length > 0 ? (conv.datagrams[0].fromClient ? "client" : "server") : null;
+  return {
+    transport: "udp",
+    clientPort: conv.clientPort,
+    serverPort: conv.serverPort,
+    client: EMPTY,
+    server: EMPTY,
+    clientDone: true,
+    serverDone: true,
+    clientGap: false,
+    serverGap: false,
+    firstSpeaker: first,
+    datagrams: conv.datagrams,
+  };
+}
+
+export function detectConversation(conv: Conversation): ConversationFacts {
+  const facts = detect(sampleOf(conv));
+  const t = conv.tcp;
+  for (const a of facts.anomalies) {
+    if (a.frame === undefined && t !== null && a.direction !== undefined && a.offset !== undefined) {
+      const f = (a.direction === "client" ? t.client : t.server).frameAt(a.offset);
+      if (f > 0) a.frame = f;
+    }
+  }
+  conv.facts = facts;
+  return facts;
+}

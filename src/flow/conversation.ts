@@ -1,0 +1,55 @@
+/**
+ * One TCP or UDP conversation as the flow table keeps it while reading. This is the internal,
+ * mutable form; src/report/record.ts turns it into the documented record every reporter renders.
+ */
+import type { ConversationFacts, Datagram } from "../detect/types.js";
+import type { TcpTracker } from "./tcp-state.js";
+
+export type Transport = "tcp" | "udp";
+
+export class Conversation {
+  /** 1-based id, unique within a report, in order of first frame (capture by capture). */
+  id = 0;
+  /** Index of the capture file in the report's `captures`. */
+  capture = 0;
+  /** Wireshark's tcp.stream / udp.stream number for this conversation in its capture (0-based). */
+  stream = 0;
+  transport: Transport = "tcp";
+  ipVersion: 4 | 6 = 4;
+  readonly clientIp = new Uint8Array(16);
+  readonly serverIp = new Uint8Array(16);
+  clientPort = 0;
+  serverPort = 0;
+  /** How the client was chosen: "syn" (sent the first SYN), "syn-ack" (the other side sent a SYN-ACK first), "first-packet", "service-port" (roles flipped because only the first sender's port is a service port). */
+  clientBy: "syn" | "syn-ack" | "first-packet" | "service-port" = "first-packet";
+  /** Packets and bytes (original frame lengths) sent by the client / by the server. */
+  packetsClient = 0;
+  packetsServer = 0;
+  bytesClient = 0;
+  bytesServer = 0;
+  firstFrame = 0;
+  lastFrame = 0;
+  startSec = 0;
+  startNsec = 0;
+  endSec = 0;
+  endNsec = 0;
+  /** TCP state and the first bytes each way; null for UDP. */
+  tcp: TcpTracker | null = null;
+  /** UDP: the first datagrams each way (bounded), for detection. */
+  readonly datagrams: Datagram[] = [];
+  datagramsClient = 0;
+  datagramsServer = 0;
+  udpPayloadClient = false;
+  udpPayloadServer = false;
+  /** ICMP errors that quoted one of this conversation's packets (the last type/code seen, and how many). */
+  icmpType = -1;
+  icmpCode = -1;
+  icmpCount = 0;
+  /** Frame numbers of the ICMP errors (the first few). */
+  readonly icmpFrames: number[] = [];
+  /** What the detectors found; set when the conversation is finalized. */
+  facts: ConversationFacts | null = null;
+  /** Symmetric flow hash and the next conversation in the same hash bucket (flow table chaining). */
+  hash = 0;
+  nextInBucket: Conversation | null = null;
+}

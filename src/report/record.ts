@@ -1,0 +1,162 @@
+/**
+ * The one documented conversation record (docs/report-schema.md) that every reporter renders.
+ * Internal state (src/flow/conversation.ts) is turned into this plain, JSON-ready shape here and
+ * nowhere else, so the table, JSON, Markdown and HTML reports cannot disagree.
+ */
+import type { CaptureError } from "../capture/types.js";
+import type { Analysis, CaptureResult, DecodeCounts } from "../analyze.js";
+import { formatIp } from "../decode/addr.js";
+import type { Anomaly, ConversationFacts, Protocol, TlsFacts } from "../detect/types.js";
+import type { Conversation } from "../flow/conversation.js";
+import { udpHistory, udpState } from "../flow/tcp-state.js";
+import { isoTime } from "./time.js";
+
+export const REPORT_SCHEMA = "phoenix-netcheck.report/v1";
+
+export interface EndpointRecord {
+  /** Address as tshark prints it: dotted IPv4, RFC 5952 IPv6. */
+  ip: string;
+  port: number;
+  /** The endpoint's role (proxy, vcenter, esxi, …) or null when unknown. */
+  role: string | null;
+}
+
+export interface CaptureRecord {
+  /** The path as given on the command line ("-" for standard input). */
+  file: string;
+  /** Container format found from the magic bytes. */
+  format: "pcap" | "pcapng";
+  /** True when the file was gzip-compressed. */
+  compressed: boolean;
+  /** LINKTYPE values of the capture's interfaces, in order of first appearance. */
+  linkTypes: number[];
+  /** Packets read. */
+  packets: number;
+  /** Frame numbers used (as Wireshark numbers them; pcapng custom blocks count). */
+  frames: number;
+  /** Sum of the packets' original (on-the-wire) lengths. */
+  bytes: number;
+  /** First and last packet timestamps, ISO 8601 UTC; null when the capture has no packet. */
+  firstTimestamp: string | null;
+  lastTimestamp: string | null;
+  /** Problems with the file or its packets: 1-based frame, byte offset of the record, message. */
+  errors: { frame: number; offset: number; message: string; fatal: boolean }[];
+  /** What the decoders saw. */
+  decode: DecodeCounts;
+}
+
+export interface ConversationRecord {
+  /** 1-based id, unique in the report. */
+  id: number;
+  /** Index into `captures`. */
+  capture: number;
+  /** Wireshark's tcp.stream / udp.stream number in that capture. */
+  stream: number;
+  transport: "tcp" | "udp";
+  /** Who opened it (the SYN sender, else as decided in docs/report-schema.md) and who answered. */
+  client: EndpointRecord;
+  server: EndpointRecord;
+  /** How the client was chosen: syn, syn-ack, first-packet, service-port. */
+  clientBy: string;
+  /** Packets sent by the client / by the server. */
+  packets: { client: number; server: number };
+  /** Bytes (original frame lengths, as Wireshark's Conversations counts them) sent each way. */
+  bytes: { client: number; server: number };
+  /** First and last frame (1-based, as Wireshark numbers frames). */
+  firstFrame: number;
+  lastFrame: number;
+  /** First and last packet, ISO 8601 UTC. */
+  start: string;
+  end: string;
+  /** Zeek conn_state (S0, S1, SF, REJ, …) and history letters (uppercase = client). */
+  state: string;
+  history: string;
+  /** What the bytes are (not the port): tls, vmware-authd, ssh, rdp, http, ntp, dns, plaintext, unknown, none. */
+  protocol: Protocol;
+  /** TLS facts when a TLS handshake was seen (also for vmware-authd and RDP after negotiation). */
+  tls: TlsFacts | null;
+  /** The first line a server (or client) sent in clear: authd 220 line, SSH banner, … */
+  banner: string | null;
+  /** Protocol details, each present only for its protocol. */
+  ssh: ConversationFacts["ssh"];
+  rdp: ConversationFacts["rdp"];
+  http: ConversationFacts["http"];
+  ntp: ConversationFacts["ntp"];
+  dns: ConversationFacts["dns"];
+  /** ICMP/ICMPv6 errors quoting this conversation: last type and code, how many, their frames. */
+  icmp: { type: number; code: number; count: number; frames: number[] } | null;
+  /** TCP counters (null for UDP). */
+  tcp: { retransmissions: number; outOfOrder: number; overlaps: number; gaps: number; gapBytes: number; zeroWindows: number } | null;
+  /** Things wrong inside the protocol (Zeek's weirds), with a name and where. */
+  anomalies: Anomaly[];
+  /** Matched matrix row id, or null (filled by the policy checks). */
+  rule: string | null;
+}
+
+export function captureRecord(c: CaptureResult): CaptureRecord {
+  const s = c.summary;
+  return {
+    file: s.file,
+    format: s.format,
+    compressed: s.compressed,
+    linkTypes: [...s.linkTypes],
+    packets: s.packets,
+    frames: s.frames,
+    bytes: s.bytes,
+    firstTimestamp: s.firstTimestamp ? isoTime(s.firstTimestamp.sec, s.firstTimestamp.nsec) : null,
+    lastTimestamp: s.lastTimestamp ? isoTime(s.lastTimestamp.sec, s.lastTimestamp.nsec) : null,
+    errors: c.errors.map((e: CaptureError) => ({ frame: e.frame, offset: e.offset, message: e.message, fatal: e.fatal })),
+    decode: c.decode,
+  };
+}
+
+export function conversationRecord(c: Conversation): ConversationRecord {
+  const f = c.facts;
+  const t = c.tcp;
+  return {
+    id: c.id,
+    capture: c.capture,
+    stream: c.stream,
+    transport: c.transport,
+    client: { ip: formatIp(c.clientIp, c.ipVersion), port: c.clientPort, role: null },
+    server: { ip: formatIp(c.serverIp, c.ipVersion), port: c.serverPort, role: null },
+    clientBy: c.clientBy,
+    packets: { client: c.packetsClient, server: c.packetsServer },
+    bytes: { client: c.bytesClient, server: c.bytesServer },
+    firstFrame: c.firstFrame,
+    lastFrame: c.lastFrame,
+    start: isoTime(c.startSec, c.startNsec),
+    end: isoTime(c.endSec, c.endNsec),
+    state: t !== null ? t.state : udpState(c.packetsClient, c.packetsServer),
+    history: t !== null ? t.history : udpHistory(c.udpPayloadClient, c.udpPayloadServer),
+    protocol: f?.protocol ?? "none",
+    tls: f?.tls ?? null,
+    banner: f?.banner ?? null,
+    ssh: f?.ssh ?? null,
+    rdp: f?.rdp ?? null,
+    http: f?.http ?? null,
+    ntp: f?.ntp ?? null,
+    dns: f?.dns ?? null,
+    icmp: c.icmpCount > 0 ? { type: c.icmpType, code: c.icmpCode, count: c.icmpCount, frames: [...c.icmpFrames] } : null,
+    tcp: t !== null ? { ...t.counters } : null,
+    anomalies: f?.anomalies ?? [],
+    rule: null,
+  };
+}
+
+export interface Report {
+  schema: typeof REPORT_SCHEMA;
+  /** Tool name and version that wrote the report. */
+  generator: { name: string; version: string };
+  captures: CaptureRecord[];
+  conversations: ConversationRecord[];
+}
+
+export function buildReport(a: Analysis, version: string): Report {
+  return {
+    schema: REPORT_SCHEMA,
+    generator: { name: "phoenix-netcheck", version },
+    captures: a.captures.map(captureRecord),
+    conversations: a.conversations.map(conversationRecord),
+  };
+}
