@@ -110,9 +110,11 @@ export class ChunkQueue {
     }
   }
 
-  /** Forget all input (after a fatal error) and release the carry-over buffer. */
+  /**
+   * Forget all input (after a fatal error) and release the carry-over buffer. `consumed` stays
+   * where reading stopped, so it does not depend on how much input happened to be appended.
+   */
   clear(): void {
-    this.consumed += this.avail;
     this.chunks = [];
     this.head = 0;
     this.pos = 0;
