@@ -1,0 +1,238 @@
+/**
+ * NTP over UDP (RFC 5905 §7.3), plus the control (mode 6, RFC 9327) and private (mode 7, ntpd's
+ * ntp_request.h) messages that share its port.
+ *
+ *   byte 0: LI (2 bits) | VN (3 bits) | Mode (3 bits)
+ *   modes 1–5: Stratum | Poll (s8) | Precision (s8) | Root Delay u32 | Root Dispersion u32 |
+ *              Reference ID u32 | Reference, Origin, Receive, Transmit timestamps (u64 each) = 48
+ *              bytes, then extension fields / a MAC, all in 32-bit words (RFC 5905 §7.5)
+ *   mode 6:    R E M Opcode | Sequence u16 | Status u16 | Association ID u16 | Offset u16 |
+ *              Count u16 | data (≤ 468) = 12-byte header
+ *   mode 7:    R M VN Mode | A Sequence | Implementation | Request code | Err(4) Nitems(12) |
+ *              MBZ(4) Itemsize(12) = 8-byte header
+ *
+ * The shape is weak (any 48 bytes whose first byte is 0x1b look like a v3 client request), so
+ * the detector is not trusted on content alone: on port 123 the probe checks version, mode and
+ * length; elsewhere (tried last among UDP probes) it also wants stratum, poll, precision, root
+ * delay and root dispersion in the ranges real clocks use.
+ */
+import { u16be, u32be } from "./fallback.js";
+import type { Anomaly, ConversationFacts, Datagram, Detector, ProbeResult, StreamSample } from "./types.js";
+
+export const NTP_PORT = 123;
+/** RFC 5905 §7.3: the header of modes 1–5 is 48 bytes. */
+export const NTP_HEADER = 48;
+const CTL_HEADER = 12;
+const CTL_MAX_DATA = 468;
+const PRIV_HEADER = 8;
+/** Most datagrams analysed per conversation. */
+const MAX_DATAGRAMS = 64;
+
+export const NTP_MODES: readonly string[] = [
+  "reserved",
+  "symmetric active",
+  "symmetric passive",
+  "client",
+  "server",
+  "broadcast",
+  "control",
+  "private",
+];
+
+function s8(v: number): number {
+  return v >= 128 ? v - 256 : v;
+}
+
+/**
+ * Is this datagram an NTP packet? `strict` adds the range checks used off port 123.
+ */
+export function looksLikeNtp(d: Uint8Array, strict: boolean): boolean {
+  if (d.length < 1) return false;
+  const vn = (d[0] >> 3) & 7;
+  const mode = d[0] & 7;
+  if (vn < 1 || vn > 4 || mode === 0) return false;
+  if (mode <= 5) {
+    if (d.length < NTP_HEADER || (d.length - NTP_HEADER) % 4 !== 0) return false;
+    if (!strict) return true;
+    const stratum = d[1];
+    const poll = s8(d[2]);
+    const precision = s8(d[3]);
+    // Root delay and dispersion are 16.16 seconds; real values are well under 256 s.
+    return stratum <= 16 && poll >= -7 && poll <= 17 && precision >= -40 && precision <= 0 && d[4] === 0 && d[8] === 0;
+  }
+  if (mode === 6) {
+    if (d.length < CTL_HEADER) return false;
+    const count = u16be(d, 10);
+    const op = d[1] & 0x1f;
+    if (count > CTL_MAX_DATA || CTL_HEADER + count > d.length) return false;
+    return !strict || op <= 12 || op === 31;
+  }
+  // mode 7: implementation 0 (universal), 2 (XNTPD_OLD) or 3 (XNTPD); MBZ nibble zero;
+  // the items fit in the packet.
+  if (d.length < PRIV_HEADER) return false;
+  const impl = d[2];
+  if (impl !== 0 && impl !== 2 && impl !== 3) return false;
+  if (d[6] >> 4 !== 0) return false;
+  const nitems = u16be(d, 4) & 0x0fff;
+  const size = u16be(d, 6) & 0x0fff;
+  return nitems * size <= d.length - PRIV_HEADER;
+}
+
+function probe(s: StreamSample): ProbeResult {
+  if (s.transport !== "udp") return "no";
+  const onPort = s.serverPort === NTP_PORT || s.clientPort === NTP_PORT;
+  for (const d of s.datagrams) {
+    if (d.data.length === 0) continue;
+    return looksLikeNtp(d.data, !onPort) ? "match" : "no";
+  }
+  return "no";
+}
+
+function anomaly(out: ConversationFacts, d: Datagram, name: string, message: string): void {
+  const a: Anomaly = { name, message, direction: d.fromClient ? "client" : "server", frame: d.frame, offset: 0 };
+  out.anomalies.push(a);
+}
+
+/** Four ASCII letters of a kiss code (RFC 5905 §7.4), or null when the bytes are not letters. */
+function kissCode(d: Uint8Array): string | null {
+  let s = "";
+  for (let i = 12; i < 16; i++) {
+    const c = d[i];
+    if (c === 0) break;
+    if (c < 0x20 || c >= 0x7f) return null;
+    s += String.fromCharCode(c);
+  }
+  return s.length > 0 ? s : null;
+}
+
+/** The server's expected reply mode to a client mode (RFC 5905 §9, Figure 10). */
+function expectedReply(mode: number): readonly number[] {
+  switch (mode) {
+    case 1:
+      return [1, 2];
+    case 3:
+      return [4];
+    case 6:
+      return [6];
+    case 7:
+      return [7];
+    default:
+      return [];
+  }
+}
+
+function analyze(s: StreamSample, out: ConversationFacts): void {
+  const ntp: NonNullable<ConversationFacts["ntp"]> = { version: 0, clientMode: null, serverMode: null, stratum: null };
+  out.ntp = ntp;
+  let clientVersion = 0;
+  let serverVersion = 0;
+  let lastClientTx: [number, number] | null = null;
+  let originChecked = false;
+  let seen = 0;
+  const once = new Set<string>();
+  const onceAnomaly = (d: Datagram, name: string, message: string): void => {
+    if (once.has(name)) return;
+    once.add(name);
+    anomaly(out, d, name, message);
+  };
+
+  for (const d of s.datagrams) {
+    if (seen >= MAX_DATAGRAMS) break;
+    const b = d.data;
+    if (b.length === 0) continue;
+    seen++;
+    const li = b[0] >> 6;
+    const vn = (b[0] >> 3) & 7;
+    const mode = b[0] & 7;
+    const who = d.fromClient ? "client" : "server";
+
+    if (vn < 1 || vn > 4) onceAnomaly(d, "ntp_bad_version", `${who} packet in frame ${d.frame} has version ${vn}; NTP versions are 1–4`);
+    if (d.fromClient) {
+      if (ntp.clientMode === null) ntp.clientMode = mode;
+      if (clientVersion === 0) clientVersion = vn;
+    } else {
+      if (ntp.serverMode === null) ntp.serverMode = mode;
+      if (serverVersion === 0) serverVersion = vn;
+    }
+    if (mode === 0) {
+      onceAnomaly(d, "ntp_reserved_mode", `${who} packet in frame ${d.frame} uses reserved mode 0`);
+      continue;
+    }
+
+    if (mode <= 5) {
+      if (b.length < NTP_HEADER) {
+        onceAnomaly(d, "ntp_short_packet", `${who} packet in frame ${d.frame} is ${b.length} bytes; mode ${mode} needs ${NTP_HEADER}`);
+        continue;
+      }
+      if ((b.length - NTP_HEADER) % 4 !== 0) {
+        onceAnomaly(d, "ntp_bad_length", `${who} packet in frame ${d.frame} is ${b.length} bytes; what follows the 48-byte header must be whole 32-bit words`);
+      }
+      const stratum = b[1];
+      if (!d.fromClient && mode !== 3) {
+        if (ntp.stratum === null) ntp.stratum = stratum;
+        if (stratum === 0) {
+          const code = kissCode(b);
+          onceAnomaly(d, "ntp_kiss_of_death", `server packet in frame ${d.frame} has stratum 0 (kiss-o'-death${code !== null ? ` "${code}"` : ""}, RFC 5905 §7.4)`);
+        } else if (stratum > 16) {
+          onceAnomaly(d, "ntp_stratum_reserved", `server packet in frame ${d.frame} has stratum ${stratum}; 17–255 are reserved`);
+        }
+        if (li === 3 || stratum === 16) {
+          onceAnomaly(d, "ntp_unsynchronized", `server in frame ${d.frame} says its clock is not synchronized (leap indicator ${li}, stratum ${stratum})`);
+        }
+      }
+      if (mode === 3 && d.fromClient) {
+        lastClientTx = [u32be(b, 40), u32be(b, 44)];
+      } else if (mode === 4 && !d.fromClient && lastClientTx !== null && !originChecked) {
+        // RFC 5905 §8: a reply whose origin timestamp is not the request's transmit timestamp is bogus.
+        originChecked = true;
+        const o0 = u32be(b, 24);
+        const o1 = u32be(b, 28);
+        if (o0 !== lastClientTx[0] || o1 !== lastClientTx[1]) {
+          onceAnomaly(d, "ntp_origin_mismatch", `server reply in frame ${d.frame} has origin timestamp 0x${o0.toString(16)}.${o1.toString(16)}, not the request's transmit 0x${lastClientTx[0].toString(16)}.${lastClientTx[1].toString(16)}`);
+        }
+      }
+    } else if (mode === 6) {
+      if (b.length < CTL_HEADER) {
+        onceAnomaly(d, "ntp_short_packet", `${who} control packet in frame ${d.frame} is ${b.length} bytes; the header is ${CTL_HEADER}`);
+        continue;
+      }
+      const count = u16be(b, 10);
+      if (count > CTL_MAX_DATA || CTL_HEADER + count > b.length) {
+        onceAnomaly(d, "ntp_control_bad_count", `${who} control packet in frame ${d.frame} claims ${count} data bytes; ${b.length - CTL_HEADER} are present (at most ${CTL_MAX_DATA})`);
+      }
+    } else {
+      if (b.length < PRIV_HEADER) {
+        onceAnomaly(d, "ntp_short_packet", `${who} mode 7 packet in frame ${d.frame} is ${b.length} bytes; the header is ${PRIV_HEADER}`);
+        continue;
+      }
+      // Mode 7 (ntpdc) is ntpd-private; its MON_GETLIST (20/42) was the monlist amplification.
+      onceAnomaly(d, "ntp_mode7_private", `${who} sent an ntpd private (mode 7) message, request code ${b[3]}, in frame ${d.frame}`);
+    }
+  }
+
+  ntp.version = clientVersion !== 0 ? clientVersion : serverVersion;
+  if (clientVersion !== 0 && serverVersion !== 0 && clientVersion !== serverVersion && ntp.clientMode === 3) {
+    const d = s.datagrams.find((x) => !x.fromClient && x.data.length > 0);
+    if (d !== undefined) anomaly(out, d, "ntp_version_mismatch", `client asked in NTP version ${clientVersion}, server answered in version ${serverVersion}`);
+  }
+  if (ntp.clientMode !== null && ntp.serverMode !== null) {
+    const ok = expectedReply(ntp.clientMode);
+    if (ok.length > 0 && !ok.includes(ntp.serverMode)) {
+      const d = s.datagrams.find((x) => !x.fromClient && x.data.length > 0);
+      if (d !== undefined) {
+        anomaly(out, d, "ntp_unexpected_mode", `client sent mode ${ntp.clientMode} (${NTP_MODES[ntp.clientMode]}), server answered mode ${ntp.serverMode} (${NTP_MODES[ntp.serverMode]})`);
+      }
+    }
+  }
+}
+
+export const ntpDetector: Detector = {
+  protocol: "ntp",
+  transports: ["udp"],
+  ports: [NTP_PORT],
+  byContent: false,
+  minBytes: PRIV_HEADER,
+  maxBytes: NTP_HEADER,
+  probe,
+  analyze,
+};

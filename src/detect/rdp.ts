@@ -1,0 +1,268 @@
+/**
+ * RDP connection initiation (MS-RDPBCGR §2.2.1.1 and §2.2.1.2): the client sends a TPKT-framed
+ * X.224 Connection Request, the server answers with a Connection Confirm, and when the server
+ * selected an external security protocol (TLS, CredSSP, …) a TLS handshake follows at once on the
+ * same connection.
+ *
+ *   TPKT (RFC 1006 §6, T.123 §8):   version 3 | reserved 0 | length (u16 BE, whole packet)
+ *   X.224 CR / CC (X.224 §13.3/13.4): LI (header length after this byte) | code 0xE0 CR / 0xD0 CC
+ *                                     (high nibble; low nibble CDT 0) | DST-REF u16 | SRC-REF u16
+ *                                     | class-and-options (class 0 → 0)
+ *   CR variable part:  routingToken (text … CR LF) or cookie "Cookie: mstshash=NAME\r\n",
+ *                      then RDP_NEG_REQ (type 0x01 | flags | length u16 LE = 8 | requestedProtocols
+ *                      u32 LE), then rdpCorrelationInfo when flags has CORRELATION_INFO_PRESENT.
+ *   CC variable part:  RDP_NEG_RSP (type 0x02 | flags | length 8 | selectedProtocol u32 LE) or
+ *                      RDP_NEG_FAILURE (type 0x03 | flags | length 8 | failureCode u32 LE).
+ */
+import { MAX_BANNER, asciiString, indexOfAscii, startsWithAscii, u16be, u16le, u32le } from "./fallback.js";
+import { analyzeTls } from "./tls.js";
+import type { ConversationFacts, Detector, Direction, ProbeResult, StreamSample } from "./types.js";
+
+/** TPKT header (4) + fixed X.224 CR/CC header (7): MS-RDPBCGR §3.3.5.3.1 drops anything shorter. */
+export const X224_MIN = 11;
+const TPKT_VERSION = 3;
+const X224_CR = 0xe0;
+const X224_CC = 0xd0;
+const X224_DR = 0x80;
+
+const TYPE_RDP_NEG_REQ = 0x01;
+const TYPE_RDP_NEG_RSP = 0x02;
+const TYPE_RDP_NEG_FAILURE = 0x03;
+const TYPE_RDP_CORRELATION_INFO = 0x06;
+const CORRELATION_INFO_PRESENT = 0x08;
+
+/** requestedProtocols / selectedProtocol bits (MS-RDPBCGR §2.2.1.1.1, §2.2.1.2.1). */
+export const RDP_PROTOCOLS: readonly [number, string][] = [
+  [0x01, "ssl"], // PROTOCOL_SSL: TLS 1.0–1.2
+  [0x02, "hybrid"], // PROTOCOL_HYBRID: CredSSP (inside TLS)
+  [0x04, "rdstls"], // PROTOCOL_RDSTLS (inside TLS)
+  [0x08, "hybrid_ex"], // PROTOCOL_HYBRID_EX: CredSSP + Early User Authorization Result
+  [0x10, "rdsaad"], // PROTOCOL_RDSAAD: Azure AD auth (inside TLS)
+];
+
+/** RDP_NEG_FAILURE failureCode names (MS-RDPBCGR §2.2.1.2.2), lower-cased. */
+export const RDP_FAILURES: Readonly<Record<number, string>> = {
+  1: "ssl_required_by_server",
+  2: "ssl_not_allowed_by_server",
+  3: "ssl_cert_not_on_server",
+  4: "inconsistent_flags",
+  5: "hybrid_required_by_server",
+  6: "ssl_with_user_auth_required_by_server",
+};
+
+function hex32(n: number): string {
+  return "0x" + n.toString(16).padStart(8, "0");
+}
+
+/** Names of the bits set in requestedProtocols; ["rdp"] for 0 (Standard RDP Security only). */
+export function requestedProtocolNames(flags: number): string[] {
+  if (flags === 0) return ["rdp"];
+  const names: string[] = [];
+  let rest = flags >>> 0;
+  for (const [bit, name] of RDP_PROTOCOLS) {
+    if (rest & bit) {
+      names.push(name);
+      rest &= ~bit;
+    }
+  }
+  if (rest !== 0) names.push(hex32(rest >>> 0));
+  return names;
+}
+
+/** Name of one selectedProtocol value ("rdp" for 0, hex for a value that is not one known bit). */
+export function selectedProtocolName(v: number): string {
+  if (v === 0) return "rdp";
+  for (const [bit, name] of RDP_PROTOCOLS) if (v === bit) return name;
+  return hex32(v >>> 0);
+}
+
+/**
+ * Does `b` start with a TPKT + X.224 header whose code is `code`? "prefix" when the bytes run out
+ * before the 6 bytes that decide it.
+ */
+function tpktX224(b: Uint8Array, code: number): "match" | "prefix" | "no" {
+  if (b.length >= 1 && b[0] !== TPKT_VERSION) return "no";
+  if (b.length >= 2 && b[1] !== 0) return "no";
+  if (b.length < 4) return "prefix";
+  const len = u16be(b, 2);
+  if (len < X224_MIN) return "no";
+  if (b.length < 5) return "prefix";
+  // LI counts the X.224 header after itself, variable part included: TPKT length − 4 − 1.
+  if (b[4] !== len - 5) return "no";
+  if (b.length < 6) return "prefix";
+  return b[5] === code ? "match" : "no";
+}
+
+function probe(s: StreamSample): ProbeResult {
+  const c = tpktX224(s.client, X224_CR);
+  if (c === "match") {
+    // ISO-TSAP users of TPKT (S7comm on 102) send parameters (codes 0xC0–0xC2) in the CR's
+    // variable part; MS-RDPBCGR §3.2.5.3.1 forbids them, so they tell the two apart.
+    if (s.client.length > X224_MIN && (s.client[X224_MIN] & 0xf0) === 0xc0) return "no";
+    return "match";
+  }
+  // A capture that missed the client's CR can still show the server's CC.
+  const v = tpktX224(s.server, X224_CC);
+  if (v === "match" && s.client.length === 0) return "match";
+  if (c === "prefix" && !s.clientDone) return "more";
+  if (s.client.length === 0 && v === "prefix" && !s.serverDone) return "more";
+  return "no";
+}
+
+function push(out: ConversationFacts, name: string, message: string, direction: Direction, offset: number): void {
+  out.anomalies.push({ name, message, direction, offset });
+}
+
+/**
+ * Checks the TPKT + X.224 fixed header at 0 and returns the end of the PDU within `b` (clamped
+ * to the data), or -1 when the bytes are not a TPKT-framed X.224 PDU at all.
+ */
+function pduHeader(b: Uint8Array, dir: Direction, want: number, out: ConversationFacts): number {
+  if (b.length < 4) {
+    push(out, "rdp_tpkt_truncated", `${dir} sent ${b.length} bytes, fewer than the 4-byte TPKT header`, dir, 0);
+    return -1;
+  }
+  if (b[0] !== TPKT_VERSION) {
+    push(out, "rdp_tpkt_bad_version", `${dir} TPKT version is ${b[0]}, not 3 (RFC 1006 §6)`, dir, 0);
+    return -1;
+  }
+  if (b[1] !== 0) push(out, "rdp_tpkt_reserved_nonzero", `${dir} TPKT reserved byte is ${b[1]}, not 0`, dir, 1);
+  const len = u16be(b, 2);
+  if (len < X224_MIN) {
+    push(out, "rdp_x224_too_short", `${dir} TPKT length ${len} is below the ${X224_MIN} bytes of TPKT + X.224 header`, dir, 2);
+    return -1;
+  }
+  if (len > b.length) {
+    push(out, "rdp_tpkt_length_exceeds_data", `${dir} TPKT length ${len} exceeds the ${b.length} bytes captured`, dir, 2);
+  }
+  const end = Math.min(len, b.length);
+  if (end < 6) return end;
+  if (b[4] !== len - 5) {
+    push(out, "rdp_x224_length_indicator_mismatch", `${dir} X.224 length indicator ${b[4]} does not match TPKT length ${len} − 5 = ${len - 5}`, dir, 4);
+  }
+  const code = b[5];
+  if (code !== want) {
+    const what = code === X224_DR ? "a Disconnect Request (0x80)" : code === X224_CC ? "a Connection Confirm (0xd0)" : code === X224_CR ? "a Connection Request (0xe0)" : `TPDU code 0x${code.toString(16).padStart(2, "0")}`;
+    const name = want === X224_CR ? "rdp_x224_not_connection_request" : "rdp_x224_not_connection_confirm";
+    push(out, name, `${dir} sent ${what} where a Connection ${want === X224_CR ? "Request" : "Confirm"} was expected`, dir, 5);
+    return -1;
+  }
+  if (end >= X224_MIN && b[10] !== 0) {
+    push(out, "rdp_x224_not_class_0", `${dir} X.224 class-and-options byte is 0x${b[10].toString(16).padStart(2, "0")}, not class 0`, dir, 10);
+  }
+  return end;
+}
+
+function analyzeRequest(b: Uint8Array, out: ConversationFacts, rdp: NonNullable<ConversationFacts["rdp"]>): number {
+  const end = pduHeader(b, "client", X224_CR, out);
+  if (end < 0) return 0;
+  let at = X224_MIN;
+  if (at >= end) return end;
+
+  // routingToken or cookie: text ended by CR LF (MS-RDPBCGR §2.2.1.1). The NEG_REQ starts with
+  // 0x01 and the correlation info with 0x06, neither of which begins a token.
+  if (b[at] !== TYPE_RDP_NEG_REQ && b[at] !== TYPE_RDP_CORRELATION_INFO) {
+    const crlf = indexOfAscii(b, "\r\n", at, end);
+    const lineEnd = crlf < 0 ? end : crlf;
+    if (crlf < 0) {
+      push(out, "rdp_cookie_unterminated", `client token/cookie at byte ${at} has no CR LF before the end of the PDU at ${end}`, "client", at);
+    }
+    if (startsWithAscii(b, at, "Cookie: mstshash=")) {
+      rdp.cookie = asciiString(b, at + 17, lineEnd, MAX_BANNER);
+    } else if (startsWithAscii(b, at, "Cookie: ")) {
+      rdp.cookie = asciiString(b, at + 8, lineEnd, MAX_BANNER); // e.g. "msts=3640205228.15629.0000"
+    } else {
+      rdp.cookie = asciiString(b, at, lineEnd, MAX_BANNER);
+    }
+    at = crlf < 0 ? end : crlf + 2;
+    // §2.2.1.1: the cookie MUST NOT be present when a routing token is.
+    if (!startsWithAscii(b, X224_MIN, "Cookie: mstshash=") && startsWithAscii(b, at, "Cookie: mstshash=")) {
+      push(out, "rdp_token_and_cookie", "client sent both a routing token and a mstshash cookie (MS-RDPBCGR §2.2.1.1 forbids it)", "client", at);
+      const c2 = indexOfAscii(b, "\r\n", at, end);
+      at = c2 < 0 ? end : c2 + 2;
+    }
+  }
+  if (at >= end) return end;
+
+  if (b[at] !== TYPE_RDP_NEG_REQ) {
+    push(out, "rdp_x224_unexpected_data", `client CR has ${end - at} bytes at ${at} that are not an RDP_NEG_REQ (type 0x${b[at].toString(16).padStart(2, "0")})`, "client", at);
+    return end;
+  }
+  if (end - at < 8) {
+    push(out, "rdp_neg_req_truncated", `client RDP_NEG_REQ at byte ${at} has ${end - at} of its 8 bytes`, "client", at);
+    return end;
+  }
+  const flags = b[at + 1];
+  const len = u16le(b, at + 2);
+  if (len !== 8) push(out, "rdp_neg_req_bad_length", `client RDP_NEG_REQ length is ${len}, not 8`, "client", at + 2);
+  rdp.requestedProtocols = requestedProtocolNames(u32le(b, at + 4));
+  at += 8;
+  if (flags & CORRELATION_INFO_PRESENT) {
+    // rdpCorrelationInfo: type 0x06 | flags | length 36 | correlationId (16) | reserved (16).
+    if (end - at < 36 || b[at] !== TYPE_RDP_CORRELATION_INFO) {
+      push(out, "rdp_correlation_info_missing", `client RDP_NEG_REQ flags say CORRELATION_INFO_PRESENT but no 36-byte correlation info follows at byte ${at}`, "client", at);
+    } else at += 36;
+  }
+  if (at < end) {
+    push(out, "rdp_x224_unexpected_data", `client CR has ${end - at} unexplained bytes after the negotiation request at byte ${at}`, "client", at);
+  }
+  return end;
+}
+
+function analyzeConfirm(b: Uint8Array, out: ConversationFacts, rdp: NonNullable<ConversationFacts["rdp"]>): number {
+  if (b.length === 0) return 0;
+  const end = pduHeader(b, "server", X224_CC, out);
+  if (end < 0) return 0;
+  const at = X224_MIN;
+  if (at >= end) return end;
+  if (end - at < 8) {
+    push(out, "rdp_neg_rsp_truncated", `server negotiation data at byte ${at} has ${end - at} of its 8 bytes`, "server", at);
+    return end;
+  }
+  const type = b[at];
+  const len = u16le(b, at + 2);
+  const value = u32le(b, at + 4);
+  if (len !== 8) push(out, "rdp_neg_rsp_bad_length", `server negotiation data length is ${len}, not 8`, "server", at + 2);
+  if (type === TYPE_RDP_NEG_RSP) {
+    rdp.selectedProtocol = selectedProtocolName(value);
+  } else if (type === TYPE_RDP_NEG_FAILURE) {
+    rdp.failure = RDP_FAILURES[value] ?? hex32(value);
+    push(out, "rdp_negotiation_failure", `server refused the requested security protocols: ${rdp.failure} (${value})`, "server", at);
+  } else {
+    push(out, "rdp_x224_unexpected_data", `server CC negotiation data has type 0x${type.toString(16).padStart(2, "0")}, neither RDP_NEG_RSP (2) nor RDP_NEG_FAILURE (3)`, "server", at);
+  }
+  if (end - at > 8) {
+    push(out, "rdp_x224_unexpected_data", `server CC has ${end - at - 8} bytes after its negotiation data`, "server", at + 8);
+  }
+  return end;
+}
+
+function analyze(s: StreamSample, out: ConversationFacts): void {
+  const rdp: NonNullable<ConversationFacts["rdp"]> = { cookie: null, requestedProtocols: [], selectedProtocol: null, failure: null };
+  out.rdp = rdp;
+  const clientEnd = s.client.length > 0 ? analyzeRequest(s.client, out, rdp) : 0;
+  const serverEnd = analyzeConfirm(s.server, out, rdp);
+
+  const sel = rdp.selectedProtocol;
+  if (sel !== null && sel !== "rdp" && rdp.requestedProtocols.length > 0 && !rdp.requestedProtocols.includes(sel)) {
+    push(out, "rdp_selected_protocol_not_requested", `server selected ${sel} but the client requested ${rdp.requestedProtocols.join(", ")}`, "server", X224_MIN);
+  }
+  // Every protocol but Standard RDP Security runs inside TLS, started right after the CC.
+  if (sel !== null && sel !== "rdp" && serverEnd > 0) {
+    const found = analyzeTls(s.client, s.server, out, clientEnd, serverEnd);
+    if (!found && (s.client.length > clientEnd || s.server.length > serverEnd)) {
+      push(out, "rdp_tls_not_found", `server selected ${sel} but no TLS hello followed (client bytes from ${clientEnd}, server bytes from ${serverEnd})`, "server", serverEnd);
+    }
+  }
+}
+
+export const rdpDetector: Detector = {
+  protocol: "rdp",
+  transports: ["tcp"],
+  ports: [3389],
+  byContent: true,
+  minBytes: 6,
+  maxBytes: X224_MIN + 1,
+  probe,
+  analyze,
+};

@@ -1,0 +1,99 @@
+/**
+ * VMware authd (vmware-authd, TCP 902 on ESXi): the server speaks first with one line
+ *
+ *   220 VMware Authentication Daemon Version 1.10: SSL Required, ServerDaemonProtocol:SOAP, …\r\n
+ *
+ * and TLS starts at once on the same connection: the client sends a ClientHello right after the
+ * line, with no STARTTLS-like command (NFC / VixDiskLib data then runs inside TLS). The line is
+ * strong content, so this detector is tried on every port, and it runs before the TLS detector:
+ * the client's bytes alone (a ClientHello at offset 0) would otherwise make the conversation "tls".
+ */
+import { MAX_BANNER, asciiString, indexOfAscii, prefixState, readLine } from "./fallback.js";
+import { analyzeTls, probeTlsClient, probeTlsServer } from "./tls.js";
+import type { ConversationFacts, Detector, StreamSample } from "./types.js";
+
+/** What every authd greeting starts with (the version after it varies: 1.00, 1.10, …). */
+export const AUTHD_SIGNATURE = "220 VMware Authentication Daemon";
+/** Longest greeting line we look for an end in; real ones are about 150 bytes. */
+const MAX_AUTHD_LINE = 1024;
+
+function probe(s: StreamSample) {
+  const st = prefixState(s.server, 0, AUTHD_SIGNATURE);
+  if (st === "match") return "match";
+  if (st === "no") return "no";
+  // The server has sent nothing yet or only part of the signature.
+  return s.serverDone ? "no" : "more";
+}
+
+function analyze(s: StreamSample, out: ConversationFacts): void {
+  const server = s.server;
+  const client = s.client;
+  const line = readLine(server, 0, MAX_AUTHD_LINE);
+  out.banner = line.text.length > MAX_BANNER ? line.text.slice(0, MAX_BANNER) + "…" : line.text;
+
+  if (line.ending === "none") {
+    if (server.length >= MAX_AUTHD_LINE) {
+      out.anomalies.push({
+        name: "authd_banner_too_long",
+        message: `authd greeting has no line end within ${MAX_AUTHD_LINE} bytes`,
+        direction: "server",
+        offset: 0,
+      });
+    } else if (s.serverDone) {
+      out.anomalies.push({
+        name: "authd_banner_unterminated",
+        message: `authd greeting of ${server.length} bytes ends without CR LF`,
+        direction: "server",
+        offset: 0,
+      });
+    }
+  } else if (line.ending === "lf") {
+    out.anomalies.push({
+      name: "authd_banner_missing_cr",
+      message: `authd greeting ends with a bare LF at byte ${line.end} instead of CR LF`,
+      direction: "server",
+      offset: line.end,
+    });
+  }
+  // "SSL Required" is what makes the client start TLS; a daemon without it accepts USER/PASS in clear.
+  if (line.ending !== "none" && indexOfAscii(server, "SSL Required", 0, line.end) < 0) {
+    out.anomalies.push({
+      name: "authd_ssl_not_required",
+      message: "authd greeting does not say \"SSL Required\": the daemon accepts a session without TLS",
+      direction: "server",
+      offset: 0,
+    });
+  }
+
+  // TLS starts right after the greeting on the server side and at byte 0 on the client side.
+  const serverStart = line.ending === "none" ? server.length : line.next;
+  out.authdTls = analyzeTls(client, server, out, 0, serverStart);
+
+  if (client.length > 0 && probeTlsClient(client, 0) === "no") {
+    out.anomalies.push({
+      name: "authd_plaintext_after_banner",
+      message: `client sent ${client.length} bytes after the authd greeting that are not TLS: "${asciiString(client, 0, client.length, 40)}"`,
+      direction: "client",
+      offset: 0,
+    });
+  }
+  if (server.length > serverStart && probeTlsServer(server, serverStart) === "no") {
+    out.anomalies.push({
+      name: "authd_plaintext_after_banner",
+      message: `server sent ${server.length - serverStart} bytes after its greeting (from byte ${serverStart}) that are not TLS: "${asciiString(server, serverStart, server.length, 40)}"`,
+      direction: "server",
+      offset: serverStart,
+    });
+  }
+}
+
+export const vmwareAuthdDetector: Detector = {
+  protocol: "vmware-authd",
+  transports: ["tcp"],
+  ports: [902],
+  byContent: true,
+  minBytes: AUTHD_SIGNATURE.length,
+  maxBytes: MAX_AUTHD_LINE,
+  probe,
+  analyze,
+};
