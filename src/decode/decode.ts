@@ -1,0 +1,205 @@
+/**
+ * The decoder's entry point: one captured frame in, one filled DecodedPacket out, layer by layer
+ * (link → VLAN → IPv4/IPv6 → fragment reassembly → TCP/UDP/ICMP). See docs/decoders.md.
+ *
+ * It never throws and never allocates for a packet that is not a fragment: every layer checks its
+ * bounds before reading, reports problems through out.fail() with a static message, and writes
+ * into the reused `out`. Byte views in `out` borrow `data` (or the reassembler's buffer).
+ */
+import { decodeEthernet, ETHERTYPE_IPV4, ETHERTYPE_IPV6 } from "./ethernet.js";
+import { FragmentReassembler, FragResult } from "./fragments.js";
+import { decodeIcmp, decodeIcmpv6 } from "./icmp.js";
+import { decodeIPv4, IpSpan } from "./ipv4.js";
+import { decodeIPv6, walkIPv6Extensions } from "./ipv6.js";
+import {
+  decodeLoop,
+  decodeNull,
+  decodeRawIp,
+  DLT_RAW_12,
+  DLT_RAW_14,
+  LINKTYPE_IPV4,
+  LINKTYPE_IPV6,
+  LINKTYPE_LOOP,
+  LINKTYPE_NULL,
+  LINKTYPE_RAW,
+} from "./null.js";
+import { DecodedPacket, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP } from "./packet.js";
+import { decodeSll, decodeSll2, LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2 } from "./sll.js";
+import { Status } from "./status.js";
+import { decodeTcp, MSG_TCP_OPTIONS_CUT } from "./tcp.js";
+import { decodeUdp } from "./udp.js";
+
+export const LINKTYPE_ETHERNET = 1;
+
+/** The message of an unknown link type (failedLayer "link", status Unsupported). */
+export const MSG_UNSUPPORTED_LINK_TYPE = "unsupported link type";
+/** The message of a link layer that carries something other than IPv4/IPv6 (ARP, LLDP, …). */
+export const MSG_NOT_IP = "network protocol is not IPv4 or IPv6";
+
+/** Link types decodePacket understands (LINKTYPE_* values, plus DLT_RAW's 12 and 14). */
+export const SUPPORTED_LINK_TYPES: readonly number[] = Object.freeze([
+  LINKTYPE_NULL,
+  LINKTYPE_ETHERNET,
+  DLT_RAW_12,
+  DLT_RAW_14,
+  LINKTYPE_RAW,
+  LINKTYPE_LOOP,
+  LINKTYPE_LINUX_SLL,
+  LINKTYPE_IPV4,
+  LINKTYPE_IPV6,
+  LINKTYPE_LINUX_SLL2,
+]);
+
+/** Payload bounds of the network layer; one instance, reused (decoding is synchronous). */
+const span = new IpSpan();
+
+/**
+ * Decode one frame. `data` holds the captured bytes (only the first `caplen` are used), `origLen`
+ * is the length on the wire, `tsSec` the capture time in seconds (fragment timeouts run on it).
+ * Resets and fills `out` and returns out.status:
+ *  - OK: every layer decoded (for IP protocols other than TCP/UDP/ICMP/ICMPv6 see Unsupported);
+ *  - Truncated / Malformed: out.failedLayer and out.message say where and why;
+ *  - Unsupported: unknown link type (failedLayer "link"), a non-IP EtherType (etherType set), or
+ *    an IP protocol not decoded (ipProto set, payload = the IP payload);
+ *  - FragmentPending: an IP fragment held until its datagram is complete (wasFragment true).
+ * The fragment that completes a datagram decodes the transport layer from the reassembled bytes
+ * (reassembled and wasFragment true), as tshark shows it on that frame only.
+ */
+export function decodePacket(
+  data: Uint8Array,
+  caplen: number,
+  origLen: number,
+  linkType: number,
+  tsSec: number,
+  out: DecodedPacket,
+  frags: FragmentReassembler,
+): Status {
+  out.reset();
+  out.linkType = linkType;
+  if (frags.datagramsInProgress > 0) frags.expire(tsSec);
+  // Bytes we may read: the captured length, never past the buffer.
+  let end = caplen < data.length ? caplen : data.length;
+  if (!(end > 0)) end = 0; // also catches NaN
+  // Where the frame ended on the wire; a broken origLen below caplen is not believed.
+  const wireEnd = origLen > end ? origLen : end;
+
+  let off: number;
+  switch (linkType) {
+    case LINKTYPE_ETHERNET:
+      off = decodeEthernet(data, end, out);
+      break;
+    case LINKTYPE_LINUX_SLL:
+      off = decodeSll(data, end, out);
+      break;
+    case LINKTYPE_LINUX_SLL2:
+      off = decodeSll2(data, end, out);
+      break;
+    case LINKTYPE_RAW:
+    case DLT_RAW_12:
+    case DLT_RAW_14:
+      off = decodeRawIp(data, end, out);
+      break;
+    case LINKTYPE_IPV4:
+      out.etherType = ETHERTYPE_IPV4;
+      off = 0;
+      break;
+    case LINKTYPE_IPV6:
+      out.etherType = ETHERTYPE_IPV6;
+      off = 0;
+      break;
+    case LINKTYPE_NULL:
+      off = decodeNull(data, end, out);
+      break;
+    case LINKTYPE_LOOP:
+      off = decodeLoop(data, end, out);
+      break;
+    default:
+      return out.fail(Status.Unsupported, "link", MSG_UNSUPPORTED_LINK_TYPE);
+  }
+  if (off < 0) return out.status;
+
+  if (out.etherType === ETHERTYPE_IPV4) return decodeIPv4Packet(data, off, end, wireEnd, tsSec, out, frags);
+  if (out.etherType === ETHERTYPE_IPV6) return decodeIPv6Packet(data, off, end, wireEnd, tsSec, out, frags);
+  return out.fail(Status.Unsupported, "link", MSG_NOT_IP);
+}
+
+function decodeIPv4Packet(
+  data: Uint8Array,
+  off: number,
+  end: number,
+  wireEnd: number,
+  tsSec: number,
+  out: DecodedPacket,
+  frags: FragmentReassembler,
+): Status {
+  if (!decodeIPv4(data, off, end, wireEnd, out, span)) return out.status;
+  if (!span.isFragment) return decodeTransport(data, span.start, span.end, span.missing, out);
+  out.wasFragment = true;
+  if (span.missing > 0) {
+    // Bytes of the datagram are gone; holding the rest would only wait for a timeout.
+    return out.fail(Status.Truncated, "ipv4", "IPv4 fragment cut by snaplen, not reassembled");
+  }
+  const r = frags.addV4(out.srcIp, out.dstIp, span.fragId, out.ipProto, span.fragOffset, span.moreFragments, data, span.start, span.end, tsSec);
+  if (r === FragResult.Held) return out.fail(Status.FragmentPending, "ipv4", "IPv4 fragment held for reassembly");
+  if (r === FragResult.Rejected) return out.fail(Status.Malformed, "ipv4", frags.message);
+  out.reassembled = true;
+  return decodeTransport(frags.buf, 0, frags.length, 0, out);
+}
+
+function decodeIPv6Packet(
+  data: Uint8Array,
+  off: number,
+  end: number,
+  wireEnd: number,
+  tsSec: number,
+  out: DecodedPacket,
+  frags: FragmentReassembler,
+): Status {
+  if (!decodeIPv6(data, off, end, wireEnd, out, span)) return out.status;
+  if (!span.isFragment) return decodeTransport(data, span.start, span.end, span.missing, out);
+  out.wasFragment = true;
+  if (span.missing > 0) return out.fail(Status.Truncated, "ipv6", "IPv6 fragment cut by snaplen, not reassembled");
+  const r = frags.addV6(out.srcIp, out.dstIp, span.fragId, span.fragNextHeader, span.fragOffset, span.moreFragments, data, span.start, span.end, tsSec);
+  if (r === FragResult.Held) return out.fail(Status.FragmentPending, "ipv6", "IPv6 fragment held for reassembly");
+  if (r === FragResult.Rejected) return out.fail(Status.Malformed, "ipv6", frags.message);
+  out.reassembled = true;
+  // The fragmentable part may itself start with extension headers (RFC 8200 §4.5).
+  const buf = frags.buf;
+  const len = frags.length;
+  if (!walkIPv6Extensions(buf, 0, len, len, frags.nextHeader, false, span)) {
+    return out.fail(span.failStatus, "ipv6", span.failMessage);
+  }
+  out.ipProto = span.proto;
+  return decodeTransport(buf, span.start, span.end, 0, out);
+}
+
+function decodeTransport(buf: Uint8Array, off: number, end: number, missing: number, out: DecodedPacket): Status {
+  switch (out.ipProto) {
+    case IPPROTO_TCP:
+      return decodeTcp(buf, off, end, missing, out);
+    case IPPROTO_UDP:
+      return decodeUdp(buf, off, end, missing, out);
+    case IPPROTO_ICMP:
+      return decodeIcmp(buf, off, end, missing, out);
+    case IPPROTO_ICMPV6:
+      return decodeIcmpv6(buf, off, end, missing, out);
+    default:
+      // ESP, No Next Header, GRE, SCTP, …: the IP layer is fine; what it carries is not decoded.
+      out.payloadBuf = buf;
+      out.payloadOffset = off;
+      out.payloadLength = end - off;
+      out.payloadMissing = missing;
+      return out.fail(Status.Unsupported, out.ipVersion === 4 ? "ipv4" : "ipv6", "IP protocol not decoded");
+  }
+}
+
+/**
+ * True when the packet's TCP or UDP ports (and for TCP its sequence numbers and flags) are valid:
+ * status OK with ipProto TCP/UDP, or a TCP header whose options alone were cut by the snaplen
+ * (tshark still counts that segment in its stream). This is the test for "count it in a conversation".
+ */
+export function hasTransport(p: DecodedPacket): boolean {
+  if (p.ipProto !== IPPROTO_TCP && p.ipProto !== IPPROTO_UDP) return false;
+  if (p.status === Status.OK) return true;
+  return p.status === Status.Truncated && p.failedLayer === "tcp" && p.message === MSG_TCP_OPTIONS_CUT;
+}
