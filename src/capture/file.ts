@@ -207,10 +207,11 @@ async function readChunks(
       if (reader.stopped) break;
     }
   } catch (e) {
+    const frame = reader.frames + 1;
     ioError = {
-      frame: reader.frames + 1,
+      frame,
       offset: appended,
-      message: `${compressed ? "gzip data" : "read"} error after ${appended} bytes${compressed ? " of decompressed data" : ""}: ${errText(e)}`,
+      message: `frame ${frame} at offset ${appended}: ${compressed ? "gzip data is damaged or cut short" : "read error"} (${errText(e)})`,
       fatal: true,
     };
   } finally {
