@@ -717,9 +717,10 @@ export class TcpTracker {
         hs.splice(k + 1, 0, hi);
         he.splice(k + 1, 0, h1);
         k++;
-        this.trimHoles(ep, peer);
       }
     }
+    // After the loop: trimming shifts the list, which would upset the index above.
+    if (hs.length > MAX_HOLES) this.trimHoles(ep, peer);
     return filled;
   }
 

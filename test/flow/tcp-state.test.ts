@@ -395,6 +395,41 @@ describe("TcpTracker counters", () => {
     expect(v.t.history).toBe("ShADr");
   });
 
+  it("a segment filling the middle of a hole splits it; the ACK then reveals two gaps", () => {
+    const v = new Conv().handshake();
+    v.c(PA, C_ISN + 1, S_ISN + 1, pattern(10)); // 0..9
+    v.c(PA, C_ISN + 31, S_ISN + 1, pattern(10)); // 30..39
+    v.c(PA, C_ISN + 16, S_ISN + 1, pattern(5)); // 15..19, inside the hole 10..29
+    expect(v.t.counters.outOfOrder).toBe(1);
+    v.s(A, S_ISN + 1, C_ISN + 41);
+    expect(v.t.counters.gaps).toBe(2);
+    expect(v.t.counters.gapBytes).toBe(15);
+    expect(v.t.history).toBe("ShADTaG"); // 'G' once: the second would come at 10
+  });
+
+  it("the hole list is bounded: past 16 holes the lowest is written off as a gap", () => {
+    const v = new Conv().handshake();
+    // 20 ten-byte segments with a one-byte hole after each of the first 19.
+    for (let i = 0; i < 20; i++) v.c(PA, C_ISN + 1 + i * 11, S_ISN + 1, pattern(10, i));
+    expect(v.t.counters.gaps).toBe(19 - 16);
+    expect(v.t.counters.gapBytes).toBe(3);
+    expect(v.t.client.gap).toBe(true);
+    expect(v.t.client.bytes().length).toBe(10);
+    v.t.finish();
+    expect(v.t.counters.gaps).toBe(19);
+  });
+
+  it("midstream (partial) connections count gaps but print no 'g', as Zeek", () => {
+    const v = new Conv();
+    v.c(PA, 77777, 88888, pattern(10)); // offsets 0..9
+    v.c(PA, 77797, 88888, pattern(10)); // offsets 20..29: 10..19 missing
+    v.s(A, 88888, 77807); // server ACKs all 30
+    expect(v.t.counters.gaps).toBe(1);
+    expect(v.t.counters.gapBytes).toBe(10);
+    expect(v.t.history).toBe("Da");
+    expect(v.t.state).toBe("OTH");
+  });
+
   it("counts zero windows ('w'), but not on a RST or after the peer's FIN", () => {
     const v = new Conv().handshake();
     v.s(A, S_ISN + 1, C_ISN + 1, "", { window: 0 });
