@@ -45,7 +45,7 @@ export function isCountedNonPacketBlock(type: number): boolean {
 }
 
 /** One IDB of the current section, with its timestamp conversion prepared. */
-interface Iface {
+export interface PcapngInterface {
   linkType: number;
   snaplen: number;
   /** if_tsresol raw byte (§4.2): bit 7 clear = 10^-n s, set = 2^-n s. Default 6. */
@@ -68,13 +68,13 @@ const TWO32 = 4294967296;
  * Builds the timestamp conversion for an if_tsresol value, or returns an error message.
  * Exported for tests.
  */
-export function makeIface(linkType: number, snaplen: number, tsresol: number, tsOffset: number): Iface | string {
+export function makeIface(linkType: number, snaplen: number, tsresol: number, tsOffset: number): PcapngInterface | string {
   const binary = (tsresol & 0x80) !== 0;
   const n = tsresol & 0x7f;
   // Wireshark refuses 10^-n with n > 19 and 2^-n with n > 63: the units no longer fit 64 bits.
   if (!binary && n > 19) return `if_tsresol 10^-${n} is out of range (n must be <= 19)`;
   if (binary && n > 63) return `if_tsresol 2^-${n} is out of range (n must be <= 63)`;
-  const ifc: Iface = { linkType, snaplen, tsresol, units: 0, nsMul: 0, binDiv: 0, unitsBig: null, tsOffset };
+  const ifc: PcapngInterface = { linkType, snaplen, tsresol, units: 0, nsMul: 0, binDiv: 0, unitsBig: null, tsOffset };
   if (!binary && n <= 9) {
     ifc.units = 10 ** n;
     ifc.nsMul = 10 ** (9 - n);
@@ -97,7 +97,7 @@ export function makeIface(linkType: number, snaplen: number, tsresol: number, ts
  * value by the units in 16-bit steps; every intermediate stays below 2^48 so doubles are exact,
  * and `%` on integral doubles is exact. Past that, BigInt.
  */
-export function splitTimestamp(high: number, low: number, ifc: Iface, out: { tsSec: number; tsNsec: number }): void {
+export function splitTimestamp(high: number, low: number, ifc: PcapngInterface, out: { tsSec: number; tsNsec: number }): void {
   const U = ifc.units;
   if (U !== 0) {
     const rh = high % U;
@@ -138,7 +138,7 @@ export class PcapngReader implements CaptureReader {
   private fatal = false;
   /** Byte order of the current section; null before the first SHB. */
   private le: boolean | null = null;
-  private ifaces: Iface[] = [];
+  private ifaces: PcapngInterface[] = [];
   private readonly seenLinkTypes: number[] = [];
   private frameCount = 0;
   private packetCount = 0;
@@ -351,7 +351,7 @@ export class PcapngReader implements CaptureReader {
     let caplen: number;
     let origLen: number;
     let dataAt: number;
-    let ifc: Iface;
+    let ifc: PcapngInterface;
     if (type === BLOCK_SPB) {
       if (len < 16) return this.stop(offset, `Simple Packet Block total length ${len} is below the minimum 16`);
       if (this.ifaces.length === 0) return this.stop(offset, "Simple Packet Block before any Interface Description Block in its section");
