@@ -3,10 +3,10 @@
  * Run: npx vitest bench --run test/capture/readers.bench.ts
  * (not part of `vitest run`; numbers are quoted in docs/capture.md).
  */
-import { createReadStream, mkdtempSync, statSync, writeFileSync } from "node:fs";
+import { createReadStream, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { bench, describe } from "vitest";
+import { afterAll, bench, describe } from "vitest";
 // @ts-expect-error -- pcap-parser ships no type declarations
 import pcapParser from "pcap-parser";
 import { readCapture } from "../../src/capture/file.js";
@@ -23,7 +23,9 @@ function generate(): string {
     const len = rand() < 0.5 ? 54 + Math.floor(rand() * 20) : 1000 + Math.floor(rand() * 515);
     parts.push(pcapRecord(true, 1700000000 + (i >> 10), (i * 997) % 1000000, bodies[i & 15].subarray(0, len)));
   }
-  const p = path.join(mkdtempSync(path.join(tmpdir(), "capture-bench-")), "bench.pcap");
+  const dir = mkdtempSync(path.join(tmpdir(), "capture-bench-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const p = path.join(dir, "bench.pcap");
   writeFileSync(p, Buffer.concat(parts));
   return p;
 }
