@@ -233,6 +233,15 @@ describe("TcpTracker conn_state and history (one test per Zeek conn_state)", () 
     expect(v.t.firstSpeaker).toBe("server");
   });
 
+  it("a SYN carrying data (TCP Fast Open) keeps the data at offset 0; Zeek marks it 'S' then 'T'", () => {
+    const v = new Conv();
+    v.c(SYN, C_ISN, 0, "early");
+    v.s(SA, S_ISN, C_ISN + 6);
+    expect(text(v.t.client.bytes())).toBe("early");
+    expect(v.t.history).toBe("STh");
+    expect(v.t.counters.retransmissions).toBe(0);
+  });
+
   it("SYN+FIN is a multi-flag packet 'Q'", () => {
     const v = new Conv();
     v.c(TCP_SYN | TCP_FIN, C_ISN, 0);
