@@ -136,11 +136,15 @@ export class StreamBuffer {
     this.checkDone();
   }
 
-  /** The stream ends at `offset` (FIN or RST): once everything before it is in, the buffer is done. */
-  setEnd(offset: number): void {
+  /**
+   * The stream ends at `offset` (FIN or RST): once everything before it is in, the buffer is done.
+   * A FIN's sequence number is trusted to mean "bytes up to here were sent" (`sent` = true), so a
+   * hole before it is a gap at finish(); a RST's is not (stacks put odd numbers in RSTs).
+   */
+  setEnd(offset: number, sent = true): void {
     if (offset < 0) return;
     if (this.end < 0 || offset < this.end) this.end = offset;
-    if (offset > this.reach) this.reach = offset;
+    if (sent && offset > this.reach) this.reach = offset;
     this.checkDone();
   }
 
@@ -157,7 +161,7 @@ export class StreamBuffer {
   /** Call at end of capture / eviction: a hole still open becomes a gap, done becomes true. */
   finish(): void {
     if (this.done) return;
-    const missingAfter = this.reach > this.len || this.heldEnd > this.len || this.end > this.len;
+    const missingAfter = this.reach > this.len || this.heldEnd > this.len;
     if (missingAfter && this.len < this.cap) this.gap = true;
     this.markDone();
   }

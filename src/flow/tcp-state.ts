@@ -378,7 +378,7 @@ export class TcpTracker {
       if (!underflow) this.dataSent(ep, peer, (syn ? relSeq + 1 : relSeq) - 1, p, captured, len - captured, frame);
     }
     if (fin) ep.stream.setEnd(ep.finRel - 2);
-    else if (rst && !underflow) ep.stream.setEnd(relSeq - 1);
+    else if (rst && !underflow) ep.stream.setEnd(relSeq - 1, false);
   }
 
   /**
@@ -397,6 +397,13 @@ export class TcpTracker {
         }
         hs.length = 0;
         he.length = 0;
+      }
+      // Data a FIN says was sent but that never showed up.
+      const finOffset = ep.finRel - 2;
+      if (ep.finCnt > 0 && finOffset > ep.seenEnd) {
+        this.counters.gaps++;
+        this.counters.gapBytes += finOffset - ep.seenEnd;
+        ep.seenEnd = finOffset;
       }
       ep.stream.finish();
     }

@@ -88,6 +88,21 @@ describe("StreamBuffer", () => {
     expect(sb.bytes()).toEqual(src);
   });
 
+  it("a FIN beyond the kept bytes means missing data; a RST's sequence number is not trusted for that", () => {
+    const src = stream(10);
+    const fin = new StreamBuffer(1000);
+    put(fin, src, 0, 10, 1);
+    fin.setEnd(20); // FIN says 20 bytes were sent
+    fin.finish();
+    expect(fin.gap).toBe(true);
+    const rst = new StreamBuffer(1000);
+    put(rst, src, 0, 10, 1);
+    rst.setEnd(20, false); // a RST with an odd sequence number
+    rst.finish();
+    expect(rst.gap).toBe(false);
+    expect(rst.done).toBe(true);
+  });
+
   it("gapUpTo: an acknowledged hole ends the prefix and marks a gap", () => {
     const sb = new StreamBuffer(1000);
     const src = stream(30);

@@ -386,6 +386,17 @@ describe("TcpTracker counters", () => {
     expect(v.t.history).toBe("ShAD");
   });
 
+  it("data before a FIN that never showed up (and was never ACKed) is a gap at finish()", () => {
+    const v = new Conv().handshake();
+    v.c(PA, C_ISN + 1, S_ISN + 1, pattern(10));
+    v.c(FA, C_ISN + 31, S_ISN + 1); // FIN after 30 bytes: 20 never captured
+    expect(v.t.counters.gaps).toBe(0);
+    v.t.finish();
+    expect(v.t.counters.gaps).toBe(1);
+    expect(v.t.counters.gapBytes).toBe(20);
+    expect(v.t.client.gap).toBe(true);
+  });
+
   it("bytes the snap length cut are missing content: a gap once ACKed", () => {
     const v = new Conv().handshake();
     v.c(PA, C_ISN + 1, S_ISN + 1, pattern(60), { missing: 40 }); // 100-byte segment, 60 captured
