@@ -77,9 +77,10 @@ export function decodePacket(
   out.reset();
   out.linkType = linkType;
   if (frags.datagramsInProgress > 0) frags.expire(tsSec);
-  // Bytes we may read: the captured length, never past the buffer.
-  let end = caplen < data.length ? caplen : data.length;
-  if (!(end > 0)) end = 0; // also catches NaN
+  // Bytes we may read: the captured length, never past the buffer (a NaN or negative caplen reads nothing).
+  let end = data.length;
+  if (!(caplen >= 0)) end = 0;
+  else if (caplen < end) end = Math.floor(caplen);
   // Where the frame ended on the wire; a broken origLen below caplen is not believed.
   const wireEnd = origLen > end ? origLen : end;
 

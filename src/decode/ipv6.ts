@@ -66,6 +66,7 @@ export function decodeIPv6(data: Uint8Array, off: number, end: number, wireEnd: 
  * set, and for a fragment (offset or M flag not zero) span.isFragment and the fragment fields, with
  * span.start at the fragmentable part. `allowFragment` false refuses any fragment header (inside a
  * reassembled datagram). On failure span.failStatus/failMessage say why and false is returned.
+ * The span is reset first.
  */
 export function walkIPv6Extensions(
   data: Uint8Array,
@@ -76,6 +77,7 @@ export function walkIPv6Extensions(
   allowFragment: boolean,
   span: IpSpan,
 ): boolean {
+  span.reset();
   let pos = off;
   let first = true;
   for (let count = 0; ; count++) {
