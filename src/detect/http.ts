@@ -105,11 +105,12 @@ function readHeaders(
   dir: Direction,
   want: readonly string[],
   out: ConversationFacts,
+  bareLfReported: boolean,
 ): { end: number; complete: boolean; values: Map<string, string>; counts: Map<string, number> } {
   const values = new Map<string, string>();
   const counts = new Map<string, number>();
   let pos = at;
-  let bareLf = false;
+  let bareLf = bareLfReported; // named once per message
   for (let n = 0; n <= MAX_HEADERS; n++) {
     if (pos >= b.length) break;
     const line = readLine(b, pos, MAX_LINE);
@@ -187,7 +188,7 @@ function analyze(s: StreamSample, out: ConversationFacts): void {
           push(out, "http_malformed_request_line", `client request line has ${line.end - r.targetEnd - 9} extra bytes after the version`, "client", r.targetEnd + 9);
         }
         if (line.ending === "lf") push(out, "http_bare_lf", "client request line ends with a bare LF, not CR LF (RFC 9112 §2.2)", "client", line.end);
-        const h = readHeaders(c, line.next, s.clientDone, "client", ["host"], out);
+        const h = readHeaders(c, line.next, s.clientDone, "client", ["host"], out, line.ending === "lf");
         if (h.complete) clientBody = h.end;
         const host = h.values.get("host");
         if (host !== undefined) http.host = host;
@@ -223,7 +224,7 @@ function analyze(s: StreamSample, out: ConversationFacts): void {
         push(out, "http_malformed_status_line", `server status code at byte ${at + 9} is followed by 0x${v[at + 12].toString(16)} instead of SP`, "server", at + 12);
       }
       if (line.ending === "lf") push(out, "http_bare_lf", "server status line ends with a bare LF, not CR LF (RFC 9112 §2.2)", "server", line.end);
-      const h = readHeaders(v, line.next, s.serverDone, "server", ["server"], out);
+      const h = readHeaders(v, line.next, s.serverDone, "server", ["server"], out, line.ending === "lf");
       const server = h.values.get("server");
       if (server !== undefined && http.server === null) http.server = server;
       if (!h.complete) break;
