@@ -12,8 +12,7 @@ const EMPTY = new Uint8Array(0);
 export function sampleOf(conv: Conversation): StreamSample {
   const t = conv.tcp;
   if (t !== null) {
-    t.client.finish();
-    t.server.finish();
+    t.finish();
     return {
       transport: "tcp",
       clientPort: conv.clientPort,

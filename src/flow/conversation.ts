@@ -39,8 +39,8 @@ export class Conversation {
   readonly datagrams: Datagram[] = [];
   datagramsClient = 0;
   datagramsServer = 0;
-  udpPayloadClient = false;
-  udpPayloadServer = false;
+  /** The first packet came from the server (roles were flipped by the service-port rule). */
+  firstFromServer = false;
   /** ICMP errors that quoted one of this conversation's packets (the last type/code seen, and how many). */
   icmpType = -1;
   icmpCode = -1;

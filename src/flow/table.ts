@@ -63,16 +63,15 @@ export class FlowTable {
     if (proto !== IPPROTO_TCP && proto !== IPPROTO_UDP) return null;
     const hash = flowHash(p);
     let conv = this.find(hash, p);
-    if (conv !== null && proto === IPPROTO_TCP && conv.tcp !== null && conv.tcp.finished) {
-      // A new SYN on a finished 4-tuple is a new connection (Wireshark's tcp.stream does the same).
-      if ((p.tcpFlags & (TCP_SYN | TCP_ACK)) === TCP_SYN) {
-        this.unlink(conv);
-        conv = null;
-      }
+    // A new SYN (another ISN) on a finished 4-tuple is a new connection, as Wireshark's
+    // tcp.stream splits it; a retried SYN with the same ISN stays in the old one.
+    if (conv !== null && conv.tcp !== null && conv.tcp.startsNew(this.isFromClient(conv, p), p)) {
+      this.unlink(conv);
+      conv = null;
     }
     if (conv === null) conv = this.create(hash, p, frame, tsSec, tsNsec);
 
-    const fromClient = conv.clientPort === p.srcPort && sameAddr(conv.clientIp, p.srcIp, conv.ipVersion === 4 ? 4 : 16);
+    const fromClient = this.isFromClient(conv, p);
     if (fromClient) {
       conv.packetsClient++;
       conv.bytesClient += origLen;
@@ -87,8 +86,6 @@ export class FlowTable {
     if (conv.tcp !== null) {
       conv.tcp.segment(fromClient, p, frame);
     } else if (p.payloadLength > 0) {
-      if (fromClient) conv.udpPayloadClient = true;
-      else conv.udpPayloadServer = true;
       const kept = fromClient ? conv.datagramsClient : conv.datagramsServer;
       if (kept < this.opts.udpSampleCount) {
         const n = Math.min(p.payloadLength, this.opts.udpSampleBytes);
@@ -100,6 +97,10 @@ export class FlowTable {
       }
     }
     return conv;
+  }
+
+  private isFromClient(conv: Conversation, p: DecodedPacket): boolean {
+    return conv.clientPort === p.srcPort && sameAddr(conv.clientIp, p.srcIp, conv.ipVersion === 4 ? 4 : 16);
   }
 
   /** Attach an ICMP/ICMPv6 error to the conversation whose packet it quotes. */
@@ -182,6 +183,7 @@ export class FlowTable {
       c.clientBy = "service-port";
     } else c.clientBy = "first-packet";
 
+    c.firstFromServer = !srcIsClient;
     if (srcIsClient) {
       c.clientIp.set(p.srcIp);
       c.serverIp.set(p.dstIp);

@@ -128,7 +128,7 @@ export function conversationRecord(c: Conversation): ConversationRecord {
     start: isoTime(c.startSec, c.startNsec),
     end: isoTime(c.endSec, c.endNsec),
     state: t !== null ? t.state : udpState(c.packetsClient, c.packetsServer),
-    history: t !== null ? t.history : udpHistory(c.udpPayloadClient, c.udpPayloadServer),
+    history: t !== null ? t.history : udpHistory(c.packetsClient > 0, c.packetsServer > 0, c.firstFromServer),
     protocol: f?.protocol ?? "none",
     tls: f?.tls ?? null,
     banner: f?.banner ?? null,
