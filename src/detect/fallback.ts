@@ -156,9 +156,20 @@ export function textRatio(b: Uint8Array, start = 0, window = TEXT_WINDOW): numbe
   return text / (e - s);
 }
 
-/** True when the first TEXT_WINDOW bytes from `start` are at least TEXT_THRESHOLD text. */
+/** A first line shorter than this is not enough to call a stream text on its own. */
+export const MIN_TEXT_LINE = 4;
+
+/**
+ * True when the first TEXT_WINDOW bytes from `start` are at least TEXT_THRESHOLD text, or when the
+ * first line (ended by LF within the window, at least MIN_TEXT_LINE bytes before it) is. The
+ * second rule keeps a text command that switches to binary right after it ("STARTTLS\r\n" and
+ * then a ClientHello) as text; random bytes make such a line about 3 times in 10 000.
+ */
 export function isMostlyText(b: Uint8Array, start = 0): boolean {
-  return b.length > start && textRatio(b, start, TEXT_WINDOW) >= TEXT_THRESHOLD;
+  if (b.length <= start) return false;
+  if (textRatio(b, start, TEXT_WINDOW) >= TEXT_THRESHOLD) return true;
+  const lf = indexOfLf(b, start, start + TEXT_WINDOW);
+  return lf - start >= MIN_TEXT_LINE && textRatio(b, start, lf - start + 1) >= TEXT_THRESHOLD;
 }
 
 /** The first bytes the first speaker sent: TCP its stream, UDP its first non-empty datagram. */
@@ -206,7 +217,7 @@ function textBanner(s: StreamSample): string | null {
 
 // ---- the fallback detectors ----
 
-/** `plaintext`: the first speaker's first TEXT_WINDOW bytes are at least TEXT_THRESHOLD text. */
+/** `plaintext`: the first speaker's first bytes are text (isMostlyText: the window or the first line). */
 export const plaintextDetector: Detector = {
   protocol: "plaintext",
   transports: ["tcp", "udp"],

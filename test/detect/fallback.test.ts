@@ -16,6 +16,13 @@ describe("fallback detectors", () => {
     expect(f.banner).toBe("NICK a"); // the server's bytes are not text, so the client's line
   });
 
+  it("plaintext: a text command line followed by binary (STARTTLS, then a ClientHello)", () => {
+    const client = bytes("STARTTLS\r\n", 0x16, 0x03, 0x01, 0x01, 0x38, 0x01, new Array<number>(200).fill(0xc0));
+    expect(detect(tcp(client, bytes(":irc.example.org 670 :STARTTLS successful\r\n"), { serverPort: 6667 })).protocol).toBe("plaintext");
+    // A first "line" of 3 bytes is too short to count on its own.
+    expect(detect(tcp(bytes("ab\n", new Array<number>(100).fill(0)), new Uint8Array(0))).protocol).toBe("unknown");
+  });
+
   it("unknown: binary payload no detector knows", () => {
     const f = detect(tcp(randomBytes(rng(7), 200), new Uint8Array(0), { serverPort: 7000 }));
     expect(f.protocol).toBe("unknown");
