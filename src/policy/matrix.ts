@@ -42,6 +42,9 @@ const TLS_CAPABLE: readonly string[] = ["tls", "vmware-authd", "rdp", "any"];
 export const TLS_VERSIONS = ["SSL 3.0", "TLS 1.0", "TLS 1.1", "TLS 1.2", "TLS 1.3"] as const;
 export type TlsVersionName = (typeof TLS_VERSIONS)[number];
 
+export const REQUIRED = ["always", "if-present", "optional"] as const;
+export type Required = (typeof REQUIRED)[number];
+
 /** An inclusive port range; a single port has first === last. */
 export interface PortRange {
   first: number;
@@ -67,6 +70,13 @@ export interface MatrixRow {
   minTls: TlsVersionName | null;
   /** The condition under which the row applies, in words. */
   when: string;
+  /**
+   * When the row must be seen (for `missing-expected`): "always" — whenever the client role is
+   * present in the capture (proxy → cloud, proxy → NTP); "if-present" — for every host of the
+   * server role present in the capture (902 to each managed ESXi host); "optional" — only
+   * when the work that needs it runs (application-aware backups, DR restores), never missing.
+   */
+  required: Required;
   /** The vendor text (or other source) the row comes from. */
   source: string;
   notes?: string;
@@ -120,7 +130,7 @@ export class MatrixError extends ValidationError {
 // The schema, as code.
 
 const TOP_KEYS = ["mode", "product", "version", "roles", "rows", "infrastructure", "related"] as const;
-const ROW_KEYS = ["id", "client", "server", "sameHost", "port", "ports", "transport", "expect", "minTls", "when", "source", "notes"] as const;
+const ROW_KEYS = ["id", "client", "server", "sameHost", "port", "ports", "transport", "expect", "minTls", "when", "required", "source", "notes"] as const;
 const INFRA_KEYS = ["id", "transport", "port", "ports", "icmpTypes", "expect", "description", "source"] as const;
 
 const ID = /^[a-z0-9][a-z0-9._-]*$/;
@@ -276,6 +286,8 @@ function validateRow(
     else problems.expected(joinPath(path, "sameHost"), "true or false", v.sameHost);
   }
   const when = optionalString(v, "when", path, "a string (the condition in words)", problems);
+  let required: Required = "optional";
+  if (v.required !== undefined) required = enumValue(v, "required", path, REQUIRED, oneOf(REQUIRED), problems) ?? "optional";
   const source = optionalString(v, "source", path, "a string (where the row comes from)", problems);
   const notes = optionalString(v, "notes", path, "a string", problems);
 
@@ -290,6 +302,7 @@ function validateRow(
     expect: expect!,
     minTls,
     when: when ?? "always",
+    required,
     source: source ?? defaultSource,
   };
   if (notes !== undefined && notes !== null) row.notes = notes;

@@ -412,7 +412,7 @@ describe("invalid matrix files: exact messages", () => {
     expect(problemsOf(withRow({ ...goodRow, trasnport: "tcp" }))).toEqual(['rows[0].trasnport: unknown key; did you mean "transport"?']);
     expect(problemsOf(JSON.stringify({ row: [goodRow] }))).toEqual(['row: unknown key; did you mean "rows"?']);
     expect(problemsOf(withRow({ ...goodRow, colour: "red" }))).toEqual([
-      "rows[0].colour: unknown key; expected one of id, client, server, sameHost, port, ports, transport, expect, minTls, when, source, notes",
+      "rows[0].colour: unknown key; expected one of id, client, server, sameHost, port, ports, transport, expect, minTls, when, required, source, notes",
     ]);
   });
 
@@ -496,5 +496,23 @@ describe("validateMatrixDocument", () => {
     expect(p.list).toEqual([]);
     expect(f.rows?.[0].source).toBe("site.yaml");
     expect(f.mode).toBe("extend");
+  });
+});
+
+describe("required (what missing-expected checks)", () => {
+  it("the built-in rows that every proxy needs are 'always', per-host rows 'if-present', the rest optional", async () => {
+    const { builtinMatrix } = await import("../../src/policy/matrix.js");
+    const req = Object.fromEntries(builtinMatrix().rows.map((r) => [r.id, r.required]));
+    expect(req).toEqual({
+      "cloud-443": "always", "cloudcache-443": "if-present", "vcenter-443": "if-present", "esxi-443": "if-present",
+      "esxi-902": "if-present", "guest-3542": "optional", "guest-3545": "optional", "guest-3389": "optional",
+      "guest-22": "optional", "ntp-123": "always", "inbound-22": "optional", "inbound-2049": "optional",
+    });
+  });
+  it("rejects an unknown value with the exact text", async () => {
+    const { parseMatrixText } = await import("../../src/policy/matrix.js");
+    expect(() =>
+      parseMatrixText(JSON.stringify({ rows: [{ id: "x-1", client: "proxy", server: "cloud", port: 1, transport: "tcp", expect: "tls", required: "sometimes" }] }), "m.json"),
+    ).toThrow('rows[0].required: expected "always", "if-present" or "optional", got "sometimes"');
   });
 });
