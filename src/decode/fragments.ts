@@ -51,8 +51,8 @@ export const DEFAULT_FRAGMENT_LIMITS: Readonly<FragmentLimits> = Object.freeze({
   timeoutSec: 30,
 });
 
-/** First allocation for a datagram's buffer; it doubles from there up to maxDatagramSize. */
-const INITIAL_CAPACITY = 2048;
+/** Smallest first allocation for a datagram's buffer; it doubles as fragments arrive, up to maxDatagramSize. Small, so a flood of one-fragment datagrams costs little. */
+const INITIAL_CAPACITY = 256;
 
 class Datagram {
   /** Capture time (seconds) of the first fragment. */
