@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { decodePacket, hasTransport } from "../../src/decode/decode.js";
 import { FragmentReassembler } from "../../src/decode/fragments.js";
-import { DecodedPacket, IPPROTO_TCP } from "../../src/decode/packet.js";
+import { DecodedPacket, IPPROTO_TCP, IPPROTO_UDP } from "../../src/decode/packet.js";
 import { Status } from "../../src/decode/status.js";
 import { readCaptureFile } from "./capture-file.js";
 
