@@ -34,15 +34,17 @@ export function decodeTcp(buf: Uint8Array, off: number, end: number, missing: nu
   const promised = captured + missing; // what the IP length says the segment holds
   if (promised < TCP_MIN_HEADER_LEN) return out.fail(Status.Malformed, "tcp", "TCP segment shorter than the 20-byte header");
   if (captured < TCP_MIN_HEADER_LEN) return out.fail(Status.Truncated, "tcp", "TCP header cut by snaplen");
+  // The data offset is checked before any field is filled: a segment with a bogus one gets no
+  // ports, as tshark gives it no tcp.stream.
+  const hl = (buf[off + 12] >>> 4) * 4;
+  if (hl < TCP_MIN_HEADER_LEN) return out.fail(Status.Malformed, "tcp", "TCP data offset below 5");
+  if (hl > promised) return out.fail(Status.Malformed, "tcp", "TCP data offset past the end of the IP payload");
   out.srcPort = (buf[off] << 8) | buf[off + 1];
   out.dstPort = (buf[off + 2] << 8) | buf[off + 3];
   out.seq = ((buf[off + 4] << 24) | (buf[off + 5] << 16) | (buf[off + 6] << 8) | buf[off + 7]) >>> 0;
   out.ack = ((buf[off + 8] << 24) | (buf[off + 9] << 16) | (buf[off + 10] << 8) | buf[off + 11]) >>> 0;
-  const hl = (buf[off + 12] >>> 4) * 4;
   out.tcpFlags = buf[off + 13]; // CWR ECE URG ACK PSH RST SYN FIN
   out.window = (buf[off + 14] << 8) | buf[off + 15];
-  if (hl < TCP_MIN_HEADER_LEN) return out.fail(Status.Malformed, "tcp", "TCP data offset below 5");
-  if (hl > promised) return out.fail(Status.Malformed, "tcp", "TCP data offset past the end of the IP payload");
   const optEnd = hl <= captured ? off + hl : end;
   parseTcpOptions(buf, off + TCP_MIN_HEADER_LEN, optEnd, out);
   if (hl > captured) {

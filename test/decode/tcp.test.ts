@@ -89,12 +89,14 @@ describe("TCP header (RFC 9293 §3.1)", () => {
     expect(status).toBe(Status.Malformed);
     expect(p.failedLayer).toBe("tcp");
     expect(hasTransport(p)).toBe(false);
+    expect(p.srcPort).toBe(0); // no ports for a bogus header
   });
 
   it("data offset past the IP payload is Malformed", () => {
     const { p, status } = decodeOnce(frameOf(tcp({ dataOffset: 15 })));
     expect(status).toBe(Status.Malformed);
     expect(p.message).toBe("TCP data offset past the end of the IP payload");
+    expect(p.srcPort).toBe(0);
   });
 
   it("an IP payload shorter than 20 bytes is Malformed", () => {
