@@ -514,6 +514,15 @@ describe("certificates", () => {
     expect(out.anomalies.map((a) => a.name)).toEqual(["tls_handshake_truncated"]);
   });
 
+  it("gives each conversation its own facts when the same certificate repeats", () => {
+    const flight = (n: number) => record(CT.handshake, 0x0303, bytes(handshake(HT.serverHello, serverHello12Body()), handshake(HT.certificate, vec24(...new Array(n).fill(vec24(cert))))));
+    const a = analyze(new Uint8Array(0), flight(3)).tls!.certificate!;
+    const b = analyze(new Uint8Array(0), flight(1)).tls!.certificate!;
+    expect([a.chainLength, b.chainLength]).toEqual([3, 1]);
+    a.san.push("changed");
+    expect(analyze(new Uint8Array(0), flight(1)).tls!.certificate!.san).toHaveLength(4);
+  });
+
   it("names an empty certificate list and a list length that does not match", () => {
     const out = analyze(new Uint8Array(0), record(CT.handshake, 0x0303, bytes(handshake(HT.serverHello, serverHello12Body()), handshake(HT.certificate, vec24()))));
     expect(out.anomalies.map((a) => a.name)).toEqual(["tls_empty_certificate_chain"]);
