@@ -14,7 +14,7 @@ import {
   tlsDetector,
   tlsVersionName,
 } from "../../src/detect/tls.js";
-import { emptyFacts, type ConversationFacts, type StreamSample } from "../../src/detect/types.js";
+import { emptyFacts, type Anomaly, type ConversationFacts, type StreamSample } from "../../src/detect/types.js";
 import {
   alert,
   ascii,
@@ -179,7 +179,7 @@ describe("names", () => {
 
 describe("ClientHello", () => {
   it("parses every field it reads", () => {
-    const anomalies: never[] = [];
+    const anomalies: Anomaly[] = [];
     const h = parseClientHello(clientHelloBody(), anomalies)!;
     expect(anomalies).toEqual([]);
     expect(h.legacyVersion).toBe(0x0303);
@@ -229,26 +229,26 @@ describe("ClientHello", () => {
         ext(0x0000, vec16(0x00, vec16(ascii("dup.example")))), // server_name again: duplicate
       ),
     );
-    const anomalies: { name: string }[] = [];
-    const h = parseClientHello(body, anomalies as never)!;
+    const anomalies: Anomaly[] = [];
+    const h = parseClientHello(body, anomalies)!;
     expect(h.serverName).toBe("ok.example");
     expect(anomalies.map((a) => a.name)).toEqual(["tls_bad_extension_length", "tls_duplicate_extension"]);
   });
 
   it("reports an extensions block that runs past the message, and trailing bytes", () => {
     const base = bytes(u16(0x0303), random32(), vec8(), vec16(u16s([0x1301])), vec8(0));
-    const a1: { name: string }[] = [];
-    parseClientHello(bytes(base, u16(100), ext(0x0017)), a1 as never); // extensions length 100, 4 bytes follow
+    const a1: Anomaly[] = [];
+    parseClientHello(bytes(base, u16(100), ext(0x0017)), a1); // extensions length 100, 4 bytes follow
     expect(a1.map((a) => a.name)).toContain("tls_bad_extensions_length");
-    const a2: { name: string }[] = [];
-    parseClientHello(bytes(base, vec16(ext(0x0017)), 0xde, 0xad), a2 as never); // 2 bytes after the block
+    const a2: Anomaly[] = [];
+    parseClientHello(bytes(base, vec16(ext(0x0017)), 0xde, 0xad), a2); // 2 bytes after the block
     expect(a2.map((a) => a.name)).toEqual(["tls_trailing_bytes"]);
   });
 
   it("escapes a non-ASCII host name and names it", () => {
     const body = bytes(u16(0x0303), random32(), vec8(), vec16(u16s([0x1301])), vec8(0), vec16(ext(0x0000, vec16(0x00, vec16(0x61, 0x0a, 0xff)))));
-    const anomalies: { name: string }[] = [];
-    expect(parseClientHello(body, anomalies as never)!.serverName).toBe("a\\x0a\\xff");
+    const anomalies: Anomaly[] = [];
+    expect(parseClientHello(body, anomalies)!.serverName).toBe("a\\x0a\\xff");
     expect(anomalies.map((a) => a.name)).toEqual(["tls_bad_sni"]);
   });
 });
@@ -421,7 +421,7 @@ describe("analyzeTls", () => {
     expect(out.anomalies).toEqual([]);
     expect(findTlsStart(server, 0, "server")).toBe(banner.length);
     expect(findTlsStart(bytes(ascii("STARTTLS\r\n"), client), 0, "client")).toBe(10);
-    expect(findTlsStart(banner, 0, "server")).toBe(-1);
+    expect(findTlsStart(bytes(banner), 0, "server")).toBe(-1);
   });
 });
 
@@ -496,8 +496,8 @@ describe("SSL 2.0", () => {
 
 describe("certificates", () => {
   it("turns a broken DER into an anomaly, never an exception", () => {
-    const anomalies: { name: string }[] = [];
-    expect(certificateFacts(bytes(0x30, 0x03, 0x02, 0x01, 0x00), 1, anomalies as never)).toBeNull();
+    const anomalies: Anomaly[] = [];
+    expect(certificateFacts(bytes(0x30, 0x03, 0x02, 0x01, 0x00), 1, anomalies)).toBeNull();
     expect(anomalies.map((a) => a.name)).toEqual(["tls_certificate_unparseable"]);
     const flight = bytes(handshake(HT.serverHello, serverHello12Body()), handshake(HT.certificate, vec24(vec24(0x30, 0x84, 0xff, 0xff, 0xff, 0xfa))));
     const out = analyze(record(CT.handshake, 0x0301, handshake(HT.clientHello, clientHelloBody())), record(CT.handshake, 0x0303, flight));
