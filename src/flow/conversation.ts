@@ -3,9 +3,12 @@
  * mutable form; src/report/record.ts turns it into the documented record every reporter renders.
  */
 import type { ConversationFacts, Datagram } from "../detect/types.js";
-import type { TcpTracker } from "./tcp-state.js";
+import { udpState, type TcpTracker } from "./tcp-state.js";
 
 export type Transport = "tcp" | "udp";
+
+/** How many frame numbers a conversation keeps (the SYNs of a blocked connection fit). */
+export const FIRST_FRAMES_KEPT = 8;
 
 export class Conversation {
   /** 1-based id, unique within a report, in order of first frame (capture by capture). */
@@ -29,6 +32,8 @@ export class Conversation {
   bytesServer = 0;
   firstFrame = 0;
   lastFrame = 0;
+  /** The first few frame numbers (at most FIRST_FRAMES_KEPT), for findings to point at. */
+  readonly firstFrames: number[] = [];
   startSec = 0;
   startNsec = 0;
   endSec = 0;
@@ -52,4 +57,9 @@ export class Conversation {
   /** Symmetric flow hash and the next conversation in the same hash bucket (flow table chaining). */
   hash = 0;
   nextInBucket: Conversation | null = null;
+}
+
+/** Zeek conn_state of a conversation: the TCP tracker's, or Zeek's UDP rule. */
+export function connState(c: Conversation): string {
+  return c.tcp !== null ? c.tcp.state : udpState(c.packetsClient, c.packetsServer);
 }

@@ -14,7 +14,7 @@
  */
 import type { DecodedPacket } from "../decode/packet.js";
 import { IPPROTO_TCP, IPPROTO_UDP, TCP_ACK, TCP_SYN } from "../decode/packet.js";
-import { Conversation } from "./conversation.js";
+import { Conversation, FIRST_FRAMES_KEPT } from "./conversation.js";
 import { flowHash, quotedFlowHash, sameAddr } from "./key.js";
 import { TcpTracker } from "./tcp-state.js";
 
@@ -80,6 +80,7 @@ export class FlowTable {
       conv.bytesServer += origLen;
     }
     conv.lastFrame = frame;
+    if (conv.firstFrames.length < FIRST_FRAMES_KEPT) conv.firstFrames.push(frame);
     conv.endSec = tsSec;
     conv.endNsec = tsNsec;
 

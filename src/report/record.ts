@@ -8,7 +8,11 @@ import type { Analysis, CaptureResult, DecodeCounts } from "../analyze.js";
 import { formatIp } from "../decode/addr.js";
 import type { Anomaly, ConversationFacts, Protocol, TlsFacts } from "../detect/types.js";
 import type { Conversation } from "../flow/conversation.js";
-import { udpHistory, udpState } from "../flow/tcp-state.js";
+import { connState } from "../flow/conversation.js";
+import { udpHistory } from "../flow/tcp-state.js";
+import type { ConversationVerdict, Finding, FindingCode, PolicyResult } from "../policy/check.js";
+import type { Matrix } from "../policy/matrix.js";
+import type { RoleMap } from "../policy/roles.js";
 import { isoTime } from "./time.js";
 
 export const REPORT_SCHEMA = "phoenix-netcheck.report/v1";
@@ -89,8 +93,14 @@ export interface ConversationRecord {
   tcp: { retransmissions: number; outOfOrder: number; overlaps: number; gaps: number; gapBytes: number; zeroWindows: number } | null;
   /** Things wrong inside the protocol (Zeek's weirds), with a name and where. */
   anomalies: Anomaly[];
-  /** Matched matrix row id, or null (filled by the policy checks). */
+  /** Matched row id (a matrix row, an infrastructure entry such as dns-53-udp, or a related entry), or null. */
   rule: string | null;
+  /** Where `rule` comes from: "matrix", "infrastructure", "related", or null. */
+  ruleKind: string | null;
+  /** Other rows the conversation fits as well while a host's role is unknown. */
+  ruleAlternatives: string[];
+  /** Codes of the findings that name this conversation. */
+  findings: FindingCode[];
 }
 
 export function captureRecord(c: CaptureResult): CaptureRecord {
@@ -110,7 +120,7 @@ export function captureRecord(c: CaptureResult): CaptureRecord {
   };
 }
 
-export function conversationRecord(c: Conversation): ConversationRecord {
+export function conversationRecord(c: Conversation, v: ConversationVerdict | undefined): ConversationRecord {
   const f = c.facts;
   const t = c.tcp;
   return {
@@ -118,8 +128,8 @@ export function conversationRecord(c: Conversation): ConversationRecord {
     capture: c.capture,
     stream: c.stream,
     transport: c.transport,
-    client: { ip: formatIp(c.clientIp, c.ipVersion), port: c.clientPort, role: null },
-    server: { ip: formatIp(c.serverIp, c.ipVersion), port: c.serverPort, role: null },
+    client: { ip: formatIp(c.clientIp, c.ipVersion), port: c.clientPort, role: v?.clientRole ?? null },
+    server: { ip: formatIp(c.serverIp, c.ipVersion), port: c.serverPort, role: v?.serverRole ?? null },
     clientBy: c.clientBy,
     packets: { client: c.packetsClient, server: c.packetsServer },
     bytes: { client: c.bytesClient, server: c.bytesServer },
@@ -127,7 +137,7 @@ export function conversationRecord(c: Conversation): ConversationRecord {
     lastFrame: c.lastFrame,
     start: isoTime(c.startSec, c.startNsec),
     end: isoTime(c.endSec, c.endNsec),
-    state: t !== null ? t.state : udpState(c.packetsClient, c.packetsServer),
+    state: connState(c),
     history: t !== null ? t.history : udpHistory(c.packetsClient > 0, c.packetsServer > 0, c.firstFromServer),
     protocol: f?.protocol ?? "none",
     tls: f?.tls ?? null,
@@ -140,23 +150,83 @@ export function conversationRecord(c: Conversation): ConversationRecord {
     icmp: c.icmpCount > 0 ? { type: c.icmpType, code: c.icmpCode, count: c.icmpCount, frames: [...c.icmpFrames] } : null,
     tcp: t !== null ? { ...t.counters } : null,
     anomalies: f?.anomalies ?? [],
-    rule: null,
+    rule: v?.rule ?? null,
+    ruleKind: v?.ruleKind ?? null,
+    ruleAlternatives: v?.alternatives ?? [],
+    findings: v?.findings ?? [],
   };
+}
+
+/** A host with a role: given by the user, or inferred from the traffic with the reason. */
+export interface RoleRecord {
+  ip: string;
+  role: string;
+  /** "explicit" (--role, --roles) or "inferred". */
+  source: "explicit" | "inferred";
+  /** How it was given, or the evidence it was inferred from. */
+  reason: string;
+}
+
+export interface Summary {
+  /** pass: no finding above info; warn: warnings only; fail: at least one error. */
+  verdict: "pass" | "warn" | "fail";
+  findings: { error: number; warning: number; info: number };
+  conversations: number;
+  /** Conversations that matched a row of the matrix (not infrastructure or related). */
+  matched: number;
+  /** Seconds from the first to the last packet, over all captures. */
+  captureSeconds: number;
 }
 
 export interface Report {
   schema: typeof REPORT_SCHEMA;
   /** Tool name and version that wrote the report. */
   generator: { name: string; version: string };
+  /** The matrix the conversations were checked against. */
+  matrix: { product: string; version: string; rows: number };
   captures: CaptureRecord[];
+  /** Every host in the captures that has a role, explicit or inferred. */
+  roles: RoleRecord[];
   conversations: ConversationRecord[];
+  findings: Finding[];
+  summary: Summary;
 }
 
-export function buildReport(a: Analysis, version: string): Report {
+/** Seconds from the first to the last packet over all captures (0 with no packet). */
+export function captureSeconds(a: Analysis): number {
+  let first = Infinity;
+  let last = -Infinity;
+  for (const c of a.captures) {
+    const f = c.summary.firstTimestamp;
+    const l = c.summary.lastTimestamp;
+    if (f) first = Math.min(first, f.sec + f.nsec / 1e9);
+    if (l) last = Math.max(last, l.sec + l.nsec / 1e9);
+  }
+  return Number.isFinite(first) && Number.isFinite(last) ? Math.max(0, last - first) : 0;
+}
+
+function roleRecords(a: Analysis, roles: RoleMap): RoleRecord[] {
+  const out = new Map<string, RoleRecord>();
+  for (const c of a.conversations) {
+    for (const [ip, v] of [[c.clientIp, c.ipVersion], [c.serverIp, c.ipVersion]] as const) {
+      const text = formatIp(ip, v);
+      if (out.has(text)) continue;
+      const m = roles.lookup(ip, v);
+      if (m) out.set(text, { ip: text, role: m.role, source: m.explicit ? "explicit" : "inferred", reason: m.reason });
+    }
+  }
+  return [...out.values()];
+}
+
+export function buildReport(a: Analysis, policy: PolicyResult, matrix: Matrix, roles: RoleMap, version: string): Report {
   return {
     schema: REPORT_SCHEMA,
     generator: { name: "phoenix-netcheck", version },
+    matrix: { product: matrix.product, version: matrix.version, rows: matrix.rows.length },
     captures: a.captures.map(captureRecord),
-    conversations: a.conversations.map(conversationRecord),
+    roles: roleRecords(a, roles),
+    conversations: a.conversations.map((c) => conversationRecord(c, policy.verdicts.get(c))),
+    findings: policy.findings,
+    summary: { ...policy.summary, captureSeconds: Number(captureSeconds(a).toFixed(6)) },
   };
 }

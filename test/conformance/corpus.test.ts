@@ -5,8 +5,7 @@
  */
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { analyzeFiles } from "../../src/analyze.js";
-import { buildReport } from "../../src/report/record.js";
+import { reportFor } from "../../src/cli/analyze.js";
 import { corpusFiles, HAVE_PUBLIC, oracle, PUBLIC_DIR, SKIP_MESSAGE, type OracleConversation } from "../support/corpus.js";
 
 /**
@@ -43,7 +42,7 @@ describe.skipIf(!HAVE_PUBLIC)(`tshark conformance on ${PUBLIC_DIR}`, () => {
     const name = path.basename(file);
     it.skipIf(name in KNOWN_DIFFERENCES)(name, async () => {
       const o = oracle(file);
-      const report = buildReport(await analyzeFiles([file]), "test");
+      const report = await reportFor([file]);
       const cap = report.captures[0];
       expect(cap.frames, "frame count").toBe(o.frame_count);
       if (o.read.error) expect(cap.errors.length, "a damaged file reports an error").toBeGreaterThan(0);
