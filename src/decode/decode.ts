@@ -26,7 +26,7 @@ import {
 import { DecodedPacket, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP } from "./packet.js";
 import { decodeSll, decodeSll2, LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2 } from "./sll.js";
 import { Status } from "./status.js";
-import { decodeTcp, MSG_TCP_OPTIONS_CUT } from "./tcp.js";
+import { decodeTcp, TCP_FAILURES_WITH_FIELDS } from "./tcp.js";
 import { decodeUdp } from "./udp.js";
 
 export const LINKTYPE_ETHERNET = 1;
@@ -195,12 +195,14 @@ function decodeTransport(buf: Uint8Array, off: number, end: number, missing: num
 }
 
 /**
- * True when the packet's TCP or UDP ports (and for TCP its sequence numbers and flags) are valid:
- * status OK with ipProto TCP/UDP, or a TCP header whose options alone were cut by the snaplen
- * (tshark still counts that segment in its stream). This is the test for "count it in a conversation".
+ * True when the packet belongs to a TCP or UDP conversation the way tshark 4.0 counts them (it
+ * gives the frame a tcp.stream / udp.stream): status OK with ipProto TCP/UDP, or a TCP segment
+ * whose first 16 header bytes (ports to window) were read before the rest proved cut or bogus —
+ * e.g. the SYN of a snaplen-68 capture, whose options were cut. Ports, seq/ack, flags and window
+ * are then valid; payloadLength is 0. UDP with a cut or bogus header never counts (nor in tshark).
  */
 export function hasTransport(p: DecodedPacket): boolean {
   if (p.ipProto !== IPPROTO_TCP && p.ipProto !== IPPROTO_UDP) return false;
   if (p.status === Status.OK) return true;
-  return p.status === Status.Truncated && p.failedLayer === "tcp" && p.message === MSG_TCP_OPTIONS_CUT;
+  return p.failedLayer === "tcp" && TCP_FAILURES_WITH_FIELDS.has(p.message);
 }

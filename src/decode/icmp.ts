@@ -139,3 +139,24 @@ function decodeQuoted(buf: Uint8Array, q: number, end: number, missing: number, 
     out.quotedDstPort = (buf[transport + 2] << 8) | buf[transport + 3];
   }
 }
+
+/**
+ * Captured bytes of the quoted packet's transport header and data (after its IP header and, for
+ * IPv6, its extension headers), or -1 when the packet quotes nothing. tshark gives an ICMP error
+ * the quoted conversation's tcp.stream only when at least 16 bytes of TCP were quoted (8 for UDP),
+ * as for a packet of its own; a router's usual 8-byte quote of TCP gets none. DecodedPacket has no
+ * field for this, so it is worked out again from the ICMP payload view (which starts at the quoted
+ * packet). Call it before the next packet is decoded.
+ */
+export function quotedTransportBytes(p: DecodedPacket): number {
+  if (!p.hasQuoted) return -1;
+  const buf = p.payloadBuf;
+  const q = p.payloadOffset;
+  const end = q + p.payloadLength;
+  if (p.quotedIpVersion === 4) {
+    const start = q + (buf[q] & 0x0f) * 4;
+    return end > start ? end - start : 0;
+  }
+  if (!walkIPv6Extensions(buf, q + 40, end, end, buf[q + 6], true, quoteSpan)) return 0;
+  return end - quoteSpan.start;
+}

@@ -11,11 +11,35 @@ import { Status } from "./status.js";
 export const TCP_MIN_HEADER_LEN = 20;
 
 /**
- * The message of a TCP header whose fixed 20 bytes were captured but whose options were cut by
- * the snaplen. Ports, sequence numbers and flags are then filled in and valid (tshark also gives
- * such a segment a tcp.stream), though the status is Truncated.
+ * Bytes of the header up to and including the window: ports, sequence and acknowledgment numbers,
+ * data offset, flags, window. Once these are captured the fields are filled in, even when the rest
+ * of the header turns out cut or bogus, because tshark 4.0 also gives such a segment a tcp.stream
+ * (checked: it does from 16 captured bytes on, whatever the data offset says; below 16, never).
  */
+export const TCP_FIXED_FIELDS_LEN = 16;
+
+// Failures before the fixed fields were read (nothing filled in):
+export const MSG_TCP_SHORT = "TCP segment shorter than 16 bytes";
+export const MSG_TCP_HEADER_CUT = "TCP header cut by snaplen before the window field";
+// Failures after them (ports, seq/ack, flags and window filled in):
+export const MSG_TCP_SHORT_AFTER_WINDOW = "TCP segment ends inside its 20-byte header";
+export const MSG_TCP_CUT_AFTER_WINDOW = "TCP header cut by snaplen after the window field";
+export const MSG_TCP_OFFSET_BELOW_5 = "TCP data offset below 5";
+export const MSG_TCP_OFFSET_PAST_PAYLOAD = "TCP data offset past the end of the IP payload";
+/** The options alone were cut by the snaplen (the SYN of a snaplen-68 capture). */
 export const MSG_TCP_OPTIONS_CUT = "TCP options cut by snaplen";
+
+/**
+ * TCP failures that happen after ports, seq/ack, flags and window were filled in: the segment
+ * still belongs to its conversation (see TCP_FIXED_FIELDS_LEN).
+ */
+export const TCP_FAILURES_WITH_FIELDS: ReadonlySet<string> = new Set([
+  MSG_TCP_SHORT_AFTER_WINDOW,
+  MSG_TCP_CUT_AFTER_WINDOW,
+  MSG_TCP_OFFSET_BELOW_5,
+  MSG_TCP_OFFSET_PAST_PAYLOAD,
+  MSG_TCP_OPTIONS_CUT,
+]);
 
 // Option kinds (RFC 9293 §3.2, RFC 7323, RFC 2018).
 const OPT_EOL = 0;
@@ -32,19 +56,21 @@ const OPT_TIMESTAMPS = 8;
 export function decodeTcp(buf: Uint8Array, off: number, end: number, missing: number, out: DecodedPacket): Status {
   const captured = end - off;
   const promised = captured + missing; // what the IP length says the segment holds
-  if (promised < TCP_MIN_HEADER_LEN) return out.fail(Status.Malformed, "tcp", "TCP segment shorter than the 20-byte header");
-  if (captured < TCP_MIN_HEADER_LEN) return out.fail(Status.Truncated, "tcp", "TCP header cut by snaplen");
-  // The data offset is checked before any field is filled: a segment with a bogus one gets no
-  // ports, as tshark gives it no tcp.stream.
-  const hl = (buf[off + 12] >>> 4) * 4;
-  if (hl < TCP_MIN_HEADER_LEN) return out.fail(Status.Malformed, "tcp", "TCP data offset below 5");
-  if (hl > promised) return out.fail(Status.Malformed, "tcp", "TCP data offset past the end of the IP payload");
+  if (captured < TCP_FIXED_FIELDS_LEN) {
+    if (promised < TCP_FIXED_FIELDS_LEN) return out.fail(Status.Malformed, "tcp", MSG_TCP_SHORT);
+    return out.fail(Status.Truncated, "tcp", MSG_TCP_HEADER_CUT);
+  }
   out.srcPort = (buf[off] << 8) | buf[off + 1];
   out.dstPort = (buf[off + 2] << 8) | buf[off + 3];
   out.seq = ((buf[off + 4] << 24) | (buf[off + 5] << 16) | (buf[off + 6] << 8) | buf[off + 7]) >>> 0;
   out.ack = ((buf[off + 8] << 24) | (buf[off + 9] << 16) | (buf[off + 10] << 8) | buf[off + 11]) >>> 0;
+  const hl = (buf[off + 12] >>> 4) * 4;
   out.tcpFlags = buf[off + 13]; // CWR ECE URG ACK PSH RST SYN FIN
   out.window = (buf[off + 14] << 8) | buf[off + 15];
+  if (promised < TCP_MIN_HEADER_LEN) return out.fail(Status.Malformed, "tcp", MSG_TCP_SHORT_AFTER_WINDOW);
+  if (captured < TCP_MIN_HEADER_LEN) return out.fail(Status.Truncated, "tcp", MSG_TCP_CUT_AFTER_WINDOW);
+  if (hl < TCP_MIN_HEADER_LEN) return out.fail(Status.Malformed, "tcp", MSG_TCP_OFFSET_BELOW_5);
+  if (hl > promised) return out.fail(Status.Malformed, "tcp", MSG_TCP_OFFSET_PAST_PAYLOAD);
   const optEnd = hl <= captured ? off + hl : end;
   parseTcpOptions(buf, off + TCP_MIN_HEADER_LEN, optEnd, out);
   if (hl > captured) {

@@ -11,6 +11,7 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { decodePacket, hasTransport } from "../../src/decode/decode.js";
 import { FragmentReassembler } from "../../src/decode/fragments.js";
+import { quotedTransportBytes } from "../../src/decode/icmp.js";
 import { DecodedPacket, IPPROTO_TCP, IPPROTO_UDP } from "../../src/decode/packet.js";
 import { Status } from "../../src/decode/status.js";
 import { readCaptureFile } from "./capture-file.js";
@@ -92,11 +93,13 @@ describe.skipIf(files.length === 0)(`capture corpus (${root}) vs tshark conversa
       if (hasTransport(p)) {
         const proto = p.ipProto === IPPROTO_TCP ? "tcp" : "udp";
         add(ours, key(proto, addr(p.srcIp, p.ipVersion), p.srcPort, addr(p.dstIp, p.ipVersion), p.dstPort), 1, r.origLen, r.frame, r.frame);
-      } else if (status === Status.OK && p.hasQuoted && (p.quotedProto === IPPROTO_TCP || p.quotedProto === IPPROTO_UDP) && p.quotedSrcPort !== 0) {
+      } else if (status === Status.OK && p.hasQuoted && (p.quotedProto === IPPROTO_TCP || p.quotedProto === IPPROTO_UDP)) {
         // tshark dissects the packet an ICMP error quotes and gives the ICMP frame that
         // conversation's tcp.stream / udp.stream, so the oracle counts it there (its -z conv
         // tables do not). Whether our conversations count it is the flow layer's choice; here it
-        // checks the quoted fields against tshark's on real traffic.
+        // checks the quoted fields against tshark's on real traffic. tshark needs as many quoted
+        // transport bytes as for a packet of its own: 16 for TCP, the 8-byte header for UDP.
+        if (quotedTransportBytes(p) < (p.quotedProto === IPPROTO_TCP ? 16 : 8)) continue;
         const proto = p.quotedProto === IPPROTO_TCP ? "tcp" : "udp";
         const v = p.quotedIpVersion;
         add(ours, key(proto, addr(p.quotedSrcIp, v), p.quotedSrcPort, addr(p.quotedDstIp, v), p.quotedDstPort), 1, r.origLen, r.frame, r.frame);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { hasTransport } from "../../src/decode/decode.js";
+import { quotedTransportBytes } from "../../src/decode/icmp.js";
 import { Status } from "../../src/decode/status.js";
 import { cat, decodeOnce, eth, extHeader, fragHeader, IP4_A, IP4_B, IP6_A, IP6_B, ipv4, ipv6, payloadOf, tcp, u16, u32, udp } from "./build.js";
 
@@ -190,5 +191,29 @@ describe("ICMPv6 (RFC 4443)", () => {
     const { p, status } = decodeOnce(frame);
     expect(status).toBe(Status.OK);
     expect(p.hasQuoted).toBe(false);
+  });
+});
+
+describe("quotedTransportBytes (tshark counts an ICMP error in the quoted stream from 16 TCP / 8 UDP bytes)", () => {
+  it.each([8, 15, 16, 20])("ICMP quoting %i bytes of TCP", (n) => {
+    const quoted = ipv4({ proto: 6, payload: tcp({ sport: 4000 }) }).subarray(0, 20 + n);
+    const { p } = decodeOnce(icmp4Error(3, 3, quoted));
+    expect(quotedTransportBytes(p)).toBe(n);
+    expect(p.quotedSrcPort).toBe(4000); // the ports are there either way
+  });
+
+  it("IPv4 options in the quote are not transport bytes", () => {
+    const quoted = ipv4({ proto: 17, options: [1, 1, 1, 0], payload: udp() });
+    expect(quotedTransportBytes(decodeOnce(icmp4Error(3, 3, quoted)).p)).toBe(8);
+  });
+
+  it("ICMPv6 quoting a destination-options header then UDP", () => {
+    const quoted = ipv6({ next: 60, payload: cat(extHeader(17), udp({ payload: [1, 2, 3] })) });
+    expect(quotedTransportBytes(decodeOnce(icmp6Error(1, 4, quoted)).p)).toBe(11);
+  });
+
+  it("-1 when nothing is quoted", () => {
+    const echo = eth(0x0800, ipv4({ proto: 1, payload: [8, 0, 0, 0, 0, 0, 0, 0] }));
+    expect(quotedTransportBytes(decodeOnce(echo).p)).toBe(-1);
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { hasTransport } from "../../src/decode/decode.js";
 import { Status } from "../../src/decode/status.js";
-import { MSG_TCP_OPTIONS_CUT } from "../../src/decode/tcp.js";
+import { MSG_TCP_OFFSET_BELOW_5, MSG_TCP_OPTIONS_CUT } from "../../src/decode/tcp.js";
 import { cat, decodeOnce, eth, ipv4, payloadOf, ramp, tcp, u16, u32 } from "./build.js";
 
 const frameOf = (seg: Uint8Array) => eth(0x0800, ipv4({ proto: 6, payload: seg }));
@@ -84,35 +84,40 @@ describe("TCP header (RFC 9293 §3.1)", () => {
     expect(p.windowScale).toBe(9);
   });
 
-  it.each([0, 4])("data offset %i (below 5) is Malformed", (doff) => {
-    const { p, status } = decodeOnce(frameOf(tcp({ dataOffset: doff })));
+  it.each([0, 4])("data offset %i (below 5) is Malformed, but the fixed fields count (tshark gives it a tcp.stream)", (doff) => {
+    const { p, status } = decodeOnce(frameOf(tcp({ sport: 1234, dataOffset: doff })));
     expect(status).toBe(Status.Malformed);
     expect(p.failedLayer).toBe("tcp");
-    expect(hasTransport(p)).toBe(false);
-    expect(p.srcPort).toBe(0); // no ports for a bogus header
+    expect(p.message).toBe(MSG_TCP_OFFSET_BELOW_5);
+    expect(p.srcPort).toBe(1234);
+    expect(hasTransport(p)).toBe(true);
+    expect(p.payloadLength).toBe(0);
   });
 
-  it("data offset past the IP payload is Malformed", () => {
+  it("data offset past the IP payload is Malformed, fixed fields still count", () => {
     const { p, status } = decodeOnce(frameOf(tcp({ dataOffset: 15 })));
     expect(status).toBe(Status.Malformed);
     expect(p.message).toBe("TCP data offset past the end of the IP payload");
-    expect(p.srcPort).toBe(0);
+    expect(hasTransport(p)).toBe(true);
   });
 
-  it("an IP payload shorter than 20 bytes is Malformed", () => {
-    const { p, status } = decodeOnce(frameOf(tcp().subarray(0, 12)));
-    expect(status).toBe(Status.Malformed);
-    expect(p.failedLayer).toBe("tcp");
-  });
-
-  it("fixed header cut by snaplen is Truncated, nothing filled", () => {
-    const frame = frameOf(tcp({ sport: 1 }));
-    const caplen = 14 + 20 + 19;
-    const { p, status } = decodeOnce(frame.subarray(0, caplen), 1, caplen, frame.length);
-    expect(status).toBe(Status.Truncated);
-    expect(p.failedLayer).toBe("tcp");
-    expect(p.srcPort).toBe(0);
-    expect(hasTransport(p)).toBe(false);
+  // tshark 4.0 gives a segment a tcp.stream once the 16 bytes up to the window are there, whether
+  // the rest was cut by the snaplen or the IP payload itself is short; below 16 it never does.
+  it.each(Array.from({ length: 21 }, (_, n) => n))("%i TCP bytes: fields and hasTransport from 16 on", (n) => {
+    const seg = tcp({ sport: 3000, flags: 0x02 });
+    const cut = frameOf(seg);
+    const a = decodeOnce(cut.subarray(0, 34 + n), 1, 34 + n, cut.length); // cut by the snaplen
+    const b = decodeOnce(frameOf(seg.subarray(0, n))); // IP payload of n bytes, all captured
+    for (const { p, status } of [a, b]) {
+      if (n < 20) expect(status).not.toBe(Status.OK);
+      expect(hasTransport(p)).toBe(n >= 16);
+      expect(p.srcPort).toBe(n >= 16 ? 3000 : 0);
+      expect(p.tcpFlags).toBe(n >= 16 ? 0x02 : 0);
+    }
+    if (n < 20) {
+      expect(a.status).toBe(Status.Truncated);
+      expect(b.status).toBe(Status.Malformed);
+    }
   });
 
   it("options cut by snaplen: Truncated, but ports/seq/flags filled and hasTransport", () => {
