@@ -73,6 +73,7 @@ describe.skipIf(!HAVE_PUBLIC)(`tshark conformance on ${PUBLIC_DIR}`, () => {
           const c = mine.find((m) => m.firstFrame === w.first_frame);
           expect(c, `${proto} stream ${w.stream} starting at frame ${w.first_frame}`).toBeDefined();
           expect(c!.lastFrame).toBe(w.last_frame);
+          expect(c!.stream, `${proto}.stream of the conversation starting at frame ${w.first_frame}`).toBe(w.stream);
           if (w.syn_client === "a" || w.syn_client === "b") {
             const client = w.syn_client === "a" ? [w.a, w.a_port] : [w.b, w.b_port];
             expect([c!.client.ip, c!.client.port], `client of ${proto} stream ${w.stream}`).toEqual(client);
