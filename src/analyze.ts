@@ -5,7 +5,7 @@
  */
 import { readCapture, type CaptureSummary } from "./capture/file.js";
 import type { CaptureError, RawPacket } from "./capture/types.js";
-import { decodePacket } from "./decode/decode.js";
+import { decodePacket, hasTransport } from "./decode/decode.js";
 import { FragmentReassembler } from "./decode/fragments.js";
 import { DecodedPacket, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP } from "./decode/packet.js";
 import { Status } from "./decode/status.js";
@@ -38,6 +38,8 @@ export interface DecodeCounts {
   errorsNotListed: number;
   /** ICMP errors that quoted a packet of no conversation in the capture. */
   icmpUnmatched: number;
+  /** IP datagrams whose fragments never all arrived (dropped at the end of the capture or by the time limit). */
+  fragmentsIncomplete: number;
 }
 
 export interface CaptureResult {
@@ -60,7 +62,7 @@ export interface AnalyzeOptions {
 function newCounts(): DecodeCounts {
   return {
     ipv4: 0, ipv6: 0, tcp: 0, udp: 0, icmp: 0, nonIp: {}, unsupportedLinkTypes: {}, fragments: 0,
-    reassembled: 0, snaplenCut: 0, malformed: 0, errorsNotListed: 0, icmpUnmatched: 0,
+    reassembled: 0, snaplenCut: 0, malformed: 0, errorsNotListed: 0, icmpUnmatched: 0, fragmentsIncomplete: 0,
   };
 }
 
@@ -118,10 +120,9 @@ export async function analyzeFiles(files: string[], opts: AnalyzeOptions = {}): 
             });
           } else counts.errorsNotListed++;
         }
-        // A packet cut inside its TCP/UDP header still belongs to its conversation when the
-        // ports were read (tshark gives it a tcp.stream too).
-        const transportCut = (p.failedLayer === "tcp" || p.failedLayer === "udp") && (p.srcPort !== 0 || p.dstPort !== 0);
-        if (!transportCut) return;
+        // A packet cut inside its TCP header still belongs to its conversation once the fields
+        // up to the window were read (tshark gives it a tcp.stream too).
+        if (!hasTransport(p)) return;
       }
 
       const proto = p.ipProto;
@@ -139,6 +140,8 @@ export async function analyzeFiles(files: string[], opts: AnalyzeOptions = {}): 
       onProgress: opts.onProgress ? (read, size) => opts.onProgress!(file, read, size, packets) : undefined,
     });
 
+    frags.flush();
+    counts.fragmentsIncomplete = frags.incomplete + frags.timedOut;
     for (const conv of table.conversations) detectConversation(conv);
     conversations.push(...table.conversations);
     idBase = table.lastId;

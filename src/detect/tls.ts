@@ -1292,6 +1292,24 @@ export function findTlsStart(bytes: Uint8Array, from: number, dir: Direction, li
 // Detector
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * How many complete, well-formed TLS records (RFC 8446 §5.1 / RFC 5246 §6.2.1: content type
+ * 20–23, version 3.1–3.4, length ≤ 2^14 + 2048) follow each other from the start of `b` (≤ 3).
+ */
+function recordChain(b: Uint8Array): number {
+  let off = 0;
+  let n = 0;
+  while (n < 3 && off + 5 <= b.length) {
+    const type = b[off];
+    if (type < 20 || type > 23 || b[off + 1] !== 3 || b[off + 2] < 1 || b[off + 2] > 4) break;
+    const len = u16(b, off + 3);
+    if (len === 0 || len > MAX_RECORD_LENGTH || off + 5 + len > b.length) break;
+    off += 5 + len;
+    n++;
+  }
+  return n;
+}
+
 export const tlsDetector: Detector = {
   protocol: "tls",
   transports: ["tcp"],
@@ -1314,7 +1332,13 @@ export const tlsDetector: Detector = {
       if (v === "more" && !s.serverDone) return "more";
       if (s.client.length === 0 && !s.clientDone) return "more";
     }
-    return c === "more" && !s.clientDone ? "more" : "no";
+    if (c === "more" && !s.clientDone) return "more";
+    // A capture that began mid-connection shows only records (application data, alerts…):
+    // two well-formed records in a row from one side, or one from each, are TLS as well
+    // (tshark labels such streams TLS too). Random binary almost never tiles that way.
+    const cc = recordChain(s.client);
+    const sc = recordChain(s.server);
+    return cc >= 2 || sc >= 2 || (cc >= 1 && sc >= 1) ? "match" : "no";
   },
   analyze(s: StreamSample, out: ConversationFacts): void {
     analyzeTls(s.client, s.server, out, 0, 0);
