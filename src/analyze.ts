@@ -5,7 +5,7 @@
  */
 import { readCapture, type CaptureSummary } from "./capture/file.js";
 import type { CaptureError, RawPacket } from "./capture/types.js";
-import { decodePacket, hasTransport } from "./decode/decode.js";
+import { decodePacket, hasTransport, MSG_UNSUPPORTED_LINK_TYPE } from "./decode/decode.js";
 import { FragmentReassembler } from "./decode/fragments.js";
 import { DecodedPacket, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP } from "./decode/packet.js";
 import { Status } from "./decode/status.js";
@@ -25,6 +25,8 @@ export interface DecodeCounts {
   icmp: number;
   /** Packets with no IP layer (ARP, LLDP, …), by EtherType in hex ("0x0806"). */
   nonIp: Record<string, number>;
+  /** IP packets of protocols other than TCP, UDP and ICMP (ESP, GRE, …), by protocol number. */
+  otherIpProtocols: Record<string, number>;
   /** Packets on link types we do not decode, by LINKTYPE number. */
   unsupportedLinkTypes: Record<string, number>;
   /** IP fragments seen, and datagrams reassembled from them. */
@@ -56,12 +58,14 @@ export interface Analysis {
 
 export interface AnalyzeOptions {
   flow?: Partial<FlowTableOptions>;
+  /** A packet filter applied after decoding and before anything is counted (--filter). */
+  filter?: (p: DecodedPacket) => boolean;
   onProgress?: (file: string, bytesRead: number, fileSize: number | null, packets: number) => void;
 }
 
 function newCounts(): DecodeCounts {
   return {
-    ipv4: 0, ipv6: 0, tcp: 0, udp: 0, icmp: 0, nonIp: {}, unsupportedLinkTypes: {}, fragments: 0,
+    ipv4: 0, ipv6: 0, tcp: 0, udp: 0, icmp: 0, nonIp: {}, otherIpProtocols: {}, unsupportedLinkTypes: {}, fragments: 0,
     reassembled: 0, snaplenCut: 0, malformed: 0, errorsNotListed: 0, icmpUnmatched: 0, fragmentsIncomplete: 0,
   };
 }
@@ -70,84 +74,114 @@ function hex4(n: number): string {
   return "0x" + n.toString(16).padStart(4, "0");
 }
 
+/**
+ * One capture's analysis, fed one packet at a time: by `analyzeFiles` from a file, or by live
+ * capture from libpcap or tcpdump. `finish()` runs the detectors and returns the capture's result.
+ */
+export class CaptureAnalysis {
+  readonly table: FlowTable;
+  readonly counts: DecodeCounts = newCounts();
+  /** Packets given to `packet()` (including those the filter dropped). */
+  packets = 0;
+  /** Packets the --filter expression let through. */
+  accepted = 0;
+  private readonly frags = new FragmentReassembler();
+  private readonly decodeErrors: CaptureError[] = [];
+  private readonly decoded = new DecodedPacket();
+
+  constructor(
+    index: number,
+    idBase: number,
+    flowOpts: FlowTableOptions = DEFAULT_FLOW_OPTIONS,
+    private readonly filter: ((p: DecodedPacket) => boolean) | null = null,
+  ) {
+    this.table = new FlowTable(index, flowOpts, idBase);
+  }
+
+  /** Decode one packet and account it. `pkt.data` is only read during the call. */
+  packet(pkt: RawPacket): void {
+    this.packets++;
+    const counts = this.counts;
+    const p = this.decoded;
+    const st = decodePacket(pkt.data, pkt.caplen, pkt.origLen, pkt.linkType, pkt.tsSec, p, this.frags);
+    // The filter sees what could be decoded (addresses, ports, protocol); a packet it rejects
+    // is not analyzed at all, as with tcpdump's filter.
+    if (this.filter !== null && !this.filter(p)) return;
+    this.accepted++;
+    if (p.ipVersion === 4) counts.ipv4++;
+    else if (p.ipVersion === 6) counts.ipv6++;
+    if (p.wasFragment) counts.fragments++;
+    if (p.reassembled) counts.reassembled++;
+
+    if (st !== Status.OK) {
+      if (st === Status.Unsupported) {
+        if (p.message === MSG_UNSUPPORTED_LINK_TYPE) {
+          const k = String(pkt.linkType);
+          counts.unsupportedLinkTypes[k] = (counts.unsupportedLinkTypes[k] ?? 0) + 1;
+        } else if (p.ipVersion === 0) {
+          const k = hex4(p.etherType);
+          counts.nonIp[k] = (counts.nonIp[k] ?? 0) + 1;
+        } else {
+          const k = String(p.ipProto);
+          counts.otherIpProtocols[k] = (counts.otherIpProtocols[k] ?? 0) + 1;
+        }
+        return;
+      }
+      if (st === Status.FragmentPending) return;
+      const cut = st === Status.Truncated && pkt.caplen < pkt.origLen;
+      if (cut) counts.snaplenCut++;
+      else {
+        counts.malformed++;
+        if (this.decodeErrors.length < MAX_LISTED_ERRORS) {
+          this.decodeErrors.push({
+            frame: pkt.frame,
+            offset: pkt.offset,
+            message: `frame ${pkt.frame}: ${p.failedLayer}: ${p.message}`,
+            fatal: false,
+          });
+        } else counts.errorsNotListed++;
+      }
+      // A packet cut inside its TCP header still belongs to its conversation once the fields
+      // up to the window were read (tshark gives it a tcp.stream too).
+      if (!hasTransport(p)) return;
+    }
+
+    const proto = p.ipProto;
+    if (proto === IPPROTO_TCP || proto === IPPROTO_UDP) {
+      if (proto === IPPROTO_TCP) counts.tcp++;
+      else counts.udp++;
+      this.table.packet(p, pkt.frame, pkt.origLen, pkt.tsSec, pkt.tsNsec);
+    } else if (proto === IPPROTO_ICMP || proto === IPPROTO_ICMPV6) {
+      counts.icmp++;
+      if (p.hasQuoted && this.table.icmpError(p, pkt.frame) === null) counts.icmpUnmatched++;
+    }
+  }
+
+  /** End of the capture: drop unfinished fragments, run the detectors, merge the errors. */
+  finish(summary: CaptureSummary): CaptureResult {
+    this.frags.flush();
+    this.counts.fragmentsIncomplete = this.frags.incomplete + this.frags.timedOut;
+    for (const conv of this.table.conversations) detectConversation(conv);
+    const errors = [...summary.errors, ...this.decodeErrors].sort((a, b) => a.frame - b.frame || a.offset - b.offset);
+    return { summary, errors, decode: this.counts };
+  }
+}
+
 /** Analyze capture files one after another into one result. */
 export async function analyzeFiles(files: string[], opts: AnalyzeOptions = {}): Promise<Analysis> {
   const flowOpts = { ...DEFAULT_FLOW_OPTIONS, ...opts.flow };
   const captures: CaptureResult[] = [];
   const conversations: Conversation[] = [];
   let idBase = 0;
-  const decoded = new DecodedPacket();
-
   for (let ci = 0; ci < files.length; ci++) {
     const file = files[ci];
-    const table = new FlowTable(ci, flowOpts, idBase);
-    const frags = new FragmentReassembler();
-    const counts = newCounts();
-    const decodeErrors: CaptureError[] = [];
-    let packets = 0;
-
-    const onPacket = (pkt: RawPacket): void => {
-      packets++;
-      const st = decodePacket(pkt.data, pkt.caplen, pkt.origLen, pkt.linkType, pkt.tsSec, decoded, frags);
-      const p = decoded;
-      if (p.ipVersion === 4) counts.ipv4++;
-      else if (p.ipVersion === 6) counts.ipv6++;
-      if (p.wasFragment) counts.fragments++;
-      if (p.reassembled) counts.reassembled++;
-
-      if (st !== Status.OK) {
-        if (st === Status.Unsupported) {
-          if (p.failedLayer === "link") {
-            const k = String(pkt.linkType);
-            counts.unsupportedLinkTypes[k] = (counts.unsupportedLinkTypes[k] ?? 0) + 1;
-          } else {
-            const k = hex4(p.etherType);
-            counts.nonIp[k] = (counts.nonIp[k] ?? 0) + 1;
-          }
-          return;
-        }
-        if (st === Status.FragmentPending) return;
-        const cut = st === Status.Truncated && pkt.caplen < pkt.origLen;
-        if (cut) counts.snaplenCut++;
-        else {
-          counts.malformed++;
-          if (decodeErrors.length < MAX_LISTED_ERRORS) {
-            decodeErrors.push({
-              frame: pkt.frame,
-              offset: pkt.offset,
-              message: `frame ${pkt.frame}: ${p.failedLayer}: ${p.message}`,
-              fatal: false,
-            });
-          } else counts.errorsNotListed++;
-        }
-        // A packet cut inside its TCP header still belongs to its conversation once the fields
-        // up to the window were read (tshark gives it a tcp.stream too).
-        if (!hasTransport(p)) return;
-      }
-
-      const proto = p.ipProto;
-      if (proto === IPPROTO_TCP || proto === IPPROTO_UDP) {
-        if (proto === IPPROTO_TCP) counts.tcp++;
-        else counts.udp++;
-        table.packet(p, pkt.frame, pkt.origLen, pkt.tsSec, pkt.tsNsec);
-      } else if (proto === IPPROTO_ICMP || proto === IPPROTO_ICMPV6) {
-        counts.icmp++;
-        if (p.hasQuoted && table.icmpError(p, pkt.frame) === null) counts.icmpUnmatched++;
-      }
-    };
-
-    const summary = await readCapture(file, onPacket, {
-      onProgress: opts.onProgress ? (read, size) => opts.onProgress!(file, read, size, packets) : undefined,
+    const ca = new CaptureAnalysis(ci, idBase, flowOpts, opts.filter ?? null);
+    const summary = await readCapture(file, (pkt) => ca.packet(pkt), {
+      onProgress: opts.onProgress ? (read, size) => opts.onProgress!(file, read, size, ca.packets) : undefined,
     });
-
-    frags.flush();
-    counts.fragmentsIncomplete = frags.incomplete + frags.timedOut;
-    for (const conv of table.conversations) detectConversation(conv);
-    conversations.push(...table.conversations);
-    idBase = table.lastId;
-
-    const errors = [...summary.errors, ...decodeErrors].sort((a, b) => a.frame - b.frame || a.offset - b.offset);
-    captures.push({ summary, errors, decode: counts });
+    captures.push(ca.finish(summary));
+    conversations.push(...ca.table.conversations);
+    idBase = ca.table.lastId;
   }
   return { captures, conversations };
 }
