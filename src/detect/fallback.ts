@@ -5,6 +5,7 @@
  *
  * Like dpkt's fallback to raw bytes, an unknown payload is a result, not a failure.
  */
+import { analyzeTls, findTlsStart } from "./tls.js";
 import type { ConversationFacts, Detector, Direction, StreamSample } from "./types.js";
 
 /** How many leading bytes of a direction the text test looks at. */
@@ -231,6 +232,22 @@ export const plaintextDetector: Detector = {
   },
   analyze(s: StreamSample, out: ConversationFacts) {
     out.banner = textBanner(s);
+    // A text protocol that upgrades to TLS on the same connection (SMTP/IMAP/IRC STARTTLS): the
+    // conversation stays `plaintext` — it began in clear — but the TLS that follows is reported.
+    if (s.transport === "tcp") {
+      const c = findTlsStart(s.client, 0, "client");
+      if (c > 0) {
+        const sv = findTlsStart(s.server, 0, "server");
+        if (analyzeTls(s.client, s.server, out, c, sv > 0 ? sv : s.server.length)) {
+          out.anomalies.push({
+            name: "starttls",
+            message: `a TLS handshake starts at byte ${c} of the client's stream, after text in clear (STARTTLS or similar)`,
+            direction: "client",
+            offset: c,
+          });
+        }
+      }
+    }
   },
 };
 

@@ -99,13 +99,11 @@ function convForStream(convs: Conversation[], oracle: { conversations?: { tcp?: 
 
 /**
  * TLS after a cleartext prefix that no detector follows, so the conversation's own facts have no
- * TLS (the lead decides whether STARTTLS / SOCKS should be followed). For these the parser is
+ * TLS (SOCKS is not followed; STARTTLS is, by the plaintext detector). For these the parser is
  * checked directly from where the first hello starts, and the conversation's protocol is checked
  * to be what it says here, so a change shows up.
  */
 const TLS_AFTER_PREFIX: Record<string, { protocol: string; why: string }> = {
-  "irc-starttls-sll.pcap": { protocol: "plaintext", why: "IRC STARTTLS on 6667" },
-  "smtp-starttls-tls12.pcap": { protocol: "plaintext", why: "SMTP STARTTLS on 25" },
   "socks-https-example.pcap": { protocol: "unknown", why: "SOCKS5 on 1080, then TLS" },
 };
 
@@ -156,6 +154,15 @@ describe.skipIf(!existsSync(publicDir))("TLS facts against tshark 4.0.17 (captur
       };
       expect(got, `${where} (protocol ${conv!.facts?.protocol}, anomalies ${JSON.stringify(conv!.facts?.anomalies.map((a) => a.name))})`).toEqual(expected);
     }
+  });
+});
+
+describe.skipIf(!existsSync(publicDir))("STARTTLS is followed", () => {
+  it.each(["irc-starttls-sll.pcap", "smtp-starttls-tls12.pcap"])("%s: plaintext, then the TLS that follows is reported", async (name) => {
+    const [c] = await conversationsOf(path.join(publicDir, name));
+    expect(c.facts?.protocol).toBe("plaintext");
+    expect(c.facts?.tls?.version).toBe("TLS 1.2");
+    expect(c.facts?.anomalies.map((a) => a.name)).toContain("starttls");
   });
 });
 
