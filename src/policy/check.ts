@@ -285,7 +285,7 @@ export function checkConversations(convs: readonly Conversation[], ctx: CheckCon
       else folded.set(k, { ...g, convs: [...g.convs] });
     } else folded.set(key, g);
   }
-  for (const g of folded.values()) groupFinding(g, verdicts, add);
+  for (const g of folded.values()) groupFinding(g, verdicts, add, stateOf);
 
   missingExpected(convs, verdicts, ctx, findings);
 
@@ -401,6 +401,7 @@ function groupFinding(
   g: { code: FindingCode; row: MatrixRow | null; convs: Conversation[]; severity: Severity },
   verdicts: Map<Conversation, ConversationVerdict>,
   add: AddFn,
+  connStateOf: (c: Conversation) => string,
 ): void {
   const c = g.convs[0];
   const v = verdicts.get(c)!;
@@ -432,7 +433,14 @@ function groupFinding(
     fix = `Start the service on ${T} ${c.serverPort} at ${ipOf(c, "server")}, or open the port in its host firewall.`;
   } else {
     const portText = ports.length === 1 ? `${T} ${ports[0]}` : `${ports.length} ${T} ports (${ports.slice(0, 8).join(", ")}${ports.length > 8 ? ", …" : ""})`;
-    message = `${portText} from ${client} to ${server}: no row of the matrix allows it (${n} conversation${n === 1 ? "" : "s"}).`;
+    const outcomes = new Map<string, number>();
+    for (const x of g.convs) {
+      const st = connStateOf(x);
+      const o = refused(x, st) ? "refused" : unanswered(x, st) ? "never answered" : "answered";
+      outcomes.set(o, (outcomes.get(o) ?? 0) + 1);
+    }
+    const how = [...outcomes].map(([o, k]) => (outcomes.size === 1 ? o : `${k} ${o}`)).join(", ");
+    message = `${portText} from ${client} to ${server}: no row of the matrix allows it (${n} conversation${n === 1 ? "" : "s"}, ${how}).`;
     fix = v.clientRole === PROXY || v.serverRole === PROXY ? `Find out what on ${ipOf(c, "client")} opens ${portText}; the proxy needs none of it.` : null;
   }
   const ipf = c.ipVersion === 4 ? "ip" : "ipv6";
