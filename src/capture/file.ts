@@ -13,6 +13,7 @@
 import { open, type FileHandle } from "node:fs/promises";
 import { Readable, pipeline } from "node:stream";
 import { createGunzip } from "node:zlib";
+import type { LiveCaptureInfo } from "./live.js";
 import { SNIFF_BYTES, createReader, hexBytes, sniff } from "./sniff.js";
 import type { CaptureError, CaptureFormat, RawPacket } from "./types.js";
 
@@ -50,6 +51,8 @@ export interface CaptureSummary {
   errors: CaptureError[];
   /** Size of the file on disk (compressed size for gzip); null for stdin, pipes and devices. */
   fileSize: number | null;
+  /** Live capture only (`capture`): interface, engine, counters, what the engine cannot give (docs/live-capture.md). */
+  live?: LiveCaptureInfo;
 }
 
 export interface ReadCaptureOptions {

@@ -1,0 +1,335 @@
+/**
+ * A pcapng writer for the evidence file of a live capture (`capture -w FILE`).
+ *
+ * Format: draft-ietf-opsawg-pcapng. §3.1 general block structure (type, total length, body padded
+ * to 32 bits, total length again), §3.5 options (code, length, value padded to 32 bits, ended by
+ * opt_endofopt), §4.1 Section Header Block, §4.2 Interface Description Block, §4.3 Enhanced Packet
+ * Block, §4.6 Interface Statistics Block. Everything is written little-endian (the SHB's
+ * byte-order magic tells readers so, §4.1).
+ *
+ * One section; one IDB per link type, written just before the first packet of that link type
+ * (an IDB may come anywhere in its section before the packets that name it, §4.2), each with
+ * if_name and if_tsresol = 9 (nanoseconds), so every EPB timestamp is nanoseconds since the epoch.
+ *
+ * Why the file stays valid after Ctrl-C (or a crash): blocks are built in one reused buffer and
+ * written to the file only whole, so the file on disk always ends at a block boundary and is a
+ * complete pcapng. `flush()` is called by the live loop a few times a second and at the end.
+ * Writes are synchronous (writeSync): a partial block can never be left behind by an event loop
+ * that stops in the middle of an asynchronous write.
+ */
+import { closeSync, fsyncSync, openSync, writeSync } from "node:fs";
+
+/** Block types (§4.1, §4.2, §4.3, §4.6). */
+export const BT_SHB = 0x0a0d0d0a;
+export const BT_IDB = 0x00000001;
+export const BT_EPB = 0x00000006;
+export const BT_ISB = 0x00000005;
+/** SHB byte-order magic (§4.1). */
+export const BYTE_ORDER_MAGIC = 0x1a2b3c4d;
+
+/** Option codes (§3.5, §4.1, §4.2, §4.6). */
+const OPT_ENDOFOPT = 0;
+const OPT_COMMENT = 1;
+const SHB_HARDWARE = 2;
+const SHB_OS = 3;
+const SHB_USERAPPL = 4;
+const IF_NAME = 2;
+const IF_TSRESOL = 9;
+const IF_FILTER = 11;
+const ISB_STARTTIME = 2;
+const ISB_ENDTIME = 3;
+const ISB_IFRECV = 4;
+const ISB_IFDROP = 5;
+const ISB_OSDROP = 7;
+const ISB_USRDELIV = 8;
+
+/** Default size of the write buffer; a block bigger than it is written on its own. */
+export const DEFAULT_WRITE_BUFFER = 256 * 1024;
+
+const TWO32 = 4294967296;
+const enc = new TextEncoder();
+
+export interface PcapngWriterOptions {
+  /** Interface name written as if_name in every IDB (e.g. "eth0"). */
+  ifName: string;
+  /** Snap length written in every IDB (0 = no limit, §4.2). */
+  snaplen: number;
+  /** The capture filter, written as if_filter (type 0: libpcap filter string, §4.2). */
+  filter?: string | null;
+  /** shb_userappl (§4.1), e.g. "phoenix-netcheck 0.1.0". */
+  application?: string;
+  /** shb_os and shb_hardware (§4.1). */
+  os?: string;
+  hardware?: string;
+  /** opt_comment on the IDB: how the timestamps and lengths were obtained, if not from the kernel. */
+  ifComment?: string | null;
+  /** Bytes buffered before writing; default DEFAULT_WRITE_BUFFER. */
+  bufferSize?: number;
+}
+
+/** Final counters for an Interface Statistics Block; a null field is left out (unknown). */
+export interface PcapngStats {
+  startSec: number;
+  startNsec: number;
+  endSec: number;
+  endNsec: number;
+  /** isb_ifrecv: packets the interface/kernel received (libpcap ps_recv). */
+  received: number | null;
+  /** isb_ifdrop: packets the interface dropped (libpcap ps_ifdrop). */
+  droppedByInterface: number | null;
+  /** isb_osdrop: packets the kernel dropped for lack of buffer (libpcap ps_drop). */
+  droppedByKernel: number | null;
+  /** isb_usrdeliv: packets delivered to us (always known). */
+  delivered: number;
+}
+
+/**
+ * Writes a pcapng file block by block. Not re-entrant; all writes are synchronous.
+ * Use: `new PcapngWriter(path, opts)`, `writePacket(...)` per packet, `flush()` now and then,
+ * `close(stats)` at the end.
+ */
+export class PcapngWriter {
+  /** Bytes written to the file so far (after the last flush) plus bytes buffered. */
+  get offset(): number {
+    return this.fileOffset + this.used;
+  }
+  /** Packets written. */
+  packets = 0;
+  /** Interface index (in order of IDBs) for each link type written so far. */
+  readonly interfaces = new Map<number, number>();
+  private fd: number | null;
+  private buf: Buffer;
+  private used = 0;
+  private fileOffset = 0;
+  private readonly opts: PcapngWriterOptions;
+
+  /** Opens (truncates) `path` and writes the Section Header Block. Throws on I/O errors. */
+  constructor(path: string, opts: PcapngWriterOptions) {
+    this.opts = opts;
+    this.buf = Buffer.alloc(Math.max(4096, opts.bufferSize ?? DEFAULT_WRITE_BUFFER));
+    this.fd = openSync(path, "w");
+    this.writeShb();
+    this.flush();
+  }
+
+  /**
+   * Appends one Enhanced Packet Block (§4.3) and returns the byte offset where it starts in the
+   * file. `data` is only read during the call. The IDB for `linkType` is written first if new.
+   */
+  writePacket(linkType: number, tsSec: number, tsNsec: number, data: Uint8Array, caplen: number, origLen: number): number {
+    let ifId = this.interfaces.get(linkType);
+    if (ifId === undefined) ifId = this.writeIdb(linkType);
+    const cap = Math.min(caplen, data.length);
+    const padded = (cap + 3) & ~3;
+    // type, total length, interface id, ts high, ts low, captured len, original len, data, total length.
+    const total = 32 + padded;
+    const at = this.reserve(total);
+    const b = this.buf;
+    b.writeUInt32LE(BT_EPB, at);
+    b.writeUInt32LE(total, at + 4);
+    b.writeUInt32LE(ifId, at + 8);
+    // With if_tsresol 9 the timestamp is a 64-bit count of nanoseconds since 1970 (§4.2, §4.3),
+    // split into high and low 32-bit words.
+    splitNs(tsSec, tsNsec);
+    b.writeUInt32LE(tsHigh, at + 12);
+    b.writeUInt32LE(tsLow, at + 16);
+    b.writeUInt32LE(cap, at + 20);
+    b.writeUInt32LE(Math.max(origLen, cap) >>> 0, at + 24);
+    b.set(data.subarray(0, cap), at + 28);
+    b.fill(0, at + 28 + cap, at + 28 + padded); // padding to 32 bits (§3.1)
+    b.writeUInt32LE(total, at + 28 + padded);
+    this.used = at + total;
+    this.packets++;
+    return this.fileOffset + at;
+  }
+
+  /** Writes what is buffered to the file; the file then ends at a block boundary. */
+  flush(): void {
+    if (this.fd === null || this.used === 0) return;
+    let off = 0;
+    while (off < this.used) off += writeSync(this.fd, this.buf, off, this.used - off);
+    this.fileOffset += this.used;
+    this.used = 0;
+  }
+
+  /** Appends an Interface Statistics Block per interface (when stats are given), flushes, closes. */
+  close(stats?: PcapngStats): void {
+    if (this.fd === null) return;
+    if (stats) {
+      // No interface yet (no packet): the ISB needs one to refer to (§4.6), so describe the
+      // capture's link type as unknown only if nothing was written; we write none then.
+      for (const ifId of this.interfaces.values()) this.writeIsb(ifId, stats);
+    }
+    this.flush();
+    try {
+      fsyncSync(this.fd);
+    } catch {
+      /* pipes and some file systems cannot fsync; the data is written all the same */
+    }
+    closeSync(this.fd);
+    this.fd = null;
+  }
+
+  get closed(): boolean {
+    return this.fd === null;
+  }
+
+  // --- blocks -------------------------------------------------------------------------------
+
+  /** §4.1 SHB: byte-order magic, version 1.0, section length -1 (not known when streaming). */
+  private writeShb(): void {
+    const o = this.opts;
+    const opts: [number, Uint8Array][] = [];
+    if (o.hardware) opts.push([SHB_HARDWARE, enc.encode(o.hardware)]);
+    if (o.os) opts.push([SHB_OS, enc.encode(o.os)]);
+    if (o.application) opts.push([SHB_USERAPPL, enc.encode(o.application)]);
+    const body = 16 + optionsLength(opts);
+    const total = 12 + body;
+    const at = this.reserve(total);
+    const b = this.buf;
+    b.writeUInt32LE(BT_SHB, at);
+    b.writeUInt32LE(total, at + 4);
+    b.writeUInt32LE(BYTE_ORDER_MAGIC, at + 8);
+    b.writeUInt16LE(1, at + 12); // major version
+    b.writeUInt16LE(0, at + 14); // minor version
+    b.writeInt32LE(-1, at + 16); // section length: -1 = unspecified (64 bits, both halves all ones)
+    b.writeInt32LE(-1, at + 20);
+    const end = writeOptions(b, at + 24, opts);
+    b.writeUInt32LE(total, end);
+    this.used = end + 4;
+  }
+
+  /** §4.2 IDB: link type, reserved, snaplen, if_name, if_tsresol = 9, if_filter, comment. */
+  private writeIdb(linkType: number): number {
+    const o = this.opts;
+    const opts: [number, Uint8Array][] = [];
+    if (o.ifComment) opts.push([OPT_COMMENT, enc.encode(o.ifComment)]);
+    opts.push([IF_NAME, enc.encode(o.ifName)]);
+    opts.push([IF_TSRESOL, Uint8Array.of(9)]); // 10^-9 s: nanoseconds (bit 7 clear = power of 10)
+    if (o.filter) {
+      // if_filter: first byte is the filter type, 0 = libpcap filter string.
+      const f = enc.encode(o.filter);
+      const v = new Uint8Array(1 + f.length);
+      v.set(f, 1);
+      opts.push([IF_FILTER, v]);
+    }
+    const body = 8 + optionsLength(opts);
+    const total = 12 + body;
+    const at = this.reserve(total);
+    const b = this.buf;
+    b.writeUInt32LE(BT_IDB, at);
+    b.writeUInt32LE(total, at + 4);
+    b.writeUInt16LE(linkType & 0xffff, at + 8);
+    b.writeUInt16LE(0, at + 10); // reserved
+    b.writeUInt32LE(o.snaplen >>> 0, at + 12);
+    const end = writeOptions(b, at + 16, opts);
+    b.writeUInt32LE(total, end);
+    this.used = end + 4;
+    const id = this.interfaces.size;
+    this.interfaces.set(linkType, id);
+    return id;
+  }
+
+  /** §4.6 ISB: interface id, timestamp (end of capture), counters known. */
+  private writeIsb(ifId: number, s: PcapngStats): void {
+    const opts: [number, Uint8Array][] = [];
+    opts.push([ISB_STARTTIME, tsValue(s.startSec, s.startNsec)]);
+    opts.push([ISB_ENDTIME, tsValue(s.endSec, s.endNsec)]);
+    // The counters are per capture, not per link type; with one interface (the usual case) they
+    // are exact, with several they are written on the first only so nothing is counted twice.
+    if (ifId === 0) {
+      if (s.received !== null) opts.push([ISB_IFRECV, u64Value(s.received)]);
+      if (s.droppedByInterface !== null) opts.push([ISB_IFDROP, u64Value(s.droppedByInterface)]);
+      if (s.droppedByKernel !== null) opts.push([ISB_OSDROP, u64Value(s.droppedByKernel)]);
+      opts.push([ISB_USRDELIV, u64Value(s.delivered)]);
+    }
+    const body = 12 + optionsLength(opts);
+    const total = 12 + body;
+    const at = this.reserve(total);
+    const b = this.buf;
+    b.writeUInt32LE(BT_ISB, at);
+    b.writeUInt32LE(total, at + 4);
+    b.writeUInt32LE(ifId, at + 8);
+    splitNs(s.endSec, s.endNsec);
+    b.writeUInt32LE(tsHigh, at + 12);
+    b.writeUInt32LE(tsLow, at + 16);
+    const end = writeOptions(b, at + 20, opts);
+    b.writeUInt32LE(total, end);
+    this.used = end + 4;
+  }
+
+  /** Room for `n` bytes at the end of the buffer (flushing or growing it); returns the start. */
+  private reserve(n: number): number {
+    if (this.used + n > this.buf.length) {
+      this.flush();
+      if (n > this.buf.length) {
+        // A block larger than the buffer (a 256 KiB frame): grow once; rare.
+        const nb = Buffer.alloc(n);
+        this.buf = nb;
+      }
+    }
+    return this.used;
+  }
+}
+
+// Results of splitNs, kept in module scope so the hot path allocates nothing.
+let tsHigh = 0;
+let tsLow = 0;
+
+/**
+ * sec·10^9 + nsec as two 32-bit words, exactly, without BigInt: the product exceeds 2^53, so it is
+ * built from sec's high and low 16 bits (each partial product stays below 2^53).
+ */
+export function splitNs(sec: number, nsec: number): void {
+  const secHi = Math.floor(sec / 65536);
+  const secLo = sec - secHi * 65536;
+  const p = secHi * 1e9; // < 2^48 for any sec below 2^34
+  const pHi = Math.floor(p / 65536);
+  const pLo = p - pHi * 65536;
+  let low = pLo * 65536 + secLo * 1e9 + nsec; // < 2^47: exact
+  const carry = Math.floor(low / TWO32);
+  low -= carry * TWO32;
+  tsHigh = (pHi + carry) >>> 0;
+  tsLow = low >>> 0;
+}
+
+/** The two words computed by splitNs (for tests). */
+export function splitNsWords(sec: number, nsec: number): [number, number] {
+  splitNs(sec, nsec);
+  return [tsHigh, tsLow];
+}
+
+/** An ISB timestamp option value: high word then low word, as in the block itself (§4.6). */
+function tsValue(sec: number, nsec: number): Uint8Array {
+  splitNs(sec, nsec);
+  const v = Buffer.alloc(8);
+  v.writeUInt32LE(tsHigh, 0);
+  v.writeUInt32LE(tsLow, 4);
+  return v;
+}
+
+function u64Value(n: number): Uint8Array {
+  const v = Buffer.alloc(8);
+  v.writeBigUInt64LE(BigInt(Math.max(0, Math.floor(n))));
+  return v;
+}
+
+function optionsLength(opts: [number, Uint8Array][]): number {
+  let n = 0;
+  for (const [, v] of opts) n += 4 + ((v.length + 3) & ~3);
+  return n + 4; // opt_endofopt
+}
+
+function writeOptions(b: Buffer, at: number, opts: [number, Uint8Array][]): number {
+  for (const [code, v] of opts) {
+    b.writeUInt16LE(code, at);
+    b.writeUInt16LE(v.length, at + 2);
+    b.set(v, at + 4);
+    const padded = (v.length + 3) & ~3;
+    b.fill(0, at + 4 + v.length, at + 4 + padded);
+    at += 4 + padded;
+  }
+  b.writeUInt16LE(OPT_ENDOFOPT, at);
+  b.writeUInt16LE(0, at + 2);
+  return at + 4;
+}
