@@ -1,0 +1,487 @@
+/**
+ * The HTML report: one self-contained file for people (docs/reports.md, "HTML").
+ *
+ * It loads nothing: the style and the script are inline and allowed by SHA-256 hash in a
+ * Content-Security-Policy meta tag whose default-src is 'none' (html-assets.ts), the diagram is
+ * inline SVG (html-diagram.ts), and the data the script needs is a `<script type="application/json">`
+ * block, which browsers never run. Every string that came off the wire — SNI, banners, HTTP host and
+ * URI, certificate names, DNS names, SSH software, RDP cookie, anomaly messages, file names, role
+ * reasons — goes through escapeHtml, which also makes control and bidi characters visible, so a
+ * hostile capture can neither add markup nor rearrange or hide text. Output depends only on the
+ * report (no clock, no randomness), so the same report gives the same bytes.
+ */
+import type { Finding, Severity } from "../policy/check.js";
+import type { MatrixRow } from "../policy/matrix.js";
+import { formatPorts } from "../policy/matrix.js";
+import { CSP, CSS, JS } from "./html-assets.js";
+import { conversationStatus, ipKey, renderDiagram, severityByConversation, STATUS_RANK, worse } from "./html-diagram.js";
+import type { ConvGroup, Status } from "./html-diagram.js";
+import type { CaptureRecord, ConversationRecord, Report } from "./record.js";
+
+export interface HtmlOptions {
+  /** The matrix rows the report was checked against (shown with what was seen of each). */
+  matrixRows?: MatrixRow[];
+}
+
+const ENTITIES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+
+/**
+ * Escape text for HTML element content and quoted attribute values (also inside inline SVG).
+ * C0/C1 control characters, DEL and the Unicode bidi/line controls are written out as visible
+ * `\xNN` / `\uNNNN` text: an ESC in a banner must not reach a terminal that views the file, and a
+ * right-to-left override must not reorder what the reader sees (CVE-2021-42574 "Trojan Source").
+ */
+export function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']|[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/g, (c) => {
+    const e = ENTITIES[c];
+    if (e) return e;
+    const n = c.charCodeAt(0);
+    return n <= 0xff ? `\\x${n.toString(16).toUpperCase().padStart(2, "0")}` : `\\u${n.toString(16).toUpperCase().padStart(4, "0")}`;
+  });
+}
+
+/** JSON for a `<script type="application/json">` block: `<` (and `>`, `&`) as \u escapes so no `</script>` can close it. */
+export function jsonForScript(v: unknown): string {
+  return JSON.stringify(v).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
+const esc = escapeHtml;
+
+/** Shorten by code points (never splitting a surrogate pair), with an ellipsis. */
+function clip(s: string, max: number): string {
+  const cps = Array.from(s);
+  return cps.length <= max ? s : cps.slice(0, max - 1).join("") + "…";
+}
+
+function plural(n: number, one: string, many = one + "s"): string {
+  return `${n.toLocaleString("en-US")} ${n === 1 ? one : many}`;
+}
+
+/** "2026-11-25T10:46:20.456776000Z" → "2026-11-25 10:46:20.456776" (UTC; the full value stays in the title). */
+function shortTime(iso: string | null): string {
+  if (!iso) return "—";
+  const m = /^(\d{4}-\d\d-\d\d)T(\d\d:\d\d:\d\d)(?:\.(\d+))?Z$/.exec(iso);
+  return m ? `${m[1]} ${m[2]}${m[3] ? "." + m[3].slice(0, 6) : ""}` : iso;
+}
+
+function timeCell(iso: string | null): string {
+  return `<td class="mono" data-v="${esc(iso ?? "")}" title="${esc(iso ?? "")}">${esc(shortTime(iso))}</td>`;
+}
+
+function seconds(iso: string): number {
+  const m = /^(.*T\d\d:\d\d:\d\d)(?:\.(\d+))?Z$/.exec(iso);
+  if (!m) return NaN;
+  return Date.parse(m[1] + "Z") / 1000 + (m[2] ? Number("0." + m[2]) : 0);
+}
+
+function duration(s: number): string {
+  if (!Number.isFinite(s)) return "—";
+  if (s < 1) return `${(s * 1000).toFixed(s < 0.01 ? 2 : 1)} ms`;
+  if (s < 120) return `${s.toFixed(s < 10 ? 2 : 1)} s`;
+  const m = Math.floor(s / 60);
+  return m < 120 ? `${m} min ${Math.round(s - m * 60)} s` : `${Math.floor(m / 60)} h ${m % 60} min`;
+}
+
+function bytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const u = ["KiB", "MiB", "GiB", "TiB"];
+  let v = n / 1024;
+  let i = 0;
+  while (v >= 1024 && i < u.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v.toFixed(v < 10 ? 1 : 0)} ${u[i]}`;
+}
+
+const STATUS_TEXT: Record<Status, string> = { error: "error", warning: "warning", info: "info", none: "no rule", ok: "clean" };
+const SEVERITIES: Severity[] = ["error", "warning", "info"];
+const SEVERITY_HEADING: Record<Severity, string> = { error: "Errors", warning: "Warnings", info: "Information" };
+
+function pill(status: Status, text = STATUS_TEXT[status]): string {
+  const cls = status === "none" ? "s-none" : status === "ok" ? "s-ok" : `s-${status}`;
+  return `<span class="pill ${cls}">${esc(text)}</span>`;
+}
+
+function num(n: number, text = n.toLocaleString("en-US")): string {
+  return `<td class="num" data-v="${n}">${esc(text)}</td>`;
+}
+
+/** What was seen in a conversation, in a few words (every part is wire text, escaped by the caller). */
+export function seenText(c: ConversationRecord): string {
+  const parts: string[] = [];
+  const t = c.tls;
+  if (c.protocol === "vmware-authd" && c.banner) parts.push(`authd “${clip(c.banner, 60)}”`);
+  if (t) {
+    if (t.version) parts.push(t.version);
+    else if (t.clientVersion) parts.push(`${t.clientVersion} offered, no ServerHello`);
+    if (t.sni) parts.push(`SNI ${clip(t.sni, 80)}`);
+    if (t.alpnSelected) parts.push(`ALPN ${clip(t.alpnSelected, 20)}`);
+    if (t.cipher) parts.push(t.cipher);
+    if (t.certificate) parts.push(`cert ${clip(t.certificate.subject, 80)}`);
+    for (const a of t.alerts.slice(0, 2)) parts.push(`${a.from} alert ${a.description}`);
+  }
+  if (c.ssh) {
+    const sw = c.ssh.serverSoftware ?? c.ssh.serverBanner ?? c.ssh.clientSoftware ?? c.ssh.clientBanner;
+    if (sw) parts.push(clip(sw, 80));
+  }
+  if (c.rdp) {
+    if (c.rdp.cookie) parts.push(`cookie ${clip(c.rdp.cookie, 60)}`);
+    if (c.rdp.requestedProtocols.length) parts.push(`asked ${c.rdp.requestedProtocols.join("+")}`);
+    if (c.rdp.selectedProtocol) parts.push(`got ${c.rdp.selectedProtocol}`);
+    if (c.rdp.failure) parts.push(`refused: ${c.rdp.failure}`);
+  }
+  if (c.http) {
+    const h = c.http;
+    const req = [h.method, h.host ? clip(h.host, 60) : null, h.uri ? clip(h.uri, 80) : null].filter(Boolean).join(" ");
+    if (req) parts.push(req);
+    if (h.status !== null) parts.push(`→ ${h.status}${h.server ? ` ${clip(h.server, 40)}` : ""}`);
+  }
+  if (c.ntp) {
+    const n = c.ntp;
+    parts.push(`NTPv${n.version}${n.clientMode !== null ? ` mode ${n.clientMode}` : ""}${n.serverMode !== null ? `→${n.serverMode}` : ""}${n.stratum !== null ? ` stratum ${n.stratum}` : ""}`);
+  }
+  if (c.dns) {
+    const q = c.dns.queries;
+    if (q.length) parts.push(q.slice(0, 3).map((x) => clip(x, 60)).join(", ") + (q.length > 3 ? ` +${q.length - 3}` : ""));
+    if (c.dns.rcodes.length) parts.push([...new Set(c.dns.rcodes)].join(","));
+  }
+  if (c.banner && c.protocol !== "vmware-authd" && !c.ssh) parts.push(`“${clip(c.banner, 80)}”`);
+  if (c.icmp) parts.push(`ICMP type ${c.icmp.type} code ${c.icmp.code} ×${c.icmp.count}`);
+  if (c.anomalies.length) parts.push(plural(c.anomalies.length, "anomaly", "anomalies"));
+  return parts.join(" · ");
+}
+
+class Groups {
+  private n = 0;
+  readonly all: Record<string, ConvGroup> = {};
+  add(g: ConvGroup): string {
+    const id = `g${++this.n}`;
+    this.all[id] = g;
+    return id;
+  }
+}
+
+function verdictText(v: Report["summary"]["verdict"]): string {
+  return v.toUpperCase();
+}
+
+function header(r: Report): string {
+  const s = r.summary;
+  const f = s.findings;
+  const files = r.captures.map((c) => c.file);
+  const packets = r.captures.reduce((a, c) => a + c.packets, 0);
+  const errors = r.captures.reduce((a, c) => a + c.errors.length, 0);
+  return (
+    `<header class="top ${s.verdict}" id="verdict-banner"><div class="top-in">` +
+    `<div class="verdict" id="verdict" data-verdict="${s.verdict}">${verdictText(s.verdict)}</div>` +
+    `<div><div class="counts">${plural(f.error, "error")} · ${plural(f.warning, "warning")} · ${f.info.toLocaleString("en-US")} info</div>` +
+    `<div class="facts">${plural(s.conversations, "conversation")}, ${s.matched.toLocaleString("en-US")} matched to the matrix · ` +
+    `${plural(r.captures.length, "capture")} (${esc(clip(files.join(", "), 140))}), ${plural(packets, "packet")} over ${esc(duration(s.captureSeconds))}` +
+    `${errors ? ` · <strong>${plural(errors, "capture error")}</strong>` : ""}</div>` +
+    `<div class="tool">${esc(r.generator.name)} ${esc(r.generator.version)} · matrix: ${esc(r.matrix.product)} v${esc(r.matrix.version)} (${plural(r.matrix.rows, "row")})</div>` +
+    `</div></div></header>`
+  );
+}
+
+function nav(): string {
+  const links = [["diagram", "Diagram"], ["findings", "Findings"], ["matrix", "Matrix"], ["roles", "Roles"], ["conversations", "Conversations"], ["captures", "Captures"]];
+  return `<nav><div>${links.map(([id, t]) => `<a href="#${id}">${t}</a>`).join("")}</div></nav>`;
+}
+
+/** The most severe findings, one line each, right under the verdict. */
+function headline(r: Report): string {
+  const top = [...r.findings]
+    .map((f, i) => ({ f, i }))
+    .filter(({ f }) => f.severity !== "info")
+    .sort((a, b) => STATUS_RANK[b.f.severity] - STATUS_RANK[a.f.severity] || a.i - b.i)
+    .slice(0, 5);
+  if (top.length === 0) {
+    const parts = [r.findings.length ? "No errors or warnings; the informational findings are listed below." : "No findings."];
+    if (r.summary.matched === 0) {
+      parts.push(
+        "No conversation matched a row of the matrix, so this capture says little about the proxy's connections: " +
+          "was it taken on the proxy, while backups ran? Roles can be given with --role.",
+      );
+    }
+    return `<p>${esc(parts.join(" "))}</p>`;
+  }
+  const more = r.findings.filter((f) => f.severity !== "info").length - top.length;
+  return (
+    `<ul class="headline">${top.map(({ f, i }) => `<li>${pill(f.severity)} <a href="#finding-${i + 1}">${esc(clip(f.message, 220))}</a></li>`).join("")}</ul>` +
+    (more > 0 ? `<p class="muted">and ${plural(more, "more finding")} below.</p>` : "")
+  );
+}
+
+function diagramSection(r: Report, groups: Groups): string {
+  const d = renderDiagram(r, esc, (g) => groups.add(g));
+  const legend =
+    `<div class="legend"><span><span class="sw s-error"></span>error</span><span><span class="sw s-warning"></span>warning</span>` +
+    `<span><span class="sw s-info"></span>info, or no rule matched</span><span><span class="sw s-ok"></span>matched the matrix, no finding</span>` +
+    `<span class="muted">Arrows point from client to server; chips are server ports. Click an arrow or a chip to list its conversations.</span></div>`;
+  return (
+    `<section id="diagram-section"><h2 id="diagram">Roles and ports as observed</h2>` +
+    `<div class="diagram">${d.svg}</div>${legend}` +
+    d.notes.map((n) => `<p class="muted">${esc(n)}</p>`).join("") +
+    `</section>`
+  );
+}
+
+function convLine(c: ConversationRecord): string {
+  const dur = seconds(c.end) - seconds(c.start);
+  return (
+    `<li><span class="mono">#${c.id}</span> ${c.transport}.stream ${c.stream} · ` +
+    `<span class="mono">${esc(c.client.ip)}:${c.client.port} → ${esc(c.server.ip)}:${c.server.port}</span> · ` +
+    `<span class="mono" title="${esc(c.start)} → ${esc(c.end)}">${esc(shortTime(c.start))} → ${esc(shortTime(c.end).slice(11))}</span> ` +
+    `(${esc(duration(dur))}) · ${esc(c.state)} · frames ${c.firstFrame}–${c.lastFrame}</li>`
+  );
+}
+
+const CONVS_LISTED = 8;
+
+function findingCard(f: Finding, index: number, byId: Map<number, ConversationRecord>, groups: Groups): string {
+  const id = `finding-${index + 1}`;
+  const convs = f.conversations.map((i) => byId.get(i)).filter((c): c is ConversationRecord => c !== undefined);
+  convs.sort((a, b) => a.id - b.id);
+  const rows: string[] = [];
+  if (f.fix) rows.push(`<dt>Fix</dt><dd>${esc(f.fix)}</dd>`);
+  if (f.rule) rows.push(`<dt>Matrix row</dt><dd class="mono">${esc(f.rule)}</dd>`);
+  if (f.attempts !== undefined) {
+    rows.push(`<dt>Attempts</dt><dd>${plural(f.attempts, "conversation")}${f.durationSeconds !== undefined ? ` over ${esc(duration(f.durationSeconds))}` : ""}</dd>`);
+  }
+  if (convs.length) {
+    const first = convs.reduce((a, c) => (c.start < a ? c.start : a), convs[0].start);
+    const last = convs.reduce((a, c) => (c.end > a ? c.end : a), convs[0].end);
+    rows.push(`<dt>When</dt><dd class="mono" title="${esc(first)} → ${esc(last)}">${esc(shortTime(first))} → ${esc(shortTime(last))} UTC</dd>`);
+    const gid = groups.add({ ids: convs.map((c) => c.id), label: `finding ${index + 1} (${f.code})` });
+    rows.push(
+      `<dt>Conversations</dt><dd><ul class="convlist">${convs.slice(0, CONVS_LISTED).map(convLine).join("")}</ul>` +
+        (convs.length > CONVS_LISTED ? `<span class="muted">and ${plural(convs.length - CONVS_LISTED, "more")}. </span>` : "") +
+        `<button type="button" data-convs="${gid}">Show ${convs.length === 1 ? "it" : `all ${convs.length.toLocaleString("en-US")}`} in the conversations table</button></dd>`,
+    );
+  }
+  if (f.frames.length) rows.push(`<dt>Frames</dt><dd class="mono">${esc(f.frames.join(", "))}</dd>`);
+  rows.push(
+    `<dt>Wireshark filter</dt><dd><div class="filter"><pre id="${id}-filter">${esc(f.wiresharkFilter)}</pre>` +
+      `<button type="button" data-copy="${id}-filter">Copy</button></div></dd>`,
+  );
+  return (
+    `<article class="card finding ${f.severity}" id="${id}">` +
+    `<div>${pill(f.severity)} <strong class="mono">${esc(f.code)}</strong></div>` +
+    `<p class="msg">${esc(f.message)}</p><dl>${rows.join("")}</dl></article>`
+  );
+}
+
+function findingsSection(r: Report, byId: Map<number, ConversationRecord>, groups: Groups): string {
+  const out = [`<section><h2 id="findings">Findings</h2>`];
+  if (r.findings.length === 0) out.push(`<p class="empty">No findings.</p>`);
+  for (const s of SEVERITIES) {
+    const list = r.findings.map((f, i) => ({ f, i })).filter((x) => x.f.severity === s);
+    if (list.length === 0) continue;
+    out.push(`<h3 id="findings-${s}">${SEVERITY_HEADING[s]} (${list.length})</h3>`);
+    for (const { f, i } of list) out.push(findingCard(f, i, byId, groups));
+  }
+  out.push(`</section>`);
+  return out.join("");
+}
+
+function table(id: string, heads: [string, "num" | "text"][], rows: string[], empty: string): string {
+  if (rows.length === 0) return `<p class="empty">${esc(empty)}</p>`;
+  return (
+    `<div class="tablewrap"><table class="sortable" id="${id}"><thead><tr>` +
+    heads.map(([h, t]) => `<th scope="col" data-type="${t}">${esc(h)}</th>`).join("") +
+    `</tr></thead><tbody>${rows.join("")}</tbody></table></div>`
+  );
+}
+
+function matrixSection(r: Report, rowsIn: MatrixRow[] | undefined, sev: Map<number, Severity>): string {
+  const seen = new Map<string, ConversationRecord[]>();
+  for (const c of r.conversations) {
+    if (c.rule === null) continue;
+    const l = seen.get(c.rule) ?? [];
+    l.push(c);
+    seen.set(c.rule, l);
+  }
+  const findingsByRule = new Map<string, Finding[]>();
+  for (const f of r.findings) {
+    if (f.rule === null) continue;
+    const l = findingsByRule.get(f.rule) ?? [];
+    l.push(f);
+    findingsByRule.set(f.rule, l);
+  }
+  const rows: string[] = [];
+  const described = new Set<string>();
+  const line = (id: string, kind: string, path: string, ports: string, portKey: number, expect: string, required: string, when: string) => {
+    const convs = seen.get(id) ?? [];
+    const fs = findingsByRule.get(id) ?? [];
+    let st: Status | null = null;
+    for (const c of convs) st = st === null ? conversationStatus(c, sev) : worse(st, conversationStatus(c, sev));
+    for (const f of fs) st = st === null ? f.severity : worse(st, f.severity);
+    const pairs = [...new Set(convs.map((c) => `${c.client.ip} → ${c.server.ip}`))];
+    const hosts = pairs.length ? esc(pairs.slice(0, 3).join(", ")) + (pairs.length > 3 ? ` <span class="muted">+${pairs.length - 3}</span>` : "") : `<span class="muted">—</span>`;
+    const statusCell = st === null ? `<td data-v="0">${pill("none", "not seen")}</td>` : `<td data-v="${STATUS_RANK[st] + 1}">${pill(st)}</td>`;
+    const codes = [...new Set(fs.map((f) => f.code))];
+    const rc = st === "error" ? "r-error" : st === "warning" ? "r-warning" : st === "ok" ? "r-ok" : "";
+    rows.push(
+      `<tr${rc ? ` class="${rc}"` : ""}><td class="mono">${esc(id)}</td><td>${esc(kind)}</td><td>${esc(path)}</td><td class="mono" data-v="${portKey}">${esc(ports)}</td>` +
+        `<td>${esc(expect)}</td><td>${esc(required)}</td>${num(convs.length)}<td class="mono">${hosts}</td>${statusCell}` +
+        `<td class="mono">${esc(codes.join(", "))}</td><td class="wrap">${esc(when)}</td></tr>`,
+    );
+    described.add(id);
+  };
+  for (const row of rowsIn ?? []) {
+    line(
+      row.id, "matrix", `${row.client} → ${row.server}${row.sameHost ? " (same host)" : ""}`,
+      `${formatPorts(row.ports)}/${row.transport}`, row.ports[0]?.first ?? 0,
+      `${row.expect}${row.minTls ? `, ≥ ${row.minTls}` : ""}`, row.required, row.when,
+    );
+  }
+  // Rules seen that the caller did not describe (infrastructure, related, or no rows given).
+  for (const [id, convs] of [...seen.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
+    if (described.has(id)) continue;
+    const ports = [...new Set(convs.map((c) => `${c.server.port}/${c.transport}`))];
+    const roles = [...new Set(convs.map((c) => `${c.client.role ?? "?"} → ${c.server.role ?? "?"}`))];
+    line(id, convs[0].ruleKind ?? "", roles.join(", "), ports.join(", "), convs[0].server.port, "", "", "");
+  }
+  const note = rowsIn
+    ? `Every row of the matrix (${r.matrix.product} v${r.matrix.version}) with the conversations that matched it; other rules seen (infrastructure such as DNS, related VMware traffic) follow.`
+    : `The rules the conversations matched (the matrix rows themselves were not given to the report).`;
+  return (
+    `<section><h2 id="matrix">Matrix rows and what was seen</h2><p class="muted">${esc(note)}</p>` +
+    table(
+      "t-matrix",
+      [["Row", "text"], ["Kind", "text"], ["Client → server", "text"], ["Port", "num"], ["Expects", "text"], ["Required", "text"], ["Seen", "num"], ["Hosts", "text"], ["Status", "num"], ["Findings", "text"], ["When", "text"]],
+      rows,
+      "No matrix row given and no conversation matched a rule.",
+    ) +
+    `</section>`
+  );
+}
+
+function rolesSection(r: Report): string {
+  const rows = [...r.roles]
+    .sort((a, b) => (ipKey(a.ip) < ipKey(b.ip) ? -1 : ipKey(a.ip) > ipKey(b.ip) ? 1 : 0))
+    .map((x) => `<tr><td class="mono" data-v="${esc(ipKey(x.ip))}">${esc(x.ip)}</td><td>${esc(x.role)}</td><td>${esc(x.source)}</td><td class="wrap">${esc(x.reason)}</td></tr>`);
+  return (
+    `<section><h2 id="roles">Roles</h2>` +
+    table("t-roles", [["Address", "text"], ["Role", "text"], ["How", "text"], ["Reason", "text"]], rows, "No host has a role: none was given and none could be inferred.") +
+    `</section>`
+  );
+}
+
+function conversationsSection(r: Report, sev: Map<number, Severity>): string {
+  const rows = r.conversations.map((c) => {
+    const st = conversationStatus(c, sev);
+    const rc = st === "error" ? "r-error" : st === "warning" ? "r-warning" : st === "ok" ? "r-ok" : "";
+    const dur = seconds(c.end) - seconds(c.start);
+    const seen = seenText(c);
+    const anomalies = c.anomalies.map((a) => `${a.name}: ${a.message}`).join("\n");
+    const codes = c.findings.length ? `${pill(st)} <span class="mono">${esc(c.findings.join(", "))}</span>` : st === "ok" ? pill("ok") : "";
+    return (
+      `<tr data-id="${c.id}"${rc ? ` class="${rc}"` : ""}>${num(c.id)}${num(c.capture + 1)}${num(c.stream)}` +
+      `<td class="mono" data-v="${esc(ipKey(c.client.ip))}">${esc(c.client.ip)}:${c.client.port}</td><td>${esc(c.client.role ?? "")}</td>` +
+      `<td class="mono" data-v="${esc(ipKey(c.server.ip))}">${esc(c.server.ip)}</td>${num(c.server.port, `${c.server.port}/${c.transport}`)}<td>${esc(c.server.role ?? "")}</td>` +
+      `<td>${esc(c.protocol)}</td><td class="wrap"${anomalies ? ` title="${esc(anomalies)}"` : ""}>${esc(seen)}</td>` +
+      `<td class="mono" title="history ${esc(c.history)}">${esc(c.state)}</td>` +
+      `${num(c.packets.client + c.packets.server, `${c.packets.client} / ${c.packets.server}`)}` +
+      `${num(c.bytes.client + c.bytes.server, bytes(c.bytes.client + c.bytes.server))}` +
+      timeCell(c.start) + num(Number.isFinite(dur) ? Number(dur.toFixed(9)) : 0, duration(dur)) +
+      `${num(c.firstFrame, `${c.firstFrame}–${c.lastFrame}`)}<td class="mono">${esc(c.rule ?? "")}</td><td data-v="${STATUS_RANK[st]}">${codes}</td></tr>`
+    );
+  });
+  return (
+    `<section><h2 id="conversations">Conversations (${r.conversations.length.toLocaleString("en-US")})</h2>` +
+    `<div class="filterbar" id="conv-filter" hidden><span></span><button type="button">Show all</button></div>` +
+    table(
+      "t-conv",
+      [["#", "num"], ["Capture", "num"], ["Stream", "num"], ["Client", "text"], ["Client role", "text"], ["Server", "text"], ["Port", "num"], ["Server role", "text"],
+        ["Protocol", "text"], ["Seen", "text"], ["State", "text"], ["Packets c/s", "num"], ["Bytes", "num"], ["Start (UTC)", "text"], ["Duration", "num"], ["Frames", "num"],
+        ["Rule", "text"], ["Findings", "num"]],
+      rows,
+      "No TCP or UDP conversation in the capture.",
+    ) +
+    `</section>`
+  );
+}
+
+function decodeNotes(c: CaptureRecord): string {
+  const d = c.decode;
+  const out: string[] = [];
+  if (d.malformed) out.push(`${d.malformed} malformed`);
+  if (d.snaplenCut) out.push(`${d.snaplenCut} cut by snaplen`);
+  if (d.fragments) out.push(`${d.fragments} fragments, ${d.reassembled} reassembled${d.fragmentsIncomplete ? `, ${d.fragmentsIncomplete} incomplete` : ""}`);
+  const nonIp = Object.values(d.nonIp).reduce((a, b) => a + b, 0);
+  if (nonIp) out.push(`${nonIp} non-IP`);
+  const other = Object.values(d.otherIpProtocols).reduce((a, b) => a + b, 0);
+  if (other) out.push(`${other} other IP protocols`);
+  const unsup = Object.values(d.unsupportedLinkTypes).reduce((a, b) => a + b, 0);
+  if (unsup) out.push(`${unsup} on unsupported link types`);
+  if (d.icmpUnmatched) out.push(`${d.icmpUnmatched} ICMP errors for unknown conversations`);
+  if (d.errorsNotListed) out.push(`${d.errorsNotListed} errors not listed`);
+  return out.join(", ");
+}
+
+function capturesSection(r: Report): string {
+  const rows = r.captures.map((c, i) => {
+    const rc = c.errors.some((e) => e.fatal) ? "r-error" : c.errors.length ? "r-warning" : "";
+    return (
+      `<tr${rc ? ` class="${rc}"` : ""}>${num(i + 1)}<td class="mono wrap">${esc(c.file)}</td><td>${esc(c.format)}${c.compressed ? " (gzip)" : ""}</td>` +
+      `<td class="mono">${esc(c.linkTypes.join(", "))}</td>${num(c.packets)}${num(c.bytes, bytes(c.bytes))}${timeCell(c.firstTimestamp)}${timeCell(c.lastTimestamp)}` +
+      `${num(c.errors.length)}<td class="wrap">${esc(decodeNotes(c))}</td></tr>`
+    );
+  });
+  const errs = r.captures.flatMap((c, i) =>
+    c.errors.map(
+      (e) =>
+        `<tr class="${e.fatal ? "r-error" : "r-warning"}">${num(i + 1)}<td class="mono wrap">${esc(c.file)}</td>${num(e.frame)}${num(e.offset)}` +
+        `<td class="wrap">${esc(e.message)}</td><td>${e.fatal ? "yes: reading stopped here" : "no"}</td></tr>`,
+    ),
+  );
+  return (
+    `<section><h2 id="captures">Captures</h2>` +
+    table(
+      "t-captures",
+      [["#", "num"], ["File", "text"], ["Format", "text"], ["Link types", "text"], ["Packets", "num"], ["Bytes", "num"], ["First packet (UTC)", "text"], ["Last packet (UTC)", "text"], ["Errors", "num"], ["Decoding", "text"]],
+      rows,
+      "No capture.",
+    ) +
+    `<h3 id="capture-errors">Capture errors (${errs.length})</h3>` +
+    table("t-errors", [["Capture", "num"], ["File", "text"], ["Frame", "num"], ["Offset", "num"], ["Message", "text"], ["Fatal", "text"]], errs, "No capture had an error: every file was read to its end.") +
+    `</section>`
+  );
+}
+
+/** The whole HTML report as one string (UTF-8 when written). Same report, same bytes. */
+export function renderHtml(r: Report, o: HtmlOptions = {}): string {
+  const groups = new Groups();
+  const sev = severityByConversation(r);
+  const byId = new Map(r.conversations.map((c) => [c.id, c]));
+  const title = `${verdictText(r.summary.verdict)} · ${r.captures.map((c) => c.file).join(", ") || "no capture"} · phoenix-netcheck`;
+  const body =
+    header(r) +
+    nav() +
+    `<main>` +
+    `<section id="summary">${headline(r)}</section>` +
+    diagramSection(r, groups) +
+    findingsSection(r, byId, groups) +
+    matrixSection(r, o.matrixRows, sev) +
+    rolesSection(r) +
+    conversationsSection(r, sev) +
+    capturesSection(r) +
+    `<footer>Written by ${esc(r.generator.name)} ${esc(r.generator.version)} (${esc(r.schema)}). Times are UTC. ` +
+    `This file is self-contained: it loads nothing from the network.</footer>` +
+    `</main>`;
+  const data = { schema: r.schema, verdict: r.summary.verdict, findings: r.summary.findings, groups: groups.all };
+  return (
+    `<!DOCTYPE html>\n<html lang="en" data-verdict="${r.summary.verdict}"><head><meta charset="utf-8">` +
+    `<meta http-equiv="Content-Security-Policy" content="${esc(CSP)}">` +
+    `<meta name="viewport" content="width=device-width, initial-scale=1">` +
+    `<meta name="generator" content="${esc(`${r.generator.name} ${r.generator.version}`)}">` +
+    `<title>${esc(clip(title, 200))}</title><link rel="icon" href="data:,">` +
+    `<style>${CSS}</style></head><body>` +
+    body +
+    `<script type="application/json" id="report-data">${jsonForScript(data)}</script>` +
+    `<script>${JS}</script>` +
+    `</body></html>\n`
+  );
+}
