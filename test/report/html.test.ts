@@ -1,0 +1,388 @@
+/**
+ * The HTML report as text: it loads nothing, escapes everything that came off the wire, is the
+ * same for the same report, and draws what the report says. Reports are built here field by
+ * field (a hostile one, a 41-host one, one per colour), and also come from the real pipeline on
+ * the recorded captures.
+ */
+import { createHash } from "node:crypto";
+import { existsSync, readdirSync } from "node:fs";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { reportFor } from "../../src/cli/analyze.js";
+import type { Finding } from "../../src/policy/check.js";
+import { builtinMatrix } from "../../src/policy/matrix.js";
+import { escapeHtml, jsonForScript, renderHtml } from "../../src/report/html.js";
+import { MAX_HOSTS } from "../../src/report/html-diagram.js";
+import type { CaptureRecord, ConversationRecord, Report } from "../../src/report/record.js";
+import { REPORT_SCHEMA } from "../../src/report/record.js";
+
+const FIXTURES = path.resolve(__dirname, "../../fixtures/recorded");
+const HOSTILE = path.resolve(__dirname, "../../fixtures/hostile/hostile.pcap");
+
+// ---------------------------------------------------------------------------------------------
+// Building reports by hand.
+
+function capture(over: Partial<CaptureRecord> = {}): CaptureRecord {
+  return {
+    file: "proxy.pcap", format: "pcap", compressed: false, linkTypes: [1], packets: 10, frames: 10, bytes: 1000,
+    firstTimestamp: "2024-03-01T10:00:00.000000000Z", lastTimestamp: "2024-03-01T10:00:09.500000000Z", errors: [],
+    decode: {
+      ipv4: 10, ipv6: 0, tcp: 10, udp: 0, icmp: 0, nonIp: {}, otherIpProtocols: {}, unsupportedLinkTypes: {}, fragments: 0, reassembled: 0,
+      snaplenCut: 0, malformed: 0, errorsNotListed: 0, icmpUnmatched: 0, fragmentsIncomplete: 0,
+    },
+    ...over,
+  };
+}
+
+let nextId = 1;
+function conv(client: string, server: string, port: number, over: Partial<ConversationRecord> = {}): ConversationRecord {
+  const id = nextId++;
+  return {
+    id, capture: 0, stream: id - 1, transport: "tcp",
+    client: { ip: client, port: 40000 + id, role: null }, server: { ip: server, port, role: null }, clientBy: "syn",
+    packets: { client: 3, server: 2 }, bytes: { client: 300, server: 200 }, firstFrame: id * 2 - 1, lastFrame: id * 2,
+    start: "2024-03-01T10:00:01.000000000Z", end: "2024-03-01T10:00:02.250000000Z", state: "SF", history: "ShADadFf",
+    protocol: "none", tls: null, banner: null, ssh: null, rdp: null, http: null, ntp: null, dns: null, icmp: null,
+    tcp: { retransmissions: 0, outOfOrder: 0, overlaps: 0, gaps: 0, gapBytes: 0, zeroWindows: 0 },
+    anomalies: [], rule: null, ruleKind: null, ruleAlternatives: [], findings: [],
+    ...over,
+  };
+}
+
+function finding(severity: Finding["severity"], conversations: number[], over: Partial<Finding> = {}): Finding {
+  return {
+    code: severity === "error" ? "blocked" : "unexpected-port", severity, message: `a ${severity} finding`, fix: "do something", rule: null,
+    conversations, frames: [1, 2], wiresharkFilter: "ip.addr==10.0.0.5 && tcp.port==443", ...over,
+  };
+}
+
+function report(conversations: ConversationRecord[], findings: Finding[] = [], over: Partial<Report> = {}): Report {
+  const count = { error: 0, warning: 0, info: 0 };
+  for (const f of findings) count[f.severity]++;
+  const verdict = count.error ? "fail" : count.warning ? "warn" : "pass";
+  return {
+    schema: REPORT_SCHEMA, generator: { name: "phoenix-netcheck", version: "0.0.0-test" },
+    matrix: { product: "Druva Phoenix backup proxy for VMware", version: "1", rows: 12 },
+    captures: [capture()], roles: [], conversations, findings,
+    summary: { verdict, findings: count, conversations: conversations.length, matched: conversations.filter((c) => c.rule).length, captureSeconds: 9.5 },
+    ...over,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading the output.
+
+/** Element names of every tag in the document. */
+function tagNames(html: string): Set<string> {
+  return new Set([...html.matchAll(/<\/?([a-zA-Z][a-zA-Z0-9-]*)/g)].map((m) => m[1].toLowerCase()));
+}
+
+const ALLOWED_TAGS = new Set([
+  "html", "head", "meta", "title", "link", "style", "body", "header", "nav", "main", "section", "footer", "div", "p", "a", "span", "strong",
+  "h2", "h3", "ul", "li", "article", "dl", "dt", "dd", "pre", "button", "table", "thead", "tbody", "tr", "th", "td", "script",
+  "svg", "defs", "marker", "path", "g", "rect", "text", "tspan",
+]);
+
+function inlineBlocks(html: string, tag: "script" | "style"): { attrs: string; body: string }[] {
+  return [...html.matchAll(new RegExp(`<${tag}([^>]*)>([\\s\\S]*?)</${tag}>`, "g"))].map((m) => ({ attrs: m[1], body: m[2] }));
+}
+
+function sha256(text: string): string {
+  return `'sha256-${createHash("sha256").update(text, "utf8").digest("base64")}'`;
+}
+
+/** Resource loads that would leave the file: remote src/href, CSS @import and url(), <link> stylesheets. */
+function remoteLoads(html: string): string[] {
+  const found: string[] = [];
+  for (const m of html.matchAll(/\b(src|href|xlink:href|action|formaction|poster|srcset|data)\s*=\s*["']?\s*(?:(?:https?|ftp|wss?):)?\/\/[^"'\s>]*/gi)) found.push(m[0]);
+  // url(#id) points into the document itself (SVG markers); anything else could load.
+  for (const m of html.matchAll(/@import|url\s*\(\s*['"]?(?!#)/gi)) found.push(m[0]);
+  for (const m of html.matchAll(/<link\b[^>]*>/gi)) if (!/href="data:,?"/.test(m[0])) found.push(m[0]);
+  return found;
+}
+
+function cspOf(html: string): string {
+  const m = /<meta http-equiv="Content-Security-Policy" content="([^"]*)">/.exec(html);
+  expect(m).not.toBeNull();
+  return m![1].replace(/&#39;/g, "'");
+}
+
+// ---------------------------------------------------------------------------------------------
+
+describe("escapeHtml", () => {
+  it("escapes the five markup characters", () => {
+    expect(escapeHtml(`<a href="x" title='y'>&</a>`)).toBe("&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;&amp;&lt;/a&gt;");
+  });
+  it("writes control and bidi characters out as visible escapes", () => {
+    expect(escapeHtml("a\u001b[31mb")).toBe("a\\x1B[31mb");
+    expect(escapeHtml("\u0000\u007f\u009b")).toBe("\\x00\\x7F\\x9B");
+    expect(escapeHtml("abc\u202egnp.exe")).toBe("abc\\u202Egnp.exe");
+    expect(escapeHtml("x\u2066y\u2069")).toBe("x\\u2066y\\u2069");
+  });
+  it("keeps tabs, newlines and ordinary non-ASCII text", () => {
+    expect(escapeHtml("a\tb\nc é 日本 🙂")).toBe("a\tb\nc é 日本 🙂");
+  });
+});
+
+describe("jsonForScript", () => {
+  it("cannot close its script element and still parses to the same value", () => {
+    const v = { s: "</script><script>alert(1)</script>", t: "a&b>c\u2028" };
+    const text = jsonForScript(v);
+    expect(text).not.toMatch(/[<>&\u2028]/);
+    expect(JSON.parse(text)).toEqual(v);
+  });
+});
+
+describe("HTML report: self-contained", () => {
+  const r = report([conv("10.0.0.5", "10.0.1.7", 443, { client: { ip: "10.0.0.5", port: 40001, role: "proxy" } })]);
+  const html = renderHtml(r);
+
+  it("has no remote load", () => {
+    expect(remoteLoads(html)).toEqual([]);
+  });
+
+  it("has a CSP that forbids every load and allows exactly its own inline script and style by hash", () => {
+    const csp = cspOf(html);
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).not.toContain("unsafe-inline");
+    expect(csp).not.toContain("unsafe-eval");
+    const scripts = inlineBlocks(html, "script").filter((s) => !/type="application\/json"/.test(s.attrs));
+    expect(scripts).toHaveLength(1);
+    expect(csp).toContain(`script-src ${sha256(scripts[0].body)}`);
+    const styles = inlineBlocks(html, "style");
+    expect(styles).toHaveLength(1);
+    expect(csp).toContain(`style-src ${sha256(styles[0].body)}`);
+  });
+
+  it("uses no inline event handlers or style attributes (the CSP would block them)", () => {
+    expect(html).not.toMatch(/\son[a-z]+\s*=/i);
+    expect(html).not.toMatch(/\sstyle\s*=/i);
+    expect(html).not.toMatch(/javascript:/i);
+  });
+
+  it("has no remote load for any recorded capture either", async () => {
+    const files = readdirSync(FIXTURES).filter((f) => /\.(pcap|pcapng)(\.gz)?$/.test(f));
+    expect(files.length).toBeGreaterThan(0);
+    for (const f of files) {
+      const h = renderHtml(await reportFor([path.join(FIXTURES, f)]), { matrixRows: builtinMatrix().rows });
+      expect(remoteLoads(h), f).toEqual([]);
+      expect([...tagNames(h)].filter((t) => !ALLOWED_TAGS.has(t)), f).toEqual([]);
+    }
+  });
+});
+
+describe("HTML report: hostile input", () => {
+  const XSS = "<script>alert(1)</script>";
+  const IMG = `"><img src=x onerror=alert(1)>`;
+  const ESC = "\u001b[2J\u001b]0;owned\u0007";
+  const c1 = conv("10.0.0.5", "10.0.1.7", 443, {
+    client: { ip: "10.0.0.5", port: 40001, role: "proxy" },
+    protocol: "tls",
+    banner: `${IMG}${ESC}`,
+    tls: {
+      clientVersion: "TLS 1.2", version: "TLS 1.2", sni: XSS, alpn: [XSS], alpnSelected: IMG, cipher: XSS, ja3: null, ja3s: null, ja4: null,
+      certificate: { subject: `CN=${XSS}`, issuer: `CN=${IMG}`, notBefore: "2024-01-01T00:00:00Z", notAfter: "2025-01-01T00:00:00Z", san: [XSS], chainLength: 1 },
+      helloRetryRequest: false, clientHelloSeen: true, serverHelloSeen: true, alerts: [{ from: "server", level: "fatal", description: XSS }],
+    },
+    anomalies: [{ name: "x", message: `${IMG}${ESC}` }],
+    rule: XSS,
+    findings: ["weak-tls"],
+  });
+  const c2 = conv("10.0.0.5", "10.0.2.9", 80, {
+    protocol: "http", http: { method: "GET", uri: `/${XSS}`, host: IMG, status: 200, server: ESC },
+    dns: { queries: [XSS, `${IMG}.example`], rcodes: ["NOERROR"] },
+  });
+  const c3 = conv("10.0.0.5", "10.0.3.3", 22, { protocol: "ssh", ssh: { clientBanner: IMG, serverBanner: XSS, clientSoftware: ESC, serverSoftware: XSS } });
+  const c4 = conv("10.0.0.5", "10.0.4.4", 3389, { protocol: "rdp", rdp: { cookie: `mstshash=${IMG}`, requestedProtocols: [XSS], selectedProtocol: IMG, failure: ESC } });
+  const r = report(
+    [c1, c2, c3, c4],
+    [finding("error", [c1.id], { message: `weak ${XSS}`, fix: IMG, rule: XSS, wiresharkFilter: `tls.handshake.extensions_server_name == "${XSS}"` })],
+    {
+      captures: [capture({ file: `</title>${XSS}${ESC}.pcap`, errors: [{ frame: 3, offset: 100, message: `${IMG}${ESC}`, fatal: false }] })],
+      roles: [{ ip: "10.0.0.5", role: "proxy", source: "inferred", reason: `${IMG}${ESC}\u202etxt.exe` }],
+      generator: { name: XSS, version: IMG },
+      matrix: { product: XSS, version: IMG, rows: 1 },
+    },
+  );
+  const html = renderHtml(r, { matrixRows: builtinMatrix().rows });
+
+  it("renders no markup from the wire", () => {
+    expect(html).not.toContain("<script>alert");
+    expect(html).not.toMatch(/<img/i);
+    expect(html).not.toContain(`</title>${XSS}`);
+    expect([...tagNames(html)].filter((t) => !ALLOWED_TAGS.has(t))).toEqual([]);
+    // Exactly two script elements: the JSON data and the page's own script.
+    expect(html.match(/<script/g)).toHaveLength(2);
+  });
+
+  it("shows the hostile text escaped, where a reader can see it", () => {
+    expect(html).toContain("&lt;script&gt;alert(1)&lt;/script&gt;");
+    expect(html).toContain("&quot;&gt;&lt;img src=x onerror=alert(1)&gt;");
+    expect(html).toContain("\\x1B[2J");
+    expect(html).toContain("\\u202Etxt.exe");
+  });
+
+  it("contains no control or bidi character at all", () => {
+    // eslint-disable-next-line no-control-regex
+    expect(html).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/);
+  });
+
+  it("keeps the JSON data block closed and parseable", () => {
+    const block = inlineBlocks(html, "script").find((s) => /type="application\/json"/.test(s.attrs))!;
+    expect(block.body).not.toContain("<");
+    const data = JSON.parse(block.body);
+    expect(data.verdict).toBe("fail");
+  });
+
+  it("escapes inside the SVG too", () => {
+    const svg = /<svg[\s\S]*<\/svg>/.exec(html)![0];
+    expect(svg).not.toMatch(/<(script|img|foreignObject)/i);
+  });
+
+  it.skipIf(!existsSync(HOSTILE))("renders fixtures/hostile/hostile.pcap safely", async () => {
+    const h = renderHtml(await reportFor([HOSTILE]), { matrixRows: builtinMatrix().rows });
+    expect(h).not.toContain("<script>alert");
+    expect(h).not.toMatch(/<img/i);
+    // eslint-disable-next-line no-control-regex
+    expect(h).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
+    expect([...tagNames(h)].filter((t) => !ALLOWED_TAGS.has(t))).toEqual([]);
+  });
+});
+
+describe("HTML report: deterministic", () => {
+  it("gives the same bytes for the same report, and for a copy of it", async () => {
+    const f = path.join(FIXTURES, "tcp-udp-failures.pcap");
+    const r = await reportFor([f], { role: ["proxy=10.77.0.10"] });
+    const a = renderHtml(r, { matrixRows: builtinMatrix().rows });
+    expect(renderHtml(r, { matrixRows: builtinMatrix().rows })).toBe(a);
+    expect(renderHtml(structuredClone(r), { matrixRows: builtinMatrix().rows })).toBe(a);
+    const again = await reportFor([f], { role: ["proxy=10.77.0.10"] });
+    expect(renderHtml(again, { matrixRows: builtinMatrix().rows })).toBe(a);
+  });
+});
+
+describe("HTML report: content", () => {
+  it("puts the verdict and counts first, before the diagram", () => {
+    const a = conv("10.0.0.5", "10.0.1.7", 443);
+    const html = renderHtml(report([a], [finding("error", [a.id]), finding("warning", [a.id]), finding("warning", [])]));
+    const v = html.indexOf('id="verdict"');
+    expect(v).toBeGreaterThan(0);
+    expect(v).toBeLessThan(html.indexOf("<svg"));
+    expect(html).toMatch(/id="verdict"[^>]*>FAIL</);
+    expect(html).toContain("1 error · 2 warnings · 0 info");
+  });
+
+  it("groups findings by severity, errors first, each with its filter in a code box and a copy button", () => {
+    const a = conv("10.0.0.5", "10.0.1.7", 443, { start: "2024-03-01T10:00:03.123456789Z", end: "2024-03-01T10:00:04.000000000Z" });
+    const fs = [
+      finding("info", [a.id], { message: "third", wiresharkFilter: "udp.port==1" }),
+      finding("error", [a.id], { message: "first", wiresharkFilter: "tcp.port==2" }),
+      finding("warning", [a.id], { message: "second", wiresharkFilter: "tcp.port==3" }),
+    ];
+    const html = renderHtml(report([a], fs));
+    const section = html.slice(html.indexOf('id="findings"'), html.indexOf('id="matrix"'));
+    const order = ["Errors (1)", "first", "Warnings (1)", "second", "Information (1)", "third"].map((s) => section.indexOf(s));
+    expect(order.every((i) => i >= 0)).toBe(true);
+    expect([...order].sort((x, y) => x - y)).toEqual(order);
+    for (const f of fs) {
+      const m = new RegExp(`<pre id="([^"]+)">${f.wiresharkFilter.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}</pre><button type="button" data-copy="([^"]+)">`).exec(section);
+      expect(m, f.wiresharkFilter).not.toBeNull();
+      expect(m![1]).toBe(m![2]);
+    }
+    // The conversation behind it with its time, to the microsecond.
+    expect(section).toContain("2024-03-01 10:00:03.123456");
+    expect(section).toContain(`frames ${a.firstFrame}–${a.lastFrame}`);
+  });
+
+  it("makes every table sortable, with a header row", () => {
+    const a = conv("10.0.0.5", "10.0.1.7", 443);
+    const html = renderHtml(report([a], [], { roles: [{ ip: "10.0.0.5", role: "proxy", source: "explicit", reason: "given as --role proxy=10.0.0.5" }] }), {
+      matrixRows: builtinMatrix().rows,
+    });
+    const tables = [...html.matchAll(/<table([^>]*)><thead><tr>/g)].map((m) => m[1]);
+    expect(tables.length).toBe(4); // matrix, roles, conversations, captures (no errors: no table)
+    for (const t of tables) expect(t).toContain('class="sortable"');
+    for (const id of ["t-matrix", "t-roles", "t-conv", "t-captures"]) expect(html).toContain(`id="${id}"`);
+  });
+
+  it("lists every matrix row, with how many conversations matched it", () => {
+    const rows = builtinMatrix().rows;
+    const a = conv("10.0.0.5", "10.0.1.7", 443, { rule: rows[0].id, ruleKind: "matrix" });
+    const b = conv("10.0.0.5", "10.0.1.8", 443, { rule: rows[0].id, ruleKind: "matrix" });
+    const c = conv("10.0.0.5", "10.0.0.53", 53, { transport: "udp", rule: "dns-53-udp", ruleKind: "infrastructure" });
+    const html = renderHtml(report([a, b, c]), { matrixRows: rows });
+    const table = /<table class="sortable" id="t-matrix">[\s\S]*?<\/table>/.exec(html)![0];
+    for (const row of rows) expect(table).toContain(`<td class="mono">${row.id}</td>`);
+    expect(table).toMatch(new RegExp(`<td class="mono">${rows[0].id}</td>.*?<td class="num" data-v="2">2</td>`));
+    expect(table).toContain("not seen");
+    expect(table).toContain(`<td class="mono">dns-53-udp</td><td>infrastructure</td>`);
+  });
+
+  it("says so when the capture has no conversation", () => {
+    const html = renderHtml(report([]));
+    expect(html).toContain("nothing to draw");
+    expect(html).not.toContain("<svg");
+  });
+});
+
+describe("HTML report: diagram", () => {
+  const chipsOf = (html: string) => /<g class="chips">([\s\S]*?)<\/svg>/.exec(html)![1];
+  const chipFill = (html: string, text: string): string[] =>
+    [...chipsOf(html).matchAll(/<g class="edge"[^>]*><title>[^<]*<\/title><rect [^>]*fill="(#[0-9a-f]{6})"\/><text [^>]*>([^<]*)<\/text><\/g>/g)].filter((m) => m[2] === text).map((m) => m[1]);
+
+  it("colours each port by the worst finding on it: red error, amber warning, grey info or no rule, green matched and clean", () => {
+    const proxy = { ip: "10.0.0.5", port: 0, role: "proxy" };
+    const e = conv("10.0.0.5", "10.0.1.1", 902, { client: { ...proxy, port: 1 }, rule: "esxi-902", ruleKind: "matrix" });
+    const e2 = conv("10.0.0.5", "10.0.1.1", 902, { client: { ...proxy, port: 2 }, rule: "esxi-902", ruleKind: "matrix" });
+    const w = conv("10.0.0.5", "10.0.1.1", 8443, { client: { ...proxy, port: 3 } });
+    const i = conv("10.0.0.5", "10.0.1.1", 5000, { client: { ...proxy, port: 4 } });
+    const ok = conv("10.0.0.5", "10.0.1.1", 443, { client: { ...proxy, port: 5 }, rule: "vcenter-443", ruleKind: "matrix" });
+    const bare = conv("10.0.0.5", "10.0.1.2", 7000, { client: { ...proxy, port: 6 } });
+    const html = renderHtml(report([e, e2, w, i, ok, bare], [finding("error", [e.id]), finding("warning", [w.id, e2.id]), finding("info", [i.id])]));
+    expect(chipFill(html, "902/tcp")).toEqual(["#c5221f"]); // one chip for both 902 conversations, the worse of the two
+    expect(chipFill(html, "8443/tcp")).toEqual(["#e8a200"]);
+    expect(chipFill(html, "5000/tcp")).toEqual(["#6b7280"]);
+    expect(chipFill(html, "7000/tcp")).toEqual(["#6b7280"]);
+    expect(chipFill(html, "443/tcp")).toEqual(["#1e8e3e"]);
+    // Chips are in order of severity, the arrow in the worst colour.
+    const chips = [...chipsOf(html).matchAll(/<title>([^<]*)<\/title><rect [^>]*\/><text [^>]*>([^<]+)<\/text>/g)]
+      .filter((m) => m[1].includes("→ 10.0.1.1 "))
+      .map((m) => m[2]);
+    expect(chips).toEqual(["902/tcp", "8443/tcp", "5000/tcp", "443/tcp"]);
+    expect(html).toMatch(/<path d="[^"]*" fill="none" stroke="#c5221f"[^>]*marker-end="url\(#ah-error\)"/);
+  });
+
+  it("labels boxes with address and role and puts the proxy left of its servers, its clients left of it", () => {
+    const esxiOpensToProxy = conv("10.0.1.1", "10.0.0.5", 902, { client: { ip: "10.0.1.1", port: 1, role: "esxi" }, server: { ip: "10.0.0.5", port: 902, role: "proxy" } });
+    const toVcenter = conv("10.0.0.5", "10.0.2.2", 443, { client: { ip: "10.0.0.5", port: 2, role: "proxy" }, server: { ip: "10.0.2.2", port: 443, role: "vcenter" } });
+    const html = renderHtml(report([esxiOpensToProxy, toVcenter]));
+    const boxX = (ip: string) => {
+      const m = new RegExp(`<rect x="([\\d.]+)"[^>]*/><text [^>]*>[^<]*(?:<tspan[^>]*>[^<]*</tspan>)?</text><text [^>]*>${ip.replace(/\./g, "\\.")}</text>`).exec(html);
+      expect(m, ip).not.toBeNull();
+      return Number(m![1]);
+    };
+    expect(boxX("10.0.1.1")).toBeLessThan(boxX("10.0.0.5"));
+    expect(boxX("10.0.0.5")).toBeLessThan(boxX("10.0.2.2"));
+    expect(html).toMatch(/>vcenter<\/text><text [^>]*>10\.0\.2\.2</);
+  });
+
+  it(`draws at most ${MAX_HOSTS} boxes, grouping the rest as "N other hosts"`, () => {
+    const convs: ConversationRecord[] = [];
+    for (let k = 0; k < 40; k++) convs.push(conv("10.0.0.5", `10.9.0.${k + 1}`, 443, { client: { ip: "10.0.0.5", port: 1000 + k, role: "proxy" } }));
+    const html = renderHtml(report(convs));
+    const svg = /<svg[\s\S]*<\/svg>/.exec(html)![0];
+    const boxes = /<g class="boxes">([\s\S]*?)<\/g><g class="chips">/.exec(svg)![1].match(/<rect /g)!.length;
+    expect(boxes).toBe(MAX_HOSTS);
+    // 41 hosts, 30 boxes: the proxy, 28 servers, and one box standing for the other 12.
+    expect(svg).toContain(">12 other hosts<");
+    expect(html).toContain("12 hosts with no role");
+  });
+
+  it("folds hundreds of ports between two hosts into a few chips and a +N chip", () => {
+    const convs: ConversationRecord[] = [];
+    for (let p = 1; p <= 300; p++) convs.push(conv("10.0.0.5", "10.0.1.1", p));
+    const html = renderHtml(report(convs));
+    const chips = [...chipsOf(html).matchAll(/<text [^>]*>([^<]+)<\/text>/g)].map((m) => m[1]);
+    expect(chips).toEqual(["1/tcp", "2/tcp", "3/tcp", "+297 ports"]);
+  });
+});
