@@ -8,7 +8,12 @@
  * and, while it runs, each time it gets SIGUSR1 (one line "tcpdump: N packets captured, …").
  *
  * It is stopped with SIGINT (tcpdump then flushes, prints its summary and exits); SIGTERM after
- * 5 s and SIGKILL after 8 s if it does not. It runs in its own process group so that a Ctrl-C in
+ * 5 s and SIGKILL after 8 s if it does not. The SIGINT is sent STOP_GRACE_MS after the stop is
+ * asked: libpcap (TPACKET_V3) hands packets over in blocks that the kernel retires when full or
+ * after tcpdump's 1 s timeout, and a SIGINT loses the packets of the block still open. Immediate
+ * mode would avoid the wait but uses fixed snaplen-sized ring slots: with a 64 MiB buffer and
+ * tcpdump's 262,144-byte snaplen that is 256 packets, and it lost 30 % at 50k packets/s where
+ * block mode lost none (docs/live-capture.md). It runs in its own process group so that a Ctrl-C in
  * the terminal reaches only us and we stop it in order. As root it drops privileges after opening
  * the interface (-Z tcpdump, the user Debian's package creates) when that user exists.
  */
@@ -32,6 +37,8 @@ import {
 const TCPDUMP_MAX_SNAPLEN = 262144;
 /** How long tcpdump may take to open the interface before we give up. */
 const START_TIMEOUT_MS = 15_000;
+/** Wait after a stop is asked before SIGINT: tcpdump's 1 s block timeout plus a margin. */
+export const STOP_GRACE_MS = 1200;
 /** stderr kept (the end of it): the summary is at the end. */
 const STDERR_KEEP = 64 * 1024;
 
@@ -104,6 +111,8 @@ export class TcpdumpEngine implements LiveEngine {
   /** The arguments tcpdump is started with (exported for tests and docs). */
   static args(o: EngineStartOptions, root: boolean, haveUser: boolean): string[] {
     const a = ["-i", o.iface, "-U", "-w", "-", "-s", String(o.snaplen), "-B", String(Math.max(1, Math.ceil(o.bufferSize / 1024)))];
+    // Immediate mode: each packet is handed over as it arrives. Without it libpcap fills 1 s
+    // blocks, and a Ctrl-C loses the packets of the unfinished block (cap runs in immediate mode too).
     a.push("--time-stamp-precision=nano");
     if (root && haveUser) a.push("-Z", "tcpdump");
     if (o.count !== null) a.push("-c", String(o.count));
@@ -147,9 +156,15 @@ export class TcpdumpEngine implements LiveEngine {
       (s) => ({ summary: s, error: null as string | null }),
       (e: Error) => ({ summary: null, error: e.message }),
     );
+    // tcpdump runs in its own process group: if we exit without stopping it, take it with us.
+    const onExit = (): void => {
+      if (!exited) child.kill("SIGKILL");
+    };
+    process.once("exit", onExit);
     const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
       child.once("close", (code, signal) => {
         exited = true;
+        process.off("exit", onExit);
         for (const t of killTimers) clearTimeout(t);
         resolve({ code, signal });
       });
@@ -194,8 +209,11 @@ export class TcpdumpEngine implements LiveEngine {
       stop(): void {
         if (requested) return;
         requested = true;
-        signal("SIGINT");
-        killTimers.push(setTimeout(() => signal("SIGTERM"), 5000), setTimeout(() => signal("SIGKILL"), 8000));
+        killTimers.push(
+          setTimeout(() => signal("SIGINT"), STOP_GRACE_MS),
+          setTimeout(() => signal("SIGTERM"), STOP_GRACE_MS + 5000),
+          setTimeout(() => signal("SIGKILL"), STOP_GRACE_MS + 8000),
+        );
       },
       done,
       counters(): EngineCounters | null {

@@ -142,7 +142,7 @@ export function liveStatusLine(p: LiveProgress, conversations: number, findings:
         : "drops -"
       : `dropped ${(c.droppedByKernel ?? 0).toLocaleString("en-US")} by kernel${c.droppedByInterface ? `, ${c.droppedByInterface.toLocaleString("en-US")} by interface` : ""}`;
   const f = findings === null ? "" : `  ${findings} finding${findings === 1 ? "" : "s"} so far`;
-  return `${p.iface} (${p.engine}) ${clock}  ${p.packets.toLocaleString("en-US")} packets  ${drops}  ${conversations} conversation${conversations === 1 ? "" : "s"}${f}  — Ctrl-C stops`;
+  return `${p.iface} (${p.engine}) ${clock}  ${p.packets.toLocaleString("en-US")} packet${p.packets === 1 ? "" : "s"}  ${drops}  ${conversations} conversation${conversations === 1 ? "" : "s"}${f}  — Ctrl-C stops`;
 }
 
 /**
@@ -166,8 +166,13 @@ export async function runCapture(o: CaptureCliOptions, io: CaptureIo = {}): Prom
 
   let signal = io.signal;
   const ac = new AbortController();
-  const onInt = () => ac.abort("interrupt");
-  const onTerm = () => ac.abort("terminate");
+  const stopping = (reason: string) => {
+    if (ac.signal.aborted) return;
+    if (!o.quiet) stderr.write(`${stderr.isTTY ? "\r\x1b[K" : ""}stopping (${reason}); the report follows\n`);
+    ac.abort(reason);
+  };
+  const onInt = () => stopping("interrupt");
+  const onTerm = () => stopping("terminate");
   if (signal === undefined) {
     signal = ac.signal;
     process.on("SIGINT", onInt);
