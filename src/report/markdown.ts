@@ -1,0 +1,139 @@
+/**
+ * The report as GitHub Flavored Markdown, for tickets, wikis and pull requests: the same content
+ * as the terminal table (summary-text.ts words it), in lists and GFM tables. Every string goes
+ * through escapeMarkdown (text) or markdownCode (Wireshark filters, stream filters) at the point
+ * of output, so a hostile SNI or banner cannot add a link, raw HTML, an image or a table cell. No
+ * HTML is written at all: cells hold several facts separated by "; " instead of <br>.
+ */
+import type { MatrixRow } from "../policy/matrix.js";
+import type { Report } from "./record.js";
+import { escapeMarkdown, markdownCode } from "./sanitize.js";
+import {
+  NO_FINDINGS,
+  NO_OTHER_CONVERSATIONS,
+  NO_ROLES,
+  NOT_SEEN,
+  SECTION,
+  captureViews,
+  findingGroups,
+  generatorLine,
+  matrixView,
+  otherConversations,
+  roleViews,
+  verdictView,
+} from "./summary-text.js";
+
+/** Escaped text pieces joined into one cell. */
+function cell(parts: readonly string[]): string {
+  return parts.map(escapeMarkdown).join("; ");
+}
+
+/** A GFM table (spec §4.10): header row, delimiter row, one row per entry; cells already escaped. */
+function table(head: readonly string[], rows: readonly string[][]): string[] {
+  const line = (cells: readonly string[]) => `| ${cells.map((c) => c.trim()).join(" | ")} |`;
+  return [line(head.map(escapeMarkdown)), line(head.map(() => "---")), ...rows.map(line)];
+}
+
+/**
+ * The report as Markdown: the verdict line first, then findings (errors, warnings, info), roles,
+ * matrix rows with what was seen, other conversations and captures. `matrixRows` (the matrix the
+ * report was checked against) lets rows with nothing seen be listed as "not seen".
+ */
+export function renderMarkdown(r: Report, matrixRows?: readonly MatrixRow[]): string {
+  const out: string[] = [];
+  const section = (t: string) => out.push("", `## ${escapeMarkdown(t)}`, "");
+
+  // 1. Verdict.
+  const v = verdictView(r);
+  out.push(`**${v.word}** — ${escapeMarkdown(v.detail)}`);
+
+  // 2. Findings, as lists: messages and filters are too long to read in table cells.
+  section(SECTION.findings);
+  const groups = findingGroups(r);
+  if (groups.length === 0) out.push(escapeMarkdown(NO_FINDINGS));
+  groups.forEach((g, gi) => {
+    if (gi > 0) out.push("");
+    out.push(`### ${escapeMarkdown(g.title)}`, "");
+    for (const f of g.items) {
+      const head = `**${escapeMarkdown(f.code)}**${f.rule ? ` (${escapeMarkdown(f.rule)})` : ""}`;
+      out.push(`- ${head}: ${escapeMarkdown(f.message)}`);
+      if (f.fix) out.push(`  - ${escapeMarkdown(f.fix)}`);
+      if (f.where) out.push(`  - ${escapeMarkdown(f.where)}`);
+      out.push(`  - Wireshark: ${markdownCode(f.filter)}`);
+    }
+  });
+
+  // 3. Roles.
+  section(SECTION.roles);
+  const roles = roleViews(r);
+  if (roles.length === 0) out.push(escapeMarkdown(NO_ROLES));
+  else out.push(...table(["Host", "Role", "Given", "Reason"], roles.map((x) => [cell([x.host]), cell([x.role]), cell([x.source]), cell([x.reason])])));
+
+  // 4. Matrix rows.
+  section(SECTION.matrix);
+  const m = matrixView(r, matrixRows);
+  out.push(escapeMarkdown(m.heading));
+  if (m.rows.length > 0) {
+    out.push("");
+    out.push(
+      ...table(
+        ["Row", "Client → server", "Port", "Must carry", "Required", "Seen"],
+        m.rows.map((x) => [cell([x.id]), cell([x.path]), cell([x.port]), cell([x.expects]), cell([x.required]), x.seen ? cell(x.seen) : `*${NOT_SEEN}*`]),
+      ),
+    );
+  }
+  if (m.note) out.push("", escapeMarkdown(m.note));
+
+  // 5. Other conversations.
+  section(SECTION.others);
+  const others = otherConversations(r);
+  if (others.rows.length === 0) out.push(escapeMarkdown(NO_OTHER_CONVERSATIONS));
+  else {
+    const multi = others.rows.some((c) => c.capture !== null);
+    const head = ["#", ...(multi ? ["Capture"] : []), "Client", "Server", "Port", "Rule", "Protocol and details", "From client", "From server", "Frames"];
+    out.push(
+      ...table(
+        head,
+        others.rows.map((c) => [
+          cell([String(c.id)]),
+          ...(multi ? [cell([String(c.capture)])] : []),
+          cell([c.client]),
+          cell([c.server]),
+          cell([c.port]),
+          cell([c.kind]),
+          cell([`${c.protocol} · ${c.state} ${c.history}`.trim(), ...c.details]),
+          cell([c.fromClient]),
+          cell([c.fromServer]),
+          [escapeMarkdown(c.frames), markdownCode(c.stream, true), ...(c.findings.length ? [escapeMarkdown(`findings: ${c.findings.join(", ")}`)] : [])].join("; "),
+        ]),
+      ),
+    );
+    if (others.more) out.push("", escapeMarkdown(others.more));
+  }
+
+  // 6. Captures; their errors listed under the table.
+  section(SECTION.captures);
+  const caps = captureViews(r);
+  out.push(
+    ...table(
+      ["File", "Format", "Packets", "Bytes", "First packet", "Last packet", "Errors"],
+      caps.map((c) => [
+        cell([c.file]),
+        cell([c.format, c.linkTypes]),
+        cell([c.packets]),
+        cell([c.bytes]),
+        cell([c.first]),
+        cell([c.last]),
+        cell([c.errors.length === 0 ? "none" : "listed below"]),
+      ]),
+    ),
+  );
+  for (const c of caps) {
+    if (c.errors.length === 0) continue;
+    out.push("", `Errors in ${escapeMarkdown(c.file)}:`, "");
+    for (const e of c.errors) out.push(`- ${escapeMarkdown(e)}`);
+  }
+
+  out.push("", "---", "", `*${escapeMarkdown(generatorLine(r))}*`);
+  return out.join("\n") + "\n";
+}
