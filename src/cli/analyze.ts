@@ -1,21 +1,70 @@
 import { writeFileSync } from "node:fs";
+import path from "node:path";
+import { Command, InvalidArgumentError, Option } from "commander";
 import { analyzeFiles } from "../analyze.js";
+import { compileFilter } from "../decode/filter.js";
 import { SEVERITY_RANK, type Severity } from "../policy/check.js";
 import { evaluate } from "../policy/evaluate.js";
 import { builtinMatrix, loadMatrixFile, roleNames, type Matrix } from "../policy/matrix.js";
 import { loadRolesFile, parseRoleArgs, RoleMap } from "../policy/roles.js";
-import { buildReport, captureSeconds, type Report } from "../report/record.js";
+import { renderHtml } from "../report/html.js";
 import { renderJson } from "../report/json.js";
+import { renderMarkdown } from "../report/markdown.js";
+import { buildReport, captureSeconds, type Report } from "../report/record.js";
+import { redactReport } from "../report/redact.js";
+import { renderTable } from "../report/table.js";
+import { Progress } from "./progress.js";
 import { VERSION } from "./version.js";
 
-export interface AnalyzeCliOptions {
-  format: string;
+export const FORMATS = ["table", "json", "markdown", "html"] as const;
+export type Format = (typeof FORMATS)[number];
+
+/** The options every report command (analyze, capture) shares. */
+export interface ReportCliOptions {
+  format?: Format;
   output?: string;
-  reassemblyBytes: number;
   matrix?: string;
   role: string[];
   roles?: string;
   failOn: "error" | "warning" | "info" | "none";
+  redact?: boolean;
+  quiet?: boolean;
+  /** false with --no-progress. */
+  progress?: boolean;
+  color: "auto" | "always" | "never";
+  reassemblyBytes: number;
+}
+
+export interface AnalyzeCliOptions extends ReportCliOptions {
+  filter?: string;
+}
+
+function collect(v: string, prev: string[]): string[] {
+  return [...prev, v];
+}
+
+export function positiveInt(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`expected a positive whole number, got "${v}"`);
+  return n;
+}
+
+/** Adds the report options to a command (analyze, capture). */
+export function addReportOptions(cmd: Command): Command {
+  return cmd
+    .addOption(
+      new Option("--format <format>", "report format (default: table on a terminal, else json; with -o, from the file's extension)").choices([...FORMATS]),
+    )
+    .option("-o, --output <file>", "write the report to FILE (.json, .md, .html, .txt choose the format)")
+    .option("--matrix <file>", "a matrix file (JSON or YAML) that extends or replaces the built-in Phoenix matrix (docs/matrix-format.md)")
+    .option("--role <name=address>", "give a host's role, e.g. proxy=10.0.0.5 or esxi=10.0.1.0/24 (repeatable; docs/roles.md)", collect, [])
+    .option("--roles <file>", 'roles file (JSON or YAML), e.g. {"roles": {"proxy": ["10.0.0.5"]}}')
+    .addOption(new Option("--fail-on <severity>", "exit 1 when a finding is at least this severe").choices(["error", "warning", "info", "none"]).default("error"))
+    .option("--redact", "replace addresses, MAC addresses, host names, SNI and certificate names with stable pseudonyms (docs/redaction.md)")
+    .option("-q, --quiet", "print nothing but the report (no progress, no notes on standard error)")
+    .option("--no-progress", "no progress bar on standard error")
+    .addOption(new Option("--color <when>", "colour in the table report (NO_COLOR is honoured with auto)").choices(["auto", "always", "never"]).default("auto"))
+    .option("--reassembly-bytes <n>", "bytes of each TCP direction kept for protocol detection", positiveInt, 16384);
 }
 
 /** The matrix and roles the options ask for; throws MatrixError / RoleError (exit 2). */
@@ -27,28 +76,91 @@ export function policyInputs(o: { matrix?: string; role: string[]; roles?: strin
 }
 
 /** 0 pass; 1 a finding at or above --fail-on; the caller maps errors to 2. */
-export function exitCodeFor(report: Report, failOn: AnalyzeCliOptions["failOn"]): number {
+export function exitCodeFor(report: Report, failOn: ReportCliOptions["failOn"]): number {
   if (failOn === "none") return 0;
   const bar = SEVERITY_RANK[failOn as Severity];
   return report.findings.some((f) => SEVERITY_RANK[f.severity] >= bar) ? 1 : 0;
 }
 
+const EXTENSIONS: Record<string, Format> = {
+  ".json": "json", ".md": "markdown", ".markdown": "markdown", ".html": "html", ".htm": "html", ".txt": "table",
+};
+
+/** --format, else the output file's extension, else table on a terminal and JSON in a pipe. */
+export function resolveFormat(o: { format?: Format; output?: string }, stdoutIsTty: boolean): Format {
+  if (o.format) return o.format;
+  if (o.output) return EXTENSIONS[path.extname(o.output).toLowerCase()] ?? "json";
+  return stdoutIsTty ? "table" : "json";
+}
+
+export interface WriteIo {
+  stdout?: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Render and write a report as the options say; returns the exit code (0 or 1). */
+export function writeReport(report: Report, matrix: Matrix, o: ReportCliOptions, io: WriteIo = {}): number {
+  const stdout = io.stdout ?? process.stdout;
+  const env = io.env ?? process.env;
+  const toTerminal = !o.output && stdout.isTTY === true;
+  const format = resolveFormat(o, toTerminal);
+  const shown = o.redact ? redactReport(report) : report;
+  let text: string;
+  switch (format) {
+    case "json":
+      text = renderJson(shown);
+      break;
+    case "markdown":
+      text = renderMarkdown(shown, matrix.rows);
+      break;
+    case "html":
+      text = renderHtml(shown, { matrixRows: matrix.rows });
+      break;
+    default: {
+      // NO_COLOR (no-color.org): any non-empty value turns colour off unless asked for.
+      const color = o.color === "always" || (o.color === "auto" && toTerminal && !env.NO_COLOR);
+      const width = toTerminal ? (stdout.columns ?? 80) : Number(env.COLUMNS) > 0 ? Number(env.COLUMNS) : 120;
+      text = renderTable(shown, { width, color }, matrix.rows);
+    }
+  }
+  if (o.output) writeFileSync(o.output, text);
+  else stdout.write(text);
+  return exitCodeFor(report, o.failOn);
+}
+
 /** The whole pipeline for a list of files: read, decode, rebuild, detect, check, report. */
 export async function reportFor(
   files: string[],
-  o: { matrix?: string; role?: string[]; roles?: string; reassemblyBytes?: number } = {},
+  o: { matrix?: string; role?: string[]; roles?: string; reassemblyBytes?: number; filter?: string; onProgress?: Progress } = {},
 ): Promise<Report> {
+  return (await analyzeToReport(files, o)).report;
+}
+
+async function analyzeToReport(
+  files: string[],
+  o: { matrix?: string; role?: string[]; roles?: string; reassemblyBytes?: number; filter?: string; onProgress?: Progress },
+): Promise<{ report: Report; matrix: Matrix }> {
   const { matrix, roles } = policyInputs({ matrix: o.matrix, role: o.role ?? [], roles: o.roles });
-  const analysis = await analyzeFiles(files, o.reassemblyBytes ? { flow: { reassemblyCap: o.reassemblyBytes } } : {});
+  const filter = o.filter ? compileFilter(o.filter) : undefined;
+  const progress = o.onProgress;
+  const analysis = await analyzeFiles(files, {
+    ...(o.reassemblyBytes ? { flow: { reassemblyCap: o.reassemblyBytes } } : {}),
+    filter,
+    onProgress: progress ? (file, read, size, packets) => progress.update(file, read, size, packets) : undefined,
+  });
+  progress?.done();
   const policy = evaluate({ conversations: analysis.conversations, matrix, roles, captureSeconds: captureSeconds(analysis) });
-  return buildReport(analysis, policy, matrix, roles, VERSION);
+  return { report: buildReport(analysis, policy, matrix, roles, VERSION), matrix };
 }
 
 /** `phoenix-netcheck analyze`: returns the process exit code. */
 export async function runAnalyze(files: string[], o: AnalyzeCliOptions): Promise<number> {
-  const report = await reportFor(files, o);
-  const text = renderJson(report);
-  if (o.output) writeFileSync(o.output, text);
-  else process.stdout.write(text);
-  return exitCodeFor(report, o.failOn);
+  const progress = new Progress(process.stderr, { enabled: !o.quiet && o.progress !== false && process.stderr.isTTY === true });
+  const { report, matrix } = await analyzeToReport(files, { ...o, onProgress: progress });
+  if (!o.quiet) {
+    for (const c of report.captures) {
+      for (const e of c.errors.filter((x) => x.fatal)) process.stderr.write(`phoenix-netcheck: ${c.file}: ${e.message} (the report covers what was read before)\n`);
+    }
+  }
+  return writeReport(report, matrix, o);
 }
