@@ -61,7 +61,7 @@ button:hover{background:#eef2f8}
 svg .edge{cursor:pointer}
 svg .edge:hover path,svg .edge:focus path{stroke-width:4}
 svg .edge:focus{outline:none}
-.tablewrap{content-visibility:auto;contain-intrinsic-size:auto 800px;overflow-x:auto;background:#fff;border:1px solid var(--line);border-radius:8px}
+.tablewrap{overflow-x:auto;background:#fff;border:1px solid var(--line);border-radius:8px}
 table{border-collapse:collapse;width:100%;font-size:13px}
 th,td{padding:4px 8px;border-bottom:1px solid #e7e9ee;text-align:left;vertical-align:top}
 th{background:#eef0f4;position:sticky;top:0;white-space:nowrap;user-select:none}
@@ -71,6 +71,8 @@ th[aria-sort=ascending]::after{content:" \\25B2";color:var(--ink)}
 th[aria-sort=descending]::after{content:" \\25BC";color:var(--ink)}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
 td.wrap{min-width:220px;overflow-wrap:anywhere}
+.nw{white-space:nowrap}
+td .role{font-family:"Liberation Sans",Arial,sans-serif;font-size:12px;color:var(--muted)}
 tr.r-error td:first-child{box-shadow:inset 4px 0 var(--err)}
 tr.r-warning td:first-child{box-shadow:inset 4px 0 var(--warn)}
 tr.r-ok td:first-child{box-shadow:inset 4px 0 var(--ok)}

@@ -26,17 +26,27 @@ export interface HtmlOptions {
 const ENTITIES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
 
 /**
+ * Code points shown as escapes instead of themselves: controls (Cc: C0 with TAB and LF, DEL, C1),
+ * format characters (Cf: bidi embeddings, overrides, isolates and marks, zero-width characters,
+ * BOM), line/paragraph separators (Zl, Zp) and unassigned code points (Cn); lone surrogates (Cs)
+ * become U+FFFD. The same classes as sanitize.ts's terminalSafe, written the same way (`\x1b`).
+ */
+const UNSAFE = /[&<>"']|[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cn}]|\p{Cs}/gu;
+
+/**
  * Escape text for HTML element content and quoted attribute values (also inside inline SVG).
- * C0/C1 control characters, DEL and the Unicode bidi/line controls are written out as visible
- * `\xNN` / `\uNNNN` text: an ESC in a banner must not reach a terminal that views the file, and a
- * right-to-left override must not reorder what the reader sees (CVE-2021-42574 "Trojan Source").
+ * Control, format and bidi characters are written out as visible `\xNN` / `\uNNNN` text: an ESC
+ * in a banner must not reach a terminal that views the file, and a right-to-left override must
+ * not reorder what the reader sees (CVE-2021-42574 "Trojan Source").
  */
 export function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']|[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/g, (c) => {
+  return s.replace(UNSAFE, (c) => {
     const e = ENTITIES[c];
     if (e) return e;
-    const n = c.charCodeAt(0);
-    return n <= 0xff ? `\\x${n.toString(16).toUpperCase().padStart(2, "0")}` : `\\u${n.toString(16).toUpperCase().padStart(4, "0")}`;
+    const cp = c.codePointAt(0)!;
+    if (cp >= 0xd800 && cp <= 0xdfff) return "\ufffd";
+    if (cp < 0x100) return `\\x${cp.toString(16).padStart(2, "0")}`;
+    return cp <= 0xffff ? `\\u${cp.toString(16).padStart(4, "0")}` : `\\u{${cp.toString(16)}}`;
   });
 }
 
@@ -65,7 +75,7 @@ function shortTime(iso: string | null): string {
 }
 
 function timeCell(iso: string | null): string {
-  return `<td class="mono" data-v="${esc(iso ?? "")}" title="${esc(iso ?? "")}">${esc(shortTime(iso))}</td>`;
+  return `<td class="mono nw" data-v="${esc(iso ?? "")}" title="${esc(iso ?? "")}">${esc(shortTime(iso))}</td>`;
 }
 
 function seconds(iso: string): number {
@@ -323,9 +333,9 @@ function matrixSection(r: Report, rowsIn: MatrixRow[] | undefined, sev: Map<numb
     const codes = [...new Set(fs.map((f) => f.code))];
     const rc = st === "error" ? "r-error" : st === "warning" ? "r-warning" : st === "ok" ? "r-ok" : "";
     rows.push(
-      `<tr${rc ? ` class="${rc}"` : ""}><td class="mono">${esc(id)}</td><td>${esc(kind)}</td><td>${esc(path)}</td><td class="mono" data-v="${portKey}">${esc(ports)}</td>` +
+      `<tr${rc ? ` class="${rc}"` : ""}><td class="mono nw">${esc(id)}</td><td>${esc(kind)}</td><td>${esc(path)}</td><td class="mono nw" data-v="${portKey}">${esc(ports)}</td>` +
         `<td>${esc(expect)}</td><td>${esc(required)}</td>${num(convs.length)}<td class="mono">${hosts}</td>${statusCell}` +
-        `<td class="mono">${esc(codes.join(", "))}</td><td class="wrap">${esc(when)}</td></tr>`,
+        `<td>${esc(codes.join(", "))}</td><td class="wrap">${esc(when)}</td></tr>`,
     );
     described.add(id);
   };
@@ -370,36 +380,47 @@ function rolesSection(r: Report): string {
 }
 
 function conversationsSection(r: Report, sev: Map<number, Severity>): string {
+  // One date for every conversation (the usual case): print it once, in the header.
+  const dates = new Set(r.conversations.map((c) => c.start.slice(0, 10)));
+  const oneDate = dates.size === 1 ? [...dates][0] : null;
+  const multi = r.captures.length > 1;
+  const endpoint = (ip: string, port: number | null, role: string | null) =>
+    `<td class="mono nw" data-v="${esc(ipKey(ip))}">${esc(ip)}${port !== null ? `:${port}` : ""}${role ? `<div class="role">${esc(role)}</div>` : ""}</td>`;
   const rows = r.conversations.map((c) => {
     const st = conversationStatus(c, sev);
     const rc = st === "error" ? "r-error" : st === "warning" ? "r-warning" : st === "ok" ? "r-ok" : "";
     const dur = seconds(c.end) - seconds(c.start);
-    const seen = seenText(c);
-    const anomalies = c.anomalies.map((a) => `${a.name}: ${a.message}`).join("\n");
-    const codes = c.findings.length ? `${pill(st)} <span class="mono">${esc(c.findings.join(", "))}</span>` : st === "ok" ? pill("ok") : "";
+    const anomalies = c.anomalies.map((a) => esc(`${a.name}: ${a.message}`)).join("&#10;");
+    const codes = c.findings.length ? `${pill(st)} ${c.findings.map((f) => `<span class="nw">${esc(f)}</span>`).join(", ")}` : st === "ok" ? pill("ok") : "";
+    const start = oneDate ? shortTime(c.start).slice(11) : shortTime(c.start);
     return (
-      `<tr data-id="${c.id}"${rc ? ` class="${rc}"` : ""}>${num(c.id)}${num(c.capture + 1)}${num(c.stream)}` +
-      `<td class="mono" data-v="${esc(ipKey(c.client.ip))}">${esc(c.client.ip)}:${c.client.port}</td><td>${esc(c.client.role ?? "")}</td>` +
-      `<td class="mono" data-v="${esc(ipKey(c.server.ip))}">${esc(c.server.ip)}</td>${num(c.server.port, `${c.server.port}/${c.transport}`)}<td>${esc(c.server.role ?? "")}</td>` +
-      `<td>${esc(c.protocol)}</td><td class="wrap"${anomalies ? ` title="${esc(anomalies)}"` : ""}>${esc(seen)}</td>` +
+      `<tr data-id="${c.id}"${rc ? ` class="${rc}"` : ""}>${num(c.id)}` +
+      endpoint(c.client.ip, c.client.port, c.client.role) +
+      endpoint(c.server.ip, null, c.server.role) +
+      `<td class="num nw" data-v="${c.server.port}">${c.server.port}/${c.transport}</td>` +
+      `<td>${esc(c.protocol)}</td><td class="wrap"${anomalies ? ` title="${anomalies}"` : ""}>${esc(seenText(c))}</td>` +
       `<td class="mono" title="history ${esc(c.history)}">${esc(c.state)}</td>` +
-      `${num(c.packets.client + c.packets.server, `${c.packets.client} / ${c.packets.server}`)}` +
-      `${num(c.bytes.client + c.bytes.server, bytes(c.bytes.client + c.bytes.server))}` +
-      timeCell(c.start) + num(Number.isFinite(dur) ? Number(dur.toFixed(9)) : 0, duration(dur)) +
-      `${num(c.firstFrame, `${c.firstFrame}–${c.lastFrame}`)}<td class="mono">${esc(c.rule ?? "")}</td><td data-v="${STATUS_RANK[st]}">${codes}</td></tr>`
+      `<td data-v="${STATUS_RANK[st]}">${codes}</td><td class="mono nw">${esc(c.rule ?? "")}</td>` +
+      `<td class="mono nw" data-v="${esc(c.start)}" title="${esc(c.start)}">${esc(start)}</td>` +
+      num(Number.isFinite(dur) ? Number(dur.toFixed(9)) : 0, duration(dur)) +
+      num(c.packets.client + c.packets.server, `${c.packets.client} / ${c.packets.server}`) +
+      num(c.bytes.client + c.bytes.server, bytes(c.bytes.client + c.bytes.server)) +
+      num(c.firstFrame, `${c.firstFrame}–${c.lastFrame}`) +
+      num(c.stream) +
+      (multi ? num(c.capture + 1) : "") +
+      `</tr>`
     );
   });
+  const heads: [string, "num" | "text"][] = [
+    ["#", "num"], ["Client", "text"], ["Server", "text"], ["Port", "num"], ["Protocol", "text"], ["Seen", "text"], ["State", "text"], ["Findings", "num"],
+    ["Rule", "text"], [oneDate ? `Start (UTC, ${oneDate})` : "Start (UTC)", "text"], ["Duration", "num"], ["Packets c/s", "num"], ["Bytes", "num"],
+    ["Frames", "num"], ["Stream", "num"],
+  ];
+  if (multi) heads.push(["Capture", "num"]);
   return (
     `<section><h2 id="conversations">Conversations (${r.conversations.length.toLocaleString("en-US")})</h2>` +
     `<div class="filterbar" id="conv-filter" hidden><span></span><button type="button">Show all</button></div>` +
-    table(
-      "t-conv",
-      [["#", "num"], ["Capture", "num"], ["Stream", "num"], ["Client", "text"], ["Client role", "text"], ["Server", "text"], ["Port", "num"], ["Server role", "text"],
-        ["Protocol", "text"], ["Seen", "text"], ["State", "text"], ["Packets c/s", "num"], ["Bytes", "num"], ["Start (UTC)", "text"], ["Duration", "num"], ["Frames", "num"],
-        ["Rule", "text"], ["Findings", "num"]],
-      rows,
-      "No TCP or UDP conversation in the capture.",
-    ) +
+    table("t-conv", heads, rows, "No TCP or UDP conversation in the capture.") +
     `</section>`
   );
 }

@@ -94,14 +94,19 @@ describe.skipIf(!bin)(bin ? "HTML report in headless Chromium" : "HTML report in
   }
 
   async function click(selector: string): Promise<void> {
-    const box = await evaluate<{ x: number; y: number } | null>(`(() => {
+    // Scroll it into view, let two frames pass (off-screen tables are laid out only when shown:
+    // content-visibility), then click its middle, after checking that nothing covers that point.
+    const box = await evaluate<{ x: number; y: number; hit: boolean } | null>(`(async () => {
       const el = document.querySelector(${JSON.stringify(selector)});
       if (!el) return null;
       el.scrollIntoView({ block: "center" });
+      await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
       const r = el.getBoundingClientRect();
-      return { x: r.left + r.width / 2, y: r.top + r.height / 2 };
+      const x = r.left + r.width / 2, y = r.top + r.height / 2, at = document.elementFromPoint(x, y);
+      return { x, y, hit: !!at && (el === at || el.contains(at)) };
     })()`);
     if (!box) throw new Error(`nothing matches ${selector}`);
+    if (!box.hit) throw new Error(`${selector} is covered at (${box.x}, ${box.y})`);
     for (const type of ["mouseMoved", "mousePressed", "mouseReleased"]) {
       await browser.send("Input.dispatchMouseEvent", { type, x: box.x, y: box.y, button: "left", clickCount: type === "mouseMoved" ? 0 : 1 }, session);
     }
