@@ -266,7 +266,10 @@ export function renderDiagram(r: Report, esc: (s: string) => string, groupId: (g
     g.status = g.ids.length === 1 ? st : worse(g.status, st);
   }
   if (other) {
-    notes.push(`${plural(other.other, "host")} with no role and the fewest conversations are drawn as one box ("${other.other} other hosts") to keep the diagram readable; the conversations table lists every host.`);
+    notes.push(
+      `${plural(other.other, "host")} share one box ("${other.other} other hosts") to keep the diagram readable: it keeps the proxy, then hosts ` +
+        `with a role, with findings, and with the most conversations. The conversations table lists every host.`,
+    );
   }
   if (hiddenInOther > 0) notes.push(`${plural(hiddenInOther, "conversation")} between two of the grouped hosts ${hiddenInOther === 1 ? "is" : "are"} not drawn.`);
 

@@ -6,8 +6,8 @@
  * inline SVG (html-diagram.ts), and the data the script needs is a `<script type="application/json">`
  * block, which browsers never run. Every string that came off the wire — SNI, banners, HTTP host and
  * URI, certificate names, DNS names, SSH software, RDP cookie, anomaly messages, file names, role
- * reasons — goes through escapeHtml, which also makes control and bidi characters visible, so a
- * hostile capture can neither add markup nor rearrange or hide text. Output depends only on the
+ * reasons — goes through sanitize.ts's escapeHtml, which also makes control and bidi characters
+ * visible, so a hostile capture can neither add markup nor rearrange or hide text. Output depends only on the
  * report (no clock, no randomness), so the same report gives the same bytes.
  */
 import type { Finding, Severity } from "../policy/check.js";
@@ -17,37 +17,13 @@ import { CSP, CSS, JS } from "./html-assets.js";
 import { conversationStatus, ipKey, renderDiagram, severityByConversation, STATUS_RANK, worse } from "./html-diagram.js";
 import type { ConvGroup, Status } from "./html-diagram.js";
 import type { CaptureRecord, ConversationRecord, Report } from "./record.js";
+// One escaper for every renderer: `& < > " '` as entities after every control, format, bidi and
+// unassigned code point is written out visibly (ESC as the four characters \x1b, U+202E as \u202e).
+import { escapeHtml } from "./sanitize.js";
 
 export interface HtmlOptions {
   /** The matrix rows the report was checked against (shown with what was seen of each). */
   matrixRows?: MatrixRow[];
-}
-
-const ENTITIES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
-
-/**
- * Code points shown as escapes instead of themselves: controls (Cc: C0 with TAB and LF, DEL, C1),
- * format characters (Cf: bidi embeddings, overrides, isolates and marks, zero-width characters,
- * BOM), line/paragraph separators (Zl, Zp) and unassigned code points (Cn); lone surrogates (Cs)
- * become U+FFFD. The same classes as sanitize.ts's terminalSafe, written the same way (`\x1b`).
- */
-const UNSAFE = /[&<>"']|[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cn}]|\p{Cs}/gu;
-
-/**
- * Escape text for HTML element content and quoted attribute values (also inside inline SVG).
- * Control, format and bidi characters are written out as visible `\xNN` / `\uNNNN` text: an ESC
- * in a banner must not reach a terminal that views the file, and a right-to-left override must
- * not reorder what the reader sees (CVE-2021-42574 "Trojan Source").
- */
-export function escapeHtml(s: string): string {
-  return s.replace(UNSAFE, (c) => {
-    const e = ENTITIES[c];
-    if (e) return e;
-    const cp = c.codePointAt(0)!;
-    if (cp >= 0xd800 && cp <= 0xdfff) return "\ufffd";
-    if (cp < 0x100) return `\\x${cp.toString(16).padStart(2, "0")}`;
-    return cp <= 0xffff ? `\\u${cp.toString(16).padStart(4, "0")}` : `\\u{${cp.toString(16)}}`;
-  });
 }
 
 /** JSON for a `<script type="application/json">` block: `<` (and `>`, `&`) as \u escapes so no `</script>` can close it. */
