@@ -47,7 +47,7 @@ export function redactReportWithMap(r: Report): { report: Report; map: Redaction
 // ---------------------------------------------------------------------------------------------
 // What each field is. Paths are property names joined with "." (array indices left out).
 
-type Handling = "keep" | "ip" | "name" | "nameOrIp" | "hostPort" | "uri" | "user" | "dn" | "file" | "tool" | "data";
+type Handling = "keep" | "ip" | "nameOrIp" | "hostPort" | "uri" | "user" | "dn" | "file" | "tool" | "data";
 
 const FIELDS: Record<string, Handling> = {
   schema: "keep",
@@ -534,8 +534,6 @@ class Pseudonyms {
         return s;
       case "ip":
         return this.ipText(s) ?? this.text(s, "data");
-      case "name":
-        return this.name(s);
       case "nameOrIp":
         return this.nameOrIp(s);
       case "hostPort":
