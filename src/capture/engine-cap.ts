@@ -11,8 +11,11 @@
  * - snaplen is fixed at 65,535 and promiscuous mode is always on; a smaller --snaplen is applied
  *   here by keeping fewer bytes (the original length is then the bytes libpcap had);
  * - the native side writes into the Buffer through a raw pointer and keeps no reference to it:
- *   if the Buffer is garbage-collected while open the heap is corrupted, so the session keeps it
- *   (and the Cap object) referenced until the capture has closed;
+ *   if the Buffer is garbage-collected while open the heap is corrupted. And close() stops its
+ *   libuv poll handle without uv_close(), so the handle stays linked in the event loop's handle
+ *   queue inside the Cap object's memory: collecting a closed Cap object corrupts the loop too
+ *   (seen here: a second capture in the same process crashed). Every Cap object and its Buffer
+ *   is therefore kept referenced for the life of the process (64 KiB per capture);
  * - it drains the kernel ring in one synchronous loop while packets keep coming, so under a
  *   flood timers and signals wait (live.ts checks the duration inside the packet callback).
  *
@@ -86,13 +89,12 @@ export function capLinkType(name: string): number | null {
   return m ? Number(m[1]) : null;
 }
 
-/** Capture sessions still open: keeps their Buffer and Cap object alive (see the header). */
-const open = new Set<object>();
 /**
- * Cap objects whose open() threw: binding.cc leaves their libpcap handle set but never started
- * the poll handle its destructor stops, so they must never be collected (a few per process).
+ * Every Cap object made and its Buffer, never released (see the header). Those whose open() threw
+ * are kept too: binding.cc leaves their libpcap handle set, and the destructor would stop a poll
+ * handle that was never started.
  */
-const failed: object[] = [];
+const retained: object[] = [];
 
 export class CapEngine implements LiveEngine {
   readonly name = "cap" as const;
@@ -117,7 +119,7 @@ export class CapEngine implements LiveEngine {
     try {
       linkName = cap.open(o.iface, o.filter ?? "", o.bufferSize, buffer);
     } catch (e) {
-      failed.push(cap, buffer);
+      retained.push(cap, buffer);
       throw classifyOpenError(mod, o, (e as Error).message);
     }
     const linkType = capLinkType(linkName);
@@ -133,15 +135,18 @@ export class CapEngine implements LiveEngine {
     const baseNs = (startMs - baseSec * 1000) * 1e6;
     const snaplen = o.snaplen;
 
+    // Packets are handed over as plain Uint8Array views, not Buffer ones: code that keeps bytes
+    // copies them with .slice(), which on a Buffer is another view of this one reused Buffer
+    // (flow/table.ts keeps UDP samples that way; a Buffer view there got the next packet's bytes).
+    const bytes = new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.length);
     const pkt: RawPacket = {
-      frame: 0, offset: 0, tsSec: 0, tsNsec: 0, caplen: 0, origLen: 0, linkType, interfaceId: 0, data: buffer.subarray(0, 0),
+      frame: 0, offset: 0, tsSec: 0, tsNsec: 0, caplen: 0, origLen: 0, linkType, interfaceId: 0, data: bytes.subarray(0, 0),
     };
     let frames = 0;
     let closed = false;
     let resolveDone!: (r: EngineResult) => void;
     const done = new Promise<EngineResult>((r) => (resolveDone = r));
-    const holder = { cap, buffer };
-    open.add(holder);
+    retained.push(cap, buffer);
 
     cap.on("packet", (nbytes: number) => {
       if (closed) return;
@@ -154,7 +159,7 @@ export class CapEngine implements LiveEngine {
       pkt.tsNsec = ns - s * 1e9;
       pkt.caplen = caplen;
       pkt.origLen = nbytes; // what libpcap kept (≤ 65,535): the wire length is not given
-      pkt.data = buffer.subarray(0, caplen);
+      pkt.data = bytes.subarray(0, caplen);
       onPacket(pkt);
     });
 
@@ -163,7 +168,6 @@ export class CapEngine implements LiveEngine {
       // Buffer and the Cap object may be collected.
       setImmediate(() => {
         cap.removeAllListeners("packet");
-        open.delete(holder);
         resolveDone({
           counters: { received: null, droppedByKernel: null, droppedByInterface: null },
           linkTypes: [linkType],
@@ -200,12 +204,12 @@ function classifyOpenError(mod: CapModule, o: EngineStartOptions, msg: string): 
   if (o.filter) {
     const probe = new mod.Cap();
     const buf = Buffer.alloc(CAP_MAX_SNAPLEN + 1);
+    retained.push(probe, buf);
     try {
       probe.open(o.iface, "", o.bufferSize, buf);
       probe.close();
       return new LiveCaptureError("filter", `bad capture filter "${o.filter}": ${line}`);
     } catch {
-      failed.push(probe, buf);
       /* opening fails without the filter too: not the filter's fault */
     }
   }
