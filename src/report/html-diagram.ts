@@ -488,7 +488,7 @@ export function renderDiagram(r: Report, esc: (s: string) => string, groupId: (g
     .map((s) => `<marker id="ah-${s}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0 0L10 5L0 10z" fill="${COLOURS[s].line}"/></marker>`)
     .join("");
   const svg =
-    `<svg id="diagram" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-labelledby="diagram-title">` +
+    `<svg id="ports-diagram" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-labelledby="diagram-title">` +
     `<title id="diagram-title">${esc(`Hosts and ports as observed: ${plural(nodes.length, "box", "boxes")}, ${plural(pairs.size, "arrow")}`)}</title>` +
     `<defs>${markers}</defs>` +
     heads.join("") +

@@ -147,7 +147,7 @@ describe.skipIf(!bin)(bin ? "HTML report in headless Chromium" : "HTML report in
 
     // One box per host seen, inside a drawn SVG.
     const svg = await evaluate<{ boxes: number; width: number; height: number; chips: string[] }>(`(() => {
-      const s = document.querySelector("svg#diagram"), r = s.getBoundingClientRect();
+      const s = document.querySelector("svg#ports-diagram"), r = s.getBoundingClientRect();
       return { boxes: s.querySelectorAll(".boxes rect").length, width: r.width, height: r.height,
                chips: [...s.querySelectorAll(".chips text")].map((t) => t.textContent) };
     })()`);
@@ -209,7 +209,7 @@ describe.skipIf(!bin)(bin ? "HTML report in headless Chromium" : "HTML report in
 
   it("clicking a port chip in the diagram lists exactly its conversations", async () => {
     await load(mainUrl);
-    const chip = await evaluate<{ title: string; text: string }>(`(() => { const g = document.querySelector("svg#diagram .chips [data-convs]");
+    const chip = await evaluate<{ title: string; text: string }>(`(() => { const g = document.querySelector("svg#ports-diagram .chips [data-convs]");
       return { title: g.querySelector("title").textContent, text: g.querySelector("text").textContent }; })()`);
     const m = /^(\S+)(?: \([^)]*\))? → (\S+)/.exec(chip.title);
     expect(m).not.toBeNull();
@@ -217,7 +217,7 @@ describe.skipIf(!bin)(bin ? "HTML report in headless Chromium" : "HTML report in
       .filter((c) => c.client.ip === m![1] && c.server.ip === m![2] && `${c.server.port}/${c.transport}` === chip.text)
       .map((c) => String(c.id));
     expect(expected.length).toBeGreaterThan(0);
-    await click(`svg#diagram .chips [data-convs]`);
+    await click(`svg#ports-diagram .chips [data-convs]`);
     const shown = await evaluate<{ ids: string[]; bar: boolean }>(`({ ids: [...document.querySelectorAll("#t-conv tbody tr")].filter((tr) => !tr.hidden).map((tr) => tr.getAttribute("data-id")),
       bar: !document.getElementById("conv-filter").hidden })`);
     expect(shown.ids.sort()).toEqual(expected.sort());
@@ -252,7 +252,7 @@ describe.skipIf(!bin)(bin ? "HTML report in headless Chromium" : "HTML report in
     await click(`#t-conv thead th:nth-child(${col + 1})`);
     expect((await columnKeys(col)).map(Number)).toEqual(r.conversations.map((c) => c.server.port).sort((a, b) => a - b));
     // Two hosts, hundreds of ports: one arrow, a few chips and a "+N ports" chip, not hundreds.
-    const chips = await evaluate<string[]>(`[...document.querySelectorAll("svg#diagram .chips text")].map((t) => t.textContent)`);
+    const chips = await evaluate<string[]>(`[...document.querySelectorAll("svg#ports-diagram .chips text")].map((t) => t.textContent)`);
     expect(chips.length).toBeLessThanOrEqual(4);
     expect(chips.some((c) => /^\+\d+ ports$/.test(c))).toBe(true);
     if (process.env.PNC_SCREENSHOT) {

@@ -303,6 +303,16 @@ describe("HTML report: content", () => {
     expect(table).toContain(`<td class="mono nw">dns-53-udp</td><td>infrastructure</td>`);
   });
 
+  it("gives every element id once, and every #link a target", async () => {
+    const r = await reportFor([path.join(FIXTURES, "tcp-udp-failures.pcap")], { role: ["proxy=10.77.0.10"] });
+    const html = renderHtml(r, { matrixRows: builtinMatrix().rows });
+    const ids = [...html.matchAll(/\sid="([^"]+)"/g)].map((m) => m[1]);
+    expect(ids.length).toBeGreaterThan(10);
+    expect(ids.filter((id, i) => ids.indexOf(id) !== i)).toEqual([]);
+    for (const m of html.matchAll(/href="#([^"]+)"/g)) expect(ids, m[1]).toContain(m[1]);
+    for (const m of html.matchAll(/data-copy="([^"]+)"/g)) expect(ids, m[1]).toContain(m[1]);
+  });
+
   it("says so when the capture has no conversation", () => {
     const html = renderHtml(report([]));
     expect(html).toContain("nothing to draw");
