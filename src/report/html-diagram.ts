@@ -424,8 +424,10 @@ export function renderDiagram(r: Report, esc: (s: string) => string, groupId: (g
         const lx = Math.max(loopX, rowEnd + 30);
         const sx = s === t ? s.x + s.w - 18 : s.x + s.w;
         const sy = s === t ? s.y : cy(s);
-        const c1y = s === t ? s.y - 26 : sy;
-        d = `M${n1(sx)} ${n1(sy)} C${n1(s === t ? sx : lx)} ${n1(c1y)} ${n1(lx)} ${n1(ry)} ${n1(rowEnd)} ${n1(ry)}`;
+        // A host talking to itself: up from its top edge, round, and back to its own chips.
+        const c1 = s === t ? `${n1(sx)} ${n1(s.y - 40)}` : `${n1(lx)} ${n1(sy)}`;
+        const c2 = s === t ? `${n1(lx + 16)} ${n1(ry)}` : `${n1(lx)} ${n1(ry)}`;
+        d = `M${n1(sx)} ${n1(sy)} C${c1} ${c2} ${n1(rowEnd)} ${n1(ry)}`;
       }
       arrow = `M${n1(chipX)} ${n1(ry)} L${n1(t.x + t.w + 2)} ${n1(ry)}`;
     }
@@ -488,7 +490,7 @@ export function renderDiagram(r: Report, esc: (s: string) => string, groupId: (g
     .map((s) => `<marker id="ah-${s}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0 0L10 5L0 10z" fill="${COLOURS[s].line}"/></marker>`)
     .join("");
   const svg =
-    `<svg id="ports-diagram" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-labelledby="diagram-title">` +
+    `<svg id="ports-diagram" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="group" aria-labelledby="diagram-title">` +
     `<title id="diagram-title">${esc(`Hosts and ports as observed: ${plural(nodes.length, "box", "boxes")}, ${plural(pairs.size, "arrow")}`)}</title>` +
     `<defs>${markers}</defs>` +
     heads.join("") +
