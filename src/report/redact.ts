@@ -149,21 +149,23 @@ const NAME_RE =
   /(?<![A-Za-z0-9_.@-])(\*\.)?((?:[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\.)+(?:xn--[A-Za-z0-9-]{1,59}|[A-Za-z]{2,63}))(?![A-Za-z0-9_-]|\.[A-Za-z0-9_-])/g;
 /** Any word that may be a single-label or dotted host name (for names already known). */
 const WORD_RE = /(?<![A-Za-z0-9_.@-])(?:\*\.)?[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?/g;
-const EMAIL_RE = /(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,63}(?![A-Za-z0-9-])/g;
+const EMAIL_RE = /(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]{1,64}@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}(?![A-Za-z0-9-])/g;
 
 /**
  * Addresses in text, in the order tried at each position: an IPv6 literal in brackets (URLs, Host
  * headers), reverse-DNS names (they hold an address backwards), MACs, IPv6 (any form: compressed,
  * expanded, IPv4-mapped, with a zone or a prefix length), then IPv4 with an optional prefix length.
+ * Every repetition is bounded, so a long run of hex digits and colons cannot make a match attempt
+ * quadratic.
  */
 const ADDRESS_RE = new RegExp(
   [
-    String.raw`\[(?<br>[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)\]`,
+    String.raw`\[(?<br>[0-9A-Fa-f:.]{0,45}:[0-9A-Fa-f:.]{0,45})\]`,
     String.raw`(?<![\w.-])(?<rev4>(?:\d{1,3}\.){4})in-addr\.arpa(?![\w-])`,
     String.raw`(?<![\w.-])(?<rev6>(?:[0-9A-Fa-f]\.){32})ip6\.arpa(?![\w-])`,
     String.raw`(?<![0-9A-Fa-f:.-])(?<mac>[0-9A-Fa-f]{2}(?<sep>[:-])[0-9A-Fa-f]{2}(?:\k<sep>[0-9A-Fa-f]{2}){4})(?![0-9A-Fa-f:-])`,
     String.raw`(?<![0-9A-Fa-f.])(?<cisco>[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4})(?![0-9A-Fa-f.])`,
-    String.raw`(?<![0-9A-Za-z_.])(?<v6>[0-9A-Fa-f.]*:[0-9A-Fa-f.:]*:[0-9A-Fa-f.:]*)(?<zone>%[0-9A-Za-z_.-]+)?(?:\/(?<len6>\d{1,3}))?`,
+    String.raw`(?<![0-9A-Za-z_.])(?<v6>(?:[0-9A-Fa-f]{0,4}:){2,8}[0-9A-Fa-f.]{0,15})(?<zone>%[0-9A-Za-z_.-]{1,32})?(?:\/(?<len6>\d{1,3}))?`,
     String.raw`(?<![0-9.])(?<v4>\d{1,3}(?:\.\d{1,3}){3})(?:\/(?<len4>\d{1,2}))?(?![0-9]|\.\d)`,
   ].join("|"),
   "g",
