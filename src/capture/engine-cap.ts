@@ -27,6 +27,7 @@ import { performance } from "node:perf_hooks";
 import type { RawPacket } from "./types.js";
 import {
   CAP_MAX_SNAPLEN,
+  interfaceDownMessage,
   LiveCaptureError,
   permissionMessage,
   type EngineCounters,
@@ -201,6 +202,7 @@ function classifyOpenError(mod: CapModule, o: EngineStartOptions, msg: string): 
   const line = msg.split("\n")[0];
   if (/permission|not permitted/i.test(line)) return new LiveCaptureError("permission", permissionMessage(o.iface, "cap"));
   if (/no such device/i.test(line)) return new LiveCaptureError("interface", `no interface named "${o.iface}" here (phoenix-netcheck capture --list shows them)`);
+  if (/not up/i.test(line)) return new LiveCaptureError("interface", interfaceDownMessage(o.iface));
   if (o.filter) {
     const probe = new mod.Cap();
     const buf = Buffer.alloc(CAP_MAX_SNAPLEN + 1);

@@ -23,6 +23,7 @@ import { delimiter, join } from "node:path";
 import { readCaptureFrom } from "./file.js";
 import type { RawPacket } from "./types.js";
 import {
+  interfaceDownMessage,
   LiveCaptureError,
   TCPDUMP_DEFAULT_SNAPLEN,
   permissionMessage,
@@ -87,6 +88,7 @@ export function classifyTcpdumpError(stderr: string, o: { iface: string; filter:
   const text = (lines.find((l) => l.startsWith("tcpdump:")) ?? lines[0] ?? "exited without a message").replace(/^tcpdump:\s*/, "");
   if (/permission|not permitted/i.test(stderr)) return new LiveCaptureError("permission", permissionMessage(o.iface, "tcpdump"));
   if (/no such device/i.test(stderr)) return new LiveCaptureError("interface", `no interface named "${o.iface}" here (phoenix-netcheck capture --list shows them)`);
+  if (/device is not up/i.test(stderr)) return new LiveCaptureError("interface", interfaceDownMessage(o.iface));
   if (o.filter !== null && /filter expression|syntax error|illegal|unknown host|unknown port|not supported|expression rejects|no VLAN|parse error/i.test(stderr)) {
     return new LiveCaptureError("filter", `bad capture filter "${o.filter}": ${text}`);
   }

@@ -235,6 +235,10 @@ export function canCapture(): boolean {
   return false;
 }
 
+export function interfaceDownMessage(iface: string): string {
+  return `interface ${iface} is down: bring it up first (ip link set ${iface} up)`;
+}
+
 export function permissionMessage(iface: string, engine: EngineName): string {
   const who = engine === "cap" ? "node" : "tcpdump";
   return `capturing on ${iface} needs root or the CAP_NET_RAW capability: run with sudo, or grant it once with \`setcap cap_net_raw,cap_net_admin=eip $(command -v ${who})\``;

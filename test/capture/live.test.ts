@@ -68,6 +68,7 @@ describe("tcpdump start-up errors become one line each", () => {
     ["tcpdump: eth0: You don't have permission to perform this capture on that device\n(socket: Operation not permitted)\n", "permission", /needs root or the CAP_NET_RAW capability/],
     ["tcpdump: eth9: No such device exists\n(No such device exists)\n", "interface", /no interface named "eth0"/],
     ["tcpdump: can't parse filter expression: syntax error\n", "filter", /^bad capture filter "port 4433 and": can't parse filter expression: syntax error$/],
+    ["tcpdump: eth0: That device is not up\n", "interface", /^interface eth0 is down: bring it up first \(ip link set eth0 up\)$/],
     ["tcpdump: something new\n", "engine", /^tcpdump could not capture on eth0: something new$/],
   ])("%j → %s", (stderr, reason, message) => {
     const e = classifyTcpdumpError(stderr, o);
@@ -81,7 +82,7 @@ describe("tcpdump start-up errors become one line each", () => {
 describe("tcpdump command line", () => {
   const base = { iface: "eth0", filter: null, snaplen: 262144, bufferSize: 64 * 1048576, count: null };
   it("streams pcap to stdout packet by packet with nanosecond stamps and a 64 MiB buffer in KiB", () => {
-    expect(TcpdumpEngine.args(base, false, true)).toEqual(["-i", "eth0", "-U", "-w", "-", "-s", "262144", "-B", "65536", "--time-stamp-precision=nano", "--immediate-mode"]);
+    expect(TcpdumpEngine.args(base, false, true)).toEqual(["-i", "eth0", "-U", "-w", "-", "-s", "262144", "-B", "65536", "--time-stamp-precision=nano"]);
   });
   it("drops privileges to the tcpdump user only as root and when the user exists; -c and the filter last", () => {
     const a = TcpdumpEngine.args({ ...base, filter: "tcp port 443", count: 100 }, true, true);
