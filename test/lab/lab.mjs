@@ -1,0 +1,1146 @@
+#!/usr/bin/env node
+// The Phoenix end-to-end lab: real servers and real clients in network namespaces, captured on
+// the backup proxy's interface, with a file beside each capture saying what the lab deliberately
+// did and what the analyzer should therefore report. See docs/lab.md.
+//
+//   node test/lab/lab.mjs [--seed N] [--scenarios all|a,b,...] [--pick K] [--out DIR]
+//                         [--combine a,b,... [--name NAME]] [--check] [--keep-going] [--quiet]
+//   node test/lab/lab.mjs --list          the scenarios
+//   node test/lab/lab.mjs --cleanup       remove every pnc-lab-* namespace left by a killed run
+//
+// Needs root (network namespaces, tcpdump, low ports) and the Debian packages in docs/lab.md.
+// Everything lives in namespaces named pnc-lab-<run>-*, joined by a bridge in its own namespace,
+// addressed from 10.66.0.0/24 and fd66::/64 only, with no route out; every server is wrapped in
+// `timeout`, every client call and wait is bounded, and everything the run made is removed at the
+// end, also on failure or Ctrl-C. The host's clock and /etc/resolv.conf are never touched (chronyd
+// -x; ntpdig without -s/-S; every name is resolved by asking the lab's dnsmasq with dig, and the
+// answer is handed to curl with --resolve).
+import { spawn, spawnSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { inferRoles, judge, prng } from "./lab-model.mjs";
+
+const LAB = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.resolve(LAB, "../..");
+// Debian's python3 starts in ~40 ms; a pyenv shim first on PATH can take ~300 ms per call.
+const PY = process.env.PYTHON || (fs.existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3");
+
+export const SCENARIOS = {
+  good: "Everything as Phoenix expects: DNS, vCenter 443 (nginx, TLS, SNI), managed ESXi 902 (authd banner then TLS), standalone ESXi 443, both guests' 3542 (TLS >= 1.2), SSH to the Linux guest, RDP to the Windows-like guest, NTP, the cloud on 443 over IPv4 and IPv6 (SNI *.druva.com); plus a capture inside the Windows-like guest of 3545 on loopback.",
+  "plaintext-vcenter-443": "vCenter serves plain HTTP on 443 (nginx without ssl); the proxy's requests cross in clear.",
+  "tls10-guest-3542": "One guest's 3542 accepts only TLS 1.0 (openssl s_server -tls1); the proxy's client allows it, so TLS 1.0 is negotiated.",
+  "drop-esxi-902": "An nftables rule on the managed ESXi host drops TCP 902: the proxy's SYNs are never answered.",
+  "closed-guest-3542": "Nothing listens on one guest's 3542: the SYN is answered with a reset.",
+  "esxi-443-managed": "The proxy also talks TLS on 443 to the ESXi host it reaches on 902 (a host managed through vCenter).",
+  "stray-8080": "The proxy fetches a page over HTTP on TCP 8080 from one of the lab's hosts.",
+  "udp-unlisted": "The proxy sends a binary UDP datagram to a port no row lists (answered or not, by seed).",
+  "cloud-nonstandard-port": "The proxy talks TLS to the cloud (SNI phoenix.druva.com) on 8443 instead of 443.",
+  "missing-ntp": "The proxy never asks the NTP server: an always-required row is missing.",
+};
+
+// ---------------------------------------------------------------------------------------------
+// Arguments
+
+function parseArgs(argv) {
+  const o = { seed: 1, scenarios: "all", pick: 0, out: null, combine: null, name: null, check: false, keepGoing: false, quiet: false, list: false, cleanup: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const val = () => {
+      if (i + 1 >= argv.length) throw new Error(`${a} needs a value`);
+      return argv[++i];
+    };
+    if (a === "--seed") o.seed = Number(val());
+    else if (a === "--scenarios") o.scenarios = val();
+    else if (a === "--pick") o.pick = Number(val());
+    else if (a === "--out") o.out = val();
+    else if (a === "--combine") o.combine = val();
+    else if (a === "--name") o.name = val();
+    else if (a === "--check") o.check = true;
+    else if (a === "--keep-going") o.keepGoing = true;
+    else if (a === "--quiet") o.quiet = true;
+    else if (a === "--list") o.list = true;
+    else if (a === "--cleanup") o.cleanup = true;
+    else if (a === "--help" || a === "-h") o.help = true;
+    else throw new Error(`unknown argument ${a} (see --help)`);
+  }
+  if (!Number.isInteger(o.seed) || o.seed < 0 || o.seed > 0xffffffff) throw new Error(`--seed: expected an integer 0..4294967295, got ${o.seed}`);
+  return o;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Small process helpers. Every command gets a time limit.
+
+let QUIET = false;
+const log = (...a) => {
+  if (!QUIET) console.log(...a);
+};
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function run(argv, { input, timeout = 20, cwd, allowFail = false } = {}) {
+  const r = spawnSync(argv[0], argv.slice(1), { input, encoding: "utf8", timeout: timeout * 1000, cwd, killSignal: "SIGKILL" });
+  if (r.error) throw new Error(`${argv.join(" ")}: ${r.error.message}`);
+  if (r.status !== 0 && !allowFail) throw new Error(`${argv.join(" ")} exited ${r.status}: ${(r.stderr || r.stdout || "").trim().slice(0, 500)}`);
+  return r;
+}
+
+/** Run CMD inside namespace NS, wrapped in `timeout`. */
+function nsRun(ns, argv, o = {}) {
+  const t = o.timeout ?? 15;
+  return run(["ip", "netns", "exec", ns, "timeout", String(t), ...argv], { ...o, timeout: t + 5 });
+}
+
+/** Clients of one capture run in this many lanes at once. */
+const LANES = 4;
+
+/** nsRun without blocking: resolves to { status, stdout, stderr }. */
+function nsRunAsync(ns, argv, { input, timeout = 15 } = {}) {
+  return new Promise((resolve) => {
+    const child = spawn("ip", ["netns", "exec", ns, "timeout", String(timeout), ...argv], { stdio: ["pipe", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (d) => (stdout += d));
+    child.stderr.setEncoding("utf8").on("data", (d) => (stderr += d));
+    const guard = setTimeout(() => child.kill("SIGKILL"), (timeout + 5) * 1000);
+    child.on("error", (e) => {
+      clearTimeout(guard);
+      resolve({ status: -1, stdout, stderr: `${stderr}${e.message}` });
+    });
+    child.on("close", (code, signal) => {
+      clearTimeout(guard);
+      resolve({ status: code ?? (signal ? 128 : -1), stdout, stderr });
+    });
+    child.stdin.on("error", () => {});
+    child.stdin.end(input ?? "");
+  });
+}
+
+function netns(script) {
+  return run(["bash", "-c", `set -e; . "${LAB}/netns.sh"; ${script}`], { timeout: 60 });
+}
+
+/** Processes we started, by PID: { pid, child, name }. */
+const started = new Map();
+
+function startProc(name, ns, argv, logFile, { cwd, limit = 300 } = {}) {
+  const fd = fs.openSync(logFile, "a");
+  // `ip netns exec` execs `timeout`, so the PID is timeout's, which passes our TERM on to the
+  // server; its limit only matters if this script is killed with SIGKILL.
+  const child = spawn("ip", ["netns", "exec", ns, "timeout", String(limit), ...argv], { stdio: ["ignore", fd, fd], cwd });
+  fs.closeSync(fd);
+  const entry = { pid: child.pid, child, name, exited: false };
+  child.on("exit", () => {
+    entry.exited = true;
+  });
+  started.set(child.pid, entry);
+  return entry;
+}
+
+async function stopProc(entry, graceMs = 3000) {
+  if (!entry || entry.exited) {
+    if (entry) started.delete(entry.pid);
+    return;
+  }
+  try {
+    process.kill(entry.pid, "SIGTERM");
+  } catch {
+    /* already gone */
+  }
+  for (let waited = 0; !entry.exited && waited < graceMs; waited += 50) await sleep(50);
+  if (!entry.exited) {
+    try {
+      process.kill(entry.pid, "SIGKILL");
+    } catch {
+      /* gone */
+    }
+    for (let waited = 0; !entry.exited && waited < 1000; waited += 50) await sleep(50);
+  }
+  started.delete(entry.pid);
+}
+
+async function waitFor(what, test, tenths = 50) {
+  for (let i = 0; i < tenths * 4; i++) {
+    if (test()) return;
+    await sleep(25);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+async function waitListen(ns, proto, port, entry, logFile) {
+  const flag = proto === "tcp" ? "-Hltn" : "-Hlun";
+  await waitFor(`${proto}/${port} in ${ns}`, () => {
+    if (entry && entry.exited) throw new Error(`${entry.name} exited before listening on ${proto}/${port}: ${tail(logFile)}`);
+    const r = spawnSync("ip", ["netns", "exec", ns, "ss", flag, `sport = :${port}`], { encoding: "utf8", timeout: 5000 });
+    return r.status === 0 && r.stdout.trim() !== "";
+  });
+}
+
+function tail(file) {
+  try {
+    return fs.readFileSync(file, "utf8").trim().split("\n").slice(-5).join(" | ");
+  } catch {
+    return "(no log)";
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The lab's hosts
+
+const HOSTS = [
+  // key, namespace suffix, role (explicit roles file), IPv6 too?
+  { key: "proxy", ns: "proxy", role: "proxy", v6: true },
+  { key: "vcenter", ns: "vc", role: "vcenter", v6: false },
+  { key: "esxm", ns: "esxm", role: "esxi", v6: false },
+  { key: "esxs", ns: "esxs", role: "esxi-standalone", v6: false },
+  { key: "lin", ns: "lin", role: "guest", v6: false },
+  { key: "win", ns: "win", role: "guest", v6: false },
+  { key: "ntp", ns: "ntp", role: "ntp", v6: false },
+  { key: "dns", ns: "dns", role: null, v6: false },
+  { key: "cloud", ns: "cloud", role: "cloud", v6: true },
+];
+
+const NAMES = {
+  cloud: "phoenix.druva.com",
+  cloud6: "storage.phoenix.druva.com",
+  vcenter: "vcenter.pnc-lab.test",
+  esxm: "esxi-m.pnc-lab.test",
+};
+
+/** Addresses vary with the seed: distinct host numbers in 10.66.0.0/24, the same in fd66::/64. */
+function assignAddresses(rng, prefix) {
+  const nums = rng.shuffle(Array.from({ length: 240 }, (_, i) => i + 10)).slice(0, HOSTS.length);
+  const H = {};
+  HOSTS.forEach((h, i) => {
+    H[h.key] = { ...h, ns: `${prefix}-${h.ns}`, v4: `10.66.0.${nums[i]}`, v6: h.v6 ? `fd66::${nums[i].toString(16)}` : null };
+  });
+  return H;
+}
+
+function rolesFile(H) {
+  const roles = {};
+  for (const h of Object.values(H)) {
+    if (!h.role) continue;
+    roles[h.role] ??= [];
+    roles[h.role].push(h.v4);
+    if (h.v6) roles[h.role].push(h.v6);
+  }
+  return { roles };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Servers: each has a key (one listening slot), a signature (what exactly runs there) and the
+// sockets to wait for. Before each capture the wanted set is compared with what runs, and only
+// the differences are stopped or started.
+
+function serverSpecs(H, T, cfg, deltas, choice) {
+  const S = new Map();
+  const ssl = (key, host, addr, port, tls, extra = {}) => {
+    const flags = tls === "1.0" ? ["-tls1", "-cipher", "DEFAULT@SECLEVEL=0"] : tls === "1.2" ? ["-no_tls1_3"] : [];
+    const accept = addr.includes(":") ? `[${addr}]:${port}` : `${addr}:${port}`;
+    S.set(key, {
+      ns: host.ns, sig: `s_server ${accept} ${tls}`, listen: [["tcp", port]], cwd: T.www,
+      argv: ["openssl", "s_server", "-WWW", "-accept", accept, "-cert", `${T.dir}/${extra.cert}.crt`, "-key", `${T.dir}/${extra.cert}.key`, ...flags, "-quiet"],
+      what: `openssl s_server -WWW -accept ${accept}${flags.length ? " " + flags.join(" ") : ""} (TLS ${tls === "1.0" ? "1.0 only" : tls === "1.2" ? "up to 1.2" : "up to 1.3"})`,
+    });
+  };
+  const d = (n) => deltas.includes(n);
+
+  S.set("dns", {
+    ns: H.dns.ns, sig: "dnsmasq", listen: [["udp", 53]],
+    argv: ["dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv", "--no-hosts", "--no-poll", "--bind-interfaces",
+      `--listen-address=${H.dns.v4}`, "--port=53", "--user=root", "--group=root", `--pid-file=${T.dir}/dnsmasq.pid`,
+      "--local=/pnc-lab.test/", "--local=/druva.com/",
+      `--host-record=${NAMES.cloud},${H.cloud.v4},${H.cloud.v6}`, `--host-record=${NAMES.cloud6},${H.cloud.v6}`,
+      `--host-record=${NAMES.vcenter},${H.vcenter.v4}`, `--host-record=${NAMES.esxm},${H.esxm.v4}`],
+    what: "dnsmasq (no upstream; answers the lab's names)",
+  });
+  const plainVc = d("plaintext-vcenter-443");
+  S.set("vc443", {
+    ns: H.vcenter.ns, sig: `nginx ${plainVc ? "plain" : "tls" + cfg.vcTls}`, listen: [["tcp", 443]],
+    argv: ["nginx", "-p", `${T.dir}/nginx`, "-c", `${T.dir}/nginx/${plainVc ? "plain" : "tls"}.conf`, "-e", `${T.dir}/nginx/error.log`, "-g", "daemon off;"],
+    what: plainVc ? "nginx, plain HTTP on 443" : `nginx, TLS ${cfg.vcTls === "1.2" ? "1.2" : "1.2 and 1.3"} with server_name ${NAMES.vcenter} (SNI)`,
+  });
+  // authd keeps running in drop-esxi-902: the firewall in front of it drops the SYNs.
+  S.set("esxm902", {
+    ns: H.esxm.ns, sig: "authd", listen: [["tcp", 902]],
+    argv: [PY, `${LAB}/authd.py`, "serve", "--bind", H.esxm.v4, "--port", "902", "--cert", `${T.dir}/esxm.crt`, "--key", `${T.dir}/esxm.key`, "--count", "100000", "--timeout", "300", "--tls-max", "1.2"],
+    what: "test/lab/authd.py serve (authd banner, then TLS up to 1.2)",
+  });
+  if (d("drop-esxi-902")) {
+    S.set("esxm-fw", { ns: H.esxm.ns, sig: "nft drop 902", firewall: "tcp dport 902 drop", what: "nftables: drop TCP 902 on input" });
+  }
+  if (d("esxi-443-managed")) ssl("esxm443", H.esxm, H.esxm.v4, 443, "1.3", { cert: "esxm" });
+  ssl("esxs443", H.esxs, H.esxs.v4, 443, cfg.esxsTls, { cert: "esxs" });
+  for (const g of ["lin", "win"]) {
+    if (d("closed-guest-3542") && choice.closedGuest === g) continue;
+    ssl(`${g}3542`, H[g], H[g].v4, 3542, d("tls10-guest-3542") && choice.tls10Guest === g ? "1.0" : cfg.guestTls[g], { cert: g });
+  }
+  S.set("lin22", {
+    ns: H.lin.ns, sig: "sshd", listen: [["tcp", 22]],
+    argv: ["/usr/sbin/sshd", "-D", "-e", "-f", `${T.dir}/sshd_config`], what: "OpenSSH sshd (own config and host key)",
+  });
+  S.set("win3389", {
+    ns: H.win.ns, sig: "xrdp", listen: [["tcp", 3389]],
+    argv: ["xrdp", "--nodaemon", "--config", `${T.dir}/xrdp.ini`], what: "xrdp (security_layer=negotiate, TLS 1.2)",
+  });
+  // chronyd keeps running in missing-ntp: the proxy just never asks it.
+  S.set("ntp123", {
+    ns: H.ntp.ns, sig: "chronyd", listen: [["udp", 123]],
+    argv: ["chronyd", "-x", "-d", "-u", "root", "-f", `${T.dir}/chrony.conf`], what: "chronyd -x (local stratum 8; never touches a clock)",
+  });
+  ssl("cloud443", H.cloud, H.cloud.v4, 443, "1.3", { cert: "cloud" });
+  ssl("cloud443v6", H.cloud, H.cloud.v6, 443, "1.3", { cert: "cloud" });
+  if (d("cloud-nonstandard-port")) ssl("cloud8443", H.cloud, H.cloud.v4, 8443, "1.3", { cert: "cloud" });
+  if (d("stray-8080")) {
+    const t = H[choice.strayHost];
+    S.set("stray8080", {
+      ns: t.ns, sig: `http.server ${t.v4}`, listen: [["tcp", 8080]],
+      argv: [PY, "-m", "http.server", "8080", "--bind", t.v4, "--directory", T.www], what: "python3 -m http.server 8080",
+    });
+  }
+  if (d("udp-unlisted") && choice.udpAnswered) {
+    const t = H[choice.udpHost];
+    S.set("udp", {
+      ns: t.ns, sig: `udp_big ${t.v4}:${choice.udpPort}`, listen: [["udp", choice.udpPort]],
+      argv: [PY, `${LAB}/udp_big.py`, "serve", "--bind", t.v4, "--port", String(choice.udpPort), "--count", "100000", "--timeout", "300"],
+      what: "test/lab/udp_big.py serve (answers each datagram with 4 bytes)",
+    });
+  }
+  return S;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Conversations: what the proxy does in one capture. Each has what the lab expects to cross the
+// wire and the client command that makes it.
+
+function planConversations(H, cfg, deltas, choice, rng, nextPort) {
+  const d = (n) => deltas.includes(n);
+  const P = H.proxy;
+  const convs = [];
+  const add = (c) => {
+    c.cause ??= null;
+    c.ipVersion = c.client.ip.includes(":") ? 6 : 4;
+    c.facts ??= {};
+    convs.push(c);
+    return c;
+  };
+  const cp = (ip) => ({ host: "proxy", ip, port: nextPort() });
+  const count = (lo, hi) => rng.int(lo, hi);
+  const curl = ["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "5"];
+  const http200 = (r) => (r.stdout.trim() === "200" ? null : `expected HTTP 200, got ${JSON.stringify(r.stdout.trim())} ${r.stderr.trim()}`);
+  const tls = (version, sni, clientVersion = "TLS 1.3") => ({ clientVersion, version, sni });
+  const tlsName = (v) => (v === "1.0" ? "TLS 1.0" : v === "1.2" ? "TLS 1.2" : "TLS 1.3");
+
+  // DNS first: the names the proxy uses next.
+  const lookups = [
+    [NAMES.cloud, "A", H.cloud.v4],
+    [NAMES.cloud, "AAAA", H.cloud.v6],
+    [NAMES.cloud6, "AAAA", H.cloud.v6],
+    [NAMES.vcenter, "A", H.vcenter.v4],
+    ...(d("esxi-443-managed") || rng.next() < 0.5 ? [[NAMES.esxm, "A", H.esxm.v4]] : []),
+  ];
+  const dns = [];
+  for (const [name, type, answer] of lookups) {
+    const client = cp(P.v4);
+    dns.push(add({
+      kind: "dns", transport: "udp", client, server: { host: "dns", ip: H.dns.v4, port: 53 },
+      protocol: "dns", state: null, tls: null, outcome: "answered",
+      how: `dig @${H.dns.v4} -b ${client.ip}#${client.port} ${name} ${type}`,
+      cmd: { argv: ["dig", "+tries=1", "+time=2", "+nocookie", "+short", `@${H.dns.v4}`, "-b", `${client.ip}#${client.port}`, name, type] },
+      check: (r) => (r.stdout.trim() === answer ? null : `dig ${name} ${type}: expected ${answer}, got ${JSON.stringify(r.stdout.trim())}`),
+    }));
+  }
+
+  const rest = [];
+  const push = (c) => rest.push(c);
+
+  // vCenter 443: nginx by name (SNI), or plain HTTP in plaintext-vcenter-443.
+  for (let i = count(1, 3); i > 0; i--) {
+    const client = cp(P.v4);
+    const plain = d("plaintext-vcenter-443");
+    const url = plain ? `http://${NAMES.vcenter}:443/` : `https://${NAMES.vcenter}/`;
+    push({
+      kind: "vcenter-443", transport: "tcp", client, server: { host: "vcenter", ip: H.vcenter.v4, port: 443 },
+      protocol: plain ? "http" : "tls", state: "established", tls: plain ? null : tls(tlsName(cfg.vcTls), NAMES.vcenter),
+      facts: { sni: plain ? null : NAMES.vcenter }, outcome: "answered", cause: plain ? "plaintext-vcenter-443" : null,
+      how: `curl -k --resolve ${NAMES.vcenter}:443:${H.vcenter.v4} --local-port ${client.port} ${url}`,
+      cmd: { argv: [...curl, "-k", "--resolve", `${NAMES.vcenter}:443:${H.vcenter.v4}`, "--local-port", String(client.port), url] }, check: http200,
+    });
+  }
+
+  // Managed ESXi 902: authd banner then TLS; or SYNs into a DROP rule.
+  for (let i = count(1, 2); i > 0; i--) {
+    const client = cp(P.v4);
+    if (d("drop-esxi-902")) {
+      push({
+        kind: "esxi-902", transport: "tcp", client, server: { host: "esxm", ip: H.esxm.v4, port: 902 },
+        protocol: "none", state: "S0", tls: null, outcome: "S0", cause: "drop-esxi-902",
+        how: `test/lab/probe.py tcp --src ${client.ip} --src-port ${client.port} --dst ${H.esxm.v4} --dst-port 902 --timeout 1.2 (nft drop on the ESXi host)`,
+        cmd: { argv: [PY, `${LAB}/probe.py`, "tcp", "--src", client.ip, "--src-port", String(client.port), "--dst", H.esxm.v4, "--dst-port", "902", "--timeout", "1.2"] },
+        check: (r) => (r.stdout.trim() === "timeout" ? null : `probe: expected timeout, got ${r.stdout.trim()}`),
+      });
+    } else {
+      push({
+        kind: "esxi-902", transport: "tcp", client, server: { host: "esxm", ip: H.esxm.v4, port: 902 },
+        protocol: "vmware-authd", state: "established", tls: tls("TLS 1.2", NAMES.esxm), outcome: "answered",
+        facts: { authdBanner: true, sni: NAMES.esxm },
+        how: `test/lab/authd.py client --src ${client.ip} --src-port ${client.port} --dst ${H.esxm.v4} --sni ${NAMES.esxm}`,
+        cmd: { argv: [PY, `${LAB}/authd.py`, "client", "--src", client.ip, "--src-port", String(client.port), "--dst", H.esxm.v4, "--sni", NAMES.esxm, "--timeout", "5"] },
+        check: (r) => (r.stdout.includes("221 Goodbye") ? null : `authd client: ${r.stdout.trim()} ${r.stderr.trim()}`),
+      });
+    }
+  }
+
+  // 443 to the managed ESXi host (the standalone path).
+  if (d("esxi-443-managed")) {
+    for (let i = count(1, 2); i > 0; i--) {
+      const client = cp(P.v4);
+      const url = `https://${H.esxm.v4}/ok.txt`;
+      push({
+        kind: "esxi-443-managed", transport: "tcp", client, server: { host: "esxm", ip: H.esxm.v4, port: 443 },
+        protocol: "tls", state: "established", tls: tls("TLS 1.3", null), outcome: "answered", cause: "esxi-443-managed",
+        how: `curl -k --local-port ${client.port} ${url}`,
+        cmd: { argv: [...curl, "-k", "--local-port", String(client.port), url] }, check: http200,
+      });
+    }
+  }
+
+  // Standalone ESXi 443, by address (no SNI).
+  for (let i = count(1, 2); i > 0; i--) {
+    const client = cp(P.v4);
+    const url = `https://${H.esxs.v4}/ok.txt`;
+    push({
+      kind: "esxs-443", transport: "tcp", client, server: { host: "esxs", ip: H.esxs.v4, port: 443 },
+      protocol: "tls", state: "established", tls: tls(tlsName(cfg.esxsTls), null), outcome: "answered",
+      how: `curl -k --local-port ${client.port} ${url}`,
+      cmd: { argv: [...curl, "-k", "--local-port", String(client.port), url] }, check: http200,
+    });
+  }
+
+  // Guests' 3542.
+  for (const g of ["lin", "win"]) {
+    const closed = d("closed-guest-3542") && choice.closedGuest === g;
+    const old = d("tls10-guest-3542") && choice.tls10Guest === g;
+    for (let i = count(1, 2); i > 0; i--) {
+      const client = cp(P.v4);
+      const url = `https://${H[g].v4}:3542/ok.txt`;
+      const extra = old ? ["--tlsv1.0", "--ciphers", "DEFAULT:@SECLEVEL=0"] : [];
+      push({
+        kind: `guest-3542-${g}`, transport: "tcp", client, server: { host: g, ip: H[g].v4, port: 3542 },
+        protocol: closed ? "none" : "tls", state: closed ? "REJ" : "established",
+        tls: closed ? null : tls(old ? "TLS 1.0" : tlsName(cfg.guestTls[g]), null), outcome: closed ? "REJ" : "answered",
+        cause: closed ? "closed-guest-3542" : old ? "tls10-guest-3542" : null,
+        how: `curl -k${extra.length ? " " + extra.join(" ") : ""} --local-port ${client.port} ${url}${closed ? " (nothing listens)" : ""}`,
+        cmd: { argv: [...curl, "-k", ...extra, "--local-port", String(client.port), url], allowFail: closed },
+        check: closed ? (r) => (r.status === 7 ? null : `curl to a closed port: expected exit 7, got ${r.status} ${r.stderr.trim()}`) : http200,
+      });
+    }
+  }
+
+  // SSH to the Linux guest (ssh-keyscan cannot bind a port: one-port ephemeral range).
+  {
+    const client = cp(P.v4);
+    push({
+      kind: "guest-22", transport: "tcp", client, server: { host: "lin", ip: H.lin.v4, port: 22 },
+      protocol: "ssh", state: "established", tls: null, outcome: "answered",
+      how: `ssh-keyscan -t ed25519 -T 5 ${H.lin.v4} (source port ${client.port} via ip_local_port_range)`,
+      cmd: { argv: ["ssh-keyscan", "-t", "ed25519", "-T", "5", H.lin.v4], portRange: client.port },
+      check: (r) => (r.stdout.includes("ssh-ed25519") ? null : `ssh-keyscan: ${r.stdout.trim()} ${r.stderr.trim()}`),
+    });
+  }
+  // RDP to the Windows-like guest.
+  {
+    const client = cp(P.v4);
+    push({
+      kind: "guest-3389", transport: "tcp", client, server: { host: "win", ip: H.win.v4, port: 3389 },
+      protocol: "rdp", state: "established", tls: tls("TLS 1.2", null), outcome: "answered",
+      how: `test/lab/rdp_probe.py --src ${client.ip} --src-port ${client.port} --dst ${H.win.v4} --cookie pnc-lab`,
+      cmd: { argv: [PY, `${LAB}/rdp_probe.py`, "--src", client.ip, "--src-port", String(client.port), "--dst", H.win.v4, "--cookie", "pnc-lab", "--timeout", "5"] },
+      check: (r) => (/^tls TLSv1\.2/m.test(r.stdout) ? null : `rdp probe: ${r.stdout.trim()} ${r.stderr.trim()}`),
+    });
+  }
+  // NTP.
+  if (!d("missing-ntp")) {
+    for (let i = count(1, 2); i > 0; i--) {
+      const client = cp(P.v4);
+      push({
+        kind: "ntp-123", transport: "udp", client, server: { host: "ntp", ip: H.ntp.v4, port: 123 },
+        protocol: "ntp", state: null, tls: null, outcome: "answered", facts: { ntpServerAnswered: true },
+        how: `ntpdig -t 2 ${H.ntp.v4} (source port ${client.port} via ip_local_port_range; never sets a clock)`,
+        cmd: { argv: ["ntpdig", "-t", "2", H.ntp.v4], portRange: client.port },
+        check: (r) => (/ s8 /.test(r.stdout) ? null : `ntpdig: ${r.stdout.trim()} ${r.stderr.trim()}`),
+      });
+    }
+  }
+  // The cloud over IPv4 (curl, name from DNS) and IPv6 (openssl s_client).
+  for (let i = count(1, 2); i > 0; i--) {
+    const client = cp(P.v4);
+    const url = `https://${NAMES.cloud}/ok.txt`;
+    push({
+      kind: "cloud-443", transport: "tcp", client, server: { host: "cloud", ip: H.cloud.v4, port: 443 },
+      protocol: "tls", state: "established", tls: tls("TLS 1.3", NAMES.cloud), outcome: "answered", facts: { sni: NAMES.cloud },
+      how: `curl -k --resolve ${NAMES.cloud}:443:${H.cloud.v4} --local-port ${client.port} ${url}`,
+      cmd: { argv: [...curl, "-k", "--resolve", `${NAMES.cloud}:443:${H.cloud.v4}`, "--local-port", String(client.port), url] }, check: http200,
+    });
+  }
+  {
+    const client = cp(P.v6);
+    push({
+      kind: "cloud-443-v6", transport: "tcp", client, server: { host: "cloud", ip: H.cloud.v6, port: 443 },
+      protocol: "tls", state: "established", tls: tls("TLS 1.3", NAMES.cloud6), outcome: "answered", facts: { sni: NAMES.cloud6 },
+      how: `openssl s_client -connect [${H.cloud.v6}]:443 -servername ${NAMES.cloud6} -ign_eof (GET /ok.txt; source port ${client.port} via ip_local_port_range)`,
+      cmd: { argv: ["openssl", "s_client", "-connect", `[${H.cloud.v6}]:443`, "-servername", NAMES.cloud6, "-ign_eof", "-quiet"], portRange: client.port, input: "GET /ok.txt HTTP/1.0\r\n\r\n" },
+      check: (r) => (r.stdout.includes("200 ok") ? null : `s_client: ${r.stdout.trim().slice(0, 200)} ${r.stderr.trim().slice(0, 200)}`),
+    });
+  }
+  if (d("cloud-nonstandard-port")) {
+    for (let i = count(1, 2); i > 0; i--) {
+      const client = cp(P.v4);
+      const url = `https://${NAMES.cloud}:8443/ok.txt`;
+      push({
+        kind: "cloud-8443", transport: "tcp", client, server: { host: "cloud", ip: H.cloud.v4, port: 8443 },
+        protocol: "tls", state: "established", tls: tls("TLS 1.3", NAMES.cloud), outcome: "answered", facts: { sni: NAMES.cloud },
+        cause: "cloud-nonstandard-port",
+        how: `curl -k --resolve ${NAMES.cloud}:8443:${H.cloud.v4} --local-port ${client.port} ${url}`,
+        cmd: { argv: [...curl, "-k", "--resolve", `${NAMES.cloud}:8443:${H.cloud.v4}`, "--local-port", String(client.port), url] }, check: http200,
+      });
+    }
+  }
+  if (d("stray-8080")) {
+    const t = H[choice.strayHost];
+    for (let i = count(1, 2); i > 0; i--) {
+      const client = cp(P.v4);
+      const url = `http://${t.v4}:8080/ok.txt`;
+      push({
+        kind: "stray-8080", transport: "tcp", client, server: { host: t.key, ip: t.v4, port: 8080 },
+        protocol: "http", state: "established", tls: null, outcome: "answered", cause: "stray-8080",
+        how: `curl --local-port ${client.port} ${url}`,
+        cmd: { argv: [...curl, "--local-port", String(client.port), url] }, check: http200,
+      });
+    }
+  }
+  if (d("udp-unlisted")) {
+    const t = H[choice.udpHost];
+    for (let i = count(1, 2); i > 0; i--) {
+      const client = cp(P.v4);
+      const c = {
+        kind: "udp-unlisted", transport: "udp", client, server: { host: t.key, ip: t.v4, port: choice.udpPort },
+        protocol: "unknown", state: null, tls: null, outcome: choice.udpAnswered ? "answered" : "unreachable", cause: "udp-unlisted",
+        how: `test/lab/probe.py udp --src ${client.ip} --src-port ${client.port} --dst ${t.v4} --dst-port ${choice.udpPort} (16 binary bytes; ${choice.udpAnswered ? "test/lab/udp_big.py answers" : "nothing listens"})`,
+        cmd: { argv: [PY, `${LAB}/probe.py`, "udp", "--src", client.ip, "--src-port", String(client.port), "--dst", t.v4, "--dst-port", String(choice.udpPort), "--timeout", "1"] },
+      };
+      // Linux rate-limits ICMP errors, so an unanswered datagram may get no port-unreachable: the
+      // outcome is what the client saw (both lead to the same finding).
+      c.check = (r) => {
+        const got = r.stdout.trim();
+        if (choice.udpAnswered) return got === "reply" ? null : `udp probe: expected reply, got ${got}`;
+        if (got === "unreachable") return null;
+        if (got === "timeout") {
+          c.outcome = "unanswered";
+          return null;
+        }
+        return `udp probe: ${got} ${r.stderr.trim()}`;
+      };
+      push(c);
+    }
+  }
+
+  for (const c of rng.shuffle(rest)) add(c);
+  return convs;
+}
+
+/** The 3545 conversation inside the Windows-like guest, on loopback (capture taken there). */
+function planLoopback(H, nextPort) {
+  const port = nextPort();
+  const url = "https://127.0.0.1:3545/ok.txt";
+  return [{
+    kind: "guest-3545", transport: "tcp", ipVersion: 4, client: { host: "win", ip: "127.0.0.1", port }, server: { host: "win", ip: "127.0.0.1", port: 3545 },
+    protocol: "tls", state: "established", tls: { clientVersion: "TLS 1.3", version: "TLS 1.3", sni: null }, outcome: "answered", cause: null, facts: {},
+    how: `curl -k --local-port ${port} ${url} (inside the guest, to openssl s_server -accept 127.0.0.1:3545)`,
+    cmd: { ns: H.win.ns, argv: ["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "5", "-k", "--local-port", String(port), url] },
+    check: (r) => (r.stdout.trim() === "200" ? null : `3545: ${r.stdout} ${r.stderr}`),
+  }];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Expectations
+
+function expectations(convs, explicitRoles) {
+  const explicitOf = (ip) => explicitRoles.get(ip) ?? null;
+  const { roles: inferred } = inferRoles(convs);
+  const inferredOf = (ip) => inferred.get(ip) ?? null;
+  const ex = judge(convs, explicitOf);
+  const inf = judge(convs, inferredOf);
+  const ips = new Set(convs.flatMap((c) => [c.client.ip, c.server.ip]));
+  const rolesIn = (of) => [...ips].filter((ip) => of(ip) !== null).sort().map((ip) => ({ ip, role: of(ip) }));
+  const conv = (c) => {
+    const e = ex.conversations.get(c.id);
+    const i = inf.conversations.get(c.id);
+    const mode = (v) => ({ clientRole: v.clientRole, serverRole: v.serverRole, rule: v.rule, ...(v.ruleOneOf ? { ruleOneOf: v.ruleOneOf } : {}), findings: v.findings });
+    return {
+      id: c.id, kind: c.kind, transport: c.transport, ipVersion: c.ipVersion, client: c.client, server: c.server,
+      protocol: c.protocol, state: c.state, tls: c.tls, outcome: c.outcome, cause: c.cause,
+      explicit: mode(e), inferred: mode(i), how: c.how,
+    };
+  };
+  return {
+    conversations: convs.map(conv),
+    explicit: { roles: rolesIn(explicitOf), verdict: ex.verdict, findings: ex.findings },
+    inferred: {
+      roles: rolesIn(inferredOf),
+      unknown: [...ips].filter((ip) => inferredOf(ip) === null).sort(),
+      verdict: inf.verdict, findings: inf.findings,
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Captures
+
+async function startCaptures(T, ns, base, kinds) {
+  const caps = [];
+  for (const k of kinds) {
+    const file = `${base}${k.suffix}`;
+    const logFile = `${T.dir}/${path.basename(file)}.log`;
+    const argv = k.tool === "dumpcap"
+      ? ["dumpcap", "-i", k.iface, "-q", "-B", "32", "-w", file]
+      : ["tcpdump", "-i", k.iface, "-n", "-U", "--immediate-mode", "-B", "32768", "-Z", "root", "-w", file];
+    const e = startProc(`capture ${path.basename(file)}`, ns, argv, logFile, { limit: 120 });
+    caps.push({ ...k, file, entry: e, logFile });
+  }
+  for (const c of caps) {
+    const text = c.tool === "dumpcap" ? "Capturing on" : "listening on";
+    await waitFor(`${c.tool} to start`, () => {
+      if (c.entry.exited) throw new Error(`${c.tool} exited: ${tail(c.logFile)}`);
+      try {
+        return fs.readFileSync(c.logFile, "utf8").includes(text);
+      } catch {
+        return false;
+      }
+    });
+  }
+  await sleep(100);
+  return caps;
+}
+
+/** Stops the captures; returns what they lost (tcpdump's and dumpcap's own drop counters). */
+async function stopCaptures(caps) {
+  await sleep(300); // let the last packets reach the capture
+  await Promise.all(caps.map((c) => stopProc(c.entry, 5000)));
+  const lost = [];
+  for (const c of caps) {
+    fs.chmodSync(c.file, 0o644);
+    const text = fs.existsSync(c.logFile) ? fs.readFileSync(c.logFile, "utf8") : "";
+    const td = /(\d+) packets? dropped by kernel/.exec(text);
+    const dc = /Packets received\/dropped on interface [^:]*: (\d+)\/(\d+)/.exec(text);
+    if (td && Number(td[1]) > 0) lost.push(`${path.basename(c.file)}: tcpdump says ${td[1]} packets dropped by kernel`);
+    if (dc && Number(dc[2]) > 0) lost.push(`${path.basename(c.file)}: dumpcap says ${dc[2]} packets dropped`);
+  }
+  return lost;
+}
+
+/** A capture that lost packets (the host was too busy): recorded again. */
+class CaptureLoss extends Error {}
+
+const PROXY_CAPTURES = [
+  { suffix: ".pcap", tool: "tcpdump", iface: "eth0", format: "pcap", linkType: 1, recordedWith: "tcpdump -i eth0 -n -U --immediate-mode -B 32768 -w" },
+  { suffix: ".pcapng", tool: "dumpcap", iface: "eth0", format: "pcapng", linkType: 1, recordedWith: "dumpcap -i eth0 -q -B 32 -w" },
+  { suffix: ".any.pcap", tool: "tcpdump", iface: "any", format: "pcap", linkType: 276, recordedWith: "tcpdump -i any -n -U --immediate-mode -B 32768 -w" },
+];
+
+/** tshark's view of the capture: every TCP/UDP packet must belong to a planned conversation. */
+function tsharkCheck(file, convs, counts = new Map()) {
+  if (spawnSync("sh", ["-c", "command -v tshark"]).status !== 0) return [];
+  const r = run(["tshark", "-r", file, "-n", "-Y", "(tcp || udp) && !icmp && !icmpv6", "-T", "fields", "-E", "separator=,",
+    "-e", "ip.src", "-e", "ipv6.src", "-e", "tcp.srcport", "-e", "udp.srcport", "-e", "ip.dst", "-e", "ipv6.dst", "-e", "tcp.dstport", "-e", "udp.dstport"], { timeout: 60 });
+  const keys = new Map(convs.map((c) => [`${c.transport} ${c.client.ip}:${c.client.port} ${c.server.ip}:${c.server.port}`, 0]));
+  const problems = [];
+  for (const line of r.stdout.trim().split("\n").filter(Boolean)) {
+    const [s4, s6, ts, us, d4, d6, td, ud] = line.split(",");
+    const t = ts ? "tcp" : "udp";
+    const a = `${s4 || s6}:${ts || us}`;
+    const b = `${d4 || d6}:${td || ud}`;
+    const k1 = `${t} ${a} ${b}`;
+    const k2 = `${t} ${b} ${a}`;
+    if (keys.has(k1)) keys.set(k1, keys.get(k1) + 1);
+    else if (keys.has(k2)) keys.set(k2, keys.get(k2) + 1);
+    else problems.push(`${path.basename(file)}: packet ${t} ${a} -> ${b} belongs to no planned conversation`);
+  }
+  for (const [k, n] of keys) {
+    if (n === 0) problems.push(`${path.basename(file)}: planned conversation ${k} has no packet`);
+    counts.set(k, n);
+  }
+  return [...new Set(problems)];
+}
+
+// ---------------------------------------------------------------------------------------------
+// One lab run
+
+function versions() {
+  const v = (argv) => {
+    const r = spawnSync(argv[0], argv.slice(1), { encoding: "utf8", timeout: 5000 });
+    return ((r.stdout || "") + (r.stderr || "")).trim().split("\n")[0];
+  };
+  const pk = spawnSync("dpkg-query", ["-W", "-f=${Package} ${Version}\n", "iproute2", "ethtool", "nftables", "tcpdump", "tshark", "wireshark-common",
+    "libpcap0.8", "openssl", "nginx-light", "openssh-server", "openssh-client", "chrony", "dnsmasq-base", "xrdp", "curl", "bind9-dnsutils",
+    "ntpsec-ntpdig", "python3"], { encoding: "utf8", timeout: 5000 });
+  return {
+    kernel: `${os.type()} ${os.release()}`,
+    node: process.version,
+    openssl: v(["openssl", "version"]),
+    python: v([PY, "--version"]),
+    debianPackages: (pk.stdout || "").trim().split("\n").filter(Boolean),
+  };
+}
+
+export const REQUIRED_BINARIES = ["ip", "ss", "ethtool", "nft", "tcpdump", "dumpcap", "openssl", "nginx", "/usr/sbin/sshd", "ssh-keygen", "ssh-keyscan",
+  "chronyd", "dnsmasq", "xrdp", "ntpdig", "dig", "curl", "timeout", "python3"];
+
+export function missingBinaries() {
+  return REQUIRED_BINARIES.filter((b) => spawnSync("sh", ["-c", `command -v ${b}`]).status !== 0);
+}
+
+function prepareFiles(T, H, cfg) {
+  fs.mkdirSync(T.www, { recursive: true });
+  fs.writeFileSync(`${T.www}/ok.txt`, "ok\n");
+  fs.writeFileSync(`${T.www}/index.html`, "phoenix-netcheck lab\n");
+  const cert = (name, cn, ip) => {
+    run_(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "3650",
+      "-keyout", `${T.dir}/${name}.key`, "-out", `${T.dir}/${name}.crt`, "-subj", `/O=phoenix-netcheck lab/CN=${cn}`,
+      "-addext", `subjectAltName=DNS:${cn}${ip ? `,IP:${ip}` : ""}${name === "cloud" ? ",DNS:*.druva.com" : ""}`]);
+  };
+  const run_ = (argv) => run(argv, { timeout: 20 });
+  cert("cloud", NAMES.cloud, H.cloud.v4);
+  cert("vcenter", NAMES.vcenter, H.vcenter.v4);
+  cert("esxm", NAMES.esxm, H.esxm.v4);
+  cert("esxs", "esxi-s.pnc-lab.test", H.esxs.v4);
+  cert("lin", "guest-lin.pnc-lab.test", H.lin.v4);
+  cert("win", "guest-win.pnc-lab.test", H.win.v4);
+  // nginx: the same server, with TLS (SNI name) or plain HTTP on 443.
+  const nx = `${T.dir}/nginx`;
+  fs.mkdirSync(`${nx}/body`, { recursive: true });
+  const conf = (listen, extra) => `worker_processes 1;
+pid ${nx}/nginx.pid;
+error_log ${nx}/error.log;
+events { worker_connections 64; }
+http {
+    access_log off;
+    default_type text/plain;
+    client_body_temp_path ${nx}/body;
+    proxy_temp_path ${nx}/body;
+    fastcgi_temp_path ${nx}/body;
+    uwsgi_temp_path ${nx}/body;
+    scgi_temp_path ${nx}/body;
+${extra}
+    server {
+        listen ${listen};
+        server_name ${NAMES.vcenter};
+        location / { return 200 "vcenter\\n"; }
+    }
+}
+`;
+  fs.writeFileSync(`${nx}/tls.conf`, conf(`${H.vcenter.v4}:443 ssl`, `    ssl_protocols ${cfg.vcTls === "1.2" ? "TLSv1.2" : "TLSv1.2 TLSv1.3"};
+    ssl_certificate ${T.dir}/vcenter.crt;
+    ssl_certificate_key ${T.dir}/vcenter.key;`));
+  fs.writeFileSync(`${nx}/plain.conf`, conf(`${H.vcenter.v4}:443`, ""));
+  // sshd: own host key and config.
+  run_(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "pnc-lab", "-f", `${T.dir}/ssh_host_ed25519_key`]);
+  fs.writeFileSync(`${T.dir}/sshd_config`, `Port 22
+ListenAddress ${H.lin.v4}
+HostKey ${T.dir}/ssh_host_ed25519_key
+PidFile ${T.dir}/sshd.pid
+UsePAM no
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PubkeyAuthentication no
+AuthorizedKeysFile none
+PermitRootLogin no
+`);
+  fs.writeFileSync(`${T.dir}/xrdp.ini`, `[Globals]
+ini_version=1
+fork=false
+port=3389
+use_vsock=false
+tcp_nodelay=true
+tcp_keepalive=false
+security_layer=negotiate
+crypt_level=high
+certificate=${T.dir}/win.crt
+key_file=${T.dir}/win.key
+ssl_protocols=TLSv1.2
+[Logging]
+LogFile=${T.dir}/xrdp.logfile
+LogLevel=INFO
+EnableSyslog=false
+EnableConsole=true
+[Channels]
+`);
+  fs.writeFileSync(`${T.dir}/chrony.conf`, `# Serve our own clock at stratum 8; never adjust it (-x on the command line).
+local stratum 8
+allow 10.66.0.0/24
+bindaddress ${H.ntp.v4}
+port 123
+cmdport 0
+bindcmdaddress /
+pidfile ${T.dir}/chronyd.pid
+driftfile ${T.dir}/chrony.drift
+`);
+}
+
+class Lab {
+  constructor(o) {
+    this.o = o;
+    this.prefix = `pnc-lab-${process.pid}`;
+    this.running = new Map(); // key -> { spec, entry }
+    this.madeRunSshd = false;
+    this.T = null;
+  }
+
+  async setup() {
+    const rng = prng(this.o.seed);
+    this.rng = rng;
+    this.H = assignAddresses(rng, this.prefix);
+    const H = this.H;
+    // Choices that hold for the whole run (servers that stay up from one capture to the next).
+    this.run = {
+      vcTls: rng.pick(["1.2", "1.3"]),
+      esxsTls: rng.pick(["1.2", "1.3"]),
+      guestTls: { lin: rng.pick(["1.2", "1.3"]), win: rng.pick(["1.2", "1.3"]) },
+    };
+    this.portNext = rng.int(40000, 52000);
+    this.T = { dir: fs.mkdtempSync(path.join(os.tmpdir(), "pnc-lab.")) };
+    fs.chmodSync(this.T.dir, 0o755);
+    this.T.www = `${this.T.dir}/www`;
+    prepareFiles(this.T, H, this.run);
+    if (!fs.existsSync("/run/sshd")) {
+      fs.mkdirSync("/run/sshd", { mode: 0o755 }); // sshd's privilege-separation directory
+      this.madeRunSshd = true;
+    }
+    const br = `${this.prefix}-br`;
+    const lines = [`lab_bridge_create ${br}`];
+    for (const h of Object.values(H)) lines.push(`lab_host_add ${h.ns} ${br} ${h.v4}/24 ${h.v6 ? `${h.v6}/64` : '""'}`);
+    netns(lines.join("\n"));
+    this.roles = rolesFile(H);
+    this.explicitRoles = new Map();
+    for (const [role, list] of Object.entries(this.roles.roles)) for (const ip of list) this.explicitRoles.set(ip, role);
+  }
+
+  nextPort() {
+    this.portNext += this.rng.int(1, 3);
+    return this.portNext;
+  }
+
+  async reconcile(specs) {
+    for (const [key, cur] of [...this.running]) {
+      const want = specs.get(key);
+      if (want && want.sig === cur.spec.sig && want.ns === cur.spec.ns) continue;
+      if (cur.spec.firewall) run(["ip", "netns", "exec", cur.spec.ns, "nft", "delete", "table", "inet", "pnc_lab"], { allowFail: true });
+      else await stopProc(cur.entry);
+      this.running.delete(key);
+    }
+    const waits = [];
+    for (const [key, spec] of specs) {
+      if (this.running.has(key)) continue;
+      if (spec.firewall) {
+        run(["ip", "netns", "exec", spec.ns, "nft", "-f", "-"], {
+          input: `table inet pnc_lab {\n  chain input {\n    type filter hook input priority 0; policy accept;\n    ${spec.firewall}\n  }\n}\n`,
+        });
+        this.running.set(key, { spec, entry: null });
+        continue;
+      }
+      const logFile = `${this.T.dir}/${key}.log`;
+      const entry = startProc(key, spec.ns, spec.argv, logFile, { cwd: spec.cwd });
+      this.running.set(key, { spec, entry });
+      for (const [proto, port] of spec.listen) waits.push(() => waitListen(spec.ns, proto, port, entry, logFile));
+    }
+    for (const w of waits) await w();
+  }
+
+  /** One capture, recorded again (at most twice) when a capture tool lost packets. */
+  async capture(name, deltas, outDir) {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.captureOnce(name, deltas, outDir);
+      } catch (e) {
+        if (!(e instanceof CaptureLoss) || attempt >= 3) throw e;
+        console.error(`lab: ${name}: a capture lost packets (${e.message}); recording it again`);
+      }
+    }
+  }
+
+  /** One capture: the wanted servers, the conversations, expectations beside the files. */
+  async captureOnce(name, deltas, outDir) {
+    const rng = this.rng;
+    const H = this.H;
+    const guests = rng.shuffle(["lin", "win"]);
+    const choice = {
+      tls10Guest: guests[0],
+      closedGuest: deltas.includes("tls10-guest-3542") ? guests[1] : guests[0],
+      strayHost: rng.pick(["vcenter", "esxs", "lin", "cloud"]),
+      udpHost: rng.pick(["vcenter", "esxs", "lin", "win", "cloud"]),
+      udpPort: rng.pick([rng.int(20000, 29999), 5000 + rng.int(0, 99), 17500]),
+      udpAnswered: rng.next() < 0.5,
+    };
+    const convs = planConversations(H, this.run, deltas, choice, rng, () => this.nextPort());
+    convs.forEach((c, i) => {
+      c.id = `${c.kind}#${i + 1}`;
+    });
+    const loop = deltas.length === 0 ? planLoopback(H, () => this.nextPort()) : [];
+    loop.forEach((c) => {
+      c.id = `${c.kind}#1`;
+    });
+
+    const specs = serverSpecs(H, this.T, this.run, deltas, choice);
+    if (loop.length) {
+      specs.set("win3545", {
+        ns: H.win.ns, sig: "s_server lo 3545", listen: [["tcp", 3545]], cwd: this.T.www,
+        argv: ["openssl", "s_server", "-WWW", "-accept", "127.0.0.1:3545", "-cert", `${this.T.dir}/win.crt`, "-key", `${this.T.dir}/win.key`, "-quiet"],
+        what: "openssl s_server -WWW -accept 127.0.0.1:3545",
+      });
+    }
+    await this.reconcile(specs);
+
+    const base = path.join(outDir, name);
+    const caps = await startCaptures(this.T, H.proxy.ns, base, PROXY_CAPTURES);
+    const loCaps = loop.length ? await startCaptures(this.T, H.win.ns, `${base}.guest-lo`, [{ suffix: ".pcap", tool: "tcpdump", iface: "lo", format: "pcap", linkType: 1, recordedWith: "tcpdump -i lo -n -U --immediate-mode -B 32768 -w" }]) : [];
+    const failures = [];
+    let lost = [];
+    try {
+      const one = async (c) => {
+        const ns = c.cmd.ns ?? H.proxy.ns;
+        if (c.cmd.portRange) run(["ip", "netns", "exec", ns, "sysctl", "-qw", `net.ipv4.ip_local_port_range=${c.cmd.portRange} ${c.cmd.portRange}`]);
+        const r = await nsRunAsync(ns, c.cmd.argv, { input: c.cmd.input, timeout: 10 });
+        const bad = r.status !== 0 && !c.cmd.allowFail ? `exit ${r.status}: ${(r.stderr || r.stdout).trim().slice(0, 300)}` : c.check(r);
+        if (bad) failures.push(`${name}: ${c.id}: ${bad}`);
+      };
+      // The DNS lookups first (the names the rest use), then the rest in LANES lanes, each lane
+      // in the planned order. Clients whose source port is set through the namespace's one-port
+      // ephemeral range (ssh-keyscan, ntpdig, s_client) share one lane so they never overlap.
+      const lanes = Array.from({ length: LANES }, () => []);
+      let k = 0;
+      for (const c of [...convs, ...loop]) {
+        if (c.kind === "dns") await one(c);
+        else if (c.cmd.portRange) lanes[0].push(c);
+        else lanes[1 + (k++ % (LANES - 1))].push(c);
+      }
+      await Promise.all(lanes.map(async (lane) => {
+        for (const c of lane) await one(c);
+      }));
+    } finally {
+      lost = await stopCaptures([...caps, ...loCaps]);
+    }
+    if (failures.length) throw new Error(`the lab's own clients failed:\n  ${failures.join("\n  ")}`);
+    if (lost.length) throw new CaptureLoss(lost.join("; "));
+
+    // tshark reads every capture: each packet belongs to a planned conversation, each planned
+    // conversation has packets, and the three captures on the proxy hold the same packets.
+    const problems = [];
+    const perFile = caps.map((c) => {
+      const counts = new Map();
+      problems.push(...tsharkCheck(c.file, convs, counts));
+      return counts;
+    });
+    for (const c of loCaps) problems.push(...tsharkCheck(c.file, loop));
+    if (problems.length) throw new Error(`tshark does not see what the lab did:\n  ${problems.join("\n  ")}`);
+    for (const [k, n] of perFile[0] ?? []) {
+      const other = perFile.map((m, i) => [path.basename(caps[i].file), m.get(k)]).filter(([, x]) => x !== n);
+      if (other.length) throw new CaptureLoss(`${k}: ${n} packets in ${path.basename(caps[0].file)} but ${other.map(([f, x]) => `${x} in ${f}`).join(", ")}`);
+    }
+
+    const scenario = deltas.length === 0 ? "good" : deltas.length === 1 ? deltas[0] : "combined";
+    const serversText = [...specs.entries()].map(([k, s]) => `${k}: ${s.what}${s.firewall ? "" : ` in ${s.ns}`}`);
+    const common = {
+      schema: "phoenix-netcheck.lab-expected/v1",
+      scenario,
+      misconfigurations: deltas,
+      seed: this.o.seed,
+      rolesFile: "roles.json",
+      hosts: Object.fromEntries(Object.values(H).map((h) => [h.key, { role: h.role, ipv4: h.v4, ipv6: h.v6, namespace: h.ns }])),
+    };
+    const desc = deltas.length === 0 ? SCENARIOS.good : deltas.map((x) => SCENARIOS[x]).join(" ");
+    const main = {
+      ...common,
+      description: desc,
+      files: caps.map((c) => ({ file: path.basename(c.file), format: c.format, linkType: c.linkType, recordedWith: `${c.recordedWith} ${path.basename(c.file)}` })),
+      capturedOn: `the proxy's eth0 (and -i any) in namespace ${H.proxy.ns}`,
+      servers: serversText,
+      choices: { ...this.run, ...choice },
+      ...expectations(convs, this.explicitRoles),
+    };
+    fs.writeFileSync(`${base}.expected.json`, JSON.stringify(main, null, 2) + "\n");
+    const written = [`${base}.expected.json`];
+    if (loop.length) {
+      const lo = {
+        ...common,
+        scenario: "guest-loopback-3545",
+        description: "Inside the Windows-like guest: its plugin's TLS connection to the guest service on 127.0.0.1:3545, captured on the guest's loopback.",
+        files: loCaps.map((c) => ({ file: path.basename(c.file), format: c.format, linkType: c.linkType, recordedWith: `${c.recordedWith} ${path.basename(c.file)}` })),
+        capturedOn: `lo in namespace ${H.win.ns} (the Windows-like guest)`,
+        servers: ["win3545: openssl s_server -WWW -accept 127.0.0.1:3545"],
+        ...expectations(loop, this.explicitRoles),
+      };
+      fs.writeFileSync(`${base}.guest-lo.expected.json`, JSON.stringify(lo, null, 2) + "\n");
+      written.push(`${base}.guest-lo.expected.json`);
+    }
+    return written;
+  }
+
+  async teardown() {
+    for (const [key, cur] of [...this.running]) {
+      if (!cur.spec.firewall) await stopProc(cur.entry);
+      this.running.delete(key);
+    }
+    for (const e of [...started.values()]) await stopProc(e);
+    teardownSync(this);
+  }
+}
+
+/** Synchronous last resort (also used from signal and exit handlers). */
+function teardownSync(lab) {
+  for (const e of started.values()) {
+    try {
+      process.kill(e.pid, "SIGKILL");
+    } catch {
+      /* gone */
+    }
+  }
+  started.clear();
+  if (!lab) return;
+  spawnSync("bash", ["-c", `. "${LAB}/netns.sh"; lab_teardown ${lab.prefix}`], { timeout: 60000 });
+  if (lab.madeRunSshd) {
+    // Leave it to another lab or recording still running (they share /run/sshd).
+    const others = spawnSync("ip", ["netns", "list"], { encoding: "utf8" }).stdout.split("\n").filter((l) => /^pnc-(lab|rec)-/.test(l));
+    if (others.length === 0) fs.rmSync("/run/sshd", { recursive: true, force: true });
+    lab.madeRunSshd = false;
+  }
+  if (lab.T && !process.env.PNC_LAB_KEEP_TMP) fs.rmSync(lab.T.dir, { recursive: true, force: true });
+  lab.T = null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checking the analyzer (--check): `node dist/cli/main.js analyze` on every capture, compared.
+
+async function checkAll(outDir, written) {
+  const { compareReport } = await import("./compare.mjs");
+  const main = path.join(ROOT, "dist/cli/main.js");
+  if (!fs.existsSync(main)) throw new Error("dist/cli/main.js is missing: run npm run build first");
+  const all = [];
+  for (const expFile of written) {
+    const exp = JSON.parse(fs.readFileSync(expFile, "utf8"));
+    for (const f of exp.files) {
+      for (const mode of ["explicit", "inferred"]) {
+        const argv = [main, "analyze", path.join(outDir, f.file), "--format", "json", ...(mode === "explicit" ? ["--roles", path.join(outDir, exp.rolesFile)] : [])];
+        const r = spawnSync(process.execPath, argv, { encoding: "utf8", timeout: 60000, maxBuffer: 64 << 20 });
+        if (r.status !== 0 && r.status !== 1) {
+          all.push(`${f.file} [${mode}]: analyze exited ${r.status}: ${r.stderr.trim().slice(0, 300)}`);
+          continue;
+        }
+        let report;
+        try {
+          report = JSON.parse(r.stdout);
+        } catch (e) {
+          all.push(`${f.file} [${mode}]: analyze wrote no JSON report (exit ${r.status}, ${r.stdout.length} bytes, ${r.error?.message ?? ""}): ${r.stderr.trim().slice(0, 300)}`);
+          continue;
+        }
+        for (const m of compareReport(exp, report, mode)) all.push(`${f.file} [${mode}]: ${m}`);
+      }
+    }
+  }
+  return all;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+export async function main(argv) {
+  const o = parseArgs(argv);
+  QUIET = o.quiet;
+  if (o.help) {
+    console.log(fs.readFileSync(fileURLToPath(import.meta.url), "utf8").split("\n").slice(4, 9).map((l) => l.replace(/^\/\/ ?/, "")).join("\n"));
+    return 0;
+  }
+  if (o.list) {
+    for (const [k, v] of Object.entries(SCENARIOS)) console.log(`${k}\n    ${v}`);
+    return 0;
+  }
+  if (process.getuid && process.getuid() !== 0) throw new Error("the lab needs root (network namespaces, tcpdump, ports below 1024)");
+  if (o.cleanup) {
+    const list = spawnSync("ip", ["netns", "list"], { encoding: "utf8" }).stdout.split("\n").map((l) => l.split(" ")[0]).filter((n) => n.startsWith("pnc-lab-"));
+    const prefixes = [...new Set(list.map((n) => n.split("-").slice(0, 3).join("-")))];
+    for (const p of prefixes) netns(`lab_teardown ${p}`);
+    console.log(`removed ${list.length} namespaces (${prefixes.join(", ") || "none"})`);
+    return 0;
+  }
+  const missing = missingBinaries();
+  if (missing.length) throw new Error(`missing ${missing.join(", ")} (see docs/lab.md for the Debian packages)`);
+
+  const rng = prng(o.seed ^ 0x5eed);
+  let captures;
+  if (o.combine) {
+    const deltas = o.combine.split(",").filter((x) => x && x !== "good");
+    for (const x of deltas) if (!SCENARIOS[x]) throw new Error(`unknown scenario ${x}`);
+    captures = [{ name: o.name || "combined", deltas }];
+  } else {
+    let names = o.scenarios === "all" ? Object.keys(SCENARIOS) : o.scenarios.split(",").filter(Boolean);
+    for (const x of names) if (!SCENARIOS[x]) throw new Error(`unknown scenario ${x} (see --list)`);
+    names = rng.shuffle(names);
+    if (o.pick > 0) names = names.slice(0, o.pick);
+    captures = names.map((n) => ({ name: n, deltas: n === "good" ? [] : [n] }));
+  }
+
+  const outDir = path.resolve(o.out ?? fs.mkdtempSync(path.join(os.tmpdir(), `pnc-lab-out-s${o.seed}.`)));
+  fs.mkdirSync(outDir, { recursive: true });
+  const lab = new Lab(o);
+  const onSignal = (sig) => {
+    console.error(`lab: ${sig}: removing what the run made`);
+    teardownSync(lab);
+    process.exit(130);
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  process.once("exit", () => teardownSync(lab));
+  // A bound on the whole run: nothing the lab does should take this long.
+  const deadline = setTimeout(() => {
+    console.error("lab: took longer than 240 s; giving up");
+    teardownSync(lab);
+    process.exit(3);
+  }, 240_000);
+  deadline.unref();
+
+  const t0 = Date.now();
+  const written = [];
+  try {
+    await lab.setup();
+    fs.writeFileSync(path.join(outDir, "roles.json"), JSON.stringify(lab.roles, null, 2) + "\n");
+    log(`lab: seed ${o.seed}, namespaces ${lab.prefix}-*, output ${outDir}`);
+    for (const c of captures) {
+      const t = Date.now();
+      written.push(...(await lab.capture(c.name, c.deltas, outDir)));
+      log(`  ${c.name}: ${((Date.now() - t) / 1000).toFixed(1)} s`);
+    }
+    fs.writeFileSync(path.join(outDir, "lab.json"), JSON.stringify({
+      schema: "phoenix-netcheck.lab-run/v1", seed: o.seed, date: new Date().toISOString(), captures: captures.map((c) => c.name),
+      expected: written.map((w) => path.basename(w)), hosts: lab.H, choices: lab.run, seconds: (Date.now() - t0) / 1000, versions: versions(),
+    }, null, 2) + "\n");
+  } finally {
+    await lab.teardown();
+  }
+  log(`lab: recorded ${captures.length} capture(s) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  if (o.check) {
+    const mism = await checkAll(outDir, written);
+    for (const m of mism) console.log(`MISMATCH ${m}`);
+    log(`lab: ${mism.length} mismatch(es) between the lab's expectations and the analyzer`);
+    return mism.length ? 1 : 0;
+  }
+  return 0;
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e) => {
+      console.error(`lab: ${process.env.PNC_LAB_DEBUG ? e.stack : e.message}`);
+      process.exit(2);
+    },
+  );
+}
