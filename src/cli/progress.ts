@@ -5,7 +5,7 @@
  *
  * Redrawn in place with "\r" at most 10 times a second (a terminal is slow, and a capture can
  * deliver a million packets a second), never wider than the terminal less one column (so it cannot
- * wrap and scroll; on a narrow terminal the bar goes first, then the name is cut from the left),
+ * wrap and scroll; on a narrow terminal the bar shrinks or goes, and the name is cut from the left),
  * and erased by done(). With no known size (standard input, a pipe) it shows
  * what was read and the rates, without bar, percent or ETA.
  *
@@ -45,6 +45,8 @@ export interface ProgressState {
 
 const DEFAULT_COLUMNS = 80;
 const BAR_WIDTH = 20;
+const BAR_MIN = 10;
+const NAME_FIRST = 24;
 
 /** Decimal units, as disk and network speeds are quoted: 1 MB = 1 000 000 bytes. */
 export function formatBytes(n: number): string {
@@ -96,18 +98,20 @@ export function progressLine(state: ProgressState, columns: number): string {
   if (known && byteRate !== null && byteRate > 0) parts.push(`ETA ${formatDuration((fileSize - bytesRead) / byteRate)}`);
   const rest = parts.join("  ");
 
+  const name = path.basename(state.file) || state.file;
+  // Layout: NAME [BAR]  REST. The numbers come first; then up to NAME_FIRST characters of the
+  // name; then the bar (BAR_WIDTH wide, narrower down to BAR_MIN, else none); then the rest of
+  // the name, cut from the left so the extension stays.
+  const space = width - rest.length - 2;
   let bar = "";
   if (known) {
-    const filled = Math.floor(fraction * BAR_WIDTH);
-    bar = `[${"=".repeat(filled)}${filled < BAR_WIDTH ? ">" + " ".repeat(BAR_WIDTH - filled - 1) : ""}]`;
+    const inner = Math.min(BAR_WIDTH, space - Math.min(name.length, NAME_FIRST) - 1 - 2);
+    if (inner >= BAR_MIN) {
+      const filled = Math.floor(fraction * inner);
+      bar = `[${"=".repeat(filled)}${filled < inner ? ">" + " ".repeat(inner - filled - 1) : ""}]`;
+    }
   }
-  const name = path.basename(state.file) || state.file;
-  // Layout: NAME [BAR]  REST. The name gets what is left (cut from the left, keeping the
-  // extension); the bar goes first when the line is too narrow for a readable name.
-  const MIN_NAME = 8;
-  const roomFor = (b: string) => width - rest.length - 2 - (b ? b.length + 1 : 0);
-  if (bar && roomFor(bar) < MIN_NAME) bar = "";
-  const room = roomFor(bar);
+  const room = space - (bar ? bar.length + 1 : 0);
   const shown = room < 2 ? "" : name.length <= room ? name : "…" + name.slice(name.length - room + 1);
   const head = shown && bar ? `${shown} ${bar}` : shown || bar;
   const line = head ? `${head}  ${rest}` : rest;
