@@ -204,11 +204,12 @@ export function renderDiagram(r: Report, esc: (s: string) => string, groupId: (g
     return a < b ? -1 : a > b ? 1 : 0;
   };
 
-  // The hub: every proxy, else the host with the most peers (then most conversations, then address).
+  // The hub: every proxy, else the host with the most peers (then most conversations, then
+  // address) when it has at least two; with no such host there is no middle column.
   let hubs = all.filter((h) => h.role === "proxy").sort(byRoleThenIp);
   if (hubs.length === 0) {
     const best = [...all].sort((x, y) => y.peers.size - x.peers.size || y.convs - x.convs || (ipKey(x.key) < ipKey(y.key) ? -1 : 1))[0];
-    hubs = [best];
+    if (best.peers.size >= 2) hubs = [best];
   }
   const hubSet = new Set(hubs);
 
@@ -283,12 +284,26 @@ export function renderDiagram(r: Report, esc: (s: string) => string, groupId: (g
     isServer.add(p.server);
     if (hubSet.has(p.server)) hubClient.add(p.client);
   }
-  for (const n of nodes) n.col = hubSet.has(n) ? 1 : !isServer.has(n) && hubClient.has(n) ? 0 : 2;
-  if (!nodes.some((n) => n.col === 0)) for (const n of nodes) n.col--;
-  const colCount = Math.max(...nodes.map((n) => n.col)) + 1;
+  // With no hub, hosts that only opened conversations go left and the rest right.
+  for (const n of nodes) n.col = hubSet.has(n) ? 1 : !isServer.has(n) && (hubs.length === 0 || hubClient.has(n)) ? 0 : 2;
+  const used = [0, 1, 2].filter((c) => nodes.some((n) => n.col === c));
+  for (const n of nodes) n.col = used.indexOf(n.col);
+  const colCount = used.length;
   const cols: Node[][] = Array.from({ length: colCount }, () => []);
   for (const n of nodes) cols[n.col].push(n);
   for (const c of cols) c.sort((x, y) => (x === other ? 1 : y === other ? -1 : byRoleThenIp(x, y)));
+  // Pure clients in the order of the hosts they talk to (fewer crossings); ties keep role and address order.
+  if (colCount > 1 && used[0] === 0) {
+    const at = new Map<Node, number>();
+    cols.forEach((c) => c.forEach((n, i) => at.set(n, i / Math.max(1, c.length - 1))));
+    const bary = new Map<Node, number>();
+    for (const n of cols[0]) {
+      const ys = [...pairs.values()].filter((p) => p.client === n).map((p) => at.get(p.server)!);
+      bary.set(n, ys.length ? ys.reduce((a, b) => a + b, 0) / ys.length : 0);
+    }
+    const order = new Map(cols[0].map((n, i) => [n, i]));
+    cols[0].sort((x, y) => (x === other ? 1 : y === other ? -1 : bary.get(x)! - bary.get(y)! || order.get(x)! - order.get(y)!));
+  }
 
   // Chips per pair: worst first, then by port; at most MAX_CHIPS, then "+N".
   for (const p of pairs.values()) {
@@ -477,9 +492,8 @@ export function renderDiagram(r: Report, esc: (s: string) => string, groupId: (g
   // Column headings.
   const heads: string[] = [];
   const headText = (i: number) => {
-    const hasHub = cols.findIndex((c) => c.some((n) => hubSet.has(n)));
-    if (i === hasHub) return hubs.some((h) => h.role === "proxy") ? "proxy" : "busiest host";
-    return i < hasHub ? "clients" : "servers";
+    if (cols[i].some((n) => hubSet.has(n))) return hubs.some((h) => h.role === "proxy") ? "proxy" : "busiest host";
+    return used[i] === 0 ? "clients" : "servers";
   };
   cols.forEach((c, i) => {
     if (c.length === 0) return;

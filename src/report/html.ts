@@ -155,7 +155,8 @@ function verdictText(v: Report["summary"]["verdict"]): string {
 function header(r: Report): string {
   const s = r.summary;
   const f = s.findings;
-  const files = r.captures.map((c) => c.file);
+  // Base names here; the captures table has the paths as given.
+  const files = r.captures.map((c) => c.file.split(/[\\/]/).pop() || c.file);
   const packets = r.captures.reduce((a, c) => a + c.packets, 0);
   const errors = r.captures.reduce((a, c) => a + c.errors.length, 0);
   return (
