@@ -361,6 +361,19 @@ describe("HTML report: diagram", () => {
     expect(html).toMatch(/>vcenter<\/text><text [^>]*>10\.0\.2\.2</);
   });
 
+  it("with no proxy and no host of two peers, puts clients left of servers and names no hub", () => {
+    const a = conv("10.0.0.1", "10.0.9.1", 53, { transport: "udp" });
+    const b = conv("10.0.0.2", "10.0.9.2", 80);
+    const html = renderHtml(report([a, b]));
+    expect(html).not.toContain("busiest host");
+    expect(html).toContain(">clients</text>");
+    expect(html).toContain(">servers</text>");
+    const x = (ip: string) => Number(new RegExp(`<rect x="([\\d.]+)"[^>]*/><text [^>]*>[^<]*</text><text [^>]*>${ip.replace(/\./g, "\\.")}</text>`).exec(html)![1]);
+    expect(x("10.0.0.1")).toBe(x("10.0.0.2"));
+    expect(x("10.0.9.1")).toBe(x("10.0.9.2"));
+    expect(x("10.0.0.1")).toBeLessThan(x("10.0.9.1"));
+  });
+
   it(`draws at most ${MAX_HOSTS} boxes, grouping the rest as "N other hosts"`, () => {
     const convs: ConversationRecord[] = [];
     for (let k = 0; k < 40; k++) convs.push(conv("10.0.0.5", `10.9.0.${k + 1}`, 443, { client: { ip: "10.0.0.5", port: 1000 + k, role: "proxy" } }));
