@@ -51,6 +51,20 @@ export class Browser {
     const out = child.stdio[4] as Readable;
     out.setEncoding("utf8");
     out.on("data", (chunk: string) => this.receive(chunk));
+    // A browser that dies (missing libraries, a crash) fails every command still waiting, with
+    // the end of its stderr, instead of leaving the test to time out.
+    child.on("exit", (code, signal) => {
+      const err = new Error(`chromium exited (${signal ?? code}): ${this.stderr.slice(-2000)}`);
+      for (const p of this.pending.values()) p.reject(err);
+      this.pending.clear();
+    });
+    // Writing to a browser that has gone raises EPIPE on the pipe; the exit above reports it.
+    (child.stdio[3] as Writable).on("error", () => undefined);
+    (child.stdio[4] as Readable).on("error", () => undefined);
+    child.on("error", (e) => {
+      for (const p of this.pending.values()) p.reject(e);
+      this.pending.clear();
+    });
     (child.stderr as Readable).setEncoding("utf8");
     (child.stderr as Readable).on("data", (s: string) => {
       if (this.stderr.length < 200_000) this.stderr += s;
@@ -107,11 +121,16 @@ export class Browser {
     }
   }
 
-  send(method: string, params: Json = {}, sessionId?: string): Promise<Json> {
+  send(method: string, params: Json = {}, sessionId?: string, ms = 30_000): Promise<Json> {
     const id = this.nextId++;
     const msg = JSON.stringify(sessionId ? { id, method, params, sessionId } : { id, method, params });
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return Promise.reject(new Error(`chromium is not running: ${this.stderr.slice(-2000)}`));
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject, method });
+      const t = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new Error(`${method}: no answer within ${ms} ms`));
+      }, ms);
+      this.pending.set(id, { resolve: (v) => (clearTimeout(t), resolve(v)), reject: (e) => (clearTimeout(t), reject(e)), method });
       (this.child.stdio[3] as Writable).write(msg + "\0");
     });
   }

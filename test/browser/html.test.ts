@@ -20,6 +20,7 @@ import { Browser, findChromium } from "./cdp.js";
 import { decodePng, shareOfColour } from "./png.js";
 
 const bin = findChromium();
+if (!bin) console.warn("test/browser/html.test.ts: SKIPPED — no chromium binary on PATH (apt-get install chromium, or set CHROMIUM_BIN)");
 const FIXTURES = path.resolve(__dirname, "../../fixtures/recorded");
 const PUBLIC = path.resolve(__dirname, "../../../shared/captures/public");
 const WIDTH = 1280;
