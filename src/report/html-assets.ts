@@ -72,7 +72,7 @@ th.sortable::after{content:" \\2195";color:#9aa1ab}
 th[aria-sort=ascending]::after{content:" \\25B2";color:var(--ink)}
 th[aria-sort=descending]::after{content:" \\25BC";color:var(--ink)}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
-td.wrap{min-width:220px;overflow-wrap:anywhere}
+td.wrap{min-width:260px;overflow-wrap:anywhere}
 .nw{white-space:nowrap}
 td .role{font-family:"Liberation Sans",Arial,sans-serif;font-size:12px;color:var(--muted)}
 tr.r-error td:first-child{box-shadow:inset 4px 0 var(--err)}

@@ -20,6 +20,9 @@ import type { CaptureRecord, ConversationRecord, Report } from "./record.js";
 // One escaper for every renderer: `& < > " '` as entities after every control, format, bidi and
 // unassigned code point is written out visibly (ESC as the four characters \x1b, U+202E as \u202e).
 import { escapeHtml } from "./sanitize.js";
+// The wording every report shares (terminal table, Markdown, HTML): numbers, durations, the
+// protocol details of a conversation, section titles and the sentences for empty sections.
+import { detailLines, duration, NO_FINDINGS, NO_ROLES, NOT_SEEN, num as fmt, plural, SECTION, verdictView } from "./summary-text.js";
 
 export interface HtmlOptions {
   /** The matrix rows the report was checked against (shown with what was seen of each). */
@@ -39,10 +42,6 @@ function clip(s: string, max: number): string {
   return cps.length <= max ? s : cps.slice(0, max - 1).join("") + "…";
 }
 
-function plural(n: number, one: string, many = one + "s"): string {
-  return `${n.toLocaleString("en-US")} ${n === 1 ? one : many}`;
-}
-
 /** "2026-11-25T10:46:20.456776000Z" → "2026-11-25 10:46:20.456776" (UTC; the full value stays in the title). */
 function shortTime(iso: string | null): string {
   if (!iso) return "—";
@@ -60,14 +59,6 @@ function seconds(iso: string): number {
   return Date.parse(m[1] + "Z") / 1000 + (m[2] ? Number("0." + m[2]) : 0);
 }
 
-function duration(s: number): string {
-  if (!Number.isFinite(s)) return "—";
-  if (s < 1) return `${(s * 1000).toFixed(s < 0.01 ? 2 : 1)} ms`;
-  if (s < 120) return `${s.toFixed(s < 10 ? 2 : 1)} s`;
-  const m = Math.floor(s / 60);
-  return m < 120 ? `${m} min ${Math.round(s - m * 60)} s` : `${Math.floor(m / 60)} h ${m % 60} min`;
-}
-
 function bytes(n: number): string {
   if (n < 1024) return `${n} B`;
   const u = ["KiB", "MiB", "GiB", "TiB"];
@@ -82,60 +73,15 @@ function bytes(n: number): string {
 
 const STATUS_TEXT: Record<Status, string> = { error: "error", warning: "warning", info: "info", none: "no rule", ok: "clean" };
 const SEVERITIES: Severity[] = ["error", "warning", "info"];
-const SEVERITY_HEADING: Record<Severity, string> = { error: "Errors", warning: "Warnings", info: "Information" };
+const SEVERITY_HEADING: Record<Severity, string> = { error: "Errors", warning: "Warnings", info: "Info" };
 
 function pill(status: Status, text = STATUS_TEXT[status]): string {
   const cls = status === "none" ? "s-none" : status === "ok" ? "s-ok" : `s-${status}`;
   return `<span class="pill ${cls}">${esc(text)}</span>`;
 }
 
-function num(n: number, text = n.toLocaleString("en-US")): string {
+function num(n: number, text = fmt(n)): string {
   return `<td class="num" data-v="${n}">${esc(text)}</td>`;
-}
-
-/** What was seen in a conversation, in a few words (every part is wire text, escaped by the caller). */
-export function seenText(c: ConversationRecord): string {
-  const parts: string[] = [];
-  const t = c.tls;
-  if (c.protocol === "vmware-authd" && c.banner) parts.push(`authd “${clip(c.banner, 60)}”`);
-  if (t) {
-    if (t.version) parts.push(t.version);
-    else if (t.clientVersion) parts.push(`${t.clientVersion} offered, no ServerHello`);
-    if (t.sni) parts.push(`SNI ${clip(t.sni, 80)}`);
-    if (t.alpnSelected) parts.push(`ALPN ${clip(t.alpnSelected, 20)}`);
-    if (t.cipher) parts.push(t.cipher);
-    if (t.certificate) parts.push(`cert ${clip(t.certificate.subject, 80)}`);
-    for (const a of t.alerts.slice(0, 2)) parts.push(`${a.from} alert ${a.description}`);
-  }
-  if (c.ssh) {
-    const sw = c.ssh.serverSoftware ?? c.ssh.serverBanner ?? c.ssh.clientSoftware ?? c.ssh.clientBanner;
-    if (sw) parts.push(clip(sw, 80));
-  }
-  if (c.rdp) {
-    if (c.rdp.cookie) parts.push(`cookie ${clip(c.rdp.cookie, 60)}`);
-    if (c.rdp.requestedProtocols.length) parts.push(`asked ${c.rdp.requestedProtocols.join("+")}`);
-    if (c.rdp.selectedProtocol) parts.push(`got ${c.rdp.selectedProtocol}`);
-    if (c.rdp.failure) parts.push(`refused: ${c.rdp.failure}`);
-  }
-  if (c.http) {
-    const h = c.http;
-    const req = [h.method, h.host ? clip(h.host, 60) : null, h.uri ? clip(h.uri, 80) : null].filter(Boolean).join(" ");
-    if (req) parts.push(req);
-    if (h.status !== null) parts.push(`→ ${h.status}${h.server ? ` ${clip(h.server, 40)}` : ""}`);
-  }
-  if (c.ntp) {
-    const n = c.ntp;
-    parts.push(`NTPv${n.version}${n.clientMode !== null ? ` mode ${n.clientMode}` : ""}${n.serverMode !== null ? `→${n.serverMode}` : ""}${n.stratum !== null ? ` stratum ${n.stratum}` : ""}`);
-  }
-  if (c.dns) {
-    const q = c.dns.queries;
-    if (q.length) parts.push(q.slice(0, 3).map((x) => clip(x, 60)).join(", ") + (q.length > 3 ? ` +${q.length - 3}` : ""));
-    if (c.dns.rcodes.length) parts.push([...new Set(c.dns.rcodes)].join(","));
-  }
-  if (c.banner && c.protocol !== "vmware-authd" && !c.ssh) parts.push(`“${clip(c.banner, 80)}”`);
-  if (c.icmp) parts.push(`ICMP type ${c.icmp.type} code ${c.icmp.code} ×${c.icmp.count}`);
-  if (c.anomalies.length) parts.push(plural(c.anomalies.length, "anomaly", "anomalies"));
-  return parts.join(" · ");
 }
 
 class Groups {
@@ -148,8 +94,8 @@ class Groups {
   }
 }
 
-function verdictText(v: Report["summary"]["verdict"]): string {
-  return v.toUpperCase();
+function verdictText(r: Report): string {
+  return verdictView(r).word;
 }
 
 function header(r: Report): string {
@@ -161,9 +107,9 @@ function header(r: Report): string {
   const errors = r.captures.reduce((a, c) => a + c.errors.length, 0);
   return (
     `<header class="top ${s.verdict}" id="verdict-banner"><div class="top-in">` +
-    `<div class="verdict" id="verdict" data-verdict="${s.verdict}">${verdictText(s.verdict)}</div>` +
-    `<div><div class="counts">${plural(f.error, "error")} · ${plural(f.warning, "warning")} · ${f.info.toLocaleString("en-US")} info</div>` +
-    `<div class="facts">${plural(s.conversations, "conversation")}, ${s.matched.toLocaleString("en-US")} matched to the matrix · ` +
+    `<div class="verdict" id="verdict" data-verdict="${s.verdict}">${verdictText(r)}</div>` +
+    `<div><div class="counts">${plural(f.error, "error")} · ${plural(f.warning, "warning")} · ${fmt(f.info)} info</div>` +
+    `<div class="facts">${plural(s.conversations, "conversation")}, ${fmt(s.matched)} matched to the matrix · ` +
     `${plural(r.captures.length, "capture")} (${esc(clip(files.join(", "), 140))}), ${plural(packets, "packet")} over ${esc(duration(s.captureSeconds))}` +
     `${errors ? ` · <strong>${plural(errors, "capture error")}</strong>` : ""}</div>` +
     `<div class="tool">${esc(r.generator.name)} ${esc(r.generator.version)} · matrix: ${esc(r.matrix.product)} v${esc(r.matrix.version)} (${plural(r.matrix.rows, "row")})</div>` +
@@ -184,7 +130,7 @@ function headline(r: Report): string {
     .sort((a, b) => STATUS_RANK[b.f.severity] - STATUS_RANK[a.f.severity] || a.i - b.i)
     .slice(0, 5);
   if (top.length === 0) {
-    const parts = [r.findings.length ? "No errors or warnings; the informational findings are listed below." : "No findings."];
+    const parts = [r.findings.length ? "No errors or warnings; the informational findings are listed below." : NO_FINDINGS];
     if (r.summary.matched === 0) {
       parts.push(
         "No conversation matched a row of the matrix, so this capture says little about the proxy's connections: " +
@@ -244,7 +190,7 @@ function findingCard(f: Finding, index: number, byId: Map<number, ConversationRe
     rows.push(
       `<dt>Conversations</dt><dd><ul class="convlist">${convs.slice(0, CONVS_LISTED).map(convLine).join("")}</ul>` +
         (convs.length > CONVS_LISTED ? `<span class="muted">and ${plural(convs.length - CONVS_LISTED, "more")}. </span>` : "") +
-        `<button type="button" data-convs="${gid}">Show ${convs.length === 1 ? "it" : `all ${convs.length.toLocaleString("en-US")}`} in the conversations table</button></dd>`,
+        `<button type="button" data-convs="${gid}">Show ${convs.length === 1 ? "it" : `all ${fmt(convs.length)}`} in the conversations table</button></dd>`,
     );
   }
   if (f.frames.length) rows.push(`<dt>Frames</dt><dd class="mono">${esc(f.frames.join(", "))}</dd>`);
@@ -260,8 +206,8 @@ function findingCard(f: Finding, index: number, byId: Map<number, ConversationRe
 }
 
 function findingsSection(r: Report, byId: Map<number, ConversationRecord>, groups: Groups): string {
-  const out = [`<section><h2 id="findings">Findings</h2>`];
-  if (r.findings.length === 0) out.push(`<p class="empty">No findings.</p>`);
+  const out = [`<section><h2 id="findings">${esc(SECTION.findings)}</h2>`];
+  if (r.findings.length === 0) out.push(`<p class="empty">${esc(NO_FINDINGS)}</p>`);
   for (const s of SEVERITIES) {
     const list = r.findings.map((f, i) => ({ f, i })).filter((x) => x.f.severity === s);
     if (list.length === 0) continue;
@@ -306,7 +252,7 @@ function matrixSection(r: Report, rowsIn: MatrixRow[] | undefined, sev: Map<numb
     for (const f of fs) st = st === null ? f.severity : worse(st, f.severity);
     const pairs = [...new Set(convs.map((c) => `${c.client.ip} → ${c.server.ip}`))];
     const hosts = pairs.length ? esc(pairs.slice(0, 3).join(", ")) + (pairs.length > 3 ? ` <span class="muted">+${pairs.length - 3}</span>` : "") : `<span class="muted">—</span>`;
-    const statusCell = st === null ? `<td data-v="0">${pill("none", "not seen")}</td>` : `<td data-v="${STATUS_RANK[st] + 1}">${pill(st)}</td>`;
+    const statusCell = st === null ? `<td data-v="0">${pill("none", NOT_SEEN)}</td>` : `<td data-v="${STATUS_RANK[st] + 1}">${pill(st)}</td>`;
     const codes = [...new Set(fs.map((f) => f.code))];
     const rc = st === "error" ? "r-error" : st === "warning" ? "r-warning" : st === "ok" ? "r-ok" : "";
     rows.push(
@@ -334,7 +280,7 @@ function matrixSection(r: Report, rowsIn: MatrixRow[] | undefined, sev: Map<numb
     ? `Every row of the matrix (${r.matrix.product} v${r.matrix.version}) with the conversations that matched it; other rules seen (infrastructure such as DNS, related VMware traffic) follow.`
     : `The rules the conversations matched (the matrix rows themselves were not given to the report).`;
   return (
-    `<section><h2 id="matrix">Matrix rows and what was seen</h2><p class="muted">${esc(note)}</p>` +
+    `<section><h2 id="matrix">${esc(SECTION.matrix)}</h2><p class="muted">${esc(note)}</p>` +
     table(
       "t-matrix",
       [["Row", "text"], ["Kind", "text"], ["Client → server", "text"], ["Port", "num"], ["Expects", "text"], ["Required", "text"], ["Seen", "num"], ["Hosts", "text"], ["Status", "num"], ["Findings", "text"], ["When", "text"]],
@@ -350,8 +296,8 @@ function rolesSection(r: Report): string {
     .sort((a, b) => (ipKey(a.ip) < ipKey(b.ip) ? -1 : ipKey(a.ip) > ipKey(b.ip) ? 1 : 0))
     .map((x) => `<tr><td class="mono" data-v="${esc(ipKey(x.ip))}">${esc(x.ip)}</td><td>${esc(x.role)}</td><td>${esc(x.source)}</td><td class="wrap">${esc(x.reason)}</td></tr>`);
   return (
-    `<section><h2 id="roles">Roles</h2>` +
-    table("t-roles", [["Address", "text"], ["Role", "text"], ["How", "text"], ["Reason", "text"]], rows, "No host has a role: none was given and none could be inferred.") +
+    `<section><h2 id="roles">${esc(SECTION.roles)}</h2>` +
+    table("t-roles", [["Address", "text"], ["Role", "text"], ["How", "text"], ["Reason", "text"]], rows, NO_ROLES) +
     `</section>`
   );
 }
@@ -375,7 +321,7 @@ function conversationsSection(r: Report, sev: Map<number, Severity>): string {
       endpoint(c.client.ip, c.client.port, c.client.role) +
       endpoint(c.server.ip, null, c.server.role) +
       `<td class="num nw" data-v="${c.server.port}">${c.server.port}/${c.transport}</td>` +
-      `<td>${esc(c.protocol)}</td><td class="wrap"${anomalies ? ` title="${anomalies}"` : ""}>${esc(seenText(c))}</td>` +
+      `<td>${esc(c.protocol)}</td><td class="wrap"${anomalies ? ` title="${anomalies}"` : ""}>${esc(detailLines(c).join(" · "))}</td>` +
       `<td class="mono" title="history ${esc(c.history)}">${esc(c.state)}</td>` +
       `<td data-v="${STATUS_RANK[st]}">${codes}</td><td class="mono nw">${esc(c.rule ?? "")}</td>` +
       `<td class="mono nw" data-v="${esc(c.start)}" title="${esc(c.start)}">${esc(start)}</td>` +
@@ -395,7 +341,7 @@ function conversationsSection(r: Report, sev: Map<number, Severity>): string {
   ];
   if (multi) heads.push(["Capture", "num"]);
   return (
-    `<section><h2 id="conversations">Conversations (${r.conversations.length.toLocaleString("en-US")})</h2>` +
+    `<section><h2 id="conversations">Conversations (${fmt(r.conversations.length)})</h2>` +
     `<div class="filterbar" id="conv-filter" hidden><span></span><button type="button">Show all</button></div>` +
     table("t-conv", heads, rows, "No TCP or UDP conversation in the capture.") +
     `</section>`
@@ -436,7 +382,7 @@ function capturesSection(r: Report): string {
     ),
   );
   return (
-    `<section><h2 id="captures">Captures</h2>` +
+    `<section><h2 id="captures">${esc(SECTION.captures)}</h2>` +
     table(
       "t-captures",
       [["#", "num"], ["File", "text"], ["Format", "text"], ["Link types", "text"], ["Packets", "num"], ["Bytes", "num"], ["First packet (UTC)", "text"], ["Last packet (UTC)", "text"], ["Errors", "num"], ["Decoding", "text"]],
@@ -454,7 +400,7 @@ export function renderHtml(r: Report, o: HtmlOptions = {}): string {
   const groups = new Groups();
   const sev = severityByConversation(r);
   const byId = new Map(r.conversations.map((c) => [c.id, c]));
-  const title = `${verdictText(r.summary.verdict)} · ${r.captures.map((c) => c.file).join(", ") || "no capture"} · phoenix-netcheck`;
+  const title = `${verdictText(r)} · ${r.captures.map((c) => c.file).join(", ") || "no capture"} · phoenix-netcheck`;
   const body =
     header(r) +
     nav() +

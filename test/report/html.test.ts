@@ -266,7 +266,7 @@ describe("HTML report: content", () => {
     ];
     const html = renderHtml(report([a], fs));
     const section = html.slice(html.indexOf('id="findings"'), html.indexOf('id="matrix"'));
-    const order = ["Errors (1)", "first", "Warnings (1)", "second", "Information (1)", "third"].map((s) => section.indexOf(s));
+    const order = ["Errors (1)", "first", "Warnings (1)", "second", "Info (1)", "third"].map((s) => section.indexOf(s));
     expect(order.every((i) => i >= 0)).toBe(true);
     expect([...order].sort((x, y) => x - y)).toEqual(order);
     for (const f of fs) {
