@@ -166,7 +166,7 @@ function convLine(c: ConversationRecord): string {
     `<li><span class="mono">#${c.id}</span> ${c.transport}.stream ${c.stream} · ` +
     `<span class="mono">${esc(c.client.ip)}:${c.client.port} → ${esc(c.server.ip)}:${c.server.port}</span> · ` +
     `<span class="mono" title="${esc(c.start)} → ${esc(c.end)}">${esc(shortTime(c.start))} → ${esc(shortTime(c.end).slice(11))}</span> ` +
-    `(${esc(duration(dur))}) · ${esc(c.state)} · frames ${c.firstFrame}–${c.lastFrame}</li>`
+    `(${esc(duration(dur))}) · ${esc(c.state)} · ${c.firstFrame === c.lastFrame ? `frame ${c.firstFrame}` : `frames ${c.firstFrame}–${c.lastFrame}`}</li>`
   );
 }
 
