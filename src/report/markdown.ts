@@ -23,6 +23,15 @@ import {
   verdictView,
 } from "./summary-text.js";
 
+/**
+ * A Wireshark filter, exactly: as a code span, which shows every character as is — unless it
+ * holds `<` or `>` (a filter quoting a wire string could), which a code span would carry raw into
+ * the file; then as escaped text, which reads the same once rendered.
+ */
+function filterText(f: string, inTable = false): string {
+  return /[<>]/.test(f) ? escapeMarkdown(f) : markdownCode(f, inTable);
+}
+
 /** Escaped text pieces joined into one cell. */
 function cell(parts: readonly string[]): string {
   return parts.map(escapeMarkdown).join("; ");
@@ -59,7 +68,7 @@ export function renderMarkdown(r: Report, matrixRows?: readonly MatrixRow[]): st
       out.push(`- ${head}: ${escapeMarkdown(f.message)}`);
       if (f.fix) out.push(`  - ${escapeMarkdown(f.fix)}`);
       if (f.where) out.push(`  - ${escapeMarkdown(f.where)}`);
-      out.push(`  - Wireshark: ${markdownCode(f.filter)}`);
+      out.push(`  - Wireshark: ${filterText(f.filter)}`);
     }
   });
 
@@ -104,7 +113,7 @@ export function renderMarkdown(r: Report, matrixRows?: readonly MatrixRow[]): st
           cell([`${c.protocol} · ${c.state} ${c.history}`.trim(), ...c.details]),
           cell([c.fromClient]),
           cell([c.fromServer]),
-          [escapeMarkdown(c.frames), markdownCode(c.stream, true), ...(c.findings.length ? [escapeMarkdown(`findings: ${c.findings.join(", ")}`)] : [])].join("; "),
+          [escapeMarkdown(c.frames), filterText(c.stream, true), ...(c.findings.length ? [escapeMarkdown(`findings: ${c.findings.join(", ")}`)] : [])].join("; "),
         ]),
       ),
     );

@@ -20,6 +20,26 @@ export const MAX_LISTED = 30;
 export const MAX_WIRE_TEXT = 160;
 
 // ---------------------------------------------------------------------------------------------
+// Fields being added to the record (aggregate entries past the conversation limit, flow-table
+// stats), read structurally so this file compiles with and without them.
+
+interface AggregateFields {
+  aggregate?: { conversations: number; level: string; serverPorts: { low: number; high: number } } | null;
+}
+interface FlowFields {
+  flow?: { limitHit: boolean; maxConversations: number; conversations: number; listed: number; aggregated: number; aggregates: number } | null;
+}
+
+function aggregateOf(c: ConversationRecord): NonNullable<AggregateFields["aggregate"]> | null {
+  return (c as ConversationRecord & AggregateFields).aggregate ?? null;
+}
+
+/** Conversations a record stands for: 1, or how many an aggregate entry folds together. */
+function weight(c: ConversationRecord): number {
+  return aggregateOf(c)?.conversations ?? 1;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Small formatters.
 
 /** 1234567 → "1,234,567" (no locale: the output must not depend on the machine). */
@@ -244,7 +264,8 @@ const MAX_ROW_DETAILS = 8;
 function seenLines(convs: ConversationRecord[]): string[] {
   const lines: string[] = [];
   const ids = compactNumbers(convs.map((c) => c.id));
-  lines.push(`${plural(convs.length, "conversation")} (${ids})`);
+  const total = convs.reduce((n, c) => n + weight(c), 0);
+  lines.push(`${plural(total, "conversation")} (${total === convs.length ? "" : "entries "}${ids})`);
   const servers = distinct(convs.map((c) => c.server.ip));
   lines.push(`to ${servers.join(", ")}`);
   lines.push(`state ${counted(convs.map((c) => c.state))}`);
@@ -345,6 +366,11 @@ export interface ConversationView {
 }
 
 function kindText(c: ConversationRecord): string {
+  const agg = aggregateOf(c);
+  if (agg) {
+    const ports = agg.serverPorts.low === agg.serverPorts.high ? `port ${agg.serverPorts.low}` : `ports ${agg.serverPorts.low}–${agg.serverPorts.high}`;
+    return `${plural(agg.conversations, "conversation")} past the limit, folded (same ${agg.level}; ${ports})`;
+  }
   if (c.ruleKind === "infrastructure" || c.ruleKind === "related") return `${c.ruleKind} ${c.rule ?? ""}`.trim();
   if (c.rule) return `${c.ruleKind ?? "rule"} ${c.rule}`;
   return "no matrix row";
@@ -412,7 +438,7 @@ export function conversationView(c: ConversationRecord, multiCapture: boolean): 
     serverAddress: hostPort(c.server.ip, c.server.port),
     clientRole: c.client.role,
     serverRole: c.server.role,
-    port: portText(c.transport, c.server.port),
+    port: aggregateOf(c) ? portText(c.transport, "*") : portText(c.transport, c.server.port),
     kind: kindText(c),
     state: c.state,
     history: c.history,
@@ -477,6 +503,13 @@ export function captureView(c: CaptureRecord): CaptureView {
   if (c.errors.length > MAX_CAPTURE_ERRORS) errors.push(`… ${plural(c.errors.length - MAX_CAPTURE_ERRORS, "more error")} (--format json lists them)`);
   const unlisted = c.decode?.errorsNotListed ?? 0;
   if (unlisted > 0) errors.push(`${plural(unlisted, "more decode error")} counted, not listed`);
+  const flow = (c as CaptureRecord & FlowFields).flow;
+  if (flow?.limitHit) {
+    errors.push(
+      `conversation limit ${num(flow.maxConversations)} reached: ${num(flow.conversations)} seen, ${num(flow.listed)} listed, ` +
+        `${num(flow.aggregated)} folded into ${plural(flow.aggregates, "aggregate entry", "aggregate entries")}`,
+    );
+  }
   return {
     file: c.file,
     format: c.compressed ? `${c.format} (gzip)` : c.format,

@@ -84,14 +84,10 @@ export function columnWidths(cols: readonly { min: number; max?: number; weight:
   if (sumMin >= avail) {
     // Not even the minimums fit: shrink every column in proportion, one column each at least.
     const w = mins.map((m) => Math.max(1, Math.floor((m * avail) / sumMin)));
-    let over = w.reduce((a, b) => a + b, 0) - avail;
-    for (let i = 0; over > 0 && i < 10 * n; i++) {
-      const j = w.indexOf(Math.max(...w));
-      if (w[j] > 1) {
-        w[j]--;
-        over--;
-      }
-    }
+    // Rounding down leaves a few columns over: give them to the widest columns first.
+    let left = avail - w.reduce((a, b) => a + b, 0);
+    const order = mins.map((m, i) => [m, i]).sort((a, b) => b[0] - a[0] || a[1] - b[1]).map(([, i]) => i);
+    for (let k = 0; left > 0; k = (k + 1) % n, left--) w[order[k]]++;
     return w;
   }
   const w = [...mins];
@@ -133,15 +129,29 @@ function renderGrid(cols: Col[], rows: Cell[][], width: number, color: boolean):
     return { ...c, min: Math.min(c.max ?? Infinity, Math.max(c.min, longest)) };
   });
   const w = columnWidths(sized, width);
-  const fit = (lines: Cell, i: number) => lines.flatMap((l) => wrapText(terminalSafe(l), w[i])).join("\n");
+  const fit = (lines: Cell, i: number) => lines.flatMap((l) => wrapText(terminalSafe(l), w[i]));
   const table = new Table({
-    head: cols.map((c, i) => fit([c.head], i).split("\n").map((l) => paint(l, "bold", color)).join("\n")),
+    head: cols.map((c, i) => fit([c.head], i).map((l) => paint(l, "bold", color)).join("\n")),
     colWidths: w.map((x) => x + 2),
     wordWrap: false,
     truncate: "…",
-    style: { head: [], border: [], "padding-left": 1, "padding-right": 1 },
+    // compact: no rule between rows; we draw our own between entries, below.
+    style: { head: [], border: [], "padding-left": 1, "padding-right": 1, compact: true },
   });
-  for (const r of rows) table.push(r.map((cell, i) => fit(cell, i)));
+  // Every visual line is a row of one-line cells: cli-table3 0.6.5 truncates a cell's whole
+  // content for a debug message on every line it draws, which is quadratic in a multi-line cell
+  // (seconds for a small report). One-line cells keep drawing linear.
+  const rule = w.map((x) => ({
+    content: "─".repeat(x + 2),
+    chars: { left: "├", middle: "┼", right: "┤" },
+    style: { "padding-left": 0, "padding-right": 0 },
+  }));
+  rows.forEach((r, ri) => {
+    if (ri > 0) table.push(rule);
+    const cells = r.map((cell, i) => fit(cell, i));
+    const height = Math.max(1, ...cells.map((c) => c.length));
+    for (let li = 0; li < height; li++) table.push(cells.map((c) => c[li] ?? ""));
+  });
   return table.toString();
 }
 
