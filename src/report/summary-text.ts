@@ -193,7 +193,7 @@ export function findingGroups(r: Report): FindingGroup[] {
   }).filter((g) => g.items.length > 0);
 }
 
-export const NO_FINDINGS = "No findings: every conversation matched the matrix and carried what its row expects.";
+export const NO_FINDINGS = "No findings: no conversation breaks the matrix, and nothing it requires is missing.";
 
 // ---------------------------------------------------------------------------------------------
 // 3. Roles.
@@ -483,6 +483,8 @@ export interface CaptureView {
   /** "2026-11-25 10:46:18.873690 UTC", or "no packet". */
   first: string;
   last: string;
+  /** First and last packet for people: both times, or one when they are the same ("no packet"). */
+  span: string[];
   /** One line per error: "frame 12 at offset 1234: message (reading stopped here)". */
   errors: string[];
 }
@@ -518,6 +520,7 @@ export function captureView(c: CaptureRecord): CaptureView {
     bytes: plural(c.bytes, "byte"),
     first: timeText(c.firstTimestamp),
     last: timeText(c.lastTimestamp),
+    span: c.firstTimestamp === c.lastTimestamp ? [timeText(c.firstTimestamp)] : [timeText(c.firstTimestamp), timeText(c.lastTimestamp)],
     errors,
   };
 }

@@ -327,7 +327,7 @@ export function renderTable(r: Report, o: TableOptions, matrixRows?: readonly Ma
     out.push(
       renderGrid(
         cols,
-        caps.map((c) => [[c.file], [c.format, c.linkTypes], [c.packets], [c.bytes], [c.first, c.last], errorsCell(c)]),
+        caps.map((c) => [[c.file], [c.format, c.linkTypes], [c.packets], [c.bytes], c.span, errorsCell(c)]),
         width,
         color,
       ),
@@ -341,7 +341,7 @@ export function renderTable(r: Report, o: TableOptions, matrixRows?: readonly Ma
     out.push(
       renderGrid(
         cols,
-        caps.map((c) => [[c.file], [`${c.format}, ${c.linkTypes}`, `${c.packets}, ${c.bytes}`, c.first, c.last], errorsCell(c)]),
+        caps.map((c) => [[c.file], [`${c.format}, ${c.linkTypes}`, `${c.packets}, ${c.bytes}`, ...c.span], errorsCell(c)]),
         width,
         color,
       ),
