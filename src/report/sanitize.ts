@@ -66,6 +66,10 @@ export function escapeMarkdown(s: string): string {
   let t = terminalSafe(s)
     .replace(MD_PUNCT, (c) => "\\" + c)
     .replace(/[&<>]/g, (c) => MD_ENTITY[c]);
+  // GFM's autolink extension (spec §6.9) links bare "www." and "scheme://" text; an escaped dot or
+  // colon is not matched, so a hostile SNI or Host does not become a clickable link. (Bare e-mail
+  // addresses are still linked as mailto: by GFM renderers: that runs on the text after escapes.)
+  t = t.replace(/\b(www)\./gi, "$1\\.").replace(/:\/\//g, "\\://");
   // Block starts, which need a space or the line's end after them: list items (CommonMark §5.2:
   // "-", "+", "1." or "1)" then a space), thematic breaks (§4.1: "---", "- - -") and setext
   // underlines (§4.3: "===", "---"). "*", "_", "#" and ">" are escaped everywhere already.

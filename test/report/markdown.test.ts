@@ -2,6 +2,8 @@
  * The Markdown report: valid GFM tables (every row has as many cells as its header), the same
  * sections and order as the table, filters in code spans that show them exactly.
  */
+import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { builtinMatrix } from "../../src/policy/matrix.js";
 import { renderMarkdown } from "../../src/report/markdown.js";
@@ -111,5 +113,36 @@ describe("renderMarkdown content", () => {
     r.captures[0].errors = [{ frame: 7, offset: 5035, message: "corrupt record length", fatal: true }];
     const md = renderMarkdown(r, ROWS);
     expect(md).toContain("- frame 7, offset 5,035: corrupt record length (reading stopped here)");
+  });
+});
+
+/** cmark-gfm (GitHub's own C implementation of GFM, Debian package cmark-gfm), when installed. */
+const CMARK = ["/usr/bin/cmark-gfm", "/usr/local/bin/cmark-gfm"].find((p) => existsSync(p));
+
+describe.skipIf(!CMARK)(`rendered by cmark-gfm ${CMARK ? "" : "(skipped: cmark-gfm is not installed; apt-get install cmark-gfm)"}`.trim(), () => {
+  const render = (md: string) =>
+    execFileSync(CMARK!, ["-e", "table", "-e", "autolink", "-e", "strikethrough", "-e", "tagfilter"], { input: md, encoding: "utf8" });
+
+  it("every table row has as many cells as its header, and no tag, link or image comes from the wire", () => {
+    for (const [name, md] of renders()) {
+      const html = render(md);
+      for (const t of html.match(/<table>[\s\S]*?<\/table>/g) ?? []) {
+        const head = (t.match(/<th[ >]/g) ?? []).length;
+        for (const row of t.split("<tbody>")[1]?.match(/<tr>[\s\S]*?<\/tr>/g) ?? []) {
+          expect((row.match(/<td[ >]/g) ?? []).length, `${name}: ${row}`).toBe(head);
+        }
+      }
+      expect(html, name).not.toMatch(/<(script|img|iframe|b|i|svg)[\s>/]/i);
+      // The only links GFM may still make are bare e-mail addresses (mailto:).
+      for (const a of html.match(/<a [^>]*>/g) ?? []) expect(a, name).toMatch(/^<a href="mailto:/);
+    }
+  });
+
+  it("the hostile SNI and ALPN read back as sent", () => {
+    const html = render(renderMarkdown(hostile(), ROWS));
+    const text = html.replace(/<[^>]+>/g, "").replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&quot;/g, '"').replace(/&amp;/g, "&");
+    expect(text).toContain("SNI <script>alert(1)</script>.example");
+    expect(text).toContain("ALPN h2|x, `rm -rf /`, ](javascript:alert(1))");
+    expect(text).toContain("Host evil|host\\x1b[31m");
   });
 });

@@ -126,6 +126,13 @@ describe("escapeMarkdown", () => {
     expect(escapeMarkdown("a\\b")).toBe("a\\\\b");
   });
 
+  it("keeps bare URLs from becoming links (GFM autolinks)", () => {
+    expect(escapeMarkdown("www.evil.example")).toBe("www\\.evil.example");
+    expect(escapeMarkdown("see WWW.evil.example")).toBe("see WWW\\.evil.example");
+    expect(escapeMarkdown("https://evil.example/x")).toBe("https\\://evil.example/x");
+    expect(escapeMarkdown("10.0.0.1:443")).toBe("10.0.0.1:443");
+  });
+
   it("escapes what would start a block only at the start", () => {
     expect(escapeMarkdown("- item")).toBe("\\- item");
     expect(escapeMarkdown("+ item")).toBe("\\+ item");
