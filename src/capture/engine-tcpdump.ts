@@ -139,7 +139,8 @@ export class TcpdumpEngine implements LiveEngine {
     const started = new Promise<void>((resolve, reject) => {
       onListening = resolve;
       child.once("error", (e) => reject(new LiveCaptureError("engine", `cannot run ${this.path}: ${e.message}`)));
-      child.once("exit", () => {
+      // "close", not "exit": only then has all of stderr (the reason) been read.
+      child.once("close", () => {
         if (!listening) reject(classifyTcpdumpError(stderr, o));
       });
     });
