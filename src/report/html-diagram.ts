@@ -44,6 +44,15 @@ export function conversationStatus(c: ConversationRecord, sev: Map<number, Sever
   return sev.get(c.id) ?? (c.rule !== null ? "ok" : "none");
 }
 
+/**
+ * Conversations a record stands for: 1, or how many an aggregate entry (conversations past the
+ * flow table's limit, folded together) holds. Read structurally, as summary-text.ts does, so this
+ * compiles with and without the `aggregate` field in the record.
+ */
+export function weight(c: ConversationRecord): number {
+  return (c as ConversationRecord & { aggregate?: { conversations: number } | null }).aggregate?.conversations ?? 1;
+}
+
 /** Sort key for an address: IPv4 numerically, then IPv6 as text (RFC 5952 text sorts well enough). */
 export function ipKey(ip: string): string {
   const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(ip);
@@ -127,6 +136,8 @@ interface PortGroup {
   transport: string;
   port: number;
   ids: number[];
+  /** Conversations behind the ids (aggregate entries count for many). */
+  count: number;
   status: Status;
 }
 
@@ -135,6 +146,7 @@ interface Pair {
   server: Node;
   ports: PortGroup[];
   ids: number[];
+  count: number;
   status: Status;
   /** Chips as drawn: label, status, ids, group id. */
   chips: { text: string; status: Status; ids: number[]; title: string }[];
@@ -191,8 +203,8 @@ export function renderDiagram(r: Report, esc: (s: string) => string, groupId: (g
     const b = host(c.server.ip, c.server.role);
     const st = conversationStatus(c, sev);
     for (const h of a === b ? [a] : [a, b]) {
-      h.convs++;
-      h.status = h.convs === 1 ? st : worse(h.status, st);
+      h.status = h.convs === 0 ? st : worse(h.status, st);
+      h.convs += weight(c);
     }
     a.peers.add(b.key);
     b.peers.add(a.key);
@@ -251,19 +263,21 @@ export function renderDiagram(r: Report, esc: (s: string) => string, groupId: (g
     const pk = a.key + "\u0001" + b.key;
     let p = pairs.get(pk);
     if (!p) {
-      p = { client: a, server: b, ports: [], ids: [], status: st, chips: [], width: 0, rowY: 0 };
+      p = { client: a, server: b, ports: [], ids: [], count: 0, status: st, chips: [], width: 0, rowY: 0 };
       pairs.set(pk, p);
     }
     p.ids.push(c.id);
+    p.count += weight(c);
     p.status = p.ids.length === 1 ? st : worse(p.status, st);
     const gk = pk + "\u0001" + c.transport + "\u0001" + c.server.port;
     let g = portGroups.get(gk);
     if (!g) {
-      g = { transport: c.transport, port: c.server.port, ids: [], status: st };
+      g = { transport: c.transport, port: c.server.port, ids: [], count: 0, status: st };
       portGroups.set(gk, g);
       p.ports.push(g);
     }
     g.ids.push(c.id);
+    g.count += weight(c);
     g.status = g.ids.length === 1 ? st : worse(g.status, st);
   }
   if (other) {
@@ -310,13 +324,14 @@ export function renderDiagram(r: Report, esc: (s: string) => string, groupId: (g
     const sorted = [...p.ports].sort((x, y) => STATUS_RANK[y.status] - STATUS_RANK[x.status] || x.port - y.port || (x.transport < y.transport ? -1 : 1));
     const shown = sorted.length > MAX_CHIPS ? sorted.slice(0, MAX_CHIPS - 1) : sorted;
     for (const g of shown) {
-      p.chips.push({ text: `${g.port}/${g.transport}`, status: g.status, ids: g.ids, title: `${g.port}/${g.transport}: ${plural(g.ids.length, "conversation")}` });
+      p.chips.push({ text: `${g.port}/${g.transport}`, status: g.status, ids: g.ids, title: `${g.port}/${g.transport}: ${plural(g.count, "conversation")}` });
     }
     if (sorted.length > shown.length) {
       const rest = sorted.slice(shown.length);
       const ids = rest.flatMap((g) => g.ids).sort((x, y) => x - y);
       const st = rest.reduce<Status>((s, g) => worse(s, g.status), "ok");
-      p.chips.push({ text: `+${rest.length} ports`, status: st, ids, title: `${rest.length} more ports: ${plural(ids.length, "conversation")}` });
+      const count = rest.reduce((n, g) => n + g.count, 0);
+      p.chips.push({ text: `+${rest.length} ports`, status: st, ids, title: `${rest.length} more ports: ${plural(count, "conversation")}` });
     }
     p.width = rowWidth(p);
     if (p.client.col < p.server.col) p.server.left.push(p);
@@ -446,11 +461,11 @@ export function renderDiagram(r: Report, esc: (s: string) => string, groupId: (g
       }
       arrow = `M${n1(chipX)} ${n1(ry)} L${n1(t.x + t.w + 2)} ${n1(ry)}`;
     }
-    const stroke = n1(2 + Math.min(2, Math.log10(p.ids.length)));
+    const stroke = n1(2 + Math.min(2, Math.log10(p.count)));
     const pairLabel = `${hostText(s)} → ${hostText(t)}, ${p.ports.length === 1 ? `port ${p.ports[0].port}/${p.ports[0].transport}` : plural(p.ports.length, "port")}`;
     const gid = reg(p.ids, pairLabel);
     edges.push(
-      `<g class="edge" data-convs="${gid}" tabindex="0" role="button"><title>${esc(`${pairLabel}: ${plural(p.ids.length, "conversation")} (click to list them)`)}</title>` +
+      `<g class="edge" data-convs="${gid}" tabindex="0" role="button"><title>${esc(`${pairLabel}: ${plural(p.count, "conversation")} (click to list them)`)}</title>` +
         `<path d="${d}" fill="none" stroke="${col.line}" stroke-width="${stroke}"/>` +
         `<path d="${arrow}" fill="none" stroke="${col.line}" stroke-width="${stroke}" marker-end="url(#ah-${p.status})"/></g>`,
     );

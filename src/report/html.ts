@@ -14,7 +14,7 @@ import type { Finding, Severity } from "../policy/check.js";
 import type { MatrixRow } from "../policy/matrix.js";
 import { formatPorts } from "../policy/matrix.js";
 import { CSP, CSS, JS } from "./html-assets.js";
-import { conversationStatus, ipKey, renderDiagram, severityByConversation, STATUS_RANK, worse } from "./html-diagram.js";
+import { conversationStatus, ipKey, renderDiagram, severityByConversation, STATUS_RANK, weight, worse } from "./html-diagram.js";
 import type { ConvGroup, Status } from "./html-diagram.js";
 import type { CaptureRecord, ConversationRecord, Report } from "./record.js";
 // One escaper for every renderer: `& < > " '` as entities after every control, format, bidi and
@@ -307,6 +307,7 @@ function conversationsSection(r: Report, sev: Map<number, Severity>): string {
   const dates = new Set(r.conversations.map((c) => c.start.slice(0, 10)));
   const oneDate = dates.size === 1 ? [...dates][0] : null;
   const multi = r.captures.length > 1;
+  const total = r.conversations.reduce((n, c) => n + weight(c), 0);
   const endpoint = (ip: string, port: number | null, role: string | null) =>
     `<td class="mono nw" data-v="${esc(ipKey(ip))}">${esc(ip)}${port !== null ? `:${port}` : ""}${role ? `<div class="role">${esc(role)}</div>` : ""}</td>`;
   const rows = r.conversations.map((c) => {
@@ -316,12 +317,20 @@ function conversationsSection(r: Report, sev: Map<number, Severity>): string {
     const anomalies = c.anomalies.map((a) => esc(`${a.name}: ${a.message}`)).join("&#10;");
     const codes = c.findings.length ? `${pill(st)} ${c.findings.map((f) => `<span class="nw">${esc(f)}</span>`).join(", ")}` : st === "ok" ? pill("ok") : "";
     const start = oneDate ? shortTime(c.start).slice(11) : shortTime(c.start);
+    // An aggregate entry stands for many conversations past the flow table's limit.
+    const agg = aggregateOf(c);
+    const range = agg && agg.serverPorts.low !== agg.serverPorts.high ? `${agg.serverPorts.low}–${agg.serverPorts.high}` : null;
+    const portCell = `${range ?? c.server.port}/${c.transport}`;
+    const seen = agg
+      ? [`${plural(agg.conversations, "conversation")} past the conversation limit, folded (same ${agg.level}${range ? `; ports ${range}` : ""})`, ...detailLines(c)]
+      : detailLines(c);
     return (
-      `<tr data-id="${c.id}"${rc ? ` class="${rc}"` : ""}>${num(c.id)}` +
+      `<tr data-id="${c.id}"${rc ? ` class="${rc}"` : ""}>` +
+      (agg ? `<td class="num" data-v="${c.id}">${c.id}<div class="role">×${esc(fmt(agg.conversations))} folded</div></td>` : num(c.id)) +
       endpoint(c.client.ip, c.client.port, c.client.role) +
       endpoint(c.server.ip, null, c.server.role) +
-      `<td class="num nw" data-v="${c.server.port}">${c.server.port}/${c.transport}</td>` +
-      `<td>${esc(c.protocol)}</td><td class="wrap"${anomalies ? ` title="${anomalies}"` : ""}>${esc(detailLines(c).join(" · "))}</td>` +
+      `<td class="num nw" data-v="${c.server.port}">${esc(portCell)}</td>` +
+      `<td>${esc(c.protocol)}</td><td class="wrap"${anomalies ? ` title="${anomalies}"` : ""}>${esc(seen.join(" · "))}</td>` +
       `<td class="mono" title="history ${esc(c.history)}">${esc(c.state)}</td>` +
       `<td data-v="${STATUS_RANK[st]}">${codes}</td><td class="mono nw">${esc(c.rule ?? "")}</td>` +
       `<td class="mono nw" data-v="${esc(c.start)}" title="${esc(c.start)}">${esc(start)}</td>` +
@@ -341,16 +350,32 @@ function conversationsSection(r: Report, sev: Map<number, Severity>): string {
   ];
   if (multi) heads.push(["Capture", "num"]);
   return (
-    `<section><h2 id="conversations">Conversations (${fmt(r.conversations.length)})</h2>` +
+    `<section><h2 id="conversations">Conversations (${fmt(total)}${total !== r.conversations.length ? `, in ${plural(r.conversations.length, "row")}` : ""})</h2>` +
     `<div class="filterbar" id="conv-filter" hidden><span></span><button type="button">Show all</button></div>` +
     table("t-conv", heads, rows, "No TCP or UDP conversation in the capture.") +
     `</section>`
   );
 }
 
+// Fields being added to the record (aggregate entries past the flow table's conversation limit,
+// its stats per capture), read structurally like summary-text.ts, so this compiles either way.
+type Aggregate = { conversations: number; level: string; serverPorts: { low: number; high: number } };
+type FlowStats = { limitHit: boolean; maxConversations: number; conversations: number; listed: number; aggregated: number; aggregates: number };
+
+function aggregateOf(c: ConversationRecord): Aggregate | null {
+  return (c as ConversationRecord & { aggregate?: Aggregate | null }).aggregate ?? null;
+}
+
 function decodeNotes(c: CaptureRecord): string {
   const d = c.decode;
   const out: string[] = [];
+  const flow = (c as CaptureRecord & { flow?: FlowStats | null }).flow;
+  if (flow?.limitHit) {
+    out.push(
+      `conversation limit ${fmt(flow.maxConversations)} reached: ${fmt(flow.conversations)} seen, ${fmt(flow.listed)} listed, ` +
+        `${fmt(flow.aggregated)} folded into ${plural(flow.aggregates, "aggregate entry", "aggregate entries")}`,
+    );
+  }
   if (d.malformed) out.push(`${d.malformed} malformed`);
   if (d.snaplenCut) out.push(`${d.snaplenCut} cut by snaplen`);
   if (d.fragments) out.push(`${d.fragments} fragments, ${d.reassembled} reassembled${d.fragmentsIncomplete ? `, ${d.fragmentsIncomplete} incomplete` : ""}`);

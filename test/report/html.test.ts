@@ -20,24 +20,28 @@ const FIXTURES = path.resolve(__dirname, "../../fixtures/recorded");
 const HOSTILE = path.resolve(__dirname, "../../fixtures/hostile/hostile.pcap");
 
 // ---------------------------------------------------------------------------------------------
-// Building reports by hand.
+// Building reports by hand. `flow` and `aggregate` are fields being added to the record: the
+// defaults carry them (null) in a plain object merged with Object.assign, so these builders
+// type-check whether or not record.ts declares them yet.
 
 function capture(over: Partial<CaptureRecord> = {}): CaptureRecord {
-  return {
+  const base = {
+    flow: null,
     file: "proxy.pcap", format: "pcap", compressed: false, linkTypes: [1], packets: 10, frames: 10, bytes: 1000,
     firstTimestamp: "2024-03-01T10:00:00.000000000Z", lastTimestamp: "2024-03-01T10:00:09.500000000Z", errors: [],
     decode: {
       ipv4: 10, ipv6: 0, tcp: 10, udp: 0, icmp: 0, nonIp: {}, otherIpProtocols: {}, unsupportedLinkTypes: {}, fragments: 0, reassembled: 0,
       snaplenCut: 0, malformed: 0, errorsNotListed: 0, icmpUnmatched: 0, fragmentsIncomplete: 0,
     },
-    ...over,
   };
+  return Object.assign(base, over);
 }
 
 let nextId = 1;
 function conv(client: string, server: string, port: number, over: Partial<ConversationRecord> = {}): ConversationRecord {
   const id = nextId++;
-  return {
+  const base = {
+    aggregate: null,
     id, capture: 0, stream: id - 1, transport: "tcp",
     client: { ip: client, port: 40000 + id, role: null }, server: { ip: server, port, role: null }, clientBy: "syn",
     packets: { client: 3, server: 2 }, bytes: { client: 300, server: 200 }, firstFrame: id * 2 - 1, lastFrame: id * 2,
@@ -45,8 +49,8 @@ function conv(client: string, server: string, port: number, over: Partial<Conver
     protocol: "none", tls: null, banner: null, ssh: null, rdp: null, http: null, ntp: null, dns: null, icmp: null,
     tcp: { retransmissions: 0, outOfOrder: 0, overlaps: 0, gaps: 0, gapBytes: 0, zeroWindows: 0 },
     anomalies: [], rule: null, ruleKind: null, ruleAlternatives: [], findings: [],
-    ...over,
   };
+  return Object.assign(base, over);
 }
 
 function finding(severity: Finding["severity"], conversations: number[], over: Partial<Finding> = {}): Finding {
@@ -311,6 +315,20 @@ describe("HTML report: content", () => {
     expect(ids.filter((id, i) => ids.indexOf(id) !== i)).toEqual([]);
     for (const m of html.matchAll(/href="#([^"]+)"/g)) expect(ids, m[1]).toContain(m[1]);
     for (const m of html.matchAll(/data-copy="([^"]+)"/g)) expect(ids, m[1]).toContain(m[1]);
+  });
+
+  it("counts an aggregate entry (conversations folded past the flow table's limit) as the conversations it holds", () => {
+    // `aggregate` and `flow` are being added to the record; set them without naming their types.
+    const one = conv("10.0.0.5", "10.0.1.1", 1000);
+    const folded = Object.assign(conv("10.0.0.5", "10.0.1.1", 1000), { aggregate: { conversations: 500, level: "hosts", serverPorts: { low: 1000, high: 2000 } } });
+    const cap = Object.assign(capture(), { flow: { limitHit: true, maxConversations: 1, conversations: 501, listed: 1, aggregated: 500, aggregates: 1 } });
+    const html = renderHtml(report([one, folded], [], { captures: [cap] }));
+    expect(html).toContain("Conversations (501, in 2 rows)");
+    expect(html).toContain("×500 folded");
+    expect(html).toContain("500 conversations past the conversation limit, folded (same hosts; ports 1000–2000)");
+    expect(html).toContain(">1000–2000/tcp<");
+    expect(html).toContain("1000/tcp: 501 conversations");
+    expect(html).toContain("conversation limit 1 reached: 501 seen, 1 listed, 500 folded into 1 aggregate entry");
   });
 
   it("says so when the capture has no conversation", () => {
