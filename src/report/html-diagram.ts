@@ -154,10 +154,6 @@ interface Pair {
   rowY: number;
 }
 
-export function escapeXml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => (c === "&" ? "&amp;" : c === "<" ? "&lt;" : c === ">" ? "&gt;" : c === '"' ? "&quot;" : "&#39;"));
-}
-
 const n1 = (v: number) => (Math.round(v * 10) / 10).toString();
 
 function chipWidth(text: string): number {
