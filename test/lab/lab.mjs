@@ -4,7 +4,7 @@
 // did and what the analyzer should therefore report. See docs/lab.md.
 //
 //   node test/lab/lab.mjs [--seed N] [--scenarios all|a,b,...] [--pick K] [--out DIR]
-//                         [--combine a,b,... [--name NAME]] [--check] [--keep-going] [--quiet]
+//                         [--combine a,b,... [--name NAME]] [--once] [--check] [--quiet]
 //   node test/lab/lab.mjs --list          the scenarios
 //   node test/lab/lab.mjs --cleanup       remove every pnc-lab-* namespace left by a killed run
 //
@@ -30,7 +30,7 @@ const PY = process.env.PYTHON || (fs.existsSync("/usr/bin/python3") ? "/usr/bin/
 export const SCENARIOS = {
   good: "Everything as Phoenix expects: DNS, vCenter 443 (nginx, TLS, SNI), managed ESXi 902 (authd banner then TLS), standalone ESXi 443, both guests' 3542 (TLS >= 1.2), SSH to the Linux guest, RDP to the Windows-like guest, NTP, the cloud on 443 over IPv4 and IPv6 (SNI *.druva.com); plus a capture inside the Windows-like guest of 3545 on loopback.",
   "plaintext-vcenter-443": "vCenter serves plain HTTP on 443 (nginx without ssl); the proxy's requests cross in clear.",
-  "tls10-guest-3542": "One guest's 3542 accepts only TLS 1.0 (openssl s_server -tls1); the proxy's client allows it, so TLS 1.0 is negotiated.",
+  "tls10-guest-3542": "One guest's 3542 accepts only TLS 1.0 (openssl s_server -tls1). By seed, the proxy's client allows TLS 1.0 (the handshake completes in TLS 1.0) or not (the server's ServerHello picks TLS 1.0 and the client aborts with a fatal alert).",
   "drop-esxi-902": "An nftables rule on the managed ESXi host drops TCP 902: the proxy's SYNs are never answered.",
   "closed-guest-3542": "Nothing listens on one guest's 3542: the SYN is answered with a reset.",
   "esxi-443-managed": "The proxy also talks TLS on 443 to the ESXi host it reaches on 902 (a host managed through vCenter).",
@@ -44,7 +44,7 @@ export const SCENARIOS = {
 // Arguments
 
 function parseArgs(argv) {
-  const o = { seed: 1, scenarios: "all", pick: 0, out: null, combine: null, name: null, check: false, keepGoing: false, quiet: false, list: false, cleanup: false };
+  const o = { seed: 1, scenarios: "all", pick: 0, out: null, combine: null, name: null, check: false, once: false, quiet: false, list: false, cleanup: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => {
@@ -58,7 +58,7 @@ function parseArgs(argv) {
     else if (a === "--combine") o.combine = val();
     else if (a === "--name") o.name = val();
     else if (a === "--check") o.check = true;
-    else if (a === "--keep-going") o.keepGoing = true;
+    else if (a === "--once") o.once = true;
     else if (a === "--quiet") o.quiet = true;
     else if (a === "--list") o.list = true;
     else if (a === "--cleanup") o.cleanup = true;
@@ -95,9 +95,13 @@ function nsRun(ns, argv, o = {}) {
 const LANES = 4;
 
 /** nsRun without blocking: resolves to { status, stdout, stderr }. */
-function nsRunAsync(ns, argv, { input, timeout = 15 } = {}) {
+function nsRunAsync(ns, argv, o = {}) {
+  return runAsync(["ip", "netns", "exec", ns, "timeout", String(o.timeout ?? 15), ...argv], o);
+}
+
+function runAsync(argv, { input, timeout = 15 } = {}) {
   return new Promise((resolve) => {
-    const child = spawn("ip", ["netns", "exec", ns, "timeout", String(timeout), ...argv], { stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn(argv[0], argv.slice(1), { stdio: ["pipe", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.setEncoding("utf8").on("data", (d) => (stdout += d));
@@ -326,7 +330,8 @@ function planConversations(H, cfg, deltas, choice, rng, nextPort) {
     return c;
   };
   const cp = (ip) => ({ host: "proxy", ip, port: nextPort() });
-  const count = (lo, hi) => rng.int(lo, hi);
+  // Repeated connections: how many varies with the seed (--once: one of each, for small captures).
+  const count = (lo, hi) => (cfg.once ? (rng.int(lo, hi), lo) : rng.int(lo, hi));
   const curl = ["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "5"];
   const http200 = (r) => (r.stdout.trim() === "200" ? null : `expected HTTP 200, got ${JSON.stringify(r.stdout.trim())} ${r.stderr.trim()}`);
   const tls = (version, sni, clientVersion = "TLS 1.3") => ({ clientVersion, version, sni });
@@ -422,18 +427,27 @@ function planConversations(H, cfg, deltas, choice, rng, nextPort) {
   for (const g of ["lin", "win"]) {
     const closed = d("closed-guest-3542") && choice.closedGuest === g;
     const old = d("tls10-guest-3542") && choice.tls10Guest === g;
+    // Against a TLS 1.0-only server the proxy's client either allows TLS 1.0 (the handshake
+    // completes in TLS 1.0) or does not: then the server still answers with a TLS 1.0 ServerHello
+    // (it cannot know the client's minimum) and the client aborts with a fatal alert. Either way
+    // the server chose TLS 1.0 on the wire.
+    const strict = old && choice.tls10ClientStrict;
     for (let i = count(1, 2); i > 0; i--) {
       const client = cp(P.v4);
       const url = `https://${H[g].v4}:3542/ok.txt`;
-      const extra = old ? ["--tlsv1.0", "--ciphers", "DEFAULT:@SECLEVEL=0"] : [];
+      const extra = old && !strict ? ["--tlsv1.0", "--ciphers", "DEFAULT:@SECLEVEL=0"] : [];
       push({
         kind: `guest-3542-${g}`, transport: "tcp", client, server: { host: g, ip: H[g].v4, port: 3542 },
         protocol: closed ? "none" : "tls", state: closed ? "REJ" : "established",
         tls: closed ? null : tls(old ? "TLS 1.0" : tlsName(cfg.guestTls[g]), null), outcome: closed ? "REJ" : "answered",
         cause: closed ? "closed-guest-3542" : old ? "tls10-guest-3542" : null,
-        how: `curl -k${extra.length ? " " + extra.join(" ") : ""} --local-port ${client.port} ${url}${closed ? " (nothing listens)" : ""}`,
-        cmd: { argv: [...curl, "-k", ...extra, "--local-port", String(client.port), url], allowFail: closed },
-        check: closed ? (r) => (r.status === 7 ? null : `curl to a closed port: expected exit 7, got ${r.status} ${r.stderr.trim()}`) : http200,
+        how: `curl -k${extra.length ? " " + extra.join(" ") : ""} --local-port ${client.port} ${url}${closed ? " (nothing listens)" : strict ? " (the client allows TLS 1.2 and 1.3 only: it aborts after the TLS 1.0 ServerHello)" : ""}`,
+        cmd: { argv: [...curl, "-k", ...extra, "--local-port", String(client.port), url], allowFail: closed || strict },
+        check: closed
+          ? (r) => (r.status === 7 ? null : `curl to a closed port: expected exit 7, got ${r.status} ${r.stderr.trim()}`)
+          : strict
+            ? (r) => (r.status === 35 ? null : `curl to a TLS 1.0-only server: expected exit 35 (handshake failed), got ${r.status} ${r.stderr.trim()}`)
+            : http200,
       });
     }
   }
@@ -650,10 +664,13 @@ const PROXY_CAPTURES = [
 ];
 
 /** tshark's view of the capture: every TCP/UDP packet must belong to a planned conversation. */
-function tsharkCheck(file, convs, counts = new Map()) {
-  if (spawnSync("sh", ["-c", "command -v tshark"]).status !== 0) return [];
-  const r = run(["tshark", "-r", file, "-n", "-Y", "(tcp || udp) && !icmp && !icmpv6", "-T", "fields", "-E", "separator=,",
+const HAVE_TSHARK = spawnSync("sh", ["-c", "command -v tshark"]).status === 0;
+
+async function tsharkCheck(file, convs, counts = new Map()) {
+  if (!HAVE_TSHARK) return [];
+  const r = await runAsync(["tshark", "-r", file, "-n", "-Y", "(tcp || udp) && !icmp && !icmpv6", "-T", "fields", "-E", "separator=,",
     "-e", "ip.src", "-e", "ipv6.src", "-e", "tcp.srcport", "-e", "udp.srcport", "-e", "ip.dst", "-e", "ipv6.dst", "-e", "tcp.dstport", "-e", "udp.dstport"], { timeout: 60 });
+  if (r.status !== 0) return [`${path.basename(file)}: tshark exited ${r.status}: ${r.stderr.trim().slice(0, 300)}`];
   const keys = new Map(convs.map((c) => [`${c.transport} ${c.client.ip}:${c.client.port} ${c.server.ip}:${c.server.port}`, 0]));
   const problems = [];
   for (const line of r.stdout.trim().split("\n").filter(Boolean)) {
@@ -672,6 +689,75 @@ function tsharkCheck(file, convs, counts = new Map()) {
     counts.set(k, n);
   }
   return [...new Set(problems)];
+}
+
+/**
+ * tshark reads every capture: each packet belongs to a planned conversation, each planned
+ * conversation has packets, and the three captures on the proxy hold the same packets (a
+ * difference means one of them lost packets: CaptureLoss, recorded again).
+ */
+async function verifyCaptures(caps, convs, loCaps, loop) {
+  // The three captures of the proxy must hold as many TCP/UDP packets each (tcpdump -i eth0,
+  // dumpcap, tcpdump -i any see the same traffic on the proxy's one interface; a difference means
+  // one lost packets). Counting is cheap; tshark then reads the first capture and the loopback one.
+  const n = caps.map((c) => countTransport(c.file));
+  if (n.some((x) => x !== n[0])) throw new CaptureLoss(caps.map((c, i) => `${path.basename(c.file)}: ${n[i]} TCP/UDP packets`).join(", "));
+  const problems = (await Promise.all([tsharkCheck(caps[0].file, convs), ...loCaps.map((c) => tsharkCheck(c.file, loop))])).flat();
+  if (problems.length) throw new Error(`tshark does not see what the lab did:\n  ${problems.join("\n  ")}`);
+}
+
+/**
+ * TCP and UDP packets in a pcap or pcapng capture of link type Ethernet (1) or Linux SLL2 (276).
+ * Only those: ARP and neighbour discovery come and go on their own timers, so captures stopped a
+ * few milliseconds apart may differ in them without having lost anything.
+ */
+export function countTransport(file) {
+  const b = fs.readFileSync(file);
+  let n = 0;
+  const packet = (linkType, off, caplen) => {
+    // Ethernet: EtherType at 12 (IEEE 802.3); SLL2: protocol type at 0, 20-byte header
+    // (LINKTYPE_LINUX_SLL2 definition).
+    let et;
+    let ip;
+    if (linkType === 1) [et, ip] = [b.readUInt16BE(off + 12), off + 14];
+    else if (linkType === 276) [et, ip] = [b.readUInt16BE(off), off + 20];
+    else return;
+    if (ip + 40 > off + caplen) return;
+    const proto = et === 0x0800 ? b[ip + 9] : et === 0x86dd ? b[ip + 6] : -1; // IPv4 protocol (RFC 791), IPv6 next header (RFC 8200)
+    if (proto === 6 || proto === 17) n++;
+  };
+  const magic = b.readUInt32LE(0);
+  if (magic === 0x0a0d0d0a) {
+    // pcapng (draft-ietf-opsawg-pcapng): blocks (type, total length, body, total length); the
+    // SHB's byte-order magic; IDBs give each interface's link type; EPBs carry packets (data at 28).
+    let off = 0;
+    let le = true;
+    const ifaces = [];
+    while (off + 12 <= b.length) {
+      if (b.readUInt32LE(off) === 0x0a0d0d0a) {
+        le = b.readUInt32LE(off + 8) === 0x1a2b3c4d;
+        ifaces.length = 0;
+      }
+      const u32 = (o) => (le ? b.readUInt32LE(o) : b.readUInt32BE(o));
+      const type = u32(off);
+      const len = u32(off + 4);
+      if (len < 12 || off + len > b.length) break;
+      if (type === 1) ifaces.push(le ? b.readUInt16LE(off + 8) : b.readUInt16BE(off + 8));
+      if (type === 6) packet(ifaces[u32(off + 8)], off + 28, u32(off + 20));
+      off += len;
+    }
+    return n;
+  }
+  // pcap: 24-byte header (link type at 20), 16-byte record headers (captured length at +8).
+  const le = magic === 0xa1b2c3d4 || magic === 0xa1b23c4d;
+  const u32 = (o) => (le ? b.readUInt32LE(o) : b.readUInt32BE(o));
+  const linkType = u32(20) & 0x0fffffff;
+  for (let off = 24; off + 16 <= b.length; ) {
+    const caplen = u32(off + 8);
+    packet(linkType, off + 16, caplen);
+    off += 16 + caplen;
+  }
+  return n;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -807,6 +893,7 @@ class Lab {
       vcTls: rng.pick(["1.2", "1.3"]),
       esxsTls: rng.pick(["1.2", "1.3"]),
       guestTls: { lin: rng.pick(["1.2", "1.3"]), win: rng.pick(["1.2", "1.3"]) },
+      once: this.o.once,
     };
     this.portNext = rng.int(40000, 52000);
     this.T = { dir: fs.mkdtempSync(path.join(os.tmpdir(), "pnc-lab.")) };
@@ -881,6 +968,7 @@ class Lab {
       udpHost: rng.pick(["vcenter", "esxs", "lin", "win", "cloud"]),
       udpPort: rng.pick([rng.int(20000, 29999), 5000 + rng.int(0, 99), 17500]),
       udpAnswered: rng.next() < 0.5,
+      tls10ClientStrict: rng.next() < 0.5,
     };
     const convs = planConversations(H, this.run, deltas, choice, rng, () => this.nextPort());
     convs.forEach((c, i) => {
@@ -899,11 +987,14 @@ class Lab {
         what: "openssl s_server -WWW -accept 127.0.0.1:3545",
       });
     }
+    const tm = [Date.now()];
     await this.reconcile(specs);
+    tm.push(Date.now());
 
     const base = path.join(outDir, name);
     const caps = await startCaptures(this.T, H.proxy.ns, base, PROXY_CAPTURES);
     const loCaps = loop.length ? await startCaptures(this.T, H.win.ns, `${base}.guest-lo`, [{ suffix: ".pcap", tool: "tcpdump", iface: "lo", format: "pcap", linkType: 1, recordedWith: "tcpdump -i lo -n -U --immediate-mode -B 32768 -w" }]) : [];
+    tm.push(Date.now());
     const failures = [];
     let lost = [];
     try {
@@ -928,26 +1019,16 @@ class Lab {
         for (const c of lane) await one(c);
       }));
     } finally {
+      tm.push(Date.now());
       lost = await stopCaptures([...caps, ...loCaps]);
+      tm.push(Date.now());
     }
     if (failures.length) throw new Error(`the lab's own clients failed:\n  ${failures.join("\n  ")}`);
     if (lost.length) throw new CaptureLoss(lost.join("; "));
 
-    // tshark reads every capture: each packet belongs to a planned conversation, each planned
-    // conversation has packets, and the three captures on the proxy hold the same packets.
-    const problems = [];
-    const perFile = caps.map((c) => {
-      const counts = new Map();
-      problems.push(...tsharkCheck(c.file, convs, counts));
-      return counts;
-    });
-    for (const c of loCaps) problems.push(...tsharkCheck(c.file, loop));
-    if (problems.length) throw new Error(`tshark does not see what the lab did:\n  ${problems.join("\n  ")}`);
-    for (const [k, n] of perFile[0] ?? []) {
-      const other = perFile.map((m, i) => [path.basename(caps[i].file), m.get(k)]).filter(([, x]) => x !== n);
-      if (other.length) throw new CaptureLoss(`${k}: ${n} packets in ${path.basename(caps[0].file)} but ${other.map(([f, x]) => `${x} in ${f}`).join(", ")}`);
-    }
-
+    // Checked in the background while the next capture records.
+    const verify = verifyCaptures(caps, convs, loCaps, loop);
+    verify.catch(() => {}); // awaited by the caller; this only keeps Node from calling it unhandled
     const scenario = deltas.length === 0 ? "good" : deltas.length === 1 ? deltas[0] : "combined";
     const serversText = [...specs.entries()].map(([k, s]) => `${k}: ${s.what}${s.firewall ? "" : ` in ${s.ns}`}`);
     const common = {
@@ -968,6 +1049,7 @@ class Lab {
       choices: { ...this.run, ...choice },
       ...expectations(convs, this.explicitRoles),
     };
+    if (process.env.PNC_LAB_TIMING) console.error(`${name}: servers ${tm[1] - tm[0]} ms, capture start ${tm[2] - tm[1]}, clients ${tm[3] - tm[2]}, stop ${tm[4] - tm[3]}`);
     fs.writeFileSync(`${base}.expected.json`, JSON.stringify(main, null, 2) + "\n");
     const written = [`${base}.expected.json`];
     if (loop.length) {
@@ -983,7 +1065,7 @@ class Lab {
       fs.writeFileSync(`${base}.guest-lo.expected.json`, JSON.stringify(lo, null, 2) + "\n");
       written.push(`${base}.guest-lo.expected.json`);
     }
-    return written;
+    return { written, verify };
   }
 
   async teardown() {
@@ -1056,7 +1138,7 @@ export async function main(argv) {
   const o = parseArgs(argv);
   QUIET = o.quiet;
   if (o.help) {
-    console.log(fs.readFileSync(fileURLToPath(import.meta.url), "utf8").split("\n").slice(4, 9).map((l) => l.replace(/^\/\/ ?/, "")).join("\n"));
+    console.log(fs.readFileSync(fileURLToPath(import.meta.url), "utf8").split("\n").slice(1, 17).map((l) => l.replace(/^\/\/ ?/, "")).join("\n"));
     return 0;
   }
   if (o.list) {
@@ -1113,10 +1195,28 @@ export async function main(argv) {
     await lab.setup();
     fs.writeFileSync(path.join(outDir, "roles.json"), JSON.stringify(lab.roles, null, 2) + "\n");
     log(`lab: seed ${o.seed}, namespaces ${lab.prefix}-*, output ${outDir}`);
-    for (const c of captures) {
+    let pending = [];
+    const record = async (c) => {
       const t = Date.now();
-      written.push(...(await lab.capture(c.name, c.deltas, outDir)));
+      const r = await lab.capture(c.name, c.deltas, outDir);
+      for (const w of r.written) if (!written.includes(w)) written.push(w);
+      pending.push({ c, verify: r.verify });
       log(`  ${c.name}: ${((Date.now() - t) / 1000).toFixed(1)} s`);
+    };
+    for (const c of captures) await record(c);
+    // The tshark checks ran in the background; a capture that lost packets is recorded again
+    // (at most twice), anything else stops the run.
+    for (let round = 0; pending.length; round++) {
+      const results = await Promise.allSettled(pending.map((p) => p.verify));
+      const again = [];
+      results.forEach((r, i) => {
+        if (r.status === "fulfilled") return;
+        if (!(r.reason instanceof CaptureLoss) || round >= 2) throw r.reason;
+        console.error(`lab: ${pending[i].c.name}: a capture lost packets (${r.reason.message}); recording it again`);
+        again.push(pending[i].c);
+      });
+      pending = [];
+      for (const c of again) await record(c);
     }
     fs.writeFileSync(path.join(outDir, "lab.json"), JSON.stringify({
       schema: "phoenix-netcheck.lab-run/v1", seed: o.seed, date: new Date().toISOString(), captures: captures.map((c) => c.name),
