@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { reportFor } from "../../src/cli/analyze.js";
 // Plain JavaScript modules shared with `npm run lab` (test/lab/*.mjs).
 import { compareReport } from "./compare.mjs";
+import { splitKnown } from "./known-mismatches.mjs";
 import { missingBinaries, SCENARIOS } from "./lab.mjs";
 
 const LAB = path.resolve(__dirname, "lab.mjs");
@@ -80,6 +81,7 @@ describe.skipIf(reason !== null)(`Phoenix lab${reason ? ` (skipped: ${reason})` 
           const expFiles = readdirSync(out).filter((f) => f.startsWith(`${scenario}.`) && f.endsWith(".expected.json"));
           expect(expFiles.length, `no expectation written for ${scenario}:\n${logs.get(seed)}`).toBeGreaterThan(0);
           const mismatches: string[] = [];
+          const knownLines: string[] = [];
           let compared = 0;
           for (const ef of expFiles) {
             const exp = JSON.parse(readFileSync(path.join(out, ef), "utf8")) as Expected;
@@ -88,11 +90,17 @@ describe.skipIf(reason !== null)(`Phoenix lab${reason ? ` (skipped: ${reason})` 
               expect(existsSync(path.join(out, file)), file).toBe(true);
               for (const mode of ["explicit", "inferred"] as const) {
                 const report = await reportFor([path.join(out, file)], mode === "explicit" ? { roles: path.join(out, exp.rolesFile) } : {});
-                for (const m of compareReport(exp, report, mode) as string[]) mismatches.push(`${file} [${mode}] ${m}`);
+                const lines = (compareReport(exp, report, mode) as string[]).map((m) => `${file} [${mode}] ${m}`);
+                // Analyzer bugs already reported (test/lab/known-mismatches.mjs) are listed, not
+                // failed on; an entry that no longer matches fails, so it gets removed.
+                const { known, unknown, stale } = splitKnown(exp.scenario, mode, lines);
+                knownLines.push(...known.map((k: { id: string; line: string }) => `${k.id}: ${k.line}`));
+                mismatches.push(...unknown, ...stale.map((id: string) => `${file} [${mode}] known mismatch ${id} no longer occurs: remove it from test/lab/known-mismatches.mjs`));
                 compared++;
               }
             }
           }
+          if (knownLines.length) console.warn(`seed ${seed}, ${scenario}: known analyzer mismatches (test/lab/known-mismatches.mjs):\n  ${knownLines.join("\n  ")}`);
           // pcap, pcapng and -i any (SLL2) of the proxy, each with and without roles
           expect(compared).toBeGreaterThanOrEqual(6);
           expect(mismatches).toEqual([]);
