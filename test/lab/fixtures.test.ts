@@ -6,29 +6,20 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { reportFor } from "../../src/cli/analyze.js";
-import { compareReport } from "./compare.mjs";
+import { compareReport, type LabExpected } from "./compare.mjs";
 
 const FIXTURES = path.resolve(__dirname, "../../fixtures");
 const LAB_DIR = path.join(FIXTURES, "lab");
 
-interface Expected {
-  schema: string;
-  scenario: string;
-  rolesFile: string;
-  files: { file: string; format: string; linkType: number }[];
-  conversations: { id: string }[];
-  explicit: { verdict: string; findings: { code: string }[] };
-  inferred: { verdict: string; findings: { code: string }[] };
-}
 
-const cases: { name: string; dir: string; exp: Expected }[] = [];
+const cases: { name: string; dir: string; exp: LabExpected }[] = [];
 if (existsSync(LAB_DIR)) {
   for (const f of readdirSync(LAB_DIR).filter((x) => x.endsWith(".expected.json")).sort()) {
-    cases.push({ name: `lab/${f}`, dir: LAB_DIR, exp: JSON.parse(readFileSync(path.join(LAB_DIR, f), "utf8")) as Expected });
+    cases.push({ name: `lab/${f}`, dir: LAB_DIR, exp: JSON.parse(readFileSync(path.join(LAB_DIR, f), "utf8")) as LabExpected });
   }
 }
 if (existsSync(path.join(FIXTURES, "sample.expected.json"))) {
-  cases.push({ name: "sample.expected.json", dir: FIXTURES, exp: JSON.parse(readFileSync(path.join(FIXTURES, "sample.expected.json"), "utf8")) as Expected });
+  cases.push({ name: "sample.expected.json", dir: FIXTURES, exp: JSON.parse(readFileSync(path.join(FIXTURES, "sample.expected.json"), "utf8")) as LabExpected });
 }
 
 describe.skipIf(cases.length === 0)("lab captures in fixtures/ (fixtures/lab/*.expected.json, fixtures/sample.expected.json)", () => {

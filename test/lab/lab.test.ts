@@ -11,7 +11,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { reportFor } from "../../src/cli/analyze.js";
 // Plain JavaScript modules shared with `npm run lab` (test/lab/*.mjs).
-import { compareReport } from "./compare.mjs";
+import { compareReport, type LabExpected } from "./compare.mjs";
 import { splitKnown } from "./known-mismatches.mjs";
 import { missingBinaries, SCENARIOS } from "./lab.mjs";
 
@@ -20,7 +20,7 @@ const LAB = path.resolve(__dirname, "lab.mjs");
 function skipReason(): string | null {
   if (process.platform !== "linux") return "the lab needs Linux network namespaces";
   if (typeof process.getuid !== "function" || process.getuid() !== 0) return "the lab needs root (network namespaces, tcpdump)";
-  const missing: string[] = missingBinaries();
+  const missing = missingBinaries();
   if (missing.length) return `missing ${missing.join(", ")} (apt-get install list in docs/lab.md)`;
   return null;
 }
@@ -44,14 +44,6 @@ function recordLab(seed: number, out: string): Promise<string> {
   });
 }
 
-interface Expected {
-  scenario: string;
-  rolesFile: string;
-  files: { file: string }[];
-  conversations: unknown[];
-  explicit: { findings: unknown[]; verdict: string };
-  inferred: { findings: unknown[]; verdict: string };
-}
 
 describe.skipIf(reason !== null)(`Phoenix lab${reason ? ` (skipped: ${reason})` : ""}`, () => {
   const outs = new Map<number, string>();
@@ -84,18 +76,18 @@ describe.skipIf(reason !== null)(`Phoenix lab${reason ? ` (skipped: ${reason})` 
           const knownLines: string[] = [];
           let compared = 0;
           for (const ef of expFiles) {
-            const exp = JSON.parse(readFileSync(path.join(out, ef), "utf8")) as Expected;
+            const exp = JSON.parse(readFileSync(path.join(out, ef), "utf8")) as LabExpected;
             expect(exp.conversations.length).toBeGreaterThan(0);
             for (const { file } of exp.files) {
               expect(existsSync(path.join(out, file)), file).toBe(true);
               for (const mode of ["explicit", "inferred"] as const) {
                 const report = await reportFor([path.join(out, file)], mode === "explicit" ? { roles: path.join(out, exp.rolesFile) } : {});
-                const lines = (compareReport(exp, report, mode) as string[]).map((m) => `${file} [${mode}] ${m}`);
+                const lines = compareReport(exp, report, mode).map((m) => `${file} [${mode}] ${m}`);
                 // Analyzer bugs already reported (test/lab/known-mismatches.mjs) are listed, not
                 // failed on; an entry that no longer matches fails, so it gets removed.
                 const { known, unknown, stale } = splitKnown(exp.scenario, mode, lines);
-                knownLines.push(...known.map((k: { id: string; line: string }) => `${k.id}: ${k.line}`));
-                mismatches.push(...unknown, ...stale.map((id: string) => `${file} [${mode}] known mismatch ${id} no longer occurs: remove it from test/lab/known-mismatches.mjs`));
+                knownLines.push(...known.map((k) => `${k.id}: ${k.line}`));
+                mismatches.push(...unknown, ...stale.map((id) => `${file} [${mode}] known mismatch ${id} no longer occurs: remove it from test/lab/known-mismatches.mjs`));
                 compared++;
               }
             }

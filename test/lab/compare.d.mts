@@ -1,0 +1,62 @@
+// Types for compare.mjs (plain JavaScript so `npm run lab` runs it without a build).
+import type { Report } from "../../src/report/record.js";
+
+/** A *.expected.json written by test/lab/lab.mjs (docs/lab.md, "Expectations"). */
+export interface LabExpected {
+  schema: "phoenix-netcheck.lab-expected/v1";
+  scenario: string;
+  misconfigurations: string[];
+  seed: number;
+  rolesFile: string;
+  description: string;
+  files: { file: string; format: "pcap" | "pcapng"; linkType: number; recordedWith: string }[];
+  conversations: LabConversation[];
+  explicit: LabVerdict;
+  inferred: LabVerdict & { unknown: string[] };
+}
+
+export interface LabConversation {
+  id: string;
+  kind: string;
+  transport: "tcp" | "udp";
+  ipVersion: 4 | 6;
+  client: { host: string; ip: string; port: number };
+  server: { host: string; ip: string; port: number };
+  protocol: string;
+  state: "established" | "S0" | "REJ" | null;
+  tls: { clientVersion: string; version: string | null; sni: string | null } | null;
+  outcome: string;
+  cause: string | null;
+  explicit: LabJudgement;
+  inferred: LabJudgement;
+  how: string;
+}
+
+export interface LabJudgement {
+  clientRole: string | null;
+  serverRole: string | null;
+  rule: string | null;
+  ruleOneOf?: string[];
+  findings: string[];
+}
+
+export interface LabFinding {
+  code: string;
+  severity: "error" | "warning" | "info";
+  rule: string | null;
+  ruleOneOf?: string[];
+  transport: "tcp" | "udp";
+  client: string | null;
+  server: string | null;
+  port: number;
+  conversations: string[];
+}
+
+export interface LabVerdict {
+  roles: { ip: string; role: string }[];
+  verdict: "pass" | "warn" | "fail";
+  findings: LabFinding[];
+}
+
+/** One line per difference between the report and what the lab did; [] when they agree. */
+export function compareReport(expected: LabExpected, report: Report, mode: "explicit" | "inferred"): string[];
