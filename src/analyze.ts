@@ -11,7 +11,7 @@ import { DecodedPacket, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP }
 import { Status } from "./decode/status.js";
 import { detectConversation } from "./detect/conversation.js";
 import type { Conversation } from "./flow/conversation.js";
-import { DEFAULT_FLOW_OPTIONS, FlowTable, type FlowTableOptions } from "./flow/table.js";
+import { DEFAULT_FLOW_OPTIONS, FlowTable, type FlowStats, type FlowTableOptions } from "./flow/table.js";
 
 /** How many per-packet decode errors are listed per capture; the rest are only counted. */
 export const MAX_LISTED_ERRORS = 200;
@@ -49,6 +49,8 @@ export interface CaptureResult {
   /** Reader errors and per-packet decode errors, in frame order (decode errors bounded). */
   errors: CaptureError[];
   decode: DecodeCounts;
+  /** How the flow table kept within its limits (maxConversations, aggregates, evictions). */
+  flow?: FlowStats;
 }
 
 export interface Analysis {
@@ -95,7 +97,9 @@ export class CaptureAnalysis {
     flowOpts: FlowTableOptions = DEFAULT_FLOW_OPTIONS,
     private readonly filter: ((p: DecodedPacket) => boolean) | null = null,
   ) {
-    this.table = new FlowTable(index, flowOpts, idBase);
+    // Detection runs when a conversation is retired (idle, finished and quiet, or evicted from a
+    // full table), so its kept bytes can be freed long before the end of the capture.
+    this.table = new FlowTable(index, flowOpts, idBase, (c) => detectConversation(c, false));
   }
 
   /** Decode one packet and account it. `pkt.data` is only read during the call. */
@@ -161,9 +165,10 @@ export class CaptureAnalysis {
   finish(summary: CaptureSummary): CaptureResult {
     this.frags.flush();
     this.counts.fragmentsIncomplete = this.frags.incomplete + this.frags.timedOut;
-    for (const conv of this.table.conversations) detectConversation(conv);
+    this.table.finish();
+    for (const conv of this.table.conversations) if (conv.facts === null) detectConversation(conv);
     const errors = [...summary.errors, ...this.decodeErrors].sort((a, b) => a.frame - b.frame || a.offset - b.offset);
-    return { summary, errors, decode: this.counts };
+    return { summary, errors, decode: this.counts, flow: this.table.stats };
   }
 }
 

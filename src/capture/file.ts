@@ -114,7 +114,8 @@ export async function readCapture(
       if (e instanceof CaptureOpenError) throw e;
       throw openFailure(source, e);
     }
-    return await readChunks(fileChunks(fh, chunkSize, size, opts.onProgress), source, source, size, onPacket, chunkSize);
+    const pool = new ChunkPool(chunkSize);
+    return await readChunks(fileChunks(fh, pool, size, opts.onProgress), source, source, size, onPacket, chunkSize, pool);
   } finally {
     await fh.close();
   }
@@ -143,6 +144,7 @@ async function readChunks(
   fileSize: number | null,
   onPacket: (p: RawPacket) => void,
   chunkSize: number,
+  pool: ChunkPool | null = null,
 ): Promise<CaptureSummary> {
   let head: Head;
   try {
@@ -207,6 +209,9 @@ async function readChunks(
       appended += r.value.length;
       reader.append(r.value);
       drain();
+      // Chunks the reader has read past go back to the pool (only for plain files: gzip output
+      // comes from zlib). Their packets' views are dead by now: onPacket copied what it kept.
+      if (pool !== null && !compressed) pool.recycle((ab) => reader.holds(ab));
       if (reader.stopped) break;
     }
   } catch (e) {
@@ -290,22 +295,65 @@ async function* prepend(first: Uint8Array[], rest: AsyncGenerator<Uint8Array>): 
   }
 }
 
+/**
+ * Read buffers, reused. A fresh 1 MiB buffer per read made 600 short-lived 1 MiB allocations per
+ * 600 MB file: glibc keeps such freed blocks, and RSS grew far past what was live. A buffer goes
+ * back to the free list once the reader no longer holds it (a record spanning chunks keeps them).
+ */
+class ChunkPool {
+  private readonly free: Buffer[] = [];
+  private out: Buffer[] = [];
+  constructor(readonly size: number) {}
+
+  take(): Buffer {
+    const b = this.free.pop() ?? Buffer.allocUnsafeSlow(this.size);
+    this.out.push(b);
+    return b;
+  }
+
+  /** Return every handed-out buffer the reader does not hold, except the one being read into. */
+  recycle(held: (ab: ArrayBufferLike) => boolean, reading: Buffer | null = this.reading): void {
+    const still: Buffer[] = [];
+    for (const b of this.out) {
+      if (b === reading || held(b.buffer)) still.push(b);
+      else this.free.push(b);
+    }
+    this.out = still;
+  }
+
+  /** The buffer a read is filling right now (never recycled). */
+  reading: Buffer | null = null;
+}
+
 async function* fileChunks(
   fh: FileHandle,
-  chunkSize: number,
+  pool: ChunkPool,
   size: number | null,
   onProgress: ReadCaptureOptions["onProgress"],
 ): AsyncGenerator<Uint8Array> {
+  const chunkSize = pool.size;
   let read = 0;
-  for (;;) {
-    // A fresh buffer per read: the reader may still hold the previous chunk (a record spanning
-    // the boundary), and its packets' `data` are views into it.
-    const buf = Buffer.allocUnsafe(chunkSize);
-    const { bytesRead } = await fh.read(buf, 0, chunkSize, null);
-    if (bytesRead === 0) return;
-    read += bytesRead;
-    onProgress?.(read, size);
-    yield bytesRead < chunkSize ? buf.subarray(0, bytesRead) : buf;
+  // One read ahead: the next chunk is read (in libuv's thread pool) while the current one is
+  // decoded, so the disk and the decoder work at the same time.
+  let buf = pool.take();
+  pool.reading = buf;
+  let pending = fh.read(buf, 0, chunkSize, null);
+  try {
+    for (;;) {
+      const { bytesRead } = await pending;
+      if (bytesRead === 0) return;
+      const cur = buf;
+      read += bytesRead;
+      buf = pool.take();
+      pool.reading = buf;
+      pending = fh.read(buf, 0, chunkSize, null);
+      onProgress?.(read, size);
+      yield bytesRead < chunkSize ? cur.subarray(0, bytesRead) : cur;
+    }
+  } finally {
+    // Never leave a read in flight on a handle that is about to be closed.
+    await pending.catch(() => undefined);
+    pool.reading = null;
   }
 }
 

@@ -52,6 +52,12 @@ export class ChunkQueue {
     this.avail += chunk.length;
   }
 
+  /** Whether a chunk backed by `ab` may still be read (so its memory must not be reused yet). */
+  holds(ab: ArrayBufferLike): boolean {
+    for (let i = this.head; i < this.chunks.length; i++) if (this.chunks[i].buffer === ab) return true;
+    return false;
+  }
+
   /** Bytes appended and not yet consumed. */
   get available(): number {
     return this.avail;
@@ -243,6 +249,11 @@ export class PcapReader implements CaptureReader {
 
   get bytesConsumed(): number {
     return this.q.consumed;
+  }
+
+  /** Whether an appended chunk backed by `ab` is still needed (see ChunkQueue.holds). */
+  holds(ab: ArrayBufferLike): boolean {
+    return this.q.holds(ab);
   }
 
   /** Frame numbers used so far: in classic pcap every record is a frame. */

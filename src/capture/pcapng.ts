@@ -170,6 +170,11 @@ export class PcapngReader implements CaptureReader {
     return this.q.consumed;
   }
 
+  /** Whether an appended chunk backed by `ab` is still needed (see ChunkQueue.holds). */
+  holds(ab: ArrayBufferLike): boolean {
+    return this.q.holds(ab);
+  }
+
   /** Frame numbers used so far: packets plus the non-packet records Wireshark counts as frames. */
   get frames(): number {
     return this.frameCount;

@@ -9,10 +9,14 @@ import type { ConversationFacts, StreamSample } from "./types.js";
 
 const EMPTY = new Uint8Array(0);
 
-export function sampleOf(conv: Conversation): StreamSample {
+/**
+ * `final` false: the conversation is retired early and stays in the flow table (idle, or finished
+ * and quiet), so it must not count as finished for port reuse (TcpTracker.finish).
+ */
+export function sampleOf(conv: Conversation, final = true): StreamSample {
   const t = conv.tcp;
   if (t !== null) {
-    t.finish();
+    t.finish(final);
     return {
       transport: "tcp",
       clientPort: conv.clientPort,
@@ -43,8 +47,8 @@ export function sampleOf(conv: Conversation): StreamSample {
   };
 }
 
-export function detectConversation(conv: Conversation): ConversationFacts {
-  const facts = detect(sampleOf(conv));
+export function detectConversation(conv: Conversation, final = true): ConversationFacts {
+  const facts = detect(sampleOf(conv, final));
   const t = conv.tcp;
   for (const a of facts.anomalies) {
     if (a.frame === undefined && t !== null && a.direction !== undefined && a.offset !== undefined) {

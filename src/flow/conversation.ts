@@ -57,9 +57,40 @@ export class Conversation {
   /** Symmetric flow hash and the next conversation in the same hash bucket (flow table chaining). */
   hash = 0;
   nextInBucket: Conversation | null = null;
+  /** Neighbours in the table's recency list (least recently active first); see FlowTable. */
+  lruPrev: Conversation | null = null;
+  lruNext: Conversation | null = null;
+  /** Which of the table's recency lists it is in (-1: none). */
+  lruList = -1;
+  /** Still in the table's hash (a later packet of its 5-tuple finds it). */
+  inTable = false;
+  /** Listed one by one in the report (false once the table's maxConversations was reached: folded into an aggregate). */
+  listed = true;
+  /** Detection has run and the kept bytes were released (idle, finished and quiet, or evicted). */
+  retired = false;
+  /** Set on an aggregate: many conversations folded into this one entry (see FlowTable, docs/performance.md). */
+  aggregate: AggregateInfo | null = null;
+}
+
+/** What an aggregate entry stands for. */
+export interface AggregateInfo {
+  /** How many conversations were folded into it. */
+  conversations: number;
+  /** Their Zeek conn_state (all the same: it is part of the key) and the first one's history. */
+  state: string;
+  history: string;
+  /**
+   * What the members share: "port" (same client, server and server port), "hosts" (same client and
+   * server, any port), "client" (same client), "all" (only transport, state and protocol).
+   */
+  level: "port" | "hosts" | "client" | "all";
+  /** Lowest and highest server port among the members. */
+  serverPortLow: number;
+  serverPortHigh: number;
 }
 
 /** Zeek conn_state of a conversation: the TCP tracker's, or Zeek's UDP rule. */
 export function connState(c: Conversation): string {
+  if (c.aggregate !== null) return c.aggregate.state;
   return c.tcp !== null ? c.tcp.state : udpState(c.packetsClient, c.packetsServer);
 }

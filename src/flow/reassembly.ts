@@ -166,6 +166,19 @@ export class StreamBuffer {
     this.markDone();
   }
 
+  /**
+   * Drop the kept bytes, the bitmap and the frame map once detection has read them (a retired
+   * conversation keeps only its counters). `length` still says how long the prefix was; `bytes()`
+   * is then empty and nothing more is ever kept.
+   */
+  release(): void {
+    this.markDone();
+    this.buf = EMPTY;
+    this.placed = null;
+    this.runStart = this.runEnd = this.runFrame = null;
+    this.runCount = 0;
+  }
+
   /** Frame number of the segment that carried stream byte `offset`, or 0 if unknown. */
   frameAt(offset: number): number {
     const starts = this.runStart;

@@ -11,18 +11,50 @@
  *
  * Lookup is by a symmetric numeric hash into a Map of bucket chains: no string keys, no
  * allocation per packet once a conversation exists.
+ *
+ * Bounded memory (docs/performance.md): memory grows with the conversations held, never with the
+ * packets, and the table holds at most `maxConversations`.
+ *  - Retiring: a conversation quiet for `idleTimeout` seconds of capture time (`finishedTimeout`
+ *    once it is finished: FIN both ways or a RST) is handed to `onRetire` (detection) and its kept
+ *    bytes are freed. It stays in the table, so a later packet still joins it.
+ *  - Listing: the first `maxConversations` conversations are listed one by one. Past that the
+ *    limit is hit: a new conversation is tracked as usual but, once it leaves the table, it is
+ *    folded into an aggregate entry (same transport, client, server, server port, state,
+ *    protocol) instead of being listed. Aggregates are bounded too (MAX_AGGREGATES; past it
+ *    they share ever fewer fields, down to transport, state and protocol).
+ *  - Eviction: when the table is full, the least recently active conversation leaves it
+ *    (retired ones first, then finished ones, then open ones). Only then can a later packet of
+ *    the same 5-tuple start a new conversation: below the limit nothing ever leaves the table
+ *    and conversation splitting is exactly Wireshark's.
  */
 import type { DecodedPacket } from "../decode/packet.js";
 import { IPPROTO_TCP, IPPROTO_UDP, TCP_ACK, TCP_SYN } from "../decode/packet.js";
-import { Conversation, FIRST_FRAMES_KEPT } from "./conversation.js";
+import { formatIp } from "../decode/addr.js";
+import { Conversation, FIRST_FRAMES_KEPT, connState } from "./conversation.js";
 import { flowHash, quotedFlowHash, sameAddr } from "./key.js";
-import { TcpTracker } from "./tcp-state.js";
+import { TcpTracker, udpHistory } from "./tcp-state.js";
 
 /** Ports that identify a service even above 1023 (the Phoenix matrix's and common ones). */
 const SERVICE_PORTS = new Set([
   902, 903, 1433, 1521, 2049, 3268, 3306, 3389, 3542, 3545, 5060, 5061, 5353, 5355, 5432, 5900, 5985, 5986, 6379,
   6443, 6667, 8000, 8080, 8443, 9418, 9440, 27017,
 ]);
+
+type AggregateLevel = "port" | "hosts" | "client" | "all";
+
+/** Bytes of payload a conversation holds for detection (TCP prefixes, UDP samples). */
+function heldBytes(c: Conversation): number {
+  if (c.tcp !== null) return c.tcp.client.allocatedBytes + c.tcp.server.allocatedBytes;
+  let n = 0;
+  for (const d of c.datagrams) n += d.data.byteLength;
+  return n;
+}
+
+/** Free what a retired conversation held for detection; its counters and facts stay. */
+function release(c: Conversation): void {
+  if (c.tcp !== null) c.tcp.release();
+  c.datagrams.length = 0;
+}
 
 export function isServicePort(port: number): boolean {
   return (port > 0 && port < 1024) || SERVICE_PORTS.has(port);
@@ -34,28 +66,125 @@ export interface FlowTableOptions {
   /** UDP datagrams kept per direction for detection, and bytes kept of each. */
   udpSampleCount: number;
   udpSampleBytes: number;
+  /**
+   * Most conversations listed one by one per capture, and most held in the table at once
+   * (default DEFAULT_MAX_CONVERSATIONS). Past it, conversations are folded into aggregates and
+   * the report says the limit was hit (`--max-conversations`).
+   */
+  maxConversations?: number;
+  /** Seconds of capture time after which a quiet conversation is retired (default 300, Zeek's tcp_inactivity_timeout); 0 never. */
+  idleTimeout?: number;
+  /** The same for a finished TCP conversation (FIN both ways or a RST); default 5; 0 never. */
+  finishedTimeout?: number;
+  /**
+   * Bytes that retired conversations may go on holding (their kept TCP prefixes and UDP samples,
+   * for callers that read them after the analysis); past it the oldest are freed. Default 32 MiB.
+   */
+  retainedBytes?: number;
 }
+
+/** Default of `maxConversations`: peak memory stays far below 256 MiB at this many (docs/performance.md). */
+export const DEFAULT_MAX_CONVERSATIONS = 20_000;
+/** Most aggregate entries per capture at full detail; past it aggregates share fewer fields. */
+export const MAX_AGGREGATES = 10_000;
 
 export const DEFAULT_FLOW_OPTIONS: FlowTableOptions = {
   reassemblyCap: 16 * 1024,
   udpSampleCount: 8,
   udpSampleBytes: 2048,
+  maxConversations: DEFAULT_MAX_CONVERSATIONS,
+  idleTimeout: 300,
+  finishedTimeout: 5,
+  retainedBytes: 32 * 1024 * 1024,
 };
+
+/** How the table kept within its limits (the report's `captures[].flow`). */
+export interface FlowStats {
+  /** The limit in force. */
+  maxConversations: number;
+  /** True when more conversations were seen than the limit: some are only in aggregates. */
+  limitHit: boolean;
+  /** Every conversation seen (listed + folded into aggregates). */
+  conversations: number;
+  /** Listed one by one. */
+  listed: number;
+  /** Folded into aggregates, and how many aggregate entries hold them. */
+  aggregated: number;
+  aggregates: number;
+  /** Removed from the table before the end of the capture because it was full. */
+  evicted: number;
+  /** Retired before the end (idle or finished and quiet): detected early, kept bytes freed. */
+  retiredEarly: number;
+}
+
+/** An intrusive doubly linked list of conversations, least recently active first. */
+class Recency {
+  head: Conversation | null = null;
+  tail: Conversation | null = null;
+  size = 0;
+  constructor(readonly id: number) {}
+}
+const OPEN = 0;
+const FINISHED = 1;
+const RETIRED = 2;
 
 export class FlowTable {
   private readonly buckets = new Map<number, Conversation>();
-  /** Every conversation, in order of creation (first frame). */
+  /**
+   * The conversations listed one by one, in order of creation (first frame); after `finish()`
+   * followed by the aggregates.
+   */
   readonly conversations: Conversation[] = [];
   private nextTcpStream = 0;
   private nextUdpStream = 0;
   /** ICMP errors that quoted a packet of no known conversation. */
   unmatchedIcmp = 0;
 
+  private readonly maxConversations: number;
+  private readonly idleTimeout: number;
+  private readonly finishedTimeout: number;
+  private readonly lists = [new Recency(OPEN), new Recency(FINISHED), new Recency(RETIRED)];
+  private held = 0;
+  private readonly aggregates = new Map<string, Conversation>();
+  private finished = false;
+  private readonly retainedBudget: number;
+  /** Retired conversations that still hold their bytes, oldest first (from `keptHead` on). */
+  private kept: Conversation[] = [];
+  private keptHead = 0;
+  private keptBytes = 0;
+  readonly stats: FlowStats;
+
+  /**
+   * `onRetire` runs detection on a conversation before its kept bytes are freed (the pipeline
+   * passes detectConversation). Without it nothing is retired early and nothing freed.
+   */
   constructor(
     private readonly capture: number,
     private readonly opts: FlowTableOptions = DEFAULT_FLOW_OPTIONS,
     private idBase = 0,
-  ) {}
+    private readonly onRetire: ((c: Conversation) => void) | null = null,
+  ) {
+    const max = opts.maxConversations ?? DEFAULT_MAX_CONVERSATIONS;
+    this.maxConversations = Number.isFinite(max) && max >= 1 ? Math.floor(max) : DEFAULT_MAX_CONVERSATIONS;
+    this.idleTimeout = opts.idleTimeout ?? DEFAULT_FLOW_OPTIONS.idleTimeout!;
+    this.finishedTimeout = opts.finishedTimeout ?? DEFAULT_FLOW_OPTIONS.finishedTimeout!;
+    this.retainedBudget = opts.retainedBytes ?? DEFAULT_FLOW_OPTIONS.retainedBytes!;
+    this.stats = {
+      maxConversations: this.maxConversations,
+      limitHit: false,
+      conversations: 0,
+      listed: 0,
+      aggregated: 0,
+      aggregates: 0,
+      evicted: 0,
+      retiredEarly: 0,
+    };
+  }
+
+  /** Conversations in the table right now. */
+  get size(): number {
+    return this.held;
+  }
 
   /** Account one decoded TCP or UDP packet. Returns the conversation, or null when not TCP/UDP. */
   packet(p: DecodedPacket, frame: number, origLen: number, tsSec: number, tsNsec: number): Conversation | null {
@@ -66,7 +195,7 @@ export class FlowTable {
     // A new SYN (another ISN) on a finished 4-tuple is a new connection, as Wireshark's
     // tcp.stream splits it; a retried SYN with the same ISN stays in the old one.
     if (conv !== null && conv.tcp !== null && conv.tcp.startsNew(this.isFromClient(conv, p), p)) {
-      this.unlink(conv);
+      this.leave(conv);
       conv = null;
     }
     if (conv === null) conv = this.create(hash, p, frame, tsSec, tsNsec);
@@ -90,14 +219,223 @@ export class FlowTable {
       const kept = fromClient ? conv.datagramsClient : conv.datagramsServer;
       if (kept < this.opts.udpSampleCount) {
         const n = Math.min(p.payloadLength, this.opts.udpSampleBytes);
-        // Copied: the payload view is only valid until the next packet.
-        const data = p.payloadBuf.slice(p.payloadOffset, p.payloadOffset + n);
+        // Copied: the payload view is only valid until the next packet. Not Buffer#slice, which
+        // is a view on a Buffer and would keep the reader's whole 1 MiB chunk alive.
+        const data = new Uint8Array(n);
+        data.set(p.payloadBuf.subarray(p.payloadOffset, p.payloadOffset + n));
         conv.datagrams.push({ fromClient, frame, data });
         if (fromClient) conv.datagramsClient++;
         else conv.datagramsServer++;
       }
     }
+    this.touch(conv);
+    if (this.onRetire !== null) this.expire(tsSec);
     return conv;
+  }
+
+  // ---- limits: recency lists, retiring, eviction, aggregates ----
+
+  /** Move `c` to the most recent end of the list its state belongs in. */
+  private touch(c: Conversation): void {
+    const want = c.retired ? this.lists[RETIRED] : c.tcp !== null && c.tcp.finished ? this.lists[FINISHED] : this.lists[OPEN];
+    if (want.tail === c) return;
+    if (c.lruList >= 0) this.removeFromList(c, this.lists[c.lruList]);
+    c.lruPrev = want.tail;
+    c.lruNext = null;
+    if (want.tail !== null) want.tail.lruNext = c;
+    else want.head = c;
+    want.tail = c;
+    want.size++;
+    c.lruList = want.id;
+  }
+
+  private removeFromList(c: Conversation, l: Recency): void {
+    if (c.lruPrev !== null) c.lruPrev.lruNext = c.lruNext;
+    else l.head = c.lruNext;
+    if (c.lruNext !== null) c.lruNext.lruPrev = c.lruPrev;
+    else l.tail = c.lruPrev;
+    c.lruPrev = c.lruNext = null;
+    l.size--;
+    c.lruList = -1;
+  }
+
+  /** Retire the conversations that have been quiet too long (capture time `now`). */
+  private expire(now: number): void {
+    const idle = this.idleTimeout;
+    const fin = this.finishedTimeout;
+    if (fin > 0) {
+      const l = this.lists[FINISHED];
+      while (l.head !== null && now - l.head.endSec > fin) this.retireEarly(l.head);
+    }
+    if (idle > 0) {
+      const l = this.lists[OPEN];
+      while (l.head !== null && now - l.head.endSec > idle) this.retireEarly(l.head);
+    }
+  }
+
+  private retireEarly(c: Conversation): void {
+    this.retire(c, false);
+    this.stats.retiredEarly++;
+    this.touch(c);
+  }
+
+  /**
+   * Detection runs (onRetire), then the kept bytes go: the TCP streams, the UDP samples. `final`
+   * says no packet can join it any more (it left the table).
+   */
+  private retire(c: Conversation, final: boolean): void {
+    if (c.retired || this.onRetire === null) return;
+    if (c.tcp !== null && !final) c.tcp.finish(false);
+    this.onRetire(c);
+    c.retired = true;
+    if (!c.listed) {
+      release(c);
+      return;
+    }
+    // Listed conversations keep their bytes while the budget lasts (small captures: all of them).
+    const n = heldBytes(c);
+    if (n === 0) return;
+    this.kept.push(c);
+    this.keptBytes += n;
+    while (this.keptBytes > this.retainedBudget && this.keptHead < this.kept.length) {
+      const old = this.kept[this.keptHead++];
+      this.keptBytes -= heldBytes(old);
+      release(old);
+    }
+    if (this.keptHead > 1024 && this.keptHead * 2 > this.kept.length) {
+      this.kept = this.kept.slice(this.keptHead);
+      this.keptHead = 0;
+    }
+  }
+
+  /** `c` leaves the table for good: listed ones stay in the list, the others join an aggregate. */
+  private leave(c: Conversation): void {
+    this.unlink(c);
+    if (c.lruList >= 0) this.removeFromList(c, this.lists[c.lruList]);
+    c.inTable = false;
+    this.held--;
+    this.retire(c, true);
+    if (!c.listed) this.fold(c);
+  }
+
+  /** Make room for one more: the least recently active conversation leaves the table. */
+  private evictOne(): void {
+    const l = this.lists[RETIRED].head !== null ? this.lists[RETIRED] : this.lists[FINISHED].head !== null ? this.lists[FINISHED] : this.lists[OPEN];
+    const c = l.head;
+    if (c === null) return;
+    this.stats.evicted++;
+    this.leave(c);
+  }
+
+  /** Fold a conversation that is not listed into its aggregate entry. */
+  private fold(c: Conversation): void {
+    const state = connState(c);
+    const proto = c.facts?.protocol ?? "none";
+    const t = c.transport;
+    const v = c.ipVersion;
+    const rest = `${state}|${proto}|${c.icmpCount > 0 ? `${c.icmpType}/${c.icmpCode}` : ""}`;
+    const client = formatIp(c.clientIp, v);
+    const server = formatIp(c.serverIp, v);
+    const keys: [string, AggregateLevel][] = [
+      [`${t}|${v}|${client}|${server}|${c.serverPort}|${rest}`, "port"],
+      [`${t}|${v}|${client}|${server}|*|${rest}`, "hosts"],
+      [`${t}|${v}|${client}|*|*|${rest}`, "client"],
+      [`${t}|${v}|*|*|*|${rest}`, "all"],
+    ];
+    let agg: Conversation | undefined;
+    for (let i = 0; i < keys.length && agg === undefined; i++) {
+      const [key, level] = keys[i];
+      agg = this.aggregates.get(key);
+      // Each coarser level may add a tenth of the cap more; "all" has only a handful of keys.
+      if (agg === undefined && (level === "all" || this.aggregates.size < MAX_AGGREGATES + (i * MAX_AGGREGATES) / 10)) {
+        agg = this.newAggregate(c, level, state);
+        this.aggregates.set(key, agg);
+      }
+    }
+    const a = agg!;
+    const info = a.aggregate!;
+    info.conversations++;
+    if (c.serverPort < info.serverPortLow) info.serverPortLow = c.serverPort;
+    if (c.serverPort > info.serverPortHigh) info.serverPortHigh = c.serverPort;
+    a.packetsClient += c.packetsClient;
+    a.packetsServer += c.packetsServer;
+    a.bytesClient += c.bytesClient;
+    a.bytesServer += c.bytesServer;
+    if (c.firstFrame < a.firstFrame) a.firstFrame = c.firstFrame;
+    if (c.lastFrame > a.lastFrame) a.lastFrame = c.lastFrame;
+    if (a.firstFrames.length < FIRST_FRAMES_KEPT) a.firstFrames.push(c.firstFrame);
+    if (c.startSec < a.startSec || (c.startSec === a.startSec && c.startNsec < a.startNsec)) {
+      a.startSec = c.startSec;
+      a.startNsec = c.startNsec;
+    }
+    if (c.endSec > a.endSec || (c.endSec === a.endSec && c.endNsec > a.endNsec)) {
+      a.endSec = c.endSec;
+      a.endNsec = c.endNsec;
+    }
+    if (c.icmpCount > 0) {
+      a.icmpType = c.icmpType;
+      a.icmpCode = c.icmpCode;
+      a.icmpCount += c.icmpCount;
+      for (const f of c.icmpFrames) if (a.icmpFrames.length < 16) a.icmpFrames.push(f);
+    }
+    this.stats.aggregated++;
+  }
+
+  private newAggregate(c: Conversation, level: AggregateLevel, state: string): Conversation {
+    const a = new Conversation();
+    a.capture = c.capture;
+    a.stream = -1;
+    a.transport = c.transport;
+    a.ipVersion = c.ipVersion;
+    if (level === "port" || level === "hosts" || level === "client") a.clientIp.set(c.clientIp);
+    if (level === "port" || level === "hosts") a.serverIp.set(c.serverIp);
+    a.serverPort = level === "port" ? c.serverPort : 0;
+    a.clientBy = c.clientBy;
+    a.firstFrame = c.firstFrame;
+    a.lastFrame = c.lastFrame;
+    a.startSec = c.startSec;
+    a.startNsec = c.startNsec;
+    a.endSec = c.endSec;
+    a.endNsec = c.endNsec;
+    a.firstFromServer = c.firstFromServer;
+    a.facts = c.facts;
+    a.retired = true;
+    a.listed = true;
+    a.aggregate = {
+      conversations: 0,
+      state,
+      history: c.tcp !== null ? c.tcp.history : udpHistory(c.packetsClient > 0, c.packetsServer > 0, c.firstFromServer),
+      level,
+      serverPortLow: c.serverPort,
+      serverPortHigh: c.serverPort,
+    };
+    return a;
+  }
+
+  /**
+   * End of the capture: conversations still in the table that are not listed are detected and
+   * folded; the aggregates get ids and join `conversations` after the listed ones. Listed
+   * conversations not yet detected are left to the caller (facts === null).
+   */
+  finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    for (const l of this.lists) {
+      for (let c = l.head; c !== null; ) {
+        const next = c.lruNext;
+        if (!c.listed) {
+          this.retire(c, true);
+          this.fold(c);
+        }
+        c = next;
+      }
+    }
+    for (const a of this.aggregates.values()) {
+      a.id = ++this.idBase;
+      this.conversations.push(a);
+    }
+    this.stats.aggregates = this.aggregates.size;
+    this.aggregates.clear();
   }
 
   private isFromClient(conv: Conversation, p: DecodedPacket): boolean {
@@ -163,8 +501,18 @@ export class FlowTable {
   }
 
   private create(hash: number, p: DecodedPacket, frame: number, tsSec: number, tsNsec: number): Conversation {
+    if (this.held >= this.maxConversations) this.evictOne();
     const c = new Conversation();
-    c.id = ++this.idBase;
+    this.stats.conversations++;
+    if (this.stats.listed < this.maxConversations) {
+      c.id = ++this.idBase;
+      this.stats.listed++;
+      this.conversations.push(c);
+    } else {
+      // Past the limit: tracked like any other, then folded into an aggregate (id 0, not listed).
+      c.listed = false;
+      this.stats.limitHit = true;
+    }
     c.capture = this.capture;
     c.hash = hash;
     c.ipVersion = p.ipVersion === 6 ? 6 : 4;
@@ -203,7 +551,8 @@ export class FlowTable {
 
     c.nextInBucket = this.buckets.get(hash) ?? null;
     this.buckets.set(hash, c);
-    this.conversations.push(c);
+    c.inTable = true;
+    this.held++;
     return c;
   }
 }

@@ -385,8 +385,10 @@ export class TcpTracker {
    * End of capture or eviction: holes still open become gaps (counted, not added to the history:
    * Zeek only reports a gap when an ACK reveals it) and both stream buffers finish.
    */
-  finish(): void {
-    this.finishedCalled = true;
+  finish(endOfConversation = true): void {
+    // A conversation retired early (idle, or finished and quiet) stays in the table: it must not
+    // count as "finished" for port reuse unless its FINs or RST say so.
+    if (endOfConversation) this.finishedCalled = true;
     for (const ep of [this.orig, this.resp]) {
       const hs = ep.holeStart;
       const he = ep.holeEnd;
@@ -407,6 +409,12 @@ export class TcpTracker {
       }
       ep.stream.finish();
     }
+  }
+
+  /** Free both directions' kept bytes (after detection); state, history and counters stay. */
+  release(): void {
+    this.client.release();
+    this.server.release();
   }
 
   // ---- Zeek's per-segment steps ----

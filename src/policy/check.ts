@@ -281,7 +281,7 @@ export function checkConversations(convs: readonly Conversation[], ctx: CheckCon
     const k = [c.transport, ipOf(c, "client"), ipOf(c, "server")].join("|");
     if (g.code === "unexpected-port" && (byHosts.get(k) ?? 0) > 5) {
       const f = folded.get(k);
-      if (f) f.convs.push(...g.convs);
+      if (f) for (const x of g.convs) f.convs.push(x);
       else folded.set(k, { ...g, convs: [...g.convs] });
     } else folded.set(key, g);
   }
@@ -377,7 +377,8 @@ function checkContent(c: Conversation, row: MatrixRow, where: string, add: AddFn
       if (p === "vmware-authd") {
         if (f.anomalies.some((a) => a.name === "authd_plaintext_after_banner")) plaintext("the session after the authd banner went on");
         else if (tls !== null) tlsChecks();
-        else if (c.tcp !== null && c.tcp.client.bytes().length === 0)
+        // `length`, not bytes(): a retired conversation's kept bytes are freed, its length stays.
+        else if (c.tcp !== null && c.tcp.client.length === 0)
           add({
             code: "tls-not-established", severity: "error", rule: row.id, convs: [c],
             message: `${label}: the ESXi host sent its authd banner, but no TLS handshake followed.`,
@@ -407,11 +408,18 @@ function groupFinding(
   const v = verdicts.get(c)!;
   const client = hostLabel(ipOf(c, "client"), v.clientRole);
   const server = hostLabel(ipOf(c, "server"), v.serverRole);
-  const ports = [...new Set(g.convs.map((x) => x.serverPort))].sort((a, b) => a - b);
-  const start = Math.min(...g.convs.map((x) => seconds(x)[0]));
-  const end = Math.max(...g.convs.map((x) => seconds(x)[1]));
+  // An aggregate entry stands for many conversations (flow table limit): count its members, and
+  // its server-port range when it folded ports together (serverPort 0).
+  const ports = [...new Set(g.convs.flatMap((x) => (x.aggregate !== null && x.aggregate.level !== "port" ? [x.aggregate.serverPortLow, x.aggregate.serverPortHigh] : [x.serverPort])))].sort((a, b) => a - b);
+  let start = Infinity;
+  let end = -Infinity;
+  for (const x of g.convs) {
+    const [s0, s1] = seconds(x);
+    if (s0 < start) start = s0;
+    if (s1 > end) end = s1;
+  }
   const span = end - start;
-  const n = g.convs.length;
+  const n = g.convs.reduce((s, x) => s + (x.aggregate !== null ? x.aggregate.conversations : 1), 0);
   const T = c.transport.toUpperCase();
   const over = n > 1 || span > 0 ? ` over ${span.toFixed(1)} s` : "";
   const rowText = g.row ? ` (row ${g.row.id})` : "";
@@ -437,7 +445,7 @@ function groupFinding(
     for (const x of g.convs) {
       const st = connStateOf(x);
       const o = refused(x, st) ? "refused" : unanswered(x, st) ? "never answered" : "answered";
-      outcomes.set(o, (outcomes.get(o) ?? 0) + 1);
+      outcomes.set(o, (outcomes.get(o) ?? 0) + (x.aggregate !== null ? x.aggregate.conversations : 1));
     }
     const how = [...outcomes].map(([o, k]) => (outcomes.size === 1 ? o : `${k} ${o}`)).join(", ");
     message = `${portText} from ${client} to ${server}: no row of the matrix allows it (${n} conversation${n === 1 ? "" : "s"}, ${how}).`;

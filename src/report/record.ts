@@ -9,6 +9,7 @@ import { formatIp } from "../decode/addr.js";
 import type { Anomaly, ConversationFacts, Protocol, TlsFacts } from "../detect/types.js";
 import type { Conversation } from "../flow/conversation.js";
 import { connState } from "../flow/conversation.js";
+import type { FlowStats } from "../flow/table.js";
 import { udpHistory } from "../flow/tcp-state.js";
 import type { ConversationVerdict, Finding, FindingCode, PolicyResult } from "../policy/check.js";
 import type { Matrix } from "../policy/matrix.js";
@@ -47,6 +48,12 @@ export interface CaptureRecord {
   errors: { frame: number; offset: number; message: string; fatal: boolean }[];
   /** What the decoders saw. */
   decode: DecodeCounts;
+  /**
+   * How the conversation table kept memory bounded: `maxConversations` (the limit), `limitHit`,
+   * `conversations` (all seen), `listed`, `aggregated` (folded into `aggregates` entries),
+   * `evicted`, `retiredEarly`. See docs/report-schema.md and docs/performance.md.
+   */
+  flow: FlowStats | null;
 }
 
 export interface ConversationRecord {
@@ -101,6 +108,20 @@ export interface ConversationRecord {
   ruleAlternatives: string[];
   /** Codes of the findings that name this conversation. */
   findings: FindingCode[];
+  /**
+   * Null for a conversation listed one by one. Set on an aggregate entry: conversations seen
+   * after the `maxConversations` limit, folded together (see docs/report-schema.md).
+   */
+  aggregate: AggregateRecord | null;
+}
+
+export interface AggregateRecord {
+  /** How many conversations this entry stands for. */
+  conversations: number;
+  /** What they share besides transport, state and protocol: "port", "hosts", "client" or "all". */
+  level: "port" | "hosts" | "client" | "all";
+  /** Lowest and highest server port among them. */
+  serverPorts: { low: number; high: number };
 }
 
 export function captureRecord(c: CaptureResult): CaptureRecord {
@@ -117,6 +138,7 @@ export function captureRecord(c: CaptureResult): CaptureRecord {
     lastTimestamp: s.lastTimestamp ? isoTime(s.lastTimestamp.sec, s.lastTimestamp.nsec) : null,
     errors: c.errors.map((e: CaptureError) => ({ frame: e.frame, offset: e.offset, message: e.message, fatal: e.fatal })),
     decode: c.decode,
+    flow: c.flow ? { ...c.flow } : null,
   };
 }
 
@@ -138,7 +160,7 @@ export function conversationRecord(c: Conversation, v: ConversationVerdict | und
     start: isoTime(c.startSec, c.startNsec),
     end: isoTime(c.endSec, c.endNsec),
     state: connState(c),
-    history: t !== null ? t.history : udpHistory(c.packetsClient > 0, c.packetsServer > 0, c.firstFromServer),
+    history: c.aggregate !== null ? c.aggregate.history : t !== null ? t.history : udpHistory(c.packetsClient > 0, c.packetsServer > 0, c.firstFromServer),
     protocol: f?.protocol ?? "none",
     tls: f?.tls ?? null,
     banner: f?.banner ?? null,
@@ -154,6 +176,14 @@ export function conversationRecord(c: Conversation, v: ConversationVerdict | und
     ruleKind: v?.ruleKind ?? null,
     ruleAlternatives: v?.alternatives ?? [],
     findings: v?.findings ?? [],
+    aggregate:
+      c.aggregate !== null
+        ? {
+            conversations: c.aggregate.conversations,
+            level: c.aggregate.level,
+            serverPorts: { low: c.aggregate.serverPortLow, high: c.aggregate.serverPortHigh },
+          }
+        : null,
   };
 }
 
