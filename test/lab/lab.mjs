@@ -1082,9 +1082,30 @@ class Lab {
 
 /** Synchronous last resort (also used from signal and exit handlers). */
 function teardownSync(lab) {
-  for (const e of started.values()) {
+  // TERM first: each PID is a `timeout`, which passes TERM on to its server (a KILL would orphan
+  // the server). Then up to 3 s for them to go, then KILL what is left.
+  // Alive: not gone and not a zombie (Node reaps its children only from its event loop, which
+  // does not run here).
+  const alive = (pid) => {
     try {
-      process.kill(e.pid, "SIGKILL");
+      return !/^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, "utf8"));
+    } catch {
+      return false;
+    }
+  };
+  const pids = [...started.values()].filter((e) => !e.exited).map((e) => e.pid);
+  for (const pid of pids) {
+    try {
+      process.kill(pid, "SIGTERM");
+    } catch {
+      /* gone */
+    }
+  }
+  const nap = new Int32Array(new SharedArrayBuffer(4));
+  for (let i = 0; i < 60 && pids.some(alive); i++) Atomics.wait(nap, 0, 0, 50);
+  for (const pid of pids.filter(alive)) {
+    try {
+      process.kill(pid, "SIGKILL");
     } catch {
       /* gone */
     }
