@@ -31,11 +31,14 @@ describe.skipIf(cases.length === 0)("lab captures in fixtures/ (fixtures/lab/*.e
   });
 
   for (const { name, dir, exp } of cases) {
-    for (const { file } of exp.files) {
+    for (const { file, format, linkType } of exp.files) {
       for (const mode of ["explicit", "inferred"] as const) {
         it(`${file} ${mode === "explicit" ? "with --roles" : "without roles"}: as the lab made it (${exp.scenario})`, async () => {
           expect(exp.schema, name).toBe("phoenix-netcheck.lab-expected/v1");
           const report = await reportFor([path.join(dir, file)], mode === "explicit" ? { roles: path.join(dir, exp.rolesFile) } : {});
+          expect(report.captures[0].format).toBe(format);
+          expect(report.captures[0].linkTypes).toEqual([linkType]);
+          expect(report.captures[0].errors).toEqual([]);
           expect(report.conversations.length).toBe(exp.conversations.length);
           expect(compareReport(exp, report, mode)).toEqual([]);
           expect(report.summary.verdict).toBe(exp[mode].verdict);

@@ -78,11 +78,14 @@ describe.skipIf(reason !== null)(`Phoenix lab${reason ? ` (skipped: ${reason})` 
           for (const ef of expFiles) {
             const exp = JSON.parse(readFileSync(path.join(out, ef), "utf8")) as LabExpected;
             expect(exp.conversations.length).toBeGreaterThan(0);
-            for (const { file } of exp.files) {
+            for (const { file, format, linkType } of exp.files) {
               expect(existsSync(path.join(out, file)), file).toBe(true);
               for (const mode of ["explicit", "inferred"] as const) {
                 const report = await reportFor([path.join(out, file)], mode === "explicit" ? { roles: path.join(out, exp.rolesFile) } : {});
                 const lines = compareReport(exp, report, mode).map((m) => `${file} [${mode}] ${m}`);
+                const cap = report.captures[0];
+                if (cap.format !== format || cap.linkTypes.join() !== String(linkType)) lines.push(`${file} [${mode}] capture: expected ${format} with link type ${linkType}, got ${cap.format} ${cap.linkTypes.join(",")}`);
+                if (cap.errors.length) lines.push(`${file} [${mode}] capture errors: ${JSON.stringify(cap.errors.slice(0, 3))}`);
                 // Analyzer bugs already reported (test/lab/known-mismatches.mjs) are listed, not
                 // failed on; an entry that no longer matches fails, so it gets removed.
                 const { known, unknown, stale } = splitKnown(exp.scenario, mode, lines);
