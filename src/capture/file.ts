@@ -301,19 +301,21 @@ async function* prepend(first: Uint8Array[], rest: AsyncGenerator<Uint8Array>): 
  * back to the free list once the reader no longer holds it (a record spanning chunks keeps them).
  */
 class ChunkPool {
-  private readonly free: Buffer[] = [];
-  private out: Buffer[] = [];
+  private readonly free: Uint8Array[] = [];
+  private out: Uint8Array[] = [];
   constructor(readonly size: number) {}
 
-  take(): Buffer {
-    const b = this.free.pop() ?? Buffer.allocUnsafeSlow(this.size);
+  // Plain Uint8Arrays, not Buffers: the reader takes a subarray per packet, and a Buffer's
+  // subarray (a FastBuffer) cost twice as much in the profile.
+  take(): Uint8Array {
+    const b = this.free.pop() ?? new Uint8Array(this.size);
     this.out.push(b);
     return b;
   }
 
   /** Return every handed-out buffer the reader does not hold, except the one being read into. */
-  recycle(held: (ab: ArrayBufferLike) => boolean, reading: Buffer | null = this.reading): void {
-    const still: Buffer[] = [];
+  recycle(held: (ab: ArrayBufferLike) => boolean, reading: Uint8Array | null = this.reading): void {
+    const still: Uint8Array[] = [];
     for (const b of this.out) {
       if (b === reading || held(b.buffer)) still.push(b);
       else this.free.push(b);
@@ -322,7 +324,7 @@ class ChunkPool {
   }
 
   /** The buffer a read is filling right now (never recycled). */
-  reading: Buffer | null = null;
+  reading: Uint8Array | null = null;
 }
 
 async function* fileChunks(

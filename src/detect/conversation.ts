@@ -4,8 +4,9 @@
  * anomaly byte offsets back to frame numbers so a finding can point at a frame.
  */
 import type { Conversation } from "../flow/conversation.js";
+import { hasNoPayload } from "./fallback.js";
 import { detect } from "./registry.js";
-import type { ConversationFacts, StreamSample } from "./types.js";
+import { emptyFacts, type ConversationFacts, type StreamSample } from "./types.js";
 
 const EMPTY = new Uint8Array(0);
 
@@ -48,7 +49,15 @@ export function sampleOf(conv: Conversation, final = true): StreamSample {
 }
 
 export function detectConversation(conv: Conversation, final = true): ConversationFacts {
-  const facts = detect(sampleOf(conv, final));
+  const sample = sampleOf(conv, final);
+  // No payload either way: every detector says no and the registry ends at "none" (checked for
+  // every port, both transports, in test/fuzz/limits.test.ts). A scan's million SYN-only
+  // conversations skip the registry walk.
+  if (hasNoPayload(sample)) {
+    conv.facts = emptyFacts();
+    return conv.facts;
+  }
+  const facts = detect(sample);
   const t = conv.tcp;
   for (const a of facts.anomalies) {
     if (a.frame === undefined && t !== null && a.direction !== undefined && a.offset !== undefined) {

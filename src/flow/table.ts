@@ -29,7 +29,6 @@
  */
 import type { DecodedPacket } from "../decode/packet.js";
 import { IPPROTO_TCP, IPPROTO_UDP, TCP_ACK, TCP_SYN } from "../decode/packet.js";
-import { formatIp } from "../decode/addr.js";
 import { Conversation, FIRST_FRAMES_KEPT, connState } from "./conversation.js";
 import { flowHash, quotedFlowHash, sameAddr } from "./key.js";
 import { TcpTracker, udpHistory } from "./tcp-state.js";
@@ -41,6 +40,15 @@ const SERVICE_PORTS = new Set([
 ]);
 
 type AggregateLevel = "port" | "hosts" | "client" | "all";
+const LEVELS: readonly AggregateLevel[] = ["port", "hosts", "client", "all"];
+
+/** An address as a short map key (not for display). */
+function ipKey(ip: Uint8Array, v: 4 | 6): string {
+  if (v === 4) return String(((ip[0] << 24) | (ip[1] << 16) | (ip[2] << 8) | ip[3]) >>> 0);
+  let k = "";
+  for (let i = 0; i < 16; i += 2) k += ((ip[i] << 8) | ip[i + 1]).toString(36) + ":";
+  return k;
+}
 
 /** Bytes of payload a conversation holds for detection (TCP prefixes, UDP samples). */
 function heldBytes(c: Conversation): number {
@@ -333,18 +341,15 @@ export class FlowTable {
     const proto = c.facts?.protocol ?? "none";
     const t = c.transport;
     const v = c.ipVersion;
-    const rest = `${state}|${proto}|${c.icmpCount > 0 ? `${c.icmpType}/${c.icmpCode}` : ""}`;
-    const client = formatIp(c.clientIp, v);
-    const server = formatIp(c.serverIp, v);
-    const keys: [string, AggregateLevel][] = [
-      [`${t}|${v}|${client}|${server}|${c.serverPort}|${rest}`, "port"],
-      [`${t}|${v}|${client}|${server}|*|${rest}`, "hosts"],
-      [`${t}|${v}|${client}|*|*|${rest}`, "client"],
-      [`${t}|${v}|*|*|*|${rest}`, "all"],
-    ];
+    const rest = `${t}${v}|${state}|${proto}|${c.icmpCount > 0 ? `${c.icmpType}/${c.icmpCode}` : ""}`;
+    const client = ipKey(c.clientIp, v);
+    const server = ipKey(c.serverIp, v);
     let agg: Conversation | undefined;
-    for (let i = 0; i < keys.length && agg === undefined; i++) {
-      const [key, level] = keys[i];
+    for (let i = 0; i < LEVELS.length && agg === undefined; i++) {
+      const level = LEVELS[i];
+      // Built only as far as needed: most folds stop at the first level.
+      const key =
+        i === 0 ? `${rest}|${client}|${server}|${c.serverPort}` : i === 1 ? `${rest}|${client}|${server}|*` : i === 2 ? `${rest}|${client}|*|*` : `${rest}|*|*|*`;
       agg = this.aggregates.get(key);
       // Each coarser level may add a tenth of the cap more; "all" has only a handful of keys.
       if (agg === undefined && (level === "all" || this.aggregates.size < MAX_AGGREGATES + (i * MAX_AGGREGATES) / 10)) {
