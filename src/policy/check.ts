@@ -328,7 +328,8 @@ function checkContent(c: Conversation, row: MatrixRow, where: string, add: AddFn
 
   const tlsChecks = () => {
     if (tls === null) return;
-    if (tls.clientHelloSeen && !tls.serverHelloSeen) {
+    // When the capture lost the start of the server's bytes, a missing ServerHello proves nothing.
+    if (tls.clientHelloSeen && !tls.serverHelloSeen && !(c.tcp !== null && c.tcp.server.gap)) {
       const alert = tls.alerts.find((a) => a.from === "server");
       add({
         code: "tls-not-established", severity: "error", rule: row.id, convs: [c],
@@ -366,6 +367,9 @@ function checkContent(c: Conversation, row: MatrixRow, where: string, add: AddFn
     if (p === "plaintext") return "plain text";
     return "data that is not TLS";
   };
+
+  // Bytes the capture lost (a gap at the start of either side) leave nothing to judge.
+  if ((p === "unknown" || p === "none") && c.tcp !== null && (c.tcp.client.gap || c.tcp.server.gap)) return;
 
   switch (row.expect) {
     case "tls":
@@ -472,8 +476,19 @@ function missingExpected(convs: readonly Conversation[], verdicts: Map<Conversat
     note(v.clientRole, ipOf(c, "client"), c);
     note(v.serverRole, ipOf(c, "server"), c);
   }
+  // A row counts as seen only through a conversation that matched it unambiguously: a 443
+  // conversation to a host of unknown role fits cloud-443, vcenter-443 and esxi-443 alike and
+  // proves none of them. Such conversations are named in the message instead.
   const seen = (rowId: string, serverIp?: string) =>
-    convs.some((c) => verdicts.get(c)!.rule === rowId && (serverIp === undefined || ipOf(c, "server") === serverIp));
+    convs.some((c) => {
+      const v = verdicts.get(c)!;
+      return v.rule === rowId && v.alternatives.length === 0 && (serverIp === undefined || ipOf(c, "server") === serverIp);
+    });
+  const maybe = (rowId: string) =>
+    convs.filter((c) => {
+      const v = verdicts.get(c)!;
+      return v.ruleKind === "matrix" && v.alternatives.length > 0 && (v.rule === rowId || v.alternatives.includes(rowId));
+    });
   const dur = `${ctx.captureSeconds.toFixed(1)} s`;
   for (const row of ctx.matrix.rows) {
     if (row.required === "optional") continue;
@@ -487,9 +502,13 @@ function missingExpected(convs: readonly Conversation[], verdicts: Map<Conversat
     const clientText = clientIps.length ? clientIps.map((ip) => `${ip} (${row.client})`).join(", ") : row.client;
     if (row.required === "always") {
       if (seen(row.id)) continue;
+      const could = maybe(row.id);
+      const couldText = could.length
+        ? ` ${could.length} conversation${could.length === 1 ? "" : "s"} on ${T} ${ports} to host${could.length === 1 ? "" : "s"} of unknown role (${[...new Set(could.map((c) => ipOf(c, "server")))].slice(0, 4).join(", ")}) could be it: give the ${row.server}'s address with --role ${row.server}=ADDRESS to tell.`
+        : "";
       findings.push({
         code: "missing-expected", severity: "warning", rule: row.id,
-        message: `No ${T} ${ports} from ${clientText} to any ${row.server} host in the ${dur} the capture covers (row ${row.id}: ${row.when}). A capture this short may simply have missed it.`,
+        message: `No ${T} ${ports} from ${clientText} to any known ${row.server} host in the ${dur} the capture covers (row ${row.id}: ${row.when}). A capture this short may simply have missed it.${couldText}`,
         fix: `If backups fail, check that ${clientIps[0] ?? "the proxy"} can reach its ${row.server} on ${T} ${ports}.`,
         conversations: [], frames: [],
         wiresharkFilter: clientIps.length ? joinFilters(clientIps.map((ip) => `${ipf(ip)}.addr==${ip} && ${portFilter}`)) : portFilter,

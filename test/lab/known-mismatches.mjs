@@ -10,17 +10,8 @@
 // match: the mismatch lines (as compareReport() words them) that this entry accounts for.
 
 export const KNOWN_MISMATCHES = [
-  {
-    id: "ambiguous-443-counts-as-cloud",
-    scenario: "missing-cloud",
-    mode: "inferred",
-    match: [/^finding missing-expected \(warning, rule cloud-443, tcp \*:443\): missing$/, /^summary\.verdict: expected "warn", got "pass"$/],
-    why:
-      "Without roles, a 443 conversation from the proxy to a host of unknown role (the vCenter, the standalone ESXi) fits cloud-443, " +
-      "cloudcache-443, vcenter-443 and esxi-443 equally; the analyzer puts the first, cloud-443, in `rule` (the rest in ruleAlternatives) " +
-      "and then counts it as the always-required cloud-443 row seen, so a proxy that never reaches the cloud gets no missing-expected " +
-      "(docs/findings.md: rows required always are reported when not seen).",
-  },
+  // (none: "ambiguous-443-counts-as-cloud" was fixed — a row counts as seen only through a
+  // conversation that matched it unambiguously; see docs/findings.md, missing-expected)
 ];
 
 /** Splits one capture's mismatch lines into unexplained ones and those a known entry accounts for. */

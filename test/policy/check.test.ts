@@ -182,6 +182,16 @@ describe("finding codes on recorded captures", () => {
     expect(codes(r)).toContain("wrong-path");
   });
 
+  it("a 443 conversation to a host of unknown role does not count as the cloud seen", async () => {
+    const r = await reportFor([rec("tls12-sni-alpn.pcap")], { role: [`proxy=${CLIENT}`] });
+    expect(r.conversations[0].ruleAlternatives.length).toBeGreaterThan(0);
+    const f = r.findings.find((x) => x.code === "missing-expected" && x.rule === "cloud-443")!;
+    expect(f.message).toContain(`1 conversation on TCP 443 to host of unknown role (${SERVER}) could be it`);
+    // Told which host is the cloud, the row is seen.
+    const r2 = await reportFor([rec("tls12-sni-alpn.pcap")], { role: [`proxy=${CLIENT}`, `cloud=${SERVER}`] });
+    expect(r2.findings.some((x) => x.rule === "cloud-443")).toBe(false);
+  });
+
   it("DNS is infrastructure: matched, never a finding", async () => {
     const r = await reportFor([rec("dns-udp-tcp.pcap")], { role: [`proxy=${CLIENT}`] });
     expect(r.conversations.every((c) => c.ruleKind === "infrastructure" && c.findings.length === 0)).toBe(true);
