@@ -22,11 +22,9 @@ import {
 import { DEFAULT_FLOW_OPTIONS } from "../flow/table.js";
 import { evaluate } from "../policy/evaluate.js";
 import { RoleMap } from "../policy/roles.js";
-import { buildReport, captureSeconds, type CaptureRecord, type Report } from "../report/record.js";
-import { renderJson } from "../report/json.js";
-import { exitCodeFor, policyInputs } from "./analyze.js";
+import { buildReport, captureSeconds, type Report } from "../report/record.js";
+import { policyInputs, writeReport, type Format } from "./analyze.js";
 import { VERSION } from "./version.js";
-import { writeFileSync } from "node:fs";
 
 export interface CaptureCliOptions {
   interface?: string;
@@ -50,6 +48,8 @@ export interface CaptureCliOptions {
   reassemblyBytes?: number;
   quiet?: boolean;
   progress?: boolean;
+  redact?: boolean;
+  color?: "auto" | "always" | "never";
 }
 
 /** Where runCapture writes and what stops it; the defaults are the process's. */
@@ -234,16 +234,15 @@ export async function runCapture(o: CaptureCliOptions, io: CaptureIo = {}): Prom
 
   const report = liveReport(ca, summary, matrix, roles);
   if (!o.quiet) stderr.write(stopLine(summary.live) + "\n");
-  let format = o.format ?? "json";
-  if (format !== "json") {
-    // TODO(shared writer): the report writers for other formats are chosen in cli/analyze.ts.
-    stderr.write(`phoenix-netcheck: capture writes --format json only for now; writing JSON\n`);
-    format = "json";
-  }
-  const text = renderJson(report);
-  if (o.output) writeFileSync(o.output, text);
-  else stdout.write(text);
-  return exitCodeFor(report, o.failOn ?? "error");
+  return writeReport(report, matrix, {
+    format: o.format as Format | undefined,
+    output: o.output,
+    role: o.role ?? [],
+    failOn: o.failOn ?? "error",
+    redact: o.redact,
+    color: o.color ?? "auto",
+    reassemblyBytes: o.reassemblyBytes ?? 16384,
+  }, { stdout });
 }
 
 /** The analysis of one live capture as a report, with `captures[0].live`. */
@@ -251,11 +250,7 @@ export function liveReport(ca: CaptureAnalysis, summary: LiveSummary, matrix: Re
   const result = ca.finish(summary);
   const analysis: Analysis = { captures: [result], conversations: ca.table.conversations };
   const policy = evaluate({ conversations: analysis.conversations, matrix, roles, captureSeconds: captureSeconds(analysis) });
-  const report = buildReport(analysis, policy, matrix, roles, VERSION);
-  // captureRecord (report/record.ts) does not copy `live` yet; add it here unless it does.
-  const rec = report.captures[0] as CaptureRecord & { live?: LiveCaptureInfo };
-  if (rec.live === undefined) rec.live = summary.live;
-  return report;
+  return buildReport(analysis, policy, matrix, roles, VERSION);
 }
 
 /** One line on stderr when the capture stops: why, how many, drops, the file. */

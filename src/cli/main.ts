@@ -98,6 +98,14 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+// `phoenix-netcheck analyze … | head` closes the pipe early: that is not an error.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code === "EPIPE") process.exit(process.exitCode ?? 0);
+    throw e;
+  });
+}
+
 main(process.argv).then((code) => {
   process.exitCode = code;
 });

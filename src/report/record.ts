@@ -3,6 +3,7 @@
  * Internal state (src/flow/conversation.ts) is turned into this plain, JSON-ready shape here and
  * nowhere else, so the table, JSON, Markdown and HTML reports cannot disagree.
  */
+import type { LiveCaptureInfo } from "../capture/live.js";
 import type { CaptureError } from "../capture/types.js";
 import type { Analysis, CaptureResult, DecodeCounts } from "../analyze.js";
 import { formatIp } from "../decode/addr.js";
@@ -54,6 +55,8 @@ export interface CaptureRecord {
    * `evicted`, `retiredEarly`. See docs/report-schema.md and docs/performance.md.
    */
   flow: FlowStats | null;
+  /** How a live capture was made (capture command only; absent for files): docs/report-schema.md, "Live capture". */
+  live?: LiveCaptureInfo;
 }
 
 export interface ConversationRecord {
@@ -139,6 +142,7 @@ export function captureRecord(c: CaptureResult): CaptureRecord {
     errors: c.errors.map((e: CaptureError) => ({ frame: e.frame, offset: e.offset, message: e.message, fatal: e.fatal })),
     decode: c.decode,
     flow: c.flow ? { ...c.flow } : null,
+    ...(s.live ? { live: s.live } : {}),
   };
 }
 
