@@ -3,6 +3,7 @@
  * per field. Field layouts: draft-ietf-opsawg-pcap §4-5 and draft-ietf-opsawg-pcapng §3-4.
  */
 import type { CaptureError, CaptureReader, RawPacket } from "../../src/capture/types.js";
+export { rng } from "../support/random.js";
 
 export type Bytes = Uint8Array | number[];
 
@@ -298,17 +299,6 @@ export function readAll(make: () => Counting, bytes: Uint8Array, sizes: (i: numb
   };
 }
 
-/** mulberry32: a small seeded PRNG so "random" chunkings are the same on every run. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Epoch as tshark prints frame.time_epoch: seconds, dot, nine digits. */
 export function epoch(sec: number, nsec: number): string {

@@ -77,16 +77,7 @@ export function names(a: { name: string }[]): string[] {
   return a.map((x) => x.name);
 }
 
-/** A small seeded PRNG (mulberry32) so property tests are repeatable. */
-export function rng(seed: number): () => number {
-  let t = seed >>> 0;
-  return () => {
-    t = (t + 0x6d2b79f5) >>> 0;
-    let r = Math.imul(t ^ (t >>> 15), 1 | t);
-    r = (r + Math.imul(r ^ (r >>> 7), 61 | r)) ^ r;
-    return ((r ^ (r >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { rng } from "../support/random.js";
 
 export function randomBytes(next: () => number, n: number): Uint8Array {
   const b = new Uint8Array(n);

@@ -3,6 +3,7 @@
  * wire layout named in its comment; the tests compose them field by field.
  */
 import { createHash, generateKeyPairSync, sign } from "node:crypto";
+export { rng as prng } from "../support/random.js";
 
 export function bytes(...parts: (number | number[] | Uint8Array)[]): Uint8Array {
   const flat: number[] = [];
@@ -168,14 +169,3 @@ export function makeTestCertificate(): Uint8Array {
   return seq(tbs, ecdsaWithSha256, tlv(0x03, 0x00, signature)); // signatureValue BIT STRING, 0 unused bits
 }
 
-/** mulberry32: a small seeded PRNG so property tests are reproducible. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

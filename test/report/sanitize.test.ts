@@ -1,21 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { displayWidth, escapeHtml, escapeMarkdown, markdownCode, terminalSafe, wrapLine, wrapText } from "../../src/report/sanitize.js";
 import { visibleWidth } from "./measure.js";
+import { rng } from "../support/random.js";
 
 /** Any code point that a terminal or viewer must not get raw: controls, format, separators, surrogates. */
 const DANGEROUS = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/u;
 
-/** A deterministic pseudo-random generator (mulberry32), for property tests. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Strings mixing ASCII punctuation, controls, C1, bidi, CJK, emoji, surrogate halves. */
 function randomStrings(n: number, seed: number): string[] {
