@@ -63,6 +63,12 @@ export interface AnalyzeOptions {
   /** A packet filter applied after decoding and before anything is counted (--filter). */
   filter?: (p: DecodedPacket) => boolean;
   onProgress?: (file: string, bytesRead: number, fileSize: number | null, packets: number) => void;
+  /**
+   * After a corrupt record or block length, look for the next plausible record and read on
+   * (listed in the capture's errors with the offsets) instead of stopping. Default false: tshark
+   * stops there, and the conformance test holds frame counts of damaged files to tshark's.
+   */
+  resync?: boolean;
 }
 
 function newCounts(): DecodeCounts {
@@ -182,6 +188,7 @@ export async function analyzeFiles(files: string[], opts: AnalyzeOptions = {}): 
     const file = files[ci];
     const ca = new CaptureAnalysis(ci, idBase, flowOpts, opts.filter ?? null);
     const summary = await readCapture(file, (pkt) => ca.packet(pkt), {
+      resync: opts.resync ?? false,
       onProgress: opts.onProgress ? (read, size) => opts.onProgress!(file, read, size, ca.packets) : undefined,
     });
     captures.push(ca.finish(summary));

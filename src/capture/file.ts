@@ -62,6 +62,8 @@ export interface ReadCaptureOptions {
   onProgress?: (bytesRead: number, fileSize: number | null) => void;
   /** The stream read for source "-"; default process.stdin. */
   stdin?: AsyncIterable<Uint8Array | string>;
+  /** Read on after a corrupt length instead of stopping (ReaderOptions.resync); default false, as tshark. */
+  resync?: boolean;
 }
 
 export type CaptureOpenFailure =
@@ -115,7 +117,7 @@ export async function readCapture(
       throw openFailure(source, e);
     }
     const pool = new ChunkPool(chunkSize);
-    return await readChunks(fileChunks(fh, pool, size, opts.onProgress), source, source, size, onPacket, chunkSize, pool);
+    return await readChunks(fileChunks(fh, pool, size, opts.onProgress), source, source, size, onPacket, chunkSize, pool, opts.resync ?? false);
   } finally {
     await fh.close();
   }
@@ -134,7 +136,7 @@ export async function readCaptureFrom(
   const chunkSize = opts.chunkSize ?? DEFAULT_CHUNK_SIZE;
   const size = opts.fileSize ?? null;
   const display = name === "-" ? "stdin" : name;
-  return readChunks(streamChunks(input, size, opts.onProgress), name, display, size, onPacket, chunkSize);
+  return readChunks(streamChunks(input, size, opts.onProgress), name, display, size, onPacket, chunkSize, null, opts.resync ?? false);
 }
 
 async function readChunks(
@@ -145,6 +147,7 @@ async function readChunks(
   onPacket: (p: RawPacket) => void,
   chunkSize: number,
   pool: ChunkPool | null = null,
+  resync = false,
 ): Promise<CaptureSummary> {
   let head: Head;
   try {
@@ -175,7 +178,7 @@ async function readChunks(
     source = prepend(head.chunks, source);
   }
 
-  const reader = createReader(fmt);
+  const reader = createReader(fmt, { resync });
   let packets = 0;
   let bytes = 0;
   let capturedBytes = 0;

@@ -210,8 +210,37 @@ const enum State {
   Done,
 }
 
+/** Reader options. */
+export interface ReaderOptions {
+  /**
+   * After a corrupt length (a record or block claiming gigabytes, a pcapng length that is not a
+   * multiple of 4 or shorter than a header), look for the next plausible record and read on,
+   * instead of stopping as tshark does. The problem is listed (non-fatal) with its offset, and so
+   * is the number of bytes skipped. analyzeFiles turns it on; the default is tshark's behaviour.
+   */
+  resync?: boolean;
+}
+
+/** Most seconds a resynchronised record's timestamp may lie from the last good one. */
+const RESYNC_MAX_TS_JUMP = 7 * 86400;
+
+const enum Resync {
+  Found,
+  Wait,
+  End,
+}
+
 export class PcapReader implements CaptureReader {
   readonly format = "pcap" as const;
+  private readonly resyncOn: boolean;
+  private resyncing = false;
+  private resyncFrom = 0;
+  private lastTsSec = -1;
+
+  constructor(opts: ReaderOptions = {}) {
+    this.resyncOn = opts.resync ?? false;
+  }
+
   private readonly q = new ChunkQueue();
   private readonly pkt = newRawPacket();
   private readonly errs = new ErrorList();
@@ -358,9 +387,66 @@ export class PcapReader implements CaptureReader {
     return true;
   }
 
+  /** Is there a plausible §5 record header at `skip` bytes from the read position? (16 bytes must be available.) */
+  private plausibleHeader(skip: number): number {
+    const q = this.q;
+    const b = q.peek(skip, RECORD_HEADER_LEN);
+    const o = q.off;
+    const le = this.le;
+    const tsSec = u32(b, o, le);
+    const frac = u32(b, o + 4, le);
+    const caplen = u32(b, o + 8, le);
+    const origLen = u32(b, o + 12, le);
+    const limit = this.snaplen > 0 && this.snaplen < MAX_SANE_CAPLEN ? this.snaplen : MAX_SANE_CAPLEN;
+    if (caplen > limit || origLen < caplen || origLen > 4 * MAX_SANE_CAPLEN) return -1;
+    if (frac >= (this.nano ? 1e9 : 1e6)) return -1;
+    if (this.lastTsSec >= 0 && Math.abs(tsSec - this.lastTsSec) > RESYNC_MAX_TS_JUMP) return -1;
+    return caplen;
+  }
+
+  /**
+   * Skip bytes until a plausible record header whose successor is plausible too (or which ends
+   * exactly at the end of the input). Byte by byte: O(bytes skipped), bounded waits.
+   */
+  private resyncStep(): Resync {
+    const q = this.q;
+    for (;;) {
+      if (q.available < RECORD_HEADER_LEN) {
+        if (!this.ended) return Resync.Wait;
+        q.skip(q.available);
+        return Resync.End;
+      }
+      const caplen = this.plausibleHeader(0);
+      if (caplen >= 0) {
+        const total = RECORD_HEADER_LEN + caplen;
+        if (q.available >= total + RECORD_HEADER_LEN) {
+          if (this.plausibleHeader(total) >= 0) return Resync.Found;
+        } else if (!this.ended) return Resync.Wait;
+        else if (q.available === total) return Resync.Found;
+      }
+      q.skip(1);
+    }
+  }
+
   /** §5 packet record. */
   private readRecord(): RawPacket | undefined {
     const q = this.q;
+    if (this.resyncing) {
+      const r = this.resyncStep();
+      if (r === Resync.Wait) return undefined;
+      this.resyncing = false;
+      const skipped = q.consumed - this.resyncFrom;
+      if (r === Resync.End) {
+        this.errs.add(this.frameCount + 1, this.resyncFrom, `frame ${this.frameCount + 1} at offset ${this.resyncFrom}: no plausible record in the last ${skipped} bytes`, false);
+        return this.finish();
+      }
+      this.errs.add(
+        this.frameCount + 1,
+        q.consumed,
+        `frame ${this.frameCount + 1} at offset ${q.consumed}: reading again after skipping ${skipped} bytes from offset ${this.resyncFrom}`,
+        false,
+      );
+    }
     const offset = q.consumed;
     const have = q.available;
     if (have < RECORD_HEADER_LEN) {
@@ -388,10 +474,13 @@ export class PcapReader implements CaptureReader {
     // A corrupt length field must be refused before waiting for that many bytes: this is where a
     // naive reader (pcap-parser) buffers the rest of the file forever.
     if ((caplen > MAX_SANE_CAPLEN && caplen > snap) || caplen > MAX_RECORD_BYTES) {
-      return this.stop(
-        offset,
-        `frame ${frame} at offset ${offset}: corrupt record length: caplen ${caplen} is above the maximum ${MAX_SANE_CAPLEN} and the snaplen ${snap}`,
-      );
+      const msg = `frame ${frame} at offset ${offset}: corrupt record length: caplen ${caplen} is above the maximum ${MAX_SANE_CAPLEN} and the snaplen ${snap}`;
+      if (!this.resyncOn) return this.stop(offset, msg);
+      this.errs.add(frame, offset, `${msg}; looking for the next plausible record`, false);
+      this.resyncing = true;
+      this.resyncFrom = offset;
+      q.skip(1);
+      return this.readRecord();
     }
     const total = RECORD_HEADER_LEN + caplen;
     if (have < total) {
@@ -425,6 +514,7 @@ export class PcapReader implements CaptureReader {
     }
     p.caplen = caplen;
     p.origLen = origLen;
+    this.lastTsSec = tsSec;
     p.data = rb.subarray(ro + RECORD_HEADER_LEN, ro + total);
     q.skip(total);
     this.frameCount = frame;

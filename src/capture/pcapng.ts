@@ -13,7 +13,7 @@
  * `frame` equals the number Wireshark shows and a `frame.number==N` filter finds the packet.
  */
 import type { CaptureError, CaptureReader, RawPacket } from "./types.js";
-import { ChunkQueue, ErrorList, MAX_RECORD_BYTES, hex4, newRawPacket, u16, u32 } from "./pcap.js";
+import { ChunkQueue, ErrorList, MAX_RECORD_BYTES, hex4, newRawPacket, u16, u32, type ReaderOptions } from "./pcap.js";
 
 export const BLOCK_SHB = 0x0a0d0d0a;
 export const BLOCK_IDB = 0x00000001;
@@ -63,6 +63,9 @@ export interface PcapngInterface {
 }
 
 const TWO32 = 4294967296;
+/** 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z in seconds since the epoch. */
+const MIN_TS_SEC = -62135596800;
+const MAX_TS_SEC = 253402300799;
 
 /**
  * Builds the timestamp conversion for an if_tsresol value, or returns an error message.
@@ -128,6 +131,12 @@ const enum State {
   Done,
 }
 
+const enum Resync {
+  Found,
+  Wait,
+  End,
+}
+
 export class PcapngReader implements CaptureReader {
   readonly format = "pcapng" as const;
   private readonly q = new ChunkQueue();
@@ -144,6 +153,13 @@ export class PcapngReader implements CaptureReader {
   private packetCount = 0;
   private sectionCount = 0;
   private lastTimestamped = true;
+  private readonly resyncOn: boolean;
+  private resyncing = false;
+  private resyncFrom = 0;
+
+  constructor(opts: ReaderOptions = {}) {
+    this.resyncOn = opts.resync ?? false;
+  }
 
   append(chunk: Uint8Array): void {
     if (this.fatal || this.ended) return;
@@ -233,9 +249,76 @@ export class PcapngReader implements CaptureReader {
     return undefined;
   }
 
+  /**
+   * A corrupt block length: stop (tshark's behaviour), or with `resync` list it and look for the
+   * next plausible block.
+   */
+  private corrupt(offset: number, message: string): undefined {
+    if (!this.resyncOn || this.le === null) return this.stop(offset, message);
+    this.warn(offset, `${message}; looking for the next plausible block`);
+    this.resyncing = true;
+    this.resyncFrom = offset;
+    this.q.skip(1);
+    return undefined;
+  }
+
+  /** A plausible block at the read position: known type, sane lengths that agree, a known interface. */
+  private resyncStep(): Resync {
+    const q = this.q;
+    const le = this.le as boolean;
+    for (;;) {
+      if (q.available < 12) {
+        if (!this.ended) return Resync.Wait;
+        q.skip(q.available);
+        return Resync.End;
+      }
+      const b = q.peek(0, 12);
+      const o = q.off;
+      let type = u32(b, o, le);
+      let ble = le;
+      if (u32(b, o, true) === BLOCK_SHB) {
+        const bom = u32(b, o + 8, true);
+        if (bom === BYTE_ORDER_MAGIC || bom === 0x4d3c2b1a) {
+          ble = bom === BYTE_ORDER_MAGIC;
+          type = BLOCK_SHB;
+        } else type = -1;
+      }
+      const len = u32(b, o + 4, ble);
+      const packetBlock = type === BLOCK_EPB || type === BLOCK_SPB || type === BLOCK_PB;
+      const known = packetBlock || type === BLOCK_SHB || type === BLOCK_IDB || type === 4 || type === 5 || type === 0xa || isCountedNonPacketBlock(type);
+      if (known && len >= 12 && len % 4 === 0 && len <= (packetBlock ? 262144 + 64 : 1024 * 1024)) {
+        if (q.available < len) {
+          if (!this.ended) return Resync.Wait;
+        } else {
+          const t = q.peek(len - 4, 4);
+          let ok = u32(t, q.off, ble) === len;
+          if (ok && type === BLOCK_EPB) {
+            const e = q.peek(0, 28);
+            ok = len >= 32 && u32(e, q.off + 8, le) < this.ifaces.length && 32 + u32(e, q.off + 20, le) <= len;
+          }
+          if (ok) return Resync.Found;
+        }
+      }
+      q.skip(1);
+    }
+  }
+
   next(): RawPacket | undefined {
     const q = this.q;
     while (this.state === State.Blocks) {
+      if (this.resyncing) {
+        const r = this.resyncStep();
+        if (r === Resync.Wait) return undefined;
+        this.resyncing = false;
+        const skipped = q.consumed - this.resyncFrom;
+        if (r === Resync.End) {
+          this.warn(this.resyncFrom, `no plausible block in the last ${skipped} bytes`);
+          this.state = State.Done;
+          this.errs.flush();
+          return undefined;
+        }
+        this.warn(q.consumed, `reading again after skipping ${skipped} bytes from offset ${this.resyncFrom}`);
+      }
       const offset = q.consumed;
       if (q.available < 12) return this.incomplete(12);
       let b = q.peek(0, 12);
@@ -257,16 +340,32 @@ export class PcapngReader implements CaptureReader {
       }
       const len = u32(b, o + 4, le); // Block Total Length
       // §3.1: the total length covers header and trailer (>= 12) and the body is padded to 32 bits.
-      if (len < 12) return this.stop(offset, `block total length ${len} is below the minimum 12 (type 0x${hexType(type)})`);
-      if (len % 4 !== 0) return this.stop(offset, `block total length ${len} is not a multiple of 4 (type 0x${hexType(type)})`);
+      if (len < 12) {
+          this.corrupt(offset, `block total length ${len} is below the minimum 12 (type 0x${hexType(type)})`);
+          if (this.resyncing) continue;
+          return undefined;
+        }
+      if (len % 4 !== 0) {
+          this.corrupt(offset, `block total length ${len} is not a multiple of 4 (type 0x${hexType(type)})`);
+          if (this.resyncing) continue;
+          return undefined;
+        }
       if (len > MAX_BLOCK_BYTES)
-        return this.stop(offset, `block total length ${len} is above the limit ${MAX_BLOCK_BYTES}: corrupt block (type 0x${hexType(type)})`);
+        {
+          this.corrupt(offset, `block total length ${len} is above the limit ${MAX_BLOCK_BYTES}: corrupt block (type 0x${hexType(type)})`);
+          if (this.resyncing) continue;
+          return undefined;
+        }
       if (q.available < len) return this.incomplete(len);
       // Trailing copy of the total length (§3.1) must match the leading one.
       const tb = q.peek(len - 4, 4);
       const trailer = u32(tb, q.off, le);
       if (trailer !== len)
-        return this.stop(offset, `block total lengths differ: ${len} at the start, ${trailer} at the end (type 0x${hexType(type)})`);
+        {
+          this.corrupt(offset, `block total lengths differ: ${len} at the start, ${trailer} at the end (type 0x${hexType(type)})`);
+          if (this.resyncing) continue;
+          return undefined;
+        }
 
       switch (type) {
         case BLOCK_SHB: {
@@ -292,7 +391,11 @@ export class PcapngReader implements CaptureReader {
         case BLOCK_PB:
         case BLOCK_SPB: {
           const p = this.readPacket(type, offset, len);
-          if (p === undefined) return undefined; // fatal error recorded
+          if (p === undefined) {
+            if (!this.skippedBlock) return undefined; // fatal error recorded
+            this.skippedBlock = false;
+            break;
+          }
           q.skip(len);
           return p;
         }
@@ -347,6 +450,20 @@ export class PcapngReader implements CaptureReader {
   }
 
   /** §4.3 EPB, Appendix A PB, §4.4 SPB. Fills the reused packet; undefined after a fatal error. */
+  /**
+   * A packet block whose lengths frame it correctly but whose content cannot be a packet: fatal
+   * without `resync`; with it, listed and skipped whole (its length is sound).
+   */
+  private badPacketBlock(offset: number, len: number, message: string): RawPacket | undefined {
+    if (!this.resyncOn) return this.stop(offset, message);
+    this.warn(offset, `${message}; block skipped`);
+    this.skippedBlock = true;
+    return undefined;
+  }
+
+  /** Set by badPacketBlock: the block at the read position is to be skipped, reading goes on. */
+  private skippedBlock = false;
+
   private readPacket(type: number, offset: number, len: number): RawPacket | undefined {
     const q = this.q;
     const le = this.le as boolean;
@@ -396,10 +513,17 @@ export class PcapngReader implements CaptureReader {
       caplen = u32(b, o + 20, le); // Captured Packet Length
       origLen = u32(b, o + 24, le); // Original Packet Length
       if (ifId >= this.ifaces.length)
-        return this.stop(offset, `packet on interface ${ifId} but the section has ${this.ifaces.length} interface(s)`);
-      if (32 + caplen > len) return this.stop(offset, `block total length ${len} is too small for caplen ${caplen}`);
+        return this.badPacketBlock(offset, len, `packet on interface ${ifId} but the section has ${this.ifaces.length} interface(s)`);
+      if (32 + caplen > len) return this.badPacketBlock(offset, len, `block total length ${len} is too small for caplen ${caplen}`);
       ifc = this.ifaces[ifId];
       splitTimestamp(high, low, ifc, pkt);
+      // if_tsoffset and fine resolutions can put a timestamp before year 1 or past year 9999,
+      // which no date format can print (found by the fuzz tests): list it and use 0.
+      if (!(pkt.tsSec >= MIN_TS_SEC && pkt.tsSec <= MAX_TS_SEC)) {
+        this.warn(offset, `timestamp ${pkt.tsSec} s is outside years 1-9999; using 0`);
+        pkt.tsSec = 0;
+        pkt.tsNsec = 0;
+      }
       this.lastTimestamped = true;
       dataAt = 28;
     }

@@ -2,7 +2,7 @@
  * Magic bytes → reader. The format is decided by the first bytes only, never by the file name
  * (files named .pcap are often pcapng, and the other way round).
  */
-import { PcapReader } from "./pcap.js";
+import { PcapReader, type ReaderOptions } from "./pcap.js";
 import { PcapngReader } from "./pcapng.js";
 import type { CaptureFormat } from "./types.js";
 
@@ -37,8 +37,8 @@ export function sniff(head: Uint8Array): SniffedFormat | null {
 /** A reader of either format; both also count Wireshark frame numbers. */
 export type FileReader = PcapReader | PcapngReader;
 
-export function createReader(format: CaptureFormat): FileReader {
-  return format === "pcap" ? new PcapReader() : new PcapngReader();
+export function createReader(format: CaptureFormat, opts: ReaderOptions = {}): FileReader {
+  return format === "pcap" ? new PcapReader(opts) : new PcapngReader(opts);
 }
 
 /** "48 54 54 50" for the first (up to) `n` bytes, for error messages. */

@@ -1071,7 +1071,11 @@ export function probeTlsClient(bytes: Uint8Array, start: number): ProbeResult {
     if (bytes[s + 2] > 4) return "no";
     if (n < 5) return "more";
     const len = u16(bytes, s + 3);
-    if (len < 4 || len > MAX_RECORD_LENGTH) return "no";
+    if (len < 4) return "no";
+    // A record longer than TLS allows that still opens with a ClientHello (22, 3.x, …, 1) is a
+    // hostile or broken TLS client, not something else: let the analysis name it
+    // (tls_record_too_long) rather than calling the stream unknown.
+    if (len > MAX_RECORD_LENGTH) return n >= 6 && bytes[s + 5] === HT_CLIENT_HELLO ? "match" : "no";
     if (n < 6) return "more";
     if (bytes[s + 5] !== HT_CLIENT_HELLO) return "no";
     if (n < 9) return "more";
