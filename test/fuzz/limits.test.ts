@@ -1,0 +1,167 @@
+/**
+ * Bounded memory: the conversation limit, aggregates, retirement and eviction (src/flow/table.ts,
+ * docs/performance.md). Captures are built byte by byte (test/capture/build.ts, test/decode/build.ts).
+ */
+import { describe, expect, it } from "vitest";
+import { pcapHeader, pcapRecord } from "../capture/build.js";
+import { cat, eth, ipv4, tcp } from "../decode/build.js";
+import { CaptureAnalysis } from "../../src/analyze.js";
+import { readCaptureFrom } from "../../src/capture/file.js";
+import { detect } from "../../src/detect/registry.js";
+import type { StreamSample } from "../../src/detect/types.js";
+import { DEFAULT_FLOW_OPTIONS } from "../../src/flow/table.js";
+import { analyzeBytes } from "./harness.js";
+
+const SCANNER = [10, 9, 0, 1];
+const TARGET = [10, 9, 1, 1];
+
+/** `n` SYNs from SCANNER to TARGET, one per port from `firstPort`, 1 ms apart, plus extra frames. */
+function scan(n: number, firstPort: number, extra: Uint8Array[] = []): Uint8Array {
+  const frames: Uint8Array[] = [];
+  for (let i = 0; i < n; i++) {
+    frames.push(eth(0x0800, ipv4({ src: SCANNER, dst: TARGET, proto: 6, payload: tcp({ sport: 40000, dport: firstPort + i, seq: 1000 + i, flags: 0x02 }) })));
+  }
+  frames.push(...extra);
+  return cat(pcapHeader({ le: true, snaplen: 65535, linkType: 1 }), ...frames.map((f, i) => pcapRecord(true, 1_700_000_000 + Math.floor(i / 1000), (i % 1000) * 1000, f)));
+}
+
+describe("conversation limit: listed, then aggregated, and still judged", () => {
+  // 3,000 SYNs to ports 1000…3999, then one SYN to 443 after the limit.
+  const syn443 = eth(0x0800, ipv4({ src: SCANNER, dst: TARGET, proto: 6, payload: tcp({ sport: 40001, dport: 443, seq: 7, flags: 0x02 }) }));
+  const bytes = scan(3000, 1000, [syn443]);
+
+  it("lists the first maxConversations, folds the rest, and says the limit was hit", async () => {
+    const r = await analyzeBytes(bytes, { flow: { maxConversations: 500 } });
+    const flow = r.captures[0].flow!;
+    expect(flow).toMatchObject({ maxConversations: 500, limitHit: true, conversations: 3001, listed: 500, aggregated: 2501 });
+    const listed = r.conversations.filter((c) => c.aggregate === null);
+    const aggs = r.conversations.filter((c) => c.aggregate !== null);
+    expect(listed).toHaveLength(500);
+    expect(aggs.length).toBe(flow.aggregates);
+    // Nothing is lost: conversations and packets add up to what was sent.
+    expect(listed.length + aggs.reduce((s, c) => s + c.aggregate!.conversations, 0)).toBe(3001);
+    expect(r.conversations.reduce((s, c) => s + c.packets.client, 0)).toBe(3001);
+    // An aggregate says what its members share.
+    for (const a of aggs) {
+      expect(a.state).toBe("S0");
+      expect(a.protocol).toBe("none");
+      expect(a.aggregate!.serverPorts.low).toBeLessThanOrEqual(a.aggregate!.serverPorts.high);
+    }
+    // Ids stay unique.
+    expect(new Set(r.conversations.map((c) => c.id)).size).toBe(r.conversations.length);
+  });
+
+  it("judges aggregated conversations: SYNs to matrix ports past the limit are still 'blocked'", async () => {
+    // Ports 3389 and 3542 (guest rows of the matrix) are the 2,390th and 2,543rd conversations:
+    // far past the 500 listed. The 3542 server makes the target a guest (inferred role).
+    const r = await analyzeBytes(bytes, { flow: { maxConversations: 500 } });
+    for (const port of [3389, 3542]) {
+      const blocked = r.findings.filter((f) => f.code === "blocked" && f.message.startsWith(`TCP ${port} `));
+      expect(blocked, `TCP ${port}`).toHaveLength(1);
+      const conv = r.conversations.find((c) => c.id === blocked[0].conversations[0])!;
+      expect(conv.aggregate?.conversations).toBe(1);
+      expect(conv.findings).toEqual(["blocked"]);
+    }
+    // Every other attempt (443 included: not a guest's port) is one unexpected-port finding that
+    // counts them all, listed and aggregated alike.
+    const scanFinding = r.findings.find((f) => f.code === "unexpected-port")!;
+    expect(scanFinding.attempts).toBe(3001 - 2);
+  });
+
+  it("past MAX_AGGREGATES-sized key spaces, aggregates fold ports together (bounded entries)", async () => {
+    const r = await analyzeBytes(scan(3000, 1000), { flow: { maxConversations: 10 } });
+    const flow = r.captures[0].flow!;
+    expect(flow.aggregated).toBe(2990);
+    // One entry per server port at most: below the cap, each port keeps its own entry.
+    expect(flow.aggregates).toBe(2990);
+    expect(r.conversations.every((c) => c.aggregate === null || c.aggregate.level === "port")).toBe(true);
+  });
+
+  it("below the limit nothing changes: every conversation listed, none aggregated", async () => {
+    const r = await analyzeBytes(bytes, { flow: { maxConversations: 3001 } });
+    expect(r.captures[0].flow).toMatchObject({ limitHit: false, listed: 3001, aggregated: 0, evicted: 0 });
+    expect(r.conversations.every((c) => c.aggregate === null)).toBe(true);
+    expect(r.conversations.map((c) => c.stream)).toEqual(Array.from({ length: 3001 }, (_, i) => i));
+  });
+});
+
+describe("table: never more than maxConversations held; retirement frees kept bytes", () => {
+  async function feed(bytes: Uint8Array, flow: Partial<typeof DEFAULT_FLOW_OPTIONS>): Promise<{ ca: CaptureAnalysis; maxHeld: number }> {
+    const ca = new CaptureAnalysis(0, 0, { ...DEFAULT_FLOW_OPTIONS, ...flow });
+    let maxHeld = 0;
+    async function* one(): AsyncGenerator<Uint8Array> {
+      yield bytes;
+    }
+    const summary = await readCaptureFrom(one(), "t", (p) => {
+      ca.packet(p);
+      maxHeld = Math.max(maxHeld, ca.table.size);
+    });
+    ca.finish(summary);
+    return { ca, maxHeld };
+  }
+
+  it("holds at most maxConversations at once, evicting the least recently active", async () => {
+    const { ca, maxHeld } = await feed(scan(2000, 1000), { maxConversations: 100 });
+    expect(maxHeld).toBe(100);
+    expect(ca.table.stats.evicted).toBe(1900);
+  });
+
+  /** Client sends 1,000 bytes on a fresh connection, both sides FIN, then (60 s later) one ACK. */
+  function session(sport: number, t0: number): { t: number; f: Uint8Array }[] {
+    const A = [192, 0, 2, 1];
+    const B = [192, 0, 2, 2];
+    const c = (o: Parameters<typeof tcp>[0]) => eth(0x0800, ipv4({ src: A, dst: B, proto: 6, payload: tcp({ sport, dport: 8080, ...o }) }));
+    const s = (o: Parameters<typeof tcp>[0]) => eth(0x0800, ipv4({ src: B, dst: A, proto: 6, payload: tcp({ sport: 8080, dport: sport, ...o }) }));
+    return [
+      { t: t0, f: c({ seq: 100, flags: 0x02 }) }, // SYN
+      { t: t0, f: s({ seq: 900, ack: 101, flags: 0x12 }) }, // SYN-ACK
+      { t: t0, f: c({ seq: 101, ack: 901, flags: 0x10 }) }, // ACK
+      { t: t0, f: c({ seq: 101, ack: 901, flags: 0x18, payload: new Uint8Array(1000).fill(0x41) }) }, // data
+      { t: t0 + 1, f: c({ seq: 1101, ack: 901, flags: 0x11 }) }, // FIN
+      { t: t0 + 1, f: s({ seq: 901, ack: 1102, flags: 0x11 }) }, // FIN
+      { t: t0 + 60, f: c({ seq: 1102, ack: 902, flags: 0x10 }) }, // a late last ACK
+    ];
+  }
+
+  it("a finished conversation quiet past finishedTimeout is detected, its bytes freed (budget 0), and a late packet still joins it", async () => {
+    // The second session starts after the first has been quiet for 29 s (retiring it) and before the
+    // first one's late ACK, which must still join the retired conversation; and the other way round.
+    const frames = [...session(50000, 1000), ...session(50001, 1030)].sort((a, b) => a.t - b.t);
+    const bytes = cat(pcapHeader({ le: true, snaplen: 65535, linkType: 1 }), ...frames.map((x) => pcapRecord(true, 1_700_000_000 + x.t, 0, x.f)));
+    const { ca } = await feed(bytes, { finishedTimeout: 5, retainedBytes: 0 });
+    const convs = ca.table.conversations;
+    expect(convs).toHaveLength(2);
+    expect(ca.table.stats.retiredEarly).toBe(2);
+    for (const c of convs) {
+      expect(c.packetsClient + c.packetsServer).toBe(7);
+      expect(c.tcp!.client.length).toBe(1000); // the prefix length stays…
+      expect(c.tcp!.client.bytes().length).toBe(0); // …its bytes were freed
+      expect(c.facts?.protocol).toBe("plaintext");
+    }
+  });
+
+  it("with the default budget, small captures keep every conversation's bytes", async () => {
+    const frames = session(50000, 1000);
+    const bytes = cat(pcapHeader({ le: true, snaplen: 65535, linkType: 1 }), ...frames.map((x) => pcapRecord(true, 1_700_000_000 + x.t, 0, x.f)));
+    const { ca } = await feed(bytes, {});
+    expect(ca.table.conversations[0].tcp!.client.bytes().length).toBe(1000);
+  });
+});
+
+describe("no payload either way: detection is 'none' on every port (the fast path in detectConversation)", () => {
+  it("the registry agrees for all 65,536 ports, TCP and UDP, any gap/done flags", () => {
+    let other = 0;
+    for (const transport of ["tcp", "udp"] as const) {
+      for (let port = 0; port < 65536; port++) {
+        const s: StreamSample = {
+          transport, clientPort: 50000, serverPort: port, client: new Uint8Array(0), server: new Uint8Array(0),
+          clientDone: port % 7 !== 0, serverDone: true, clientGap: port % 2 === 0, serverGap: port % 3 === 0,
+          firstSpeaker: null, datagrams: [],
+        };
+        const f = detect(s);
+        if (f.protocol !== "none" || f.anomalies.length > 0) other++;
+      }
+    }
+    expect(other).toBe(0);
+  });
+});
