@@ -1,0 +1,108 @@
+#!/usr/bin/env node
+// `npm run bench`: speed and peak memory of a full `analyze` against the floor and other tools, on
+// the same files, in one run (so the ratios compare like with like on a shared machine).
+//
+//   node test/bench/bench.mjs [--runs=N] [--skip-tools] [--json=FILE]
+//
+// Files (cached in .bench-cache/, git-ignored; made on first use):
+//   mixed.pcap       real HTTP/TLS/UDP on loopback, ~2 M packets (test/bench/record.sh; needs root,
+//                    nginx, tcpdump, openssl, ethtool)
+//   mixed.pcapng     the same converted by editcap (wireshark-common)
+//   mixed.pcap.gz    the same gzip -1
+//   synscan.pcap     1,000,000 SYN-only conversations (test/bench/synscan.mjs)
+// Tools compared when installed: tshark (-q -z conv,tcp), ndpiReader (libndpi-bin), tcpdump -r.
+// Peak RSS comes from GNU time (/usr/bin/time, package "time"). Each timing is the best of N runs.
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repo = path.resolve(here, "../..");
+const cache = path.join(repo, ".bench-cache");
+const args = Object.fromEntries(process.argv.slice(2).map((a) => a.replace(/^--/, "").split("=")));
+const RUNS = Number(args.runs ?? 3);
+mkdirSync(cache, { recursive: true });
+
+const has = (cmd) => spawnSync("sh", ["-c", `command -v ${cmd}`]).status === 0;
+const f = (name) => path.join(cache, name);
+
+// ---- inputs ----
+if (!existsSync(f("mixed.pcap"))) {
+  console.error("recording .bench-cache/mixed.pcap (about 2 minutes)…");
+  execFileSync(path.join(here, "record.sh"), [f("mixed.pcap"), "2000000", "300"], { stdio: "inherit" });
+}
+if (!existsSync(f("mixed.pcapng")) && has("editcap")) execFileSync("editcap", ["-F", "pcapng", f("mixed.pcap"), f("mixed.pcapng")]);
+if (!existsSync(f("mixed.pcap.gz"))) execFileSync("sh", ["-c", `gzip -1 -c '${f("mixed.pcap")}' > '${f("mixed.pcap.gz")}'`]);
+if (!existsSync(f("synscan.pcap"))) execFileSync(process.execPath, [path.join(here, "synscan.mjs"), f("synscan.pcap"), "1000000"]);
+
+const cli = path.join(repo, "dist/cli/main.js");
+if (!existsSync(cli)) throw new Error("dist/cli/main.js is missing: npm run build first");
+
+const floorOut = JSON.parse(execFileSync(process.execPath, [path.join(here, "floor.mjs"), "walk", f("mixed.pcap")], { encoding: "utf8" }));
+const PACKETS = floorOut.packets;
+const SIZE = statSync(f("mixed.pcap")).size;
+
+/** Runs a command RUNS times under GNU time; best wall time and the peak RSS of that run. */
+function measure(label, cmd, argv, { runs = RUNS, env = {}, okCodes = [0, 1] } = {}) {
+  let best = null;
+  for (let i = 0; i < runs; i++) {
+    const r = spawnSync("/usr/bin/time", ["-f", "%e %M", cmd, ...argv], {
+      env: { ...process.env, ...env },
+      encoding: "utf8",
+      stdio: ["ignore", "ignore", "pipe"],
+      maxBuffer: 1 << 26,
+    });
+    const last = r.stderr.trim().split("\n").pop() ?? "";
+    const m = /^(\d+(?:\.\d+)?) (\d+)$/.exec(last);
+    if (!m || !okCodes.includes(r.status ?? -1)) {
+      console.error(`${label}: failed (exit ${r.status}): ${r.stderr.slice(-500)}`);
+      return null;
+    }
+    const s = Number(m[1]);
+    const rssMiB = Number(m[2]) / 1024;
+    if (best === null || s < best.s) best = { s, rssMiB };
+  }
+  return { label, ...best };
+}
+
+const rows = [];
+const add = (r, bytes, packets) => r && rows.push({ ...r, bytes, packets });
+const node = process.execPath;
+const json = ["--format", "json", "-o", "/dev/null"];
+
+add(measure("floor: pcap record walk (node)", node, [path.join(here, "floor.mjs"), "walk", f("mixed.pcap")]), SIZE, PACKETS);
+add(measure("floor: walk + L2-L4 decode (node)", node, [path.join(here, "floor.mjs"), "decode", f("mixed.pcap")]), SIZE, PACKETS);
+add(measure("analyze mixed.pcap", node, [cli, "analyze", f("mixed.pcap"), ...json]), SIZE, PACKETS);
+if (existsSync(f("mixed.pcapng"))) add(measure("analyze mixed.pcapng", node, [cli, "analyze", f("mixed.pcapng"), ...json]), statSync(f("mixed.pcapng")).size, PACKETS);
+add(measure("analyze mixed.pcap.gz", node, [cli, "analyze", f("mixed.pcap.gz"), ...json]), SIZE, PACKETS);
+add(measure("analyze synscan.pcap (1 M conversations)", node, [cli, "analyze", f("synscan.pcap"), ...json], { runs: 1 }), statSync(f("synscan.pcap")).size, 1_000_000);
+if (args["skip-tools"] === undefined) {
+  if (has("tshark")) add(measure("tshark -q -z conv,tcp", "tshark", ["-r", f("mixed.pcap"), "-q", "-z", "conv,tcp"], { runs: 1 }), SIZE, PACKETS);
+  if (has("ndpiReader")) add(measure("ndpiReader -i", "ndpiReader", ["-i", f("mixed.pcap"), "-q"], { okCodes: [0, 1] }), SIZE, PACKETS);
+  if (has("tcpdump")) add(measure("tcpdump -r (TZ=UTC)", "sh", ["-c", `tcpdump -n -r '${f("mixed.pcap")}' > /dev/null 2>&1`], { env: { TZ: "UTC" } }), SIZE, PACKETS);
+}
+
+// ---- table ----
+const floor = rows.find((r) => r.label.startsWith("floor: pcap record walk"));
+const an = rows.find((r) => r.label === "analyze mixed.pcap");
+const pad = (s, n) => String(s).padEnd(n);
+const lpad = (s, n) => String(s).padStart(n);
+console.log(`\nfile: mixed.pcap ${(SIZE / 1e6).toFixed(0)} MB, ${PACKETS.toLocaleString("en-US")} packets; node ${process.version}; ${RUNS} run(s), best\n`);
+console.log(`${pad("tool", 44)} ${lpad("seconds", 8)} ${lpad("MB/s", 8)} ${lpad("packets/s", 11)} ${lpad("peak RSS", 10)} ${lpad("vs floor", 9)}`);
+for (const r of rows) {
+  const ratio = floor ? (r.bytes / r.s / (SIZE / floor.s)).toFixed(2) : "";
+  console.log(
+    `${pad(r.label, 44)} ${lpad(r.s.toFixed(2), 8)} ${lpad((r.bytes / 1e6 / r.s).toFixed(0), 8)} ${lpad(Math.round(r.packets / r.s).toLocaleString("en-US"), 11)} ${lpad(r.rssMiB.toFixed(0) + " MiB", 10)} ${lpad(ratio, 9)}`,
+  );
+}
+if (an && floor) {
+  const ts = rows.find((r) => r.label.startsWith("tshark"));
+  const nd = rows.find((r) => r.label.startsWith("ndpiReader"));
+  console.log("\ntargets:");
+  console.log(`  analyze ≥ 50 % of the record walk's speed: ${((100 * floor.s) / an.s).toFixed(0)} %`);
+  if (ts) console.log(`  analyze ≥ 20× faster than tshark conv,tcp: ${(ts.s / an.s).toFixed(1)}×`);
+  if (nd) console.log(`  analyze faster than ndpiReader: ${(nd.s / an.s).toFixed(2)}×`);
+  for (const r of rows.filter((x) => x.label.startsWith("analyze"))) console.log(`  peak RSS < 256 MiB, ${r.label}: ${r.rssMiB.toFixed(0)} MiB`);
+}
+if (args.json) writeFileSync(args.json, JSON.stringify({ date: new Date().toISOString(), node: process.version, size: SIZE, packets: PACKETS, rows }, null, 2));
