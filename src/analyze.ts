@@ -4,6 +4,7 @@
  * what the report writers render.
  */
 import { readCapture, type CaptureSummary } from "./capture/file.js";
+import { RawPacketView } from "./capture/pcap.js";
 import type { CaptureError, RawPacket } from "./capture/types.js";
 import { decodePacket, hasTransport, MSG_UNSUPPORTED_LINK_TYPE } from "./decode/decode.js";
 import { FragmentReassembler } from "./decode/fragments.js";
@@ -113,7 +114,11 @@ export class CaptureAnalysis {
     this.packets++;
     const counts = this.counts;
     const p = this.decoded;
-    const st = decodePacket(pkt.data, pkt.caplen, pkt.origLen, pkt.linkType, pkt.tsSec, p, this.frags);
+    // The readers' packets are decoded in place in their chunk (no view per packet).
+    const st =
+      pkt instanceof RawPacketView
+        ? decodePacket(pkt.buf, pkt.caplen, pkt.origLen, pkt.linkType, pkt.tsSec, p, this.frags, pkt.start)
+        : decodePacket(pkt.data, pkt.caplen, pkt.origLen, pkt.linkType, pkt.tsSec, p, this.frags);
     // The filter sees what could be decoded (addresses, ports, protocol); a packet it rejects
     // is not analyzed at all, as with tcpdump's filter.
     if (this.filter !== null && !this.filter(p)) return;

@@ -141,18 +141,48 @@ export function u16(b: Uint8Array, o: number, le: boolean): number {
   return le ? b[o] | (b[o + 1] << 8) : (b[o] << 8) | b[o + 1];
 }
 
-export function newRawPacket(): RawPacket {
-  return {
-    frame: 0,
-    offset: 0,
-    tsSec: 0,
-    tsNsec: 0,
-    caplen: 0,
-    origLen: 0,
-    linkType: 0,
-    interfaceId: 0,
-    data: new Uint8Array(0),
-  };
+const NO_BYTES = new Uint8Array(0);
+
+/**
+ * The readers' reused packet. Its captured bytes are `buf[start, start + caplen)`, borrowed from
+ * the reader's chunk: the pipeline decodes them in place (decodePacket's `start`), so no view is
+ * made per packet. `data`, the RawPacket view, is made only when someone asks for it (once per
+ * packet at most), e.g. a pcapng writer.
+ */
+export class RawPacketView implements RawPacket {
+  frame = 0;
+  offset = 0;
+  tsSec = 0;
+  tsNsec = 0;
+  caplen = 0;
+  origLen = 0;
+  linkType = 0;
+  interfaceId = 0;
+  buf: Uint8Array = NO_BYTES;
+  start = 0;
+  private view: Uint8Array | null = null;
+
+  /** Point at the captured bytes (after caplen is set). */
+  at(buf: Uint8Array, start: number): void {
+    this.buf = buf;
+    this.start = start;
+    this.view = null;
+  }
+
+  get data(): Uint8Array {
+    if (this.view === null) this.view = this.buf.subarray(this.start, this.start + this.caplen);
+    return this.view;
+  }
+
+  set data(d: Uint8Array) {
+    this.buf = d;
+    this.start = 0;
+    this.view = d;
+  }
+}
+
+export function newRawPacket(): RawPacketView {
+  return new RawPacketView();
 }
 
 /**
@@ -515,7 +545,7 @@ export class PcapReader implements CaptureReader {
     p.caplen = caplen;
     p.origLen = origLen;
     this.lastTsSec = tsSec;
-    p.data = rb.subarray(ro + RECORD_HEADER_LEN, ro + total);
+    p.at(rb, ro + RECORD_HEADER_LEN);
     q.skip(total);
     this.frameCount = frame;
     return p;

@@ -535,7 +535,7 @@ export class PcapngReader implements CaptureReader {
     pkt.origLen = origLen;
     pkt.linkType = ifc.linkType;
     pkt.interfaceId = ifId;
-    pkt.data = b.subarray(o + dataAt, o + dataAt + caplen);
+    pkt.at(b, o + dataAt);
     this.frameCount = frame;
     this.packetCount++;
     return pkt;

@@ -73,46 +73,49 @@ export function decodePacket(
   tsSec: number,
   out: DecodedPacket,
   frags: FragmentReassembler,
+  start = 0,
 ): Status {
   out.reset();
   out.linkType = linkType;
   if (frags.datagramsInProgress > 0) frags.expire(tsSec);
-  // Bytes we may read: the captured length, never past the buffer (a NaN or negative caplen reads nothing).
+  // The frame is data[start, start + caplen): `start` lets a reader's whole chunk be passed with
+  // no view per packet. Never read past the buffer (a NaN or negative caplen reads nothing).
+  const s = start >= 0 && start <= data.length ? Math.floor(start) : data.length;
   let end = data.length;
-  if (!(caplen >= 0)) end = 0;
-  else if (caplen < end) end = Math.floor(caplen);
+  if (!(caplen >= 0)) end = s;
+  else if (s + caplen < end) end = s + Math.floor(caplen);
   // Where the frame ended on the wire; a broken origLen below caplen is not believed.
-  const wireEnd = origLen > end ? origLen : end;
+  const wireEnd = s + origLen > end ? s + origLen : end;
 
   let off: number;
   switch (linkType) {
     case LINKTYPE_ETHERNET:
-      off = decodeEthernet(data, end, out);
+      off = decodeEthernet(data, end, out, s);
       break;
     case LINKTYPE_LINUX_SLL:
-      off = decodeSll(data, end, out);
+      off = decodeSll(data, end, out, s);
       break;
     case LINKTYPE_LINUX_SLL2:
-      off = decodeSll2(data, end, out);
+      off = decodeSll2(data, end, out, s);
       break;
     case LINKTYPE_RAW:
     case DLT_RAW_12:
     case DLT_RAW_14:
-      off = decodeRawIp(data, end, out);
+      off = decodeRawIp(data, end, out, s);
       break;
     case LINKTYPE_IPV4:
       out.etherType = ETHERTYPE_IPV4;
-      off = 0;
+      off = s;
       break;
     case LINKTYPE_IPV6:
       out.etherType = ETHERTYPE_IPV6;
-      off = 0;
+      off = s;
       break;
     case LINKTYPE_NULL:
-      off = decodeNull(data, end, out);
+      off = decodeNull(data, end, out, s);
       break;
     case LINKTYPE_LOOP:
-      off = decodeLoop(data, end, out);
+      off = decodeLoop(data, end, out, s);
       break;
     default:
       return out.fail(Status.Unsupported, "link", MSG_UNSUPPORTED_LINK_TYPE);

@@ -18,22 +18,23 @@ export const ETHERTYPE_IPV6 = 0x86dd;
 export const ETHERTYPE_MIN = 0x0600;
 
 /**
- * Decode the Ethernet header (and any VLAN tags) of data[0, end). Sets the MACs and out.etherType;
- * returns the offset of the network layer, or -1 after out.fail().
+ * Decode the Ethernet header (and any VLAN tags) of data[s, end). Sets the MACs and out.etherType;
+ * returns the offset of the network layer, or -1 after out.fail(). `s` lets the caller decode a
+ * frame in place inside a larger buffer (the reader's chunk) without a view per packet.
  */
-export function decodeEthernet(data: Uint8Array, end: number, out: DecodedPacket): number {
-  if (end < ETHERNET_HEADER_LEN) {
+export function decodeEthernet(data: Uint8Array, end: number, out: DecodedPacket, s = 0): number {
+  if (end - s < ETHERNET_HEADER_LEN) {
     out.fail(Status.Truncated, "ethernet", "Ethernet header cut (fewer than 14 bytes)");
     return -1;
   }
   // Copied byte by byte: subarray() would allocate a view per packet.
   for (let i = 0; i < 6; i++) {
-    out.dstMac[i] = data[i];
-    out.srcMac[i] = data[6 + i];
+    out.dstMac[i] = data[s + i];
+    out.srcMac[i] = data[s + 6 + i];
   }
   out.hasMac = true;
-  const type = (data[12] << 8) | data[13];
-  const off = decodeVlanTags(data, ETHERNET_HEADER_LEN, end, type, out);
+  const type = (data[s + 12] << 8) | data[s + 13];
+  const off = decodeVlanTags(data, s + ETHERNET_HEADER_LEN, end, type, out);
   if (off < 0) return -1;
   if (out.etherType < ETHERTYPE_MIN) {
     // A length, not a type: 802.3 with LLC (also possible inside a VLAN tag).

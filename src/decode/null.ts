@@ -33,37 +33,37 @@ const AF_INET6_FREEBSD = 28;
 const AF_INET6_DARWIN = 30;
 
 /** LINKTYPE_NULL: returns 4 (the network layer's offset) with out.etherType set, or -1. */
-export function decodeNull(data: Uint8Array, end: number, out: DecodedPacket): number {
-  if (end < 4) {
+export function decodeNull(data: Uint8Array, end: number, out: DecodedPacket, s = 0): number {
+  if (end - s < 4) {
     out.fail(Status.Truncated, "null", "BSD loopback header cut (fewer than 4 bytes)");
     return -1;
   }
-  let af = (data[0] | (data[1] << 8) | (data[2] << 16) | (data[3] << 24)) >>> 0; // little-endian host
-  if (af > 0xffff) af = ((data[0] << 24) | (data[1] << 16) | (data[2] << 8) | data[3]) >>> 0; // big-endian host
-  return familyToEtherType(af, out, "null");
+  let af = (data[s] | (data[s + 1] << 8) | (data[s + 2] << 16) | (data[s + 3] << 24)) >>> 0; // little-endian host
+  if (af > 0xffff) af = ((data[s] << 24) | (data[s + 1] << 16) | (data[s + 2] << 8) | data[s + 3]) >>> 0; // big-endian host
+  return familyToEtherType(af, out, "null", s);
 }
 
 /** LINKTYPE_LOOP: the family in network byte order. */
-export function decodeLoop(data: Uint8Array, end: number, out: DecodedPacket): number {
-  if (end < 4) {
+export function decodeLoop(data: Uint8Array, end: number, out: DecodedPacket, s = 0): number {
+  if (end - s < 4) {
     out.fail(Status.Truncated, "loop", "OpenBSD loopback header cut (fewer than 4 bytes)");
     return -1;
   }
-  const af = ((data[0] << 24) | (data[1] << 16) | (data[2] << 8) | data[3]) >>> 0;
-  return familyToEtherType(af, out, "loop");
+  const af = ((data[s] << 24) | (data[s + 1] << 16) | (data[s + 2] << 8) | data[s + 3]) >>> 0;
+  return familyToEtherType(af, out, "loop", s);
 }
 
-function familyToEtherType(af: number, out: DecodedPacket, layer: string): number {
+function familyToEtherType(af: number, out: DecodedPacket, layer: string, s: number): number {
   switch (af) {
     case AF_INET:
       out.etherType = ETHERTYPE_IPV4;
-      return 4;
+      return s + 4;
     case AF_INET6_LINUX:
     case AF_INET6_NETBSD_OPENBSD:
     case AF_INET6_FREEBSD:
     case AF_INET6_DARWIN:
       out.etherType = ETHERTYPE_IPV6;
-      return 4;
+      return s + 4;
     default:
       out.fail(Status.Unsupported, layer, "loopback address family is not IPv4 or IPv6");
       return -1;
@@ -71,17 +71,17 @@ function familyToEtherType(af: number, out: DecodedPacket, layer: string): numbe
 }
 
 /** Raw IP: the version nibble of the first byte decides. Returns 0 with out.etherType set, or -1. */
-export function decodeRawIp(data: Uint8Array, end: number, out: DecodedPacket): number {
-  if (end < 1) {
+export function decodeRawIp(data: Uint8Array, end: number, out: DecodedPacket, s = 0): number {
+  if (end - s < 1) {
     out.fail(Status.Truncated, "raw", "raw IP packet is empty");
     return -1;
   }
-  const version = data[0] >>> 4;
+  const version = data[s] >>> 4;
   if (version === 4) out.etherType = ETHERTYPE_IPV4;
   else if (version === 6) out.etherType = ETHERTYPE_IPV6;
   else {
     out.fail(Status.Malformed, "raw", "raw IP version nibble is neither 4 nor 6");
     return -1;
   }
-  return 0;
+  return s;
 }

@@ -20,21 +20,21 @@ export const SLL_HEADER_LEN = 16;
 export const SLL2_HEADER_LEN = 20;
 
 /** Returns the offset of the network layer with out.etherType set, or -1 after out.fail(). */
-export function decodeSll(data: Uint8Array, end: number, out: DecodedPacket): number {
-  if (end < SLL_HEADER_LEN) {
+export function decodeSll(data: Uint8Array, end: number, out: DecodedPacket, s = 0): number {
+  if (end - s < SLL_HEADER_LEN) {
     out.fail(Status.Truncated, "sll", "Linux cooked (SLL) header cut (fewer than 16 bytes)");
     return -1;
   }
-  const protocol = (data[14] << 8) | data[15];
-  return decodeVlanTags(data, SLL_HEADER_LEN, end, protocol, out);
+  const protocol = (data[s + 14] << 8) | data[s + 15];
+  return decodeVlanTags(data, s + SLL_HEADER_LEN, end, protocol, out);
 }
 
 /** Returns the offset of the network layer with out.etherType set, or -1 after out.fail(). */
-export function decodeSll2(data: Uint8Array, end: number, out: DecodedPacket): number {
-  if (end < SLL2_HEADER_LEN) {
+export function decodeSll2(data: Uint8Array, end: number, out: DecodedPacket, s = 0): number {
+  if (end - s < SLL2_HEADER_LEN) {
     out.fail(Status.Truncated, "sll2", "Linux cooked v2 (SLL2) header cut (fewer than 20 bytes)");
     return -1;
   }
-  const protocol = (data[0] << 8) | data[1];
-  return decodeVlanTags(data, SLL2_HEADER_LEN, end, protocol, out);
+  const protocol = (data[s] << 8) | data[s + 1];
+  return decodeVlanTags(data, s + SLL2_HEADER_LEN, end, protocol, out);
 }
