@@ -37,6 +37,8 @@ export interface ReportCliOptions {
 
 export interface AnalyzeCliOptions extends ReportCliOptions {
   filter?: string;
+  maxConversations?: number;
+  resync?: boolean;
 }
 
 function collect(v: string, prev: string[]): string[] {
@@ -131,21 +133,33 @@ export function writeReport(report: Report, matrix: Matrix, o: ReportCliOptions,
 /** The whole pipeline for a list of files: read, decode, rebuild, detect, check, report. */
 export async function reportFor(
   files: string[],
-  o: { matrix?: string; role?: string[]; roles?: string; reassemblyBytes?: number; filter?: string; onProgress?: Progress } = {},
+  o: AnalyzeInputs = {},
 ): Promise<Report> {
   return (await analyzeToReport(files, o)).report;
 }
 
-async function analyzeToReport(
-  files: string[],
-  o: { matrix?: string; role?: string[]; roles?: string; reassemblyBytes?: number; filter?: string; onProgress?: Progress },
-): Promise<{ report: Report; matrix: Matrix }> {
+export interface AnalyzeInputs {
+  matrix?: string;
+  role?: string[];
+  roles?: string;
+  reassemblyBytes?: number;
+  maxConversations?: number;
+  filter?: string;
+  resync?: boolean;
+  onProgress?: Progress;
+}
+
+async function analyzeToReport(files: string[], o: AnalyzeInputs): Promise<{ report: Report; matrix: Matrix }> {
   const { matrix, roles } = policyInputs({ matrix: o.matrix, role: o.role ?? [], roles: o.roles });
   const filter = o.filter ? compileFilter(o.filter) : undefined;
   const progress = o.onProgress;
   const analysis = await analyzeFiles(files, {
-    ...(o.reassemblyBytes ? { flow: { reassemblyCap: o.reassemblyBytes } } : {}),
+    flow: {
+      ...(o.reassemblyBytes ? { reassemblyCap: o.reassemblyBytes } : {}),
+      ...(o.maxConversations ? { maxConversations: o.maxConversations } : {}),
+    },
     filter,
+    resync: o.resync ?? false,
     onProgress: progress ? (file, read, size, packets) => progress.update(file, read, size, packets) : undefined,
   });
   progress?.done();
