@@ -122,7 +122,7 @@ export function mutate(src: Uint8Array, r: () => number, kind?: Mutation): { byt
   const lay = layout(src);
   const pick = <T>(a: readonly T[]): T => a[Math.floor(r() * a.length)];
   const k = kind ?? pick(MUTATIONS);
-  let b = src.slice();
+  let b: Uint8Array = src.slice();
   const blocks = lay.blocks;
   const blk = blocks.length > 0 ? pick(blocks) : null;
   switch (k) {
