@@ -70,6 +70,53 @@ export class Conversation {
   retired = false;
   /** Set on an aggregate: many conversations folded into this one entry (see FlowTable, docs/performance.md). */
   aggregate: AggregateInfo | null = null;
+
+  /**
+   * Back to the state of `new Conversation()`, keeping its arrays (the flow table reuses the
+   * conversations it folds into aggregates). `tcp` is set to null: the caller recycles it.
+   */
+  reset(): void {
+    this.id = 0;
+    this.capture = 0;
+    this.stream = 0;
+    this.transport = "tcp";
+    this.ipVersion = 4;
+    this.clientIp.fill(0);
+    this.serverIp.fill(0);
+    this.clientPort = 0;
+    this.serverPort = 0;
+    this.clientBy = "first-packet";
+    this.packetsClient = 0;
+    this.packetsServer = 0;
+    this.bytesClient = 0;
+    this.bytesServer = 0;
+    this.firstFrame = 0;
+    this.lastFrame = 0;
+    this.firstFrames.length = 0;
+    this.startSec = 0;
+    this.startNsec = 0;
+    this.endSec = 0;
+    this.endNsec = 0;
+    this.tcp = null;
+    this.datagrams.length = 0;
+    this.datagramsClient = 0;
+    this.datagramsServer = 0;
+    this.firstFromServer = false;
+    this.icmpType = -1;
+    this.icmpCode = -1;
+    this.icmpCount = 0;
+    this.icmpFrames.length = 0;
+    this.facts = null;
+    this.hash = 0;
+    this.nextInBucket = null;
+    this.lruPrev = null;
+    this.lruNext = null;
+    this.lruList = -1;
+    this.inTable = false;
+    this.listed = true;
+    this.retired = false;
+    this.aggregate = null;
+  }
 }
 
 /** What an aggregate entry stands for. */

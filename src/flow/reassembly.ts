@@ -166,6 +166,21 @@ export class StreamBuffer {
     this.markDone();
   }
 
+  /** Back to the state of `new StreamBuffer(cap)` (see TcpTracker.reset). */
+  reset(): void {
+    this.done = this.cap === 0;
+    this.gap = false;
+    this.duplicateBytes = 0;
+    this.buf = EMPTY;
+    this.len = 0;
+    this.reach = 0;
+    this.heldEnd = 0;
+    this.placed = null;
+    this.end = -1;
+    this.runStart = this.runEnd = this.runFrame = null;
+    this.runCount = 0;
+  }
+
   /**
    * Drop the kept bytes, the bitmap and the frame map once detection has read them (a retired
    * conversation keeps only its counters). `length` still says how long the prefix was; `bytes()`

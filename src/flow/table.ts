@@ -93,6 +93,8 @@ export interface FlowTableOptions {
 
 /** Default of `maxConversations`: peak memory stays far below 256 MiB at this many (docs/performance.md). */
 export const DEFAULT_MAX_CONVERSATIONS = 20_000;
+/** Recycled conversations and trackers kept for reuse at most. */
+const FREE_LIST_MAX = 4096;
 /** Most aggregate entries per capture at full detail; past it aggregates share fewer fields. */
 export const MAX_AGGREGATES = 10_000;
 
@@ -323,7 +325,20 @@ export class FlowTable {
     c.inTable = false;
     this.held--;
     this.retire(c, true);
-    if (!c.listed) this.fold(c);
+    if (!c.listed) {
+      this.fold(c);
+      this.recycle(c);
+    }
+  }
+
+  /** Conversations and trackers of folded conversations, reused by create() (bounded). */
+  private readonly freeConvs: Conversation[] = [];
+  private readonly freeTrackers: TcpTracker[] = [];
+
+  private recycle(c: Conversation): void {
+    if (c.tcp !== null && this.freeTrackers.length < FREE_LIST_MAX) this.freeTrackers.push(c.tcp);
+    c.reset();
+    if (this.freeConvs.length < FREE_LIST_MAX) this.freeConvs.push(c);
   }
 
   /** Make room for one more: the least recently active conversation leaves the table. */
@@ -431,6 +446,7 @@ export class FlowTable {
         if (!c.listed) {
           this.retire(c, true);
           this.fold(c);
+          this.recycle(c);
         }
         c = next;
       }
@@ -507,7 +523,7 @@ export class FlowTable {
 
   private create(hash: number, p: DecodedPacket, frame: number, tsSec: number, tsNsec: number): Conversation {
     if (this.held >= this.maxConversations) this.evictOne();
-    const c = new Conversation();
+    const c = this.freeConvs.pop() ?? new Conversation();
     this.stats.conversations++;
     if (this.stats.listed < this.maxConversations) {
       c.id = ++this.idBase;
@@ -552,7 +568,11 @@ export class FlowTable {
     c.firstFrame = frame;
     c.startSec = tsSec;
     c.startNsec = tsNsec;
-    if (tcp) c.tcp = new TcpTracker(this.opts.reassemblyCap);
+    if (tcp) {
+      const t = this.freeTrackers.pop();
+      if (t !== undefined) t.reset();
+      c.tcp = t ?? new TcpTracker(this.opts.reassemblyCap);
+    }
 
     c.nextInBucket = this.buckets.get(hash) ?? null;
     this.buckets.set(hash, c);

@@ -169,6 +169,33 @@ class Endpoint {
     readonly stream: StreamBuffer,
   ) {}
 
+  /** Back to a new endpoint's state (the table reuses trackers; test/fuzz/limits.test.ts compares with a fresh one). */
+  reset(): void {
+    this.state = INACTIVE;
+    this.prevState = INACTIVE;
+    this.startSeq = 0;
+    this.lastRel = 0;
+    this.ackRel = 0;
+    this.finCnt = 0;
+    this.finRel = 0;
+    this.rstCnt = 0;
+    this.synSeq = -1;
+    this.histSeen = 0;
+    this.histLastSyn = 0;
+    this.histLastFin = 0;
+    this.histLastRst = 0;
+    this.rxmtCnt = 0;
+    this.rxmtThresh = 1;
+    this.win0Cnt = 0;
+    this.win0Thresh = 1;
+    this.gapCnt = 0;
+    this.gapThresh = 1;
+    this.seenEnd = 0;
+    this.ackedTo = 0;
+    this.holeStart = null;
+    this.holeEnd = null;
+  }
+
   setState(s: EndpointState): void {
     if (s !== this.state) {
       this.prevState = this.state;
@@ -409,6 +436,30 @@ export class TcpTracker {
       }
       ep.stream.finish();
     }
+  }
+
+  /**
+   * Back to the state of `new TcpTracker(cap)` with the same cap, reusing every object: the flow
+   * table recycles the trackers of conversations folded into aggregates, so a scan of a million
+   * conversations does not leave a million trackers for the garbage collector.
+   */
+  reset(): void {
+    const k = this.counters;
+    k.retransmissions = k.outOfOrder = k.overlaps = k.gaps = k.gapBytes = k.zeroWindows = 0;
+    this.client.reset();
+    this.server.reset();
+    this.orig.reset();
+    this.resp.reset();
+    this.hist = "";
+    this.speaker = null;
+    this.seenOrigPacket = false;
+    this.seenRespPacket = false;
+    this.partial = false;
+    this.segments = 0;
+    this.finishedCalled = false;
+    this.sawSyn = false;
+    this.sawSynAck = false;
+    this.duplicateBytes = 0;
   }
 
   /** Free both directions' kept bytes (after detection); state, history and counters stay. */

@@ -9,7 +9,9 @@ import { CaptureAnalysis } from "../../src/analyze.js";
 import { readCaptureFrom } from "../../src/capture/file.js";
 import { detect } from "../../src/detect/registry.js";
 import type { StreamSample } from "../../src/detect/types.js";
+import { Conversation } from "../../src/flow/conversation.js";
 import { DEFAULT_FLOW_OPTIONS } from "../../src/flow/table.js";
+import { TcpTracker } from "../../src/flow/tcp-state.js";
 import { analyzeBytes } from "./harness.js";
 
 const SCANNER = [10, 9, 0, 1];
@@ -145,6 +147,39 @@ describe("table: never more than maxConversations held; retirement frees kept by
     const bytes = cat(pcapHeader({ le: true, snaplen: 65535, linkType: 1 }), ...frames.map((x) => pcapRecord(true, 1_700_000_000 + x.t, 0, x.f)));
     const { ca } = await feed(bytes, {});
     expect(ca.table.conversations[0].tcp!.client.bytes().length).toBe(1000);
+  });
+});
+
+describe("recycling: a reset conversation and tracker equal fresh ones", () => {
+  it("after a full TCP session with payload, holes and FINs, reset() gives back the initial state", async () => {
+    const A = [192, 0, 2, 1];
+    const B = [192, 0, 2, 2];
+    const c = (o: Parameters<typeof tcp>[0]) => eth(0x0800, ipv4({ src: A, dst: B, proto: 6, payload: tcp({ sport: 50000, dport: 443, ...o }) }));
+    const s = (o: Parameters<typeof tcp>[0]) => eth(0x0800, ipv4({ src: B, dst: A, proto: 6, payload: tcp({ sport: 443, dport: 50000, ...o }) }));
+    const frames = [
+      c({ seq: 100, flags: 0x02 }), // SYN
+      s({ seq: 900, ack: 101, flags: 0x12, window: 0 }), // SYN-ACK, zero window
+      c({ seq: 101, ack: 901, flags: 0x18, payload: new Uint8Array(300).fill(0x16) }), // data
+      c({ seq: 701, ack: 901, flags: 0x18, payload: new Uint8Array(100).fill(0x17) }), // data after a hole
+      c({ seq: 101, ack: 901, flags: 0x18, payload: new Uint8Array(300).fill(0x16) }), // retransmission
+      s({ seq: 901, ack: 401, flags: 0x18, payload: new Uint8Array(50).fill(0x15) }), // server data
+      c({ seq: 801, ack: 951, flags: 0x11 }), // FIN
+      s({ seq: 951, ack: 802, flags: 0x14 }), // RST
+    ];
+    const bytes = cat(pcapHeader({ le: true, snaplen: 65535, linkType: 1 }), ...frames.map((f, i) => pcapRecord(true, 1_700_000_000 + i, 0, f)));
+    const ca = new CaptureAnalysis(0, 0, DEFAULT_FLOW_OPTIONS);
+    async function* one(): AsyncGenerator<Uint8Array> {
+      yield bytes;
+    }
+    ca.finish(await readCaptureFrom(one(), "t", (p) => ca.packet(p)));
+    const conv = ca.table.conversations[0];
+    const t = conv.tcp!;
+    expect(t.history.length).toBeGreaterThan(3);
+    expect(t.counters.retransmissions + t.counters.gaps).toBeGreaterThan(0);
+    t.reset();
+    expect(JSON.stringify(t)).toBe(JSON.stringify(new TcpTracker(DEFAULT_FLOW_OPTIONS.reassemblyCap)));
+    conv.reset();
+    expect(JSON.stringify(conv)).toBe(JSON.stringify(new Conversation()));
   });
 });
 
