@@ -48,10 +48,17 @@ interface Failure {
   bytes: Uint8Array;
 }
 
-async function runOne(name: string, bytes: Uint8Array, chunk: number): Promise<Failure | null> {
+/**
+ * Flow-table settings per case: one case in three runs with tiny limits, so eviction, retirement,
+ * aggregates and the reuse of folded conversations are fuzzed too (the seeds are far below the
+ * default limits).
+ */
+const TIGHT = { maxConversations: 3, finishedTimeout: 1, idleTimeout: 2, retainedBytes: 256 };
+
+async function runOne(name: string, bytes: Uint8Array, chunk: number, tight = false): Promise<Failure | null> {
   const t0 = performance.now();
   try {
-    await analyzeBytes(bytes, { chunk });
+    await analyzeBytes(bytes, { chunk, flow: tight ? TIGHT : undefined });
   } catch (e) {
     if (!(e instanceof CaptureOpenError)) return { name, what: `threw: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`, bytes };
   }
@@ -116,7 +123,8 @@ describe("fuzz: mutated real captures through the whole analyzer", () => {
       }
       const chunk = [1, 7, 100, 4096, 65536][Math.floor(r() * 5)];
       const t0 = performance.now();
-      const f = await runOne(`case ${i} seed ${SEED}: ${s.name} ${applied.join("+")} chunk ${chunk}`, bytes, chunk === 1 && bytes.length > 20000 ? 100 : chunk);
+      const tight = r() < 1 / 3;
+      const f = await runOne(`case ${i} seed ${SEED}: ${s.name} ${applied.join("+")} chunk ${chunk}${tight ? " tight limits" : ""}`, bytes, chunk === 1 && bytes.length > 20000 ? 100 : chunk, tight);
       maxMs = Math.max(maxMs, performance.now() - t0);
       if (f) {
         failures.push(f);
@@ -141,8 +149,10 @@ describe.skipIf(kept.length === 0)("fuzz regressions: every case that ever faile
   it.each(kept)("%s", async (f) => {
     const bytes = new Uint8Array(readFileSync(path.join(fuzzDir, f)));
     for (const chunk of [1, 100, 65536]) {
-      const fail = await runOne(f, bytes, chunk === 1 && bytes.length > 20000 ? 100 : chunk);
-      expect(fail?.what ?? null).toBeNull();
+      for (const tight of [false, true]) {
+        const fail = await runOne(f, bytes, chunk === 1 && bytes.length > 20000 ? 100 : chunk, tight);
+        expect(fail?.what ?? null).toBeNull();
+      }
     }
   });
 });
