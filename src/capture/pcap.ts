@@ -219,6 +219,55 @@ export class ErrorList {
   }
 }
 
+/**
+ * What both readers share: the chunk queue, the reused packet, the error list, the stop flags,
+ * the link types and frame count, and the CaptureReader accessors over them.
+ */
+export abstract class QueuedReader {
+  protected readonly q = new ChunkQueue();
+  protected readonly pkt = newRawPacket();
+  protected readonly errs = new ErrorList();
+  protected ended = false;
+  protected fatal = false;
+  protected readonly seenLinkTypes: number[] = [];
+  protected frameCount = 0;
+
+  append(chunk: Uint8Array): void {
+    if (this.fatal || this.ended) return;
+    this.q.push(chunk);
+  }
+
+  end(): void {
+    this.ended = true;
+  }
+
+  get errors(): CaptureError[] {
+    return this.errs.list;
+  }
+
+  get stopped(): boolean {
+    return this.fatal;
+  }
+
+  get linkTypes(): number[] {
+    return this.seenLinkTypes;
+  }
+
+  get bytesConsumed(): number {
+    return this.q.consumed;
+  }
+
+  /** Whether an appended chunk backed by `ab` is still needed (see ChunkQueue.holds). */
+  holds(ab: ArrayBufferLike): boolean {
+    return this.q.holds(ab);
+  }
+
+  /** Frame numbers used so far (pcapng also counts the non-packet records Wireshark counts). */
+  get frames(): number {
+    return this.frameCount;
+  }
+}
+
 /** What the pcap file header said (§4). */
 export interface PcapFileHeader {
   bigEndian: boolean;
@@ -260,7 +309,7 @@ const enum Resync {
   End,
 }
 
-export class PcapReader implements CaptureReader {
+export class PcapReader extends QueuedReader implements CaptureReader {
   readonly format = "pcap" as const;
   private readonly resyncOn: boolean;
   private resyncing = false;
@@ -268,57 +317,16 @@ export class PcapReader implements CaptureReader {
   private lastTsSec = -1;
 
   constructor(opts: ReaderOptions = {}) {
+    super();
     this.resyncOn = opts.resync ?? false;
   }
 
-  private readonly q = new ChunkQueue();
-  private readonly pkt = newRawPacket();
-  private readonly errs = new ErrorList();
   private state = State.FileHeader;
-  private ended = false;
-  private fatal = false;
   private le = true;
   private nano = false;
   private snaplen = 0;
   private linkType = 0;
-  private readonly seenLinkTypes: number[] = [];
-  private frameCount = 0;
   private hdr: PcapFileHeader | null = null;
-
-  append(chunk: Uint8Array): void {
-    if (this.fatal || this.ended) return;
-    this.q.push(chunk);
-  }
-
-  end(): void {
-    this.ended = true;
-  }
-
-  get errors(): CaptureError[] {
-    return this.errs.list;
-  }
-
-  get stopped(): boolean {
-    return this.fatal;
-  }
-
-  get linkTypes(): number[] {
-    return this.seenLinkTypes;
-  }
-
-  get bytesConsumed(): number {
-    return this.q.consumed;
-  }
-
-  /** Whether an appended chunk backed by `ab` is still needed (see ChunkQueue.holds). */
-  holds(ab: ArrayBufferLike): boolean {
-    return this.q.holds(ab);
-  }
-
-  /** Frame numbers used so far: in classic pcap every record is a frame. */
-  get frames(): number {
-    return this.frameCount;
-  }
 
   /** Packets delivered so far (equal to `frames` for classic pcap). */
   get packets(): number {

@@ -12,8 +12,8 @@
  * events). They use up a frame number although we deliver no packet for them, so that our
  * `frame` equals the number Wireshark shows and a `frame.number==N` filter finds the packet.
  */
-import type { CaptureError, CaptureReader, RawPacket } from "./types.js";
-import { ChunkQueue, ErrorList, MAX_RECORD_BYTES, hex4, newRawPacket, u16, u32, type ReaderOptions } from "./pcap.js";
+import type { CaptureReader, RawPacket } from "./types.js";
+import { MAX_RECORD_BYTES, QueuedReader, hex4, u16, u32, type ReaderOptions } from "./pcap.js";
 
 export const BLOCK_SHB = 0x0a0d0d0a;
 export const BLOCK_IDB = 0x00000001;
@@ -137,19 +137,12 @@ const enum Resync {
   End,
 }
 
-export class PcapngReader implements CaptureReader {
+export class PcapngReader extends QueuedReader implements CaptureReader {
   readonly format = "pcapng" as const;
-  private readonly q = new ChunkQueue();
-  private readonly pkt = newRawPacket();
-  private readonly errs = new ErrorList();
   private state = State.Blocks;
-  private ended = false;
-  private fatal = false;
   /** Byte order of the current section; null before the first SHB. */
   private le: boolean | null = null;
   private ifaces: PcapngInterface[] = [];
-  private readonly seenLinkTypes: number[] = [];
-  private frameCount = 0;
   private packetCount = 0;
   private sectionCount = 0;
   private lastTimestamped = true;
@@ -158,42 +151,8 @@ export class PcapngReader implements CaptureReader {
   private resyncFrom = 0;
 
   constructor(opts: ReaderOptions = {}) {
+    super();
     this.resyncOn = opts.resync ?? false;
-  }
-
-  append(chunk: Uint8Array): void {
-    if (this.fatal || this.ended) return;
-    this.q.push(chunk);
-  }
-
-  end(): void {
-    this.ended = true;
-  }
-
-  get errors(): CaptureError[] {
-    return this.errs.list;
-  }
-
-  get stopped(): boolean {
-    return this.fatal;
-  }
-
-  get linkTypes(): number[] {
-    return this.seenLinkTypes;
-  }
-
-  get bytesConsumed(): number {
-    return this.q.consumed;
-  }
-
-  /** Whether an appended chunk backed by `ab` is still needed (see ChunkQueue.holds). */
-  holds(ab: ArrayBufferLike): boolean {
-    return this.q.holds(ab);
-  }
-
-  /** Frame numbers used so far: packets plus the non-packet records Wireshark counts as frames. */
-  get frames(): number {
-    return this.frameCount;
   }
 
   /** Packets delivered so far. */
