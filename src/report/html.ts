@@ -12,7 +12,7 @@
  */
 import type { Finding, Severity } from "../policy/check.js";
 import type { MatrixRow } from "../policy/matrix.js";
-import { formatPorts } from "../policy/matrix.js";
+import { formatPorts, rowServerText } from "../policy/matrix.js";
 import { CSP, CSS, JS } from "./html-assets.js";
 import { conversationStatus, ipKey, renderDiagram, severityByConversation, STATUS_RANK, weight, worse } from "./html-diagram.js";
 import type { ConvGroup, Status } from "./html-diagram.js";
@@ -264,7 +264,7 @@ function matrixSection(r: Report, rowsIn: MatrixRow[] | undefined, sev: Map<numb
   };
   for (const row of rowsIn ?? []) {
     line(
-      row.id, "matrix", `${row.client} → ${row.server}${row.sameHost ? " (same host)" : ""}`,
+      row.id, "matrix", `${row.client} → ${rowServerText(row)}${row.sameHost ? " (same host)" : ""}`,
       `${formatPorts(row.ports)}/${row.transport}`, row.ports[0]?.first ?? 0,
       `${row.expect}${row.minTls ? `, ≥ ${row.minTls}` : ""}`, row.required, row.when,
     );

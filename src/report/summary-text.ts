@@ -7,7 +7,7 @@
  */
 import type { Finding, Severity } from "../policy/check.js";
 import type { MatrixRow } from "../policy/matrix.js";
-import { formatPorts } from "../policy/matrix.js";
+import { formatPorts, rowServerText } from "../policy/matrix.js";
 import type { CaptureRecord, ConversationRecord, Report, RoleRecord } from "./record.js";
 
 /** Other conversations listed at most; the rest are counted (the JSON report lists them all). */
@@ -303,7 +303,7 @@ export function matrixView(r: Report, matrixRows?: readonly MatrixRow[]): Matrix
     const convs = byRule.get(row.id);
     rows.push({
       id: row.id,
-      path: `${row.client} → ${row.server}${row.sameHost ? " (same host)" : ""}`,
+      path: `${row.client} → ${rowServerText(row)}${row.sameHost ? " (same host)" : ""}`,
       port: portText(row.transport, formatPorts(row.ports)),
       expects: expectsText(row),
       required: row.required,
