@@ -22,7 +22,7 @@ import type { CaptureRecord, ConversationRecord, Report } from "./record.js";
 import { escapeHtml } from "./sanitize.js";
 // The wording every report shares (terminal table, Markdown, HTML): numbers, durations, the
 // protocol details of a conversation, section titles and the sentences for empty sections.
-import { detailLines, duration, NO_FINDINGS, NO_ROLES, NOT_SEEN, num as fmt, plural, SECTION, verdictView } from "./summary-text.js";
+import { coverageLines, detailLines, duration, fixFirstLines, NO_FINDINGS, NO_ROLES, NOT_SEEN, num as fmt, plural, SECTION, verdictView } from "./summary-text.js";
 
 export interface HtmlOptions {
   /** The matrix rows the report was checked against (shown with what was seen of each). */
@@ -143,6 +143,18 @@ function headline(r: Report): string {
   return (
     `<ul class="headline">${top.map(({ f, i }) => `<li>${pill(f.severity)} <a href="#finding-${i + 1}">${esc(clip(f.message, 220))}</a></li>`).join("")}</ul>` +
     (more > 0 ? `<p class="muted">and ${plural(more, "more finding")} below.</p>` : "")
+  );
+}
+
+/** "What to fix first" and "what the capture could not show", right under the verdict. */
+function firstScreen(r: Report): string {
+  const fixes = fixFirstLines(r);
+  const limits = coverageLines(r);
+  return (
+    (fixes.length ? `<h2 id="fix-first">${esc(SECTION.fixFirst)}</h2><ol class="fix-first">${fixes.map((t) => `<li>${esc(t)}</li>`).join("")}</ol>` : "") +
+    (limits.length
+      ? `<h2 id="coverage">${esc(SECTION.coverage)}</h2><ul class="coverage">${limits.map((l) => `<li>${esc(l.message)}${l.action ? ` <strong>What to do:</strong> ${esc(l.action)}` : ""}</li>`).join("")}</ul>`
+      : "")
   );
 }
 
@@ -430,7 +442,7 @@ export function renderHtml(r: Report, o: HtmlOptions = {}): string {
     header(r) +
     nav() +
     `<main>` +
-    `<section id="summary">${headline(r)}</section>` +
+    `<section id="summary">${firstScreen(r)}${headline(r)}</section>` +
     diagramSection(r, groups) +
     findingsSection(r, byId, groups) +
     matrixSection(r, o.matrixRows, sev) +

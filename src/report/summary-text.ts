@@ -116,7 +116,7 @@ export function portText(transport: string, port: number | string): string {
 // ---------------------------------------------------------------------------------------------
 // 1. The verdict line.
 
-export type VerdictWord = "PASS" | "WARN" | "FAIL";
+export type VerdictWord = "PASS" | "WARN" | "FAIL" | "INCONCLUSIVE";
 
 export interface VerdictView {
   word: VerdictWord;
@@ -127,11 +127,26 @@ export interface VerdictView {
 
 export function verdictView(r: Report): VerdictView {
   const s = r.summary;
-  const word: VerdictWord = s.verdict === "fail" ? "FAIL" : s.verdict === "warn" ? "WARN" : "PASS";
+  const word: VerdictWord = s.verdict === "fail" ? "FAIL" : s.verdict === "warn" ? "WARN" : s.verdict === "inconclusive" ? "INCONCLUSIVE" : "PASS";
   const counts = `${plural(s.findings.error, "error")}, ${plural(s.findings.warning, "warning")}, ${num(s.findings.info)} info`;
   const convs = plural(s.conversations, "conversation");
   const caps = `${plural(r.captures.length, "capture")}, ${duration(s.captureSeconds)}`;
-  return { word, verdict: s.verdict, detail: `${counts} · ${convs} · ${caps}` };
+  // The first line says why a verdict could not be given, or which limits it has.
+  const coverage = s.coverage ?? [];
+  const blocking = coverage.filter((c) => c.inconclusive);
+  const why = blocking.length ? `${blocking.map((c) => c.message).join(" ")} · ` : "";
+  const limited = !blocking.length && coverage.length ? ` · limited: ${coverage.map((c) => c.code).join(", ")} (below)` : "";
+  return { word, verdict: s.verdict, detail: `${why}${counts} · ${convs} · ${caps}${limited}` };
+}
+
+/** "What to fix first": one line per host and action, most damaging first. */
+export function fixFirstLines(r: Report): string[] {
+  return (r.summary.fixFirst ?? []).map((x) => x.text);
+}
+
+/** "What the capture could not show": each limit with what to do. */
+export function coverageLines(r: Report): { message: string; action: string | null }[] {
+  return (r.summary.coverage ?? []).map((c) => ({ message: c.message, action: c.action }));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -536,6 +551,8 @@ export function generatorLine(r: Report): string {
 
 /** Section titles, the same in every format. */
 export const SECTION = {
+  fixFirst: "What to fix first",
+  coverage: "What the capture could not show",
   findings: "Findings",
   roles: "Roles",
   matrix: "Matrix rows",
