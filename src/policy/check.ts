@@ -102,6 +102,8 @@ function hostLabel(ip: string, role: string | null): string {
 
 interface Outcome {
   row: MatrixRow | null;
+  /** With no row: the row the finding concerns (wrong-path: the standalone row; wrong-direction: the row the other way). */
+  concerns?: string;
   /** The roles this outcome assumes, for ambiguous-role's text. */
   clientRole: string | null;
   serverRole: string | null;
@@ -180,7 +182,7 @@ export function checkConversations(views: readonly ConnectionView[], ctx: CheckC
       v.status = "unexpected";
       if (nr.j.kind === "finding") {
         if (nr.j.code === "unexpected-port") addToGroup("unexpected-port", cr === PROXY || sr === PROXY ? "warning" : "info", [], c, "", null);
-        else addToGroup(nr.j.code, nr.j.severity, nr.row ? [nr.row.id] : [], c, nr.j.what, nr.j.fix);
+        else addToGroup(nr.j.code, nr.j.severity, nr.concerns ? [nr.concerns] : [], c, nr.j.what, nr.j.fix);
         if (nr.j.code !== "unexpected-port") v.status = "finding";
       }
       continue;
@@ -235,6 +237,7 @@ function makeNoRow(matrix: Matrix, proxyKnown: boolean): (c: ConnectionView, cr:
     if (pathRow) {
       return {
         ...base,
+        concerns: pathRow.id,
         j: {
           kind: "finding", code: "wrong-path", severity: "warning",
           what: `TCP ${c.server.port} is the path to standalone ESXi hosts (row ${pathRow.id}); a host managed through vCenter is reached on 902 (authd/NFC) only.`,
@@ -248,6 +251,7 @@ function makeNoRow(matrix: Matrix, proxyKnown: boolean): (c: ConnectionView, cr:
     if (reverse) {
       return {
         ...base,
+        concerns: reverse.id,
         j: {
           kind: "finding", code: "wrong-direction", severity: "warning",
           what: `the matrix expects this port opened the other way (${reverse.client} → ${reverse.server}, row ${reverse.id}).`,
