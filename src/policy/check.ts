@@ -492,7 +492,7 @@ function fixFirst(findings: Finding[], views: readonly ConnectionView[], verdict
         const ip = /to (\S+) \(/.exec(f.message)?.[1];
         host = ip && ip !== "any" ? ip : "the proxy";
         role = ip && ip !== "any" ? (row?.server ?? null) : PROXY;
-        action = `check that the proxy can reach ${ip && ip !== "any" ? "it" : `its ${row?.server ?? "peer"}`} on ${row?.transport.toUpperCase()} ${row ? formatPorts(row.ports) : ""} (not seen in the capture)`;
+        action = `check that the proxy can reach ${ip && ip !== "any" ? "it" : `its ${row?.server ?? "peer"}`} on ${row?.transport.toUpperCase()} ${row ? formatPorts(row.ports) : ""} (none in the capture)`;
         break;
       }
       default: action = f.fix ?? f.code;

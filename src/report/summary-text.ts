@@ -303,13 +303,24 @@ function expectsText(row: MatrixRow): string {
  * each with what was seen on it. A conversation counts for a row when its `rule` is the row's id
  * and its `ruleKind` is "matrix".
  */
+/** The row's lines, saying which of its conversations only could be it (a role unknown). */
+function withCandidates(convs: ConversationRecord[], id: string): string[] {
+  const maybe = convs.filter((c) => c.rule === null);
+  if (maybe.length === 0) return seenLines(convs);
+  const others = distinct(maybe.flatMap((c) => c.ruleAlternatives.filter((x) => x !== id)));
+  return [...seenLines(convs), `${plural(maybe.length, "conversation")} (${maybe.map((c) => c.id).join(", ")}) could also be ${others.join(", ")}: a role is unknown`];
+}
+
 export function matrixView(r: Report, matrixRows?: readonly MatrixRow[]): MatrixView {
   const byRule = new Map<string, ConversationRecord[]>();
   for (const c of r.conversations) {
-    if (c.ruleKind !== "matrix" || c.rule === null) continue;
-    const list = byRule.get(c.rule);
-    if (list) list.push(c);
-    else byRule.set(c.rule, [c]);
+    if (c.ruleKind !== "matrix") continue;
+    // A conversation whose host's role is unknown is listed under every row it could be.
+    for (const id of c.rule !== null ? [c.rule] : c.ruleAlternatives) {
+      const list = byRule.get(id);
+      if (list) list.push(c);
+      else byRule.set(id, [c]);
+    }
   }
   const rows: MatrixRowView[] = [];
   const listed = new Set<string>();
@@ -322,7 +333,7 @@ export function matrixView(r: Report, matrixRows?: readonly MatrixRow[]): Matrix
       port: portText(row.transport, formatPorts(row.ports)),
       expects: expectsText(row),
       required: row.required,
-      seen: convs ? seenLines(convs) : null,
+      seen: convs ? withCandidates(convs, row.id) : null,
     });
   }
   // Rows conversations matched that the given rows do not define (or every row, with none given).

@@ -82,6 +82,7 @@ function tagNames(html: string): Set<string> {
 }
 
 const ALLOWED_TAGS = new Set([
+  "ol",
   "html", "head", "meta", "title", "link", "style", "body", "header", "nav", "main", "section", "footer", "div", "p", "a", "span", "strong",
   "h2", "h3", "ul", "li", "article", "dl", "dt", "dd", "pre", "button", "table", "thead", "tbody", "tr", "th", "td", "script",
   "svg", "defs", "marker", "path", "g", "rect", "text", "tspan",
