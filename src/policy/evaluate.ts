@@ -25,6 +25,8 @@ export interface CaptureInfo {
   stopped: { message: string; frame: number; offset: number } | null;
   /** Stopped by a signal (Ctrl-C): the report covers what was read before. */
   interrupted: boolean;
+  /** The file itself ends inside a record (copied or closed before the capture finished): the message, or null. */
+  cut: string | null;
   /** Bytes on the wire and bytes captured: fewer captured means the snap length cut packets. */
   bytes: number;
   capturedBytes: number;
@@ -141,6 +143,9 @@ export function evaluate(input: PolicyInput): Evaluation {
     if (c.stopped) {
       add("read-stopped", true, `${c.file}: the read stopped at frame ${c.stopped.frame} (byte ${c.stopped.offset}): ${c.stopped.message}. Only what came before is in this report.`,
         c.interrupted ? "Run the analysis again and let it finish." : `Run again with --resync to read past the damage (the frames after it are then found by searching), or ask for a new copy of ${c.file}.`);
+    } else if (c.cut) {
+      add("file-cut", false, `${c.file} ends inside a packet record (${c.cut}): it was copied or closed before the capture finished, and its last packet is lost.`,
+        "If the capture was still running, stop tcpdump first and copy the file again.");
     } else if (c.interrupted) {
       add("read-stopped", true, `${c.file}: the analysis was interrupted after ${c.packets} packets; only what was read is in this report.`, "Run the analysis again and let it finish.");
     }

@@ -81,7 +81,8 @@ const err = (code: FindingCode, what: string, fix: string | null): Judgement => 
 /** The limits that make a conversation's content unjudgeable, in the order they are named. */
 function contentLimits(c: ConnectionView): Limit[] {
   const out: Limit[] = [];
-  if (c.startMissing || c.clientGap || c.serverGap) out.push("start-missing");
+  // A hole in the kept bytes of a snap-length-cut capture is the snap length's, not a missed start.
+  if (c.startMissing || ((c.clientGap || c.serverGap) && c.truncatedPackets === 0)) out.push("start-missing");
   if (c.serverUnseen || c.clientUnseen) out.push("one-direction");
   if (c.truncatedPackets > 0) out.push("snaplen");
   return out;
