@@ -567,6 +567,12 @@ export function generatorLine(r: Report): string {
 }
 
 /** Section titles, the same in every format. */
+/** Sections of the table and Markdown reports, by the names --sections takes. */
+export const REPORT_SECTIONS = ["fix-first", "coverage", "findings", "roles", "matrix", "conversations", "captures"] as const;
+export type ReportSection = (typeof REPORT_SECTIONS)[number];
+/** What the terminal shows without --verbose: the verdict, what to fix first, the limits, the findings. */
+export const FIRST_SCREEN_SECTIONS: readonly ReportSection[] = ["fix-first", "coverage", "findings"];
+
 export const SECTION = {
   fixFirst: "What to fix first",
   coverage: "What the capture could not show",
