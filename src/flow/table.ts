@@ -9,8 +9,11 @@
  * A TCP 4-tuple that is reused after its connection finished (FIN both ways or RST) and then sees
  * a new SYN starts a new conversation, as Wireshark's tcp.stream does.
  *
- * Lookup is by a symmetric numeric hash into a Map of bucket chains: no string keys, no
- * allocation per packet once a conversation exists.
+ * Lookup is by a symmetric hash keyed with a per-run secret (src/flow/key.ts) into an array of
+ * bucket chains, a power of two long, doubled whenever it holds more conversations than buckets
+ * (load factor ≤ 1, like the Linux kernel's and Suricata's flow tables): with a key the capture
+ * cannot predict, chains stay a few entries long whatever the addresses (`longestChain`). No
+ * string keys, no allocation per packet once a conversation exists.
  *
  * Bounded memory (docs/performance.md): memory grows with the conversations held, never with the
  * packets, and the table holds at most `maxConversations`.
@@ -30,7 +33,7 @@
 import type { DecodedPacket } from "../decode/packet.js";
 import { IPPROTO_TCP, IPPROTO_UDP, TCP_ACK, TCP_SYN } from "../decode/packet.js";
 import { Conversation, FIRST_FRAMES_KEPT, connState } from "./conversation.js";
-import { flowHash, quotedFlowHash, sameAddr } from "./key.js";
+import { FlowHasher, sameAddr } from "./key.js";
 import { TcpTracker, udpHistory } from "./tcp-state.js";
 
 /** Ports that identify a service even above 1023 (the Phoenix matrix's and common ones). */
@@ -89,10 +92,14 @@ export interface FlowTableOptions {
    * for callers that read them after the analysis); past it the oldest are freed. Default 32 MiB.
    */
   retainedBytes?: number;
+  /** Key of the flow hash (two 32-bit words); random per table when not given. Tests only: reports never depend on it. */
+  hashKey?: readonly number[];
 }
 
 /** Default of `maxConversations`: peak memory stays far below 256 MiB at this many (docs/performance.md). */
 export const DEFAULT_MAX_CONVERSATIONS = 20_000;
+/** Buckets of a new table (a power of two); doubled as conversations arrive. */
+const INITIAL_BUCKETS = 1024;
 /** Recycled conversations and trackers kept for reuse at most. */
 const FREE_LIST_MAX = 4096;
 /** Most aggregate entries per capture at full detail; past it aggregates share fewer fields. */
@@ -139,7 +146,15 @@ const FINISHED = 1;
 const RETIRED = 2;
 
 export class FlowTable {
-  private readonly buckets = new Map<number, Conversation>();
+  /** Bucket chains (via Conversation.nextInBucket), indexed by `hash & mask`. */
+  private buckets: (Conversation | null)[] = new Array<Conversation | null>(INITIAL_BUCKETS).fill(null);
+  private mask = INITIAL_BUCKETS - 1;
+  private readonly hasher: FlowHasher;
+  /**
+   * Longest bucket chain any conversation was inserted into (1 = no collision). Not in the report:
+   * it depends on the random key, and reports must not.
+   */
+  longestChain = 0;
   /**
    * The conversations listed one by one, in order of creation (first frame); after `finish()`
    * followed by the aggregates.
@@ -179,6 +194,7 @@ export class FlowTable {
     this.idleTimeout = opts.idleTimeout ?? DEFAULT_FLOW_OPTIONS.idleTimeout!;
     this.finishedTimeout = opts.finishedTimeout ?? DEFAULT_FLOW_OPTIONS.finishedTimeout!;
     this.retainedBudget = opts.retainedBytes ?? DEFAULT_FLOW_OPTIONS.retainedBytes!;
+    this.hasher = new FlowHasher(opts.hashKey);
     this.stats = {
       maxConversations: this.maxConversations,
       limitHit: false,
@@ -200,7 +216,7 @@ export class FlowTable {
   packet(p: DecodedPacket, frame: number, origLen: number, tsSec: number, tsNsec: number): Conversation | null {
     const proto = p.ipProto;
     if (proto !== IPPROTO_TCP && proto !== IPPROTO_UDP) return null;
-    const hash = flowHash(p);
+    const hash = this.hasher.flow(p);
     let conv = this.find(hash, p);
     // A new SYN (another ISN) on a finished 4-tuple is a new connection, as Wireshark's
     // tcp.stream splits it; a retried SYN with the same ISN stays in the old one.
@@ -466,9 +482,9 @@ export class FlowTable {
   /** Attach an ICMP/ICMPv6 error to the conversation whose packet it quotes. */
   icmpError(p: DecodedPacket, frame: number): Conversation | null {
     if (!p.hasQuoted || (p.quotedProto !== IPPROTO_TCP && p.quotedProto !== IPPROTO_UDP)) return null;
-    const hash = quotedFlowHash(p);
+    const hash = this.hasher.quoted(p);
     const len = p.quotedIpVersion === 4 ? 4 : 16;
-    for (let c = this.buckets.get(hash) ?? null; c !== null; c = c.nextInBucket) {
+    for (let c = this.buckets[hash & this.mask]; c !== null; c = c.nextInBucket) {
       if (c.ipVersion !== p.quotedIpVersion || (c.transport === "tcp") !== (p.quotedProto === IPPROTO_TCP)) continue;
       const direct =
         c.clientPort === p.quotedSrcPort && c.serverPort === p.quotedDstPort &&
@@ -496,7 +512,7 @@ export class FlowTable {
   private find(hash: number, p: DecodedPacket): Conversation | null {
     const len = p.ipVersion === 4 ? 4 : 16;
     const tcp = p.ipProto === IPPROTO_TCP;
-    for (let c = this.buckets.get(hash) ?? null; c !== null; c = c.nextInBucket) {
+    for (let c = this.buckets[hash & this.mask]; c !== null; c = c.nextInBucket) {
       if (c.ipVersion !== p.ipVersion || (c.transport === "tcp") !== tcp) continue;
       if (c.clientPort === p.srcPort && c.serverPort === p.dstPort &&
           sameAddr(c.clientIp, p.srcIp, len) && sameAddr(c.serverIp, p.dstIp, len)) return c;
@@ -507,18 +523,45 @@ export class FlowTable {
   }
 
   private unlink(conv: Conversation): void {
-    let c = this.buckets.get(conv.hash) ?? null;
+    const i = conv.hash & this.mask;
+    let c = this.buckets[i];
     let prev: Conversation | null = null;
     while (c !== null && c !== conv) {
       prev = c;
       c = c.nextInBucket;
     }
     if (c === null) return;
-    if (prev === null) {
-      if (conv.nextInBucket === null) this.buckets.delete(conv.hash);
-      else this.buckets.set(conv.hash, conv.nextInBucket);
-    } else prev.nextInBucket = conv.nextInBucket;
+    if (prev === null) this.buckets[i] = conv.nextInBucket;
+    else prev.nextInBucket = conv.nextInBucket;
     conv.nextInBucket = null;
+  }
+
+  /** Insert `c` at the head of its chain, doubling the bucket array first when it is full. */
+  private link(c: Conversation): void {
+    if (this.held > this.buckets.length) this.grow();
+    const i = c.hash & this.mask;
+    c.nextInBucket = this.buckets[i];
+    this.buckets[i] = c;
+    let n = 0;
+    for (let x: Conversation | null = c; x !== null; x = x.nextInBucket) n++;
+    if (n > this.longestChain) this.longestChain = n;
+  }
+
+  /** Twice the buckets; every chain is split by the next bit of its hashes. */
+  private grow(): void {
+    const old = this.buckets;
+    const size = old.length * 2;
+    this.buckets = new Array<Conversation | null>(size).fill(null);
+    this.mask = size - 1;
+    for (let b of old) {
+      while (b !== null) {
+        const next: Conversation | null = b.nextInBucket;
+        const i = b.hash & this.mask;
+        b.nextInBucket = this.buckets[i];
+        this.buckets[i] = b;
+        b = next;
+      }
+    }
   }
 
   private create(hash: number, p: DecodedPacket, frame: number, tsSec: number, tsNsec: number): Conversation {
@@ -574,10 +617,9 @@ export class FlowTable {
       c.tcp = t ?? new TcpTracker(this.opts.reassemblyCap);
     }
 
-    c.nextInBucket = this.buckets.get(hash) ?? null;
-    this.buckets.set(hash, c);
     c.inTable = true;
     this.held++;
+    this.link(c);
     return c;
   }
 }
