@@ -29,7 +29,7 @@ export type FragResult = (typeof FragResult)[keyof typeof FragResult];
 export interface FragmentLimits {
   /** Datagrams in progress at once; the oldest is dropped to make room for a new one. */
   maxDatagrams: number;
-  /** Bytes held in total (reassembly buffers plus coverage bitmaps); oldest datagrams are dropped first. */
+  /** Bytes held in total (reassembly buffers, coverage bitmaps, DATAGRAM_OVERHEAD each); oldest datagrams are dropped first. */
   maxBytes: number;
   /**
    * Largest reassembled payload, in bytes after the IP header. IPv4's Total Length and IPv6's
@@ -50,6 +50,9 @@ export const DEFAULT_FRAGMENT_LIMITS: Readonly<FragmentLimits> = Object.freeze({
   maxDatagramSize: 65535,
   timeoutSec: 30,
 });
+
+/** Bytes counted per datagram in progress beyond its buffer and bitmap: the Datagram object, its Map entry and key string. */
+export const DATAGRAM_OVERHEAD = 128;
 
 /** Smallest first allocation for a datagram's buffer; it doubles as fragments arrive, up to maxDatagramSize. Small, so a flood of one-fragment datagrams costs little. */
 const INITIAL_CAPACITY = 256;
@@ -77,8 +80,9 @@ class Datagram {
     this.bits = new Uint8Array((capacity + 7) >>> 3);
   }
 
+  /** Buffer, bitmap, and the object with its key string (DATAGRAM_OVERHEAD). */
   get heldBytes(): number {
-    return this.buf.length + this.bits.length;
+    return this.buf.length + this.bits.length + DATAGRAM_OVERHEAD;
   }
 }
 
@@ -330,7 +334,7 @@ export class FragmentReassembler {
     const bits = new Uint8Array((cap + 7) >>> 3);
     // Take d's old bytes off the total first, so reserve() accounts the new size alone.
     this.held -= d.heldBytes;
-    if (!this.reserve(d, buf.length + bits.length)) {
+    if (!this.reserve(d, buf.length + bits.length + DATAGRAM_OVERHEAD)) {
       this.inProgress.delete(key);
       this.dropped++;
       return false;

@@ -53,18 +53,14 @@ function ipKey(ip: Uint8Array, v: 4 | 6): string {
   return k;
 }
 
-/** Bytes of payload a conversation holds for detection (TCP prefixes, UDP samples). */
-function heldBytes(c: Conversation): number {
-  if (c.tcp !== null) return c.tcp.client.allocatedBytes + c.tcp.server.allocatedBytes;
-  let n = 0;
-  for (const d of c.datagrams) n += d.data.byteLength;
-  return n;
-}
+/** Bytes counted for one kept UDP datagram beyond its data: the record object and its view. */
+export const DATAGRAM_OVERHEAD = 64;
 
 /** Free what a retired conversation held for detection; its counters and facts stay. */
 function release(c: Conversation): void {
   if (c.tcp !== null) c.tcp.release();
   c.datagrams.length = 0;
+  c.chargedBytes = 0;
 }
 
 export function isServicePort(port: number): boolean {
@@ -92,6 +88,13 @@ export interface FlowTableOptions {
    * for callers that read them after the analysis); past it the oldest are freed. Default 32 MiB.
    */
   retainedBytes?: number;
+  /**
+   * Bytes that conversations still in the table may hold for detection at once, for the whole run
+   * (TCP stream buffers, their bitmaps, frame maps and hole lists, UDP samples). Past it the least
+   * recently active conversations are retired early (detected on what they have, bytes freed),
+   * counted in `retiredForMemory`. Default 128 MiB.
+   */
+  maxHeldBytes?: number;
   /** Key of the flow hash (two 32-bit words); random per table when not given. Tests only: reports never depend on it. */
   hashKey?: readonly number[];
 }
@@ -113,7 +116,59 @@ export const DEFAULT_FLOW_OPTIONS: FlowTableOptions = {
   idleTimeout: 300,
   finishedTimeout: 5,
   retainedBytes: 32 * 1024 * 1024,
+  maxHeldBytes: 128 * 1024 * 1024,
 };
+
+/**
+ * The limits of one run, shared by the tables of all its captures (analyzeFiles reads files one
+ * after another, each with its own table): conversations listed, aggregate entries, bytes held by
+ * live conversations, bytes retired conversations go on holding. A file given three times costs
+ * no more than once (issue 19).
+ */
+export class FlowBudget {
+  readonly maxConversations: number;
+  readonly maxHeldBytes: number;
+  readonly retainedBytes: number;
+  /** Conversations listed one by one so far in the run. */
+  listed = 0;
+  /** Aggregate entries made so far in the run. */
+  aggregates = 0;
+  /** Bytes held right now by conversations not yet retired (all tables). */
+  heldBytes = 0;
+  /** Largest `heldBytes` seen. */
+  peakHeldBytes = 0;
+  /** Retired listed conversations that still hold their bytes, oldest first (from `keptHead` on). */
+  private kept: Conversation[] = [];
+  private keptHead = 0;
+  /** Bytes they hold. */
+  keptBytes = 0;
+
+  constructor(opts: Partial<FlowTableOptions> = DEFAULT_FLOW_OPTIONS) {
+    const max = opts.maxConversations ?? DEFAULT_MAX_CONVERSATIONS;
+    this.maxConversations = Number.isFinite(max) && max >= 1 ? Math.floor(max) : DEFAULT_MAX_CONVERSATIONS;
+    this.maxHeldBytes = opts.maxHeldBytes ?? DEFAULT_FLOW_OPTIONS.maxHeldBytes!;
+    this.retainedBytes = opts.retainedBytes ?? DEFAULT_FLOW_OPTIONS.retainedBytes!;
+  }
+
+  /** `c` (retired, listed) keeps its `chargedBytes` while the budget lasts; returns how many older ones were freed. */
+  retain(c: Conversation): number {
+    if (c.chargedBytes === 0) return 0;
+    this.kept.push(c);
+    this.keptBytes += c.chargedBytes;
+    let freed = 0;
+    while (this.keptBytes > this.retainedBytes && this.keptHead < this.kept.length) {
+      const old = this.kept[this.keptHead++];
+      this.keptBytes -= old.chargedBytes;
+      release(old);
+      freed++;
+    }
+    if (this.keptHead > 1024 && this.keptHead * 2 > this.kept.length) {
+      this.kept = this.kept.slice(this.keptHead);
+      this.keptHead = 0;
+    }
+    return freed;
+  }
+}
 
 /** How the table kept within its limits (the report's `captures[].flow`). */
 export interface FlowStats {
@@ -132,6 +187,15 @@ export interface FlowStats {
   evicted: number;
   /** Retired before the end (idle or finished and quiet): detected early, kept bytes freed. */
   retiredEarly: number;
+  /**
+   * Of those, retired because the run's held-bytes budget (`maxHeldBytes`) was full: detection ran
+   * on the bytes they had so far, later payload is not kept.
+   */
+  retiredForMemory: number;
+  /** Folded into an aggregate coarser than `port` because MAX_AGGREGATES entries existed. */
+  coarseAggregated: number;
+  /** Listed conversations whose kept bytes the retained-bytes budget freed (their facts stay). */
+  retainedReleased: number;
 }
 
 /** An intrusive doubly linked list of conversations, least recently active first. */
@@ -166,34 +230,31 @@ export class FlowTable {
   unmatchedIcmp = 0;
 
   private readonly maxConversations: number;
+  private readonly budget: FlowBudget;
   private readonly idleTimeout: number;
   private readonly finishedTimeout: number;
   private readonly lists = [new Recency(OPEN), new Recency(FINISHED), new Recency(RETIRED)];
   private held = 0;
   private readonly aggregates = new Map<string, Conversation>();
   private finished = false;
-  private readonly retainedBudget: number;
-  /** Retired conversations that still hold their bytes, oldest first (from `keptHead` on). */
-  private kept: Conversation[] = [];
-  private keptHead = 0;
-  private keptBytes = 0;
   readonly stats: FlowStats;
 
   /**
    * `onRetire` runs detection on a conversation before its kept bytes are freed (the pipeline
-   * passes detectConversation). Without it nothing is retired early and nothing freed.
+   * passes detectConversation). Without it nothing is retired early and nothing freed. `budget`:
+   * the run's limits, shared with the other captures' tables (a new one when not given).
    */
   constructor(
     private readonly capture: number,
     private readonly opts: FlowTableOptions = DEFAULT_FLOW_OPTIONS,
     private idBase = 0,
     private readonly onRetire: ((c: Conversation) => void) | null = null,
+    budget?: FlowBudget,
   ) {
-    const max = opts.maxConversations ?? DEFAULT_MAX_CONVERSATIONS;
-    this.maxConversations = Number.isFinite(max) && max >= 1 ? Math.floor(max) : DEFAULT_MAX_CONVERSATIONS;
+    this.budget = budget ?? new FlowBudget(opts);
+    this.maxConversations = this.budget.maxConversations;
     this.idleTimeout = opts.idleTimeout ?? DEFAULT_FLOW_OPTIONS.idleTimeout!;
     this.finishedTimeout = opts.finishedTimeout ?? DEFAULT_FLOW_OPTIONS.finishedTimeout!;
-    this.retainedBudget = opts.retainedBytes ?? DEFAULT_FLOW_OPTIONS.retainedBytes!;
     this.hasher = new FlowHasher(opts.hashKey);
     this.stats = {
       maxConversations: this.maxConversations,
@@ -204,6 +265,9 @@ export class FlowTable {
       aggregates: 0,
       evicted: 0,
       retiredEarly: 0,
+      retiredForMemory: 0,
+      coarseAggregated: 0,
+      retainedReleased: 0,
     };
   }
 
@@ -239,8 +303,16 @@ export class FlowTable {
     conv.endSec = tsSec;
     conv.endNsec = tsNsec;
 
+    const budget = this.budget;
     if (conv.tcp !== null) {
       conv.tcp.segment(fromClient, p, frame);
+      if (!conv.retired) {
+        const now = conv.tcp.keptBytes;
+        if (now !== conv.chargedBytes) {
+          budget.heldBytes += now - conv.chargedBytes;
+          conv.chargedBytes = now;
+        }
+      }
     } else if (p.payloadLength > 0) {
       const kept = fromClient ? conv.datagramsClient : conv.datagramsServer;
       if (kept < this.opts.udpSampleCount) {
@@ -252,9 +324,13 @@ export class FlowTable {
         conv.datagrams.push({ fromClient, frame, data });
         if (fromClient) conv.datagramsClient++;
         else conv.datagramsServer++;
+        conv.chargedBytes += n + DATAGRAM_OVERHEAD;
+        budget.heldBytes += n + DATAGRAM_OVERHEAD;
       }
     }
     this.touch(conv);
+    if (budget.heldBytes > budget.peakHeldBytes) budget.peakHeldBytes = budget.heldBytes;
+    if (budget.heldBytes > budget.maxHeldBytes && this.onRetire !== null) this.relieve(conv);
     if (this.onRetire !== null) this.expire(tsSec);
     return conv;
   }
@@ -299,6 +375,20 @@ export class FlowTable {
     }
   }
 
+  /**
+   * Over the held-bytes budget: retire the least recently active conversations (finished ones
+   * first) until it fits again, sparing `current`.
+   */
+  private relieve(current: Conversation): void {
+    for (const id of [FINISHED, OPEN]) {
+      const l = this.lists[id];
+      while (this.budget.heldBytes > this.budget.maxHeldBytes && l.head !== null && l.head !== current) {
+        this.stats.retiredForMemory++;
+        this.retireEarly(l.head);
+      }
+    }
+  }
+
   private retireEarly(c: Conversation): void {
     this.retire(c, false);
     this.stats.retiredEarly++;
@@ -313,25 +403,31 @@ export class FlowTable {
     if (c.retired || this.onRetire === null) return;
     if (c.tcp !== null && !final) c.tcp.finish(false);
     this.onRetire(c);
+    this.settle(c);
+  }
+
+  /** Detection has run on `c`: its bytes leave the held budget, and are freed or retained. */
+  private settle(c: Conversation): void {
     c.retired = true;
+    // Bytes are counted as they are at detection: a retired stream keeps nothing more.
+    if (c.tcp !== null) c.chargedBytes = c.tcp.keptBytes;
+    this.budget.heldBytes -= c.chargedBytes;
+    if (this.budget.heldBytes < 0) this.budget.heldBytes = 0;
     if (!c.listed) {
       release(c);
       return;
     }
-    // Listed conversations keep their bytes while the budget lasts (small captures: all of them).
-    const n = heldBytes(c);
-    if (n === 0) return;
-    this.kept.push(c);
-    this.keptBytes += n;
-    while (this.keptBytes > this.retainedBudget && this.keptHead < this.kept.length) {
-      const old = this.kept[this.keptHead++];
-      this.keptBytes -= heldBytes(old);
-      release(old);
-    }
-    if (this.keptHead > 1024 && this.keptHead * 2 > this.kept.length) {
-      this.kept = this.kept.slice(this.keptHead);
-      this.keptHead = 0;
-    }
+    // Listed conversations keep their bytes while the run's budget lasts (small captures: all of them).
+    this.stats.retainedReleased += this.budget.retain(c);
+  }
+
+  /**
+   * After the caller detected the conversations left at the end of the capture (`finish()`): what
+   * they hold moves from the held budget to the retained one, so the next file starts with an
+   * empty held budget and the run's retained bytes stay bounded whatever the number of files.
+   */
+  retainAll(): void {
+    for (const c of this.conversations) if (c.aggregate === null && !c.retired && c.facts !== null) this.settle(c);
   }
 
   /** `c` leaves the table for good: listed ones stay in the list, the others join an aggregate. */
@@ -383,10 +479,13 @@ export class FlowTable {
         i === 0 ? `${rest}|${client}|${server}|${c.serverPort}` : i === 1 ? `${rest}|${client}|${server}|*` : i === 2 ? `${rest}|${client}|*|*` : `${rest}|*|*|*`;
       agg = this.aggregates.get(key);
       // Each coarser level may add a tenth of the cap more; "all" has only a handful of keys.
-      if (agg === undefined && (level === "all" || this.aggregates.size < MAX_AGGREGATES + (i * MAX_AGGREGATES) / 10)) {
+      // The cap is the run's: every capture's entries count.
+      if (agg === undefined && (level === "all" || this.budget.aggregates < MAX_AGGREGATES + (i * MAX_AGGREGATES) / 10)) {
         agg = this.newAggregate(c, level, state);
         this.aggregates.set(key, agg);
+        this.budget.aggregates++;
       }
+      if (agg !== undefined && i > 0) this.stats.coarseAggregated++;
     }
     const a = agg!;
     const info = a.aggregate!;
@@ -568,9 +667,10 @@ export class FlowTable {
     if (this.held >= this.maxConversations) this.evictOne();
     const c = this.freeConvs.pop() ?? new Conversation();
     this.stats.conversations++;
-    if (this.stats.listed < this.maxConversations) {
+    if (this.budget.listed < this.maxConversations) {
       c.id = ++this.idBase;
       this.stats.listed++;
+      this.budget.listed++;
       this.conversations.push(c);
     } else {
       // Past the limit: tracked like any other, then folded into an aggregate (id 0, not listed).

@@ -126,6 +126,8 @@ const H_MULTI = 0x40;
 const TOO_LARGE_SEQ_DELTA = 1048576;
 /** Holes tracked per direction over the whole connection; past this the lowest is written off as a gap. */
 export const MAX_HOLES = 16;
+/** Bytes counted for one endpoint's hole lists once allocated: two arrays of up to MAX_HOLES + 1 doubles and their headers. */
+export const HOLE_LIST_BYTES = 2 * (16 + 8 * (MAX_HOLES + 1));
 /** History letters kept; SYN/FIN/RST letters repeat on new sequence numbers, so bound it. */
 export const MAX_HISTORY = 128;
 
@@ -194,6 +196,11 @@ class Endpoint {
     this.ackedTo = 0;
     this.holeStart = null;
     this.holeEnd = null;
+  }
+
+  /** Memory of the hole lists: allocated on the first hole, each at most MAX_HOLES + 1 numbers. */
+  get holeListBytes(): number {
+    return this.holeStart === null ? 0 : HOLE_LIST_BYTES;
   }
 
   setState(s: EndpointState): void {
@@ -466,6 +473,14 @@ export class TcpTracker {
   release(): void {
     this.client.release();
     this.server.release();
+  }
+
+  /**
+   * Bytes this tracker holds for the conversation (docs/performance.md counts them against the
+   * run's budget): both stream buffers with their bitmaps and frame maps, and the hole lists.
+   */
+  get keptBytes(): number {
+    return this.client.allocatedBytes + this.server.allocatedBytes + this.orig.holeListBytes + this.resp.holeListBytes;
   }
 
   // ---- Zeek's per-segment steps ----
