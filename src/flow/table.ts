@@ -313,7 +313,8 @@ export class FlowTable {
           conv.chargedBytes = now;
         }
       }
-    } else if (p.payloadLength > 0) {
+    } else if (p.payloadLength > 0 && !conv.retired) {
+      // Samples are for detection: once it has run (retired), nothing more is kept.
       const kept = fromClient ? conv.datagramsClient : conv.datagramsServer;
       if (kept < this.opts.udpSampleCount) {
         const n = Math.min(p.payloadLength, this.opts.udpSampleBytes);
@@ -409,10 +410,9 @@ export class FlowTable {
   /** Detection has run on `c`: its bytes leave the held budget, and are freed or retained. */
   private settle(c: Conversation): void {
     c.retired = true;
-    // Bytes are counted as they are at detection: a retired stream keeps nothing more.
-    if (c.tcp !== null) c.chargedBytes = c.tcp.keptBytes;
     this.budget.heldBytes -= c.chargedBytes;
-    if (this.budget.heldBytes < 0) this.budget.heldBytes = 0;
+    // Retained as they are after detection (a retired stream keeps nothing more).
+    if (c.tcp !== null) c.chargedBytes = c.tcp.keptBytes;
     if (!c.listed) {
       release(c);
       return;
