@@ -95,7 +95,7 @@ export interface FlowTableOptions {
    * counted in `retiredForMemory`. Default 128 MiB.
    */
   maxHeldBytes?: number;
-  /** Key of the flow hash (two 32-bit words); random per table when not given. Tests only: reports never depend on it. */
+  /** Key of the flow hash (two 32-bit words); random per run (FlowBudget) when not given. Tests only: reports never depend on it. */
   hashKey?: readonly number[];
 }
 
@@ -142,12 +142,15 @@ export class FlowBudget {
   private keptHead = 0;
   /** Bytes they hold. */
   keptBytes = 0;
+  /** The flow hash, keyed once per run (a random secret unless `hashKey` is given). */
+  readonly hasher: FlowHasher;
 
   constructor(opts: Partial<FlowTableOptions> = DEFAULT_FLOW_OPTIONS) {
     const max = opts.maxConversations ?? DEFAULT_MAX_CONVERSATIONS;
     this.maxConversations = Number.isFinite(max) && max >= 1 ? Math.floor(max) : DEFAULT_MAX_CONVERSATIONS;
     this.maxHeldBytes = opts.maxHeldBytes ?? DEFAULT_FLOW_OPTIONS.maxHeldBytes!;
     this.retainedBytes = opts.retainedBytes ?? DEFAULT_FLOW_OPTIONS.retainedBytes!;
+    this.hasher = new FlowHasher(opts.hashKey);
   }
 
   /** `c` (retired, listed) keeps its `chargedBytes` while the budget lasts; returns how many older ones were freed. */
@@ -255,7 +258,7 @@ export class FlowTable {
     this.maxConversations = this.budget.maxConversations;
     this.idleTimeout = opts.idleTimeout ?? DEFAULT_FLOW_OPTIONS.idleTimeout!;
     this.finishedTimeout = opts.finishedTimeout ?? DEFAULT_FLOW_OPTIONS.finishedTimeout!;
-    this.hasher = new FlowHasher(opts.hashKey);
+    this.hasher = this.budget.hasher;
     this.stats = {
       maxConversations: this.maxConversations,
       limitHit: false,
