@@ -384,12 +384,14 @@ export class FlowTable {
    * first) until it fits again, sparing `current`.
    */
   private relieve(current: Conversation): void {
-    for (const id of [FINISHED, OPEN]) {
-      const l = this.lists[id];
-      while (this.budget.heldBytes > this.budget.maxHeldBytes && l.head !== null && l.head !== current) {
-        this.stats.retiredForMemory++;
-        this.retireEarly(l.head);
-      }
+    this.relieveFrom(this.lists[FINISHED], current);
+    this.relieveFrom(this.lists[OPEN], current);
+  }
+
+  private relieveFrom(l: Recency, current: Conversation): void {
+    while (this.budget.heldBytes > this.budget.maxHeldBytes && l.head !== null && l.head !== current) {
+      this.stats.retiredForMemory++;
+      this.retireEarly(l.head);
     }
   }
 
