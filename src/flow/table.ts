@@ -20,7 +20,8 @@
  *  - Retiring: a conversation quiet for `idleTimeout` seconds of capture time (`finishedTimeout`
  *    once it is finished: FIN both ways or a RST) is handed to `onRetire` (detection) and its kept
  *    bytes are freed. It stays in the table, so a later packet still joins it.
- *  - Listing: the first `maxConversations` conversations are listed one by one. Past that the
+ *  - Listing: the first `maxConversations` conversations of the run (all its captures, see
+ *    FlowBudget) are listed one by one. Past that the
  *    limit is hit: a new conversation is tracked as usual but, once it leaves the table, it is
  *    folded into an aggregate entry (same transport, client, server, server port, state,
  *    protocol) instead of being listed. Aggregates are bounded too (MAX_AGGREGATES; past it
@@ -74,7 +75,7 @@ export interface FlowTableOptions {
   udpSampleCount: number;
   udpSampleBytes: number;
   /**
-   * Most conversations listed one by one per capture, and most held in the table at once
+   * Most conversations listed one by one in the run (all captures together), and most held in the table at once
    * (default DEFAULT_MAX_CONVERSATIONS). Past it, conversations are folded into aggregates and
    * the report says the limit was hit (`--max-conversations`).
    */
@@ -85,7 +86,8 @@ export interface FlowTableOptions {
   finishedTimeout?: number;
   /**
    * Bytes that retired conversations may go on holding (their kept TCP prefixes and UDP samples,
-   * for callers that read them after the analysis); past it the oldest are freed. Default 32 MiB.
+   * for callers that read them after the analysis), all captures of the run together; past it the
+   * oldest are freed. Default 32 MiB.
    */
   retainedBytes?: number;
   /**
@@ -99,13 +101,13 @@ export interface FlowTableOptions {
   hashKey?: readonly number[];
 }
 
-/** Default of `maxConversations`: peak memory stays far below 256 MiB at this many (docs/performance.md). */
+/** Default of `maxConversations`; the run's peak memory from the defaults is bounded in docs/performance.md ("The bound"). */
 export const DEFAULT_MAX_CONVERSATIONS = 20_000;
 /** Buckets of a new table (a power of two); doubled as conversations arrive. */
 const INITIAL_BUCKETS = 1024;
 /** Recycled conversations and trackers kept for reuse at most. */
 const FREE_LIST_MAX = 4096;
-/** Most aggregate entries per capture at full detail; past it aggregates share fewer fields. */
+/** Most aggregate entries in the run at full detail; past it aggregates share fewer fields. */
 export const MAX_AGGREGATES = 10_000;
 
 export const DEFAULT_FLOW_OPTIONS: FlowTableOptions = {
