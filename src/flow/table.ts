@@ -55,7 +55,7 @@ function ipKey(ip: Uint8Array, v: 4 | 6): string {
 }
 
 /** Bytes counted for one kept UDP datagram beyond its data: the record object and its view. */
-export const DATAGRAM_OVERHEAD = 64;
+export const UDP_SAMPLE_OVERHEAD = 64;
 
 /** Free what a retired conversation held for detection; its counters and facts stay. */
 function release(c: Conversation): void {
@@ -330,8 +330,8 @@ export class FlowTable {
         conv.datagrams.push({ fromClient, frame, data });
         if (fromClient) conv.datagramsClient++;
         else conv.datagramsServer++;
-        conv.chargedBytes += n + DATAGRAM_OVERHEAD;
-        budget.heldBytes += n + DATAGRAM_OVERHEAD;
+        conv.chargedBytes += n + UDP_SAMPLE_OVERHEAD;
+        budget.heldBytes += n + UDP_SAMPLE_OVERHEAD;
       }
     }
     this.touch(conv);

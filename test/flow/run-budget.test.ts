@@ -13,7 +13,7 @@ import { cat, eth, ipv4, tcp, udp } from "../decode/build.js";
 import { analyzeFiles, CaptureAnalysis } from "../../src/analyze.js";
 import { readCaptureFrom } from "../../src/capture/file.js";
 import type { Conversation } from "../../src/flow/conversation.js";
-import { DATAGRAM_OVERHEAD, DEFAULT_FLOW_OPTIONS, FlowBudget, type FlowTableOptions } from "../../src/flow/table.js";
+import { DEFAULT_FLOW_OPTIONS, FlowBudget, UDP_SAMPLE_OVERHEAD, type FlowTableOptions } from "../../src/flow/table.js";
 
 const dir = mkdtempSync(path.join(tmpdir(), "run-budget-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -71,7 +71,7 @@ function udpFlows(n: number, k: number): Uint8Array[] {
 /** What a conversation really holds right now, counted the way the budget counts it. */
 function holds(c: Conversation): number {
   if (c.tcp !== null) return c.tcp.keptBytes;
-  return c.datagrams.reduce((s, d) => s + d.data.byteLength + DATAGRAM_OVERHEAD, 0);
+  return c.datagrams.reduce((s, d) => s + d.data.byteLength + UDP_SAMPLE_OVERHEAD, 0);
 }
 
 async function feed(bytes: Uint8Array, flow: Partial<FlowTableOptions>, budget: FlowBudget) {
@@ -126,10 +126,10 @@ describe("every kept byte is counted against the held-bytes budget", () => {
     const budget = new FlowBudget({ ...DEFAULT_FLOW_OPTIONS, maxHeldBytes });
     const { ca, live, held, worst, result } = await feed(pcap(udpFlows(2000, 8), 100_000), { maxHeldBytes }, budget);
     expect(live).toBe(held);
-    expect(worst).toBeLessThanOrEqual(maxHeldBytes + 1000 + DATAGRAM_OVERHEAD);
+    expect(worst).toBeLessThanOrEqual(maxHeldBytes + 1000 + UDP_SAMPLE_OVERHEAD);
     // The peak is taken before the relief that brings it back under the budget.
     expect(budget.peakHeldBytes).toBeGreaterThanOrEqual(worst);
-    expect(budget.peakHeldBytes).toBeLessThanOrEqual(maxHeldBytes + 1000 + DATAGRAM_OVERHEAD);
+    expect(budget.peakHeldBytes).toBeLessThanOrEqual(maxHeldBytes + 1000 + UDP_SAMPLE_OVERHEAD);
     expect(result.flow!.retiredForMemory).toBeGreaterThan(1000);
     // Retired early, still detected and listed with every packet counted.
     expect(ca.table.conversations).toHaveLength(2000);
@@ -141,7 +141,7 @@ describe("every kept byte is counted against the held-bytes budget", () => {
     const { live, held, worst, result } = await feed(pcap(udpFlows(200, 8), 100_000), {}, budget);
     expect(live).toBe(held);
     // 200 flows × 16 samples × (1,000 bytes + overhead), all held at the end of the packets.
-    expect(worst).toBe(200 * 16 * (1000 + DATAGRAM_OVERHEAD));
+    expect(worst).toBe(200 * 16 * (1000 + UDP_SAMPLE_OVERHEAD));
     expect(result.flow!.retiredForMemory).toBe(0);
   });
 
