@@ -27,7 +27,7 @@ export function buildProgram(): Command {
     .description("read saved captures (pcap, pcapng, gzip-compressed, or - for standard input), rebuild every conversation, tell what it carried, and check it against the Phoenix matrix")
     .argument("<capture...>", "capture files, read one after another into one report; the format is found from each file's first bytes")
     .option("--filter <expr>", 'analyze only packets that match a tcpdump-style filter: host, net, port, portrange, tcp, udp, icmp, and/or/not (docs/filter.md), e.g. "host 10.0.0.5 and port 902"')
-    .option("--max-conversations <n>", `conversations listed one by one per capture; past it they are folded into aggregate entries and the report says so (default ${DEFAULT_MAX_CONVERSATIONS})`, positiveInt)
+    .option("--max-conversations <n>", `conversations listed one by one and held at once, for the whole run (all files together); past it they are folded into aggregate entries and the report says so (default ${DEFAULT_MAX_CONVERSATIONS})`, positiveInt)
     .option("--resync", "after a corrupt record or block length, search for the next plausible record and read on instead of stopping there (tshark stops)");
   addReportOptions(analyze)
     .addHelpText(
