@@ -722,10 +722,15 @@ const UNREADABLE: Record<string, string> = {
   Certificate: "certificates after the last whole one are not read",
 };
 
+/** The sentence naming the facts a cut `message` leaves null. */
+export function unreadableFacts(message: string): string {
+  return UNREADABLE[message] ?? "it is not read";
+}
+
 /** The truncation fact for a message cut at stream offset `at` (one past the last captured byte). */
 export function truncation(from: Direction, message: string, declared: number, at: number, cause = "the captured bytes of this side end there (snap length, a segment not captured, or the end of the kept prefix)"): TlsTruncation {
   const what = declared >= 0 ? `${message} of ${declared} bytes is cut at byte ${at}` : `${message} header is cut at byte ${at}`;
-  return { from, message, declared: declared >= 0 ? declared : null, truncatedAt: at, reason: `${what}: ${cause}; ${UNREADABLE[message] ?? "it is not read"}` };
+  return { from, message, declared: declared >= 0 ? declared : null, truncatedAt: at, reason: `${what}: ${cause}; ${unreadableFacts(message)}` };
 }
 
 function walkSide(b: Uint8Array, start: number, opt: SideOptions, sink: Sink): SideResult {

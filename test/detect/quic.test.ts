@@ -1,0 +1,282 @@
+/**
+ * QUIC Initial decryption against the test vectors of RFC 9001 Appendix A and RFC 9369
+ * Appendix A, then the detector on datagrams built byte by byte: a client Initial protected by
+ * the test's own packet protector (checked against RFC 9001 A.3 first), the RFC's server Initial,
+ * CRYPTO frames out of order over two packets, a cut packet, CONNECTION_CLOSE, Version Negotiation.
+ */
+import { createCipheriv } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import { headerMask, initialKeys, openLongHeaderPacket, quicVersionInfo, type InitialKeys } from "../../src/detect/quic-crypto.js";
+import { analyzeQuic, probeQuicDatagram, quicDetector, readVarint } from "../../src/detect/quic.js";
+import { detect } from "../../src/detect/registry.js";
+import { emptyFacts, type Datagram, type StreamSample } from "../../src/detect/types.js";
+import { ascii, bytes, ext, handshake, HT, random32, u16, u16s, vec16, vec8 } from "./tls-bytes.js";
+
+const h = (s: string) => Uint8Array.from(Buffer.from(s.replace(/\s+/g, ""), "hex"));
+const hx = (b: Uint8Array) => Buffer.from(b).toString("hex");
+
+/** RFC 9001 §A: the client's Destination Connection ID of every example. */
+const DCID = h("8394c8f03e515708");
+const V1 = quicVersionInfo(1)!;
+const V2 = quicVersionInfo(0x6b3343cf)!;
+
+/** RFC 9001 §A.3: the server Initial (ACK + CRYPTO with a ServerHello), packet number 1 in 2 bytes. */
+const A3_HEADER = h("c1000000010008f067a5502a4262b50040750001");
+const A3_PAYLOAD = h(
+  "02000000000600405a020000560303eefce7f7b37ba1d1632e96677825ddf73988cfc79825df566dc5430b9a045a1200130100002e00330024001d00209d3c940d89690b84d08a60993c144eca684d1081287c834d5311bcf32bb9da1a002b00020304",
+);
+const A3_PACKET = h(
+  "cf000000010008f067a5502a4262b5004075c0d95a482cd0991cd25b0aac406a5816b6394100f37a1c69797554780bb38cc5a99f5ede4cf73c3ec2493a1839b3dbcba3f6ea46c5b7684df3548e7ddeb9c3bf9c73cc3f3bded74b562bfb19fb84022f8ef4cdd93795d77d06edbb7aaf2f58891850abbdca3d20398c276456cbc42158407dd074ee",
+);
+/** RFC 9369 §A.3: the same server Initial under QUIC version 2. */
+const V2_A3_PACKET = h(
+  "dc6b3343cf0008f067a5502a4262b5004075d92faaf16f05d8a4398c47089698baeea26b91eb761d9b89237bbf87263017915358230035f7fd3945d88965cf17f9af6e16886c61bfc703106fbaf3cb4cfa52382dd16a393e42757507698075b2c984c707f0a0812d8cd5a6881eaf21ceda98f4bd23f6fe1a3e2c43edd9ce7ca84bed8521e2e140",
+);
+
+/**
+ * The test's packet protector (RFC 9001 §5.3, §5.4): AES-128-GCM over the payload with the header
+ * as AAD and nonce = iv XOR packet number, then header protection with AES-ECB(hp, sample).
+ */
+function protect(keys: InitialKeys, header: Uint8Array, pnOffset: number, pn: number, payload: Uint8Array): Uint8Array {
+  const nonce = Buffer.from(keys.iv);
+  for (let i = 0; i < 4; i++) nonce[11 - i] ^= (pn >>> (8 * i)) & 0xff;
+  const c = createCipheriv("aes-128-gcm", keys.key, nonce);
+  c.setAAD(header);
+  const sealed = Buffer.concat([c.update(payload), c.final(), c.getAuthTag()]);
+  const pnLen = (header[0] & 0x03) + 1;
+  const out = Buffer.concat([header, sealed]);
+  const mask = headerMask(keys.hp, out.subarray(pnOffset + 4, pnOffset + 20));
+  out[0] ^= mask[0] & 0x0f;
+  for (let i = 0; i < pnLen; i++) out[pnOffset + i] ^= mask[1 + i];
+  return Uint8Array.from(out);
+}
+
+/** QUIC variable-length integer (RFC 9000 §16), 1, 2 or 4 bytes. */
+function varint(v: number): number[] {
+  if (v < 64) return [v];
+  if (v < 16384) return [0x40 | (v >> 8), v & 0xff];
+  return [0x80 | (v >>> 24), (v >> 16) & 0xff, (v >> 8) & 0xff, v & 0xff];
+}
+
+/** CRYPTO frame (RFC 9000 §19.6): type 0x06, offset, length, data. */
+function cryptoFrame(offset: number, data: Uint8Array): Uint8Array {
+  return bytes(0x06, varint(offset), varint(data.length), data);
+}
+
+/**
+ * A client Initial (RFC 9000 §17.2.2) of version `v`: first byte 0xc0 | type<<4 | (pn length − 1),
+ * version, DCID, SCID, empty token, Length (2-byte varint), 2-byte packet number, frames padded
+ * with PADDING to `size` bytes of payload.
+ */
+function clientInitial(v: number, dcid: Uint8Array, pn: number, frames: Uint8Array, size = 1162): Uint8Array {
+  const info = quicVersionInfo(v)!;
+  const payload = new Uint8Array(Math.max(size, frames.length));
+  payload.set(frames); // the rest stays 0x00: PADDING frames
+  const length = 2 + payload.length + 16; // packet number + payload + AEAD tag
+  const header = bytes(
+    0xc0 | (info.initialType << 4) | 0x01, // long header, fixed bit, Initial, 2-byte packet number
+    [(v >>> 24) & 0xff, (v >> 16) & 0xff, (v >> 8) & 0xff, v & 0xff], // version
+    dcid.length, dcid, // Destination Connection ID
+    0x00, // Source Connection ID length 0
+    0x00, // Token Length 0
+    0x40 | (length >> 8), length & 0xff, // Length (2-byte varint)
+    u16(pn), // Packet Number
+  );
+  return protect(initialKeys(info, dcid).client, header, header.length - 2, pn, payload);
+}
+
+/** A TLS 1.3 ClientHello handshake message as QUIC carries it (no record layer, RFC 9001 §4). */
+function quicClientHello(sni: string): Uint8Array {
+  return handshake(
+    HT.clientHello,
+    bytes(
+      u16(0x0303), // legacy_version
+      random32(0x21), // random
+      vec8(), // legacy_session_id: empty in QUIC (RFC 9001 §8.4)
+      vec16(u16s([0x1301, 0x1302, 0x1303])), // cipher_suites
+      vec8(0x00), // legacy_compression_methods: null
+      vec16(
+        ext(0x0000, vec16(0x00, vec16(ascii(sni)))), // server_name: host_name
+        ext(0x000a, vec16(u16s([0x001d]))), // supported_groups: x25519
+        ext(0x000d, vec16(u16s([0x0403, 0x0804]))), // signature_algorithms
+        ext(0x0010, vec16(vec8(ascii("h3")))), // ALPN: h3
+        ext(0x002b, vec8(u16s([0x0304]))), // supported_versions: TLS 1.3
+        ext(0x0033, vec16(u16(0x001d), vec16(new Array(32).fill(0x33)))), // key_share: x25519
+        ext(0x0039, bytes(0x01, 0x02, 0x67, 0x10)), // quic_transport_parameters: max_idle_timeout 10000
+      ),
+    ),
+  );
+}
+
+function sample(datagrams: Datagram[]): StreamSample {
+  return {
+    transport: "udp",
+    clientPort: 50000,
+    serverPort: 443,
+    client: new Uint8Array(0),
+    server: new Uint8Array(0),
+    clientDone: true,
+    serverDone: true,
+    clientGap: false,
+    serverGap: false,
+    firstSpeaker: datagrams[0]?.fromClient ? "client" : "server",
+    datagrams,
+  };
+}
+
+describe("Initial keys (RFC 9001 §A.1, RFC 9369 §A.1)", () => {
+  it("derives version 1's client and server keys from the example DCID", () => {
+    const k = initialKeys(V1, DCID);
+    expect([hx(k.client.key), hx(k.client.iv), hx(k.client.hp)]).toEqual(["1f369613dd76d5467730efcbe3b1a22d", "fa044b2f42a3fd3b46fb255c", "9f50449e04a0e810283a1e9933adedd2"]);
+    expect([hx(k.server.key), hx(k.server.iv), hx(k.server.hp)]).toEqual(["cf3a5331653c364c88f0f379b6067e37", "0ac1493ca1905853b0bba03e", "c206b8d9b9f0f37644430b490eeaa314"]);
+  });
+
+  it("derives version 2's with its own salt and labels", () => {
+    const k = initialKeys(V2, DCID);
+    expect([hx(k.client.key), hx(k.client.iv), hx(k.client.hp)]).toEqual(["8b1a0bc121284290a29e0971b5cd045d", "91f73e2351d8fa91660e909f", "45b95e15235d6f45a6b19cbcb0294ba9"]);
+    expect([hx(k.server.key), hx(k.server.iv), hx(k.server.hp)]).toEqual(["82db637861d55e1d011f19ea71d5d2a7", "dd13c276499c0249d3310652", "edf6d05c83121201b436e16877593c3a"]);
+  });
+
+  it("knows v1, v2 and drafts 29-32, and no other version", () => {
+    expect(quicVersionInfo(0xff00001d)?.name).toBe("draft-29");
+    expect(quicVersionInfo(0xff00001c)).toBeNull();
+    expect(quicVersionInfo(0x51303436)).toBeNull(); // "Q046"
+  });
+});
+
+describe("opening Initial packets", () => {
+  it("RFC 9001 §A.3: the server Initial opens to the RFC's payload, packet number 1", () => {
+    const o = openLongHeaderPacket(A3_PACKET, 18, initialKeys(V1, DCID).server, -1);
+    expect(o?.packetNumber).toBe(1);
+    expect(hx(o!.payload)).toBe(hx(A3_PAYLOAD));
+  });
+
+  it("RFC 9369 §A.3: the same under version 2", () => {
+    const o = openLongHeaderPacket(V2_A3_PACKET, 18, initialKeys(V2, DCID).server, -1);
+    expect(o?.packetNumber).toBe(1);
+    expect(hx(o!.payload)).toBe(hx(A3_PAYLOAD));
+  });
+
+  it("the test's protector reproduces RFC 9001 §A.3 byte for byte (so the packets built below are right)", () => {
+    expect(hx(protect(initialKeys(V1, DCID).server, A3_HEADER, 18, 1, A3_PAYLOAD))).toBe(hx(A3_PACKET));
+  });
+
+  it("a damaged byte, the wrong keys or a cut packet open to nothing", () => {
+    const k = initialKeys(V1, DCID);
+    const bad = A3_PACKET.slice();
+    bad[60] ^= 0x01;
+    expect(openLongHeaderPacket(bad, 18, k.server, -1)).toBeNull();
+    expect(openLongHeaderPacket(A3_PACKET, 18, k.client, -1)).toBeNull();
+    expect(openLongHeaderPacket(A3_PACKET.subarray(0, 100), 18, k.server, -1)).toBeNull();
+    expect(openLongHeaderPacket(A3_PACKET.subarray(0, 30), 18, k.server, -1)).toBeNull(); // no room for the sample
+  });
+
+  it("reads RFC 9000 §A.1's varint examples", () => {
+    expect(readVarint(h("c2197c5eff14e88c"), 0, 8)).toEqual([151288809941952652, 8]);
+    expect(readVarint(h("9d7f3e7d"), 0, 4)).toEqual([494878333, 4]);
+    expect(readVarint(h("7bbd"), 0, 2)).toEqual([15293, 2]);
+    expect(readVarint(h("25"), 0, 1)).toEqual([37, 1]);
+    expect(readVarint(h("7b"), 0, 1)).toBeNull(); // a 2-byte varint cut after its first byte
+  });
+});
+
+describe("the QUIC detector", () => {
+  const hello = quicClientHello("backup.example");
+  // The ClientHello split in two CRYPTO frames, sent in two packets, the second half first.
+  const half = 100;
+  const second = clientInitial(1, DCID, 0, cryptoFrame(half, hello.subarray(half)));
+  const first = clientInitial(1, DCID, 1, cryptoFrame(0, hello.subarray(0, half)));
+  const datagrams: Datagram[] = [
+    { fromClient: true, frame: 1, data: second },
+    { fromClient: true, frame: 2, data: first },
+    { fromClient: false, frame: 3, data: A3_PACKET },
+  ];
+
+  it("probes a client Initial as QUIC, and other UDP not", () => {
+    expect(probeQuicDatagram(first)).toBe(true);
+    expect(quicDetector.probe(sample(datagrams))).toBe("match");
+    expect(probeQuicDatagram(bytes(0x12, 0x34, 0x01, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00))).toBe(false); // a DNS query header
+    expect(probeQuicDatagram(bytes(0xc0, 0x0a, 0x0b, 0x0c, 0x0d, 0x08))).toBe(false); // unknown version, cut
+    expect(detect(sample(datagrams)).protocol).toBe("quic");
+  });
+
+  it("reassembles the CRYPTO frames out of order and reads both hellos", () => {
+    const out = emptyFacts();
+    analyzeQuic(sample(datagrams), out);
+    expect(out.anomalies).toEqual([]);
+    expect(out.quic).toMatchObject({ version: "1", dcid: "8394c8f03e515708", clientInitials: 2, serverInitials: 1, unopened: 0, retry: false, truncated: [], close: null });
+    const t = out.tls!;
+    expect(t.sni).toBe("backup.example");
+    expect(t.clientVersion).toBe("TLS 1.3");
+    expect(t.alpn).toEqual(["h3"]);
+    expect(t.version).toBe("TLS 1.3"); // RFC 9001 §A.3's ServerHello: supported_versions 0x0304
+    expect(t.cipher).toBe("TLS_AES_128_GCM_SHA256");
+    // JA4 part a: q (QUIC), 13, d (SNI), 03 ciphers, 07 extensions, h3.
+    expect(t.ja4?.startsWith("q13d0307h3_")).toBe(true);
+    expect(t.certificateVisible).toBe(false);
+    expect(t.truncated).toEqual([]);
+  });
+
+  it("a version 2 server Initial opens with the client's version 2 DCID", () => {
+    const out = emptyFacts();
+    const c2 = clientInitial(0x6b3343cf, DCID, 0, cryptoFrame(0, hello));
+    analyzeQuic(sample([{ fromClient: true, frame: 1, data: c2 }, { fromClient: false, frame: 2, data: V2_A3_PACKET }]), out);
+    expect(out.quic?.version).toBe("2");
+    expect([out.quic?.clientInitials, out.quic?.serverInitials]).toEqual([1, 1]);
+    expect(out.tls?.sni).toBe("backup.example");
+    expect(out.tls?.cipher).toBe("TLS_AES_128_GCM_SHA256");
+  });
+
+  it("a client Initial cut by the snap length: the hello is unknown, with the reason; the server's still opens", () => {
+    const out = emptyFacts();
+    const whole = clientInitial(1, DCID, 0, cryptoFrame(0, hello));
+    analyzeQuic(sample([{ fromClient: true, frame: 1, data: whole.subarray(0, 200) }, { fromClient: false, frame: 2, data: A3_PACKET }]), out);
+    expect(out.quic?.truncated).toEqual([{ from: "client", frame: 1, captured: 200, declared: whole.length }]);
+    expect(out.quic?.serverInitials).toBe(1);
+    expect(out.tls?.sni).toBeNull();
+    expect(out.tls?.clientVersion).toBeNull();
+    expect(out.tls?.version).toBe("TLS 1.3");
+    expect(out.tls?.truncated).toHaveLength(1);
+    expect(out.tls?.truncated[0].reason).toContain(`captured with 200 of its ${whole.length} bytes (the snap length)`);
+  });
+
+  it("a ClientHello whose second CRYPTO frame was not captured is a truncated ClientHello at the bytes that were", () => {
+    const out = emptyFacts();
+    analyzeQuic(sample([{ fromClient: true, frame: 2, data: first }]), out);
+    expect(out.tls?.clientHelloSeen).toBe(false);
+    expect(out.tls?.truncated[0]).toMatchObject({ from: "client", message: "ClientHello", declared: hello.length - 4, truncatedAt: half });
+  });
+
+  it("CONNECTION_CLOSE with a CRYPTO_ERROR names the TLS alert", () => {
+    const out = emptyFacts();
+    const reason = ascii("no application protocol");
+    const close = bytes(0x1c, varint(0x0178), 0x06, varint(reason.length), reason); // error 0x0178 = CRYPTO_ERROR(no_application_protocol 120), frame type CRYPTO
+    const c = clientInitial(1, DCID, 0, cryptoFrame(0, hello));
+    const s = protect(initialKeys(V1, DCID).server, bytes(0xc1, 0, 0, 0, 1, 0, 0x04, 0xaa, 0xbb, 0xcc, 0xdd, 0x00, 0x40, 2 + 40 + 16, u16(0)), 14, 0, bytes(close, new Array(40 - close.length).fill(0)));
+    analyzeQuic(sample([{ fromClient: true, frame: 1, data: c }, { fromClient: false, frame: 2, data: s }]), out);
+    expect(out.quic?.close).toEqual({ from: "server", error: "0x178", tlsAlert: "no_application_protocol", reason: "no application protocol" });
+  });
+
+  it("Version Negotiation lists the versions the server offers", () => {
+    const out = emptyFacts();
+    const c = clientInitial(1, DCID, 0, cryptoFrame(0, hello));
+    const vn = bytes(0x80, 0, 0, 0, 0, 0x00, 0x08, DCID, [0x6b, 0x33, 0x43, 0xcf], [0xff, 0x00, 0x00, 0x1d]); // version 0, DCID empty, SCID = the client's DCID, versions v2 and draft-29
+    analyzeQuic(sample([{ fromClient: true, frame: 1, data: c }, { fromClient: false, frame: 2, data: vn }]), out);
+    expect(out.quic?.offeredVersions).toEqual(["2", "draft-29"]);
+  });
+
+  it("never throws on cut or damaged datagrams", () => {
+    for (let n = 0; n <= first.length; n += 7) {
+      const out = emptyFacts();
+      expect(() => analyzeQuic(sample([{ fromClient: true, frame: 1, data: first.subarray(0, n) }]), out)).not.toThrow();
+      expect(out.anomalies.filter((a) => a.name === "quic_internal_error")).toEqual([]);
+    }
+    for (let i = 0; i < 64; i++) {
+      const d = first.slice();
+      d[(i * 37) % d.length] ^= 0xff;
+      const out = emptyFacts();
+      analyzeQuic(sample([{ fromClient: true, frame: 1, data: d }]), out);
+      expect(out.anomalies.filter((a) => a.name === "quic_internal_error")).toEqual([]);
+    }
+  });
+});
