@@ -11,73 +11,8 @@ import { analyzeRdpUdp, probeRdpUdp } from "../../src/detect/rdp-udp.js";
 import { emptyFacts, type Datagram, type StreamSample } from "../../src/detect/types.js";
 import { PUBLIC_DIR } from "../support/corpus.js";
 import { clientHello, serverHello } from "./fixtures.js";
-import { bytes, u16be, u32be, zeros } from "./sample.js";
-
-/** A datagram zero-padded to 1232 bytes, as SYN and SYN+ACK are (§3.1.5.1.1). */
-function padded(b: Uint8Array): Uint8Array {
-  return bytes(b, zeros(1232 - b.length));
-}
-
-const CLIENT_ISN = 0x00000042;
-const CORRELATION = [0x4d, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0e, 0x0f, 0x10];
-
-/** Client SYN (§3.1.5.1.1) offering protocol version `version`; `lossy` sets RDPUDP_FLAG_SYNLOSSY. */
-function syn(version: number, lossy = false): Uint8Array {
-  return padded(
-    bytes(
-      u32be(0xffffffff), // RDPUDP_FEC_HEADER.snSourceAck: -1 in a SYN
-      u16be(0x0040), // uReceiveWindowSize: 64
-      u16be(0x0001 | 0x0800 | 0x1000 | (lossy ? 0x0200 : 0)), // uFlags: SYN | CORRELATION_ID | SYNEX [| SYNLOSSY]
-      u32be(CLIENT_ISN), // RDPUDP_SYNDATA_PAYLOAD.snInitialSequenceNumber
-      u16be(1232), // uUpStreamMtu
-      u16be(1232), // uDownStreamMtu
-      CORRELATION, // RDPUDP_CORRELATION_ID_PAYLOAD.uCorrelationId
-      zeros(16), // uReserved
-      u16be(0x0001), // RDPUDP_SYNDATAEX_PAYLOAD.uSynExFlags: RDPUDP_VERSION_INFO_VALID
-      u16be(version), // uUdpVer
-      version === 0x0101 ? zeros(32) : [], // cookieHash: only with RDPUDP_PROTOCOL_VERSION_3
-    ),
-  );
-}
-
-/** MS-RDPEUDP §4.1.2's SYN+ACK example, byte for byte: 00 00 00 42 04 00 00 05 00 00 00 42 04 D0 04 D0, zero padded. */
-const SPEC_SYN_ACK = padded(bytes(0x00, 0x00, 0x00, 0x42, 0x04, 0x00, 0x00, 0x05, 0x00, 0x00, 0x00, 0x42, 0x04, 0xd0, 0x04, 0xd0));
-
-const SERVER_ISN = 0x00001000;
-
-/** Server SYN+ACK (§3.1.5.1.3) choosing `version` (RDPUDP_SYNDATAEX_PAYLOAD present). */
-function synAck(version: number): Uint8Array {
-  return padded(
-    bytes(
-      u32be(CLIENT_ISN), // snSourceAck: the client's snInitialSequenceNumber
-      u16be(0x0040), // uReceiveWindowSize
-      u16be(0x0001 | 0x0004 | 0x1000), // uFlags: SYN | ACK | SYNEX
-      u32be(SERVER_ISN), // snInitialSequenceNumber
-      u16be(1232), // uUpStreamMtu
-      u16be(1232), // uDownStreamMtu
-      u16be(0x0001), // uSynExFlags: RDPUDP_VERSION_INFO_VALID
-      u16be(version), // uUdpVer: the highest both support
-    ),
-  );
-}
-
-/**
- * A data datagram (§3.1.5.2): FEC header with ACK | DATA, an RDPUDP_ACK_VECTOR_HEADER with one
- * AckVectorElement (2 + 1 bytes, 1 byte of padding to a DWORD), RDPUDP_SOURCE_PAYLOAD_HEADER, payload.
- */
-function data(ack: number, seq: number, payload: Uint8Array): Uint8Array {
-  return bytes(
-    u32be(ack), // snSourceAck
-    u16be(0x0040), // uReceiveWindowSize
-    u16be(0x0004 | 0x0008), // uFlags: ACK | DATA
-    u16be(1), // RDPUDP_ACK_VECTOR_HEADER.uAckVectorSize
-    0x00, // AckVectorElement: state DATAGRAM_RECEIVED, run length 0
-    0x00, // padding to a 4-byte boundary
-    u32be(seq), // RDPUDP_SOURCE_PAYLOAD_HEADER.snCoded
-    u32be(seq), // snSourceStart
-    payload,
-  );
-}
+import { bytes, zeros } from "./sample.js";
+import { CLIENT_ISN, CORRELATION, data, SERVER_ISN, SPEC_SYN_ACK, syn, synAck } from "./udp-fixtures.js";
 
 function sample(datagrams: [boolean, Uint8Array][]): StreamSample {
   const dg: Datagram[] = datagrams.map(([fromClient, d], i) => ({ fromClient, frame: i + 1, data: d }));
