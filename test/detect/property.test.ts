@@ -30,8 +30,8 @@ function validSamples(): StreamSample[] {
     udp([[true, fx.ntpV3Client], [false, fx.ntpV3Server]], { serverPort: 123 }),
     udp([[true, fx.ntpControlRequest], [false, fx.ntpControlResponse], [true, fx.ntpMonlist]], { serverPort: 123 }),
     udp([[true, fx.dnsQuery], [false, fx.dnsResponse], [true, fx.dnsSelfLoop], [false, fx.dnsLabelLoop]], { serverPort: 53 }),
-    udp([[true, ux.clientInitial(1, ux.DCID, 0, ux.cryptoFrame(0, ux.quicClientHello("quic.example")), 1000)], [false, ux.A3_PACKET]], { serverPort: 443 }),
-    udp([[true, ux.syn(2)], [false, ux.synAck(2)], [true, ux.data(ux.SERVER_ISN, ux.CLIENT_ISN + 1, fx.clientHello("rdp"))], [false, ux.data(ux.CLIENT_ISN + 1, ux.SERVER_ISN + 1, fx.serverHello())]], { serverPort: 3389 }),
+    udp([[true, ux.clientInitial(1, ux.DCID, 0, ux.cryptoFrame(0, ux.quicClientHello("quic.example")), 0)], [false, ux.A3_PACKET]], { serverPort: 443 }),
+    udp([[true, ux.syn(2, false, false)], [false, ux.synAck(2, false)], [true, ux.data(ux.SERVER_ISN, ux.CLIENT_ISN + 1, fx.clientHello("rdp"))], [false, ux.data(ux.CLIENT_ISN + 1, ux.SERVER_ISN + 1, fx.serverHello())]], { serverPort: 3389 }),
   ];
 }
 

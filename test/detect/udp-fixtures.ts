@@ -120,9 +120,9 @@ export function padded(b: Uint8Array): Uint8Array {
 export const CLIENT_ISN = 0x00000042;
 export const CORRELATION = [0x4d, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0e, 0x0f, 0x10];
 
-/** Client SYN (§3.1.5.1.1) offering protocol version `version`; `lossy` sets RDPUDP_FLAG_SYNLOSSY. */
-export function syn(version: number, lossy = false): Uint8Array {
-  return padded(
+/** Client SYN (§3.1.5.1.1) offering protocol version `version`; `lossy` sets RDPUDP_FLAG_SYNLOSSY; `pad` false leaves out the zero padding (shorter property-test inputs). */
+export function syn(version: number, lossy = false, pad = true): Uint8Array {
+  return (pad ? padded : (b: Uint8Array) => b)(
     sbytes(
       u32be(0xffffffff), // RDPUDP_FEC_HEADER.snSourceAck: -1 in a SYN
       u16be(0x0040), // uReceiveWindowSize: 64
@@ -145,8 +145,8 @@ export const SPEC_SYN_ACK = padded(sbytes(0x00, 0x00, 0x00, 0x42, 0x04, 0x00, 0x
 export const SERVER_ISN = 0x00001000;
 
 /** Server SYN+ACK (§3.1.5.1.3) choosing `version` (RDPUDP_SYNDATAEX_PAYLOAD present). */
-export function synAck(version: number): Uint8Array {
-  return padded(
+export function synAck(version: number, pad = true): Uint8Array {
+  return (pad ? padded : (b: Uint8Array) => b)(
     sbytes(
       u32be(CLIENT_ISN), // snSourceAck: the client's snInitialSequenceNumber
       u16be(0x0040), // uReceiveWindowSize
