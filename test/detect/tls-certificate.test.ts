@@ -231,3 +231,25 @@ describe.skipIf(!existsSync(path.join(PUBLIC_DIR, "ipv6-tls12-and-gquic.pcap")))
     expect(tlsOf([ders[0]]).chainsToPublicRoot).toBe(false); // the leaf alone: no root issued it
   });
 });
+
+describe.skipIf(!existsSync(path.join(PUBLIC_DIR, "tls13-missing-clienthello-segment.pcap")))("a real ClientHello whose second segment was never captured", () => {
+  it("is reported cut at the byte where the captured stream stops, with its facts null, not guessed", async () => {
+    const a = await analyzeFiles([path.join(PUBLIC_DIR, "tls13-missing-clienthello-segment.pcap")]);
+    const t = a.conversations[0].facts!.tls!;
+    // The ClientHello declares 1496 bytes; its first segment carried the record header, the
+    // handshake header and 1015 body bytes (1024 stream bytes), the next segment is missing.
+    expect(t.truncated).toEqual([
+      {
+        from: "client",
+        message: "ClientHello",
+        declared: 1496,
+        truncatedAt: 1024,
+        reason:
+          "ClientHello of 1496 bytes is cut at byte 1024: the captured bytes of this side end there (snap length, a segment not captured, or the end of the kept prefix); clientVersion, sni, alpn, ja3 and ja4 are unknown",
+      },
+    ]);
+    expect([t.clientVersion, t.sni, t.ja3, t.ja4]).toEqual([null, null, null, null]);
+    expect(t.version).toBe("TLS 1.3"); // the ServerHello was whole
+    expect(t.certificateVisible).toBe(false);
+  });
+});
