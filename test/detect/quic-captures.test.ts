@@ -9,30 +9,10 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { analyzeFiles } from "../../src/analyze.js";
-import { cipherName, tlsVersionName } from "../../src/detect/tls.js";
 import type { Conversation } from "../../src/flow/conversation.js";
-import { JA4_DIR, PUBLIC_DIR } from "../support/corpus.js";
+import { JA4_DIR, PUBLIC_DIR, type OracleConversation } from "../support/corpus.js";
+import { conversationsOf, ourTls, tsharkTls, type OracleTlsEntry } from "../support/tls-oracle.js";
 
-interface OracleTls {
-  transport: string;
-  stream: number;
-  sni: string | null;
-  max_offered_version: string | null;
-  negotiated_version: string | null;
-  cipher_suite: string | null;
-  ja3: string | null;
-  ja3s: string | null;
-}
-
-interface OracleConv {
-  stream: number;
-  a: string;
-  a_port: number;
-  b: string;
-  b_port: number;
-  first_frame: number;
-}
 
 function withOracle(dir: string): string[] {
   if (!existsSync(dir)) return [];
@@ -42,22 +22,12 @@ function withOracle(dir: string): string[] {
     .map((f) => path.join(dir, f));
 }
 
-function oracleOf(file: string): { tls?: OracleTls[]; conversations?: { udp?: OracleConv[] } } {
+function oracleOf(file: string): { tls?: OracleTlsEntry[]; conversations?: { udp?: OracleConversation[] } } {
   return JSON.parse(readFileSync(file + ".tshark.json", "utf8"));
 }
 
-const runs = new Map<string, Promise<Conversation[]>>();
-function conversationsOf(file: string): Promise<Conversation[]> {
-  let r = runs.get(file);
-  if (r === undefined) {
-    r = analyzeFiles([file]).then((a) => a.conversations);
-    runs.set(file, r);
-  }
-  return r;
-}
-
 /** Our UDP conversation for tshark's udp.stream: same number, same ports, same first frame. */
-function convFor(convs: Conversation[], oc: OracleConv): Conversation | undefined {
+function convFor(convs: Conversation[], oc: OracleConversation): Conversation | undefined {
   return convs.find(
     (c) => c.transport === "udp" && c.stream === oc.stream && c.firstFrame === oc.first_frame && [oc.a_port, oc.b_port].sort().join() === [c.clientPort, c.serverPort].sort().join(),
   );
@@ -83,23 +53,7 @@ describe.skipIf(files.length === 0)("QUIC TLS facts against tshark 4.0.17 (captu
       expect(conv, `${where}: no conversation with tshark's stream, ports and first frame`).toBeDefined();
       expect(conv!.facts?.protocol, where).toBe("quic");
       const t = conv!.facts?.tls ?? null;
-      const got = {
-        clientVersion: t?.clientVersion ?? null,
-        version: t?.version ?? null,
-        sni: t?.sni ?? null,
-        cipher: t?.cipher ?? null,
-        ja3: t?.ja3 ?? null,
-        ja3s: t?.ja3s ?? null,
-      };
-      const expected = {
-        clientVersion: e.max_offered_version ? tlsVersionName(parseInt(e.max_offered_version, 16)) : null,
-        version: e.negotiated_version ? tlsVersionName(parseInt(e.negotiated_version, 16)) : null,
-        sni: e.sni ?? null,
-        cipher: e.cipher_suite ? cipherName(parseInt(e.cipher_suite, 16)) : null,
-        ja3: e.ja3 ?? null,
-        ja3s: e.ja3s ?? null,
-      };
-      expect(got, `${where} (quic ${JSON.stringify(conv!.facts?.quic)}, anomalies ${JSON.stringify(conv!.facts?.anomalies.map((a) => a.name))})`).toEqual(expected);
+      expect(ourTls(t), `${where} (quic ${JSON.stringify(conv!.facts?.quic)}, anomalies ${JSON.stringify(conv!.facts?.anomalies.map((a) => a.name))})`).toEqual(tsharkTls(e));
       expect(t?.certificateVisible, where).toBe(false);
     }
   });

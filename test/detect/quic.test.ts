@@ -9,23 +9,13 @@ import { initialKeys, openLongHeaderPacket, quicVersionInfo } from "../../src/de
 import { analyzeQuic, probeQuicDatagram, quicDetector, readVarint } from "../../src/detect/quic.js";
 import { detect } from "../../src/detect/registry.js";
 import { emptyFacts, type Datagram, type StreamSample } from "../../src/detect/types.js";
+import { udp } from "./sample.js";
 import { ascii, bytes, u16 } from "./tls-bytes.js";
 import { A3_HEADER, A3_PACKET, A3_PAYLOAD, clientInitial, cryptoFrame, DCID, h, hx, protect, quicClientHello, V1, V2, V2_A3_PACKET, varint } from "./udp-fixtures.js";
 
+/** The datagrams (with their own frame numbers) as a UDP sample on port 443. */
 function sample(datagrams: Datagram[]): StreamSample {
-  return {
-    transport: "udp",
-    clientPort: 50000,
-    serverPort: 443,
-    client: new Uint8Array(0),
-    server: new Uint8Array(0),
-    clientDone: true,
-    serverDone: true,
-    clientGap: false,
-    serverGap: false,
-    firstSpeaker: datagrams[0]?.fromClient ? "client" : "server",
-    datagrams,
-  };
+  return { ...udp([], { serverPort: 443 }), datagrams, firstSpeaker: datagrams[0]?.fromClient ? "client" : "server" };
 }
 
 describe("Initial keys (RFC 9001 §A.1, RFC 9369 §A.1)", () => {

@@ -8,18 +8,14 @@ import { describe, expect, it } from "vitest";
 import { analyzeFiles } from "../../src/analyze.js";
 import { detect } from "../../src/detect/registry.js";
 import { analyzeRdpUdp, probeRdpUdp } from "../../src/detect/rdp-udp.js";
-import { emptyFacts, type Datagram, type StreamSample } from "../../src/detect/types.js";
+import { emptyFacts, type StreamSample } from "../../src/detect/types.js";
 import { PUBLIC_DIR } from "../support/corpus.js";
 import { clientHello, serverHello } from "./fixtures.js";
-import { bytes, zeros } from "./sample.js";
+import { bytes, udp, zeros } from "./sample.js";
 import { CLIENT_ISN, CORRELATION, data, SERVER_ISN, SPEC_SYN_ACK, syn, synAck } from "./udp-fixtures.js";
 
 function sample(datagrams: [boolean, Uint8Array][]): StreamSample {
-  const dg: Datagram[] = datagrams.map(([fromClient, d], i) => ({ fromClient, frame: i + 1, data: d }));
-  return {
-    transport: "udp", clientPort: 50123, serverPort: 3389, client: new Uint8Array(0), server: new Uint8Array(0),
-    clientDone: true, serverDone: true, clientGap: false, serverGap: false, firstSpeaker: "client", datagrams: dg,
-  };
+  return udp(datagrams, { serverPort: 3389 });
 }
 
 describe("MS-RDPEUDP built from the spec", () => {
