@@ -156,5 +156,5 @@ export function analyzeRdpUdp(s: StreamSample, out: ConversationFacts): void {
   if (udp.lossy || version === VERSION_3) return; // DTLS (lossy) or MS-RDPEUDP2 framing: not read
   const client = sourceStream(s.datagrams.filter((d) => d.fromClient), cs?.isn ?? null);
   const server = sourceStream(s.datagrams.filter((d) => !d.fromClient), ss?.isn ?? null);
-  if (client.length > 0 || server.length > 0) analyzeTls(client, server, out, 0, 0);
+  if (client.length > 0 || server.length > 0) analyzeTls(client, server, out, 0, 0, s.certificates);
 }

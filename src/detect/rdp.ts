@@ -250,7 +250,7 @@ function analyze(s: StreamSample, out: ConversationFacts): void {
   }
   // Every protocol but Standard RDP Security runs inside TLS, started right after the CC.
   if (sel !== null && sel !== "rdp" && serverEnd > 0) {
-    const found = analyzeTls(s.client, s.server, out, clientEnd, serverEnd);
+    const found = analyzeTls(s.client, s.server, out, clientEnd, serverEnd, s.certificates);
     if (!found && (s.client.length > clientEnd || s.server.length > serverEnd)) {
       push(out, "rdp_tls_not_found", `server selected ${sel} but no TLS hello followed (client bytes from ${clientEnd}, server bytes from ${serverEnd})`, "server", serverEnd);
     }

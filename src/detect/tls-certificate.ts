@@ -5,10 +5,12 @@
  * fingerprint, and whether the chain leads to a root of Node's `tls.rootCertificates` (the Mozilla
  * store Node ships). Nothing here judges a certificate: the policy does, from these facts.
  *
- * Nothing is cached between conversations (ARCHITECTURE-REVIEW §6: no module-global caches of
- * input); the only module state is the root store, built once from Node's constant list.
+ * A capture shows the same few server chains over and over, and parsing and verifying one costs
+ * milliseconds, so results are kept in a CertificateCache that the analysis owns and hands to the
+ * detectors through the StreamSample (ARCHITECTURE-REVIEW §6: no module-global caches of input).
+ * The only module state is the root store, built once from Node's constant list.
  */
-import { X509Certificate } from "node:crypto";
+import { createHash, X509Certificate } from "node:crypto";
 import { rootCertificates } from "node:tls";
 import type { CertificateFacts, ChainCertificate } from "./types.js";
 
@@ -286,22 +288,71 @@ export interface ReadChain {
   chainsToPublicRoot: boolean | null;
 }
 
-/** Reads the DER certificates of a Certificate message (leaf first). `chainLength` is how many were sent whole. */
-export function readChain(ders: readonly Uint8Array[], chainLength: number): ReadChain {
+/** One parsed certificate, or OpenSSL's reason it does not parse. */
+type Parsed = { x: X509Certificate; entry: ChainCertificate } | string;
+
+function parse(der: Uint8Array): Parsed {
+  try {
+    const x = new X509Certificate(der);
+    return { x, entry: chainEntry(x, der) };
+  } catch (e) {
+    return e instanceof Error ? e.message : String(e);
+  }
+}
+
+/**
+ * Parsed certificates and chain verdicts of one analysis, keyed by the DER bytes (and by the
+ * chain's fingerprints), the last `capacity` of each kept. Owned by the analysis that creates it.
+ */
+export class CertificateCache {
+  private readonly certs = new Map<string, Parsed>();
+  private readonly chains = new Map<string, boolean>();
+  constructor(readonly capacity = 256) {}
+
+  certificate(der: Uint8Array): Parsed {
+    // Keyed by the DER's SHA-256: hashing 1–2 KB is cheaper than a Map lookup on a string that long.
+    const key = createHash("sha256").update(der).digest("base64");
+    let p = this.certs.get(key);
+    if (p === undefined) {
+      p = parse(der);
+      if (this.certs.size >= this.capacity) this.certs.delete(this.certs.keys().next().value as string);
+      this.certs.set(key, p);
+    }
+    return p;
+  }
+
+  chainsToPublicRoot(xs: readonly X509Certificate[], entries: readonly ChainCertificate[]): boolean {
+    const key = entries.map((e) => e.sha256).join(",");
+    let v = this.chains.get(key);
+    if (v === undefined) {
+      v = chainsToPublicRoot(xs);
+      if (this.chains.size >= this.capacity) this.chains.delete(this.chains.keys().next().value as string);
+      this.chains.set(key, v);
+    }
+    return v;
+  }
+}
+
+/**
+ * Reads the DER certificates of a Certificate message (leaf first). `chainLength` is how many
+ * were sent whole. With a cache, certificates and chains seen before are not parsed again.
+ */
+export function readChain(ders: readonly Uint8Array[], chainLength: number, cache?: CertificateCache): ReadChain {
   const xs: X509Certificate[] = [];
   const chain: ChainCertificate[] = [];
   let leaf: CertificateFacts | string | null = null;
   ders.forEach((der, i) => {
-    try {
-      const x = new X509Certificate(der);
-      if (i === 0) leaf = basicFacts(x, chainLength);
-      xs.push(x);
-      chain.push(chainEntry(x, der));
-    } catch (e) {
-      if (i === 0) leaf = e instanceof Error ? e.message : String(e);
+    const p = cache !== undefined ? cache.certificate(der) : parse(der);
+    if (typeof p === "string") {
+      if (i === 0) leaf = p;
+      return;
     }
+    if (i === 0) leaf = basicFacts(p.x, chainLength);
+    xs.push(p.x);
+    chain.push({ ...p.entry, san: [...p.entry.san] }); // a copy: the report may be changed (redaction) after
   });
   // The leaf must be the first certificate for the walk to mean anything.
   const leafParsed = typeof leaf !== "string" && leaf !== null;
-  return { leaf, chain, chainsToPublicRoot: leafParsed ? chainsToPublicRoot(xs) : null };
+  const toRoot = !leafParsed ? null : cache !== undefined ? cache.chainsToPublicRoot(xs, chain) : chainsToPublicRoot(xs);
+  return { leaf, chain, chainsToPublicRoot: toRoot };
 }

@@ -15,7 +15,7 @@
  * all of outer type application_data).
  */
 import type { Anomaly, CertificateFacts, ChainCertificate, ConversationFacts, Detector, Direction, ProbeResult, StreamSample, TlsFacts, TlsTruncation } from "./types.js";
-import { readChain } from "./tls-certificate.js";
+import { readChain, type CertificateCache } from "./tls-certificate.js";
 
 export { opensslTimeToIso } from "./tls-certificate.js";
 import { isGrease, isGreaseAlpn, ja3, ja3s, ja4 } from "./fingerprint.js";
@@ -634,8 +634,8 @@ export function certificateFacts(der: Uint8Array, chainLength: number, anomalies
 }
 
 /** The leaf's facts and the chain of the DER certificates sent (leaf first); an unparseable leaf is an anomaly. */
-function readCertificates(ders: Uint8Array[], chainLength: number, sink: Sink | null, dir: Direction, offset: number): Certificates {
-  const r = readChain(ders, chainLength);
+function readCertificates(ders: Uint8Array[], chainLength: number, sink: Sink | null, dir: Direction, offset: number, cache?: CertificateCache): Certificates {
+  const r = readChain(ders, chainLength, cache);
   if (typeof r.leaf === "string") {
     sink?.add("tls_certificate_unparseable", `leaf certificate of ${ders[0].length} bytes does not parse as X.509 DER (${r.leaf})`, dir, offset);
   }
@@ -675,6 +675,8 @@ interface SideOptions {
   sslv2Server?: boolean;
   /** Client side: no ServerHello was captured, so the server's version choice is unknown. */
   noServerHello?: boolean;
+  /** Server side: the analysis's certificate cache. */
+  certificates?: CertificateCache;
 }
 
 /** Reassembles handshake messages from consecutive handshake records (RFC 8446 §5.1). */
@@ -750,7 +752,7 @@ function walkSide(b: Uint8Array, start: number, opt: SideOptions, sink: Sink): S
       if (s !== null) {
         res.serverHellos.push(s.hello);
         res.sslv2ServerHello = true;
-        if (s.certTo > s.certFrom) res.certificates = readCertificates([b.subarray(s.certFrom, s.certTo)], 1, sink, dir, s.certFrom);
+        if (s.certTo > s.certFrom) res.certificates = readCertificates([b.subarray(s.certFrom, s.certTo)], 1, sink, dir, s.certFrom, opt.certificates);
       }
       return res; // the rest of an SSL 2.0 conversation is SSL 2.0 records, mostly encrypted
     } else {
@@ -812,7 +814,7 @@ function walkSide(b: Uint8Array, start: number, opt: SideOptions, sink: Sink): S
       return;
     }
     if (type === HT_CERTIFICATE && !res.tls13 && res.certificates === null) {
-      res.certificates = parseCertificateMessage(buf, from, to, complete, at, sink, dir);
+      res.certificates = parseCertificateMessage(buf, from, to, complete, at, sink, dir, opt.certificates);
     }
   };
 
@@ -957,6 +959,7 @@ function parseCertificateMessage(
   at: OffsetMap,
   sink: Sink,
   dir: Direction,
+  cache?: CertificateCache,
 ): Certificates | null {
   if (to - from < 3) {
     if (complete) sink.add("tls_bad_certificate_message", `Certificate message of ${to - from} bytes has no list length`, dir, at(from));
@@ -987,7 +990,7 @@ function parseCertificateMessage(
     if (complete) sink.add("tls_empty_certificate_chain", "server sent a Certificate message with no certificate", dir, at(from));
     return null;
   }
-  return readCertificates(ders, count, sink, dir, at(leafAt));
+  return readCertificates(ders, count, sink, dir, at(leafAt), cache);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1150,7 +1153,14 @@ export interface TlsHandshake {
  * Reads the cleartext handshake from both in-order streams (from the given offsets). Problems are
  * pushed to `anomalies` (at most 32). Never throws.
  */
-export function parseTlsHandshake(client: Uint8Array, server: Uint8Array, anomalies: Anomaly[], clientStart?: number, serverStart?: number): TlsHandshake {
+export function parseTlsHandshake(
+  client: Uint8Array,
+  server: Uint8Array,
+  anomalies: Anomaly[],
+  clientStart?: number,
+  serverStart?: number,
+  certificates?: CertificateCache,
+): TlsHandshake {
   const hs: TlsHandshake = { clientHellos: [], serverHellos: [], certificate: null, chain: [], chainsToPublicRoot: null, tls13: false, truncated: [], alerts: [] };
   const sink = new Sink(anomalies);
   try {
@@ -1158,7 +1168,7 @@ export function parseTlsHandshake(client: Uint8Array, server: Uint8Array, anomal
     const ss = clampStart(serverStart, server.length);
     // The server side first: whether it chose TLS 1.3 or sent a HelloRetryRequest decides how the
     // client's ChangeCipherSpec and a second ClientHello are read.
-    const srv = walkSide(server, ss, { dir: "server" }, sink);
+    const srv = walkSide(server, ss, { dir: "server", certificates }, sink);
     const hrr = srv.serverHellos.some((h) => h.helloRetryRequest);
     const cli = walkSide(client, cs, { dir: "client", tls13: srv.tls13, hrr, sslv2Server: srv.sslv2ServerHello, noServerHello: srv.serverHellos.length === 0 }, sink);
     hs.clientHellos = cli.clientHellos;
@@ -1225,17 +1235,24 @@ export function fillHelloFacts(tls: TlsFacts, clientHellos: readonly ParsedClien
 /**
  * Parse the TLS handshake in the client's and server's in-order streams from the given offsets;
  * fill out.tls (create it) and push anomalies to out.anomalies. Returns true when a ClientHello or
- * ServerHello was found. Never throws.
+ * ServerHello was found. Never throws. `certificates` is the analysis's cache (StreamSample.certificates).
  *
  * clientVersion / sni / alpn / ja3 / ja4 come from the FIRST ClientHello; version / cipher /
  * alpnSelected / ja3s from the LAST ServerHello (the real one after a HelloRetryRequest), as
  * tshark reports them.
  */
-export function analyzeTls(client: Uint8Array, server: Uint8Array, out: ConversationFacts, clientStart?: number, serverStart?: number): boolean {
+export function analyzeTls(
+  client: Uint8Array,
+  server: Uint8Array,
+  out: ConversationFacts,
+  clientStart?: number,
+  serverStart?: number,
+  certificates?: CertificateCache,
+): boolean {
   const tls = emptyTlsFacts();
   out.tls = tls;
   try {
-    const hs = parseTlsHandshake(client, server, out.anomalies, clientStart, serverStart);
+    const hs = parseTlsHandshake(client, server, out.anomalies, clientStart, serverStart, certificates);
     fillHelloFacts(tls, hs.clientHellos, hs.serverHellos, "t");
     tls.certificate = hs.certificate;
     tls.chain = hs.chain;
@@ -1319,6 +1336,6 @@ export const tlsDetector: Detector = {
     return cc >= 2 || sc >= 2 || (cc >= 1 && sc >= 1) ? "match" : "no";
   },
   analyze(s: StreamSample, out: ConversationFacts): void {
-    analyzeTls(s.client, s.server, out, 0, 0);
+    analyzeTls(s.client, s.server, out, 0, 0, s.certificates);
   },
 };

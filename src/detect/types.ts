@@ -7,6 +7,8 @@
  * StreamSample and never throw: bad bytes become named anomalies (Zeek's "weirds").
  */
 
+import type { CertificateCache } from "./tls-certificate.js";
+
 /** What `protocol` in the report can say. */
 export type Protocol =
   | "tls"
@@ -53,6 +55,8 @@ export interface StreamSample {
   firstSpeaker: Direction | null;
   /** UDP: the first datagrams both ways (bounded count and size). Empty for TCP. */
   datagrams: Datagram[];
+  /** The analysis's cache of parsed certificates (absent: every certificate is parsed afresh). */
+  certificates?: CertificateCache;
 }
 
 /** Something wrong inside a detected protocol, recorded instead of thrown. */

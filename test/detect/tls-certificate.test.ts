@@ -12,7 +12,7 @@ import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { analyzeFiles } from "../../src/analyze.js";
 import { sampleOf } from "../../src/detect/conversation.js";
-import { signatureAlgorithmOid } from "../../src/detect/tls-certificate.js";
+import { CertificateCache, readChain, signatureAlgorithmOid } from "../../src/detect/tls-certificate.js";
 import { analyzeTls } from "../../src/detect/tls.js";
 import { emptyFacts, type TlsFacts } from "../../src/detect/types.js";
 import { PUBLIC_DIR } from "../support/corpus.js";
@@ -137,6 +137,21 @@ describe.skipIf(!OPENSSL)("certificate facts from openssl-made certificates", ()
     const t = tlsOf([der("twin")]);
     expect(t.chain[0].subject).toBe(t.chain[0].issuer);
     expect(t.chain[0].selfSigned).toBe(false);
+  });
+
+  it("the analysis's certificate cache gives the same facts as parsing afresh, as copies", () => {
+    const cache = new CertificateCache();
+    const ders = [der("leaf"), der("ca")];
+    const fresh = readChain(ders, 2);
+    const first = readChain(ders, 2, cache);
+    first.chain[0].san.push("changed.example"); // a report changed later (redaction) must not change the cache
+    first.chain[0].subject = "changed";
+    const second = readChain(ders, 2, cache);
+    expect(second).toEqual(fresh);
+    expect(first.chainsToPublicRoot).toBe(false);
+    const out = emptyFacts();
+    analyzeTls(clientFlight, serverFlight(ders), out, 0, 0, cache);
+    expect(out.tls?.chain).toEqual(fresh.chain);
   });
 
   it("reads the signature algorithm from the DER where RFC 5280 puts it, and nothing from a non-certificate", () => {
