@@ -104,19 +104,21 @@ function gquicVersion(b: Uint8Array): number | null {
 // ---------------------------------------------------------------------------------------------
 
 /**
- * A client's long header packet of a version we know (or Version Negotiation from the server),
- * with the fixed bit set (RFC 9000 §17.2; RFC 9287 lets a peer that agreed clear it later, not in
- * the first Initial), connection IDs of at most 20 bytes and an Initial's token and Length that fit.
+ * A client's long header Initial of a version we know, with the fixed bit set (RFC 9000 §17.2;
+ * RFC 9287 lets a peer that agreed clear it later, not in the first Initial), a DCID of 8 to 20
+ * bytes (§7.2), an SCID of at most 20, and a token and Length that fit; or Google QUIC.
  */
 export function probeQuicDatagram(b: Uint8Array): boolean {
   const h = readLongHeader(b, 0, b.length);
   if (h === null) return gquicVersion(b) !== null;
-  if ((b[0] & 0x40) === 0 && h.version !== 0) return false;
+  // A client never sends Version Negotiation (version 0): an NTP request from an unsynchronised
+  // clock (0xe3, stratum 0, …) looks exactly like one.
+  if ((b[0] & 0x40) === 0 || h.version === 0) return false;
   if (h.dcid.length > MAX_CID || h.scid.length > MAX_CID) return false;
-  if (h.version === 0) return true; // Version Negotiation (§17.2.1)
   const info = quicVersionInfo(h.version);
   if (info === null) return /^Q0\d\d$/.test(quicVersionName(h.version)); // Google QUIC Q046+ long header
-  if (h.type !== info.initialType) return false;
+  // RFC 9000 §7.2: the DCID of the client's first Initial is at least 8 bytes.
+  if (h.type !== info.initialType || h.dcid.length < 8) return false;
   const tok = readVarint(b, h.next, b.length);
   if (tok === null || tok[0] > b.length - tok[1]) return false;
   const len = readVarint(b, tok[1] + tok[0], b.length);

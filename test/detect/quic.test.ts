@@ -92,6 +92,14 @@ describe("the QUIC detector", () => {
     expect(probeQuicDatagram(bytes(0x12, 0x34, 0x01, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00))).toBe(false); // a DNS query header
     expect(probeQuicDatagram(bytes(0xc0, 0x0a, 0x0b, 0x0c, 0x0d, 0x08))).toBe(false); // unknown version, cut
     expect(detect(sample(datagrams)).protocol).toBe("quic");
+    // An NTP v4 request from an unsynchronised clock: LI 3, VN 4, mode 3 (0xe3), stratum 0, poll 0,
+    // precision 0, then zeros. Its first five bytes read as a QUIC long header of version 0
+    // (Version Negotiation), which a client never sends.
+    const ntp = bytes(0xe3, 0x00, 0x00, 0x00, new Array(44).fill(0));
+    expect(probeQuicDatagram(ntp)).toBe(false);
+    expect(detect({ ...sample([{ fromClient: true, frame: 1, data: ntp }]), serverPort: 123 }).protocol).toBe("ntp");
+    // A v1 Initial whose DCID is shorter than the 8 bytes a client's first Initial must have (RFC 9000 §7.2).
+    expect(probeQuicDatagram(clientInitial(1, DCID.subarray(0, 4), 0, cryptoFrame(0, hello)))).toBe(false);
   });
 
   it("reassembles the CRYPTO frames out of order and reads both hellos", () => {
