@@ -99,6 +99,39 @@ function gquicVersion(b: Uint8Array): number | null {
   return /^Q0\d\d$/.test(quicVersionName(v)) ? v : null;
 }
 
+/**
+ * Google QUIC's client hello is a QUIC Crypto handshake message in clear in the first packet's
+ * stream frame (QUIC Crypto design doc, "Handshake message format"): tag "CHLO", u16 LE number of
+ * entries, 2 bytes of padding, that many (tag(4), end offset u32 LE) pairs, then the values, each
+ * ending at its offset from the start of the values. Returns the SNI tag's value, or null.
+ */
+export function gquicSni(b: Uint8Array): string | null {
+  for (let p = 0; p + 8 <= Math.min(b.length, 96); p++) {
+    if (b[p] !== 0x43 || b[p + 1] !== 0x48 || b[p + 2] !== 0x4c || b[p + 3] !== 0x4f) continue; // "CHLO"
+    const n = b[p + 4] | (b[p + 5] << 8);
+    const values = p + 8 + 8 * n;
+    if (n > 128 || values > b.length) return null;
+    let start = 0;
+    for (let i = 0; i < n; i++) {
+      const e = p + 8 + 8 * i;
+      const end = (b[e + 4] | (b[e + 5] << 8) | (b[e + 6] << 16)) + b[e + 7] * 2 ** 24;
+      if (end < start || values + end > b.length) return null;
+      if (b[e] === 0x53 && b[e + 1] === 0x4e && b[e + 2] === 0x49 && b[e + 3] === 0x00) {
+        // "SNI\0": a host name; anything outside printable ASCII is written \xNN.
+        let sni = "";
+        for (let k = values + start; k < values + end && sni.length < 1024; k++) {
+          const c = b[k];
+          sni += c > 0x20 && c < 0x7f && c !== 0x5c ? String.fromCharCode(c) : "\\x" + c.toString(16).padStart(2, "0");
+        }
+        return sni;
+      }
+      start = end;
+    }
+    return null;
+  }
+  return null;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Probe
 // ---------------------------------------------------------------------------------------------
@@ -246,7 +279,7 @@ function readFrames(p: Uint8Array, cs: CryptoStream, dir: Direction, q: QuicFact
 }
 
 function emptyQuicFacts(): QuicFacts {
-  return { version: null, offeredVersions: [], dcid: null, clientInitials: 0, serverInitials: 0, unopened: 0, retry: false, truncated: [], close: null };
+  return { version: null, offeredVersions: [], dcid: null, clientInitials: 0, serverInitials: 0, unopened: 0, retry: false, truncated: [], close: null, sni: null };
 }
 
 /** Analysis state of one conversation. */
@@ -380,7 +413,10 @@ export function analyzeQuic(s: StreamSample, out: ConversationFacts): void {
     if (a.version === null) {
       const first = s.datagrams.find((d) => d.fromClient) ?? s.datagrams[0];
       const g = first !== undefined ? gquicVersion(first.data) : null;
-      if (g !== null) a.q.version = quicVersionName(g);
+      if (g !== null) {
+        a.q.version = quicVersionName(g);
+        a.q.sni = gquicSni(first!.data);
+      }
       return; // Google QUIC (its handshake is not TLS) or nothing readable
     }
     if (quicVersionInfo(a.version) === null) return; // a version whose Initial protection we do not know: no TLS to read

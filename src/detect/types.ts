@@ -196,6 +196,8 @@ export interface QuicFacts {
   truncated: QuicTruncation[];
   /** A CONNECTION_CLOSE in an Initial packet (RFC 9000 §19.19): error code in hex, the TLS alert when it is a CRYPTO_ERROR (0x01XX), the reason phrase. */
   close: { from: Direction; error: string; tlsAlert: string | null; reason: string } | null;
+  /** Google QUIC only: the SNI tag of the client's CHLO, which travels in clear (IETF QUIC's server name is tls.sni). */
+  sni: string | null;
 }
 
 /** RDP over UDP (MS-RDPEUDP) facts from the SYN and SYN+ACK datagrams. */

@@ -118,6 +118,7 @@ const FIELDS: Record<string, Handling> = {
   "conversations.quic.version": "keep",
   "conversations.quic.offeredVersions": "keep",
   "conversations.quic.dcid": "keep",
+  "conversations.quic.sni": "nameOrIp",
   "conversations.quic.truncated.from": "keep",
   "conversations.quic.close.from": "keep",
   "conversations.quic.close.error": "keep",
@@ -525,6 +526,7 @@ class Pseudonyms {
     for (const c of r.conversations ?? []) {
       for (const e of [c.client, c.server]) if (e?.ip) this.ipText(e.ip);
       learn(c.tls?.sni);
+      learn(c.quic?.sni ?? undefined);
       for (const s of c.tls?.certificate?.san ?? []) learn(s);
       const cn = /(?:^|, )CN=([^,]*)(?:, |$)/.exec(c.tls?.certificate?.subject ?? "");
       if (cn && cn[1].includes(".")) learn(cn[1]);

@@ -115,11 +115,12 @@ describe.skipIf(!existsSync(path.join(PUBLIC_DIR, "snaplen256-quic-udp443.pcap")
 });
 
 describe.skipIf(!existsSync(path.join(PUBLIC_DIR, "ipv6-tls12-and-gquic.pcap")))("Google QUIC", () => {
-  it("is quic with its Q0xx version and no TLS facts (its handshake is not TLS)", async () => {
+  it("is quic with its Q0xx version, the CHLO's SNI, and no TLS facts (its handshake is not TLS)", async () => {
     const convs = await conversationsOf(path.join(PUBLIC_DIR, "ipv6-tls12-and-gquic.pcap"));
     const g = convs.find((c) => c.transport === "udp" && c.stream === 0)!;
     expect(g.facts?.protocol).toBe("quic");
     expect(g.facts?.quic?.version).toBe("Q025");
+    expect(g.facts?.quic?.sni).toBe("www.google.it"); // frame 5's CHLO, tag SNI (tshark: "Server Name Indication: www.google.it")
     expect(g.facts?.tls).toBeNull();
   });
 });

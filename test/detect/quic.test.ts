@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { initialKeys, openLongHeaderPacket, quicVersionInfo } from "../../src/detect/quic-crypto.js";
-import { analyzeQuic, probeQuicDatagram, quicDetector, readVarint } from "../../src/detect/quic.js";
+import { analyzeQuic, gquicSni, probeQuicDatagram, quicDetector, readVarint } from "../../src/detect/quic.js";
 import { detect } from "../../src/detect/registry.js";
 import { emptyFacts, type Datagram, type StreamSample } from "../../src/detect/types.js";
 import { udp } from "./sample.js";
@@ -165,6 +165,35 @@ describe("the QUIC detector", () => {
     const vn = bytes(0x80, 0, 0, 0, 0, 0x00, 0x08, DCID, [0x6b, 0x33, 0x43, 0xcf], [0xff, 0x00, 0x00, 0x1d]); // version 0, DCID empty, SCID = the client's DCID, versions v2 and draft-29
     analyzeQuic(sample([{ fromClient: true, frame: 1, data: c }, { fromClient: false, frame: 2, data: vn }]), out);
     expect(out.quic?.offeredVersions).toEqual(["2", "draft-29"]);
+  });
+
+  it("Google QUIC: the version from the public header, the SNI from the CHLO in clear", () => {
+    const sni = ascii("backup.example");
+    const verValue = ascii("Q043");
+    const chlo = bytes(
+      ascii("CHLO"), // message tag
+      0x02, 0x00, // number of entries (u16 LE)
+      0x00, 0x00, // padding
+      ascii("SNI"), 0x00, sni.length, 0x00, 0x00, 0x00, // tag "SNI\0", end offset (u32 LE)
+      ascii("VER"), 0x00, sni.length + 4, 0x00, 0x00, 0x00, // tag "VER\0", end offset
+      sni, // SNI value
+      verValue, // VER value
+    );
+    const packet = bytes(
+      0x09, // public flags: version present (0x01), 8-byte connection ID (0x08), 1-byte packet number
+      [1, 2, 3, 4, 5, 6, 7, 8], // connection ID
+      ascii("Q043"), // version
+      0x01, // packet number
+      new Array(12).fill(0x99), // message authentication hash (FNV-1a, not checked)
+      0xa0, 0x01, 0x00, 0x04, // stream frame, stream 1, offset 0, data length bytes as in the corpus capture
+      chlo,
+    );
+    expect(probeQuicDatagram(packet)).toBe(true);
+    expect(gquicSni(packet)).toBe("backup.example");
+    const out = emptyFacts();
+    analyzeQuic(sample([{ fromClient: true, frame: 1, data: packet }]), out);
+    expect([out.quic?.version, out.quic?.sni, out.tls]).toEqual(["Q043", "backup.example", null]);
+    expect(gquicSni(packet.subarray(0, packet.length - 10))).toBeNull(); // values cut: not guessed
   });
 
   it("never throws on cut or damaged datagrams", () => {
