@@ -428,6 +428,9 @@ export function analyzeQuic(s: StreamSample, out: ConversationFacts): void {
     fillHelloFacts(tls, hellos.clients, hellos.servers, "q");
     // QUIC always runs TLS 1.3 (RFC 9001 §4.2): the certificate is in the encrypted Handshake packets.
     tls.certificateVisible = false;
+    // RFC 9001 §4.8: a TLS alert is sent as a CONNECTION_CLOSE with CRYPTO_ERROR 0x0100 + the alert.
+    const close = a.q.close;
+    if (close !== null && close.tlsAlert !== null) tls.alerts.push({ from: close.from, level: "fatal", description: close.tlsAlert });
     if (ct !== null) tls.truncated.push(ct);
     else if (hellos.clients.length === 0) {
       const cut = a.q.truncated.find((t) => t.from === "client");

@@ -157,6 +157,7 @@ describe("the QUIC detector", () => {
     const s = protect(initialKeys(V1, DCID).server, bytes(0xc1, 0, 0, 0, 1, 0, 0x04, 0xaa, 0xbb, 0xcc, 0xdd, 0x00, 0x40, 2 + 40 + 16, u16(0)), 14, 0, bytes(close, new Array(40 - close.length).fill(0)));
     analyzeQuic(sample([{ fromClient: true, frame: 1, data: c }, { fromClient: false, frame: 2, data: s }]), out);
     expect(out.quic?.close).toEqual({ from: "server", error: "0x178", tlsAlert: "no_application_protocol", reason: "no application protocol" });
+    expect(out.tls?.alerts).toEqual([{ from: "server", level: "fatal", description: "no_application_protocol" }]);
   });
 
   it("Version Negotiation lists the versions the server offers", () => {
