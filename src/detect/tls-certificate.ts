@@ -309,27 +309,24 @@ export class CertificateCache {
   private readonly chains = new Map<string, boolean>();
   constructor(readonly capacity = 256) {}
 
+  /** The value kept under `key`, or `make()`'s, kept in place of the oldest once `capacity` are. */
+  private kept<V>(m: Map<string, V>, key: string, make: () => V): V {
+    let v = m.get(key);
+    if (v === undefined) {
+      v = make();
+      if (m.size >= this.capacity) m.delete(m.keys().next().value as string);
+      m.set(key, v);
+    }
+    return v;
+  }
+
   certificate(der: Uint8Array): Parsed {
     // Keyed by the DER's SHA-256: hashing 1–2 KB is cheaper than a Map lookup on a string that long.
-    const key = createHash("sha256").update(der).digest("base64");
-    let p = this.certs.get(key);
-    if (p === undefined) {
-      p = parse(der);
-      if (this.certs.size >= this.capacity) this.certs.delete(this.certs.keys().next().value as string);
-      this.certs.set(key, p);
-    }
-    return p;
+    return this.kept(this.certs, createHash("sha256").update(der).digest("base64"), () => parse(der));
   }
 
   chainsToPublicRoot(xs: readonly X509Certificate[], entries: readonly ChainCertificate[]): boolean {
-    const key = entries.map((e) => e.sha256).join(",");
-    let v = this.chains.get(key);
-    if (v === undefined) {
-      v = chainsToPublicRoot(xs);
-      if (this.chains.size >= this.capacity) this.chains.delete(this.chains.keys().next().value as string);
-      this.chains.set(key, v);
-    }
-    return v;
+    return this.kept(this.chains, entries.map((e) => e.sha256).join(","), () => chainsToPublicRoot(xs));
   }
 }
 
