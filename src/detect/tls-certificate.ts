@@ -301,7 +301,7 @@ function parse(der: Uint8Array): Parsed {
 }
 
 /**
- * Parsed certificates and chain verdicts of one analysis, keyed by the DER bytes (and by the
+ * Parsed certificates and chain verdicts of one analysis, keyed by the DER's SHA-256 (and by the
  * chain's fingerprints), the last `capacity` of each kept. Owned by the analysis that creates it.
  */
 export class CertificateCache {
