@@ -11,6 +11,7 @@ import { FragmentReassembler } from "./decode/fragments.js";
 import { DecodedPacket, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP } from "./decode/packet.js";
 import { Status } from "./decode/status.js";
 import { detectConversation } from "./detect/conversation.js";
+import { CertificateCache } from "./detect/tls-certificate.js";
 import type { Conversation } from "./flow/conversation.js";
 import { DEFAULT_FLOW_OPTIONS, FlowBudget, FlowTable, type FlowStats, type FlowTableOptions } from "./flow/table.js";
 
@@ -105,6 +106,8 @@ export class CaptureAnalysis {
   private readonly frags = new FragmentReassembler();
   private readonly decodeErrors: CaptureError[] = [];
   private readonly decoded = new DecodedPacket();
+  /** Parsed certificates and chain verdicts, shared by this capture's conversations (docs/detectors/tls.md). */
+  private readonly certificates = new CertificateCache();
 
   constructor(
     index: number,
@@ -116,7 +119,7 @@ export class CaptureAnalysis {
     // Detection runs when a conversation is retired (idle, finished and quiet, evicted from a
     // full table, or when the run's held bytes are over budget), so its kept bytes can be freed
     // long before the end of the capture.
-    this.table = new FlowTable(index, flowOpts, idBase, (c) => detectConversation(c, false), budget);
+    this.table = new FlowTable(index, flowOpts, idBase, (c) => detectConversation(c, false, this.certificates), budget);
   }
 
   /** Decode one packet and account it. `pkt.data` is only read during the call. */
@@ -189,7 +192,7 @@ export class CaptureAnalysis {
     this.counts.fragmentsDropped = this.frags.dropped;
     this.counts.fragmentsRejected = this.frags.rejected;
     this.table.finish();
-    for (const conv of this.table.conversations) if (conv.facts === null) detectConversation(conv);
+    for (const conv of this.table.conversations) if (conv.facts === null) detectConversation(conv, true, this.certificates);
     this.table.retainAll();
     const errors = [...summary.errors, ...this.decodeErrors].sort((a, b) => a.frame - b.frame || a.offset - b.offset);
     return { summary, errors, decode: this.counts, flow: this.table.stats };

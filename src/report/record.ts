@@ -7,7 +7,7 @@ import type { LiveCaptureInfo } from "../capture/live.js";
 import type { CaptureError } from "../capture/types.js";
 import type { Analysis, CaptureResult, DecodeCounts } from "../analyze.js";
 import { formatIp } from "../decode/addr.js";
-import type { Anomaly, ConversationFacts, Protocol, TlsFacts } from "../detect/types.js";
+import type { Anomaly, ConversationFacts, Protocol, QuicFacts, TlsFacts } from "../detect/types.js";
 import type { Conversation } from "../flow/conversation.js";
 import { connState } from "../flow/conversation.js";
 import type { FlowStats } from "../flow/table.js";
@@ -88,7 +88,7 @@ export interface ConversationRecord {
   /** Zeek conn_state (S0, S1, SF, REJ, …) and history letters (uppercase = client). */
   state: string;
   history: string;
-  /** What the bytes are (not the port): tls, vmware-authd, ssh, rdp, http, ntp, dns, plaintext, unknown, none. */
+  /** What the bytes are (not the port): tls, quic, vmware-authd, ssh, rdp, http, ntp, dns, plaintext, unknown, none. */
   protocol: Protocol;
   /** TLS facts when a TLS handshake was seen (also for vmware-authd and RDP after negotiation). */
   tls: TlsFacts | null;
@@ -100,6 +100,8 @@ export interface ConversationRecord {
   http: ConversationFacts["http"];
   ntp: ConversationFacts["ntp"];
   dns: ConversationFacts["dns"];
+  /** QUIC facts (version, Initial packets opened, …) for protocol quic, else null; its TLS handshake is in `tls`. */
+  quic?: QuicFacts | null;
   /** ICMP/ICMPv6 errors quoting this conversation: last type and code, how many, their frames. */
   icmp: { type: number; code: number; count: number; frames: number[] } | null;
   /** TCP counters (null for UDP). */
@@ -191,6 +193,7 @@ export function conversationRecord(c: Conversation, v: ConversationVerdict | und
     http: f?.http ?? null,
     ntp: f?.ntp ?? null,
     dns: f?.dns ?? null,
+    quic: f?.quic ?? null,
     icmp: c.icmpCount > 0 ? { type: c.icmpType, code: c.icmpCode, count: c.icmpCount, frames: [...c.icmpFrames] } : null,
     tcp: t !== null ? { ...t.counters } : null,
     anomalies: f?.anomalies ?? [],
