@@ -57,6 +57,8 @@ export interface CaptureRecord {
   flow: FlowStats | null;
   /** How a live capture was made (capture command only; absent for files): docs/report-schema.md, "Live capture". */
   live?: LiveCaptureInfo;
+  /** Present (true) when the reading was stopped by Ctrl-C or SIGTERM before the end of this capture. */
+  interrupted?: true;
 }
 
 export interface ConversationRecord {
@@ -143,6 +145,7 @@ export function captureRecord(c: CaptureResult): CaptureRecord {
     decode: c.decode,
     flow: c.flow ? { ...c.flow } : null,
     ...(s.live ? { live: s.live } : {}),
+    ...(s.interrupted ? { interrupted: true as const } : {}),
   };
 }
 
