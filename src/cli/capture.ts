@@ -23,7 +23,7 @@ import { DEFAULT_FLOW_OPTIONS } from "../flow/table.js";
 import { evaluate } from "../policy/evaluate.js";
 import { RoleMap } from "../policy/roles.js";
 import { buildReport, captureSeconds, type Report } from "../report/record.js";
-import { terminalSafe } from "../report/sanitize.js";
+import { jsonSafe, terminalSafe } from "../report/sanitize.js";
 import { openReportOutput, policyInputs, writeReport, type Format } from "./analyze.js";
 import { CAPTURE_EXTENSIONS, openOutput, type OutputFile } from "./output.js";
 import { VERSION } from "./version.js";
@@ -128,7 +128,7 @@ export function formatInterfaceList(list: InterfaceInfo[]): string {
   const w = Math.max(4, ...list.map((i) => i.name.length));
   const lines = list.map((i) => {
     const addrs = i.addresses.map((a) => a.cidr).join(" ");
-    return `${i.name.padEnd(w)}  ${i.state.padEnd(7)}  ${(i.mac ?? "-").padEnd(17)}  ${addrs || "(no address)"}`;
+    return `${terminalSafe(i.name).padEnd(w)}  ${i.state.padEnd(7)}  ${(i.mac ?? "-").padEnd(17)}  ${addrs || "(no address)"}`;
   });
   lines.push(`${"any".padEnd(w)}  ${"".padEnd(7)}  ${"".padEnd(17)}  (all interfaces, Linux cooked capture)`);
   return lines.join("\n") + "\n";
@@ -158,7 +158,7 @@ export async function runCapture(o: CaptureCliOptions, io: CaptureIo = {}): Prom
   const stderr = io.stderr ?? process.stderr;
   if (o.list) {
     const list = listInterfaces();
-    stdout.write(o.format === "json" ? JSON.stringify(list, null, 2) + "\n" : formatInterfaceList(list));
+    stdout.write(o.format === "json" ? jsonSafe(JSON.stringify(list, null, 2)) + "\n" : formatInterfaceList(list));
     return 0;
   }
   if (!o.interface) throw new LiveCaptureError("options", "capture needs -i INTERFACE (phoenix-netcheck capture --list shows them)");
