@@ -422,7 +422,7 @@ function groupFinding(
     if (s0 < start) start = s0;
     if (s1 > end) end = s1;
   }
-  const span = end - start;
+  const span = Math.max(0, end - start); // a clock that went backwards: no negative duration
   const n = g.convs.reduce((s, x) => s + (x.aggregate !== null ? x.aggregate.conversations : 1), 0);
   const T = c.transport.toUpperCase();
   const over = n > 1 || span > 0 ? ` over ${span.toFixed(1)} s` : "";
