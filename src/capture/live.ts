@@ -47,6 +47,7 @@ const IFF_UP = 0x1;
  */
 export class InterfaceWatch {
   gone = false;
+  everDown = false;
   downMs = 0;
   private downSince: number | null = null;
   private readonly startMs: number;
@@ -68,6 +69,7 @@ export class InterfaceWatch {
     }
     const flags = Number.parseInt(readSys(this.iface, "flags") ?? "", 16);
     const down = Number.isFinite(flags) && (flags & IFF_UP) === 0;
+    if (down) this.everDown = true;
     if (down && this.downSince === null) this.downSince = nowMs;
     else if (!down) this.close(nowMs);
   }
@@ -80,13 +82,14 @@ export class InterfaceWatch {
   /** A note for the report when the interface was down at some point, else null. */
   note(packets: number): string | null {
     const down = this.downMs + (this.downSince !== null ? this.lastMs - this.downSince : 0);
-    if (down <= 0) return null;
+    if (!this.everDown) return null;
     const total = this.lastMs - this.startMs;
     const fix = `(ip link set ${this.iface} up)`;
     if (packets === 0 && down >= total - 2 * TICK_MS) {
       return `interface ${this.iface} was down for the whole capture: nothing could be captured; bring it up first ${fix}`;
     }
-    return `interface ${this.iface} was down for ${(down / 1000).toFixed(1)} s of the ${(total / 1000).toFixed(1)} s capture: nothing could be captured while it was ${fix}`;
+    // Seen down at the last poll only: at least that moment (polls are TICK_MS apart).
+    return `interface ${this.iface} was down for ${down < TICK_MS ? "part" : `${(down / 1000).toFixed(1)} s`} of the ${(total / 1000).toFixed(1)} s capture: nothing could be captured while it was ${fix}`;
   }
 }
 
@@ -512,8 +515,11 @@ export async function captureLive(o: LiveCaptureOptions): Promise<LiveSummary> {
     };
     arm();
   }
-  // The interface's state, polled each tick: admin-down (IFF_UP clear) or gone. cap is stopped
-  // when its interface disappears; tcpdump ends by itself then, with libpcap's error.
+  // The interface's state, polled each tick: admin-down (IFF_UP clear) or gone. tcpdump ends by
+  // itself when it is gone, with libpcap's error. cap cannot be saved by polling: the kernel
+  // flags its socket (ENETDOWN) the moment the interface goes down or away, and cap's binding
+  // then fails an assert and aborts the process before any JavaScript runs — hence tcpdump as the
+  // auto engine (docs/live-capture.md).
   const watch = new InterfaceWatch(iface, performance.now());
   timers.push(
     setInterval(() => {
@@ -523,7 +529,6 @@ export async function captureLive(o: LiveCaptureOptions): Promise<LiveSummary> {
         writeFailed(e);
       }
       watch.poll(performance.now());
-      if (watch.gone && engine.name === "cap") requestStop("interface-gone");
       if (o.onTick) {
         o.onTick({
           engine: engine.name,
@@ -558,9 +563,6 @@ export async function captureLive(o: LiveCaptureOptions): Promise<LiveSummary> {
   const errors = [...result.errors];
   const downNote = watch.note(delivered);
   if (downNote !== null) errors.push({ frame: delivered + 1, offset: writer?.offset ?? 0, message: downNote, fatal: false });
-  if (watch.gone && reason === "interface-gone") {
-    errors.push({ frame: delivered + 1, offset: writer?.offset ?? 0, message: `interface ${iface} went away during the capture: the capture stopped there`, fatal: true });
-  }
   if (writeError !== null) errors.push(writeError);
   if (result.failure !== null && stopReason === null) {
     errors.push({ frame: delivered + 1, offset: writer?.offset ?? 0, message: `${engine.name} stopped: ${result.failure}`, fatal: true });
