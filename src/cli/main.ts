@@ -42,8 +42,16 @@ sends the VMware authd banner is an ESXi host, a TLS server named *.druva.com is
 server is a guest, an NTP server is ntp, and the host that opens most of the matrix's conversations
 is the proxy.
 
+Output: -o FILE never writes over an input (same file, by device and inode) or an existing file
+(unless --force), takes .json .md .markdown .html .htm .txt (any other name only with --format, never
+a capture's), and is checked before anything is read; the report is written beside it and renamed,
+so it appears whole or not at all. -o - is standard output. The first Ctrl-C (or SIGTERM) stops
+reading and writes the report of what was read, marked "interrupted"; a second one stops at once.
+
 Exit codes: 0 no finding at or above --fail-on, 1 findings at or above it, 2 the tool could not do
-its job (bad arguments, unreadable or non-capture file, invalid matrix, roles or filter).
+its job (bad arguments, unreadable or non-capture file, invalid matrix, roles or filter, an -o that
+must not or cannot be written, a standard output that cannot be written). A reader that closes the
+pipe early (| head) does not change the code.
 
 Examples:
   phoenix-netcheck analyze proxy.pcapng
