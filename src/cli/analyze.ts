@@ -121,10 +121,12 @@ export interface WriteIo {
   env?: NodeJS.ProcessEnv;
   /** The -o file opened (and checked) by openReportOutput before the analysis; opened here if not given. */
   out?: OutputFile | null;
+  /** The exit code the run ends with if it is not the findings' one (capture: 2 when it broke off). */
+  code?: number;
 }
 
 /**
- * Render and write a report as the options say; returns the exit code (0 or 1). Throws
+ * Render and write a report as the options say; returns the exit code (0 or 1, or io.code). Throws
  * OutputError (exit 2) when the -o file cannot be written; the file is then left as it was.
  */
 export function writeReport(report: Report, matrix: Matrix, o: ReportCliOptions, io: WriteIo = {}): number {
@@ -152,7 +154,7 @@ export function writeReport(report: Report, matrix: Matrix, o: ReportCliOptions,
       text = renderTable(shown, { width, color }, matrix.rows);
     }
   }
-  const code = exitCodeFor(report, o.failOn);
+  const code = io.code ?? exitCodeFor(report, o.failOn);
   if (out !== null) {
     out.write(text);
     out.commit();

@@ -295,10 +295,10 @@ async function captureAndReport(
       stderr.write(`phoenix-netcheck: ${terminalSafe(e.message)}${e.fatal ? " (the report covers what was captured before)" : ""}\n`);
     }
   }
-  const code = writeReport(report, matrix, reportOpts, { stdout, out });
   // A capture that broke off (interface gone, engine failed) did not do its job: exit 2, with
   // the report of what it captured written all the same.
-  return evidenceFailed || summary.errors.some((e) => e.fatal) ? 2 : code;
+  const brokeOff = evidenceFailed || summary.errors.some((e) => e.fatal);
+  return writeReport(report, matrix, reportOpts, { stdout, out, ...(brokeOff ? { code: 2 } : {}) });
 }
 
 /** The analysis of one live capture as a report, with `captures[0].live`. */
