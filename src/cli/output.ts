@@ -217,7 +217,7 @@ process.on("exit", () => {
  * output). Throws OutputError with one line saying what is wrong and what to do.
  */
 export function openOutput(dest: string, rules: DestinationRules): OutputFile | null {
-  if (dest === "") throw new OutputError(`${rules.flag} needs a file name (or - for standard output)`);
+  if (dest === "") throw new OutputError(`${rules.flag} needs a file name${rules.flag === "-o" ? " (or - for standard output)" : ""}`);
   if (dest === "-") return null;
   const st = statOrNull(dest);
   const resolved = resolve(dest);

@@ -58,6 +58,14 @@ describe.skipIf(!built)("-o never destroys a file it was not asked to write (bui
     expect(r.code).toBe(2);
     expect(lines(r.stderr).at(-1)).toMatch(/-o .*x\.pcapng: that is a capture file's name|is also the file .*x\.pcapng/);
     expect(entries(d)).toEqual([]);
+    const y = path.join(d, "y.json");
+    refused(run(["capture", "-i", "lo", "-w", y, "-o", y]), /-w .*y\.json: unknown extension \.json for the evidence file; use one of \.pcapng$/);
+    const z = path.join(d, "z.pcapng");
+    writeFileSync(z, "earlier evidence");
+    refused(run(["capture", "-i", "lo", "-w", z]), /z\.pcapng already exists: use --force to replace it/);
+    refused(run(["capture", "-i", "lo", "-w", ""]), /-w needs a file name$/);
+    expect(readFileSync(z, "utf8")).toBe("earlier evidence");
+    expect(entries(d)).toEqual(["z.pcapng"]);
   });
 
   it("refuses to replace an existing file unless --force, then replaces it whole", () => {
