@@ -272,8 +272,12 @@ async function readChunks(
       pendingRead.then(() => source.return(undefined)).catch(() => undefined);
     }
   }
-  reader.end();
-  drain();
+  // Stopped on purpose: a record the stop cut in two is not damage in the file, so the reader is
+  // not told the input ended (it would report "file ends inside a record").
+  if (!interrupted) {
+    reader.end();
+    drain();
+  }
   if (haveTs) last = { sec: lastSec, nsec: lastNsec };
 
   const errors = reader.errors.slice();

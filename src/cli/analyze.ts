@@ -9,11 +9,12 @@ import { loadRolesFile, parseRoleArgs, RoleMap } from "../policy/roles.js";
 import { renderHtml } from "../report/html.js";
 import { renderJson } from "../report/json.js";
 import { renderMarkdown } from "../report/markdown.js";
-import { buildReport, captureSeconds, type Report } from "../report/record.js";
+import { buildReport, captureInfos, captureSeconds, type Report } from "../report/record.js";
 import { redactReport } from "../report/redact.js";
 import { renderTable } from "../report/table.js";
 import { openOutput, REPORT_EXTENSIONS, type OutputFile } from "./output.js";
 import { terminalSafe } from "../report/sanitize.js";
+import { FIRST_SCREEN_SECTIONS, REPORT_SECTIONS, type ReportSection } from "../report/summary-text.js";
 import { Progress } from "./progress.js";
 import { VERSION } from "./version.js";
 
@@ -36,6 +37,10 @@ export interface ReportCliOptions {
   reassemblyBytes: number;
   /** Replace an existing -o (and -w) file. */
   force?: boolean;
+  /** Every section in the table report (default: the first screen only). */
+  verbose?: boolean;
+  /** The table report's sections, by name (REPORT_SECTIONS). */
+  sections?: ReportSection[];
 }
 
 export interface AnalyzeCliOptions extends ReportCliOptions {
@@ -70,7 +75,27 @@ export function addReportOptions(cmd: Command): Command {
     .option("-q, --quiet", "print nothing but the report (no progress, no notes on standard error)")
     .option("--no-progress", "no progress bar on standard error")
     .addOption(new Option("--color <when>", "colour in the table report (NO_COLOR is honoured with auto)").choices(["auto", "always", "never"]).default("auto"))
+    .option("-v, --verbose", "table report: every section (roles, matrix rows, other conversations, captures), not just the verdict, what to fix first, the limits and the findings")
+    .option("--sections <list>", `table report: these sections, comma-separated (${REPORT_SECTIONS.join(", ")})`, sectionList)
     .option("--reassembly-bytes <n>", "bytes of each TCP direction kept for protocol detection", positiveInt, 16384);
+}
+
+function sectionList(v: string): ReportSection[] {
+  const names = v.split(",").map((x) => x.trim()).filter(Boolean);
+  const bad = names.filter((n) => !(REPORT_SECTIONS as readonly string[]).includes(n));
+  if (bad.length || names.length === 0) throw new InvalidArgumentError(`expected section names from ${REPORT_SECTIONS.join(", ")}, got "${v}"`);
+  return names as ReportSection[];
+}
+
+/**
+ * The terminal width: COLUMNS when set (as `ls` honours it), else the terminal's, else 120 in a
+ * pipe; a width of 0 (some terminals report it) falls back to 80.
+ */
+export function tableWidth(toTerminal: boolean, columns: number | undefined, env: NodeJS.ProcessEnv): number {
+  const fromEnv = Number(env.COLUMNS);
+  if (fromEnv > 0) return fromEnv;
+  if (toTerminal) return columns && columns > 0 ? columns : 80;
+  return 120;
 }
 
 /** The matrix and roles the options ask for; throws MatrixError / RoleError (exit 2). */
@@ -82,7 +107,11 @@ export function policyInputs(o: { matrix?: string; role: string[]; roles?: strin
 }
 
 /** 0 pass; 1 a finding at or above --fail-on; the caller maps errors to 2. */
+/** docs/findings.md: 3 when the capture cannot support a verdict (whatever --fail-on says), else 1 for findings at or above --fail-on, else 0. */
+export const EXIT_INCONCLUSIVE = 3;
+
 export function exitCodeFor(report: Report, failOn: ReportCliOptions["failOn"]): number {
+  if (report.summary.verdict === "inconclusive") return EXIT_INCONCLUSIVE;
   if (failOn === "none") return 0;
   const bar = SEVERITY_RANK[failOn as Severity];
   return report.findings.some((f) => SEVERITY_RANK[f.severity] >= bar) ? 1 : 0;
@@ -150,8 +179,9 @@ export function writeReport(report: Report, matrix: Matrix, o: ReportCliOptions,
     default: {
       // NO_COLOR (no-color.org): any non-empty value turns colour off unless asked for.
       const color = o.color === "always" || (o.color === "auto" && toTerminal && !env.NO_COLOR);
-      const width = toTerminal ? (stdout.columns ?? 80) : Number(env.COLUMNS) > 0 ? Number(env.COLUMNS) : 120;
-      text = renderTable(shown, { width, color }, matrix.rows);
+      const width = tableWidth(toTerminal, stdout.columns, env);
+      const sections = o.sections ?? (o.verbose ? undefined : FIRST_SCREEN_SECTIONS);
+      text = renderTable(shown, { width, color, sections }, matrix.rows);
     }
   }
   const code = io.code ?? exitCodeFor(report, o.failOn);
@@ -203,8 +233,15 @@ async function analyzeToReport(files: string[], o: AnalyzeInputs): Promise<{ rep
     onProgress: progress ? (file, read, size, packets) => progress.update(file, read, size, packets) : undefined,
   });
   progress?.done();
-  const policy = evaluate({ conversations: analysis.conversations, matrix, roles, captureSeconds: captureSeconds(analysis) });
-  return { report: buildReport(analysis, policy, matrix, roles, VERSION), matrix };
+  const policy = evaluate({
+    conversations: analysis.conversations,
+    captures: captureInfos(analysis),
+    matrix,
+    roles,
+    captureSeconds: captureSeconds(analysis),
+    filter: filter && o.filter ? { text: o.filter, accepts: filter } : null,
+  });
+  return { report: buildReport(analysis, policy, matrix, VERSION, o.filter ?? null), matrix };
 }
 
 /** `phoenix-netcheck analyze`: returns the process exit code. */

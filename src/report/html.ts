@@ -12,7 +12,7 @@
  */
 import type { Finding, Severity } from "../policy/check.js";
 import type { MatrixRow } from "../policy/matrix.js";
-import { formatPorts } from "../policy/matrix.js";
+import { formatPorts, rowServerText } from "../policy/matrix.js";
 import { CSP, CSS, JS } from "./html-assets.js";
 import { conversationStatus, ipKey, renderDiagram, severityByConversation, STATUS_RANK, weight, worse } from "./html-diagram.js";
 import type { ConvGroup, Status } from "./html-diagram.js";
@@ -22,7 +22,7 @@ import type { CaptureRecord, ConversationRecord, Report } from "./record.js";
 import { escapeHtml } from "./sanitize.js";
 // The wording every report shares (terminal table, Markdown, HTML): numbers, durations, the
 // protocol details of a conversation, section titles and the sentences for empty sections.
-import { detailLines, duration, NO_FINDINGS, NO_ROLES, NOT_SEEN, num as fmt, plural, SECTION, verdictView } from "./summary-text.js";
+import { coverageLines, detailLines, duration, fixFirstLines, NO_FINDINGS, NO_ROLES, NOT_SEEN, num as fmt, plural, SECTION, verdictView } from "./summary-text.js";
 
 export interface HtmlOptions {
   /** The matrix rows the report was checked against (shown with what was seen of each). */
@@ -108,7 +108,7 @@ function header(r: Report): string {
   return (
     `<header class="top ${s.verdict}" id="verdict-banner"><div class="top-in">` +
     `<div class="verdict" id="verdict" data-verdict="${s.verdict}">${verdictText(r)}</div>` +
-    `<div><div class="counts">${plural(f.error, "error")} · ${plural(f.warning, "warning")} · ${fmt(f.info)} info</div>` +
+    `<div>${(s.coverage ?? []).filter((c) => c.inconclusive).map((c) => `<div class="why">${esc(c.message)}</div>`).join("")}<div class="counts">${plural(f.error, "error")} · ${plural(f.warning, "warning")} · ${fmt(f.info)} info</div>` +
     `<div class="facts">${plural(s.conversations, "conversation")}, ${fmt(s.matched)} matched to the matrix · ` +
     `${plural(r.captures.length, "capture")} (${esc(clip(files.join(", "), 140))}), ${plural(packets, "packet")} over ${esc(duration(s.captureSeconds))}` +
     `${errors ? ` · <strong>${plural(errors, "capture error")}</strong>` : ""}</div>` +
@@ -143,6 +143,18 @@ function headline(r: Report): string {
   return (
     `<ul class="headline">${top.map(({ f, i }) => `<li>${pill(f.severity)} <a href="#finding-${i + 1}">${esc(clip(f.message, 220))}</a></li>`).join("")}</ul>` +
     (more > 0 ? `<p class="muted">and ${plural(more, "more finding")} below.</p>` : "")
+  );
+}
+
+/** "What to fix first" and "what the capture could not show", right under the verdict. */
+function firstScreen(r: Report): string {
+  const fixes = fixFirstLines(r);
+  const limits = coverageLines(r);
+  return (
+    (fixes.length ? `<h2 id="fix-first">${esc(SECTION.fixFirst)}</h2><ol class="fix-first">${fixes.map((t) => `<li>${esc(t)}</li>`).join("")}</ol>` : "") +
+    (limits.length
+      ? `<h2 id="coverage">${esc(SECTION.coverage)}</h2><ul class="coverage">${limits.map((l) => `<li>${esc(l.message)}${l.action ? ` <strong>What to do:</strong> ${esc(l.action)}` : ""}</li>`).join("")}</ul>`
+      : "")
   );
 }
 
@@ -264,7 +276,7 @@ function matrixSection(r: Report, rowsIn: MatrixRow[] | undefined, sev: Map<numb
   };
   for (const row of rowsIn ?? []) {
     line(
-      row.id, "matrix", `${row.client} → ${row.server}${row.sameHost ? " (same host)" : ""}`,
+      row.id, "matrix", `${row.client} → ${rowServerText(row)}${row.sameHost ? " (same host)" : ""}`,
       `${formatPorts(row.ports)}/${row.transport}`, row.ports[0]?.first ?? 0,
       `${row.expect}${row.minTls ? `, ≥ ${row.minTls}` : ""}`, row.required, row.when,
     );
@@ -430,7 +442,7 @@ export function renderHtml(r: Report, o: HtmlOptions = {}): string {
     header(r) +
     nav() +
     `<main>` +
-    `<section id="summary">${headline(r)}</section>` +
+    `<section id="summary">${firstScreen(r)}${headline(r)}</section>` +
     diagramSection(r, groups) +
     findingsSection(r, byId, groups) +
     matrixSection(r, o.matrixRows, sev) +
