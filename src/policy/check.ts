@@ -193,14 +193,14 @@ export function checkConversations(views: readonly ConnectionView[], ctx: CheckC
     const rowIds = [...new Set(outcomes.filter((o) => o.row !== null).map((o) => o.row!.id))];
     candidateRows.set(c, rowIds);
     v.ruleKind = "matrix";
-    if (rowIds.length === 1 && outcomes.length === 1) v.rule = rowIds[0];
+    // One candidate row is the rule, even while its host's role (and so the verdict) is open.
+    if (rowIds.length === 1) v.rule = rowIds[0];
     else v.alternatives = rowIds;
 
     const js = outcomes.map((o) => o.j);
     const findingsOnly = js.filter((j): j is Extract<Judgement, { kind: "finding" }> => j.kind === "finding");
     if (js.every((j) => j.kind === "ok")) {
       v.status = rowIds.length > 1 ? "ambiguous" : "conforming";
-      if (rowIds.length === 1) v.rule = rowIds[0];
     } else if (js.every((j) => j.kind !== "finding")) {
       v.status = "not-verifiable";
       v.limits = [...new Set(js.flatMap((j) => (j.kind === "not-verifiable" ? j.limits : [])))];
@@ -208,7 +208,6 @@ export function checkConversations(views: readonly ConnectionView[], ctx: CheckC
       const j = findingsOnly.reduce((a, b) => (SEVERITY_RANK[b.severity] < SEVERITY_RANK[a.severity] ? b : a));
       addToGroup(j.code, j.severity, rowIds, c, j.what, j.fix);
       v.status = "finding";
-      if (rowIds.length === 1) v.rule = rowIds[0];
     } else {
       addToGroup("ambiguous-role", "info", rowIds, c, ambiguousText(c, outcomes, cr, sr), null);
       v.status = "ambiguous";

@@ -142,8 +142,8 @@ function tlsChecks(c: ConnectionView, row: MatrixRow, limits: Limit[]): Judgemen
 export function judgeRow(c: ConnectionView, row: MatrixRow, ctx: JudgeContext): Judgement {
   if (isRefused(c)) return { kind: "finding", code: "refused", severity: "error", what: "", fix: null };
   if (isUnanswered(c)) {
-    if (cutByEnd(c)) return nv(["end-of-capture"], "its only attempt came less than 1 s before the end of the capture");
     if (c.transport === "udp" && ctx.oneDirection) return nv(["one-direction"], "the capture shows one direction only");
+    if (cutByEnd(c)) return nv(["end-of-capture"], "its only attempt came less than 1 s before the end of the capture");
     return { kind: "finding", code: "blocked", severity: "error", what: "", fix: null };
   }
   const limits = contentLimits(c);
