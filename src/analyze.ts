@@ -78,6 +78,8 @@ export interface AnalyzeOptions {
    * stops there, and the conformance test holds frame counts of damaged files to tshark's.
    */
   resync?: boolean;
+  /** Aborting stops the reading (the current file is marked `interrupted`, later ones are not read). */
+  signal?: AbortSignal;
 }
 
 function newCounts(): DecodeCounts {
@@ -209,10 +211,12 @@ export async function analyzeFiles(files: string[], opts: AnalyzeOptions = {}): 
   const conversations: Conversation[] = [];
   let idBase = 0;
   for (let ci = 0; ci < files.length; ci++) {
+    if (opts.signal?.aborted) break;
     const file = files[ci];
     const ca = new CaptureAnalysis(ci, idBase, flowOpts, opts.filter ?? null, budget);
     const summary = await readCapture(file, (pkt) => ca.packet(pkt), {
       resync: opts.resync ?? false,
+      signal: opts.signal,
       onProgress: opts.onProgress ? (read, size) => opts.onProgress!(file, read, size, ca.packets) : undefined,
     });
     captures.push(ca.finish(summary));

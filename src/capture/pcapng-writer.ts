@@ -17,7 +17,7 @@
  * Writes are synchronous (writeSync): a partial block can never be left behind by an event loop
  * that stops in the middle of an asynchronous write.
  */
-import { closeSync, fsyncSync, openSync, writeSync } from "node:fs";
+import { closeSync, fsyncSync, ftruncateSync, openSync, writeSync } from "node:fs";
 
 /** Block types (§4.1, §4.2, §4.3, §4.6). */
 export const BT_SHB = 0x0a0d0d0a;
@@ -93,8 +93,14 @@ export class PcapngWriter {
   get offset(): number {
     return this.fileOffset + this.used;
   }
-  /** Packets written. */
+  /** Packets written (buffered or in the file). */
   packets = 0;
+  /** Packets whole in the file (after the last successful flush). */
+  packetsInFile = 0;
+  /** Bytes in the file: it ends at a block boundary there. */
+  get fileBytes(): number {
+    return this.fileOffset;
+  }
   /** Interface index (in order of IDBs) for each link type written so far. */
   readonly interfaces = new Map<number, number>();
   private fd: number | null;
@@ -103,11 +109,18 @@ export class PcapngWriter {
   private fileOffset = 0;
   private readonly opts: PcapngWriterOptions;
 
-  /** Opens (truncates) `path` and writes the Section Header Block. Throws on I/O errors. */
-  constructor(path: string, opts: PcapngWriterOptions) {
+  /** False when the descriptor was given by the caller, who closes it. */
+  private readonly ownsFd: boolean;
+
+  /**
+   * Opens (truncates) `path`, or writes to the open descriptor `fd` (which the caller closes and
+   * puts in place: cli/output.ts), and writes the Section Header Block. Throws on I/O errors.
+   */
+  constructor(target: string | { fd: number }, opts: PcapngWriterOptions) {
     this.opts = opts;
     this.buf = Buffer.alloc(Math.max(4096, opts.bufferSize ?? DEFAULT_WRITE_BUFFER));
-    this.fd = openSync(path, "w");
+    this.ownsFd = typeof target === "string";
+    this.fd = typeof target === "string" ? openSync(target, "w") : target.fd;
     this.writeShb();
     this.flush();
   }
@@ -143,13 +156,30 @@ export class PcapngWriter {
     return this.fileOffset + at;
   }
 
-  /** Writes what is buffered to the file; the file then ends at a block boundary. */
+  /**
+   * Writes what is buffered to the file; the file then ends at a block boundary. When a write
+   * fails part way (ENOSPC), what was written of the buffer is cut off again (ftruncate), so the
+   * file still ends at its last whole block — `fileBytes`, after `packetsInFile` packets — and
+   * the error is thrown.
+   */
   flush(): void {
     if (this.fd === null || this.used === 0) return;
     let off = 0;
-    while (off < this.used) off += writeSync(this.fd, this.buf, off, this.used - off);
+    try {
+      while (off < this.used) off += writeSync(this.fd, this.buf, off, this.used - off);
+    } catch (e) {
+      if (off > 0) {
+        try {
+          ftruncateSync(this.fd, this.fileOffset);
+        } catch {
+          /* a device or pipe: nothing to cut */
+        }
+      }
+      throw e;
+    }
     this.fileOffset += this.used;
     this.used = 0;
+    this.packetsInFile = this.packets;
   }
 
   /** Appends an Interface Statistics Block per interface (when stats are given), flushes, closes. */
@@ -160,13 +190,35 @@ export class PcapngWriter {
       // capture's link type as unknown only if nothing was written; we write none then.
       for (const ifId of this.interfaces.values()) this.writeIsb(ifId, stats);
     }
-    this.flush();
     try {
-      fsyncSync(this.fd);
-    } catch {
-      /* pipes and some file systems cannot fsync; the data is written all the same */
+      this.flush();
+    } finally {
+      if (this.ownsFd) {
+        try {
+          fsyncSync(this.fd);
+        } catch {
+          /* pipes and some file systems cannot fsync; the data is written all the same */
+        }
+        closeSync(this.fd);
+      }
+      this.fd = null;
     }
-    closeSync(this.fd);
+  }
+
+  /**
+   * After a failed write: drops what is buffered and stops writing; the file keeps its
+   * `fileBytes` whole blocks. A descriptor we opened is closed.
+   */
+  abandon(): void {
+    if (this.fd === null) return;
+    this.used = 0;
+    if (this.ownsFd) {
+      try {
+        closeSync(this.fd);
+      } catch {
+        /* failing already */
+      }
+    }
     this.fd = null;
   }
 

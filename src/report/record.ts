@@ -60,6 +60,8 @@ export interface CaptureRecord {
   flow: FlowStats | null;
   /** How a live capture was made (capture command only; absent for files): docs/report-schema.md, "Live capture". */
   live?: LiveCaptureInfo;
+  /** Present (true) when the reading was stopped by Ctrl-C or SIGTERM before the end of this capture. */
+  interrupted?: true;
 }
 
 export interface ConversationRecord {
@@ -158,6 +160,7 @@ export function captureRecord(c: CaptureResult): CaptureRecord {
     decode: c.decode,
     flow: c.flow ? { ...c.flow } : null,
     ...(s.live ? { live: s.live } : {}),
+    ...(s.interrupted ? { interrupted: true as const } : {}),
   };
 }
 
@@ -240,7 +243,7 @@ export interface Summary {
   conversations: number;
   /** Conversations that matched a row of the matrix (not infrastructure or related). */
   matched: number;
-  /** Seconds from the first to the last packet, over all captures. */
+  /** Seconds the captures cover: the union of each capture's first-to-last-packet span (never negative). */
   captureSeconds: number;
 }
 
@@ -280,17 +283,32 @@ export function captureInfos(a: Analysis): CaptureInfo[] {
   });
 }
 
-/** Seconds from the first to the last packet over all captures (0 with no packet). */
+/**
+ * Seconds the captures cover: the union of each capture's span from its first to its last packet
+ * (0 with no packet). A capture whose clock went backwards (last before first) covers 0 s rather
+ * than a negative time; and the first packet of one file is never paired with the last of
+ * another, so a file with a stepped clock cannot make two files "cover" 82 years, nor the gap
+ * between day1.pcap and day2.pcap count as captured.
+ */
 export function captureSeconds(a: Analysis): number {
-  let first = Infinity;
-  let last = -Infinity;
+  const spans: [number, number][] = [];
   for (const c of a.captures) {
     const f = c.summary.firstTimestamp;
     const l = c.summary.lastTimestamp;
-    if (f) first = Math.min(first, f.sec + f.nsec / 1e9);
-    if (l) last = Math.max(last, l.sec + l.nsec / 1e9);
+    if (!f || !l) continue;
+    const s0 = f.sec + f.nsec / 1e9;
+    const s1 = l.sec + l.nsec / 1e9;
+    if (s1 > s0) spans.push([s0, s1]);
   }
-  return Number.isFinite(first) && Number.isFinite(last) ? Math.max(0, last - first) : 0;
+  spans.sort((x, y) => x[0] - y[0]);
+  let total = 0;
+  let end = -Infinity;
+  for (const [s0, s1] of spans) {
+    if (s1 <= end) continue;
+    total += s1 - Math.max(s0, end);
+    end = s1;
+  }
+  return total;
 }
 
 function roleRecords(a: Analysis, roles: RoleMap): RoleRecord[] {
