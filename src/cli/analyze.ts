@@ -11,6 +11,7 @@ import { renderHtml } from "../report/html.js";
 import { renderJson } from "../report/json.js";
 import { renderMarkdown } from "../report/markdown.js";
 import { buildReport, captureSeconds, type Report } from "../report/record.js";
+import { addEvidence, checkEvidenceDestination } from "../report/evidence.js";
 import { redactReport } from "../report/redact.js";
 import { renderTable } from "../report/table.js";
 import { Progress } from "./progress.js";
@@ -33,6 +34,8 @@ export interface ReportCliOptions {
   progress?: boolean;
   color: "auto" | "always" | "never";
   reassemblyBytes: number;
+  /** --evidence FILE.pcapng (src/report/evidence.ts). */
+  evidence?: string;
 }
 
 export interface AnalyzeCliOptions extends ReportCliOptions {
@@ -66,7 +69,8 @@ export function addReportOptions(cmd: Command): Command {
     .option("-q, --quiet", "print nothing but the report (no progress, no notes on standard error)")
     .option("--no-progress", "no progress bar on standard error")
     .addOption(new Option("--color <when>", "colour in the table report (NO_COLOR is honoured with auto)").choices(["auto", "always", "never"]).default("auto"))
-    .option("--reassembly-bytes <n>", "bytes of each TCP direction kept for protocol detection", positiveInt, 16384);
+    .option("--reassembly-bytes <n>", "bytes of each TCP direction kept for protocol detection", positiveInt, 16384)
+    .option("--evidence <file.pcapng>", "also write the frames behind every finding (and one conforming example per matrix row) to FILE.pcapng, each with a comment naming finding, row, conversation and source frame; opens in Wireshark (docs/reports.md)");
 }
 
 /** The matrix and roles the options ask for; throws MatrixError / RoleError (exit 2). */
@@ -169,8 +173,16 @@ async function analyzeToReport(files: string[], o: AnalyzeInputs): Promise<{ rep
 
 /** `phoenix-netcheck analyze`: returns the process exit code. */
 export async function runAnalyze(files: string[], o: AnalyzeCliOptions): Promise<number> {
+  if (o.evidence) checkEvidenceDestination(o.evidence, files, o.output ?? null);
   const progress = new Progress(process.stderr, { enabled: !o.quiet && o.progress !== false && process.stderr.isTTY === true });
-  const { report, matrix } = await analyzeToReport(files, { ...o, onProgress: progress });
+  const analyzed = await analyzeToReport(files, { ...o, onProgress: progress });
+  const { matrix } = analyzed;
+  const report = o.evidence
+    ? await addEvidence(analyzed.report, o.evidence, {
+        sources: files, reportFile: o.output ?? null, filter: o.filter ? compileFilter(o.filter) : null,
+        application: `phoenix-netcheck ${VERSION}`, redact: o.redact, stderr: o.quiet ? null : process.stderr,
+      })
+    : analyzed.report;
   if (!o.quiet) {
     for (const c of report.captures) {
       for (const e of c.errors.filter((x) => x.fatal)) process.stderr.write(`phoenix-netcheck: ${c.file}: ${e.message} (the report covers what was read before)\n`);
