@@ -22,6 +22,7 @@ import {
 import { DEFAULT_FLOW_OPTIONS } from "../flow/table.js";
 import { evaluate } from "../policy/evaluate.js";
 import { RoleMap } from "../policy/roles.js";
+import { addEvidence, checkEvidenceDestination, liveEvidenceSource } from "../report/evidence.js";
 import { buildReport, captureSeconds, type Report } from "../report/record.js";
 import { policyInputs, writeReport, type Format } from "./analyze.js";
 import { VERSION } from "./version.js";
@@ -50,6 +51,8 @@ export interface CaptureCliOptions {
   progress?: boolean;
   redact?: boolean;
   color?: "auto" | "always" | "never";
+  /** --evidence FILE.pcapng: picked from the -w file, or from a temporary pcapng without -w. */
+  evidence?: string;
 }
 
 /** Where runCapture writes and what stops it; the defaults are the process's. */
@@ -159,6 +162,8 @@ export async function runCapture(o: CaptureCliOptions, io: CaptureIo = {}): Prom
   }
   if (!o.interface) throw new LiveCaptureError("options", "capture needs -i INTERFACE (phoenix-netcheck capture --list shows them)");
 
+  // The evidence destination too: a mistake there should not cost a capture either.
+  const ev = o.evidence ? liveEvidenceSource(o.evidence, o.write ?? null, o.output ?? null) : null;
   // Matrix and roles first: a mistake in them should not cost a capture.
   const { matrix, roles } = policyInputs({ matrix: o.matrix, role: o.role ?? [], roles: o.roles });
   const flowOpts = { ...DEFAULT_FLOW_OPTIONS, ...(o.reassemblyBytes ? { reassemblyCap: o.reassemblyBytes } : {}) };
@@ -214,7 +219,7 @@ export async function runCapture(o: CaptureCliOptions, io: CaptureIo = {}): Prom
       bufferSize: o.bufferSize ?? null,
       durationMs: o.duration ?? null,
       count: o.count ?? null,
-      write: o.write ?? null,
+      write: ev?.source ?? o.write ?? null,
       application: `phoenix-netcheck ${VERSION}`,
       signal,
       onPacket: (p) => ca.packet(p),
@@ -226,14 +231,28 @@ export async function runCapture(o: CaptureCliOptions, io: CaptureIo = {}): Prom
       },
       onTick,
     });
+  } catch (e) {
+    ev?.cleanup();
+    throw e;
   } finally {
     process.off("SIGINT", onInt);
     process.off("SIGTERM", onTerm);
     if (showStatus) stderr.write("\r\x1b[K");
   }
 
-  const report = liveReport(ca, summary, matrix, roles);
+  if (ev !== null) summary = ev.untemp(summary);
+  let report = liveReport(ca, summary, matrix, roles);
   if (!o.quiet) stderr.write(stopLine(summary.live) + "\n");
+  if (ev !== null) {
+    try {
+      report = await addEvidence(report, o.evidence!, {
+        sources: [ev.source], names: [ev.name], reportFile: o.output ?? null,
+        application: `phoenix-netcheck ${VERSION}`, redact: o.redact, stderr: o.quiet ? null : stderr,
+      });
+    } finally {
+      ev.cleanup();
+    }
+  }
   return writeReport(report, matrix, {
     format: o.format as Format | undefined,
     output: o.output,

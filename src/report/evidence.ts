@@ -21,8 +21,9 @@
  */
 import { createHash } from "node:crypto";
 import { closeSync, existsSync, openSync, readFileSync, renameSync, statSync, unlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
-import { readCapture } from "../capture/file.js";
+import { readCapture, type CaptureSummary } from "../capture/file.js";
 import { RawPacketView } from "../capture/pcap.js";
 import { PcapngWriter } from "../capture/pcapng-writer.js";
 import type { RawPacket } from "../capture/types.js";
@@ -411,4 +412,42 @@ export function checkEvidenceDestination(dest: string, inputs: string[], reportF
       throw new EvidenceError(`--evidence ${dest} is ${f === reportFile ? "the report file" : `the input capture ${f}`}: refusing to write over it`);
     }
   }
+}
+
+/** Where `capture --evidence` reads its packets back from: the -w file, or a temporary pcapng. */
+export interface LiveEvidenceSource {
+  /** The file the live capture writes (-w, or the temporary one). */
+  source: string;
+  /** The name comments use: the -w file's base name, or "live capture". */
+  name: string;
+  /** With a temporary file: the summary as it would be without -w (no file named in the report). */
+  untemp<S extends CaptureSummary>(summary: S): S;
+  /** Removes the temporary file (nothing with -w). */
+  cleanup(): void;
+}
+
+/**
+ * For `capture --evidence`: checks the destination before capturing and chooses the pcapng the
+ * capture writes and the evidence is read back from — the -w file, or, without -w, a temporary
+ * file (removed afterwards) so the packets can be read a second time.
+ */
+export function liveEvidenceSource(dest: string, write: string | null, reportFile: string | null): LiveEvidenceSource {
+  checkEvidenceDestination(dest, write !== null ? [write] : [], reportFile);
+  if (write !== null) {
+    if (path.resolve(write) === path.resolve(dest)) throw new EvidenceError(`--evidence ${dest} is also the -w file: give them different names`);
+    return { source: write, name: path.basename(write), untemp: (s) => s, cleanup: () => {} };
+  }
+  const tmp = path.join(tmpdir(), `phoenix-netcheck-capture-${process.pid}-${Date.now().toString(36)}.pcapng`);
+  return {
+    source: tmp,
+    name: "live capture",
+    untemp: (s) => ({ ...s, file: s.file === tmp ? `live:${s.live?.interface ?? ""}` : s.file, format: "pcap", live: s.live ? { ...s.live, file: null } : s.live }),
+    cleanup: () => {
+      try {
+        unlinkSync(tmp);
+      } catch {
+        /* never created, or already gone */
+      }
+    },
+  };
 }

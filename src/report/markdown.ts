@@ -15,6 +15,7 @@ import {
   NOT_SEEN,
   SECTION,
   captureViews,
+  evidenceLine,
   findingGroups,
   generatorLine,
   matrixView,
@@ -143,6 +144,8 @@ export function renderMarkdown(r: Report, matrixRows?: readonly MatrixRow[]): st
     for (const e of c.errors) out.push(`- ${escapeMarkdown(e)}`);
   }
 
+  const ev = evidenceLine(r);
+  if (ev) out.push("", escapeMarkdown(ev));
   out.push("", "---", "", `*${escapeMarkdown(generatorLine(r))}*`);
   return out.join("\n") + "\n";
 }

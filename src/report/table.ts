@@ -18,6 +18,7 @@ import {
   NOT_SEEN,
   SECTION,
   captureViews,
+  evidenceParts,
   findingGroups,
   generatorLine,
   matrixView,
@@ -348,6 +349,7 @@ export function renderTable(r: Report, o: TableOptions, matrixRows?: readonly Ma
     );
   }
 
+  for (const part of evidenceParts(r) ?? []) out.push(...para(part, width));
   out.push("");
   out.push(...para(generatorLine(r), width));
   return out.join("\n") + "\n";
