@@ -113,7 +113,8 @@ Examples:
   phoenix-netcheck capture --list
   sudo phoenix-netcheck capture -i eth0 --duration 10m -w proxy.pcapng -o report.json
   sudo phoenix-netcheck capture -i eth0 --filter "port 443 or port 902" --role proxy=10.0.0.5
-  sudo phoenix-netcheck capture -i eth0 --engine tcpdump --count 100000 -w evidence.pcapng`,
+  sudo phoenix-netcheck capture -i eth0 --engine tcpdump --count 100000 -w evidence.pcapng
+  sudo phoenix-netcheck capture -i eth0 --duration 10m -o report.html --evidence findings.pcapng`,
   );
   cmd.action(async (opts: CaptureCliOptions) => {
     // --list is for people: text unless --format was given on the command line.
