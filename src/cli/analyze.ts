@@ -177,16 +177,18 @@ export async function runAnalyze(files: string[], o: AnalyzeCliOptions): Promise
   const progress = new Progress(process.stderr, { enabled: !o.quiet && o.progress !== false && process.stderr.isTTY === true });
   const analyzed = await analyzeToReport(files, { ...o, onProgress: progress });
   const { matrix } = analyzed;
-  const report = o.evidence
+  const ev = o.evidence
     ? await addEvidence(analyzed.report, o.evidence, {
         sources: files, reportFile: o.output ?? null, filter: o.filter ? compileFilter(o.filter) : null,
-        application: `phoenix-netcheck ${VERSION}`, redact: o.redact, stderr: o.quiet ? null : process.stderr,
+        application: `phoenix-netcheck ${VERSION}`, redact: o.redact, quiet: o.quiet, stderr: process.stderr,
       })
-    : analyzed.report;
+    : { report: analyzed.report, error: null };
+  const report = ev.report;
   if (!o.quiet) {
     for (const c of report.captures) {
       for (const e of c.errors.filter((x) => x.fatal)) process.stderr.write(`phoenix-netcheck: ${c.file}: ${e.message} (the report covers what was read before)\n`);
     }
   }
-  return writeReport(report, matrix, o);
+  const code = writeReport(report, matrix, o);
+  return ev.error !== null ? 2 : code;
 }

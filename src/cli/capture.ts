@@ -22,7 +22,7 @@ import {
 import { DEFAULT_FLOW_OPTIONS } from "../flow/table.js";
 import { evaluate } from "../policy/evaluate.js";
 import { RoleMap } from "../policy/roles.js";
-import { addEvidence, checkEvidenceDestination, liveEvidenceSource } from "../report/evidence.js";
+import { addEvidence, liveEvidenceSource } from "../report/evidence.js";
 import { buildReport, captureSeconds, type Report } from "../report/record.js";
 import { policyInputs, writeReport, type Format } from "./analyze.js";
 import { VERSION } from "./version.js";
@@ -244,17 +244,19 @@ export async function runCapture(o: CaptureCliOptions, io: CaptureIo = {}): Prom
   if (ev !== null) summary = ev.untemp(summary);
   let report = liveReport(ca, summary, matrix, roles);
   if (!o.quiet) stderr.write(stopLine(summary.live) + "\n");
+  let evidenceError: string | null = null;
   if (ev !== null) {
-    try {
-      report = await addEvidence(report, o.evidence!, {
-        sources: [ev.source], names: [ev.name], reportFile: o.output ?? null,
-        application: `phoenix-netcheck ${VERSION}`, redact: o.redact, stderr: o.quiet ? null : stderr,
-      });
-    } finally {
-      ev.cleanup();
-    }
+    const r = await addEvidence(report, o.evidence!, {
+      sources: [ev.source], names: [ev.name], reportFile: o.output ?? null,
+      application: `phoenix-netcheck ${VERSION}`, redact: o.redact, quiet: o.quiet, stderr,
+    });
+    report = r.report;
+    evidenceError = r.error;
+    // Without -w the temporary pcapng is the only copy of the packets: kept when the evidence failed.
+    if (r.error === null) ev.cleanup();
+    else if (ev.source !== o.write) stderr.write(`phoenix-netcheck: the whole capture is kept in ${ev.source}\n`);
   }
-  return writeReport(report, matrix, {
+  const code = writeReport(report, matrix, {
     format: o.format as Format | undefined,
     output: o.output,
     role: o.role ?? [],
@@ -263,6 +265,7 @@ export async function runCapture(o: CaptureCliOptions, io: CaptureIo = {}): Prom
     color: o.color ?? "auto",
     reassemblyBytes: o.reassemblyBytes ?? 16384,
   }, { stdout });
+  return evidenceError !== null ? 2 : code;
 }
 
 /** The analysis of one live capture as a report, with `captures[0].live`. */

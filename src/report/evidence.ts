@@ -332,20 +332,29 @@ function shbComment(report: Report, names: string[], reportFile: string | null, 
 
 /**
  * The CLI's one call: writes the evidence file, says so on standard error (unless quiet), and
- * returns the report with `evidence` and each finding's `evidenceFrames`.
+ * returns the report with `evidence` and each finding's `evidenceFrames`. When the file cannot be
+ * written (disk full, a capture changed or gone since the analysis), the report is returned
+ * without them and `error` says why — printed even when quiet — so the analysis is not lost; the
+ * caller writes the report and exits 2.
  */
 export async function addEvidence(
   report: Report,
   dest: string,
-  o: EvidenceOptions & { redact?: boolean; stderr?: NodeJS.WritableStream | null },
-): Promise<Report> {
-  const r = await writeEvidence(report, dest, o);
-  const err = o.stderr;
-  if (err) {
-    err.write(`phoenix-netcheck: wrote evidence ${dest}: ${r.record.packets} packet${r.record.packets === 1 ? "" : "s"}, sha256 ${r.record.sha256}\n`);
-    if (o.redact) err.write("phoenix-netcheck: note: --redact does not change the evidence file: it holds the original packets, addresses and names\n");
+  o: EvidenceOptions & { redact?: boolean; quiet?: boolean; stderr: NodeJS.WritableStream },
+): Promise<{ report: Report; error: string | null }> {
+  let r: EvidenceResult;
+  try {
+    r = await writeEvidence(report, dest, o);
+  } catch (e) {
+    const error = `--evidence ${dest}: not written (${e instanceof Error ? e.message.split("\n")[0] : String(e)}); the report is written without it`;
+    o.stderr.write(`phoenix-netcheck: ${error}\n`);
+    return { report, error };
   }
-  return withEvidence(report, r);
+  if (!o.quiet) {
+    o.stderr.write(`phoenix-netcheck: wrote evidence ${dest}: ${r.record.packets} packet${r.record.packets === 1 ? "" : "s"}, sha256 ${r.record.sha256}\n`);
+    if (o.redact) o.stderr.write("phoenix-netcheck: note: --redact does not change the evidence file: it holds the original packets, addresses and names\n");
+  }
+  return { report: withEvidence(report, r), error: null };
 }
 
 /** The report with `evidence` and each finding's `evidenceFrames`. */

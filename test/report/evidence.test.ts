@@ -9,11 +9,13 @@ import { createHash } from "node:crypto";
 import { copyFileSync, existsSync, linkSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { PassThrough } from "node:stream";
 import { afterAll, describe, expect, it } from "vitest";
 import { readCapture } from "../../src/capture/file.js";
 import type { RawPacket } from "../../src/capture/types.js";
-import { runAnalyze, type AnalyzeCliOptions } from "../../src/cli/analyze.js";
+import { reportFor, runAnalyze, type AnalyzeCliOptions } from "../../src/cli/analyze.js";
 import {
+  addEvidence,
   EVIDENCE_CONVERSATIONS_PER_FINDING,
   EVIDENCE_FRAMES_PER_CONVERSATION,
   EVIDENCE_TAIL_FRAMES,
@@ -320,4 +322,42 @@ describe("--evidence destinations refused before anything is read (one line, Evi
   });
 });
 
+describe("--evidence that cannot be written after the analysis", () => {
+  it("the report comes back without evidence, one line says why, no temporary file is left", async () => {
+    const report = await reportFor([SAMPLE]);
+    const sub = mkdtempSync(path.join(dir, "gone-"));
+    const copy = path.join(sub, "sample.pcapng");
+    copyFileSync(SAMPLE, copy);
+    rmSync(copy); // the capture went away between the analysis and the evidence
+    let err = "";
+    const stderr = new PassThrough();
+    stderr.setEncoding("utf8").on("data", (t: string) => (err += t));
+    const r = await addEvidence(report, path.join(sub, "ev.pcapng"), { sources: [copy], reportFile: null, application: "t", quiet: true, stderr });
+    expect(r.report).toBe(report);
+    expect(r.report.evidence).toBeUndefined();
+    expect(r.error).toMatch(/^--evidence .*ev\.pcapng: not written \(.*sample\.pcapng.*\); the report is written without it$/);
+    expect(err).toBe(`phoenix-netcheck: ${r.error}\n`); // printed even with quiet
+    expect(readdirSync(sub)).toEqual([]);
+  });
+});
+
+const mainJs = path.join(REPO_ROOT, "dist/cli/main.js");
+describe.skipIf(!existsSync(mainJs))("the command line", () => {
+  it("a refused destination: exit 2 and one line on standard error, nothing written", () => {
+    const json = path.join(dir, "cli-refused.json");
+    let code = 0;
+    let err = "";
+    try {
+      execFileSync(process.execPath, [mainJs, "analyze", SAMPLE, "-o", json, "--evidence", path.join(dir, "x.pcap")], { stdio: ["ignore", "pipe", "pipe"], encoding: "utf8" });
+    } catch (e) {
+      code = (e as { status: number }).status;
+      err = (e as { stderr: string }).stderr;
+    }
+    expect(code).toBe(2);
+    expect(err.trim().split("\n")).toEqual([`phoenix-netcheck: --evidence writes pcapng: the file name must end in .pcapng, got "${path.join(dir, "x.pcap")}"`]);
+    expect(existsSync(json)).toBe(false);
+  });
+});
+
+if (!existsSync(mainJs)) console.warn("evidence: the command-line test is skipped: run `npm run build` first (dist/cli/main.js is missing)");
 if (!HAVE_PUBLIC) console.warn(`evidence bounds tests: ${SKIP_MESSAGE}`);
