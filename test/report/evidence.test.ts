@@ -22,7 +22,11 @@ import {
   EvidenceError,
   checkEvidenceDestination,
 } from "../../src/report/evidence.js";
+import { renderHtml } from "../../src/report/html.js";
+import { renderMarkdown } from "../../src/report/markdown.js";
+import { evidenceFramesText } from "../../src/report/summary-text.js";
 import type { Report } from "../../src/report/record.js";
+import { renderTable } from "../../src/report/table.js";
 import { HAVE_PUBLIC, PUBLIC_DIR, REPO_ROOT, SKIP_MESSAGE } from "../support/corpus.js";
 
 const dir = mkdtempSync(path.join(tmpdir(), "pnc-evidence-"));
@@ -203,6 +207,31 @@ describe("analyze --evidence on fixtures/sample.pcapng (weak-tls, blocked, unexp
       const out = execFileSync("tshark", ["-r", r.ev, "-Y", 'frame.comment contains "weak-tls" && tls.handshake.type == 2', "-T", "fields", "-e", "tls.handshake.version"], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
       expect(out.trim()).toBe("0x0301");
     });
+  });
+});
+
+describe("every format names the evidence file, its sha256 and each finding's evidence frames", async () => {
+  const r = await analyzeWithEvidence("formats", [SAMPLE]);
+  const e = r.report.evidence!;
+  const weak = r.report.findings.find((f) => f.code === "weak-tls")!;
+  // The wording every format shares ("evidence frames 6–8, 11, 12, 24–27, 33"), from the one place it is made.
+  const framesText = evidenceFramesText(weak)!;
+  expect(framesText).toMatch(/^evidence frames \d/);
+  const formats: Record<string, string> = {
+    table: renderTable(r.report, { width: 120, color: false }),
+    markdown: renderMarkdown(r.report),
+    html: renderHtml(r.report),
+  };
+  for (const [name, text] of Object.entries(formats)) {
+    it(name, () => {
+      expect(text).toContain(`sha256 ${e.sha256}`);
+      expect(text).toContain(`Evidence: ${e.file}`);
+      expect(text).toContain(framesText);
+    });
+  }
+  it("json (the -o file)", () => {
+    expect(readFileSync(r.json, "utf8")).toContain(`"sha256": "${e.sha256}"`);
+    expect(weak.evidenceFrames!.length).toBeGreaterThan(1);
   });
 });
 
