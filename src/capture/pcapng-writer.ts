@@ -129,18 +129,10 @@ export class PcapngWriter {
    * Appends one Enhanced Packet Block (§4.3) and returns the byte offset where it starts in the
    * file. `data` is only read during the call. The IDB for `linkType` is written first if new.
    */
-  writePacket(
-    linkType: number,
-    tsSec: number,
-    tsNsec: number,
-    data: Uint8Array,
-    caplen: number,
-    origLen: number,
-    comments?: readonly string[],
-  ): number {
+  writePacket(linkType: number, tsSec: number, tsNsec: number, data: Uint8Array, caplen: number, origLen: number): number {
     let ifId = this.interfaces.get(linkType);
     if (ifId === undefined) ifId = this.writeIdb(linkType, this.opts.ifName, this.opts.snaplen, this.opts.ifComment ?? null);
-    return this.writePacketOn(ifId, tsSec, tsNsec, data, caplen, origLen, comments);
+    return this.writePacketOn(ifId, tsSec, tsNsec, data, caplen, origLen);
   }
 
   /**

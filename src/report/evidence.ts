@@ -71,17 +71,8 @@ interface Label {
   finding: number | null;
 }
 
-/** A packet copied out of the source capture. */
-interface Kept {
-  frame: number;
-  tsSec: number;
-  tsNsec: number;
-  caplen: number;
-  origLen: number;
-  linkType: number;
-  interfaceId: number;
-  data: Uint8Array;
-}
+/** A packet copied out of the source capture (`data` is a copy, not the reader's borrowed view). */
+type Kept = Omit<RawPacket, "offset">;
 
 /** One chosen conversation while the source is re-read. */
 class Selection {
