@@ -179,7 +179,7 @@ export async function runAnalyze(files: string[], o: AnalyzeCliOptions): Promise
   const { matrix } = analyzed;
   const ev = o.evidence
     ? await addEvidence(analyzed.report, o.evidence, {
-        sources: files, reportFile: o.output ?? null, filter: o.filter ? compileFilter(o.filter) : null,
+        sources: files, reportFile: o.output ?? null, filter: o.filter ? compileFilter(o.filter) : null, resync: o.resync,
         application: `phoenix-netcheck ${VERSION}`, redact: o.redact, quiet: o.quiet, stderr: process.stderr,
       })
     : { report: analyzed.report, error: null };

@@ -53,6 +53,8 @@ export interface EvidenceOptions {
   reportFile: string | null;
   /** The --filter the analysis used, so the same packets are seen again. */
   filter?: ((p: DecodedPacket) => boolean) | null;
+  /** --resync as the analysis read (past a corrupt length), so the same frames are read again. */
+  resync?: boolean;
   /** shb_userappl, e.g. "phoenix-netcheck 0.1.0". */
   application: string;
 }
@@ -196,7 +198,7 @@ function choose(report: Report): { selections: Selection[]; leftOut: number } {
 }
 
 /** Re-read one capture and fill the selections of its conversations. */
-async function collect(source: string, selections: Selection[], filter: ((p: DecodedPacket) => boolean) | null): Promise<void> {
+async function collect(source: string, selections: Selection[], filter: ((p: DecodedPacket) => boolean) | null, resync: boolean): Promise<void> {
   // Candidates by port pair (low, high) and transport: a cheap first test for every packet.
   const byPorts = new Map<number, Selection[]>();
   const icmpFrames = new Map<number, Selection[]>();
@@ -226,7 +228,7 @@ async function collect(source: string, selections: Selection[], filter: ((p: Dec
     const cands = byPorts.get(portKey(decoded.ipProto, decoded.srcPort, decoded.dstPort));
     if (cands === undefined) return;
     for (const s of cands) if (s.matches(decoded, pkt.frame)) s.add(keep());
-  });
+  }, { resync });
   for (const s of selections) s.finish();
 }
 
@@ -239,7 +241,7 @@ export async function writeEvidence(report: Report, dest: string, o: EvidenceOpt
   const names = report.captures.map((c, i) => o.names?.[i] ?? path.basename(o.sources[i] ?? c.file));
   for (let ci = 0; ci < report.captures.length; ci++) {
     const mine = selections.filter((s) => s.conv.capture === ci);
-    if (mine.length > 0 && o.sources[ci] !== undefined) await collect(o.sources[ci], mine, o.filter ?? null);
+    if (mine.length > 0 && o.sources[ci] !== undefined) await collect(o.sources[ci], mine, o.filter ?? null, o.resync ?? false);
   }
 
   // Every chosen packet once, in capture then frame order, with one comment per reason.

@@ -235,6 +235,22 @@ describe("every format names the evidence file, its sha256 and each finding's ev
   });
 });
 
+describe("analyze --evidence --filter", () => {
+  it("re-reads with the same filter: only the packets the analysis counted, and every one of them", async () => {
+    const r = await analyzeWithEvidence("filtered", [SAMPLE], { filter: "host 10.66.0.86" });
+    const parsed = r.epb.map((cs) => cs.map(parse));
+    expect(r.report.conversations.every((c) => c.client.ip === "10.66.0.86" || c.server.ip === "10.66.0.86")).toBe(true);
+    for (const c of parsed.flat()) expect(r.report.conversations.some((x) => x.id === c.conversation)).toBe(true);
+    // Each conversation in the file is there whole (all are shorter than the bound): its packet counts.
+    const ids = new Set(parsed.flat().map((c) => c.conversation));
+    expect(ids.size).toBeGreaterThan(0);
+    for (const id of ids) {
+      const conv = r.report.conversations.find((x) => x.id === id)!;
+      expect(new Set(parsed.flat().filter((c) => c.conversation === id).map((c) => c.frame)).size).toBe(conv.packets.client + conv.packets.server);
+    }
+  });
+});
+
 describe("analyze --evidence: ICMP errors quoting a conversation (tcp-udp-failures.pcap)", async () => {
   const r = await analyzeWithEvidence("failures", [FAILURES]);
   const parsed = r.epb.map((cs) => cs.map(parse));
