@@ -54,6 +54,19 @@ export class Conversation {
   readonly icmpFrames: number[] = [];
   /** What the detectors found; set when the conversation is finalized. */
   facts: ConversationFacts | null = null;
+  /**
+   * The link-layer source address each side's first packet came from (Ethernet only; *MacSeen
+   * false otherwise). The capture point's own addresses (IPv4, IPv6, VLAN sub-interfaces) share
+   * one MAC: role inference links them to the proxy by it.
+   */
+  readonly clientMac = new Uint8Array(6);
+  readonly serverMac = new Uint8Array(6);
+  clientMacSeen = false;
+  serverMacSeen = false;
+  /** The innermost 802.1Q VLAN ID of the first tagged packet, or -1 when no packet was tagged. */
+  vlan = -1;
+  /** Packets whose payload the capture's snap length cut (caplen < length on the wire). */
+  truncatedPackets = 0;
   /** Symmetric flow hash and the next conversation in the same hash bucket (flow table chaining). */
   hash = 0;
   nextInBucket: Conversation | null = null;
@@ -107,6 +120,12 @@ export class Conversation {
     this.icmpCount = 0;
     this.icmpFrames.length = 0;
     this.facts = null;
+    this.clientMac.fill(0);
+    this.serverMac.fill(0);
+    this.clientMacSeen = false;
+    this.serverMacSeen = false;
+    this.vlan = -1;
+    this.truncatedPackets = 0;
     this.hash = 0;
     this.nextInBucket = null;
     this.lruPrev = null;

@@ -218,6 +218,17 @@ export class FlowTable {
       conv.packetsServer++;
       conv.bytesServer += origLen;
     }
+    if (p.hasMac) {
+      if (fromClient && !conv.clientMacSeen) {
+        conv.clientMac.set(p.srcMac);
+        conv.clientMacSeen = true;
+      } else if (!fromClient && !conv.serverMacSeen) {
+        conv.serverMac.set(p.srcMac);
+        conv.serverMacSeen = true;
+      }
+    }
+    if (p.vlanCount > 0 && conv.vlan < 0) conv.vlan = p.vlanIds[p.vlanCount - 1];
+    if (p.payloadMissing > 0) conv.truncatedPackets++;
     conv.lastFrame = frame;
     if (conv.firstFrames.length < FIRST_FRAMES_KEPT) conv.firstFrames.push(frame);
     conv.endSec = tsSec;
