@@ -21,6 +21,7 @@ import {
   EVIDENCE_TAIL_FRAMES,
   EvidenceError,
   checkEvidenceDestination,
+  writeEvidence,
 } from "../../src/report/evidence.js";
 import { renderHtml } from "../../src/report/html.js";
 import { renderMarkdown } from "../../src/report/markdown.js";
@@ -236,6 +237,31 @@ describe("every format names the evidence file, its sha256 and each finding's ev
   it("json (the -o file)", () => {
     expect(readFileSync(r.json, "utf8")).toContain(`"sha256": "${e.sha256}"`);
     expect(weak.evidenceFrames!.length).toBeGreaterThan(1);
+  });
+});
+
+describe("a packet behind several findings", () => {
+  it("carries one comment per finding, and is in each finding's evidenceFrames, once in the file", async () => {
+    // The policy gives each conversation one finding today; the evidence file must not depend on
+    // that. Input: the sample's real report, with its weak-tls finding listed a second time under
+    // another code (same conversations and frames), as a future policy might.
+    const report = await reportFor([SAMPLE]);
+    const weak = report.findings.find((f) => f.code === "weak-tls")!;
+    const twice = { ...report, findings: [...report.findings, { ...weak, code: "protocol-mismatch" as const }] };
+    const ev = path.join(dir, "twice.pcapng");
+    const r = await writeEvidence(twice, ev, { sources: [SAMPLE], reportFile: null, application: "t" });
+    const a = r.findingFrames[report.findings.indexOf(weak)];
+    const b = r.findingFrames[twice.findings.length - 1];
+    expect(a.length).toBeGreaterThan(0);
+    expect(b).toEqual(a);
+    const { epb } = comments(ev);
+    for (const n of a) {
+      const cs = epb[n - 1].map(parse);
+      expect(cs.map((c) => c.code).sort()).toEqual(["protocol-mismatch", "weak-tls"]);
+      expect(cs[0].frame).toBe(cs[1].frame);
+    }
+    const frames = epb.map((cs) => cs.map(parse)[0].frame);
+    expect(new Set(frames).size).toBe(frames.length); // each source frame once
   });
 });
 
