@@ -215,7 +215,8 @@ async function collect(source: string, selections: Selection[], filter: ((p: Dec
     const keep = (): Kept =>
       (copy ??= {
         frame: pkt.frame, tsSec: pkt.tsSec, tsNsec: pkt.tsNsec, caplen: pkt.caplen, origLen: pkt.origLen,
-        linkType: pkt.linkType, interfaceId: pkt.interfaceId, data: pkt.data.slice(0, pkt.caplen),
+        // A copy whatever the view is (a Buffer's slice would be a view into the reader's chunk).
+        linkType: pkt.linkType, interfaceId: pkt.interfaceId, data: new Uint8Array(pkt.data.subarray(0, pkt.caplen)),
       });
     const quoting = icmpFrames.get(pkt.frame);
     if (quoting !== undefined) for (const s of quoting) s.addIcmp(keep());

@@ -265,6 +265,16 @@ describe("a packet behind several findings", () => {
   });
 });
 
+describe("analyze --evidence on a gzip-compressed capture", () => {
+  it("gives the same packets, bytes and comments as the plain capture (but for the capture's name)", async () => {
+    const plain = await analyzeWithEvidence("plain", [path.join(REPO_ROOT, "fixtures/recorded/tcp-udp-v4.pcap")]);
+    const gz = await analyzeWithEvidence("gz", [path.join(REPO_ROOT, "fixtures/recorded/tcp-udp-v4.pcap.gz")]);
+    expect(plain.back.length).toBeGreaterThan(0);
+    expect(gz.back).toEqual(plain.back);
+    expect(gz.epb.map((cs) => cs.map((c) => c.replace(" of tcp-udp-v4.pcap.gz", " of tcp-udp-v4.pcap")))).toEqual(plain.epb);
+  });
+});
+
 describe("analyze --evidence --filter", () => {
   it("re-reads with the same filter: only the packets the analysis counted, and every one of them", async () => {
     const r = await analyzeWithEvidence("filtered", [SAMPLE], { filter: "host 10.66.0.86" });
