@@ -224,6 +224,8 @@ describe("every format names the evidence file, its sha256 and each finding's ev
   expect(framesText).toMatch(/^evidence frames \d/);
   const formats: Record<string, string> = {
     table: renderTable(r.report, { width: 120, color: false }),
+    // The terminal's first screen (no --verbose): the captures section is not shown, the evidence is.
+    "table, first screen": renderTable(r.report, { width: 80, color: false, sections: ["fix-first", "findings", "coverage"] }),
     markdown: renderMarkdown(r.report),
     html: renderHtml(r.report),
   };
