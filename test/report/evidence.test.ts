@@ -49,15 +49,8 @@ const FAILURES = path.join(REPO_ROOT, "fixtures/recorded/tcp-udp-failures.pcap")
 const BIG_CONVERSATION = path.join(PUBLIC_DIR, "pcapng-content-with-pcap-extension-git.pcap");
 const SYNSCAN = path.join(PUBLIC_DIR, "synscan-incl-902-903-3389-22-443.pcap");
 
-interface Pkt {
-  frame: number;
-  tsSec: number;
-  tsNsec: number;
-  caplen: number;
-  origLen: number;
-  linkType: number;
-  data: string;
-}
+/** A packet as read, its bytes as hex (comparable with toEqual); the interface id is the file's own. */
+type Pkt = Omit<RawPacket, "offset" | "interfaceId" | "data"> & { data: string };
 
 async function packets(file: string): Promise<Map<number, Pkt>> {
   const out = new Map<number, Pkt>();
