@@ -10,6 +10,7 @@ import { renderHtml } from "../report/html.js";
 import { renderJson } from "../report/json.js";
 import { renderMarkdown } from "../report/markdown.js";
 import { buildReport, captureInfos, captureSeconds, type Report } from "../report/record.js";
+import { addEvidence, checkEvidenceDestination } from "../report/evidence.js";
 import { redactReport } from "../report/redact.js";
 import { renderTable } from "../report/table.js";
 import { openOutput, REPORT_EXTENSIONS, type OutputFile } from "./output.js";
@@ -41,6 +42,8 @@ export interface ReportCliOptions {
   verbose?: boolean;
   /** The table report's sections, by name (REPORT_SECTIONS). */
   sections?: ReportSection[];
+  /** --evidence FILE.pcapng (src/report/evidence.ts). */
+  evidence?: string;
 }
 
 export interface AnalyzeCliOptions extends ReportCliOptions {
@@ -77,7 +80,8 @@ export function addReportOptions(cmd: Command): Command {
     .addOption(new Option("--color <when>", "colour in the table report (NO_COLOR is honoured with auto)").choices(["auto", "always", "never"]).default("auto"))
     .option("-v, --verbose", "table report: every section (roles, matrix rows, other conversations, captures), not just the verdict, what to fix first, the limits and the findings")
     .option("--sections <list>", `table report: these sections, comma-separated (${REPORT_SECTIONS.join(", ")})`, sectionList)
-    .option("--reassembly-bytes <n>", "bytes of each TCP direction kept for protocol detection", positiveInt, 16384);
+    .option("--reassembly-bytes <n>", "bytes of each TCP direction kept for protocol detection", positiveInt, 16384)
+    .option("--evidence <file.pcapng>", "also write the frames behind every finding (and one conforming example per matrix row) to FILE.pcapng, each with a comment naming finding, row, conversation and source frame; opens in Wireshark (docs/reports.md)");
 }
 
 function sectionList(v: string): ReportSection[] {
@@ -246,6 +250,7 @@ async function analyzeToReport(files: string[], o: AnalyzeInputs): Promise<{ rep
 
 /** `phoenix-netcheck analyze`: returns the process exit code. */
 export async function runAnalyze(files: string[], o: AnalyzeCliOptions): Promise<number> {
+  if (o.evidence) checkEvidenceDestination(o.evidence, files, o.output ?? null);
   const progress = new Progress(process.stderr, { enabled: !o.quiet && o.progress !== false && process.stderr.isTTY === true });
   // The first Ctrl-C or SIGTERM stops the reading and the report of what was read follows; a
   // second one ends the process at once (the temporary -o file is removed on exit).
@@ -274,7 +279,18 @@ export async function runAnalyze(files: string[], o: AnalyzeCliOptions): Promise
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
   }
-  const { report, matrix } = analyzed;
+  const { matrix } = analyzed;
+  // --evidence: the frames behind the findings, read again from the inputs (not after Ctrl-C: the
+  // report is partial and the user asked to stop).
+  const ev =
+    o.evidence && !ac.signal.aborted
+      ? await addEvidence(analyzed.report, o.evidence, {
+          sources: files, reportFile: o.output ?? null, filter: o.filter ? compileFilter(o.filter) : null, resync: o.resync,
+          application: `phoenix-netcheck ${VERSION}`, redact: o.redact, quiet: o.quiet, stderr: process.stderr,
+        })
+      : { report: analyzed.report, error: null };
+  if (o.evidence && ac.signal.aborted && !o.quiet) process.stderr.write(`phoenix-netcheck: no evidence file written: the analysis was interrupted\n`);
+  const report = ev.report;
   if (!o.quiet) {
     for (const c of report.captures) {
       for (const e of c.errors.filter((x) => x.fatal)) process.stderr.write(`phoenix-netcheck: ${terminalSafe(c.file)}: ${terminalSafe(e.message)} (the report covers what was read before)\n`);
@@ -283,7 +299,7 @@ export async function runAnalyze(files: string[], o: AnalyzeCliOptions): Promise
     const notRead = files.slice(report.captures.length);
     if (notRead.length > 0) process.stderr.write(`phoenix-netcheck: not read: ${notRead.map(terminalSafe).join(", ")}\n`);
   }
-  const code = writeReport(report, matrix, o, { out });
+  const code = writeReport(report, matrix, o, { out, ...(ev.error !== null ? { code: 2 } : {}) });
   if (ac.signal.aborted) {
     // A read left waiting on a pipe or FIFO would keep the process alive: the report is out, end.
     setImmediate(() => process.exit(typeof process.exitCode === "number" ? process.exitCode : code));

@@ -22,6 +22,7 @@ import {
 import { DEFAULT_FLOW_OPTIONS } from "../flow/table.js";
 import { evaluate } from "../policy/evaluate.js";
 import { RoleMap } from "../policy/roles.js";
+import { addEvidence, liveEvidenceSource, type LiveEvidenceSource } from "../report/evidence.js";
 import { buildReport, captureInfos, captureSeconds, type Report } from "../report/record.js";
 import { jsonSafe, terminalSafe } from "../report/sanitize.js";
 import { openReportOutput, policyInputs, writeReport, type Format } from "./analyze.js";
@@ -53,6 +54,8 @@ export interface CaptureCliOptions {
   redact?: boolean;
   color?: "auto" | "always" | "never";
   force?: boolean;
+  /** --evidence FILE.pcapng: picked from the -w file, or from a temporary pcapng without -w. */
+  evidence?: string;
 }
 
 /** Where runCapture writes and what stops it; the defaults are the process's. */
@@ -114,7 +117,8 @@ Examples:
   phoenix-netcheck capture --list
   sudo phoenix-netcheck capture -i eth0 --duration 10m -w proxy.pcapng -o report.json
   sudo phoenix-netcheck capture -i eth0 --filter "port 443 or port 902" --role proxy=10.0.0.5
-  sudo phoenix-netcheck capture -i eth0 --engine tcpdump --count 100000 -w evidence.pcapng`,
+  sudo phoenix-netcheck capture -i eth0 --engine tcpdump --count 100000 -w evidence.pcapng
+  sudo phoenix-netcheck capture -i eth0 --duration 10m -o report.html --evidence findings.pcapng`,
   );
   cmd.action(async (opts: CaptureCliOptions) => {
     // --list is for people: text unless --format was given on the command line.
@@ -163,7 +167,8 @@ export async function runCapture(o: CaptureCliOptions, io: CaptureIo = {}): Prom
   }
   if (!o.interface) throw new LiveCaptureError("options", "capture needs -i INTERFACE (phoenix-netcheck capture --list shows them)");
 
-  // Matrix, roles and destinations first: a mistake in them should not cost a capture.
+  // Matrix, roles and destinations first (the --evidence file's too): a mistake in them should not cost a capture.
+  const ev = o.evidence ? liveEvidenceSource(o.evidence, o.write ?? null, o.output ?? null) : null;
   const { matrix, roles } = policyInputs({ matrix: o.matrix, role: o.role ?? [], roles: o.roles });
   const reportOpts = {
     format: o.format as Format | undefined,
@@ -175,22 +180,22 @@ export async function runCapture(o: CaptureCliOptions, io: CaptureIo = {}): Prom
     reassemblyBytes: o.reassemblyBytes ?? 16384,
     force: o.force,
   } as const;
-  let evidence: OutputFile | null = null;
+  let pcapOut: OutputFile | null = null;
   let out: OutputFile | null = null;
   try {
     if (o.write !== undefined) {
       if (o.write === "-") throw new LiveCaptureError("options", "-w needs a file name (the report, not the packets, can go to standard output)");
-      evidence = openOutput(o.write, { what: "evidence file", flag: "-w", extensions: CAPTURE_EXTENSIONS, force: o.force === true, inputs: [] });
+      pcapOut = openOutput(o.write, { what: "evidence file", flag: "-w", extensions: CAPTURE_EXTENSIONS, force: o.force === true, inputs: [] });
     }
     out = openReportOutput(reportOpts, [], o.write !== undefined ? [o.write] : []);
   } catch (e) {
-    evidence?.discard();
+    pcapOut?.discard();
     throw e;
   }
   try {
-    return await captureAndReport(o, io, matrix, roles, reportOpts, evidence, out);
+    return await captureAndReport(o, io, matrix, roles, reportOpts, pcapOut, ev, out);
   } finally {
-    evidence?.discard();
+    pcapOut?.discard();
     out?.discard();
   }
 }
@@ -201,7 +206,8 @@ async function captureAndReport(
   matrix: ReturnType<typeof policyInputs>["matrix"],
   roles: RoleMap,
   reportOpts: Parameters<typeof writeReport>[2],
-  evidence: OutputFile | null,
+  pcapOut: OutputFile | null,
+  ev: LiveEvidenceSource | null,
   out: OutputFile | null,
 ): Promise<number> {
   const stdout = io.stdout ?? process.stdout;
@@ -260,45 +266,62 @@ async function captureAndReport(
       bufferSize: o.bufferSize ?? null,
       durationMs: o.duration ?? null,
       count: o.count ?? null,
-      write: o.write ?? null,
-      writeFd: evidence?.descriptor ?? null,
+      write: ev?.source ?? o.write ?? null,
+      writeFd: pcapOut?.descriptor ?? null,
       application: `phoenix-netcheck ${VERSION}`,
       signal,
       onPacket: (p) => ca.packet(p),
       onStarted: () => {
         if (!o.quiet) {
-          const writing = evidence ? `, writing ${o.write}${evidence.tempPath ? ` (as ${evidence.tempPath} until the capture stops)` : ""}` : "";
+          const writing = pcapOut ? `, writing ${o.write}${pcapOut.tempPath ? ` (as ${pcapOut.tempPath} until the capture stops)` : ""}` : "";
           stderr.write(terminalSafe(`capturing on ${o.interface}${o.filter ? ` (filter: ${o.filter})` : ""}${writing}; Ctrl-C stops`) + "\n");
         }
         io.onStarted?.();
       },
       onTick,
     });
+  } catch (e) {
+    ev?.cleanup();
+    throw e;
   } finally {
     process.off("SIGINT", onInt);
     process.off("SIGTERM", onTerm);
     if (showStatus) stderr.write("\r\x1b[K");
   }
 
-  // The evidence file is complete (the writer closed it at its last whole block): in place now.
+  // The -w file is complete (the writer closed it at its last whole block): in place now.
   // If that fails the report is still written, and says so.
   let evidenceFailed = false;
   try {
-    evidence?.commit();
+    pcapOut?.commit();
   } catch (e) {
     evidenceFailed = true;
     stderr.write(`phoenix-netcheck: ${terminalSafe((e as Error).message)}\n`);
   }
-  const report = liveReport(ca, summary, matrix, roles);
+  if (ev !== null) summary = ev.untemp(summary);
+  let report = liveReport(ca, summary, matrix, roles);
   if (!o.quiet) {
     stderr.write(terminalSafe(stopLine(summary.live)) + "\n");
     for (const e of summary.errors) {
       stderr.write(`phoenix-netcheck: ${terminalSafe(e.message)}${e.fatal ? " (the report covers what was captured before)" : ""}\n`);
     }
   }
-  // A capture that broke off (interface gone, engine failed) did not do its job: exit 2, with
-  // the report of what it captured written all the same.
-  const brokeOff = evidenceFailed || summary.errors.some((e) => e.fatal);
+  // --evidence: the frames behind the findings, read back from the -w file (or the temporary pcapng).
+  let evidenceError: string | null = null;
+  if (ev !== null && !evidenceFailed) {
+    const r = await addEvidence(report, o.evidence!, {
+      sources: [ev.source], names: [ev.name], reportFile: o.output ?? null,
+      application: `phoenix-netcheck ${VERSION}`, redact: o.redact, quiet: o.quiet, stderr,
+    });
+    report = r.report;
+    evidenceError = r.error;
+    // Without -w the temporary pcapng is the only copy of the packets: kept when the evidence failed.
+    if (r.error === null) ev.cleanup();
+    else if (ev.source !== o.write) stderr.write(`phoenix-netcheck: the whole capture is kept in ${ev.source}\n`);
+  }
+  // A capture that broke off (interface gone, engine failed) or whose evidence could not be
+  // written did not do its job: exit 2, with the report of what it captured written all the same.
+  const brokeOff = evidenceFailed || evidenceError !== null || summary.errors.some((e) => e.fatal);
   return writeReport(report, matrix, reportOpts, { stdout, out, ...(brokeOff ? { code: 2 } : {}) });
 }
 

@@ -247,6 +247,29 @@ export interface Summary {
   captureSeconds: number;
 }
 
+/** A finding as the report carries it: with `--evidence`, its frames in the evidence file. */
+export type ReportFinding = Finding & {
+  /** Frame numbers (1-based) in the evidence file of the packets behind this finding; only with --evidence. */
+  evidenceFrames?: number[];
+};
+
+/** The evidence pcapng written with `--evidence` (src/report/evidence.ts, docs/report-schema.md). */
+export interface EvidenceRecord {
+  /** The path as given with --evidence. */
+  file: string;
+  /** SHA-256 of the file's bytes, lowercase hex. */
+  sha256: string;
+  /** Packets in the file. */
+  packets: number;
+  /** Size of the file in bytes. */
+  bytes: number;
+  /** One conforming conversation per matrix row seen, and its frames in the evidence file. */
+  examples: { rule: string; conversation: number; frames: number[] }[];
+  /** Conversations of findings not in the file because of limits.conversationsPerFinding. */
+  conversationsLeftOut: number;
+  limits: { conversationsPerFinding: number; framesPerConversation: number };
+}
+
 export interface Report {
   schema: typeof REPORT_SCHEMA;
   /** Tool name and version that wrote the report. */
@@ -257,8 +280,10 @@ export interface Report {
   /** Every host in the captures that has a role, explicit or inferred. */
   roles: RoleRecord[];
   conversations: ConversationRecord[];
-  findings: Finding[];
+  findings: ReportFinding[];
   summary: Summary;
+  /** Only with --evidence: the evidence pcapng's name, sha256 and contents. */
+  evidence?: EvidenceRecord;
 }
 
 /** What the policy needs of each capture (policy/evaluate.ts CaptureInfo). */
