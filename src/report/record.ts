@@ -70,7 +70,7 @@ export interface ConversationRecord {
   /** Who opened it (the SYN sender, else as decided in docs/report-schema.md) and who answered. */
   client: EndpointRecord;
   server: EndpointRecord;
-  /** How the client was chosen: syn, syn-ack, first-packet, service-port. */
+  /** How the client was chosen: syn, syn-ack, protocol, service-port, first-packet (src/flow/orientation.ts). */
   clientBy: string;
   /** Packets sent by the client / by the server. */
   packets: { client: number; server: number };
