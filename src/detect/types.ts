@@ -48,6 +48,12 @@ export interface StreamSample {
   /** TCP: true when `client`/`server` stops because a segment was missing (capture loss). */
   clientGap: boolean;
   serverGap: boolean;
+  /**
+   * TCP: true when that side's SYN was not captured (the capture began mid-connection), so its
+   * bytes may start anywhere in its stream, even inside a record. Always false for UDP.
+   */
+  clientStartMissing: boolean;
+  serverStartMissing: boolean;
   /** Who sent the first payload byte; null when neither did. */
   firstSpeaker: Direction | null;
   /** UDP: the first datagrams both ways (bounded count and size). Empty for TCP. */
@@ -108,7 +114,15 @@ export interface TlsFacts {
 
 /** Protocol-specific facts; each detector fills only its own field. */
 export interface ConversationFacts {
+  /**
+   * What the bytes are. When the client's bytes start one protocol and the server answered with
+   * bytes of another (a plaintext banner or an HTTP 400 to a ClientHello), this is what the
+   * server spoke, and `clientProtocol` what the client's bytes were (registry.ts, "the server's
+   * bytes count").
+   */
   protocol: Protocol;
+  /** What the client's bytes were when the server spoke something else; null when both sides agree or the server sent nothing. */
+  clientProtocol: Protocol | null;
   /** A line the server (or, failing that, the client) sent first: authd 220 line, SSH server banner, SMTP greeting… */
   banner: string | null;
   tls: TlsFacts | null;
@@ -131,7 +145,7 @@ export interface ConversationFacts {
 }
 
 export function emptyFacts(): ConversationFacts {
-  return { protocol: "none", banner: null, tls: null, ssh: null, rdp: null, http: null, ntp: null, dns: null, anomalies: [] };
+  return { protocol: "none", clientProtocol: null, banner: null, tls: null, ssh: null, rdp: null, http: null, ntp: null, dns: null, anomalies: [] };
 }
 
 /** A detector, declared as data. */

@@ -34,6 +34,8 @@ export interface TcpCounters {
   gapBytes: number;
   /** Zero-window advertisements (window 0 on a non-RST segment, as Zeek counts them). */
   zeroWindows: number;
+  /** Payload segments whose bytes disagreed with bytes already seen at the same offsets (Zeek's rexmit_inconsistency). */
+  inconsistentOverlaps: number;
 }
 
 /** Zeek's per-endpoint TCP states (TCP_ENDPOINT_*), in Zeek's order. */
@@ -163,6 +165,16 @@ class Endpoint {
   /** Holes below seenEnd whose bytes were never captured, ascending, ≤ MAX_HOLES. */
   holeStart: number[] | null = null;
   holeEnd: number[] | null = null;
+  /** Some payload byte of this side was captured. */
+  payloadSeen = false;
+  /** One past the highest offset of this side's data the peer acknowledged while none of it was captured. */
+  unseenAcked = 0;
+  /**
+   * Stream offset of the first kept byte. 0, except for a side whose SYN was not captured: its
+   * kept bytes start at the first payload byte the capture saw, wherever its numbering began (a
+   * zero-length keep-alive at seq − 1 must not leave a one-byte hole before the stream).
+   */
+  streamBase = 0;
 
   constructor(
     readonly isOrig: boolean,
@@ -194,6 +206,9 @@ class Endpoint {
     this.ackedTo = 0;
     this.holeStart = null;
     this.holeEnd = null;
+    this.payloadSeen = false;
+    this.unseenAcked = 0;
+    this.streamBase = 0;
   }
 
   setState(s: EndpointState): void {
@@ -237,6 +252,7 @@ export class TcpTracker {
     gaps: 0,
     gapBytes: 0,
     zeroWindows: 0,
+    inconsistentOverlaps: 0,
   };
   /** What the client sent. */
   readonly client: StreamBuffer;
@@ -301,6 +317,37 @@ export class TcpTracker {
   /** A SYN-ACK was seen from the server. */
   get synAckSeen(): boolean {
     return this.sawSynAck;
+  }
+
+  /**
+   * That side's SYN was not captured (the capture began after it): its kept bytes start at the
+   * first payload byte the capture saw, which may be anywhere in its stream. Policy judges such a
+   * side only on what it shows.
+   */
+  get clientStartMissing(): boolean {
+    return this.orig.synSeq < 0;
+  }
+  get serverStartMissing(): boolean {
+    return this.resp.synSeq < 0;
+  }
+
+  /**
+   * The peer acknowledged data from this side and the capture holds none of it: this side was
+   * not captured (asymmetric routing, a one-way SPAN; Zeek's possible_split_routing). Policy
+   * judges nothing that needs this side's bytes.
+   */
+  get clientUnseen(): boolean {
+    return this.orig.unseenAcked > 0 && !this.orig.payloadSeen;
+  }
+  get serverUnseen(): boolean {
+    return this.resp.unseenAcked > 0 && !this.resp.payloadSeen;
+  }
+  /** How many bytes of the unseen side's data the peer acknowledged (0 when the side was seen). */
+  get clientUnseenBytes(): number {
+    return this.clientUnseen ? this.orig.unseenAcked : 0;
+  }
+  get serverUnseenBytes(): number {
+    return this.serverUnseen ? this.resp.unseenAcked : 0;
   }
 
   /** Zeek's endpoint states, for reports ("established", "reset", …). */
@@ -404,8 +451,8 @@ export class TcpTracker {
       if (this.speaker === null) this.speaker = fromClient ? "client" : "server";
       if (!underflow) this.dataSent(ep, peer, (syn ? relSeq + 1 : relSeq) - 1, p, captured, len - captured, frame);
     }
-    if (fin) ep.stream.setEnd(ep.finRel - 2);
-    else if (rst && !underflow) ep.stream.setEnd(relSeq - 1, false);
+    if (fin) ep.stream.setEnd(ep.finRel - 2 - ep.streamBase);
+    else if (rst && !underflow) ep.stream.setEnd(relSeq - 1 - ep.streamBase, false);
   }
 
   /**
@@ -445,7 +492,7 @@ export class TcpTracker {
    */
   reset(): void {
     const k = this.counters;
-    k.retransmissions = k.outOfOrder = k.overlaps = k.gaps = k.gapBytes = k.zeroWindows = 0;
+    k.retransmissions = k.outOfOrder = k.overlaps = k.gaps = k.gapBytes = k.zeroWindows = k.inconsistentOverlaps = 0;
     this.client.reset();
     this.server.reset();
     this.orig.reset();
@@ -700,7 +747,12 @@ export class TcpTracker {
       sender.seenEnd = upTo;
     }
     if (pendingStart >= 0) this.declareGap(sender, pendingEnd - pendingStart, clean);
-    sender.stream.gapUpTo(upTo);
+    if (!sender.payloadSeen) {
+      if (upTo > sender.unseenAcked) sender.unseenAcked = upTo;
+      // A side picked up midstream has no kept stream yet: it starts at its first captured byte.
+      if (sender.synSeq < 0) return;
+    }
+    sender.stream.gapUpTo(upTo - sender.streamBase);
   }
 
   private declareGap(ep: Endpoint, bytes: number, history: boolean): void {
@@ -752,7 +804,17 @@ export class TcpTracker {
     if (filled > 0) this.counters.outOfOrder++;
     if (dup > 0 && (advanced || filled > 0)) this.counters.overlaps++;
     if (dup > 0) this.duplicateBytes += dup;
-    ep.stream.add(off, p.payloadBuf, p.payloadOffset, captured, missing, frame);
+    // A keep-alive (RFC 9293 §3.8.4: one byte at the last acknowledged sequence number, seq =
+    // next − 1, usually garbage) is not stream data: it neither ends the kept prefix nor counts
+    // as a copy that disagrees.
+    if (captured + missing === 1 && s === seen0 - 1) return;
+    if (!ep.payloadSeen) {
+      if (captured > 0) ep.payloadSeen = true;
+      if (ep.synSeq < 0 && ep.stream.length === 0 && off > 0) ep.streamBase = off;
+    }
+    const before = ep.stream.inconsistent;
+    ep.stream.add(off - ep.streamBase, p.payloadBuf, p.payloadOffset, captured, missing, frame);
+    this.counters.inconsistentOverlaps += ep.stream.inconsistent - before;
   }
 
   /** Remove [a, b) from the hole list; returns how many hole bytes it filled. */
@@ -817,7 +879,7 @@ export class TcpTracker {
       hs.shift();
       he.shift();
       this.declareGap(ep, bytes, isClean(ep) && isClean(peer));
-      ep.stream.gapUpTo(end);
+      ep.stream.gapUpTo(end - ep.streamBase);
     }
   }
 }

@@ -87,6 +87,8 @@ export interface ConversationRecord {
   history: string;
   /** What the bytes are (not the port): tls, vmware-authd, ssh, rdp, http, ntp, dns, plaintext, unknown, none. */
   protocol: Protocol;
+  /** What the client's bytes were when the server answered in another protocol (then `protocol` is the server's); null when both agree. */
+  clientProtocol: Protocol | null;
   /** TLS facts when a TLS handshake was seen (also for vmware-authd and RDP after negotiation). */
   tls: TlsFacts | null;
   /** The first line a server (or client) sent in clear: authd 220 line, SSH banner, … */
@@ -99,8 +101,25 @@ export interface ConversationRecord {
   dns: ConversationFacts["dns"];
   /** ICMP/ICMPv6 errors quoting this conversation: last type and code, how many, their frames. */
   icmp: { type: number; code: number; count: number; frames: number[] } | null;
-  /** TCP counters (null for UDP). */
-  tcp: { retransmissions: number; outOfOrder: number; overlaps: number; gaps: number; gapBytes: number; zeroWindows: number } | null;
+  /**
+   * TCP counters, and what the capture could not show of each side (null for UDP):
+   * `clientStartMissing`/`serverStartMissing` (that side's SYN was not captured: its bytes start
+   * mid-stream), `clientUnseen`/`serverUnseen` (the peer acknowledged data from that side that
+   * the capture never saw: that side was not captured).
+   */
+  tcp: {
+    retransmissions: number;
+    outOfOrder: number;
+    overlaps: number;
+    gaps: number;
+    gapBytes: number;
+    zeroWindows: number;
+    inconsistentOverlaps: number;
+    clientStartMissing: boolean;
+    serverStartMissing: boolean;
+    clientUnseen: boolean;
+    serverUnseen: boolean;
+  } | null;
   /** Things wrong inside the protocol (Zeek's weirds), with a name and where. */
   anomalies: Anomaly[];
   /** Matched row id (a matrix row, an infrastructure entry such as dns-53-udp, or a related entry), or null. */
@@ -166,6 +185,7 @@ export function conversationRecord(c: Conversation, v: ConversationVerdict | und
     state: connState(c),
     history: c.aggregate !== null ? c.aggregate.history : t !== null ? t.history : udpHistory(c.packetsClient > 0, c.packetsServer > 0, c.firstFromServer),
     protocol: f?.protocol ?? "none",
+    clientProtocol: f?.clientProtocol ?? null,
     tls: f?.tls ?? null,
     banner: f?.banner ?? null,
     ssh: f?.ssh ?? null,
@@ -174,7 +194,16 @@ export function conversationRecord(c: Conversation, v: ConversationVerdict | und
     ntp: f?.ntp ?? null,
     dns: f?.dns ?? null,
     icmp: c.icmpCount > 0 ? { type: c.icmpType, code: c.icmpCode, count: c.icmpCount, frames: [...c.icmpFrames] } : null,
-    tcp: t !== null ? { ...t.counters } : null,
+    tcp:
+      t !== null
+        ? {
+            ...t.counters,
+            clientStartMissing: t.clientStartMissing,
+            serverStartMissing: t.serverStartMissing,
+            clientUnseen: t.clientUnseen,
+            serverUnseen: t.serverUnseen,
+          }
+        : null,
     anomalies: f?.anomalies ?? [],
     rule: v?.rule ?? null,
     ruleKind: v?.ruleKind ?? null,

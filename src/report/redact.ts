@@ -75,6 +75,7 @@ const FIELDS: Record<string, Handling> = {
   "conversations.state": "keep",
   "conversations.history": "keep",
   "conversations.protocol": "keep",
+  "conversations.clientProtocol": "keep",
   "conversations.tls.clientVersion": "keep",
   "conversations.tls.version": "keep",
   "conversations.tls.sni": "nameOrIp",
