@@ -175,6 +175,8 @@ class Endpoint {
    * zero-length keep-alive at seq − 1 must not leave a one-byte hole before the stream).
    */
   streamBase = 0;
+  /** While this side has sent nothing: the first acknowledgment number the peer sent it (uint32), or -1. */
+  firstAck = -1;
 
   constructor(
     readonly isOrig: boolean,
@@ -209,6 +211,7 @@ class Endpoint {
     this.payloadSeen = false;
     this.unseenAcked = 0;
     this.streamBase = 0;
+    this.firstAck = -1;
   }
 
   setState(s: EndpointState): void {
@@ -428,6 +431,13 @@ export class TcpTracker {
     if (ack) {
       const ackSeq = p.ack >>> 0;
       if (peer.state === INACTIVE) {
+        // A peer that sent nothing captured, whose data this side acknowledges all the same: by
+        // how much the acknowledgments moved on is how much of its data the capture missed.
+        if (peer.firstAck < 0) peer.firstAck = ackSeq;
+        else if (!rst) {
+          const moved = (ackSeq - peer.firstAck) | 0;
+          if (moved > peer.unseenAcked && moved < TOO_LARGE_SEQ_DELTA) peer.unseenAcked = moved;
+        }
         // Number the silent peer as though we had seen its SYN (Zeek's init_peer).
         relAck = 1;
         peer.init(ackSeq - 1, 0);
@@ -782,6 +792,16 @@ export class TcpTracker {
     const s = off;
     const c = off + captured; // end of captured bytes
     const e = c + missing; // end of the sequence range
+    if (!ep.payloadSeen && ep.synSeq < 0 && ep.stream.length === 0) {
+      // Picked up midstream: this side's stream starts at its first captured byte. Whatever its
+      // numbering made of the bytes before (a zero-length keep-alive at seq − 1 puts the first
+      // data byte at offset 1) is before the capture, not a hole in it.
+      ep.streamBase = off;
+      if (off > ep.seenEnd && (ep.holeStart === null || ep.holeStart.length === 0)) {
+        ep.seenEnd = off;
+        if (ep.ackedTo < off) ep.ackedTo = off;
+      }
+    }
     const seen0 = ep.seenEnd;
     // Captured bytes below what we had seen: either fill holes or repeat old bytes.
     let filled = 0;
@@ -808,10 +828,7 @@ export class TcpTracker {
     // next − 1, usually garbage) is not stream data: it neither ends the kept prefix nor counts
     // as a copy that disagrees.
     if (captured + missing === 1 && s === seen0 - 1) return;
-    if (!ep.payloadSeen) {
-      if (captured > 0) ep.payloadSeen = true;
-      if (ep.synSeq < 0 && ep.stream.length === 0 && off > 0) ep.streamBase = off;
-    }
+    if (captured > 0) ep.payloadSeen = true;
     const before = ep.stream.inconsistent;
     ep.stream.add(off - ep.streamBase, p.payloadBuf, p.payloadOffset, captured, missing, frame);
     this.counters.inconsistentOverlaps += ep.stream.inconsistent - before;
