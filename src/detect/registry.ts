@@ -16,8 +16,10 @@
  * chosen one is `clientProtocol`.
  */
 import { dnsDetector } from "./dns.js";
+import { dtlsDetector } from "./dtls.js";
 import { fallbackDetectors, noneDetector, plaintextDetector, serverTextLine, unknownDetector } from "./fallback.js";
 import { httpDetector } from "./http.js";
+import { nbnsDetector } from "./nbns.js";
 import { ntpDetector } from "./ntp.js";
 import { rdpDetector } from "./rdp.js";
 import { sshDetector } from "./ssh.js";
@@ -32,6 +34,8 @@ export const detectors: readonly Detector[] = [
   sshDetector,
   rdpDetector,
   httpDetector,
+  dtlsDetector,
+  nbnsDetector,
   dnsDetector,
   ntpDetector,
   ...fallbackDetectors,

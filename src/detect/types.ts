@@ -10,12 +10,14 @@
 /** What `protocol` in the report can say. */
 export type Protocol =
   | "tls"
+  | "dtls"
   | "vmware-authd"
   | "ssh"
   | "rdp"
   | "http"
   | "ntp"
   | "dns"
+  | "nbns"
   | "plaintext"
   | "unknown"
   | "none";

@@ -29,6 +29,8 @@ function validSamples(): StreamSample[] {
     udp([[true, fx.ntpV3Client], [false, fx.ntpV3Server]], { serverPort: 123 }),
     udp([[true, fx.ntpControlRequest], [false, fx.ntpControlResponse], [true, fx.ntpMonlist]], { serverPort: 123 }),
     udp([[true, fx.dnsQuery], [false, fx.dnsResponse], [true, fx.dnsSelfLoop], [false, fx.dnsLabelLoop]], { serverPort: 53 }),
+    udp([[true, fx.dtlsRecord(22, 0xfeff, 0, 0, fx.dtlsHandshake(1, 0, fx.dtlsClientHello("media.example")))], [false, fx.dtlsRecord(22, 0xfefd, 0, 0, fx.dtlsHandshake(2, 0, fx.serverHelloBody))]], { serverPort: 443 }),
+    udp([[true, fx.nbnsQuery], [false, fx.nbnsAnswer]], { serverPort: 137 }),
   ];
 }
 
