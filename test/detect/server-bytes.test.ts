@@ -127,3 +127,37 @@ describe("encrypted alert records are never parsed as plaintext alerts", () => {
     expect(f.tls?.alerts).toEqual([{ from: "server", level: "warning", description: "unrecognized_name" }]);
   });
 });
+
+describe("mid-stream RDP", () => {
+  /** Fast-path output (MS-RDPBCGR §2.2.9.1.2): header 0x80 (action 0, flags ENCRYPTED), length, then the (encrypted) updates. */
+  function fastPath(n: number, seed: number): Uint8Array {
+    const body = cipherBytes(n - 2, seed);
+    return bytes(0x80, n, body); // fpOutputHeader, length1 (< 0x80: one byte, the whole PDU's length), data
+  }
+  /** The same with the two-byte length form (length1 top bit set, 15-bit length). */
+  function fastPathLong(n: number, seed: number): Uint8Array {
+    return bytes(0x80, 0x80 | (n >> 8), n & 0xff, cipherBytes(n - 3, seed));
+  }
+
+  it("a server side that is one fast-path PDU whose length is the segment's is rdp, start missing", () => {
+    const f = detect(tcp(new Uint8Array(0), fastPath(90, 4), { clientStartMissing: true, serverStartMissing: true, serverPort: 3389 }));
+    expect(f.protocol).toBe("rdp");
+    expect(f.rdp).toEqual({ cookie: null, requestedProtocols: [], selectedProtocol: null, failure: null });
+    expect(f.anomalies).toEqual([]);
+  });
+
+  it("several PDUs back to back, fast-path and TPKT, each way", () => {
+    const server = bytes(fastPathLong(300, 1), fastPath(40, 2), bytes(0x03, 0x00, 0x00, 0x0c, cipherBytes(8, 3)));
+    const client = bytes(0x08, 20, cipherBytes(18, 5), 0x04, 12, cipherBytes(10, 6)); // fast-path input: numEvents in the header
+    expect(detect(tcp(client, server, { clientStartMissing: true, serverStartMissing: true, serverPort: 3389 })).protocol).toBe("rdp");
+  });
+
+  it("with the start captured, the same bytes are not RDP (an RDP connection begins with X.224)", () => {
+    expect(detect(tcp(new Uint8Array(0), fastPath(90, 4), { serverPort: 3389 })).protocol).toBe("unknown");
+  });
+
+  it("a length that does not match the bytes is not RDP", () => {
+    const f = detect(tcp(new Uint8Array(0), bytes(0x80, 50, cipherBytes(70, 4)), { clientStartMissing: true, serverStartMissing: true }));
+    expect(f.protocol).toBe("unknown");
+  });
+});
