@@ -85,7 +85,7 @@ export interface ConversationRecord {
   /** Zeek conn_state (S0, S1, SF, REJ, …) and history letters (uppercase = client). */
   state: string;
   history: string;
-  /** What the bytes are (not the port): tls, vmware-authd, ssh, rdp, http, ntp, dns, plaintext, unknown, none. */
+  /** What the bytes are (not the port): tls, dtls, vmware-authd, ssh, rdp, http, ntp, dns, nbns, plaintext, unknown, none. */
   protocol: Protocol;
   /** What the client's bytes were when the server answered in another protocol (then `protocol` is the server's); null when both agree. */
   clientProtocol: Protocol | null;
