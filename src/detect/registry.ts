@@ -147,6 +147,8 @@ function serverSent(s: StreamSample): boolean {
 function serverDisagrees(s: StreamSample, chosen: Detector): { detector: Detector; sample: StreamSample } | null {
   if (isFallback(chosen) || s.serverStartMissing || !serverSent(s)) return null;
   const alone = serverSide(s);
+  // The common case first: the chosen detector's own probe recognises the server's bytes.
+  if (safeProbe(chosen, alone) === "match") return null;
   const d = choose(alone).detector;
   if (d.protocol === chosen.protocol || d === noneDetector) return null;
   return { detector: d, sample: alone };
