@@ -17,7 +17,8 @@
  * they are defined on TLS. RFC 9147's encrypted records with the unified header (first byte
  * 001xxxxx) are counted as DTLS once a DTLS record was seen, never parsed.
  */
-import { cipherName, parseClientHello, parseServerHello, ENCRYPTED_ALERT, alertDescriptionName } from "./tls.js";
+import { firstBytes } from "./fallback.js";
+import { alertDescriptionName, cipherName, ENCRYPTED_ALERT, parseClientHello, parseServerHello } from "./tls.js";
 import type { ConversationFacts, Datagram, Detector, ProbeResult, StreamSample, TlsFacts } from "./types.js";
 
 const HEADER = 13;
@@ -79,12 +80,8 @@ export function isDtlsDatagram(d: Uint8Array): boolean {
 }
 
 function probe(s: StreamSample): ProbeResult {
-  if (s.transport !== "udp") return "no";
-  for (const d of s.datagrams) {
-    if (d.data.length === 0) continue;
-    return isDtlsDatagram(d.data) ? "match" : "no";
-  }
-  return "no";
+  const f = s.transport === "udp" ? firstBytes(s) : null; // the first datagram with data
+  return f !== null && isDtlsDatagram(f.bytes) ? "match" : "no";
 }
 
 /** The DTLS ClientHello body with the cookie taken out: a TLS ClientHello body for parseClientHello. */

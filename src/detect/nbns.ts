@@ -16,6 +16,7 @@
  * workstation, <20> file server, <1d> master browser) and the RCODE names.
  */
 import { RCODE_NAMES } from "./dns.js";
+import { firstBytes } from "./fallback.js";
 import type { ConversationFacts, Detector, ProbeResult, StreamSample } from "./types.js";
 
 export const NBNS_PORT = 137;
@@ -70,12 +71,8 @@ export function netbiosName(d: Uint8Array, p: number): string {
 }
 
 function probe(s: StreamSample): ProbeResult {
-  if (s.transport !== "udp") return "no";
-  for (const d of s.datagrams) {
-    if (d.data.length === 0) continue;
-    return looksLikeNbns(d.data) ? "match" : "no";
-  }
-  return "no";
+  const f = s.transport === "udp" ? firstBytes(s) : null; // the first datagram with data
+  return f !== null && looksLikeNbns(f.bytes) ? "match" : "no";
 }
 
 function analyze(s: StreamSample, out: ConversationFacts): void {

@@ -11,7 +11,7 @@ import type { Anomaly, ConversationFacts, Protocol, TlsFacts } from "../detect/t
 import type { Conversation } from "../flow/conversation.js";
 import { connState } from "../flow/conversation.js";
 import type { FlowStats } from "../flow/table.js";
-import { udpHistory } from "../flow/tcp-state.js";
+import { udpHistory, type TcpCounters } from "../flow/tcp-state.js";
 import type { ConversationVerdict, Finding, FindingCode, PolicyResult } from "../policy/check.js";
 import type { Matrix } from "../policy/matrix.js";
 import type { RoleMap } from "../policy/roles.js";
@@ -107,19 +107,12 @@ export interface ConversationRecord {
    * mid-stream), `clientUnseen`/`serverUnseen` (the peer acknowledged data from that side that
    * the capture never saw: that side was not captured).
    */
-  tcp: {
-    retransmissions: number;
-    outOfOrder: number;
-    overlaps: number;
-    gaps: number;
-    gapBytes: number;
-    zeroWindows: number;
-    inconsistentOverlaps: number;
+  tcp: (TcpCounters & {
     clientStartMissing: boolean;
     serverStartMissing: boolean;
     clientUnseen: boolean;
     serverUnseen: boolean;
-  } | null;
+  }) | null;
   /** Things wrong inside the protocol (Zeek's weirds), with a name and where. */
   anomalies: Anomaly[];
   /** Matched row id (a matrix row, an infrastructure entry such as dns-53-udp, or a related entry), or null. */

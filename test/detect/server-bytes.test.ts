@@ -9,22 +9,14 @@ import { describe, expect, it } from "vitest";
 import { detect } from "../../src/detect/registry.js";
 import { ENCRYPTED_ALERT } from "../../src/detect/tls.js";
 import { authdBanner, clientHello, httpRequest, rdpRequest, serverHello, sshClient, sshServer } from "./fixtures.js";
-import { bytes, tcp } from "./sample.js";
+import { bytes, randomBytes, rng, tcp } from "./sample.js";
+
+/** `n` seeded random bytes: what ciphertext looks like (not text, no TLS header, by chance). */
+const cipher = (n: number, seed = 7): Uint8Array => randomBytes(rng(seed), n);
 import { alert, ccs, CT, record } from "./tls-bytes.js";
 
-/** `n` bytes that look like ciphertext (seeded, not text, no TLS header). */
-function cipherBytes(n: number, seed = 7): Uint8Array {
-  const out = new Uint8Array(n);
-  let x = seed;
-  for (let i = 0; i < n; i++) {
-    x = (x * 1103515245 + 12345) >>> 0;
-    out[i] = (x >>> 16) & 0xff;
-  }
-  return out;
-}
-
 /** An encrypted alert record as TLS 1.2 AES-GCM sends it: 8-byte explicit nonce, 2 encrypted bytes, 16-byte tag = 26. */
-const gcmAlert = record(CT.alert, 0x0303, cipherBytes(26, 3));
+const gcmAlert = record(CT.alert, 0x0303, cipher(26, 3));
 
 describe("the server's bytes count as much as the client's", () => {
   it("a ClientHello answered by a plaintext banner: protocol plaintext, clientProtocol tls, the banner, the ClientHello's SNI kept", () => {
@@ -47,7 +39,7 @@ describe("the server's bytes count as much as the client's", () => {
   });
 
   it("a ClientHello answered by binary that is not a TLS record: protocol unknown, no banner", () => {
-    const f = detect(tcp(clientHello("a.example"), bytes(0x00, 0x00, 0x00, 0x2c, 0x01, 0x02, cipherBytes(40)), { serverPort: 443 }));
+    const f = detect(tcp(clientHello("a.example"), bytes(0x00, 0x00, 0x00, 0x2c, 0x01, 0x02, cipher(40)), { serverPort: 443 }));
     expect(f.protocol).toBe("unknown");
     expect(f.clientProtocol).toBe("tls");
     expect(f.banner).toBeNull();
@@ -91,8 +83,8 @@ describe("bytes we cannot classify are never plaintext; one well-formed record p
   });
 
   it("mid-stream: one application-data record cut by the end of the kept bytes, each way, is tls", () => {
-    const client = bytes(0x17, 0x03, 0x03, 0x40, 0x00, cipherBytes(100, 1)); // type 23, TLS 1.2, length 16384: the rest not kept
-    const server = bytes(0x17, 0x03, 0x03, 0x00, 0x30, cipherBytes(48, 2)); // one whole 48-byte record
+    const client = bytes(0x17, 0x03, 0x03, 0x40, 0x00, cipher(100, 1)); // type 23, TLS 1.2, length 16384: the rest not kept
+    const server = bytes(0x17, 0x03, 0x03, 0x00, 0x30, cipher(48, 2)); // one whole 48-byte record
     expect(detect(tcp(client, server, { clientStartMissing: true, serverStartMissing: true })).protocol).toBe("tls");
   });
 
@@ -102,14 +94,14 @@ describe("bytes we cannot classify are never plaintext; one well-formed record p
   });
 
   it("unrecognised binary is unknown, not plaintext; plaintext needs text", () => {
-    expect(detect(tcp(cipherBytes(200), cipherBytes(200, 9))).protocol).toBe("unknown");
+    expect(detect(tcp(cipher(200), cipher(200, 9))).protocol).toBe("unknown");
     expect(detect(tcp(bytes("USER anonymous\r\n"), new Uint8Array(0))).protocol).toBe("plaintext");
   });
 });
 
 describe("encrypted alert records are never parsed as plaintext alerts", () => {
   it("after the server's ChangeCipherSpec (TLS 1.2) an alert record is reported as encrypted, even a 2-byte one", () => {
-    const f = detect(tcp(clientHello("a.example"), bytes(serverHello(), ccs(), record(CT.handshake, 0x0303, cipherBytes(40)), alert(2, 45))));
+    const f = detect(tcp(clientHello("a.example"), bytes(serverHello(), ccs(), record(CT.handshake, 0x0303, cipher(40)), alert(2, 45))));
     expect(f.protocol).toBe("tls");
     expect(f.tls?.alerts).toEqual([{ from: "server", level: "encrypted", description: ENCRYPTED_ALERT }]);
     expect(f.tls?.alerts.some((a) => a.description === "certificate_expired")).toBe(false);
@@ -117,7 +109,7 @@ describe("encrypted alert records are never parsed as plaintext alerts", () => {
 
   it("an alert record longer than 2 bytes is ciphertext whatever came before (here: no ChangeCipherSpec captured)", () => {
     // 0x02 0x2d would read as "fatal certificate_expired" if the first two bytes were taken as an alert.
-    const encrypted = record(CT.alert, 0x0303, bytes(0x02, 0x2d, cipherBytes(24, 5)));
+    const encrypted = record(CT.alert, 0x0303, bytes(0x02, 0x2d, cipher(24, 5)));
     const f = detect(tcp(clientHello("a.example"), bytes(serverHello(), encrypted)));
     expect(f.tls?.alerts).toEqual([{ from: "server", level: "encrypted", description: ENCRYPTED_ALERT }]);
   });
@@ -131,12 +123,12 @@ describe("encrypted alert records are never parsed as plaintext alerts", () => {
 describe("mid-stream RDP", () => {
   /** Fast-path output (MS-RDPBCGR §2.2.9.1.2): header 0x80 (action 0, flags ENCRYPTED), length, then the (encrypted) updates. */
   function fastPath(n: number, seed: number): Uint8Array {
-    const body = cipherBytes(n - 2, seed);
+    const body = cipher(n - 2, seed);
     return bytes(0x80, n, body); // fpOutputHeader, length1 (< 0x80: one byte, the whole PDU's length), data
   }
   /** The same with the two-byte length form (length1 top bit set, 15-bit length). */
   function fastPathLong(n: number, seed: number): Uint8Array {
-    return bytes(0x80, 0x80 | (n >> 8), n & 0xff, cipherBytes(n - 3, seed));
+    return bytes(0x80, 0x80 | (n >> 8), n & 0xff, cipher(n - 3, seed));
   }
 
   it("a server side that is one fast-path PDU whose length is the segment's is rdp, start missing", () => {
@@ -147,8 +139,8 @@ describe("mid-stream RDP", () => {
   });
 
   it("several PDUs back to back, fast-path and TPKT, each way", () => {
-    const server = bytes(fastPathLong(300, 1), fastPath(40, 2), bytes(0x03, 0x00, 0x00, 0x0c, cipherBytes(8, 3)));
-    const client = bytes(0x08, 20, cipherBytes(18, 5), 0x04, 12, cipherBytes(10, 6)); // fast-path input: numEvents in the header
+    const server = bytes(fastPathLong(300, 1), fastPath(40, 2), bytes(0x03, 0x00, 0x00, 0x0c, cipher(8, 3)));
+    const client = bytes(0x08, 20, cipher(18, 5), 0x04, 12, cipher(10, 6)); // fast-path input: numEvents in the header
     expect(detect(tcp(client, server, { clientStartMissing: true, serverStartMissing: true, serverPort: 3389 })).protocol).toBe("rdp");
   });
 
@@ -157,7 +149,8 @@ describe("mid-stream RDP", () => {
   });
 
   it("a length that does not match the bytes is not RDP", () => {
-    const f = detect(tcp(new Uint8Array(0), bytes(0x80, 50, cipherBytes(70, 4)), { clientStartMissing: true, serverStartMissing: true }));
+    // A 50-byte fast-path PDU, then a byte whose action bits (01) no fast-path header has.
+    const f = detect(tcp(new Uint8Array(0), bytes(0x80, 50, new Array(48).fill(0x11), 0x01, new Array(19).fill(0x22)), { clientStartMissing: true, serverStartMissing: true }));
     expect(f.protocol).toBe("unknown");
   });
 });

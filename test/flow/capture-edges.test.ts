@@ -7,6 +7,7 @@
 import { describe, expect, it } from "vitest";
 import { clientHello, serverHello } from "../detect/fixtures.js";
 import { record, CT } from "../detect/tls-bytes.js";
+import { randomBytes, rng } from "../detect/sample.js";
 import { analyzeBytes } from "../fuzz/harness.js";
 import { F, pcapOf, tcpFrames, type Seg } from "./frames.js";
 
@@ -15,22 +16,14 @@ const S = 3542; // server port (a TLS row of the Phoenix matrix)
 const CI = 1_000_000; // client's ISN
 const SI = 5_000_000; // server's ISN
 
-/** Bytes that look like ciphertext (seeded, not text, no TLS header). */
-function cipher(n: number, seed = 1): Uint8Array {
-  const out = new Uint8Array(n);
-  let x = seed;
-  for (let i = 0; i < n; i++) {
-    x = (x * 1103515245 + 12345) >>> 0;
-    out[i] = (x >>> 16) & 0xff;
-  }
-  return out;
-}
-
 async function only(segs: Seg[]) {
   const r = await analyzeBytes(pcapOf(tcpFrames(C, S, segs)));
   expect(r.conversations).toHaveLength(1);
   return r.conversations[0];
 }
+
+/** `n` seeded random bytes: what ciphertext looks like. */
+const cipher = (n: number, seed = 1): Uint8Array => randomBytes(rng(seed), n);
 
 const names = (c: { anomalies: { name: string }[] }) => c.anomalies.map((a) => a.name);
 
