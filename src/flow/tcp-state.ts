@@ -165,7 +165,7 @@ class Endpoint {
   /** Holes below seenEnd whose bytes were never captured, ascending, ≤ MAX_HOLES. */
   holeStart: number[] | null = null;
   holeEnd: number[] | null = null;
-  /** Some payload byte of this side was captured. */
+  /** The capture saw a segment of this side carrying data (its bytes captured or cut by the snap length). */
   payloadSeen = false;
   /** One past the highest offset of this side's data the peer acknowledged while none of it was captured. */
   unseenAcked = 0;
@@ -828,7 +828,8 @@ export class TcpTracker {
     // next − 1, usually garbage) is not stream data: it neither ends the kept prefix nor counts
     // as a copy that disagrees.
     if (captured + missing === 1 && s === seen0 - 1) return;
-    if (captured > 0) ep.payloadSeen = true;
+    // The capture saw this side send data, even when the snap length cut all of its bytes.
+    ep.payloadSeen = true;
     const before = ep.stream.inconsistent;
     ep.stream.add(off - ep.streamBase, p.payloadBuf, p.payloadOffset, captured, missing, frame);
     this.counters.inconsistentOverlaps += ep.stream.inconsistent - before;

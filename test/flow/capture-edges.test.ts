@@ -128,6 +128,22 @@ describe("one side of the conversation is missing", () => {
     expect(a?.message).toContain("3000 bytes");
   });
 
+  it("a server whose data the snap length cut entirely was still seen: not unseen", async () => {
+    const ch = clientHello("a.example");
+    const sh = serverHello();
+    const frames = tcpFrames(C, S, [
+      { fromA: true, seq: CI, flags: F.SYN },
+      { fromA: false, seq: SI, ack: CI + 1, flags: F.SYN | F.ACK },
+      { fromA: true, seq: CI + 1, ack: SI + 1, flags: F.ACK | F.PSH, payload: ch },
+      { fromA: false, seq: SI + 1, ack: CI + 1 + ch.length, flags: F.ACK | F.PSH, payload: sh },
+      { fromA: true, seq: CI + 1 + ch.length, ack: SI + 1 + sh.length, flags: F.ACK },
+    ]);
+    const r = await analyzeBytes(pcapOf(frames, 54)); // Ethernet + IPv4 + TCP headers only: every payload cut
+    const c = r.conversations[0];
+    expect(c.tcp).toMatchObject({ serverUnseen: false, clientUnseen: false });
+    expect(names(c)).not.toContain("possible_split_routing");
+  });
+
   it("a conversation whose server answered in the capture is not unseen", async () => {
     const ch = clientHello("a.example");
     const sh = serverHello();

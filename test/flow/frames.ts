@@ -12,11 +12,11 @@ export const HOST_B = [10, 18, 0, 2];
 /** TCP flag bits (RFC 9293 §3.1). */
 export const F = { FIN: 0x01, SYN: 0x02, RST: 0x04, PSH: 0x08, ACK: 0x10 } as const;
 
-/** A pcap (little-endian, microseconds, Ethernet) holding `frames`, 1 ms apart. */
-export function pcapOf(frames: Uint8Array[]): Uint8Array {
+/** A pcap (little-endian, microseconds, Ethernet) holding `frames`, 1 ms apart, each cut to `snaplen` bytes. */
+export function pcapOf(frames: Uint8Array[], snaplen = 65535): Uint8Array {
   return cat(
-    pcapHeader({ le: true, snaplen: 65535, linkType: 1 }),
-    ...frames.map((f, i) => pcapRecord(true, 1_700_000_000 + Math.floor(i / 1000), (i % 1000) * 1000, f)),
+    pcapHeader({ le: true, snaplen, linkType: 1 }),
+    ...frames.map((f, i) => pcapRecord(true, 1_700_000_000 + Math.floor(i / 1000), (i % 1000) * 1000, f.subarray(0, snaplen), f.length, Math.min(f.length, snaplen))),
   );
 }
 
