@@ -233,6 +233,17 @@ function firstTextLine(b: Uint8Array): string | null {
   return line.text.length > 0 ? line.text : null;
 }
 
+/** The server's first text line (its stream, or its first datagram that is text), or null. */
+export function serverTextLine(s: StreamSample): string | null {
+  if (s.transport === "tcp") return firstTextLine(s.server);
+  for (const d of s.datagrams) {
+    if (d.fromClient || d.data.length === 0) continue;
+    const l = firstTextLine(d.data);
+    if (l !== null) return l;
+  }
+  return null;
+}
+
 /** The server's first text line, else the client's (for the `banner` field). */
 function textBanner(s: StreamSample): string | null {
   if (s.transport === "udp") {

@@ -65,7 +65,15 @@ export function looksLikeNtp(d: Uint8Array, strict: boolean): boolean {
     const count = u16be(d, 10);
     const op = d[1] & 0x1f;
     if (count > CTL_MAX_DATA || CTL_HEADER + count > d.length) return false;
-    return !strict || op <= 12 || op === 31;
+    if (!strict) return true;
+    // Off port 123, the real structure (RFC 9327 §2): a known opcode, LI 0, and a length that is
+    // the header plus the data padded to 32 bits, optionally followed by a MAC (key id + MD5 or
+    // SHA-1 digest). A DTLS record (16 01 00 …, 16 fe fd …) read this way has a "count" of 0 or 1
+    // in a datagram of a hundred bytes.
+    if ((op > 12 && op !== 31) || op === 0 || d[0] >> 6 !== 0) return false;
+    const body = CTL_HEADER + ((count + 3) & ~3);
+    const extra = d.length - body;
+    return extra === 0 || extra === 20 || extra === 24;
   }
   // mode 7: implementation 0 (universal), 2 (XNTPD_OLD) or 3 (XNTPD); MBZ nibble zero;
   // the items fit in the packet.
@@ -75,7 +83,16 @@ export function looksLikeNtp(d: Uint8Array, strict: boolean): boolean {
   if (d[6] >> 4 !== 0) return false;
   const nitems = u16be(d, 4) & 0x0fff;
   const size = u16be(d, 6) & 0x0fff;
-  return nitems * size <= d.length - PRIV_HEADER;
+  if (nitems * size > d.length - PRIV_HEADER) return false;
+  if (!strict) return true;
+  // Off port 123 (ntpd's ntp_request.h): a response (R set) is the header plus its items, padded
+  // to 32 bits; a request is the header and its 40-byte data area (48 bytes), optionally with the
+  // authenticator (timestamp, key id, MD5 digest: 72 bytes).
+  if ((d[0] & 0x80) !== 0) {
+    const body = PRIV_HEADER + nitems * size;
+    return d.length === body || d.length === ((body + 3) & ~3);
+  }
+  return (d.length === 48 || d.length === 72) && nitems * size <= 40;
 }
 
 function probe(s: StreamSample): ProbeResult {

@@ -94,7 +94,58 @@ function tpktX224(b: Uint8Array, code: number): "match" | "prefix" | "no" {
   return b[5] === code ? "match" : "no";
 }
 
+/**
+ * Length of the RDP PDU at `at` (MS-RDPBCGR): a fast-path PDU (§2.2.9.1.2 output /
+ * §2.2.8.1.2 input: header byte with action 0 in its two low bits — the high bits are flags, the
+ * middle four the event count on input — then length1, and length2 when length1's top bit is set:
+ * a 15-bit length of the whole PDU), or a slow-path TPKT packet (03 00, u16 length, RFC 1006 §6).
+ * -1 when the bytes there are neither; 0 when they are cut before the length.
+ */
+function pduLength(b: Uint8Array, at: number): number {
+  if (b.length - at < 2) return 0;
+  const h = b[at];
+  if (h === TPKT_VERSION) {
+    if (b[at + 1] !== 0) return -1;
+    if (b.length - at < 4) return 0;
+    const len = u16be(b, at + 2);
+    return len >= 7 ? len : -1;
+  }
+  if ((h & 0x03) !== 0) return -1;
+  const l1 = b[at + 1];
+  if ((l1 & 0x80) === 0) return l1 >= 3 ? l1 : -1;
+  if (b.length - at < 3) return 0;
+  const len = ((l1 & 0x7f) << 8) | b[at + 2];
+  return len >= 4 ? len : -1;
+}
+
+/**
+ * A side seen from the middle of an RDP session (its SYN not captured, so no X.224 exchange):
+ * its bytes are RDP PDUs back to back — fast-path output such as `80 LL …` whose length is the
+ * PDU's, or TPKT packets — to the end of what was kept (the last one may be cut there), at least
+ * two whole ones, or one that is
+ * exactly all of a finished side (issue 18: "0x80 + a length equal to the segment"). Only
+ * for a side whose start is missing: a side whose start was captured shows its X.224 exchange.
+ */
+function midstreamPdus(b: Uint8Array, done: boolean): boolean {
+  let at = 0;
+  let n = 0;
+  while (at < b.length && n < 64) {
+    const len = pduLength(b, at);
+    if (len < 0) return false;
+    if (len === 0 || at + len > b.length) return n >= 2; // cut by the end of the kept bytes, after two whole ones
+    at += len;
+    n++;
+  }
+  // A lone PDU must be fast-path output (its four middle header bits are reserved, 0) or TPKT.
+  return n >= 2 || (n === 1 && at === b.length && done && (b[0] === TPKT_VERSION || (b[0] & 0x3c) === 0));
+}
+
 function probe(s: StreamSample): ProbeResult {
+  if (s.client.length + s.server.length > 0 && (s.clientStartMissing || s.serverStartMissing)) {
+    const c = s.client.length === 0 || (s.clientStartMissing && midstreamPdus(s.client, s.clientDone));
+    const v = s.server.length === 0 || (s.serverStartMissing && midstreamPdus(s.server, s.serverDone));
+    if (c && v) return "match";
+  }
   const c = tpktX224(s.client, X224_CR);
   if (c === "match") {
     // ISO-TSAP users of TPKT (S7comm on 102) send parameters (codes 0xC0–0xC2) in the CR's
@@ -241,6 +292,8 @@ function analyzeConfirm(b: Uint8Array, out: ConversationFacts, rdp: NonNullable<
 function analyze(s: StreamSample, out: ConversationFacts): void {
   const rdp: NonNullable<ConversationFacts["rdp"]> = { cookie: null, requestedProtocols: [], selectedProtocol: null, failure: null };
   out.rdp = rdp;
+  // Picked up midstream: no X.224 exchange to read, only the PDUs the probe recognised.
+  if (tpktX224(s.client, X224_CR) !== "match" && tpktX224(s.server, X224_CC) !== "match" && (s.clientStartMissing || s.serverStartMissing)) return;
   const clientEnd = s.client.length > 0 ? analyzeRequest(s.client, out, rdp) : 0;
   const serverEnd = analyzeConfirm(s.server, out, rdp);
 

@@ -10,10 +10,16 @@
  *   4. the fallback: none (no payload), plaintext (mostly text), unknown.
  * A probe that answers "more" counts as "no" once the sample is final (both directions done, as
  * they are for a finished conversation); the first "match" wins.
+ *
+ * Then the server's bytes are run through the same order on their own (serverDisagrees): when
+ * they are another protocol than the one chosen, that is the conversation's protocol and the
+ * chosen one is `clientProtocol`.
  */
 import { dnsDetector } from "./dns.js";
-import { fallbackDetectors, noneDetector, plaintextDetector, unknownDetector } from "./fallback.js";
+import { dtlsDetector } from "./dtls.js";
+import { fallbackDetectors, noneDetector, plaintextDetector, serverTextLine, unknownDetector } from "./fallback.js";
 import { httpDetector } from "./http.js";
+import { nbnsDetector } from "./nbns.js";
 import { ntpDetector } from "./ntp.js";
 import { quicDetector } from "./quic.js";
 import { rdpDetector } from "./rdp.js";
@@ -30,6 +36,8 @@ export const detectors: readonly Detector[] = [
   rdpDetector,
   httpDetector,
   quicDetector,
+  dtlsDetector,
+  nbnsDetector,
   dnsDetector,
   ntpDetector,
   ...fallbackDetectors,
@@ -98,21 +106,77 @@ export function choose(s: StreamSample): Choice {
   return { detector: unknownDetector, step: 4, waiting };
 }
 
+/** `d.analyze` on `s` into `facts`; a throw becomes a `detector_internal_error` anomaly. */
+function runAnalyze(d: Detector, s: StreamSample, facts: ConversationFacts): void {
+  try {
+    d.analyze(s, facts);
+  } catch (e) {
+    facts.anomalies.push({
+      name: "detector_internal_error",
+      message: `${d.protocol} analysis stopped: ${e instanceof Error ? e.message : String(e)}`,
+    });
+  }
+}
+
+const EMPTY = new Uint8Array(0);
+
+/** The server's bytes alone, as if the client had sent nothing (its datagrams dropped for UDP). */
+export function serverSide(s: StreamSample): StreamSample {
+  return {
+    ...s,
+    client: EMPTY,
+    clientDone: true,
+    clientGap: false,
+    clientStartMissing: false,
+    firstSpeaker: "server",
+    datagrams: s.transport === "udp" ? s.datagrams.filter((d) => !d.fromClient) : s.datagrams,
+  };
+}
+
+function serverSent(s: StreamSample): boolean {
+  return s.transport === "udp" ? s.datagrams.some((d) => !d.fromClient && d.data.length > 0) : s.server.length > 0;
+}
+
+/**
+ * The server's bytes count as much as the client's (issue 11): what do they say on their own,
+ * when the protocol chosen for the conversation is not theirs? Null when they agree with `chosen`,
+ * when the server sent nothing, or when its bytes cannot be judged (its start was not captured).
+ *
+ * One rule for every detector: the server's side is run through the same registry alone. A
+ * ClientHello answered by a plaintext banner, an HTTP 400 or unrecognised binary is then what the
+ * server spoke (plaintext, http, unknown); a TLS alert record answering it is still TLS.
+ */
+function serverDisagrees(s: StreamSample, chosen: Detector): { detector: Detector; sample: StreamSample } | null {
+  if (isFallback(chosen) || s.serverStartMissing || !serverSent(s)) return null;
+  const alone = serverSide(s);
+  // The common case first: the chosen detector's own probe recognises the server's bytes.
+  if (safeProbe(chosen, alone) === "match") return null;
+  const d = choose(alone).detector;
+  if (d.protocol === chosen.protocol || d === noneDetector) return null;
+  return { detector: d, sample: alone };
+}
+
 /**
  * Detects the protocol of one conversation and fills its facts. Never throws: a detector that
  * throws inside analyze leaves a `detector_internal_error` anomaly and the facts it had set.
+ *
+ * When the server answered in another protocol than the one the client's bytes started
+ * (serverDisagrees), `protocol` is what the server spoke and `clientProtocol` what the client's
+ * bytes were; both analyses run, the server's last (on its bytes alone), so the facts keep what
+ * the client sent (a ClientHello's SNI) and `banner` is the server's first text line.
  */
 export function detect(sample: StreamSample): ConversationFacts {
   const facts = emptyFacts();
   const { detector } = choose(sample);
   facts.protocol = detector.protocol;
-  try {
-    detector.analyze(sample, facts);
-  } catch (e) {
-    facts.anomalies.push({
-      name: "detector_internal_error",
-      message: `${detector.protocol} analysis stopped: ${e instanceof Error ? e.message : String(e)}`,
-    });
+  runAnalyze(detector, sample, facts);
+  const server = serverDisagrees(sample, detector);
+  if (server !== null) {
+    facts.clientProtocol = detector.protocol;
+    facts.protocol = server.detector.protocol;
+    facts.banner = null;
+    runAnalyze(server.detector, server.sample, facts);
+    facts.banner ??= serverTextLine(server.sample);
   }
   return facts;
 }

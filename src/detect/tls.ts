@@ -110,6 +110,8 @@ export function extensionName(t: number): string {
 
 /** RFC 5246 §6.2.3: TLSCiphertext.length MUST NOT exceed 2^14 + 2048. */
 export const MAX_RECORD_LENGTH = 16384 + 2048;
+/** `description` of an alert record whose content is encrypted (its `level` is "encrypted"). */
+export const ENCRYPTED_ALERT = "encrypted_alert";
 /** Records walked per side; past it the rest of the stream is not looked at. */
 const MAX_RECORDS = 4096;
 /** Largest handshake message we buffer (uint24 allows 16 MiB; real certificate chains stay far below). */
@@ -889,18 +891,18 @@ function walkSide(b: Uint8Array, start: number, opt: SideOptions, sink: Sink): S
         encrypted = true;
         hsStopped = true;
       }
-    } else if (type === CT_ALERT) {
-      // Cleartext alerts: before this side's ChangeCipherSpec in TLS ≤ 1.2; in TLS 1.3 encrypted
-      // alerts travel as application_data, so an alert record is always cleartext.
-      if (!encrypted) {
-        if (len === 0 || len % 2 !== 0) {
-          if (len !== 0) sink.add("tls_bad_alert_length", `alert record of ${len} bytes (alerts are 2 bytes each)`, dir, off);
-        } else {
-          for (let p = fragFrom; p + 1 < fragTo && res.alerts.length < MAX_ALERTS; p += 2) {
-            const level = b[p];
-            res.alerts.push({ level: level === 1 ? "warning" : level === 2 ? "fatal" : "0x" + level.toString(16).padStart(2, "0"), description: alertDescriptionName(b[p + 1]) });
-          }
-        }
+    } else if (type === CT_ALERT && len > 0 && res.alerts.length < MAX_ALERTS) {
+      // An alert in clear is one 2-byte message (RFC 5246 §7.2, RFC 8446 §6). A longer alert
+      // record carries an IV, a MAC or an AEAD tag (a GCM alert is 26 bytes, ChaCha20 18, CBC
+      // 48+): it is encrypted, whatever we saw before it — a capture that began mid-stream shows
+      // such a record with no handshake at all. So is any alert after this side's
+      // ChangeCipherSpec (TLS ≤ 1.2). Its bytes are ciphertext: never read a level or a
+      // description from them (issue 18); say "encrypted".
+      if (encrypted || len !== 2) {
+        res.alerts.push({ level: "encrypted", description: ENCRYPTED_ALERT });
+      } else if (fragTo - fragFrom === 2) {
+        const level = b[fragFrom];
+        res.alerts.push({ level: level === 1 ? "warning" : level === 2 ? "fatal" : "0x" + level.toString(16).padStart(2, "0"), description: alertDescriptionName(b[fragFrom + 1]) });
       }
     }
     // CT_APPLICATION_DATA and CT_HEARTBEAT carry nothing we read.
@@ -1305,6 +1307,25 @@ function recordChain(b: Uint8Array): number {
   return n;
 }
 
+/**
+ * Does `b` start with one well-formed TLS record (RFC 5246 §6.2.1, RFC 8446 §5.1): content type
+ * 20–23, version 0x0300–0x0304, length ≤ 2^14 + 2048 (and not 0 but for application data), and
+ * either the stream ends inside or right after it, or the next record header starts with a TLS
+ * content type and version 3.x? Random bytes pass about once in 2^22; binary protocols whose
+ * first bytes are a length or a small type code do not (their second byte is not 3).
+ */
+export function startsWithRecord(b: Uint8Array): boolean {
+  if (b.length < 5) return false;
+  const type = b[0];
+  if (type < CT_CHANGE_CIPHER_SPEC || type > CT_APPLICATION_DATA || b[1] !== 3 || b[2] > 4) return false;
+  const len = u16(b, 3);
+  if (len > MAX_RECORD_LENGTH || (len === 0 && type !== CT_APPLICATION_DATA)) return false;
+  const next = 5 + len;
+  if (next >= b.length) return true; // the record ends the kept bytes, or they end inside it
+  if (b[next] < CT_CHANGE_CIPHER_SPEC || b[next] > CT_HEARTBEAT) return false;
+  return next + 1 >= b.length || b[next + 1] === 3;
+}
+
 export const tlsDetector: Detector = {
   protocol: "tls",
   transports: ["tcp"],
@@ -1320,10 +1341,8 @@ export const tlsDetector: Detector = {
     // ServerHello (or SSL 2.0 SERVER-HELLO) from the server still says TLS.
     if (s.client.length === 0 || s.clientGap) {
       const v = probeTlsServer(s.server, 0);
-      if (v === "match") {
-        const b0 = s.server[0];
-        return b0 === CT_HANDSHAKE || (b0 & 0x80) !== 0 ? "match" : "no";
-      }
+      // A lone alert record is judged by the record rules below.
+      if (v === "match" && (s.server[0] === CT_HANDSHAKE || (s.server[0] & 0x80) !== 0)) return "match";
       if (v === "more" && !s.serverDone) return "more";
       if (s.client.length === 0 && !s.clientDone) return "more";
     }
@@ -1333,7 +1352,13 @@ export const tlsDetector: Detector = {
     // (tshark labels such streams TLS too). Random binary almost never tiles that way.
     const cc = recordChain(s.client);
     const sc = recordChain(s.server);
-    return cc >= 2 || sc >= 2 || (cc >= 1 && sc >= 1) ? "match" : "no";
+    if (cc >= 2 || sc >= 2 || (cc >= 1 && sc >= 1)) return "match";
+    // Issue 18: one well-formed record header on each side that sent bytes is TLS too — a
+    // capture that began mid-stream may show one encrypted alert (15 03 03 00 1a …) and nothing
+    // else; a server that answers a ClientHello with one alert record is TLS.
+    const ch = s.client.length === 0 || startsWithRecord(s.client);
+    const sh = s.server.length === 0 || startsWithRecord(s.server);
+    return ch && sh && s.client.length + s.server.length > 0 ? "match" : "no";
   },
   analyze(s: StreamSample, out: ConversationFacts): void {
     analyzeTls(s.client, s.server, out, 0, 0, s.certificates);

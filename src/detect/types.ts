@@ -13,12 +13,14 @@ import type { CertificateCache } from "./tls-certificate.js";
 export type Protocol =
   | "tls"
   | "quic"
+  | "dtls"
   | "vmware-authd"
   | "ssh"
   | "rdp"
   | "http"
   | "ntp"
   | "dns"
+  | "nbns"
   | "plaintext"
   | "unknown"
   | "none";
@@ -51,6 +53,12 @@ export interface StreamSample {
   /** TCP: true when `client`/`server` stops because a segment was missing (capture loss). */
   clientGap: boolean;
   serverGap: boolean;
+  /**
+   * TCP: true when that side's SYN was not captured (the capture began mid-connection), so its
+   * bytes may start anywhere in its stream, even inside a record. Always false for UDP.
+   */
+  clientStartMissing: boolean;
+  serverStartMissing: boolean;
   /** Who sent the first payload byte; null when neither did. */
   firstSpeaker: Direction | null;
   /** UDP: the first datagrams both ways (bounded count and size). Empty for TCP. */
@@ -218,7 +226,15 @@ export interface RdpUdpFacts {
 
 /** Protocol-specific facts; each detector fills only its own field. */
 export interface ConversationFacts {
+  /**
+   * What the bytes are. When the client's bytes start one protocol and the server answered with
+   * bytes of another (a plaintext banner or an HTTP 400 to a ClientHello), this is what the
+   * server spoke, and `clientProtocol` what the client's bytes were (registry.ts, "the server's
+   * bytes count").
+   */
   protocol: Protocol;
+  /** What the client's bytes were when the server spoke something else; null when both sides agree or the server sent nothing. */
+  clientProtocol: Protocol | null;
   /** A line the server (or, failing that, the client) sent first: authd 220 line, SSH server banner, SMTP greeting… */
   banner: string | null;
   tls: TlsFacts | null;
@@ -238,12 +254,6 @@ export interface ConversationFacts {
   ntp: { version: number; clientMode: number | null; serverMode: number | null; stratum: number | null } | null;
   /** Names asked, answer codes, and the A/AAAA answers (name → address) of the responses. */
   dns: { queries: string[]; rcodes: string[]; answers: { name: string; address: string }[] } | null;
-  /**
-   * What the client's bytes alone were, when the server answered with something else (a
-   * ClientHello answered in plain text: protocol "plaintext", clientProtocol "tls"); null or
-   * absent when both sides agree.
-   */
-  clientProtocol?: Protocol | null;
   /** QUIC (absent for other protocols). */
   quic?: QuicFacts;
   /** True when a vmware-authd banner was followed by a TLS handshake. */
@@ -252,7 +262,7 @@ export interface ConversationFacts {
 }
 
 export function emptyFacts(): ConversationFacts {
-  return { protocol: "none", banner: null, tls: null, ssh: null, rdp: null, http: null, ntp: null, dns: null, anomalies: [] };
+  return { protocol: "none", clientProtocol: null, banner: null, tls: null, ssh: null, rdp: null, http: null, ntp: null, dns: null, anomalies: [] };
 }
 
 /** A detector, declared as data. */

@@ -8,8 +8,8 @@
  * strong content, so this detector is tried on every port, and it runs before the TLS detector:
  * the client's bytes alone (a ClientHello at offset 0) would otherwise make the conversation "tls".
  */
-import { MAX_BANNER, asciiString, indexOfAscii, prefixState, readLine } from "./fallback.js";
-import { analyzeTls, probeTlsClient, probeTlsServer } from "./tls.js";
+import { MAX_BANNER, asciiString, indexOfAscii, isMostlyText, prefixState, readLine } from "./fallback.js";
+import { analyzeTls, probeTlsClient, probeTlsServer, startsWithRecord } from "./tls.js";
 import type { ConversationFacts, Detector, StreamSample } from "./types.js";
 
 /** What every authd greeting starts with (the version after it varies: 1.00, 1.10, …). */
@@ -69,22 +69,27 @@ function analyze(s: StreamSample, out: ConversationFacts): void {
   const serverStart = line.ending === "none" ? server.length : line.next;
   out.authdTls = analyzeTls(client, server, out, 0, serverStart, s.certificates);
 
-  if (client.length > 0 && probeTlsClient(client, 0) === "no") {
-    out.anomalies.push({
-      name: "authd_plaintext_after_banner",
-      message: `client sent ${client.length} bytes after the authd greeting that are not TLS: "${asciiString(client, 0, client.length, 40)}"`,
-      direction: "client",
-      offset: 0,
-    });
+  if (client.length > 0 && probeTlsClient(client, 0) === "no" && !startsWithRecord(client)) notTls(out, client, 0, "client");
+  if (server.length > serverStart && probeTlsServer(server, serverStart) === "no" && !startsWithRecord(server.subarray(serverStart))) {
+    notTls(out, server, serverStart, "server");
   }
-  if (server.length > serverStart && probeTlsServer(server, serverStart) === "no") {
-    out.anomalies.push({
-      name: "authd_plaintext_after_banner",
-      message: `server sent ${server.length - serverStart} bytes after its greeting (from byte ${serverStart}) that are not TLS: "${asciiString(server, serverStart, server.length, 40)}"`,
-      direction: "server",
-      offset: serverStart,
-    });
-  }
+}
+
+/**
+ * Bytes after the greeting that are not TLS: `authd_plaintext_after_banner` when they are text
+ * (positive evidence of a session in clear, e.g. `USER root`), `authd_not_tls_after_banner` when
+ * they are binary we do not recognise — never called plaintext without text (issue 18).
+ */
+function notTls(out: ConversationFacts, b: Uint8Array, from: number, dir: "client" | "server"): void {
+  const text = isMostlyText(b, from);
+  const who = dir === "client" ? "client sent" : "server sent";
+  const where = dir === "client" ? "" : ` (from byte ${from})`;
+  out.anomalies.push({
+    name: text ? "authd_plaintext_after_banner" : "authd_not_tls_after_banner",
+    message: `${who} ${b.length - from} bytes after ${dir === "client" ? "the authd greeting" : "its greeting"}${where} that are not TLS${text ? "" : " (binary, not text)"}: "${asciiString(b, from, b.length, 40)}"`,
+    direction: dir,
+    offset: from,
+  });
 }
 
 export const vmwareAuthdDetector: Detector = {

@@ -3,6 +3,7 @@
  * mutable form; src/report/record.ts turns it into the documented record every reporter renders.
  */
 import type { ConversationFacts, Datagram } from "../detect/types.js";
+import type { ClientBy } from "./orientation.js";
 import { udpState, type TcpTracker } from "./tcp-state.js";
 
 export type Transport = "tcp" | "udp";
@@ -23,8 +24,8 @@ export class Conversation {
   readonly serverIp = new Uint8Array(16);
   clientPort = 0;
   serverPort = 0;
-  /** How the client was chosen: "syn" (sent the first SYN), "syn-ack" (the other side sent a SYN-ACK first), "first-packet", "service-port" (roles flipped because only the first sender's port is a service port). */
-  clientBy: "syn" | "syn-ack" | "first-packet" | "service-port" = "first-packet";
+  /** How the client was chosen (src/flow/orientation.ts): "syn", "syn-ack", "protocol" (the first datagram's own role: NTP mode, DHCP ports, DNS QR bit), "service-port", "first-packet". */
+  clientBy: ClientBy = "first-packet";
   /** Packets and bytes (original frame lengths) sent by the client / by the server. */
   packetsClient = 0;
   packetsServer = 0;

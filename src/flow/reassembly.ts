@@ -9,10 +9,14 @@
  * segment's sequence number for a connection picked up midstream). The caller (TcpTracker) does
  * the 32-bit sequence arithmetic (RFC 9293 §3.4 "modulo 2^32") and hands us plain offsets.
  *
- * Overlap policy: the first copy of a byte wins. A retransmitted or overlapping segment never
- * replaces bytes we already hold. This is what most end hosts do and Suricata's default
- * ("bsd") policy; Zeek's reassembler also keeps the first copy (and raises
- * rexmit_inconsistency when the copies differ).
+ * Overlap policy: the first copy of a byte wins while the copies agree. When an overlapping
+ * segment disagrees with the bytes held (`inconsistent`, Zeek's rexmit_inconsistency; the flow
+ * layer reports `tcp_inconsistent_overlap`), we keep what makes the longer consistent stream:
+ * a segment that starts inside the in-order prefix and runs past its end replaces the bytes it
+ * disagrees with — its own bytes are consistent with each other and with what follows, while the
+ * old copy ends where the stream goes on in the new one (two bytes of frame padding carried as
+ * "payload" by a pure ACK, then the real first segment over them). A segment that ends inside
+ * what we hold adds nothing and the first copy stays.
  *
  * Memory, per direction, never more than:
  *   - the byte buffer: grows geometrically from 256 bytes and never past `cap`;
@@ -41,6 +45,11 @@ export class StreamBuffer {
   gap = false;
   /** Payload bytes offered again inside the cap window and not kept (first copy wins). */
   duplicateBytes = 0;
+  /** Segments whose bytes disagreed with the bytes held for the same offsets. */
+  inconsistent = 0;
+  /** Offset of the first byte that disagreed (-1: none), and the frame of the segment that disagreed. */
+  inconsistentAt = -1;
+  inconsistentFrame = 0;
 
   private buf: Uint8Array = EMPTY;
   /** Length of the in-order prefix (bytes [0, len) are all present). */
@@ -118,13 +127,19 @@ export class StreamBuffer {
     if (e <= s) return;
     if (e <= this.len) {
       this.duplicateBytes += e - s;
+      this.compare(s, e, src, from, frame);
       return;
     }
     this.ensure(e);
     const buf = this.buf;
     if (s <= this.len && this.heldEnd <= this.len) {
       // Fast path: in order (possibly overlapping the tail we have), nothing held beyond.
-      const start = this.len;
+      let start = this.len;
+      if (s < start && this.compare(s, start, src, from, frame)) {
+        // The longer consistent stream: this segment's bytes replace the ones they disagree with.
+        this.trimRuns(s);
+        start = s;
+      }
       this.duplicateBytes += start - s;
       for (let i = start, j = from + (start - s); i < e; i++, j++) buf[i] = src[j];
       this.noteRun(start, e, frame);
@@ -171,6 +186,9 @@ export class StreamBuffer {
     this.done = this.cap === 0;
     this.gap = false;
     this.duplicateBytes = 0;
+    this.inconsistent = 0;
+    this.inconsistentAt = -1;
+    this.inconsistentFrame = 0;
     this.buf = EMPTY;
     this.len = 0;
     this.reach = 0;
@@ -192,6 +210,33 @@ export class StreamBuffer {
     this.placed = null;
     this.runStart = this.runEnd = this.runFrame = null;
     this.runCount = 0;
+  }
+
+  /**
+   * Compare held bytes [s, e) with the segment's copy src[from…]; true (and counted) when they
+   * differ. Only bytes that are present are compared.
+   */
+  private compare(s: number, e: number, src: Uint8Array, from: number, frame: number): boolean {
+    const buf = this.buf;
+    const placed = this.placed;
+    for (let i = s; i < e; i++) {
+      if (i >= this.len && (placed === null || (placed[i >>> 3] & (1 << (i & 7))) === 0)) continue;
+      if (buf[i] !== src[from + (i - s)]) {
+        this.inconsistent++;
+        if (this.inconsistentAt < 0) {
+          this.inconsistentAt = i;
+          this.inconsistentFrame = frame;
+        }
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Forget which frames carried bytes from `offset` on (they are about to be replaced). */
+  private trimRuns(offset: number): void {
+    while (this.runCount > 0 && this.runStart![this.runCount - 1] >= offset) this.runCount--;
+    if (this.runCount > 0 && this.runEnd![this.runCount - 1] > offset) this.runEnd![this.runCount - 1] = offset;
   }
 
   /** Frame number of the segment that carried stream byte `offset`, or 0 if unknown. */
@@ -223,12 +268,22 @@ export class StreamBuffer {
     const buf = this.buf;
     const start = s > this.len ? s : this.len;
     this.duplicateBytes += start - s;
+    // Bytes below the prefix's end are held: a copy that disagrees is counted (first copy kept).
+    let mismatch = start > s && this.compare(s, start, src, from, frame);
     let run = -1;
     for (let i = start; i < e; i++) {
       const byte = i >>> 3;
       const mask = 1 << (i & 7);
       if ((placed[byte] & mask) !== 0) {
         this.duplicateBytes++;
+        if (buf[i] !== src[from + (i - s)] && !mismatch) {
+          mismatch = true;
+          this.inconsistent++;
+          if (this.inconsistentAt < 0) {
+            this.inconsistentAt = i;
+            this.inconsistentFrame = frame;
+          }
+        }
         if (run >= 0) {
           this.noteRun(run, i, frame);
           run = -1;

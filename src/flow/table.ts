@@ -1,10 +1,8 @@
 /**
  * The conversation table: TCP and UDP conversations keyed by the 5-tuple.
  *
- * Client and server: the sender of the first SYN (without ACK) is the client; a conversation first
- * seen with a SYN-ACK has the SYN-ACK's receiver as client. Without a SYN (a capture started
- * mid-connection, or UDP) the first sender is the client, unless its port is a service port and
- * the other's is not — then the roles flip, as Zeek does with its likely_server_ports.
+ * Client and server are decided from a conversation's first packet by src/flow/orientation.ts
+ * (SYN, then the protocol's own roles, then service ports, then the first sender).
  *
  * A TCP 4-tuple that is reused after its connection finished (FIN both ways or RST) and then sees
  * a new SYN starts a new conversation, as Wireshark's tcp.stream does.
@@ -32,16 +30,11 @@
  *    and conversation splitting is exactly Wireshark's.
  */
 import type { DecodedPacket } from "../decode/packet.js";
-import { IPPROTO_TCP, IPPROTO_UDP, TCP_ACK, TCP_SYN } from "../decode/packet.js";
+import { IPPROTO_TCP, IPPROTO_UDP } from "../decode/packet.js";
 import { Conversation, FIRST_FRAMES_KEPT, connState } from "./conversation.js";
 import { FlowHasher, sameAddr } from "./key.js";
+import { orient } from "./orientation.js";
 import { TcpTracker, udpHistory } from "./tcp-state.js";
-
-/** Ports that identify a service even above 1023 (the Phoenix matrix's and common ones). */
-const SERVICE_PORTS = new Set([
-  902, 903, 1433, 1521, 2049, 3268, 3306, 3389, 3542, 3545, 5060, 5061, 5353, 5355, 5432, 5900, 5985, 5986, 6379,
-  6443, 6667, 8000, 8080, 8443, 9418, 9440, 27017,
-]);
 
 type AggregateLevel = "port" | "hosts" | "client" | "all";
 const LEVELS: readonly AggregateLevel[] = ["port", "hosts", "client", "all"];
@@ -62,10 +55,6 @@ function release(c: Conversation): void {
   if (c.tcp !== null) c.tcp.release();
   c.datagrams.length = 0;
   c.chargedBytes = 0;
-}
-
-export function isServicePort(port: number): boolean {
-  return (port > 0 && port < 1024) || SERVICE_PORTS.has(port);
 }
 
 export interface FlowTableOptions {
@@ -702,17 +691,10 @@ export class FlowTable {
     c.transport = tcp ? "tcp" : "udp";
     c.stream = tcp ? this.nextTcpStream++ : this.nextUdpStream++;
 
-    // Decide who is the client (see the file comment).
-    let srcIsClient = true;
-    const synFlags = p.tcpFlags & (TCP_SYN | TCP_ACK);
-    if (tcp && synFlags === TCP_SYN) c.clientBy = "syn";
-    else if (tcp && synFlags === (TCP_SYN | TCP_ACK)) {
-      srcIsClient = false;
-      c.clientBy = "syn-ack";
-    } else if (isServicePort(p.srcPort) && !isServicePort(p.dstPort)) {
-      srcIsClient = false;
-      c.clientBy = "service-port";
-    } else c.clientBy = "first-packet";
+    // Decide who is the client (src/flow/orientation.ts).
+    const o = orient(p);
+    const srcIsClient = o.srcIsClient;
+    c.clientBy = o.by;
 
     c.firstFromServer = !srcIsClient;
     if (srcIsClient) {

@@ -34,6 +34,8 @@ export interface TcpCounters {
   gapBytes: number;
   /** Zero-window advertisements (window 0 on a non-RST segment, as Zeek counts them). */
   zeroWindows: number;
+  /** Payload segments whose bytes disagreed with bytes already seen at the same offsets (Zeek's rexmit_inconsistency). */
+  inconsistentOverlaps: number;
 }
 
 /** Zeek's per-endpoint TCP states (TCP_ENDPOINT_*), in Zeek's order. */
@@ -173,6 +175,18 @@ class Endpoint {
    * bytes seen between them are inside it, and where they are is no longer known).
    */
   holeMiss: number[] | null = null;
+  /** The capture saw a segment of this side carrying data (its bytes captured or cut by the snap length). */
+  payloadSeen = false;
+  /** One past the highest offset of this side's data the peer acknowledged while none of it was captured. */
+  unseenAcked = 0;
+  /**
+   * Stream offset of the first kept byte. 0, except for a side whose SYN was not captured: its
+   * kept bytes start at the first payload byte the capture saw, wherever its numbering began (a
+   * zero-length keep-alive at seq − 1 must not leave a one-byte hole before the stream).
+   */
+  streamBase = 0;
+  /** While this side has sent nothing: the first acknowledgment number the peer sent it (uint32), or -1. */
+  firstAck = -1;
 
   constructor(
     readonly isOrig: boolean,
@@ -205,6 +219,10 @@ class Endpoint {
     this.holeStart = null;
     this.holeEnd = null;
     this.holeMiss = null;
+    this.payloadSeen = false;
+    this.unseenAcked = 0;
+    this.streamBase = 0;
+    this.firstAck = -1;
   }
 
   /** Memory of the hole lists: allocated on the first hole, each at most MAX_HOLES + 1 numbers. */
@@ -253,6 +271,7 @@ export class TcpTracker {
     gaps: 0,
     gapBytes: 0,
     zeroWindows: 0,
+    inconsistentOverlaps: 0,
   };
   /** What the client sent. */
   readonly client: StreamBuffer;
@@ -317,6 +336,37 @@ export class TcpTracker {
   /** A SYN-ACK was seen from the server. */
   get synAckSeen(): boolean {
     return this.sawSynAck;
+  }
+
+  /**
+   * That side's SYN was not captured (the capture began after it): its kept bytes start at the
+   * first payload byte the capture saw, which may be anywhere in its stream. Policy judges such a
+   * side only on what it shows.
+   */
+  get clientStartMissing(): boolean {
+    return this.orig.synSeq < 0;
+  }
+  get serverStartMissing(): boolean {
+    return this.resp.synSeq < 0;
+  }
+
+  /**
+   * The peer acknowledged data from this side and the capture holds none of it: this side was
+   * not captured (asymmetric routing, a one-way SPAN; Zeek's possible_split_routing). Policy
+   * judges nothing that needs this side's bytes.
+   */
+  get clientUnseen(): boolean {
+    return this.orig.unseenAcked > 0 && !this.orig.payloadSeen;
+  }
+  get serverUnseen(): boolean {
+    return this.resp.unseenAcked > 0 && !this.resp.payloadSeen;
+  }
+  /** How many bytes of the unseen side's data the peer acknowledged (0 when the side was seen). */
+  get clientUnseenBytes(): number {
+    return this.clientUnseen ? this.orig.unseenAcked : 0;
+  }
+  get serverUnseenBytes(): number {
+    return this.serverUnseen ? this.resp.unseenAcked : 0;
   }
 
   /** Zeek's endpoint states, for reports ("established", "reset", …). */
@@ -397,6 +447,13 @@ export class TcpTracker {
     if (ack) {
       const ackSeq = p.ack >>> 0;
       if (peer.state === INACTIVE) {
+        // A peer that sent nothing captured, whose data this side acknowledges all the same: by
+        // how much the acknowledgments moved on is how much of its data the capture missed.
+        if (peer.firstAck < 0) peer.firstAck = ackSeq;
+        else if (!rst) {
+          const moved = (ackSeq - peer.firstAck) | 0;
+          if (moved > peer.unseenAcked && moved < TOO_LARGE_SEQ_DELTA) peer.unseenAcked = moved;
+        }
         // Number the silent peer as though we had seen its SYN (Zeek's init_peer).
         relAck = 1;
         peer.init(ackSeq - 1, 0);
@@ -420,8 +477,8 @@ export class TcpTracker {
       if (this.speaker === null) this.speaker = fromClient ? "client" : "server";
       if (!underflow) this.dataSent(ep, peer, (syn ? relSeq + 1 : relSeq) - 1, p, captured, len - captured, frame);
     }
-    if (fin) ep.stream.setEnd(ep.finRel - 2);
-    else if (rst && !underflow) ep.stream.setEnd(relSeq - 1, false);
+    if (fin) ep.stream.setEnd(ep.finRel - 2 - ep.streamBase);
+    else if (rst && !underflow) ep.stream.setEnd(relSeq - 1 - ep.streamBase, false);
   }
 
   /**
@@ -463,7 +520,7 @@ export class TcpTracker {
    */
   reset(): void {
     const k = this.counters;
-    k.retransmissions = k.outOfOrder = k.overlaps = k.gaps = k.gapBytes = k.zeroWindows = 0;
+    k.retransmissions = k.outOfOrder = k.overlaps = k.gaps = k.gapBytes = k.zeroWindows = k.inconsistentOverlaps = 0;
     this.client.reset();
     this.server.reset();
     this.orig.reset();
@@ -740,7 +797,12 @@ export class TcpTracker {
       sender.seenEnd = upTo;
     }
     if (pendingStart >= 0) this.declareGap(sender, pendingBytes, clean);
-    sender.stream.gapUpTo(upTo);
+    if (!sender.payloadSeen) {
+      if (upTo > sender.unseenAcked) sender.unseenAcked = upTo;
+      // A side picked up midstream has no kept stream yet: it starts at its first captured byte.
+      if (sender.synSeq < 0) return;
+    }
+    sender.stream.gapUpTo(upTo - sender.streamBase);
   }
 
   private declareGap(ep: Endpoint, bytes: number, history: boolean): void {
@@ -770,6 +832,16 @@ export class TcpTracker {
     const s = off;
     const c = off + captured; // end of captured bytes
     const e = c + missing; // end of the sequence range
+    if (!ep.payloadSeen && ep.synSeq < 0 && ep.stream.length === 0) {
+      // Picked up midstream: this side's stream starts at its first captured byte. Whatever its
+      // numbering made of the bytes before (a zero-length keep-alive at seq − 1 puts the first
+      // data byte at offset 1) is before the capture, not a hole in it.
+      ep.streamBase = off;
+      if (off > ep.seenEnd && (ep.holeStart === null || ep.holeStart.length === 0)) {
+        ep.seenEnd = off;
+        if (ep.ackedTo < off) ep.ackedTo = off;
+      }
+    }
     const seen0 = ep.seenEnd;
     // Captured bytes below what we had seen: either fill holes or repeat old bytes.
     let filled = 0;
@@ -792,7 +864,15 @@ export class TcpTracker {
     if (filled > 0) this.counters.outOfOrder++;
     if (dup > 0 && (advanced || filled > 0)) this.counters.overlaps++;
     if (dup > 0) this.duplicateBytes += dup;
-    ep.stream.add(off, p.payloadBuf, p.payloadOffset, captured, missing, frame);
+    // A keep-alive (RFC 9293 §3.8.4: one byte at the last acknowledged sequence number, seq =
+    // next − 1, usually garbage) is not stream data: it neither ends the kept prefix nor counts
+    // as a copy that disagrees.
+    if (captured + missing === 1 && s === seen0 - 1) return;
+    // The capture saw this side send data, even when the snap length cut all of its bytes.
+    ep.payloadSeen = true;
+    const before = ep.stream.inconsistent;
+    ep.stream.add(off - ep.streamBase, p.payloadBuf, p.payloadOffset, captured, missing, frame);
+    this.counters.inconsistentOverlaps += ep.stream.inconsistent - before;
   }
 
   /** Remove [a, b) from the hole list; returns how many hole bytes it filled. */

@@ -11,7 +11,7 @@ import type { Anomaly, ConversationFacts, Protocol, QuicFacts, TlsFacts } from "
 import type { Conversation } from "../flow/conversation.js";
 import { connState } from "../flow/conversation.js";
 import type { FlowStats } from "../flow/table.js";
-import { udpHistory } from "../flow/tcp-state.js";
+import { udpHistory, type TcpCounters } from "../flow/tcp-state.js";
 import type { ConversationStatus, ConversationVerdict, Finding, FindingCode, FixFirst, Limit } from "../policy/check.js";
 import type { CaptureInfo, CoverageEntry, Evaluation } from "../policy/evaluate.js";
 import type { Matrix } from "../policy/matrix.js";
@@ -75,7 +75,7 @@ export interface ConversationRecord {
   /** Who opened it (the SYN sender, else as decided in docs/report-schema.md) and who answered. */
   client: EndpointRecord;
   server: EndpointRecord;
-  /** How the client was chosen: syn, syn-ack, first-packet, service-port. */
+  /** How the client was chosen: syn, syn-ack, protocol, service-port, first-packet (src/flow/orientation.ts). */
   clientBy: string;
   /** Packets sent by the client / by the server. */
   packets: { client: number; server: number };
@@ -90,8 +90,10 @@ export interface ConversationRecord {
   /** Zeek conn_state (S0, S1, SF, REJ, …) and history letters (uppercase = client). */
   state: string;
   history: string;
-  /** What the bytes are (not the port): tls, quic, vmware-authd, ssh, rdp, http, ntp, dns, plaintext, unknown, none. */
+  /** What the bytes are (not the port): tls, dtls, quic, vmware-authd, ssh, rdp, http, ntp, dns, nbns, plaintext, unknown, none. */
   protocol: Protocol;
+  /** What the client's bytes were when the server answered in another protocol (then `protocol` is the server's); null when both agree. */
+  clientProtocol: Protocol | null;
   /** TLS facts when a TLS handshake was seen (also for vmware-authd and RDP after negotiation). */
   tls: TlsFacts | null;
   /** The first line a server (or client) sent in clear: authd 220 line, SSH banner, … */
@@ -106,8 +108,18 @@ export interface ConversationRecord {
   quic?: QuicFacts | null;
   /** ICMP/ICMPv6 errors quoting this conversation: last type and code, how many, their frames. */
   icmp: { type: number; code: number; count: number; frames: number[] } | null;
-  /** TCP counters (null for UDP). */
-  tcp: { retransmissions: number; outOfOrder: number; overlaps: number; gaps: number; gapBytes: number; zeroWindows: number } | null;
+  /**
+   * TCP counters, and what the capture could not show of each side (null for UDP):
+   * `clientStartMissing`/`serverStartMissing` (that side's SYN was not captured: its bytes start
+   * mid-stream), `clientUnseen`/`serverUnseen` (the peer acknowledged data from that side that
+   * the capture never saw: that side was not captured).
+   */
+  tcp: (TcpCounters & {
+    clientStartMissing: boolean;
+    serverStartMissing: boolean;
+    clientUnseen: boolean;
+    serverUnseen: boolean;
+  }) | null;
   /** Things wrong inside the protocol (Zeek's weirds), with a name and where. */
   anomalies: Anomaly[];
   /** Matched row id (a matrix row, an infrastructure entry such as dns-53-udp, or a related entry), or null. */
@@ -189,6 +201,7 @@ export function conversationRecord(c: Conversation, v: ConversationVerdict | und
     state: connState(c),
     history: c.aggregate !== null ? c.aggregate.history : t !== null ? t.history : udpHistory(c.packetsClient > 0, c.packetsServer > 0, c.firstFromServer),
     protocol: f?.protocol ?? "none",
+    clientProtocol: f?.clientProtocol ?? null,
     tls: f?.tls ?? null,
     banner: f?.banner ?? null,
     ssh: f?.ssh ?? null,
@@ -198,7 +211,16 @@ export function conversationRecord(c: Conversation, v: ConversationVerdict | und
     dns: f?.dns ?? null,
     quic: f?.quic ?? null,
     icmp: c.icmpCount > 0 ? { type: c.icmpType, code: c.icmpCode, count: c.icmpCount, frames: [...c.icmpFrames] } : null,
-    tcp: t !== null ? { ...t.counters } : null,
+    tcp:
+      t !== null
+        ? {
+            ...t.counters,
+            clientStartMissing: t.clientStartMissing,
+            serverStartMissing: t.serverStartMissing,
+            clientUnseen: t.clientUnseen,
+            serverUnseen: t.serverUnseen,
+          }
+        : null,
     anomalies: f?.anomalies ?? [],
     rule: v?.rule ?? null,
     ruleKind: v?.ruleKind ?? null,

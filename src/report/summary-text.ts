@@ -420,7 +420,10 @@ export function detailLines(c: ConversationRecord): string[] {
     if (t.sni) out.push(`SNI ${clip(t.sni)}`);
     if (t.alpn.length > 0) out.push(`ALPN ${clip(t.alpn.join(", "))}${t.alpnSelected ? ` (chose ${clip(t.alpnSelected)})` : ""}`);
     if (t.certificate) out.push(`certificate ${clip(t.certificate.subject)}`);
-    for (const a of t.alerts.slice(0, 2)) out.push(`${a.from} alert ${a.level} ${a.description}`);
+    // Alerts in clear by name; encrypted ones (level "encrypted": their content is ciphertext) only by who sent them.
+    for (const a of t.alerts.filter((x) => x.level !== "encrypted").slice(0, 2)) out.push(`${a.from} alert ${a.level} ${a.description}`);
+    const enc = [...new Set(t.alerts.filter((x) => x.level === "encrypted").map((x) => x.from))];
+    if (enc.length > 0) out.push(`encrypted alert from ${enc.join(" and ")}`);
   }
   if (c.ssh) {
     if (c.ssh.clientSoftware) out.push(`client software ${clip(c.ssh.clientSoftware)}`);

@@ -12,7 +12,7 @@ import { analyzeFiles } from "../../src/analyze.js";
 import type { Protocol } from "../../src/detect/types.js";
 import { corpusFiles, HAVE_PUBLIC, oracle, PUBLIC_DIR, SKIP_MESSAGE } from "../support/corpus.js";
 
-const COMPARED = ["ssh", "http", "ntp", "dns", "rdp", "quic"] as const;
+const COMPARED = ["ssh", "http", "ntp", "dns", "rdp", "quic", "dtls", "nbns"] as const;
 type Compared = (typeof COMPARED)[number];
 
 interface OracleStream {
@@ -30,6 +30,8 @@ function tsharkLabel(s: OracleStream): Compared | null {
   if (tokens.has("rdp") || tokens.has("rdpudp")) return "rdp"; // tpkt:cotp:rdp on TCP; rdpudp is MS-RDPEUDP
   if (tokens.has("quic") || tokens.has("gquic")) return "quic"; // IETF QUIC and Google QUIC
   if (tokens.has("http")) return "http";
+  if (tokens.has("dtls")) return "dtls"; // tshark's own dissector names: "dtls" is not "tls",
+  if (tokens.has("nbns")) return "nbns"; // and NetBIOS name service is "nbns", not "dns"
   if (tokens.has("ntp")) return "ntp";
   if (tokens.has("dns")) return "dns"; // "mdns" is a different token
   return null;

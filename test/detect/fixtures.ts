@@ -288,3 +288,79 @@ export const dnsLabelLoop = bytes(
 export function dnsTcp(...messages: Uint8Array[]): Uint8Array {
   return bytes(messages.map((m) => [u16be(m.length), m]));
 }
+
+// ---------------------------------------------------------------------------------------------
+// DTLS (RFC 6347) and NetBIOS name service (RFC 1002 §4.2), the look-alikes of issue 18
+// ---------------------------------------------------------------------------------------------
+
+/** A DTLS record (RFC 6347 §4.1) around `fragment`. */
+export function dtlsRecord(type: number, version: number, epoch: number, seq: number, fragment: Uint8Array): Uint8Array {
+  return bytes(
+    type, // content type: 22 handshake, 21 alert, 23 application data
+    u16be(version), // version: 0xfeff DTLS 1.0, 0xfefd DTLS 1.2, 0x0100 OpenSSL pre-standard
+    u16be(epoch), // epoch: 0 until the ChangeCipherSpec
+    u16be(0), u16be(0), u16be(seq), // sequence_number (48 bits)
+    u16be(fragment.length), // length
+    fragment,
+  );
+}
+
+/** A DTLS handshake message (RFC 6347 §4.2.2), unfragmented. */
+export function dtlsHandshake(type: number, seq: number, body: Uint8Array): Uint8Array {
+  return bytes(
+    type, // msg_type: 1 client_hello, 2 server_hello, 3 hello_verify_request
+    u24be(body.length), // length
+    u16be(seq), // message_seq
+    u24be(0), // fragment_offset
+    u24be(body.length), // fragment_length = length: the whole message
+    body,
+  );
+}
+
+export function dtlsClientHello(sni: string, cookie: number[] = []): Uint8Array {
+  const name = bytes(sni);
+  const ext = bytes(
+    u16be(0x0000), u16be(name.length + 5), // server_name, extension length
+    u16be(name.length + 3), 0x00, u16be(name.length), name, // list length, host_name, name
+  );
+  return bytes(
+    0xfe, 0xfd, // client_version: DTLS 1.2
+    new Array(32).fill(0x33), // random
+    0x00, // session_id length 0
+    cookie.length, cookie, // cookie (empty on the first ClientHello, RFC 6347 §4.2.1)
+    u16be(4), u16be(0xc02b), u16be(0xc02f), // cipher_suites
+    0x01, 0x00, // compression_methods: null
+    u16be(ext.length), ext, // extensions
+  );
+}
+
+export const serverHelloBody = bytes(
+  0xfe, 0xfd, // server_version: DTLS 1.2
+  new Array(32).fill(0x44), // random
+  0x00, // session_id length 0
+  u16be(0xc02b), // cipher_suite: TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256
+  0x00, // compression_method
+  u16be(0), // extensions length
+);
+
+/** "WORKGROUP" padded to 15 with spaces, suffix 0x1d, first-level encoded (RFC 1001 §14.1). */
+function nbnsEncoded(name: string, suffix: number): number[] {
+  const raw = [...name.padEnd(15, " ")].map((c) => c.charCodeAt(0)).concat([suffix]);
+  return raw.flatMap((b) => [0x41 + (b >> 4), 0x41 + (b & 0x0f)]);
+}
+export const nbnsQuery = bytes(
+  u16be(0x8a3c), // NAME_TRN_ID
+  u16be(0x0110), // R 0, OPCODE 0 (query), NM_FLAGS: RD 1, B 1 (broadcast)
+  u16be(1), u16be(0), u16be(0), u16be(0), // QDCOUNT 1, ANCOUNT, NSCOUNT, ARCOUNT
+  0x20, nbnsEncoded("WORKGROUP", 0x1d), 0x00, // QUESTION_NAME: 32-byte label, empty scope
+  u16be(0x0020), u16be(0x0001), // QUESTION_TYPE NB, QUESTION_CLASS IN
+);
+export const nbnsAnswer = bytes(
+  u16be(0x8a3c), // NAME_TRN_ID
+  u16be(0x8500), // R 1, OPCODE 0, AA 1, RD 1, RCODE 0
+  u16be(0), u16be(1), u16be(0), u16be(0), // QDCOUNT 0, ANCOUNT 1
+  0x20, nbnsEncoded("WORKGROUP", 0x1d), 0x00, // RR_NAME
+  u16be(0x0020), u16be(0x0001), // RR_TYPE NB, RR_CLASS IN
+  u16be(0), u16be(300), // TTL
+  u16be(6), u16be(0x0000), 10, 18, 0, 9, // RDLENGTH 6: NB_FLAGS, NB_ADDRESS 10.18.0.9
+);

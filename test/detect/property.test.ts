@@ -32,6 +32,8 @@ function validSamples(): StreamSample[] {
     udp([[true, fx.dnsQuery], [false, fx.dnsResponse], [true, fx.dnsSelfLoop], [false, fx.dnsLabelLoop]], { serverPort: 53 }),
     udp([[true, ux.clientInitial(1, ux.DCID, 0, ux.cryptoFrame(0, ux.quicClientHello("quic.example")), 0)], [false, ux.A3_PACKET]], { serverPort: 443 }),
     udp([[true, ux.syn(2, false, false)], [false, ux.synAck(2, false)], [true, ux.data(ux.SERVER_ISN, ux.CLIENT_ISN + 1, fx.clientHello("rdp"))], [false, ux.data(ux.CLIENT_ISN + 1, ux.SERVER_ISN + 1, fx.serverHello())]], { serverPort: 3389 }),
+    udp([[true, fx.dtlsRecord(22, 0xfeff, 0, 0, fx.dtlsHandshake(1, 0, fx.dtlsClientHello("media.example")))], [false, fx.dtlsRecord(22, 0xfefd, 0, 0, fx.dtlsHandshake(2, 0, fx.serverHelloBody))]], { serverPort: 443 }),
+    udp([[true, fx.nbnsQuery], [false, fx.nbnsAnswer]], { serverPort: 137 }),
   ];
 }
 

@@ -38,7 +38,7 @@ export const zeros = (n: number): number[] => new Array<number>(n).fill(0);
 export function tcp(
   client: Uint8Array,
   server: Uint8Array,
-  opts: Partial<Pick<StreamSample, "clientPort" | "serverPort" | "clientDone" | "serverDone" | "firstSpeaker" | "clientGap" | "serverGap">> = {},
+  opts: Partial<Pick<StreamSample, "clientPort" | "serverPort" | "clientDone" | "serverDone" | "firstSpeaker" | "clientGap" | "serverGap" | "clientStartMissing" | "serverStartMissing">> = {},
 ): StreamSample {
   return {
     transport: "tcp",
@@ -50,6 +50,8 @@ export function tcp(
     serverDone: opts.serverDone ?? true,
     clientGap: opts.clientGap ?? false,
     serverGap: opts.serverGap ?? false,
+    clientStartMissing: opts.clientStartMissing ?? false,
+    serverStartMissing: opts.serverStartMissing ?? false,
     firstSpeaker: opts.firstSpeaker ?? (client.length > 0 ? "client" : server.length > 0 ? "server" : null),
     datagrams: [],
   };
@@ -67,6 +69,8 @@ export function udp(datagrams: [boolean, Uint8Array][], opts: { clientPort?: num
     serverDone: true,
     clientGap: false,
     serverGap: false,
+    clientStartMissing: false,
+    serverStartMissing: false,
     firstSpeaker: list.length > 0 ? (list[0].fromClient ? "client" : "server") : null,
     datagrams: list,
   };

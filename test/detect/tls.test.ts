@@ -134,7 +134,7 @@ function tls12ClientFlight(): Uint8Array {
     record(CT.handshake, 0x0303, handshake(HT.clientKeyExchange, vec8(new Array(32).fill(0x88)))),
     ccs(),
     record(CT.handshake, 0x0303, bytes(new Array(40).fill(0x01))), // encrypted Finished
-    record(CT.alert, 0x0303, bytes(new Array(26).fill(0x02))), // encrypted alert: not cleartext
+    record(CT.alert, 0x0303, bytes(new Array(26).fill(0x02))), // encrypted alert: reported as encrypted, never read
   );
 }
 
@@ -304,10 +304,10 @@ describe("analyzeTls", () => {
       chainLength: 2,
     });
     // The encrypted Finished after CCS is not read as a second ClientHello, and the encrypted
-    // alert is not reported.
+    // alert is reported as encrypted, never with a description read from its ciphertext.
     const hs = parseTlsHandshake(tls12ClientFlight(), tls12ServerFlight(), []);
     expect(hs.clientHellos).toHaveLength(1);
-    expect(t.alerts).toEqual([]);
+    expect(t.alerts).toEqual([{ from: "client", level: "encrypted", description: "encrypted_alert" }]);
     expect(out.anomalies).toEqual([]);
   });
 
@@ -669,7 +669,7 @@ describe("probes", () => {
     expect(tlsDetector.byContent).toBe(true);
     const sample = (client: Uint8Array, server: Uint8Array, extra: Partial<StreamSample> = {}): StreamSample => ({
       transport: "tcp", clientPort: 50000, serverPort: 443, client, server, clientDone: false, serverDone: false,
-      clientGap: false, serverGap: false, firstSpeaker: "client", datagrams: [], ...extra,
+      clientGap: false, serverGap: false, clientStartMissing: false, serverStartMissing: false, firstSpeaker: "client", datagrams: [], ...extra,
     });
     expect(tlsDetector.probe(sample(ch, sh))).toBe("match");
     expect(tlsDetector.probe(sample(ch.subarray(0, 3), new Uint8Array(0)))).toBe("more");

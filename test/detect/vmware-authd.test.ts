@@ -46,6 +46,17 @@ describe("vmware-authd detector", () => {
     expect(a[1].offset).toBe(authdBanner.length);
   });
 
+  it("binary after the greeting that is not TLS is not called plain text; one TLS record is TLS (issue 18)", () => {
+    const binary = bytes(0x00, 0x00, 0x01, 0x2c, 0xfe, 0x01, 0x02, 0x90, 0x81, 0x07, 0x00, 0x00); // no text, no TLS header
+    const f = detect(tcp(binary, authdBanner, { serverPort: 902 }));
+    expect(names(f.anomalies)).toContain("authd_not_tls_after_banner");
+    expect(names(f.anomalies)).not.toContain("authd_plaintext_after_banner");
+    expect(f.anomalies.find((a) => a.name === "authd_not_tls_after_banner")).toMatchObject({ direction: "client", offset: 0 });
+    // A capture that began after the handshake: the client's first bytes are one application-data record.
+    const record = bytes(0x17, 0x03, 0x03, 0x00, 0x08, 1, 2, 3, 4, 5, 6, 7, 8); // type 23, TLS 1.2, length 8
+    expect(detect(tcp(record, authdBanner, { serverPort: 902 })).anomalies).toEqual([]);
+  });
+
   it("names a daemon that does not require SSL and a bare-LF greeting", () => {
     const f = emptyFacts();
     vmwareAuthdDetector.analyze(tcp(new Uint8Array(0), bytes("220 VMware Authentication Daemon Version 1.00\n")), f);

@@ -137,6 +137,7 @@ describe("TcpTracker conn_state and history (one test per Zeek conn_state)", () 
       gaps: 0,
       gapBytes: 0,
       zeroWindows: 0,
+      inconsistentOverlaps: 0,
     });
   });
 
@@ -331,7 +332,20 @@ describe("TcpTracker counters", () => {
     expect(v.t.client.gap).toBe(false);
   });
 
-  it("an overlapping segment keeps the first copy and counts one overlap", () => {
+  it("an overlapping segment that agrees keeps the first copy and counts one overlap", () => {
+    const v = new Conv().handshake();
+    const data = pattern(150, 2);
+    v.c(PA, C_ISN + 1, S_ISN + 1, data.subarray(0, 100));
+    v.c(PA, C_ISN + 51, S_ISN + 1, data.subarray(50, 150)); // offsets 50..149, the same bytes at 50..99
+    expect(v.t.client.bytes()).toEqual(data);
+    expect(v.t.counters.overlaps).toBe(1);
+    expect(v.t.counters.inconsistentOverlaps).toBe(0);
+    expect(v.t.counters.retransmissions).toBe(0);
+    expect(v.t.duplicateBytes).toBe(50);
+    expect(v.t.history).toBe("ShAD"); // it advanced the sequence: not a 't'
+  });
+
+  it("an overlapping segment that disagrees and runs past the end wins: the longer consistent stream (issue 18)", () => {
     const v = new Conv().handshake();
     const first = pattern(100, 2);
     const second = pattern(100, 3); // differs from `first` where they overlap
@@ -339,12 +353,23 @@ describe("TcpTracker counters", () => {
     v.c(PA, C_ISN + 51, S_ISN + 1, second); // offsets 50..149
     const got = v.t.client.bytes();
     expect(got.length).toBe(150);
-    expect(got.subarray(0, 100)).toEqual(first);
-    expect(got.subarray(100, 150)).toEqual(second.subarray(50, 100));
+    expect(got.subarray(0, 50)).toEqual(first.subarray(0, 50));
+    expect(got.subarray(50, 150)).toEqual(second);
+    expect(v.t.client.frameAt(49)).toBe(v.frame - 1);
+    expect(v.t.client.frameAt(50)).toBe(v.frame);
     expect(v.t.counters.overlaps).toBe(1);
-    expect(v.t.counters.retransmissions).toBe(0);
-    expect(v.t.duplicateBytes).toBe(50);
-    expect(v.t.history).toBe("ShAD"); // it advanced the sequence: not a 't'
+    expect(v.t.counters.inconsistentOverlaps).toBe(1);
+    expect(v.t.client.inconsistentAt).toBe(50);
+  });
+
+  it("a retransmission inside the kept bytes that disagrees keeps the first copy and is counted", () => {
+    const v = new Conv().handshake();
+    const first = pattern(100, 2);
+    v.c(PA, C_ISN + 1, S_ISN + 1, first);
+    v.c(PA, C_ISN + 11, S_ISN + 1, pattern(20, 9)); // offsets 10..29, other bytes
+    expect(v.t.client.bytes()).toEqual(first);
+    expect(v.t.counters.inconsistentOverlaps).toBe(1);
+    expect(v.t.counters.retransmissions).toBe(1);
   });
 
   it("a hole the server ACKs past is a gap ('G'), and the kept prefix stops there", () => {

@@ -191,7 +191,7 @@ describe("no payload either way: detection is 'none' on every port (the fast pat
         const s: StreamSample = {
           transport, clientPort: 50000, serverPort: port, client: new Uint8Array(0), server: new Uint8Array(0),
           clientDone: port % 7 !== 0, serverDone: true, clientGap: port % 2 === 0, serverGap: port % 3 === 0,
-          firstSpeaker: null, datagrams: [],
+          clientStartMissing: port % 5 === 0, serverStartMissing: port % 11 === 0, firstSpeaker: null, datagrams: [],
         };
         const f = detect(s);
         if (f.protocol !== "none" || f.anomalies.length > 0) other++;

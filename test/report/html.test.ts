@@ -46,8 +46,8 @@ function conv(client: string, server: string, port: number, over: Partial<Conver
     client: { ip: client, port: 40000 + id, role: null, mac: null }, server: { ip: server, port, role: null, mac: null }, clientBy: "syn",
     packets: { client: 3, server: 2 }, bytes: { client: 300, server: 200 }, firstFrame: id * 2 - 1, lastFrame: id * 2,
     start: "2024-03-01T10:00:01.000000000Z", end: "2024-03-01T10:00:02.250000000Z", state: "SF", history: "ShADadFf",
-    protocol: "none", tls: null, banner: null, ssh: null, rdp: null, http: null, ntp: null, dns: null, icmp: null,
-    tcp: { retransmissions: 0, outOfOrder: 0, overlaps: 0, gaps: 0, gapBytes: 0, zeroWindows: 0 },
+    protocol: "none", clientProtocol: null, tls: null, banner: null, ssh: null, rdp: null, http: null, ntp: null, dns: null, icmp: null,
+    tcp: { retransmissions: 0, outOfOrder: 0, overlaps: 0, gaps: 0, gapBytes: 0, zeroWindows: 0, inconsistentOverlaps: 0, clientStartMissing: false, serverStartMissing: false, clientUnseen: false, serverUnseen: false },
     anomalies: [], rule: null, ruleKind: null, ruleAlternatives: [], findings: [], status: null, limits: [], vlan: null, truncatedPackets: 0, duplicateOf: null,
   };
   return Object.assign(base, over);

@@ -1,0 +1,107 @@
+/**
+ * NetBIOS name service over UDP (RFC 1002 §4.2), as its own protocol `nbns` — its header is
+ * DNS's, so the DNS probe took it for DNS (issue 18); the encoded NetBIOS name tells them apart.
+ *
+ *   header (§4.2.1.1): NAME_TRN_ID u16 | R(1) OPCODE(4) NM_FLAGS(7) RCODE(4) | QDCOUNT | ANCOUNT |
+ *                      NSCOUNT | ARCOUNT   (12 bytes, DNS's layout)
+ *     OPCODE 0 query, 5 registration, 6 release, 7 WACK, 8 refresh (8 and 9 both seen)
+ *   name (§4.1, RFC 1001 §14.1): one label of 32 bytes, each half-byte of the 16-byte NetBIOS
+ *     name as 'A' + nibble (so 'A'…'P'), then the scope's labels and a 0 byte (or a pointer)
+ *   question (§4.2.1.2): name | QUESTION_TYPE (0x0020 NB, 0x0021 NBSTAT) | QUESTION_CLASS 0x0001
+ *   RR (§4.2.1.3): name | RR_TYPE (0x0020, 0x0021, 0x0001 A, 0x0002 NS, 0x000A NULL) | class 1 | …
+ *
+ * The 32-letter label is a strong signature (16^32 spellings of 'A'–'P' only), so the probe is
+ * trusted on any port. Facts go in `dns` ({queries, rcodes}): the decoded names as
+ * "NAME<xx>" (the 15-character name without its padding, and the suffix byte in hex — <00>
+ * workstation, <20> file server, <1d> master browser) and the RCODE names.
+ */
+import { RCODE_NAMES } from "./dns.js";
+import { firstBytes } from "./fallback.js";
+import type { ConversationFacts, Detector, ProbeResult, StreamSample } from "./types.js";
+
+export const NBNS_PORT = 137;
+const HEADER = 12;
+const ENCODED = 32;
+const OPCODES = new Set([0, 5, 6, 7, 8, 9]);
+const TYPES = new Set([0x0020, 0x0021, 0x0001, 0x0002, 0x000a]);
+const MAX_DATAGRAMS = 32;
+const MAX_NAMES = 32;
+
+function u16(b: Uint8Array, p: number): number {
+  return (b[p] << 8) | b[p + 1];
+}
+
+/** Where the first name's type field starts, or -1 when the bytes at 12 are not an encoded NetBIOS name. */
+function afterName(d: Uint8Array): number {
+  if (d.length < HEADER + 1 + ENCODED + 1 + 4 || d[HEADER] !== ENCODED) return -1;
+  for (let i = HEADER + 1; i <= HEADER + ENCODED; i++) if (d[i] < 0x41 || d[i] > 0x50) return -1;
+  // The scope: labels up to a 0 byte (RFC 1002 §4.1), bounded by the datagram.
+  let p = HEADER + 1 + ENCODED;
+  while (p < d.length && d[p] !== 0) {
+    if ((d[p] & 0xc0) === 0xc0) return p + 2 + 4 <= d.length ? p + 2 : -1;
+    if (d[p] > 63) return -1;
+    p += 1 + d[p];
+  }
+  return p + 1 + 4 <= d.length ? p + 1 : -1;
+}
+
+/** Is this datagram a NetBIOS name service message? */
+export function looksLikeNbns(d: Uint8Array): boolean {
+  if (d.length < HEADER) return false;
+  if (!OPCODES.has((d[2] >> 3) & 0x0f)) return false;
+  const qd = u16(d, 4);
+  const an = u16(d, 6);
+  const ns = u16(d, 8);
+  const ar = u16(d, 10);
+  if (qd > 1 || an > 16 || ns > 16 || ar > 1 || qd + an === 0) return false;
+  const t = afterName(d);
+  return t > 0 && TYPES.has(u16(d, t)) && u16(d, t + 2) === 1;
+}
+
+/** "NAME<xx>" from the 32 encoded bytes at `p` (RFC 1001 §14.1 first-level encoding). */
+export function netbiosName(d: Uint8Array, p: number): string {
+  let name = "";
+  let suffix = 0;
+  for (let i = 0; i < 16; i++) {
+    const c = ((d[p + 2 * i] - 0x41) << 4) | (d[p + 2 * i + 1] - 0x41);
+    if (i === 15) suffix = c;
+    else name += c >= 0x21 && c < 0x7f ? String.fromCharCode(c) : c === 0x20 ? " " : "\\x" + c.toString(16).padStart(2, "0");
+  }
+  return `${name.trimEnd()}<${suffix.toString(16).padStart(2, "0")}>`;
+}
+
+function probe(s: StreamSample): ProbeResult {
+  const f = s.transport === "udp" ? firstBytes(s) : null; // the first datagram with data
+  return f !== null && looksLikeNbns(f.bytes) ? "match" : "no";
+}
+
+function analyze(s: StreamSample, out: ConversationFacts): void {
+  const dns: NonNullable<ConversationFacts["dns"]> = { queries: [], rcodes: [], answers: [] };
+  out.dns = dns;
+  let n = 0;
+  for (const d of s.datagrams) {
+    if (n++ >= MAX_DATAGRAMS) break;
+    const b = d.data;
+    if (!looksLikeNbns(b)) {
+      if (b.length > 0) out.anomalies.push({ name: "nbns_bad_message", message: `${d.fromClient ? "client" : "server"} datagram in frame ${d.frame} is not a NetBIOS name service message`, direction: d.fromClient ? "client" : "server", frame: d.frame });
+      continue;
+    }
+    const name = netbiosName(b, HEADER + 1);
+    if (!dns.queries.includes(name) && dns.queries.length < MAX_NAMES) dns.queries.push(name);
+    if ((b[2] & 0x80) !== 0) {
+      const rcode = RCODE_NAMES[b[3] & 0x0f] ?? String(b[3] & 0x0f);
+      if (!dns.rcodes.includes(rcode)) dns.rcodes.push(rcode);
+    }
+  }
+}
+
+export const nbnsDetector: Detector = {
+  protocol: "nbns",
+  transports: ["udp"],
+  ports: [NBNS_PORT],
+  byContent: true,
+  minBytes: HEADER + 1 + ENCODED + 1 + 4,
+  maxBytes: HEADER + 1 + ENCODED + 1 + 4,
+  probe,
+  analyze,
+};
