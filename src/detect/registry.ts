@@ -153,6 +153,9 @@ function serverDisagrees(s: StreamSample, chosen: Detector): { detector: Detecto
   if (safeProbe(chosen, alone) === "match") return null;
   const d = choose(alone).detector;
   if (d.protocol === chosen.protocol || d === noneDetector) return null;
+  // A datagram protocol's answers are often opaque on their own (QUIC short headers, Google
+  // QUIC's server packets): unrecognised UDP replies prove nothing; a recognised other protocol does.
+  if (d === unknownDetector && s.transport === "udp") return null;
   return { detector: d, sample: alone };
 }
 

@@ -97,7 +97,10 @@ export function connectionView(c: Conversation, captureEnd: number): ConnectionV
   const t = c.tcp;
   const f = c.facts;
   const history = c.aggregate !== null ? c.aggregate.history : t !== null ? t.history : udpHistory(c.packetsClient > 0, c.packetsServer > 0, c.firstFromServer);
-  const startMissing = t !== null && c.aggregate === null && !t.synSeen && !t.synAckSeen;
+  // The tracker knows each side's start (its SYN) and whether the peer acknowledged bytes the
+  // capture never saw from it (Zeek's possible_split_routing); a side the capture never showed a
+  // packet of, while the other went on, is unseen too.
+  const startMissing = t !== null && c.aggregate === null && (t.clientStartMissing || t.serverStartMissing || (!t.synSeen && !t.synAckSeen));
   const unreachable = c.icmpCount > 0 && ((c.ipVersion === 4 && c.icmpType === 3) || (c.ipVersion === 6 && c.icmpType === 1));
   return Object.freeze({
     conv: c,
@@ -122,8 +125,8 @@ export function connectionView(c: Conversation, captureEnd: number): ConnectionV
     serverGap: t !== null && t.server.gap,
     clientPayload: t !== null ? t.client.length : c.datagramsClient,
     serverPayload: t !== null ? t.server.length : c.datagramsServer,
-    serverUnseen: t !== null && c.aggregate === null && c.packetsServer === 0 && c.packetsClient > 0 && clientWentOn(history),
-    clientUnseen: t !== null && c.aggregate === null && c.packetsClient === 0 && c.packetsServer > 0 && serverWentOn(history),
+    serverUnseen: t !== null && c.aggregate === null && (t.serverUnseen || (c.packetsServer === 0 && c.packetsClient > 0 && clientWentOn(history))),
+    clientUnseen: t !== null && c.aggregate === null && (t.clientUnseen || (c.packetsClient === 0 && c.packetsServer > 0 && serverWentOn(history))),
     truncatedPackets: c.truncatedPackets,
     unreachable,
     icmpType: c.icmpType,

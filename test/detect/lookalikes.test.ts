@@ -67,7 +67,7 @@ describe("NetBIOS name service is nbns, not DNS", () => {
     expect(netbiosName(query, 13)).toBe("WORKGROUP<1d>");
     const f = detect(udp([[true, query], [false, answer]], { serverPort: 137, clientPort: 137 }));
     expect(f.protocol).toBe("nbns");
-    expect(f.dns).toEqual({ queries: ["WORKGROUP<1d>"], rcodes: ["NOERROR"] });
+    expect(f.dns).toEqual({ queries: ["WORKGROUP<1d>"], rcodes: ["NOERROR"], answers: [] });
   });
   it("DNS stays DNS, also on 137", () => {
     expect(looksLikeNbns(dnsQuery)).toBe(false);
