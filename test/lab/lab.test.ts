@@ -58,7 +58,7 @@ describe.skipIf(reason !== null)(`Phoenix lab${reason ? ` (skipped: ${reason})` 
         logs.set(seed, await recordLab(seed, out));
       }),
     );
-  }, 200_000);
+  }, 320_000);
 
   afterAll(() => {
     if (process.env.PNC_LAB_KEEP) return;
