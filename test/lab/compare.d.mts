@@ -6,7 +6,9 @@ export interface LabExpected {
   schema: "phoenix-netcheck.lab-expected/v1";
   scenario: string;
   /** Which capture of the traffic: full, one-direction, snaplen, duplicate (absent in older files). */
-  capture?: "full" | "one-direction" | "snaplen" | "duplicate";
+  capture?: "full" | "one-direction" | "snaplen" | "duplicate" | "filtered";
+  /** Options given to analyze for this expectation (`--filter`). */
+  analyze?: { filter?: string };
   /** The files are one duplicated capture, given together to one analyze. */
   together?: boolean;
   misconfigurations: string[];

@@ -222,7 +222,8 @@ function check(row, c) {
 /**
  * @param convs the conversations as this capture shows them
  * @param roleMap { roles: Map<ip, role>, unknownRegistration: Set<ip> }
- * @param capture { oneDirection, snaplen, duplicate } what is known of the capture as a whole
+ * @param capture { oneDirection, snaplen, duplicate, filter } what is known of the capture as a whole;
+ *        filter: the `--filter` given, as [transport, port] pairs any of which a packet matches
  * @returns { conversations: Map<id, {clientRole, serverRole, rule, ruleAlternatives, findings, status, limits}>,
  *            findings (ranked), verdict, coverage: [codes], exitCode }
  */
@@ -336,8 +337,10 @@ export function judge(convs, roleMap, capture = {}) {
     return v.rule !== null ? [v.rule, ...v.ruleAlternatives] : v.ruleAlternatives;
   };
   const seen = (rowId, serverIp) => convs.some((c) => candidateOf(c).includes(rowId) && (serverIp === undefined || c.server.ip === serverIp));
+  // A row the --filter excludes is "not in the filter", never missing (coverage `filtered`).
+  const inFilter = (row) => !capture.filter || capture.filter.some(([t, p]) => t === row.transport && p === row.port);
   for (const row of MATRIX) {
-    if (row.required === "optional") continue;
+    if (row.required === "optional" || !inFilter(row)) continue;
     if (row.client !== "any" && !(present.get(row.client)?.size > 0)) continue;
     const miss = (server) => findings.push({ code: "missing-expected", severity: "warning", rule: row.id, rules: [], transport: row.transport, client: null, server, port: row.port, conversations: [] });
     if (row.required === "always") {
@@ -354,11 +357,14 @@ export function judge(convs, roleMap, capture = {}) {
   if (capture.snaplen) coverage.push("snaplen");
   if (capture.oneDirection) coverage.push("one-direction");
   if (capture.duplicate) coverage.push("duplicate-capture");
+  if (capture.filter) coverage.push("filtered");
   const statuses = [...per.values()].map((v) => v.status);
   if (statuses.includes("not-verifiable")) coverage.push("not-verifiable");
   const judged = statuses.filter((s) => s !== "infrastructure" && s !== "related" && s !== "not-verifiable");
-  if (judged.length === 0) coverage.push("no-matrix-traffic");
-  const inconclusive = coverage.some((x) => ["undecodable", "no-proxy", "read-stopped", "filtered", "no-matrix-traffic"].includes(x));
+  // Nothing a row could judge: said as `filtered` when a --filter left it so, else `no-matrix-traffic`.
+  if (judged.length === 0 && !capture.filter) coverage.push("no-matrix-traffic");
+  const emptied = judged.length === 0 && !!capture.filter;
+  const inconclusive = emptied || coverage.some((x) => ["undecodable", "no-proxy", "read-stopped", "no-matrix-traffic"].includes(x));
   const verdict = inconclusive ? "inconclusive"
     : findings.some((f) => f.severity === "error") ? "fail" : findings.some((f) => f.severity === "warning") ? "warn" : "pass";
   const exitCode = verdict === "inconclusive" ? 3 : findings.some((f) => f.severity === "error") ? 1 : 0;

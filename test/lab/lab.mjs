@@ -736,6 +736,9 @@ function planLoopback(H, nextPort) {
  */
 export const SNAPLEN_FILTER = "tcp port 443 or tcp port 3542 or udp port 123";
 
+/** The `--filter` of the `filtered` expectation (the README's own example), and the ports it passes. */
+export const ANALYZE_FILTER = { text: "tcp port 443 or tcp port 902", ports: [["tcp", 443], ["tcp", 902]] };
+
 function view(c, kind) {
   const v = { ...c, facts: { ...c.facts }, limits: [] };
   if (kind === "one-direction") {
@@ -770,8 +773,9 @@ function inSnaplenCapture(c) {
 
 /** The expectation for one capture of these conversations: kind as in view(); capture flags for the judge. */
 function expectations(allConvs, explicitRoles, macOf, kind = "full", flags = {}) {
-  const convs = allConvs.filter((c) => kind !== "snaplen" || inSnaplenCapture(c)).map((c) => view(c, kind));
-  const capture = { oneDirection: kind === "one-direction", snaplen: kind === "snaplen", duplicate: !!flags.duplicate };
+  const passes = (c) => ANALYZE_FILTER.ports.some(([t, p]) => t === c.transport && (p === c.server.port || p === c.client.port));
+  const convs = allConvs.filter((c) => (kind !== "snaplen" || inSnaplenCapture(c)) && (kind !== "filtered" || passes(c))).map((c) => view(c, kind));
+  const capture = { oneDirection: kind === "one-direction", snaplen: kind === "snaplen", duplicate: !!flags.duplicate, filter: kind === "filtered" ? ANALYZE_FILTER.ports : null };
   const ips = new Set(convs.flatMap((c) => [c.client.ip, c.server.ip]));
   const given = new Map([...explicitRoles].filter(([ip]) => ips.has(ip)));
   const ex = inferRoles(convs, given, macOf);
@@ -1314,6 +1318,16 @@ class Lab {
       fs.writeFileSync(`${base}.${x.kind}.expected.json`, JSON.stringify(e, null, 2) + "\n");
       written.push(`${base}.${x.kind}.expected.json`);
     }
+    if (single === "good") {
+      // The good traffic analyzed with --filter: rows the filter excludes are not missing.
+      const e = {
+        ...main, capture: "filtered", analyze: { filter: ANALYZE_FILTER.text },
+        description: `${desc} Analyzed with --filter '${ANALYZE_FILTER.text}': NTP, the guests' rows and DNS are filtered out, and not missing.`,
+        files: [fileOf(caps[0])], ...expectations(convs, this.explicitRoles, this.macOf, "filtered"),
+      };
+      fs.writeFileSync(`${base}.filtered.expected.json`, JSON.stringify(e, null, 2) + "\n");
+      written.push(`${base}.filtered.expected.json`);
+    }
     if (single === DUPLICATED) {
       const e = {
         ...main, capture: "duplicate", together: true,
@@ -1395,7 +1409,8 @@ async function checkAll(outDir, written) {
     for (const files of runs) {
       const label = files.join("+");
       for (const mode of ["explicit", "inferred"]) {
-        const argv = [main, "analyze", ...files.map((f) => path.join(outDir, f)), "--format", "json", ...(mode === "explicit" ? ["--roles", path.join(outDir, exp.rolesFile)] : [])];
+        const argv = [main, "analyze", ...files.map((f) => path.join(outDir, f)), "--format", "json", ...(mode === "explicit" ? ["--roles", path.join(outDir, exp.rolesFile)] : []),
+          ...(exp.analyze?.filter ? ["--filter", exp.analyze.filter] : [])];
         const r = spawnSync(process.execPath, argv, { encoding: "utf8", timeout: 60000, maxBuffer: 64 << 20 });
         if (r.status !== 0 && r.status !== 1 && r.status !== 3) {
           all.push(`${label} [${mode}]: analyze exited ${r.status}: ${r.stderr.trim().slice(0, 300)}`);

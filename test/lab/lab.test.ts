@@ -84,7 +84,10 @@ describe.skipIf(reason !== null)(`Phoenix lab${reason ? ` (skipped: ${reason})` 
             for (const files of runs) {
               const file = files.map((f) => f.file).join("+");
               for (const mode of ["explicit", "inferred"] as const) {
-                const report = await reportFor(files.map((f) => path.join(out, f.file)), mode === "explicit" ? { roles: path.join(out, exp.rolesFile) } : {});
+                const report = await reportFor(files.map((f) => path.join(out, f.file)), {
+                  ...(mode === "explicit" ? { roles: path.join(out, exp.rolesFile) } : {}),
+                  ...(exp.analyze?.filter ? { filter: exp.analyze.filter } : {}),
+                });
                 // The exit code `analyze` would give with the default --fail-on (docs/findings.md).
                 const lines = compareReport(exp, report, mode, exitCodeFor(report, "error")).map((m) => `${file} [${mode}] ${m}`);
                 files.forEach(({ format, linkType }, i) => {
