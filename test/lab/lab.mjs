@@ -1407,7 +1407,7 @@ async function checkAll(outDir, written) {
     // A duplicated capture is its files given together to one analyze; otherwise each file alone.
     const runs = exp.together ? [exp.files.map((f) => f.file)] : exp.files.map((f) => [f.file]);
     for (const files of runs) {
-      const label = files.join("+");
+      const label = `${files.join("+")}${exp.analyze?.filter ? ` --filter '${exp.analyze.filter}'` : ""}`;
       for (const mode of ["explicit", "inferred"]) {
         const argv = [main, "analyze", ...files.map((f) => path.join(outDir, f)), "--format", "json", ...(mode === "explicit" ? ["--roles", path.join(outDir, exp.rolesFile)] : []),
           ...(exp.analyze?.filter ? ["--filter", exp.analyze.filter] : [])];

@@ -82,7 +82,7 @@ describe.skipIf(reason !== null)(`Phoenix lab${reason ? ` (skipped: ${reason})` 
             // A duplicated capture is its files given together to one analyze; otherwise each alone.
             const runs = exp.together ? [exp.files] : exp.files.map((f) => [f]);
             for (const files of runs) {
-              const file = files.map((f) => f.file).join("+");
+              const file = `${files.map((f) => f.file).join("+")}${exp.analyze?.filter ? ` --filter '${exp.analyze.filter}'` : ""}`;
               for (const mode of ["explicit", "inferred"] as const) {
                 const report = await reportFor(files.map((f) => path.join(out, f.file)), {
                   ...(mode === "explicit" ? { roles: path.join(out, exp.rolesFile) } : {}),
