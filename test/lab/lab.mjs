@@ -46,6 +46,7 @@ export const SCENARIOS = {
   "ntp-refused-unknown": "The proxy asks NTP of a host the roles file does not name, where nothing listens on 123: ICMP port unreachable comes back.",
   "plaintext-3542": "One guest's 3542 is a plain-HTTP nginx: the proxy's ClientHello is answered with HTTP 400 in clear.",
   "tls-902-no-banner": "The standalone ESXi host's 902 speaks TLS from the first byte (openssl s_server), without the authd banner.",
+  "proxy-vlan": "The proxy also reaches the cloud from an address on an 802.1Q VLAN sub-interface (the same MAC as its eth0; frames on eth0 tagged), its TLS to the cloud conforming. Recorded on eth0 only (pcap, pcapng): with -i any each packet of a sub-interface is captured twice, on it and on eth0.",
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -200,8 +201,8 @@ function tail(file) {
 // The lab's hosts
 
 const HOSTS = [
-  // key, namespace suffix, role (explicit roles file), IPv6 too?
-  { key: "proxy", ns: "proxy", role: "proxy", v6: true },
+  // key, namespace suffix, role (explicit roles file), IPv6 too?, a VLAN sub-interface too (10.66.1.0/24)?
+  { key: "proxy", ns: "proxy", role: "proxy", v6: true, vlan: true },
   { key: "vcenter", ns: "vc", role: "vcenter", v6: false },
   { key: "esxm", ns: "esxm", role: "esxi", v6: false },
   { key: "esxs", ns: "esxs", role: "esxi-standalone", v6: false },
@@ -209,7 +210,7 @@ const HOSTS = [
   { key: "win", ns: "win", role: "guest", v6: false },
   { key: "ntp", ns: "ntp", role: "ntp", v6: false },
   { key: "dns", ns: "dns", role: null, v6: false },
-  { key: "cloud", ns: "cloud", role: "cloud", v6: true },
+  { key: "cloud", ns: "cloud", role: "cloud", v6: true, vlan: true },
   // A host the roles file does not name (issue 11: hosts of unknown role are judged too).
   { key: "unk", ns: "unk", role: null, v6: false },
 ];
@@ -226,7 +227,7 @@ function assignAddresses(rng, prefix) {
   const nums = rng.shuffle(Array.from({ length: 240 }, (_, i) => i + 10)).slice(0, HOSTS.length);
   const H = {};
   HOSTS.forEach((h, i) => {
-    H[h.key] = { ...h, ns: `${prefix}-${h.ns}`, v4: `10.66.0.${nums[i]}`, v6: h.v6 ? `fd66::${nums[i].toString(16)}` : null };
+    H[h.key] = { ...h, ns: `${prefix}-${h.ns}`, v4: `10.66.0.${nums[i]}`, v6: h.v6 ? `fd66::${nums[i].toString(16)}` : null, vlan: h.vlan ? `10.66.1.${nums[i]}` : null };
   });
   return H;
 }
@@ -238,6 +239,7 @@ function rolesFile(H) {
     roles[h.role] ??= [];
     roles[h.role].push(h.v4);
     if (h.v6) roles[h.role].push(h.v6);
+    if (h.vlan) roles[h.role].push(h.vlan);
   }
   return { roles };
 }
@@ -337,6 +339,18 @@ function serverSpecs(H, T, cfg, deltas, choice) {
   ssl("cloud443", H.cloud, H.cloud.v4, 443, "1.3", { cert: "cloud" });
   ssl("cloud443v6", H.cloud, H.cloud.v6, 443, "1.3", { cert: "cloud" });
   if (d("cloud-nonstandard-port")) ssl("cloud8443", H.cloud, H.cloud.v4, 8443, "1.3", { cert: "cloud" });
+  if (d("proxy-vlan")) {
+    // The sub-interfaces' relays (test/lab/vlan_relay.py: 802.1Q in user space) and the cloud's
+    // server on its VLAN address.
+    for (const h of [H.proxy, H.cloud]) {
+      S.set(`vlan-${h.key}`, {
+        ns: `${h.ns}-vl`, sig: `relay ${cfg.vlanId}`, listen: [], ready: "relaying",
+        argv: [PY, `${LAB}/vlan_relay.py`, "--parent-netns", h.ns, "--parent", "eth0", "--inner", "vlp", "--vid", String(cfg.vlanId), "--timeout", "300"],
+        what: `test/lab/vlan_relay.py: ${h.key}'s eth0v as VLAN ${cfg.vlanId} on its eth0`,
+      });
+    }
+    ssl("cloud443vlan", H.cloud, H.cloud.vlan, 443, "1.3", { cert: "cloud" });
+  }
   if (d("stray-8080")) {
     const t = H[choice.strayHost];
     S.set("stray8080", {
@@ -605,6 +619,18 @@ function planConversations(H, cfg, deltas, choice, rng, nextPort) {
       cmd: { argv: ["openssl", "s_client", "-connect", `[${H.cloud.v6}]:443`, "-servername", NAMES.cloud6, "-ign_eof", "-quiet"], portRange: client.port, input: "GET /ok.txt HTTP/1.0\r\n\r\n" },
       check: (r) => (r.stdout.includes("200 ok") ? null : `s_client: ${r.stdout.trim().slice(0, 200)} ${r.stderr.trim().slice(0, 200)}`),
     });
+  }
+  if (d("proxy-vlan")) {
+    for (let i = count(1, 2); i > 0; i--) {
+      const client = cp(P.vlan);
+      const url = `https://${NAMES.cloud}/ok.txt`;
+      push({
+        kind: "cloud-443-vlan", transport: "tcp", client, server: { host: "cloud", ip: H.cloud.vlan, port: 443 },
+        protocol: "tls", state: "established", tls: tls("TLS 1.3", NAMES.cloud), outcome: "answered", facts: { sni: NAMES.cloud }, cause: "proxy-vlan",
+        how: `curl -k --resolve ${NAMES.cloud}:443:${H.cloud.vlan} --local-port ${client.port} ${url} (from the proxy's VLAN ${cfg.vlanId} address)`,
+        cmd: { argv: [...curl, "-k", "--resolve", `${NAMES.cloud}:443:${H.cloud.vlan}`, "--local-port", String(client.port), url] }, check: http200,
+      });
+    }
   }
   if (d("cloud-nonstandard-port")) {
     for (let i = count(1, 2); i > 0; i--) {
@@ -929,6 +955,7 @@ export function countTransport(file) {
     if (linkType === 1) [et, ip] = [b.readUInt16BE(off + 12), off + 14];
     else if (linkType === 276) [et, ip] = [b.readUInt16BE(off), off + 20];
     else return;
+    if (linkType === 1 && et === 0x8100) [et, ip] = [b.readUInt16BE(off + 16), off + 18]; // IEEE 802.1Q: TPID, TCI, then the EtherType
     if (ip + 40 > off + caplen) return;
     const proto = et === 0x0800 ? b[ip + 9] : et === 0x86dd ? b[ip + 6] : -1; // IPv4 protocol (RFC 791), IPv6 next header (RFC 8200)
     if (proto === 6 || proto === 17) n++;
@@ -1124,6 +1151,7 @@ class Lab {
       esxsTls: rng.pick(["1.2", "1.3"]),
       guestTls: { lin: rng.pick(["1.2", "1.3"]), win: rng.pick(["1.2", "1.3"]) },
       once: this.o.once,
+      vlanId: rng.int(100, 4000),
     };
     this.portNext = rng.int(40000, 52000);
     this.T = { dir: fs.mkdtempSync(path.join(os.tmpdir(), "pnc-lab.")) };
@@ -1137,6 +1165,10 @@ class Lab {
     const br = `${this.prefix}-br`;
     const lines = [`lab_bridge_create ${br}`];
     for (const h of Object.values(H)) lines.push(`lab_host_add ${h.ns} ${br} ${h.v4}/24 ${h.v6 ? `${h.v6}/64` : '""'}`);
+    // The VLAN sub-interfaces of the proxy and the cloud (proxy-vlan): eth0v with the VLAN
+    // address and eth0's MAC, its veth peer in a namespace of its own where vlan_relay.py tags
+    // and untags (the kernel may lack 802.1Q: `ip link add … type vlan` is not used).
+    for (const h of [H.proxy, H.cloud]) lines.push(`lab_vlan_add ${h.ns} ${h.ns}-vl ${h.vlan}/24`);
     netns(lines.join("\n"));
     // Each host's MAC (its eth0): the proxy's other addresses share its MAC (roles.md, proxy).
     const mac = new Map();
@@ -1145,6 +1177,7 @@ class Lab {
       h.mac = link.address;
       mac.set(h.v4, h.mac);
       if (h.v6) mac.set(h.v6, h.mac);
+      if (h.vlan) mac.set(h.vlan, h.mac); // a sub-interface has its parent's MAC
     }
     this.macOf = (ip) => mac.get(ip) ?? null;
     this.roles = rolesFile(H);
@@ -1179,6 +1212,12 @@ class Lab {
       const entry = startProc(key, spec.ns, spec.argv, logFile, { cwd: spec.cwd });
       this.running.set(key, { spec, entry });
       for (const [proto, port] of spec.listen) waits.push(() => waitListen(spec.ns, proto, port, entry, logFile));
+      if (spec.ready) {
+        waits.push(() => waitFor(`${key} to be ready`, () => {
+          if (entry.exited) throw new Error(`${key} exited: ${tail(logFile)}`);
+          return fs.existsSync(logFile) && fs.readFileSync(logFile, "utf8").includes(spec.ready);
+        }));
+      }
     }
     for (const w of waits) await w();
   }
@@ -1234,7 +1273,7 @@ class Lab {
 
     const base = path.join(outDir, name);
     const single = deltas.length === 0 ? "good" : deltas.length === 1 ? deltas[0] : null;
-    const caps = await startCaptures(this.T, H.proxy.ns, base, PROXY_CAPTURES);
+    const caps = await startCaptures(this.T, H.proxy.ns, base, single === "proxy-vlan" ? PROXY_CAPTURES.slice(0, 2) : PROXY_CAPTURES);
     const extraCaps = await startCaptures(this.T, H.proxy.ns, base, EXTRA_CAPTURES[single] ?? []);
     const loCaps = loop.length ? await startCaptures(this.T, H.win.ns, `${base}.guest-lo`, [{ suffix: ".pcap", tool: "tcpdump", iface: "lo", format: "pcap", linkType: 1, recordedWith: "tcpdump -i lo -n -U --immediate-mode -B 32768 -w" }]) : [];
     tm.push(Date.now());
