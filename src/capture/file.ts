@@ -55,6 +55,8 @@ export interface CaptureSummary {
   fileSize: number | null;
   /** Live capture only (`capture`): interface, engine, counters, what the engine cannot give (docs/live-capture.md). */
   live?: LiveCaptureInfo;
+  /** The read was stopped by a signal before the end of the source (the report covers what was read). */
+  interrupted?: boolean;
 }
 
 export interface ReadCaptureOptions {

@@ -10,7 +10,7 @@ import { loadRolesFile, parseRoleArgs, RoleMap } from "../policy/roles.js";
 import { renderHtml } from "../report/html.js";
 import { renderJson } from "../report/json.js";
 import { renderMarkdown } from "../report/markdown.js";
-import { buildReport, captureSeconds, type Report } from "../report/record.js";
+import { buildReport, captureInfos, captureSeconds, type Report } from "../report/record.js";
 import { redactReport } from "../report/redact.js";
 import { renderTable } from "../report/table.js";
 import { Progress } from "./progress.js";
@@ -78,7 +78,11 @@ export function policyInputs(o: { matrix?: string; role: string[]; roles?: strin
 }
 
 /** 0 pass; 1 a finding at or above --fail-on; the caller maps errors to 2. */
+/** docs/findings.md: 3 when the capture cannot support a verdict (whatever --fail-on says), else 1 for findings at or above --fail-on, else 0. */
+export const EXIT_INCONCLUSIVE = 3;
+
 export function exitCodeFor(report: Report, failOn: ReportCliOptions["failOn"]): number {
+  if (report.summary.verdict === "inconclusive") return EXIT_INCONCLUSIVE;
   if (failOn === "none") return 0;
   const bar = SEVERITY_RANK[failOn as Severity];
   return report.findings.some((f) => SEVERITY_RANK[f.severity] >= bar) ? 1 : 0;
@@ -163,8 +167,15 @@ async function analyzeToReport(files: string[], o: AnalyzeInputs): Promise<{ rep
     onProgress: progress ? (file, read, size, packets) => progress.update(file, read, size, packets) : undefined,
   });
   progress?.done();
-  const policy = evaluate({ conversations: analysis.conversations, matrix, roles, captureSeconds: captureSeconds(analysis) });
-  return { report: buildReport(analysis, policy, matrix, roles, VERSION), matrix };
+  const policy = evaluate({
+    conversations: analysis.conversations,
+    captures: captureInfos(analysis),
+    matrix,
+    roles,
+    captureSeconds: captureSeconds(analysis),
+    filter: filter && o.filter ? { text: o.filter, accepts: filter } : null,
+  });
+  return { report: buildReport(analysis, policy, matrix, VERSION, o.filter ?? null), matrix };
 }
 
 /** `phoenix-netcheck analyze`: returns the process exit code. */

@@ -22,7 +22,7 @@ import {
 import { DEFAULT_FLOW_OPTIONS } from "../flow/table.js";
 import { evaluate } from "../policy/evaluate.js";
 import { RoleMap } from "../policy/roles.js";
-import { buildReport, captureSeconds, type Report } from "../report/record.js";
+import { buildReport, captureInfos, captureSeconds, type Report } from "../report/record.js";
 import { policyInputs, writeReport, type Format } from "./analyze.js";
 import { VERSION } from "./version.js";
 
@@ -193,6 +193,7 @@ export async function runCapture(o: CaptureCliOptions, io: CaptureIo = {}): Prom
           const t0 = Date.now();
           const res = evaluate({
             conversations: ca.table.conversations,
+            captures: [],
             matrix,
             roles: new RoleMap(roles.explicit),
             captureSeconds: p.elapsedMs / 1000,
@@ -249,8 +250,8 @@ export async function runCapture(o: CaptureCliOptions, io: CaptureIo = {}): Prom
 export function liveReport(ca: CaptureAnalysis, summary: LiveSummary, matrix: ReturnType<typeof policyInputs>["matrix"], roles: RoleMap): Report {
   const result = ca.finish(summary);
   const analysis: Analysis = { captures: [result], conversations: ca.table.conversations };
-  const policy = evaluate({ conversations: analysis.conversations, matrix, roles, captureSeconds: captureSeconds(analysis) });
-  return buildReport(analysis, policy, matrix, roles, VERSION);
+  const policy = evaluate({ conversations: analysis.conversations, captures: captureInfos(analysis), matrix, roles, captureSeconds: captureSeconds(analysis) });
+  return buildReport(analysis, policy, matrix, VERSION);
 }
 
 /** One line on stderr when the capture stops: why, how many, drops, the file. */

@@ -1,6 +1,6 @@
 import Table from "cli-table3";
 import type { Matrix } from "../policy/matrix.js";
-import { formatPorts } from "../policy/matrix.js";
+import { formatPorts, rowServerText } from "../policy/matrix.js";
 
 /** `phoenix-netcheck matrix` as a terminal table. */
 export function renderMatrixTable(m: Matrix, width: number): string {
@@ -11,7 +11,7 @@ export function renderMatrixTable(m: Matrix, width: number): string {
   for (const r of m.rows) {
     const row = [
       r.id,
-      `${r.client} → ${r.server}${r.sameHost ? " (same host)" : ""}`,
+      `${r.client} → ${rowServerText(r)}${r.sameHost ? " (same host)" : ""}`,
       `${formatPorts(r.ports)}/${r.transport}`,
       r.expect,
       r.minTls ?? "",

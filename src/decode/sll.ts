@@ -19,6 +19,22 @@ export const LINKTYPE_LINUX_SLL2 = 276;
 export const SLL_HEADER_LEN = 16;
 export const SLL2_HEADER_LEN = 20;
 
+/**
+ * The sender's link-layer address, when it is a 6-byte MAC that is not all zeros (loopback's):
+ * for outgoing packets the capturing host's own, for incoming ones the sender's — the source MAC
+ * an Ethernet header would carry. The destination is not in a cooked header.
+ */
+function senderMac(data: Uint8Array, lenAt: number, lenBytes: 1 | 2, addrAt: number, out: DecodedPacket): void {
+  const len = lenBytes === 2 ? (data[lenAt] << 8) | data[lenAt + 1] : data[lenAt];
+  if (len !== 6) return;
+  let any = 0;
+  for (let i = 0; i < 6; i++) any |= data[addrAt + i];
+  if (any === 0) return;
+  for (let i = 0; i < 6; i++) out.srcMac[i] = data[addrAt + i];
+  out.dstMac.fill(0);
+  out.hasMac = true;
+}
+
 /** Returns the offset of the network layer with out.etherType set, or -1 after out.fail(). */
 export function decodeSll(data: Uint8Array, end: number, out: DecodedPacket, s = 0): number {
   if (end - s < SLL_HEADER_LEN) {
@@ -26,6 +42,7 @@ export function decodeSll(data: Uint8Array, end: number, out: DecodedPacket, s =
     return -1;
   }
   const protocol = (data[s + 14] << 8) | data[s + 15];
+  senderMac(data, s + 4, 2, s + 6, out);
   return decodeVlanTags(data, s + SLL_HEADER_LEN, end, protocol, out);
 }
 
@@ -36,5 +53,6 @@ export function decodeSll2(data: Uint8Array, end: number, out: DecodedPacket, s 
     return -1;
   }
   const protocol = (data[s] << 8) | data[s + 1];
+  senderMac(data, s + 11, 1, s + 12, out);
   return decodeVlanTags(data, s + SLL2_HEADER_LEN, end, protocol, out);
 }

@@ -17,6 +17,7 @@
  * but a 12-byte header is still a weak signature: byContent is false, so DNS is tried on 53 and
  * 5353 (and the client port) with the usual detectors, elsewhere only after every strong probe.
  */
+import { formatIp } from "../decode/addr.js";
 import { u16be, u32be } from "./fallback.js";
 import type { Anomaly, ConversationFacts, Detector, Direction, ProbeResult, StreamSample } from "./types.js";
 
@@ -30,6 +31,7 @@ const MAX_QUESTIONS = 32;
 const MAX_RRS = 256;
 const MAX_MESSAGES = 64;
 const MAX_QUERIES_KEPT = 32;
+const MAX_ANSWERS_KEPT = 32;
 const MAX_HOPS = 128;
 /** A UDP datagram at least this long may have been cut by the sampler, so running out is not reported. */
 const UDP_PLAIN_MAX = 512;
@@ -270,6 +272,15 @@ function parseMessage(
     const type = u16be(b, n.next);
     const rdlen = u16be(b, n.next + 8);
     if (type === 41) rcode |= b[n.next + 4] << 4;
+    // A (RFC 1035 §3.4.1) and AAAA (RFC 3596 §2.2) answers: which address a name stands for,
+    // the evidence role inference reads ("vcenter.corp" is 10.0.0.20).
+    const rdata = n.next + 10;
+    if (qr === 1 && ((type === 1 && rdlen === 4) || (type === 28 && rdlen === 16)) && rdata + rdlen <= e && dns.answers.length < MAX_ANSWERS_KEPT) {
+      const ip = new Uint8Array(16);
+      ip.set(b.subarray(rdata, rdata + rdlen));
+      const address = formatIp(ip, type === 1 ? 4 : 6);
+      if (!dns.answers.some((a) => a.name === n.name && a.address === address)) dns.answers.push({ name: n.name, address });
+    }
     p = n.next + 10 + rdlen;
     if (p > e) {
       if (reportTruncation) push("dns_message_truncated", `${w.dir} record ${i + 1} data (${rdlen} bytes) runs past the ${e - start}-byte message`, n.next + 8);
@@ -284,7 +295,7 @@ function parseMessage(
 }
 
 function analyze(s: StreamSample, out: ConversationFacts): void {
-  const dns: NonNullable<ConversationFacts["dns"]> = { queries: [], rcodes: [] };
+  const dns: NonNullable<ConversationFacts["dns"]> = { queries: [], rcodes: [], answers: [] };
   out.dns = dns;
   const once = new Set<string>();
   if (s.transport === "udp") {

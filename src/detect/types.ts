@@ -124,7 +124,14 @@ export interface ConversationFacts {
   } | null;
   http: { method: string | null; uri: string | null; host: string | null; status: number | null; server: string | null } | null;
   ntp: { version: number; clientMode: number | null; serverMode: number | null; stratum: number | null } | null;
-  dns: { queries: string[]; rcodes: string[] } | null;
+  /** Names asked, answer codes, and the A/AAAA answers (name → address) of the responses. */
+  dns: { queries: string[]; rcodes: string[]; answers: { name: string; address: string }[] } | null;
+  /**
+   * What the client's bytes alone were, when the server answered with something else (a
+   * ClientHello answered in plain text: protocol "plaintext", clientProtocol "tls"); null or
+   * absent when both sides agree.
+   */
+  clientProtocol?: Protocol | null;
   /** True when a vmware-authd banner was followed by a TLS handshake. */
   authdTls?: boolean;
   anomalies: Anomaly[];

@@ -1,29 +1,20 @@
 /**
- * The checks: each conversation gets the matrix row it matches (or none) and findings with stable
- * codes (docs/findings.md). Every finding names the conversations and frames behind it and a
- * Wireshark display filter that shows them.
+ * The checks: each conversation is judged against every matrix row it could be, given what is
+ * known of its hosts' roles (docs/findings.md, "How a conversation is matched"); what breaks every
+ * candidate is a finding, what depends on an unknown role is an `ambiguous-role` info, and what
+ * the capture could not show is "not verifiable". Findings are merged, ranked by what they break,
+ * and turned into the "what to fix first" list.
  */
-import { formatIp } from "../decode/addr.js";
 import type { Conversation } from "../flow/conversation.js";
+import { type FindingCode, type Judgement, type Limit, type Severity, SEVERITY_RANK, icmpText, isRefused, isUnanswered, judgeRow } from "./judge.js";
 import type { InfraEntry, Matrix, MatrixRow } from "./matrix.js";
 import { formatPorts, rowMatches } from "./matrix.js";
 import type { RoleMap } from "./roles.js";
+import type { ConnectionView } from "./view.js";
+import { groupFilter, joinFilters, rowFilter } from "./wireshark.js";
 
-export const FINDING_CODES = [
-  "unexpected-port",
-  "plaintext-where-tls-required",
-  "protocol-mismatch",
-  "weak-tls",
-  "tls-not-established",
-  "blocked",
-  "refused",
-  "wrong-path",
-  "wrong-direction",
-  "missing-expected",
-] as const;
-export type FindingCode = (typeof FINDING_CODES)[number];
-export type Severity = "error" | "warning" | "info";
-export const SEVERITY_RANK: Record<Severity, number> = { info: 0, warning: 1, error: 2 };
+export { FINDING_CODES, SEVERITY_RANK } from "./judge.js";
+export type { FindingCode, Limit, Severity } from "./judge.js";
 
 export interface Finding {
   code: FindingCode;
@@ -34,40 +25,47 @@ export interface Finding {
   fix: string | null;
   /** The matrix row concerned (matched, or the one that should have been seen), else null. */
   rule: string | null;
+  /** The candidate rows, when the conversations could be several (then `rule` is null). */
+  rules: string[];
   /** Conversation ids behind the finding. */
   conversations: number[];
   /** Frame numbers behind the finding (the first few of each conversation, anomalies, ICMP). */
   frames: number[];
   /** A Wireshark display filter that shows exactly the traffic behind the finding. */
   wiresharkFilter: string;
-  /** For grouped attempts (blocked, refused): how many conversations, and over how long. */
+  /** How many conversations (attempts) the finding stands for, and over how long. */
   attempts?: number;
   durationSeconds?: number;
 }
 
-/** What the checks decided for one conversation. */
+/** What the checks decided for one conversation (conversations[].status, docs/findings.md). */
+export type ConversationStatus = "conforming" | "finding" | "info" | "ambiguous" | "not-verifiable" | "infrastructure" | "related" | "unexpected" | "duplicate";
+
 export interface ConversationVerdict {
   clientRole: string | null;
   serverRole: string | null;
-  /** Matched row id (matrix row, infrastructure entry or related entry), or null. */
+  /** The row (matrix, infrastructure or related entry) when it is one, else null. */
   rule: string | null;
-  /** Where the matched id comes from. */
   ruleKind: "matrix" | "infrastructure" | "related" | null;
-  /** Other rows the conversation would match just as well while a role is unknown. */
+  /** The candidate rows when there are several (then `rule` is null). */
   alternatives: string[];
   /** Codes of the findings that name this conversation. */
   findings: FindingCode[];
+  status: ConversationStatus;
+  /** Why it could not be judged (status not-verifiable). */
+  limits: Limit[];
 }
 
-export interface PolicyResult {
-  verdicts: Map<Conversation, ConversationVerdict>;
-  findings: Finding[];
-  summary: {
-    verdict: "pass" | "warn" | "fail";
-    findings: Record<Severity, number>;
-    conversations: number;
-    matched: number;
-  };
+/** One line of "what to fix first": a host, what to change, and what fails until then. */
+export interface FixFirst {
+  host: string;
+  role: string | null;
+  action: string;
+  /** The row's `impact`, when the finding has a row. */
+  impact: string | null;
+  code: FindingCode;
+  severity: Severity;
+  text: string;
 }
 
 export interface CheckContext {
@@ -75,457 +73,439 @@ export interface CheckContext {
   roles: RoleMap;
   /** Seconds between the first and last packet over all captures (for missing-expected). */
   captureSeconds: number;
+  /** Most of the capture shows one direction only. */
+  oneDirection: boolean;
+  /** False for a row the --filter excluded (not missing: not in the filter). */
+  rowInFilter: (row: MatrixRow) => boolean;
 }
 
-// ---------------------------------------------------------------------------------------------
-
-const TLS_RANK: Record<string, number> = { "SSL 2.0": 0, "SSL 3.0": 1, "TLS 1.0": 2, "TLS 1.1": 3, "TLS 1.2": 4, "TLS 1.3": 5 };
-
-/** Rank of a version string; drafts of TLS 1.3 rank as TLS 1.3. */
-function tlsRank(v: string): number {
-  if (v.startsWith("TLS 1.3")) return TLS_RANK["TLS 1.3"];
-  return TLS_RANK[v] ?? -1;
+export interface PolicyResult {
+  verdicts: Map<Conversation, ConversationVerdict>;
+  findings: Finding[];
+  fixFirst: FixFirst[];
+  /** The role map the checks used: the given roles and the inferred ones. */
+  roles: RoleMap;
+  summary: {
+    verdict: "pass" | "warn" | "fail" | "inconclusive";
+    findings: Record<Severity, number>;
+    conversations: number;
+    matched: number;
+  };
 }
 
 const PROXY = "proxy";
-
-function ipOf(c: Conversation, side: "client" | "server"): string {
-  return formatIp(side === "client" ? c.clientIp : c.serverIp, c.ipVersion);
-}
+const REQUIRED_RANK = { always: 0, "if-present": 1, optional: 2 } as const;
 
 function hostLabel(ip: string, role: string | null): string {
   return role ? `${ip} (${role})` : ip;
 }
 
-function seconds(c: Conversation): [number, number] {
-  return [c.startSec + c.startNsec / 1e9, c.endSec + c.endNsec / 1e9];
+interface Outcome {
+  row: MatrixRow | null;
+  /** With no row: the row the finding concerns (wrong-path: the standalone row; wrong-direction: the row the other way). */
+  concerns?: string;
+  /** The roles this outcome assumes, for ambiguous-role's text. */
+  clientRole: string | null;
+  serverRole: string | null;
+  j: Judgement;
 }
 
-/** Display filter for one (client, server, transport, ports) group. */
-function groupFilter(c: Conversation, ports: number[], extra = ""): string {
-  const ipf = c.ipVersion === 4 ? "ip" : "ipv6";
-  const a = ipOf(c, "client");
-  const b = ipOf(c, "server");
-  const hosts = a === b ? `${ipf}.addr==${a}` : `${ipf}.addr==${a} && ${ipf}.addr==${b}`;
-  const t = c.transport;
-  const uniq = [...new Set(ports)].sort((x, y) => x - y);
-  const portExpr = uniq.length === 1 ? `${t}.port==${uniq[0]}` : `${t}.port in {${uniq.join(" ")}}`;
-  return `${hosts} && ${portExpr}${extra}`;
-}
-
-function joinFilters(parts: string[]): string {
-  const u = [...new Set(parts)];
-  return u.length === 1 ? u[0] : u.map((p) => `(${p})`).join(" || ");
-}
-
-const MAX_FRAMES_LISTED = 50;
-
-function framesOf(convs: Conversation[]): number[] {
-  const s = new Set<number>();
-  for (const c of convs) {
-    for (const f of c.firstFrames) s.add(f);
-    for (const f of c.icmpFrames) s.add(f);
-    for (const a of c.facts?.anomalies ?? []) if (a.frame) s.add(a.frame);
-  }
-  return [...s].sort((a, b) => a - b).slice(0, MAX_FRAMES_LISTED);
-}
-
-function isUnreachable(c: Conversation): boolean {
-  // ICMP type 3 (v4 destination unreachable) or ICMPv6 type 1.
-  return c.icmpCount > 0 && ((c.ipVersion === 4 && c.icmpType === 3) || (c.ipVersion === 6 && c.icmpType === 1));
-}
-
-const ICMP4_CODES: Record<number, string> = {
-  0: "network unreachable", 1: "host unreachable", 3: "port unreachable", 9: "network administratively prohibited",
-  10: "host administratively prohibited", 13: "communication administratively prohibited",
-};
-const ICMP6_CODES: Record<number, string> = {
-  0: "no route to destination", 1: "communication administratively prohibited", 3: "address unreachable", 4: "port unreachable",
-  5: "source address failed ingress/egress policy", 6: "reject route to destination",
-};
-
-function icmpText(c: Conversation): string {
-  const name = (c.ipVersion === 4 ? ICMP4_CODES : ICMP6_CODES)[c.icmpCode] ?? `code ${c.icmpCode}`;
-  return `ICMP${c.ipVersion === 6 ? "v6" : ""} ${name}`;
-}
-
-/** Did the conversation never get an answer? (Zeek S0 for TCP; UDP with nothing back.) */
-function unanswered(c: Conversation, state: string): boolean {
-  if (c.transport === "tcp") return state === "S0";
-  return c.packetsServer === 0 && !isUnreachable(c);
-}
-
-function refused(c: Conversation, state: string): boolean {
-  return (c.transport === "tcp" && state === "REJ") || isUnreachable(c);
+interface Group {
+  code: FindingCode;
+  severity: Severity;
+  rules: string[];
+  convs: ConnectionView[];
+  what: string;
+  fix: string | null;
 }
 
 // ---------------------------------------------------------------------------------------------
 
-export function checkConversations(convs: readonly Conversation[], ctx: CheckContext, stateOf: (c: Conversation) => string): PolicyResult {
+export function checkConversations(views: readonly ConnectionView[], ctx: CheckContext): PolicyResult {
   const { matrix, roles } = ctx;
+  const byId = new Map(matrix.rows.map((r) => [r.id, r]));
   const verdicts = new Map<Conversation, ConversationVerdict>();
-  const findings: Finding[] = [];
-  const proxyKnown = convs.some((c) => roles.roleOf(c.clientIp, c.ipVersion) === PROXY || roles.roleOf(c.serverIp, c.ipVersion) === PROXY);
+  const candidateRows = new Map<ConnectionView, string[]>();
+  const proxyKnown = views.some((c) => roles.roleOf(c.client.bytes, c.ipVersion) === PROXY || roles.roleOf(c.server.bytes, c.ipVersion) === PROXY);
+  const groups = new Map<string, Group>();
+  const noRow = makeNoRow(matrix, proxyKnown);
 
-  const roleOk = (want: string, have: string | null, side: "client" | "server"): boolean => {
-    if (want === "any") return true;
-    if (have !== null) return have === want;
-    // An unknown host stands in for any role — except the proxy once the proxy is known, so a
-    // workstation's HTTPS is not judged as the proxy's.
-    return !(want === PROXY && proxyKnown && side === "client") && !(want === PROXY && proxyKnown && side === "server");
-  };
-  const rowFits = (r: MatrixRow, c: Conversation, cr: string | null, sr: string | null) =>
-    rowMatches(r, c.serverPort, c.transport) && roleOk(r.client, cr, "client") && roleOk(r.server, sr, "server") &&
-    (!r.sameHost || ipOf(c, "client") === ipOf(c, "server"));
-  const exactness = (r: MatrixRow, cr: string | null, sr: string | null) => (r.client === cr ? 1 : 0) + (r.server === sr ? 1 : 0);
+  const fitsClient = (r: MatrixRow, role: string | null) => r.client === "any" || (role !== null ? r.client === role : !(r.client === PROXY && proxyKnown));
+  const fitsServer = (r: MatrixRow, role: string | null) =>
+    r.servers.includes("any") || (role !== null ? r.servers.includes(role) : !(proxyKnown && r.servers.every((s) => s === PROXY)));
+  const rowsFor = (c: ConnectionView, cr: string | null, sr: string | null) =>
+    matrix.rows.filter((r) => rowMatches(r, c.server.port, c.transport) && fitsClient(r, cr) && fitsServer(r, sr) && (!r.sameHost || c.client.ip === c.server.ip));
 
-  // Pending groups of attempts: key → conversations.
-  const groups = new Map<string, { code: FindingCode; row: MatrixRow | null; convs: Conversation[]; severity: Severity }>();
-  const addGroup = (code: FindingCode, row: MatrixRow | null, c: Conversation, severity: Severity, byPort = true) => {
-    const key = [code, row?.id ?? "", c.transport, ipOf(c, "client"), ipOf(c, "server"), byPort ? c.serverPort : "*"].join("|");
+  const addToGroup = (code: FindingCode, severity: Severity, rules: string[], c: ConnectionView, what: string, fix: string | null, byPort = true) => {
+    const key = [code, rules.join(","), c.transport, c.client.ip, c.server.ip, byPort ? c.server.port : "*"].join("|");
     const g = groups.get(key);
     if (g) g.convs.push(c);
-    else groups.set(key, { code, row, convs: [c], severity });
-  };
-  const add: AddFn = (f) => {
-    const { convs: cs, filterExtra, filter, ...rest } = f;
-    findings.push({
-      ...rest,
-      conversations: cs.map((c) => c.id),
-      frames: framesOf(cs),
-      wiresharkFilter: filter ?? joinFilters(cs.map((c) => groupFilter(c, [c.serverPort], filterExtra ?? ""))),
-    });
-    for (const c of cs) verdicts.get(c)?.findings.push(rest.code);
+    else groups.set(key, { code, severity, rules, convs: [c], what, fix });
   };
 
-  for (const c of convs) {
-    const cr = roles.roleOf(c.clientIp, c.ipVersion);
-    const sr = roles.roleOf(c.serverIp, c.ipVersion);
-    const v: ConversationVerdict = { clientRole: cr, serverRole: sr, rule: null, ruleKind: null, alternatives: [], findings: [] };
-    verdicts.set(c, v);
-    const state = stateOf(c);
-    const where = `${c.transport.toUpperCase()} ${c.serverPort} from ${hostLabel(ipOf(c, "client"), cr)} to ${hostLabel(ipOf(c, "server"), sr)}`;
+  for (const c of views) {
+    const cr = roles.roleOf(c.client.bytes, c.ipVersion);
+    const sr = roles.roleOf(c.server.bytes, c.ipVersion);
+    const v: ConversationVerdict = { clientRole: cr, serverRole: sr, rule: null, ruleKind: null, alternatives: [], findings: [], status: "conforming", limits: [] };
+    verdicts.set(c.conv, v);
 
     // Infrastructure (DNS) and VMware's own traffic: shown, never violations.
-    const infra = matrix.infrastructure.find((e: InfraEntry) => (e.transport === "tcp" || e.transport === "udp") && rowMatches(e, c.serverPort, c.transport));
+    const infra = matrix.infrastructure.find((e: InfraEntry) => (e.transport === "tcp" || e.transport === "udp") && rowMatches(e, c.server.port, c.transport));
     if (infra) {
-      v.rule = infra.id;
-      v.ruleKind = "infrastructure";
+      Object.assign(v, { rule: infra.id, ruleKind: "infrastructure", status: "infrastructure" });
       continue;
     }
-    const related = matrix.related.find((r) => rowFits(r, c, cr, sr));
+    const related = matrix.related.find((r) => rowMatches(r, c.server.port, c.transport) && fitsClient(r, cr) && fitsServer(r, sr));
     if (related) {
-      v.rule = related.id;
-      v.ruleKind = "related";
+      Object.assign(v, { rule: related.id, ruleKind: "related", status: "related" });
       continue;
     }
 
-    const candidates = matrix.rows.filter((r) => rowFits(r, c, cr, sr)).sort((a, b) => exactness(b, cr, sr) - exactness(a, cr, sr));
-    if (candidates.length === 0) {
-      const proxyInvolved = cr === PROXY || sr === PROXY;
-      const swapEsxi = (r: string | null) => (r === "esxi" ? "esxi-standalone" : r === "esxi-standalone" ? "esxi" : r);
-      const pathRow = sr === "esxi" || sr === "esxi-standalone" ? matrix.rows.find((r) => rowFits(r, c, cr, swapEsxi(sr))) : undefined;
-      const reverseRow = matrix.rows.find((r) => rowMatches(r, c.serverPort, c.transport) && (cr !== null || sr !== null) &&
-        roleOk(r.client, sr, "client") && roleOk(r.server, cr, "server") && r.client !== "any");
-      if (pathRow) {
-        const standalone = sr === "esxi-standalone";
-        add({
-          code: "wrong-path", severity: "warning", rule: pathRow.id, convs: [c],
-          message: `${where}: ${standalone
-            ? `TCP ${c.serverPort} is the path to ESXi hosts managed through vCenter; a standalone ESXi host is reached on 443`
-            : `TCP ${c.serverPort} is the path to standalone ESXi hosts; a host managed through vCenter is reached on 902 (authd/NFC)`} (row ${pathRow.id} is for ${pathRow.server}).`,
-          fix: standalone
-            ? `Check how ${ipOf(c, "server")} is registered in Phoenix: as a standalone host the proxy should use 443.`
-            : `Check how ${ipOf(c, "server")} is registered in Phoenix: a host managed through vCenter is backed up over 902, not 443.`,
-        });
-      } else if (reverseRow) {
-        add({
-          code: "wrong-direction", severity: "warning", rule: reverseRow.id, convs: [c],
-          message: `${where}: the matrix expects this port opened the other way (${reverseRow.client} → ${reverseRow.server}, row ${reverseRow.id}).`,
-          fix: `Find out why ${ipOf(c, "client")} opens ${c.transport.toUpperCase()} ${c.serverPort} towards ${ipOf(c, "server")}.`,
-        });
-      } else {
-        addGroup("unexpected-port", null, c, proxyInvolved ? "warning" : "info");
+    // Every role each host may have (null: unknown), and the outcome under each.
+    const clientCands = roles.candidatesOf(c.client.bytes, c.ipVersion) ?? [null];
+    const serverCands = roles.candidatesOf(c.server.bytes, c.ipVersion) ?? [null];
+    const outcomes: Outcome[] = [];
+    let anyRow = false;
+    for (const hc of clientCands) {
+      for (const hs of serverCands) {
+        const rows = rowsFor(c, hc, hs);
+        if (rows.length) anyRow = true;
+        for (const row of rows) if (!outcomes.some((o) => o.row === row)) outcomes.push({ row, clientRole: hc, serverRole: hs, j: judgeRow(c, row, ctx) });
+        if (rows.length === 0) {
+          const nr = noRow(c, hc, hs);
+          if (!outcomes.some((o) => o.row === null && o.j.kind === "finding" && nr.j.kind === "finding" && o.j.code === nr.j.code)) outcomes.push(nr);
+        }
+      }
+    }
+    if (!anyRow) {
+      const nr = noRow(c, cr, sr);
+      v.status = "unexpected";
+      if (nr.j.kind === "finding") {
+        if (nr.j.code === "unexpected-port") addToGroup("unexpected-port", cr === PROXY || sr === PROXY ? "warning" : "info", [], c, "", null);
+        else addToGroup(nr.j.code, nr.j.severity, nr.concerns ? [nr.concerns] : [], c, nr.j.what, nr.j.fix);
+        if (nr.j.code !== "unexpected-port") v.status = "finding";
       }
       continue;
     }
 
-    const row = candidates[0];
-    v.rule = row.id;
+    const rowIds = [...new Set(outcomes.filter((o) => o.row !== null).map((o) => o.row!.id))];
+    candidateRows.set(c, rowIds);
     v.ruleKind = "matrix";
-    v.alternatives = candidates.slice(1).filter((r) => exactness(r, cr, sr) === exactness(row, cr, sr)).map((r) => r.id);
+    if (rowIds.length === 1 && outcomes.length === 1) v.rule = rowIds[0];
+    else v.alternatives = rowIds;
 
-    if (refused(c, state)) {
-      addGroup("refused", row, c, "error");
-      continue;
+    const js = outcomes.map((o) => o.j);
+    const findingsOnly = js.filter((j): j is Extract<Judgement, { kind: "finding" }> => j.kind === "finding");
+    if (js.every((j) => j.kind === "ok")) {
+      v.status = rowIds.length > 1 ? "ambiguous" : "conforming";
+      if (rowIds.length === 1) v.rule = rowIds[0];
+    } else if (js.every((j) => j.kind !== "finding")) {
+      v.status = "not-verifiable";
+      v.limits = [...new Set(js.flatMap((j) => (j.kind === "not-verifiable" ? j.limits : [])))];
+    } else if (findingsOnly.length === js.length && new Set(findingsOnly.map((j) => j.code)).size === 1) {
+      const j = findingsOnly.reduce((a, b) => (SEVERITY_RANK[b.severity] < SEVERITY_RANK[a.severity] ? b : a));
+      addToGroup(j.code, j.severity, rowIds, c, j.what, j.fix);
+      v.status = "finding";
+      if (rowIds.length === 1) v.rule = rowIds[0];
+    } else {
+      addToGroup("ambiguous-role", "info", rowIds, c, ambiguousText(c, outcomes, cr, sr), null);
+      v.status = "ambiguous";
     }
-    if (unanswered(c, state)) {
-      addGroup("blocked", row, c, "error");
-      continue;
-    }
-    checkContent(c, row, where, add);
   }
 
-  // Grouped attempts → one finding per group; unexpected ports between the same two hosts on
-  // many ports (a scan) are folded into one finding.
-  const folded = new Map<string, { code: FindingCode; row: MatrixRow | null; convs: Conversation[]; severity: Severity }>();
-  const byHosts = new Map<string, number>();
-  for (const g of groups.values()) {
-    if (g.code !== "unexpected-port") continue;
-    const c = g.convs[0];
-    const k = [c.transport, ipOf(c, "client"), ipOf(c, "server")].join("|");
-    byHosts.set(k, (byHosts.get(k) ?? 0) + 1);
-  }
-  for (const [key, g] of groups) {
-    const c = g.convs[0];
-    const k = [c.transport, ipOf(c, "client"), ipOf(c, "server")].join("|");
-    if (g.code === "unexpected-port" && (byHosts.get(k) ?? 0) > 5) {
-      const f = folded.get(k);
-      if (f) for (const x of g.convs) f.convs.push(x);
-      else folded.set(k, { ...g, convs: [...g.convs] });
-    } else folded.set(key, g);
-  }
-  for (const g of folded.values()) groupFinding(g, verdicts, add, stateOf);
-
-  missingExpected(convs, verdicts, ctx, findings);
-
-  findings.sort((a, b) => SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] || Math.min(...(a.frames.length ? a.frames : [Infinity])) - Math.min(...(b.frames.length ? b.frames : [Infinity])));
+  const findings = buildFindings(groups, verdicts);
+  for (const f of missingExpected(views, candidateRows, ctx)) findings.push(f);
+  rank(findings, byId);
   const counts: Record<Severity, number> = { error: 0, warning: 0, info: 0 };
   for (const f of findings) counts[f.severity]++;
   const matched = [...verdicts.values()].filter((v) => v.ruleKind === "matrix").length;
   return {
     verdicts,
     findings,
-    summary: {
-      verdict: counts.error > 0 ? "fail" : counts.warning > 0 ? "warn" : "pass",
-      findings: counts,
-      conversations: convs.length,
-      matched,
-    },
+    fixFirst: fixFirst(findings, views, verdicts, byId),
+    roles,
+    summary: { verdict: counts.error > 0 ? "fail" : counts.warning > 0 ? "warn" : "pass", findings: counts, conversations: views.length, matched },
   };
 }
 
-type AddFn = (
-  f: Omit<Finding, "frames" | "wiresharkFilter" | "conversations"> & {
-    convs: Conversation[];
-    /** Appended to each conversation's address/port filter. */
-    filterExtra?: string;
-    /** The whole filter, when the per-conversation one would not do. */
-    filter?: string;
-  },
-) => void;
-
-/** Up to this many distinct ports are listed in a filter's `port in {…}`; beyond, the hosts alone. */
-const MAX_FILTER_PORTS = 20;
-
-/** What must cross the wire on a matched row, compared with what did. */
-function checkContent(c: Conversation, row: MatrixRow, where: string, add: AddFn): void {
-  const f = c.facts;
-  if (f === null) return;
-  const p = f.protocol;
-  const tls = f.tls;
-  const label = `${where} (row ${row.id})`;
-
-  const tlsChecks = () => {
-    if (tls === null) return;
-    // When the capture lost the start of the server's bytes, a missing ServerHello proves nothing.
-    if (tls.clientHelloSeen && !tls.serverHelloSeen && !(c.tcp !== null && c.tcp.server.gap)) {
-      const alert = tls.alerts.find((a) => a.from === "server");
-      add({
-        code: "tls-not-established", severity: "error", rule: row.id, convs: [c],
-        message: `${label}: the client sent a TLS ClientHello${tls.sni ? ` for ${tls.sni}` : ""} but no ServerHello came back${alert ? ` (the server answered with a ${alert.level} ${alert.description} alert)` : ""}.`,
-        fix: alert
-          ? `The server refused the handshake: compare the TLS versions and cipher suites both sides allow (the client offered up to ${tls.clientVersion ?? "an unknown version"}).`
-          : `Check that a TLS service listens on ${c.transport.toUpperCase()} ${c.serverPort} at ${formatIp(c.serverIp, c.ipVersion)} and that nothing in the path cuts the handshake.`,
-      });
-      return;
+/** No row fits (cr, sr): a row for the other ESXi registration (wrong-path), a row the other way (wrong-direction), or none (unexpected-port). */
+function makeNoRow(matrix: Matrix, proxyKnown: boolean): (c: ConnectionView, cr: string | null, sr: string | null) => Outcome {
+  const fits = (want: string, have: string | null) => want === "any" || (have !== null ? want === have : !(want === PROXY && proxyKnown));
+  return (c, cr, sr) => {
+    const base = { row: null, clientRole: cr, serverRole: sr };
+    const pathRow = sr === "esxi" ? matrix.rows.find((r) => rowMatches(r, c.server.port, c.transport) && fits(r.client, cr) && r.servers.includes("esxi-standalone")) : undefined;
+    if (pathRow) {
+      return {
+        ...base,
+        concerns: pathRow.id,
+        j: {
+          kind: "finding", code: "wrong-path", severity: "warning",
+          what: `TCP ${c.server.port} is the path to standalone ESXi hosts (row ${pathRow.id}); a host managed through vCenter is reached on 902 (authd/NFC) only.`,
+          fix: `Check how ${c.server.ip} is registered in Phoenix: a host managed through vCenter is backed up over 902, not ${c.server.port}.`,
+        },
+      };
     }
-    const ver = tls.version;
-    if (ver !== null && row.minTls !== null && (ver.startsWith("SSL") || tlsRank(ver) < tlsRank(row.minTls))) {
-      add({
-        code: "weak-tls", severity: "error", rule: row.id, convs: [c],
-        message: `${label}: negotiated ${ver}${tls.cipher ? ` with ${tls.cipher}` : ""}; the row requires ${row.minTls} or newer${tls.clientVersion ? ` (the client offered up to ${tls.clientVersion})` : ""}.`,
-        fix: `Enable ${row.minTls} or newer on ${formatIp(c.serverIp, c.ipVersion)} port ${c.serverPort}${tls.clientVersion && tlsRank(tls.clientVersion) < tlsRank(row.minTls) ? " and on the client" : ""}.`,
-      });
+    const reverse = matrix.rows.find(
+      (r) => rowMatches(r, c.server.port, c.transport) && (cr !== null || sr !== null) && r.client !== "any" && fits(r.client, sr) && r.servers.some((x) => fits(x, cr)),
+    );
+    if (reverse) {
+      return {
+        ...base,
+        concerns: reverse.id,
+        j: {
+          kind: "finding", code: "wrong-direction", severity: "warning",
+          what: `the matrix expects this port opened the other way (${reverse.client} → ${reverse.server}, row ${reverse.id}).`,
+          fix: `Find out why ${c.client.ip} opens ${c.transport.toUpperCase()} ${c.server.port} towards ${c.server.ip}.`,
+        },
+      };
     }
+    return { ...base, j: { kind: "finding", code: "unexpected-port", severity: cr === PROXY || sr === PROXY ? "warning" : "info", what: "", fix: null } };
   };
+}
 
-  const mismatch = (what: string) =>
-    add({
-      code: "protocol-mismatch", severity: "error", rule: row.id, convs: [c],
-      message: `${label}: expected ${row.expect === "vmware-authd" ? "the VMware authd banner then TLS" : row.expect.toUpperCase()}, but the bytes are ${what}.`,
-      fix: `Find out which service answers on ${c.transport.toUpperCase()} ${c.serverPort} at ${formatIp(c.serverIp, c.ipVersion)}: it is not the one Phoenix expects.`,
-    });
-  const plaintext = (what: string) =>
-    add({
-      code: "plaintext-where-tls-required", severity: "error", rule: row.id, convs: [c],
-      message: `${label}: ${what} in clear where TLS is required.`,
-      fix: `Serve TLS (${row.minTls ?? "TLS 1.2"} or newer) on ${c.transport.toUpperCase()} ${c.serverPort} at ${formatIp(c.serverIp, c.ipVersion)}.`,
-    });
-  const describeClear = () => {
-    if (p === "http" && f.http) return `HTTP${f.http.method ? ` (${f.http.method} ${f.http.uri ?? ""}${f.http.host ? `, Host ${f.http.host}` : ""})` : ""}`.trim();
-    if (p === "plaintext") return "plain text";
-    return "data that is not TLS";
-  };
+function where(c: ConnectionView, cr: string | null, sr: string | null): string {
+  return `${c.transport.toUpperCase()} ${c.server.port} from ${hostLabel(c.client.ip, cr)} to ${hostLabel(c.server.ip, sr)}`;
+}
 
-  // Bytes the capture lost (a gap at the start of either side) leave nothing to judge.
-  if ((p === "unknown" || p === "none") && c.tcp !== null && (c.tcp.client.gap || c.tcp.server.gap)) return;
-
-  switch (row.expect) {
-    case "tls":
-      if (p === "tls") tlsChecks();
-      else if (p === "http" || p === "plaintext" || p === "unknown") plaintext(describeClear());
-      else if (p !== "none") mismatch(p.toUpperCase());
-      return;
-    case "vmware-authd":
-      if (p === "vmware-authd") {
-        if (f.anomalies.some((a) => a.name === "authd_plaintext_after_banner")) plaintext("the session after the authd banner went on");
-        else if (tls !== null) tlsChecks();
-        // `length`, not bytes(): a retired conversation's kept bytes are freed, its length stays.
-        else if (c.tcp !== null && c.tcp.client.length === 0)
-          add({
-            code: "tls-not-established", severity: "error", rule: row.id, convs: [c],
-            message: `${label}: the ESXi host sent its authd banner, but no TLS handshake followed.`,
-            fix: `Check the proxy's side of TCP ${c.serverPort}: it connected and read the banner but did not start TLS.`,
-          });
-      } else if (p === "tls") tlsChecks(); // the capture began after the banner
-      else if (p === "http" || p === "plaintext" || p === "unknown") plaintext(describeClear());
-      else if (p !== "none") mismatch(p.toUpperCase());
-      return;
-    case "nfs":
-      if (p !== "none" && p !== "unknown") mismatch(p.toUpperCase());
-      return;
-    case "any":
-      return;
-    default:
-      if (p !== "none" && p !== row.expect) mismatch(p === "plaintext" ? "plain text" : p === "unknown" ? "unrecognised binary data" : p.toUpperCase());
+function ambiguousText(c: ConnectionView, outcomes: Outcome[], cr: string | null, sr: string | null): string {
+  const parts = outcomes.map((o) => {
+    const as = o.serverRole !== sr && o.serverRole !== null ? `as ${o.serverRole}` : o.clientRole !== cr && o.clientRole !== null ? `with the client as ${o.clientRole}` : "";
+    const row = o.row ? `row ${o.row.id}` : "no row";
+    const verdict = o.j.kind === "ok" ? "conforming" : o.j.kind === "not-verifiable" ? "not verifiable" : o.j.code;
+    return `${as ? `${as} (${row})` : row}: ${verdict}`;
+  });
+  const uncertain = new Set<string>();
+  for (const o of outcomes) {
+    if (o.serverRole !== null && o.serverRole !== sr) uncertain.add(`--role ${o.serverRole}=${c.server.ip}`);
+    else if (o.row && sr === null) uncertain.add(`--role ${o.row.server}=${c.server.ip}`);
   }
+  return `the verdict depends on a role the capture cannot tell — ${parts.join("; ")}. ${[...uncertain].slice(0, 3).join(" or ")} decides.`;
 }
 
-function groupFinding(
-  g: { code: FindingCode; row: MatrixRow | null; convs: Conversation[]; severity: Severity },
-  verdicts: Map<Conversation, ConversationVerdict>,
-  add: AddFn,
-  connStateOf: (c: Conversation) => string,
-): void {
+// ---------------------------------------------------------------------------------------------
+
+function buildFindings(groups: Map<string, Group>, verdicts: Map<Conversation, ConversationVerdict>): Finding[] {
+  // More than five unexpected ports between the same two hosts (a scan) fold into one finding.
+  const byHosts = new Map<string, number>();
+  const hostKey = (c: ConnectionView) => [c.transport, c.client.ip, c.server.ip].join("|");
+  for (const g of groups.values()) if (g.code === "unexpected-port") byHosts.set(hostKey(g.convs[0]), (byHosts.get(hostKey(g.convs[0])) ?? 0) + 1);
+  const folded = new Map<string, Group>();
+  for (const [key, g] of groups) {
+    const k = hostKey(g.convs[0]);
+    if (g.code === "unexpected-port" && (byHosts.get(k) ?? 0) > 5) {
+      const f = folded.get(`scan|${k}`);
+      if (f) f.convs.push(...g.convs);
+      else folded.set(`scan|${k}`, { ...g, convs: [...g.convs] });
+    } else folded.set(key, g);
+  }
+  const out: Finding[] = [];
+  for (const g of folded.values()) {
+    const f = groupFinding(g, verdicts);
+    out.push(f);
+    for (const c of g.convs) verdicts.get(c.conv)?.findings.push(g.code);
+  }
+  return out;
+}
+
+function framesOf(convs: readonly ConnectionView[]): number[] {
+  const s = new Set<number>();
+  for (const c of convs) for (const f of c.frames) s.add(f);
+  return [...s].sort((a, b) => a - b).slice(0, 50);
+}
+
+function groupFinding(g: Group, verdicts: Map<Conversation, ConversationVerdict>): Finding {
   const c = g.convs[0];
-  const v = verdicts.get(c)!;
-  const client = hostLabel(ipOf(c, "client"), v.clientRole);
-  const server = hostLabel(ipOf(c, "server"), v.serverRole);
-  // An aggregate entry stands for many conversations (flow table limit): count its members, and
-  // its server-port range when it folded ports together (serverPort 0).
-  const ports = [...new Set(g.convs.flatMap((x) => (x.aggregate !== null && x.aggregate.level !== "port" ? [x.aggregate.serverPortLow, x.aggregate.serverPortHigh] : [x.serverPort])))].sort((a, b) => a - b);
+  const v = verdicts.get(c.conv)!;
+  const client = hostLabel(c.client.ip, v.clientRole);
+  const server = hostLabel(c.server.ip, v.serverRole);
+  const ports = [...new Set(g.convs.flatMap((x) => (x.aggregate !== null && x.aggregate.level !== "port" ? [x.aggregate.serverPortLow, x.aggregate.serverPortHigh] : [x.server.port])))].sort((a, b) => a - b);
   let start = Infinity;
   let end = -Infinity;
   for (const x of g.convs) {
-    const [s0, s1] = seconds(x);
-    if (s0 < start) start = s0;
-    if (s1 > end) end = s1;
+    if (x.start < start) start = x.start;
+    if (x.end > end) end = x.end;
   }
-  const span = end - start;
+  const span = Math.max(0, end - start);
   const n = g.convs.reduce((s, x) => s + (x.aggregate !== null ? x.aggregate.conversations : 1), 0);
   const T = c.transport.toUpperCase();
   const over = n > 1 || span > 0 ? ` over ${span.toFixed(1)} s` : "";
-  const rowText = g.row ? ` (row ${g.row.id})` : "";
+  const rowText = g.rules.length === 1 ? ` (row ${g.rules[0]})` : g.rules.length > 1 ? ` (row ${g.rules.slice(0, -1).join(", ")} or ${g.rules[g.rules.length - 1]})` : "";
   const attempts = g.convs.reduce((s, x) => s + x.packetsClient, 0);
+  const head = `${T} ${c.server.port} from ${client} to ${server}${rowText}`;
   let message: string;
-  let fix: string | null = null;
+  let fix = g.fix;
   let filterExtra = "";
   if (g.code === "blocked") {
     if (c.transport === "tcp") {
-      message = `${T} ${c.serverPort} from ${client} to ${server}${rowText}: ${attempts} SYN${attempts === 1 ? "" : "s"} in ${n} connection attempt${n === 1 ? "" : "s"}${over} never answered — usually a firewall dropping them.`;
+      message = `${head}: ${attempts} SYN${attempts === 1 ? "" : "s"} in ${n} connection attempt${n === 1 ? "" : "s"}${over} never answered — usually a firewall dropping them.`;
       filterExtra = " && tcp.flags.syn==1";
-    } else {
-      message = `${T} ${c.serverPort} from ${client} to ${server}${rowText}: ${attempts} datagram${attempts === 1 ? "" : "s"}${over} never answered.`;
-    }
-    fix = `Allow ${T} ${c.serverPort} from ${ipOf(c, "client")} to ${ipOf(c, "server")} in the firewalls between them, and check that the service runs.`;
+    } else message = `${head}: ${attempts} datagram${attempts === 1 ? "" : "s"}${over} never answered.`;
+    fix = `Allow ${T} ${c.server.port} from ${c.client.ip} to ${c.server.ip} in the firewalls between them, and check that the service runs.`;
   } else if (g.code === "refused") {
-    const how = isUnreachable(c) ? `answered with ${icmpText(c)}` : "answered with a TCP reset";
-    message = `${T} ${c.serverPort} from ${client} to ${server}${rowText}: ${n} attempt${n === 1 ? "" : "s"}${over} ${how} — nothing listens there, or a firewall rejects it.`;
-    fix = `Start the service on ${T} ${c.serverPort} at ${ipOf(c, "server")}, or open the port in its host firewall.`;
-  } else {
+    const how = c.unreachable ? `answered with ${icmpText(c)}` : "answered with a TCP reset";
+    message = `${head}: ${n} attempt${n === 1 ? "" : "s"}${over} ${how} — nothing listens there, or a firewall rejects it.`;
+    fix = `Start the service on ${T} ${c.server.port} at ${c.server.ip}, or open the port in its host firewall.`;
+  } else if (g.code === "unexpected-port") {
     const portText = ports.length === 1 ? `${T} ${ports[0]}` : `${ports.length} ${T} ports (${ports.slice(0, 8).join(", ")}${ports.length > 8 ? ", …" : ""})`;
     const outcomes = new Map<string, number>();
     for (const x of g.convs) {
-      const st = connStateOf(x);
-      const o = refused(x, st) ? "refused" : unanswered(x, st) ? "never answered" : "answered";
+      const o = isRefused(x) ? "refused" : isUnanswered(x) ? "never answered" : "answered";
       outcomes.set(o, (outcomes.get(o) ?? 0) + (x.aggregate !== null ? x.aggregate.conversations : 1));
     }
     const how = [...outcomes].map(([o, k]) => (outcomes.size === 1 ? o : `${k} ${o}`)).join(", ");
     message = `${portText} from ${client} to ${server}: no row of the matrix allows it (${n} conversation${n === 1 ? "" : "s"}, ${how}).`;
-    fix = v.clientRole === PROXY || v.serverRole === PROXY ? `Find out what on ${ipOf(c, "client")} opens ${portText}; the proxy needs none of it.` : null;
+    fix = v.clientRole === PROXY || v.serverRole === PROXY ? `Find out what on ${c.client.ip} opens ${portText}; the proxy needs none of it.` : null;
+  } else {
+    message = `${head}: ${g.what}${n > 1 ? ` (${n} conversations)` : ""}`;
   }
-  const ipf = c.ipVersion === 4 ? "ip" : "ipv6";
-  const filter =
-    ports.length <= MAX_FILTER_PORTS
-      ? groupFilter(c, ports, filterExtra)
-      : `${ipf}.addr==${ipOf(c, "client")} && ${ipf}.addr==${ipOf(c, "server")} && ${c.transport}`;
-  add({ code: g.code, severity: g.severity, rule: g.row?.id ?? null, convs: g.convs, message, fix, attempts: n, durationSeconds: Number(span.toFixed(6)), filter });
+  const filter = groupFilter(c, ports, filterExtra);
+  const single = g.rules.length === 1 ? g.rules[0] : null;
+  return {
+    code: g.code,
+    severity: g.severity,
+    message,
+    fix,
+    rule: single,
+    rules: g.rules.length > 1 ? [...g.rules] : [],
+    conversations: g.convs.map((x) => x.id),
+    frames: framesOf(g.convs),
+    wiresharkFilter: joinFilters([filter]),
+    attempts: n,
+    durationSeconds: Number(span.toFixed(6)),
+  };
 }
 
-/** Rows that should have been seen for the roles present, and were not. */
-function missingExpected(convs: readonly Conversation[], verdicts: Map<Conversation, ConversationVerdict>, ctx: CheckContext, findings: Finding[]): void {
-  const hostsByRole = new Map<string, Map<string, Conversation>>();
-  const note = (role: string | null, ip: string, c: Conversation) => {
-    if (role === null) return;
-    if (!hostsByRole.has(role)) hostsByRole.set(role, new Map());
-    if (!hostsByRole.get(role)!.has(ip)) hostsByRole.get(role)!.set(ip, c);
+// ---------------------------------------------------------------------------------------------
+
+/** Rows that should have been seen for the roles present, and were not (never a row with conversations). */
+function missingExpected(
+  views: readonly ConnectionView[],
+  candidateRows: Map<ConnectionView, string[]>,
+  ctx: CheckContext,
+): Finding[] {
+  const out: Finding[] = [];
+  // Hosts whose every possible role is one of `want`, with their role for the message.
+  const hostsOf = (want: readonly string[]) => {
+    const m = new Map<string, string>();
+    for (const c of views) {
+      for (const e of [c.client, c.server]) {
+        const cands = ctx.roles.candidatesOf(e.bytes, c.ipVersion);
+        if (cands && cands.every((r) => want.includes(r)) && !m.has(e.ip)) m.set(e.ip, ctx.roles.roleOf(e.bytes, c.ipVersion) ?? want[0]);
+      }
+    }
+    return m;
   };
-  for (const c of convs) {
-    const v = verdicts.get(c)!;
-    note(v.clientRole, ipOf(c, "client"), c);
-    note(v.serverRole, ipOf(c, "server"), c);
-  }
-  // A row counts as seen only through a conversation that matched it unambiguously: a 443
-  // conversation to a host of unknown role fits cloud-443, vcenter-443 and esxi-443 alike and
-  // proves none of them. Such conversations are named in the message instead.
-  const seen = (rowId: string, serverIp?: string) =>
-    convs.some((c) => {
-      const v = verdicts.get(c)!;
-      return v.rule === rowId && v.alternatives.length === 0 && (serverIp === undefined || ipOf(c, "server") === serverIp);
-    });
-  const maybe = (rowId: string) =>
-    convs.filter((c) => {
-      const v = verdicts.get(c)!;
-      return v.ruleKind === "matrix" && v.alternatives.length > 0 && (v.rule === rowId || v.alternatives.includes(rowId));
-    });
+  const hasConversations = (rowId: string, serverIp?: string) =>
+    views.some((c) => (candidateRows.get(c) ?? []).includes(rowId) && (serverIp === undefined || c.server.ip === serverIp));
   const dur = `${ctx.captureSeconds.toFixed(1)} s`;
   for (const row of ctx.matrix.rows) {
-    if (row.required === "optional") continue;
-    const clients = row.client === "any" ? undefined : hostsByRole.get(row.client);
-    if (row.client !== "any" && (clients === undefined || clients.size === 0)) continue;
-    const clientIps = clients ? [...clients.keys()] : [];
+    if (row.required === "optional" || !ctx.rowInFilter(row)) continue;
+    const clientIps = row.client === "any" ? [] : [...hostsOf([row.client]).keys()];
+    if (row.client !== "any" && clientIps.length === 0) continue;
     const T = row.transport.toUpperCase();
     const ports = formatPorts(row.ports);
-    const portFilter = row.ports.length === 1 && row.ports[0].first === row.ports[0].last ? `${row.transport}.port==${row.ports[0].first}` : `${row.transport}.port in {${row.ports.map((p) => (p.first === p.last ? `${p.first}` : `${p.first}..${p.last}`)).join(" ")}}`;
-    const ipf = (ip: string) => (ip.includes(":") ? "ipv6" : "ip");
     const clientText = clientIps.length ? clientIps.map((ip) => `${ip} (${row.client})`).join(", ") : row.client;
     if (row.required === "always") {
-      if (seen(row.id)) continue;
-      const could = maybe(row.id);
-      const couldText = could.length
-        ? ` ${could.length} conversation${could.length === 1 ? "" : "s"} on ${T} ${ports} to host${could.length === 1 ? "" : "s"} of unknown role (${[...new Set(could.map((c) => ipOf(c, "server")))].slice(0, 4).join(", ")}) could be it: give the ${row.server}'s address with --role ${row.server}=ADDRESS to tell.`
-        : "";
-      findings.push({
-        code: "missing-expected", severity: "warning", rule: row.id,
-        message: `No ${T} ${ports} from ${clientText} to any known ${row.server} host in the ${dur} the capture covers (row ${row.id}: ${row.when}). A capture this short may simply have missed it.${couldText}`,
+      if (hasConversations(row.id)) continue;
+      out.push({
+        code: "missing-expected", severity: "warning", rule: row.id, rules: [],
+        message: `No ${T} ${ports} from ${clientText} to any ${row.server} host in the ${dur} the capture covers (row ${row.id}: ${row.when}). A capture this short may simply have missed it.`,
         fix: `If backups fail, check that ${clientIps[0] ?? "the proxy"} can reach its ${row.server} on ${T} ${ports}.`,
-        conversations: [], frames: [],
-        wiresharkFilter: clientIps.length ? joinFilters(clientIps.map((ip) => `${ipf(ip)}.addr==${ip} && ${portFilter}`)) : portFilter,
+        conversations: [], frames: [], wiresharkFilter: rowFilter(clientIps, row.transport, row.ports),
       });
     } else {
-      const servers = hostsByRole.get(row.server);
-      if (!servers) continue;
-      for (const ip of servers.keys()) {
-        if (seen(row.id, ip)) continue;
-        findings.push({
-          code: "missing-expected", severity: "warning", rule: row.id,
-          message: `No ${T} ${ports} from ${clientText} to ${ip} (${row.server}) in the ${dur} the capture covers (row ${row.id}: ${row.when}). A capture this short may simply have missed it.`,
+      for (const [ip, role] of hostsOf(row.servers)) {
+        if (hasConversations(row.id, ip)) continue;
+        out.push({
+          code: "missing-expected", severity: "warning", rule: row.id, rules: [],
+          message: `No ${T} ${ports} from ${clientText} to ${ip} (${role}) in the ${dur} the capture covers (row ${row.id}: ${row.when}). A capture this short may simply have missed it.`,
           fix: `If backups of this host fail, check that the proxy can reach ${ip} on ${T} ${ports}.`,
-          conversations: [], frames: [],
-          wiresharkFilter: `${ipf(ip)}.addr==${ip} && ${portFilter}`,
+          conversations: [], frames: [], wiresharkFilter: rowFilter([ip], row.transport, row.ports),
         });
       }
     }
   }
+  return out;
 }
+
+// ---------------------------------------------------------------------------------------------
+
+function rowOf(f: Finding, byId: Map<string, MatrixRow>): MatrixRow | undefined {
+  const ids = f.rule ? [f.rule] : f.rules;
+  const rows = ids.map((id) => byId.get(id)).filter((r): r is MatrixRow => r !== undefined);
+  return rows.sort((a, b) => REQUIRED_RANK[a.required] - REQUIRED_RANK[b.required])[0];
+}
+
+/** docs/findings.md, "Order": severity, then the backup path's blocked/refused, then how required the row is, then first frame. */
+function rank(findings: Finding[], byId: Map<string, MatrixRow>): void {
+  const key = (f: Finding) => {
+    const row = rowOf(f, byId);
+    const required = row ? REQUIRED_RANK[row.required] : 3;
+    const path = (f.code === "blocked" || f.code === "refused") && required < 2 ? 0 : 1;
+    return [-SEVERITY_RANK[f.severity], path, required, f.frames.length ? f.frames[0] : Infinity];
+  };
+  const keys = new Map(findings.map((f) => [f, key(f)]));
+  findings.sort((a, b) => {
+    const ka = keys.get(a)!;
+    const kb = keys.get(b)!;
+    for (let i = 0; i < ka.length; i++) if (ka[i] !== kb[i]) return ka[i] - kb[i];
+    return 0;
+  });
+}
+
+const ROLE_NAMES: Record<string, string> = { proxy: "Proxy", vcenter: "vCenter", esxi: "ESXi", "esxi-standalone": "ESXi (standalone)", guest: "Guest", ntp: "NTP server", cloud: "Phoenix cloud", cloudcache: "CloudCache" };
+
+function fixFirst(findings: Finding[], views: readonly ConnectionView[], verdicts: Map<Conversation, ConversationVerdict>, byId: Map<string, MatrixRow>): FixFirst[] {
+  const byConv = new Map(views.map((c) => [c.id, c]));
+  const out: FixFirst[] = [];
+  const seen = new Set<string>();
+  for (const f of findings) {
+    if (f.severity === "info") continue;
+    const c = byConv.get(f.conversations[0]);
+    const v = c ? verdicts.get(c.conv) : undefined;
+    const row = rowOf(f, byId);
+    const T = c ? c.transport.toUpperCase() : row?.transport.toUpperCase() ?? "";
+    const port = c ? c.server.port : row?.ports[0].first ?? 0;
+    let host = c ? c.server.ip : "";
+    let role = v?.serverRole ?? null;
+    const fromProxy = c ? (v?.clientRole === PROXY ? `the proxy ${c.client.ip}` : c.client.ip) : "the proxy";
+    let action: string;
+    switch (f.code) {
+      case "blocked": action = `allow ${T} ${port} from ${fromProxy}`; break;
+      case "refused": action = `start the service on ${T} ${port}, or open it in the host's firewall`; break;
+      case "weak-tls": action = `enable ${row?.minTls ?? "TLS 1.2"} or newer on ${T} ${port}`; break;
+      case "plaintext-where-tls-required": action = `serve TLS on ${T} ${port}`; break;
+      case "protocol-mismatch": action = `check what answers on ${T} ${port}: not the service the matrix expects`; break;
+      case "tls-not-established": action = `check the TLS service on ${T} ${port}`; break;
+      case "wrong-path": action = `check how it is registered in Phoenix (the proxy reached it on ${T} ${port})`; break;
+      case "wrong-direction":
+        host = c ? c.client.ip : host;
+        role = v?.clientRole ?? null;
+        action = `find out why it opens ${T} ${port} towards ${c?.server.ip ?? "the proxy"}`;
+        break;
+      case "unexpected-port":
+        host = c ? c.client.ip : host;
+        role = v?.clientRole ?? null;
+        action = `find out what opens ${T} ${port} to ${c?.server.ip ?? "that host"}`;
+        break;
+      case "missing-expected": {
+        const ip = /to (\S+) \(/.exec(f.message)?.[1];
+        host = ip && ip !== "any" ? ip : "the proxy";
+        role = ip && ip !== "any" ? (row?.server ?? null) : PROXY;
+        action = `check that the proxy can reach ${ip && ip !== "any" ? "it" : `its ${row?.server ?? "peer"}`} on ${row?.transport.toUpperCase()} ${row ? formatPorts(row.ports) : ""} (none in the capture)`;
+        break;
+      }
+      default: action = f.fix ?? f.code;
+    }
+    const impact = row?.impact ?? null;
+    const k = `${host}|${action}`;
+    if (seen.has(k)) continue;
+    seen.add(k);
+    // A host of unknown role is named by what the row expects it to be ("ESXi 10.0.1.7").
+    const shown = role ?? (row && host === c?.server.ip ? row.server : null);
+    const label = shown ? `${ROLE_NAMES[shown] ?? shown} ${host}` : host;
+    out.push({ host, role, action, impact, code: f.code, severity: f.severity, text: `${label}: ${action}${impact && f.code !== "unexpected-port" && f.code !== "wrong-direction" ? ` — ${impact}` : ""}` });
+  }
+  return out;
+}
+

@@ -1,23 +1,187 @@
 /**
- * The policy step of the pipeline: infer the roles the user did not give, then check every
- * conversation against the matrix.
+ * The policy step of the pipeline: one read-only view per conversation, the roles inferred into
+ * a new map, overlapping captures of the same traffic counted once, every conversation checked,
+ * and what the capture could not show stated as coverage (docs/findings.md, "Verdict, coverage
+ * and exit code").
  */
+import { parseIp } from "../decode/addr.js";
+import { DecodedPacket, IPPROTO_TCP, IPPROTO_UDP } from "../decode/packet.js";
 import type { Conversation } from "../flow/conversation.js";
-import { connState } from "../flow/conversation.js";
 import { checkConversations, type PolicyResult } from "./check.js";
-import { inferRoles } from "./infer.js";
-import type { Matrix } from "./matrix.js";
+import { inferRoles, proxyKnown } from "./infer.js";
+import type { Matrix, MatrixRow } from "./matrix.js";
 import type { RoleMap } from "./roles.js";
+import { type ConnectionView, connectionView } from "./view.js";
+
+/** What the policy needs to know of each capture file. */
+export interface CaptureInfo {
+  file: string;
+  packets: number;
+  /** Packets that reached a TCP or UDP conversation. */
+  transportPackets: number;
+  /** Packets on link types we cannot decode. */
+  unsupportedLinkPackets: number;
+  /** The read stopped before the end of the file: the reason, or null when it read to the end. */
+  stopped: { message: string; frame: number; offset: number } | null;
+  /** Stopped by a signal (Ctrl-C): the report covers what was read before. */
+  interrupted: boolean;
+  /** Bytes on the wire and bytes captured: fewer captured means the snap length cut packets. */
+  bytes: number;
+  capturedBytes: number;
+  /** Seconds; null with no packet. */
+  lastTimestamp: number | null;
+}
 
 export interface PolicyInput {
   conversations: readonly Conversation[];
+  captures: readonly CaptureInfo[];
   matrix: Matrix;
   roles: RoleMap;
   /** Seconds from the first to the last packet over all captures. */
   captureSeconds: number;
+  /** The --filter the packets went through, with its text, or null. */
+  filter?: { text: string; accepts: (p: DecodedPacket) => boolean } | null;
 }
 
-export function evaluate(input: PolicyInput): PolicyResult {
-  inferRoles(input.conversations, input.matrix, input.roles);
-  return checkConversations(input.conversations, { matrix: input.matrix, roles: input.roles, captureSeconds: input.captureSeconds }, connState);
+/** A limit of the capture (summary.coverage[]). */
+export interface CoverageEntry {
+  code: string;
+  message: string;
+  action: string | null;
+  /** True when this limit alone makes the verdict inconclusive. */
+  inconclusive: boolean;
+}
+
+export interface Evaluation extends PolicyResult {
+  coverage: CoverageEntry[];
+  /** Conversations counted once: the later capture's copy → the id of the one kept. */
+  duplicates: Map<Conversation, number>;
+}
+
+/** Two captures hold the same conversation when its 5-tuple matches and it starts within this skew. */
+const DUPLICATE_SKEW_SECONDS = 2;
+
+function findDuplicates(views: readonly ConnectionView[]): Map<ConnectionView, ConnectionView> {
+  const dup = new Map<ConnectionView, ConnectionView>();
+  if (!views.some((v) => v.capture > 0)) return dup;
+  const key = (v: ConnectionView) => `${v.transport}|${v.client.ip}|${v.client.port}|${v.server.ip}|${v.server.port}`;
+  const first = new Map<string, ConnectionView[]>();
+  for (const v of views) {
+    const k = key(v);
+    const earlier = (first.get(k) ?? []).find((e) => e.capture !== v.capture && Math.abs(e.start - v.start) <= DUPLICATE_SKEW_SECONDS);
+    if (earlier) dup.set(v, earlier);
+    else first.set(k, [...(first.get(k) ?? []), v]);
+  }
+  return dup;
+}
+
+/** Would the filter let a row's traffic through, between any of these hosts? */
+function rowPasses(row: MatrixRow, accepts: (p: DecodedPacket) => boolean, clients: readonly string[], servers: readonly string[]): boolean {
+  const p = new DecodedPacket();
+  for (const a of clients.length ? clients : ["0.0.0.0"]) {
+    for (const b of servers.length ? servers : ["0.0.0.0"]) {
+      const ia = parseIp(a);
+      const ib = parseIp(b);
+      if (!ia || !ib || ia.version !== ib.version) continue;
+      for (const dir of [0, 1]) {
+        p.reset();
+        p.ipVersion = ia.version;
+        p.ipProto = row.transport === "tcp" ? IPPROTO_TCP : IPPROTO_UDP;
+        (dir === 0 ? p.srcIp : p.dstIp).set(ia.bytes);
+        (dir === 0 ? p.dstIp : p.srcIp).set(ib.bytes);
+        p.srcPort = dir === 0 ? 40000 : row.ports[0].first;
+        p.dstPort = dir === 0 ? row.ports[0].first : 40000;
+        if (accepts(p)) return true;
+      }
+    }
+  }
+  return false;
+}
+
+function pct(n: number, of: number): string {
+  return of > 0 ? `${Math.round((100 * n) / of)} %` : "0 %";
+}
+
+export function evaluate(input: PolicyInput): Evaluation {
+  const lastOf = input.captures.map((c) => c.lastTimestamp ?? 0);
+  const all = input.conversations.map((c) => connectionView(c, lastOf[c.capture] ?? 0));
+  const dupOf = findDuplicates(all);
+  const views = all.filter((v) => !dupOf.has(v));
+  const roles = inferRoles(views, input.matrix, input.roles);
+
+  // One direction: most TCP conversations with a side missing that the other side acknowledged.
+  const tcp = views.filter((v) => v.transport === "tcp" && v.aggregate === null);
+  const oneSided = tcp.filter((v) => v.serverUnseen || v.clientUnseen);
+  const oneDirection = tcp.length > 0 && oneSided.length * 2 > tcp.length;
+
+  const filter = input.filter ?? null;
+  const addresses = [...new Set(views.flatMap((v) => [v.client.ip, v.server.ip]))].slice(0, 64);
+  const proxies = addresses.filter((ip) => {
+    const p = parseIp(ip);
+    return p !== null && roles.roleOf(p.bytes, p.version) === "proxy";
+  });
+  const excluded = filter ? input.matrix.rows.filter((r) => !rowPasses(r, filter.accepts, r.client === "proxy" ? proxies : addresses, addresses)) : [];
+  const result = checkConversations(views, {
+    matrix: input.matrix,
+    roles,
+    captureSeconds: input.captureSeconds,
+    oneDirection,
+    rowInFilter: (r) => !excluded.includes(r),
+  });
+  for (const [v, kept] of dupOf) {
+    result.verdicts.set(v.conv, { ...(result.verdicts.get(kept.conv) ?? { clientRole: null, serverRole: null, rule: null, ruleKind: null, alternatives: [], findings: [], status: "duplicate", limits: [] }), status: "duplicate", findings: [] });
+  }
+
+  // ---- coverage ----
+  const coverage: CoverageEntry[] = [];
+  const add = (code: string, inconclusive: boolean, message: string, action: string | null) => coverage.push({ code, message, action, inconclusive });
+  const packets = input.captures.reduce((s, c) => s + c.packets, 0);
+  const transport = input.captures.reduce((s, c) => s + c.transportPackets, 0);
+  for (const c of input.captures) {
+    if (c.stopped) {
+      add("read-stopped", true, `${c.file}: the read stopped at frame ${c.stopped.frame} (byte ${c.stopped.offset}): ${c.stopped.message}. Only what came before is in this report.`,
+        c.interrupted ? "Run the analysis again and let it finish." : `Run again with --resync to read past the damage (the frames after it are then found by searching), or ask for a new copy of ${c.file}.`);
+    } else if (c.interrupted) {
+      add("read-stopped", true, `${c.file}: the analysis was interrupted after ${c.packets} packets; only what was read is in this report.`, "Run the analysis again and let it finish.");
+    }
+  }
+  if (packets === 0) add("undecodable", true, "The capture holds no packet.", "Capture again on the proxy's interface: tcpdump -s 0 -i <interface> -w proxy.pcapng");
+  else if (transport === 0) {
+    const unsupported = input.captures.reduce((s, c) => s + c.unsupportedLinkPackets, 0);
+    add("undecodable", true, unsupported > 0
+      ? `None of the ${packets} packets could be decoded: their link type is not one this tool reads (Ethernet, Linux cooked, raw IP, loopback).`
+      : `None of the ${packets} packets carried TCP or UDP.`, "Capture on the proxy's Ethernet interface (or -i any): tcpdump -s 0 -i <interface> -w proxy.pcapng");
+  }
+  if (filter) {
+    const rows = excluded.map((r) => r.id);
+    add("filtered", transport > 0 && result.summary.matched === 0, `The packets went through the filter "${filter.text}"${rows.length ? `; rows ${rows.join(", ")} are not in the filter, so they are not judged and not missing` : ""}.`,
+      rows.length ? "Capture or analyze without the filter to check every row." : null);
+  }
+  if (transport > 0 && !proxyKnown(views, roles)) {
+    add("no-proxy", true, "No host could be identified as the backup proxy, so no conversation can be judged as the proxy's.", "Give the proxy's address: --role proxy=ADDRESS (its other addresses are found by its MAC).");
+  }
+  if (transport > 0 && result.summary.matched === 0 && !filter) {
+    add("no-matrix-traffic", true, "No conversation in the capture is on a port of the matrix: nothing of the proxy's traffic to judge.", "Capture on the proxy while a backup runs: tcpdump -s 0 -i <interface> -w proxy.pcapng");
+  }
+  const cut = input.captures.filter((c) => c.capturedBytes < c.bytes);
+  if (cut.length) {
+    const n = [...result.verdicts.values()].filter((v) => v.limits.includes("snaplen")).length;
+    add("snaplen", false, `The snap length cut packets in ${cut.map((c) => c.file).join(", ")} (${pct(cut.reduce((s, c) => s + c.bytes - c.capturedBytes, 0), cut.reduce((s, c) => s + c.bytes, 0))} of the bytes were not captured)${n ? `; ${n} conversation${n === 1 ? "" : "s"} could not be verified` : ""}.`,
+      "Capture again with the whole packets: tcpdump -s 0 -i <interface> -w proxy.pcapng");
+  }
+  if (oneSided.length > 0) {
+    add("one-direction", false, `${oneSided.length} of ${tcp.length} TCP conversations show one direction only: the other side's packets were acknowledged but not captured (asymmetric routing, or a one-way SPAN port). What needs the missing side is not judged.`,
+      "Capture on the proxy itself, both directions: tcpdump -s 0 -i <interface> -w proxy.pcapng");
+  }
+  if (dupOf.size > 0) {
+    const caps = [...new Set([...dupOf.keys()].map((v) => v.capture))].map((i) => input.captures[i]?.file ?? `capture ${i}`);
+    add("duplicate-capture", false, `${dupOf.size} conversation${dupOf.size === 1 ? "" : "s"} in ${caps.join(", ")} ${dupOf.size === 1 ? "is" : "are"} the same traffic as in an earlier capture of this report; each is counted once.`, null);
+  }
+  const nv = [...result.verdicts.values()].filter((v) => v.status === "not-verifiable");
+  if (nv.length) {
+    const why = [...new Set(nv.flatMap((v) => v.limits))];
+    add("not-verifiable", false, `${nv.length} conversation${nv.length === 1 ? "" : "s"} on matrix rows could not be verified from the capture (${why.join(", ")}); none of them counts as passed.`, null);
+  }
+  if (coverage.some((c) => c.inconclusive)) result.summary.verdict = "inconclusive";
+  return { ...result, coverage, duplicates: new Map([...dupOf].map(([v, k]) => [v.conv, k.id])) };
 }

@@ -57,8 +57,10 @@ export interface MatrixRow {
   id: string;
   /** Role of the side that opens the connection, or "any". */
   client: string;
-  /** Role of the side that listens, or "any". */
+  /** Role of the side that listens, or "any" (the first of `servers`). */
   server: string;
+  /** Every role the listening side may have: esxi-902 is expected to managed and standalone ESXi hosts alike. */
+  servers: string[];
   /** True when client and server must be the same host (guest-3545: local only). */
   sameHost: boolean;
   /** Server ports. */
@@ -79,6 +81,8 @@ export interface MatrixRow {
   required: Required;
   /** The vendor text (or other source) the row comes from. */
   source: string;
+  /** What fails when the row's traffic cannot pass, for the "what to fix first" list ("NBD/NBDSSL backups of its VMs fail"). */
+  impact?: string;
   notes?: string;
 }
 
@@ -130,7 +134,7 @@ export class MatrixError extends ValidationError {
 // The schema, as code.
 
 const TOP_KEYS = ["mode", "product", "version", "roles", "rows", "infrastructure", "related"] as const;
-const ROW_KEYS = ["id", "client", "server", "sameHost", "port", "ports", "transport", "expect", "minTls", "when", "required", "source", "notes"] as const;
+const ROW_KEYS = ["id", "client", "server", "sameHost", "port", "ports", "transport", "expect", "minTls", "when", "required", "source", "impact", "notes"] as const;
 const INFRA_KEYS = ["id", "transport", "port", "ports", "icmpTypes", "expect", "description", "source"] as const;
 
 const ID = /^[a-z0-9][a-z0-9._-]*$/;
@@ -252,6 +256,32 @@ function role(o: Record<string, unknown>, key: string, path: string, roles: read
   return enumValue(o, key, path, [...roles, "any"], roleExpectation(roles, true), problems);
 }
 
+/** `server`: one role, or a list of roles any of which the listening side may have. */
+function serverRoles(o: Record<string, unknown>, path: string, roles: readonly string[], problems: Problems): string[] | null {
+  const v = o.server;
+  if (!Array.isArray(v)) {
+    const one = role(o, "server", path, roles, problems);
+    return one === null ? null : [one];
+  }
+  const p = joinPath(path, "server");
+  if (v.length === 0) {
+    problems.expected(p, "a role or a non-empty list of roles", v);
+    return null;
+  }
+  const out: string[] = [];
+  const known = [...roles, "any"];
+  v.forEach((item, i) => {
+    if (typeof item === "string" && known.includes(item)) out.push(item);
+    else problems.expected(joinPath(p, i), roleExpectation(roles, true), item, typeof item === "string" ? suggest(item, known) : null);
+  });
+  return out.length === v.length ? [...new Set(out)] : null;
+}
+
+/** The server side of a row as people read it: "esxi or esxi-standalone". */
+export function rowServerText(r: Pick<MatrixRow, "servers">): string {
+  return r.servers.join(" or ");
+}
+
 /** One row of `rows` or `related`. `defaultSource` fills a missing `source`. */
 function validateRow(
   v: unknown,
@@ -268,7 +298,7 @@ function validateRow(
   checkKeys(v, path, ROW_KEYS, problems);
   const id = rowId(v, path, problems);
   const client = role(v, "client", path, roles, problems);
-  const server = role(v, "server", path, roles, problems);
+  const servers = serverRoles(v, path, roles, problems);
   const portList = ports(v, path, problems);
   const transport = enumValue(v, "transport", path, TRANSPORTS, oneOf(TRANSPORTS), problems);
   const expect = enumValue(v, "expect", path, EXPECTATIONS, `one of ${oneOf(EXPECTATIONS)}`, problems);
@@ -290,12 +320,14 @@ function validateRow(
   if (v.required !== undefined) required = enumValue(v, "required", path, REQUIRED, oneOf(REQUIRED), problems) ?? "optional";
   const source = optionalString(v, "source", path, "a string (where the row comes from)", problems);
   const notes = optionalString(v, "notes", path, "a string", problems);
+  const impact = optionalString(v, "impact", path, "a string (what fails without the row's traffic)", problems);
 
   if (problems.list.length !== before) return null;
   const row: MatrixRow = {
     id: id!,
     client: client!,
-    server: server!,
+    server: servers![0],
+    servers: servers!,
     sameHost,
     ports: portList!,
     transport: transport!,
@@ -305,6 +337,7 @@ function validateRow(
     required,
     source: source ?? defaultSource,
   };
+  if (impact !== undefined && impact !== null) row.impact = impact;
   if (notes !== undefined && notes !== null) row.notes = notes;
   return row;
 }

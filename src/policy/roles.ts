@@ -48,6 +48,12 @@ export interface InferredRole {
   text: string;
   /** Why, in one sentence: "sent the VMware authd banner on 902/tcp (frame 12)". */
   reason: string;
+  /**
+   * The roles the host may have when the evidence cannot tell them apart: an ESXi host known by
+   * its authd banner alone is `esxi` or `esxi-standalone` (its registration is not on the wire).
+   * Absent when the role is the only one.
+   */
+  candidates?: string[];
 }
 
 /** The answer to "what is this address?", with where the answer came from. */
@@ -312,6 +318,24 @@ export class RoleMap {
     return inf ? { role: inf.role, explicit: false, text: inf.text, reason: inf.reason } : null;
   }
 
+  /**
+   * The roles the host may have: the explicit one, the inferred one (or its candidates), or null
+   * when nothing is known of it.
+   */
+  candidatesOf(ip: Uint8Array, version: 4 | 6): readonly string[] | null {
+    const e = this.explicitFor(ip, version);
+    if (e) return [e.role];
+    const inf = this.inferredByHost.get(hostKey(ip, version));
+    return inf ? (inf.candidates ?? [inf.role]) : null;
+  }
+
+  /** A new map with the same explicit entries and inferences (inference adds to the copy). */
+  copy(): RoleMap {
+    const m = new RoleMap(this.explicit);
+    for (const [k, v] of this.inferredByHost) m.inferredByHost.set(k, { ...v, bytes: v.bytes, candidates: v.candidates ? [...v.candidates] : undefined });
+    return m;
+  }
+
   /** The most specific explicit entry containing the address, or undefined. */
   explicitFor(ip: Uint8Array, version: 4 | 6): RoleEntry | undefined {
     for (const e of this.explicit) {
@@ -326,12 +350,14 @@ export class RoleMap {
    * even when an explicit entry covers the address — the explicit role still wins in roleOf(),
    * but inferredFor() lets a check point out that the traffic disagrees with what was given.
    */
-  infer(ip: Uint8Array, version: 4 | 6, role: string, reason: string): boolean {
+  infer(ip: Uint8Array, version: 4 | 6, role: string, reason: string, candidates?: readonly string[]): boolean {
     const key = hostKey(ip, version);
     if (this.inferredByHost.has(key)) return false;
     const bytes = new Uint8Array(16);
     bytes.set(ip.subarray(0, version === 4 ? 4 : 16));
-    this.inferredByHost.set(key, { role, version, bytes, text: formatIp(bytes, version), reason });
+    const entry: InferredRole = { role, version, bytes, text: formatIp(bytes, version), reason };
+    if (candidates && candidates.length > 1) entry.candidates = [...candidates];
+    this.inferredByHost.set(key, entry);
     return true;
   }
 

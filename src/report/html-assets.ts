@@ -12,6 +12,7 @@ export const VERDICT_COLOURS = {
   fail: { background: "#c5221f", ink: "#ffffff" },
   warn: { background: "#e8a200", ink: "#3d2b00" },
   pass: { background: "#1e8e3e", ink: "#ffffff" },
+  inconclusive: { background: "#4b5563", ink: "#ffffff" },
 } as const;
 
 export const CSS = `
@@ -25,7 +26,7 @@ a{color:var(--accent)}
 h2{font-size:19px;margin:28px 0 10px;padding-bottom:4px;border-bottom:2px solid var(--line)}
 h3{font-size:16px;margin:18px 0 8px}
 .top{color:#fff;padding:16px 20px 14px}
-.top.fail{background:var(--err);color:${VERDICT_COLOURS.fail.ink}}.top.warn{background:var(--warn);color:var(--warn-ink)}.top.pass{background:var(--ok);color:${VERDICT_COLOURS.pass.ink}}
+.top.fail{background:var(--err);color:${VERDICT_COLOURS.fail.ink}}.top.warn{background:var(--warn);color:var(--warn-ink)}.top.pass{background:var(--ok);color:${VERDICT_COLOURS.pass.ink}}.top.inconclusive{background:${VERDICT_COLOURS.inconclusive.background};color:${VERDICT_COLOURS.inconclusive.ink}}
 .top-in{max-width:1200px;margin:0 auto;display:flex;align-items:center;gap:24px}
 .top-in>div:last-child{flex:1 1 auto;min-width:0;overflow-wrap:anywhere}
 @media (max-width:640px){.top-in{flex-wrap:wrap}}

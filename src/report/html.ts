@@ -12,7 +12,7 @@
  */
 import type { Finding, Severity } from "../policy/check.js";
 import type { MatrixRow } from "../policy/matrix.js";
-import { formatPorts } from "../policy/matrix.js";
+import { formatPorts, rowServerText } from "../policy/matrix.js";
 import { CSP, CSS, JS } from "./html-assets.js";
 import { conversationStatus, ipKey, renderDiagram, severityByConversation, STATUS_RANK, weight, worse } from "./html-diagram.js";
 import type { ConvGroup, Status } from "./html-diagram.js";
@@ -22,7 +22,7 @@ import type { CaptureRecord, ConversationRecord, Report } from "./record.js";
 import { escapeHtml } from "./sanitize.js";
 // The wording every report shares (terminal table, Markdown, HTML): numbers, durations, the
 // protocol details of a conversation, section titles and the sentences for empty sections.
-import { detailLines, duration, NO_FINDINGS, NO_ROLES, NOT_SEEN, num as fmt, plural, SECTION, verdictView } from "./summary-text.js";
+import { coverageLines, detailLines, duration, fixFirstLines, NO_FINDINGS, NO_ROLES, NOT_SEEN, num as fmt, plural, SECTION, verdictView } from "./summary-text.js";
 
 export interface HtmlOptions {
   /** The matrix rows the report was checked against (shown with what was seen of each). */
@@ -146,6 +146,18 @@ function headline(r: Report): string {
   );
 }
 
+/** "What to fix first" and "what the capture could not show", right under the verdict. */
+function firstScreen(r: Report): string {
+  const fixes = fixFirstLines(r);
+  const limits = coverageLines(r);
+  return (
+    (fixes.length ? `<h2 id="fix-first">${esc(SECTION.fixFirst)}</h2><ol class="fix-first">${fixes.map((t) => `<li>${esc(t)}</li>`).join("")}</ol>` : "") +
+    (limits.length
+      ? `<h2 id="coverage">${esc(SECTION.coverage)}</h2><ul class="coverage">${limits.map((l) => `<li>${esc(l.message)}${l.action ? ` <strong>What to do:</strong> ${esc(l.action)}` : ""}</li>`).join("")}</ul>`
+      : "")
+  );
+}
+
 function diagramSection(r: Report, groups: Groups): string {
   const d = renderDiagram(r, esc, (g) => groups.add(g));
   const legend =
@@ -264,7 +276,7 @@ function matrixSection(r: Report, rowsIn: MatrixRow[] | undefined, sev: Map<numb
   };
   for (const row of rowsIn ?? []) {
     line(
-      row.id, "matrix", `${row.client} → ${row.server}${row.sameHost ? " (same host)" : ""}`,
+      row.id, "matrix", `${row.client} → ${rowServerText(row)}${row.sameHost ? " (same host)" : ""}`,
       `${formatPorts(row.ports)}/${row.transport}`, row.ports[0]?.first ?? 0,
       `${row.expect}${row.minTls ? `, ≥ ${row.minTls}` : ""}`, row.required, row.when,
     );
@@ -430,7 +442,7 @@ export function renderHtml(r: Report, o: HtmlOptions = {}): string {
     header(r) +
     nav() +
     `<main>` +
-    `<section id="summary">${headline(r)}</section>` +
+    `<section id="summary">${firstScreen(r)}${headline(r)}</section>` +
     diagramSection(r, groups) +
     findingsSection(r, byId, groups) +
     matrixSection(r, o.matrixRows, sev) +

@@ -21,6 +21,8 @@ import {
   otherConversations,
   roleViews,
   verdictView,
+  fixFirstLines,
+  coverageLines,
 } from "./summary-text.js";
 
 /**
@@ -55,6 +57,18 @@ export function renderMarkdown(r: Report, matrixRows?: readonly MatrixRow[]): st
   // 1. Verdict.
   const v = verdictView(r);
   out.push(`**${v.word}** — ${escapeMarkdown(v.detail)}`);
+
+  // 1b. What to fix first, and what the capture could not show.
+  const fixes = fixFirstLines(r);
+  if (fixes.length) {
+    section(SECTION.fixFirst);
+    fixes.forEach((t, i) => out.push(`${i + 1}. ${escapeMarkdown(t)}`));
+  }
+  const limits = coverageLines(r);
+  if (limits.length) {
+    section(SECTION.coverage);
+    for (const l of limits) out.push(`- ${escapeMarkdown(l.message)}${l.action ? ` What to do: ${escapeMarkdown(l.action)}` : ""}`);
+  }
 
   // 2. Findings, as lists: messages and filters are too long to read in table cells.
   section(SECTION.findings);

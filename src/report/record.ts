@@ -12,7 +12,8 @@ import type { Conversation } from "../flow/conversation.js";
 import { connState } from "../flow/conversation.js";
 import type { FlowStats } from "../flow/table.js";
 import { udpHistory } from "../flow/tcp-state.js";
-import type { ConversationVerdict, Finding, FindingCode, PolicyResult } from "../policy/check.js";
+import type { ConversationStatus, ConversationVerdict, Finding, FindingCode, FixFirst, Limit } from "../policy/check.js";
+import type { CaptureInfo, CoverageEntry, Evaluation } from "../policy/evaluate.js";
 import type { Matrix } from "../policy/matrix.js";
 import type { RoleMap } from "../policy/roles.js";
 import { isoTime } from "./time.js";
@@ -25,6 +26,8 @@ export interface EndpointRecord {
   port: number;
   /** The endpoint's role (proxy, vcenter, esxi, …) or null when unknown. */
   role: string | null;
+  /** Source MAC of this side's packets (Ethernet, Linux cooked), or null. */
+  mac: string | null;
 }
 
 export interface CaptureRecord {
@@ -107,10 +110,20 @@ export interface ConversationRecord {
   rule: string | null;
   /** Where `rule` comes from: "matrix", "infrastructure", "related", or null. */
   ruleKind: string | null;
-  /** Other rows the conversation fits as well while a host's role is unknown. */
+  /** The candidate rows when the conversation could be several (then `rule` is null). */
   ruleAlternatives: string[];
   /** Codes of the findings that name this conversation. */
   findings: FindingCode[];
+  /** What was decided: conforming, finding, info, ambiguous, not-verifiable, infrastructure, related, unexpected, duplicate. */
+  status: ConversationStatus | null;
+  /** Why it could not be verified: start-missing, one-direction, snaplen, end-of-capture. */
+  limits: Limit[];
+  /** The innermost 802.1Q VLAN ID of its packets, or null. */
+  vlan: number | null;
+  /** Packets whose payload the snap length cut. */
+  truncatedPackets: number;
+  /** Set when another capture of the report holds the same conversation: the id counted instead. */
+  duplicateOf: number | null;
   /**
    * Null for a conversation listed one by one. Set on an aggregate entry: conversations seen
    * after the `maxConversations` limit, folded together (see docs/report-schema.md).
@@ -146,7 +159,12 @@ export function captureRecord(c: CaptureResult): CaptureRecord {
   };
 }
 
-export function conversationRecord(c: Conversation, v: ConversationVerdict | undefined): ConversationRecord {
+function macText(seen: boolean, b: Uint8Array): string | null {
+  if (!seen) return null;
+  return [...b].map((x) => x.toString(16).padStart(2, "0")).join(":");
+}
+
+export function conversationRecord(c: Conversation, v: ConversationVerdict | undefined, duplicateOf: number | null = null): ConversationRecord {
   const f = c.facts;
   const t = c.tcp;
   return {
@@ -154,8 +172,8 @@ export function conversationRecord(c: Conversation, v: ConversationVerdict | und
     capture: c.capture,
     stream: c.stream,
     transport: c.transport,
-    client: { ip: formatIp(c.clientIp, c.ipVersion), port: c.clientPort, role: v?.clientRole ?? null },
-    server: { ip: formatIp(c.serverIp, c.ipVersion), port: c.serverPort, role: v?.serverRole ?? null },
+    client: { ip: formatIp(c.clientIp, c.ipVersion), port: c.clientPort, role: v?.clientRole ?? null, mac: macText(c.clientMacSeen, c.clientMac) },
+    server: { ip: formatIp(c.serverIp, c.ipVersion), port: c.serverPort, role: v?.serverRole ?? null, mac: macText(c.serverMacSeen, c.serverMac) },
     clientBy: c.clientBy,
     packets: { client: c.packetsClient, server: c.packetsServer },
     bytes: { client: c.bytesClient, server: c.bytesServer },
@@ -180,6 +198,11 @@ export function conversationRecord(c: Conversation, v: ConversationVerdict | und
     ruleKind: v?.ruleKind ?? null,
     ruleAlternatives: v?.alternatives ?? [],
     findings: v?.findings ?? [],
+    status: v?.status ?? null,
+    limits: v?.limits ?? [],
+    vlan: c.vlan >= 0 ? c.vlan : null,
+    truncatedPackets: c.truncatedPackets,
+    duplicateOf,
     aggregate:
       c.aggregate !== null
         ? {
@@ -202,8 +225,14 @@ export interface RoleRecord {
 }
 
 export interface Summary {
-  /** pass: no finding above info; warn: warnings only; fail: at least one error. */
-  verdict: "pass" | "warn" | "fail";
+  /** inconclusive: the capture cannot support a verdict (see coverage); else pass: no finding above info; warn: warnings only; fail: at least one error. */
+  verdict: "pass" | "warn" | "fail" | "inconclusive";
+  /** What the capture could not show, each with what to do; those marked inconclusive decide the verdict. */
+  coverage: CoverageEntry[];
+  /** One line per host and action, most damaging first (docs/findings.md, "Order"). */
+  fixFirst: FixFirst[];
+  /** The --filter the packets went through, or null. */
+  filter: string | null;
   findings: { error: number; warning: number; info: number };
   conversations: number;
   /** Conversations that matched a row of the matrix (not infrastructure or related). */
@@ -224,6 +253,26 @@ export interface Report {
   conversations: ConversationRecord[];
   findings: Finding[];
   summary: Summary;
+}
+
+/** What the policy needs of each capture (policy/evaluate.ts CaptureInfo). */
+export function captureInfos(a: Analysis): CaptureInfo[] {
+  return a.captures.map((c) => {
+    const s = c.summary;
+    const fatal = c.errors.find((e) => e.fatal);
+    const d = c.decode;
+    return {
+      file: s.file,
+      packets: s.packets,
+      transportPackets: d.tcp + d.udp,
+      unsupportedLinkPackets: Object.values(d.unsupportedLinkTypes).reduce((x, y) => x + y, 0),
+      stopped: fatal ? { message: fatal.message, frame: fatal.frame, offset: fatal.offset } : null,
+      interrupted: s.interrupted === true,
+      bytes: s.bytes,
+      capturedBytes: s.capturedBytes,
+      lastTimestamp: s.lastTimestamp ? s.lastTimestamp.sec + s.lastTimestamp.nsec / 1e9 : null,
+    };
+  });
 }
 
 /** Seconds from the first to the last packet over all captures (0 with no packet). */
@@ -252,15 +301,16 @@ function roleRecords(a: Analysis, roles: RoleMap): RoleRecord[] {
   return [...out.values()];
 }
 
-export function buildReport(a: Analysis, policy: PolicyResult, matrix: Matrix, roles: RoleMap, version: string): Report {
+export function buildReport(a: Analysis, policy: Evaluation, matrix: Matrix, version: string, filter: string | null = null): Report {
+  const roles = policy.roles;
   return {
     schema: REPORT_SCHEMA,
     generator: { name: "phoenix-netcheck", version },
     matrix: { product: matrix.product, version: matrix.version, rows: matrix.rows.length },
     captures: a.captures.map(captureRecord),
     roles: roleRecords(a, roles),
-    conversations: a.conversations.map((c) => conversationRecord(c, policy.verdicts.get(c))),
+    conversations: a.conversations.map((c) => conversationRecord(c, policy.verdicts.get(c), policy.duplicates.get(c) ?? null)),
     findings: policy.findings,
-    summary: { ...policy.summary, captureSeconds: Number(captureSeconds(a).toFixed(6)) },
+    summary: { ...policy.summary, coverage: policy.coverage, fixFirst: policy.fixFirst, filter, captureSeconds: Number(captureSeconds(a).toFixed(6)) },
   };
 }

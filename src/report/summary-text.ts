@@ -7,7 +7,7 @@
  */
 import type { Finding, Severity } from "../policy/check.js";
 import type { MatrixRow } from "../policy/matrix.js";
-import { formatPorts } from "../policy/matrix.js";
+import { formatPorts, rowServerText } from "../policy/matrix.js";
 import type { CaptureRecord, ConversationRecord, Report, RoleRecord } from "./record.js";
 
 /** Other conversations listed at most; the rest are counted (the JSON report lists them all). */
@@ -116,7 +116,7 @@ export function portText(transport: string, port: number | string): string {
 // ---------------------------------------------------------------------------------------------
 // 1. The verdict line.
 
-export type VerdictWord = "PASS" | "WARN" | "FAIL";
+export type VerdictWord = "PASS" | "WARN" | "FAIL" | "INCONCLUSIVE";
 
 export interface VerdictView {
   word: VerdictWord;
@@ -127,11 +127,26 @@ export interface VerdictView {
 
 export function verdictView(r: Report): VerdictView {
   const s = r.summary;
-  const word: VerdictWord = s.verdict === "fail" ? "FAIL" : s.verdict === "warn" ? "WARN" : "PASS";
+  const word: VerdictWord = s.verdict === "fail" ? "FAIL" : s.verdict === "warn" ? "WARN" : s.verdict === "inconclusive" ? "INCONCLUSIVE" : "PASS";
   const counts = `${plural(s.findings.error, "error")}, ${plural(s.findings.warning, "warning")}, ${num(s.findings.info)} info`;
   const convs = plural(s.conversations, "conversation");
   const caps = `${plural(r.captures.length, "capture")}, ${duration(s.captureSeconds)}`;
-  return { word, verdict: s.verdict, detail: `${counts} · ${convs} · ${caps}` };
+  // The first line says why a verdict could not be given, or which limits it has.
+  const coverage = s.coverage ?? [];
+  const blocking = coverage.filter((c) => c.inconclusive);
+  const why = blocking.length ? `${blocking.map((c) => c.message).join(" ")} · ` : "";
+  const limited = !blocking.length && coverage.length ? ` · limited: ${coverage.map((c) => c.code).join(", ")} (below)` : "";
+  return { word, verdict: s.verdict, detail: `${why}${counts} · ${convs} · ${caps}${limited}` };
+}
+
+/** "What to fix first": one line per host and action, most damaging first. */
+export function fixFirstLines(r: Report): string[] {
+  return (r.summary.fixFirst ?? []).map((x) => x.text);
+}
+
+/** "What the capture could not show": each limit with what to do. */
+export function coverageLines(r: Report): { message: string; action: string | null }[] {
+  return (r.summary.coverage ?? []).map((c) => ({ message: c.message, action: c.action }));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -288,13 +303,24 @@ function expectsText(row: MatrixRow): string {
  * each with what was seen on it. A conversation counts for a row when its `rule` is the row's id
  * and its `ruleKind` is "matrix".
  */
+/** The row's lines, saying which of its conversations only could be it (a role unknown). */
+function withCandidates(convs: ConversationRecord[], id: string): string[] {
+  const maybe = convs.filter((c) => c.rule === null);
+  if (maybe.length === 0) return seenLines(convs);
+  const others = distinct(maybe.flatMap((c) => c.ruleAlternatives.filter((x) => x !== id)));
+  return [...seenLines(convs), `${plural(maybe.length, "conversation")} (${maybe.map((c) => c.id).join(", ")}) could also be ${others.join(", ")}: a role is unknown`];
+}
+
 export function matrixView(r: Report, matrixRows?: readonly MatrixRow[]): MatrixView {
   const byRule = new Map<string, ConversationRecord[]>();
   for (const c of r.conversations) {
-    if (c.ruleKind !== "matrix" || c.rule === null) continue;
-    const list = byRule.get(c.rule);
-    if (list) list.push(c);
-    else byRule.set(c.rule, [c]);
+    if (c.ruleKind !== "matrix") continue;
+    // A conversation whose host's role is unknown is listed under every row it could be.
+    for (const id of c.rule !== null ? [c.rule] : c.ruleAlternatives) {
+      const list = byRule.get(id);
+      if (list) list.push(c);
+      else byRule.set(id, [c]);
+    }
   }
   const rows: MatrixRowView[] = [];
   const listed = new Set<string>();
@@ -303,11 +329,11 @@ export function matrixView(r: Report, matrixRows?: readonly MatrixRow[]): Matrix
     const convs = byRule.get(row.id);
     rows.push({
       id: row.id,
-      path: `${row.client} → ${row.server}${row.sameHost ? " (same host)" : ""}`,
+      path: `${row.client} → ${rowServerText(row)}${row.sameHost ? " (same host)" : ""}`,
       port: portText(row.transport, formatPorts(row.ports)),
       expects: expectsText(row),
       required: row.required,
-      seen: convs ? seenLines(convs) : null,
+      seen: convs ? withCandidates(convs, row.id) : null,
     });
   }
   // Rows conversations matched that the given rows do not define (or every row, with none given).
@@ -536,6 +562,8 @@ export function generatorLine(r: Report): string {
 
 /** Section titles, the same in every format. */
 export const SECTION = {
+  fixFirst: "What to fix first",
+  coverage: "What the capture could not show",
   findings: "Findings",
   roles: "Roles",
   matrix: "Matrix rows",

@@ -24,6 +24,8 @@ import {
   otherConversations,
   roleViews,
   verdictView,
+  fixFirstLines,
+  coverageLines,
 } from "./summary-text.js";
 
 export interface TableOptions {
@@ -160,6 +162,12 @@ function para(text: string, width: number, indent = ""): string[] {
   return wrapText(terminalSafe(text), width - displayWidth(indent)).map((l) => indent + l);
 }
 
+/** A list item: the marker on the first line, the rest hanging under the text. */
+function item(marker: string, text: string, width: number): string[] {
+  const pad = " ".repeat(displayWidth(marker));
+  return wrapText(terminalSafe(text), width - pad.length).map((l, i) => (i === 0 ? marker : pad) + l);
+}
+
 // ---------------------------------------------------------------------------------------------
 
 /**
@@ -179,10 +187,25 @@ export function renderTable(r: Report, o: TableOptions, matrixRows?: readonly Ma
 
   // 1. Verdict.
   const v = verdictView(r);
-  const wordStyle: Style = v.verdict === "fail" ? "red" : v.verdict === "warn" ? "yellow" : "green";
+  const wordStyle: Style = v.verdict === "fail" ? "red" : v.verdict === "warn" || v.verdict === "inconclusive" ? "yellow" : "green";
   const verdictLines = para(`${v.word} — ${v.detail}`, width);
   verdictLines[0] = paint(v.word, wordStyle, color) + verdictLines[0].slice(v.word.length);
   out.push(...verdictLines);
+
+  // 1b. What to fix first, and what the capture could not show.
+  const fixes = fixFirstLines(r);
+  if (fixes.length) {
+    title(SECTION.fixFirst);
+    fixes.forEach((t, i) => out.push(...item(`${i + 1}. `, t, width)));
+  }
+  const limits = coverageLines(r);
+  if (limits.length) {
+    title(SECTION.coverage);
+    for (const l of limits) {
+      out.push(...item("- ", l.message, width));
+      if (l.action) out.push(...item("  What to do: ", l.action, width));
+    }
+  }
 
   // 2. Findings.
   title(SECTION.findings);

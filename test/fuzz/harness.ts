@@ -9,7 +9,7 @@ import { DEFAULT_FLOW_OPTIONS, type FlowTableOptions } from "../../src/flow/tabl
 import { evaluate } from "../../src/policy/evaluate.js";
 import { builtinMatrix } from "../../src/policy/matrix.js";
 import { RoleMap } from "../../src/policy/roles.js";
-import { buildReport, captureSeconds, type Report } from "../../src/report/record.js";
+import { buildReport, captureInfos, captureSeconds, type Report } from "../../src/report/record.js";
 
 async function* chunked(bytes: Uint8Array, chunk: number): AsyncGenerator<Uint8Array> {
   for (let i = 0; i < bytes.length; i += chunk) yield bytes.subarray(i, Math.min(bytes.length, i + chunk));
@@ -22,8 +22,8 @@ export async function analyzeBytes(bytes: Uint8Array, opts: { chunk?: number; fl
   const analysis: Analysis = { captures: [ca.finish(summary)], conversations: ca.table.conversations };
   const matrix = builtinMatrix();
   const roles = new RoleMap([]);
-  const policy = evaluate({ conversations: analysis.conversations, matrix, roles, captureSeconds: captureSeconds(analysis) });
-  const report = buildReport(analysis, policy, matrix, roles, "fuzz");
+  const policy = evaluate({ conversations: analysis.conversations, captures: captureInfos(analysis), matrix, roles, captureSeconds: captureSeconds(analysis) });
+  const report = buildReport(analysis, policy, matrix, "fuzz");
   // Rendering is part of the run: a report that cannot be serialised is a crash too.
   JSON.stringify(report);
   return report;

@@ -60,6 +60,8 @@ interface MdRow {
   id: string;
   client: string;
   server: string;
+  /** "esxi (managed or standalone)" names both ESXi roles. */
+  servers: string[];
   port: number;
   transport: string;
   wire: string;
@@ -73,9 +75,11 @@ function readMatrixMd(): MdRow[] {
     const cells = line.split("|").map((c) => c.trim());
     // | id | client → server | port / transport | what | when |
     if (cells.length < 6 || !/^[a-z]+-\d+$/.test(cells[1])) continue;
-    const [client, server] = cells[2].split("→").map((s) => s.trim().split(/\s+/).pop()!.toLowerCase());
+    const both = /\(managed or standalone\)/.test(cells[2]);
+    const [client, server] = cells[2].replace(/\s*\([^)]*\)/g, "").split("→").map((s) => s.trim().split(/\s+/).pop()!.toLowerCase());
+    const servers = both ? [server, `${server}-standalone`] : [server];
     const pt = /(\d+)\/(tcp|udp)/.exec(cells[3])!;
-    out.push({ id: cells[1], client, server, port: Number(pt[1]), transport: pt[2], wire: cells[4], when: cells[5] });
+    out.push({ id: cells[1], client, server, servers, port: Number(pt[1]), transport: pt[2], wire: cells[4], when: cells[5] });
   }
   return out;
 }
@@ -92,9 +96,10 @@ describe.skipIf(!existsSync(MATRIX_MD))("built-in matrix against ../shared/phoen
   it.each(md.map((r) => [r.id, r] as const))("%s: roles, port and transport", (id, r) => {
     const row = m.rows.find((x) => x.id === id)!;
     // "proxy → esxi" only for standalone ESXi is modelled as the esxi-standalone role.
-    const server = r.server === "esxi" && /standalone/.test(r.when) ? "esxi-standalone" : r.server;
+    const servers = r.servers.length === 1 && r.server === "esxi" && /standalone/.test(r.when) ? ["esxi-standalone"] : r.servers;
     expect(row.client).toBe(r.client);
-    expect(row.server).toBe(server);
+    expect(row.servers).toEqual(servers);
+    expect(row.server).toBe(servers[0]);
     expect(row.ports).toEqual([{ first: r.port, last: r.port }]);
     expect(row.transport).toBe(r.transport);
   });
@@ -140,7 +145,8 @@ describe("built-in matrix shape", () => {
   it("models the standalone ESXi, the 902 path and the local guest row as the brief says", () => {
     const row = (id: string) => m.rows.find((r) => r.id === id)!;
     expect(row("esxi-443").server).toBe("esxi-standalone");
-    expect(row("esxi-902").server).toBe("esxi");
+    // 902 is expected to every ESXi host, managed or standalone (shared/phoenix-matrix.md, corrected).
+    expect(row("esxi-902").servers).toEqual(["esxi", "esxi-standalone"]);
     expect(row("guest-3545")).toMatchObject({ client: "guest", server: "guest", sameHost: true });
     expect(m.rows.filter((r) => r.sameHost).map((r) => r.id)).toEqual(["guest-3545"]);
   });
@@ -412,8 +418,17 @@ describe("invalid matrix files: exact messages", () => {
     expect(problemsOf(withRow({ ...goodRow, trasnport: "tcp" }))).toEqual(['rows[0].trasnport: unknown key; did you mean "transport"?']);
     expect(problemsOf(JSON.stringify({ row: [goodRow] }))).toEqual(['row: unknown key; did you mean "rows"?']);
     expect(problemsOf(withRow({ ...goodRow, colour: "red" }))).toEqual([
-      "rows[0].colour: unknown key; expected one of id, client, server, sameHost, port, ports, transport, expect, minTls, when, required, source, notes",
+      "rows[0].colour: unknown key; expected one of id, client, server, sameHost, port, ports, transport, expect, minTls, when, required, source, impact, notes",
     ]);
+  });
+
+  it("takes a list of server roles, and names the wrong one in it", () => {
+    const m = parseMatrixText(withRow({ ...goodRow, server: ["cloud", "cloudcache"] }), "m.json");
+    expect(m.rows.find((r) => r.id === "extra-8443")).toMatchObject({ server: "cloud", servers: ["cloud", "cloudcache"] });
+    expect(problemsOf(withRow({ ...goodRow, server: ["cloud", "clod"] }))).toEqual([
+      'rows[0].server[1]: expected a role (proxy, vcenter, esxi, esxi-standalone, guest, ntp, cloud, cloudcache) or "any", got "clod" (did you mean "cloud"?)',
+    ]);
+    expect(problemsOf(withRow({ ...goodRow, server: [] }))).toEqual(["rows[0].server: expected a role or a non-empty list of roles, got an empty list"]);
   });
 
   it("wrong type", () => {

@@ -43,19 +43,19 @@ function conv(client: string, server: string, port: number, over: Partial<Conver
   const base = {
     aggregate: null,
     id, capture: 0, stream: id - 1, transport: "tcp",
-    client: { ip: client, port: 40000 + id, role: null }, server: { ip: server, port, role: null }, clientBy: "syn",
+    client: { ip: client, port: 40000 + id, role: null, mac: null }, server: { ip: server, port, role: null, mac: null }, clientBy: "syn",
     packets: { client: 3, server: 2 }, bytes: { client: 300, server: 200 }, firstFrame: id * 2 - 1, lastFrame: id * 2,
     start: "2024-03-01T10:00:01.000000000Z", end: "2024-03-01T10:00:02.250000000Z", state: "SF", history: "ShADadFf",
     protocol: "none", tls: null, banner: null, ssh: null, rdp: null, http: null, ntp: null, dns: null, icmp: null,
     tcp: { retransmissions: 0, outOfOrder: 0, overlaps: 0, gaps: 0, gapBytes: 0, zeroWindows: 0 },
-    anomalies: [], rule: null, ruleKind: null, ruleAlternatives: [], findings: [],
+    anomalies: [], rule: null, ruleKind: null, ruleAlternatives: [], findings: [], status: null, limits: [], vlan: null, truncatedPackets: 0, duplicateOf: null,
   };
   return Object.assign(base, over);
 }
 
 function finding(severity: Finding["severity"], conversations: number[], over: Partial<Finding> = {}): Finding {
   return {
-    code: severity === "error" ? "blocked" : "unexpected-port", severity, message: `a ${severity} finding`, fix: "do something", rule: null,
+    code: severity === "error" ? "blocked" : "unexpected-port", severity, message: `a ${severity} finding`, fix: "do something", rule: null, rules: [],
     conversations, frames: [1, 2], wiresharkFilter: "ip.addr==10.0.0.5 && tcp.port==443", ...over,
   };
 }
@@ -68,7 +68,7 @@ function report(conversations: ConversationRecord[], findings: Finding[] = [], o
     schema: REPORT_SCHEMA, generator: { name: "phoenix-netcheck", version: "0.0.0-test" },
     matrix: { product: "Druva Phoenix backup proxy for VMware", version: "1", rows: 12 },
     captures: [capture()], roles: [], conversations, findings,
-    summary: { verdict, findings: count, conversations: conversations.length, matched: conversations.filter((c) => c.rule).length, captureSeconds: 9.5 },
+    summary: { verdict, coverage: [], fixFirst: [], filter: null, findings: count, conversations: conversations.length, matched: conversations.filter((c) => c.rule).length, captureSeconds: 9.5 },
     ...over,
   };
 }
@@ -82,6 +82,7 @@ function tagNames(html: string): Set<string> {
 }
 
 const ALLOWED_TAGS = new Set([
+  "ol",
   "html", "head", "meta", "title", "link", "style", "body", "header", "nav", "main", "section", "footer", "div", "p", "a", "span", "strong",
   "h2", "h3", "ul", "li", "article", "dl", "dt", "dd", "pre", "button", "table", "thead", "tbody", "tr", "th", "td", "script",
   "svg", "defs", "marker", "path", "g", "rect", "text", "tspan",
@@ -123,7 +124,7 @@ describe("jsonForScript", () => {
 });
 
 describe("HTML report: self-contained", () => {
-  const r = report([conv("10.0.0.5", "10.0.1.7", 443, { client: { ip: "10.0.0.5", port: 40001, role: "proxy" } })]);
+  const r = report([conv("10.0.0.5", "10.0.1.7", 443, { client: { ip: "10.0.0.5", port: 40001, role: "proxy", mac: null } })]);
   const html = renderHtml(r);
 
   it("has no remote load", () => {
@@ -165,7 +166,7 @@ describe("HTML report: hostile input", () => {
   const IMG = `"><img src=x onerror=alert(1)>`;
   const ESC = "\u001b[2J\u001b]0;owned\u0007";
   const c1 = conv("10.0.0.5", "10.0.1.7", 443, {
-    client: { ip: "10.0.0.5", port: 40001, role: "proxy" },
+    client: { ip: "10.0.0.5", port: 40001, role: "proxy", mac: null },
     protocol: "tls",
     banner: `${IMG}${ESC}`,
     tls: {
@@ -179,7 +180,7 @@ describe("HTML report: hostile input", () => {
   });
   const c2 = conv("10.0.0.5", "10.0.2.9", 80, {
     protocol: "http", http: { method: "GET", uri: `/${XSS}`, host: IMG, status: 200, server: ESC },
-    dns: { queries: [XSS, `${IMG}.example`], rcodes: ["NOERROR"] },
+    dns: { queries: [XSS, `${IMG}.example`], rcodes: ["NOERROR"], answers: [{ name: XSS, address: "10.0.0.9" }] },
   });
   const c3 = conv("10.0.0.5", "10.0.3.3", 22, { protocol: "ssh", ssh: { clientBanner: IMG, serverBanner: XSS, clientSoftware: ESC, serverSoftware: XSS } });
   const c4 = conv("10.0.0.5", "10.0.4.4", 3389, { protocol: "rdp", rdp: { cookie: `mstshash=${IMG}`, requestedProtocols: [XSS], selectedProtocol: IMG, failure: ESC } });
@@ -344,7 +345,7 @@ describe("HTML report: diagram", () => {
     [...chipsOf(html).matchAll(/<g class="edge"[^>]*><title>[^<]*<\/title><rect [^>]*fill="(#[0-9a-f]{6})"\/><text [^>]*>([^<]*)<\/text><\/g>/g)].filter((m) => m[2] === text).map((m) => m[1]);
 
   it("colours each port by the worst finding on it: red error, amber warning, grey info or no rule, green matched and clean", () => {
-    const proxy = { ip: "10.0.0.5", port: 0, role: "proxy" };
+    const proxy = { ip: "10.0.0.5", port: 0, role: "proxy", mac: null };
     const e = conv("10.0.0.5", "10.0.1.1", 902, { client: { ...proxy, port: 1 }, rule: "esxi-902", ruleKind: "matrix" });
     const e2 = conv("10.0.0.5", "10.0.1.1", 902, { client: { ...proxy, port: 2 }, rule: "esxi-902", ruleKind: "matrix" });
     const w = conv("10.0.0.5", "10.0.1.1", 8443, { client: { ...proxy, port: 3 } });
@@ -366,8 +367,8 @@ describe("HTML report: diagram", () => {
   });
 
   it("labels boxes with address and role and puts the proxy left of its servers, its clients left of it", () => {
-    const esxiOpensToProxy = conv("10.0.1.1", "10.0.0.5", 902, { client: { ip: "10.0.1.1", port: 1, role: "esxi" }, server: { ip: "10.0.0.5", port: 902, role: "proxy" } });
-    const toVcenter = conv("10.0.0.5", "10.0.2.2", 443, { client: { ip: "10.0.0.5", port: 2, role: "proxy" }, server: { ip: "10.0.2.2", port: 443, role: "vcenter" } });
+    const esxiOpensToProxy = conv("10.0.1.1", "10.0.0.5", 902, { client: { ip: "10.0.1.1", port: 1, role: "esxi", mac: null }, server: { ip: "10.0.0.5", port: 902, role: "proxy", mac: null } });
+    const toVcenter = conv("10.0.0.5", "10.0.2.2", 443, { client: { ip: "10.0.0.5", port: 2, role: "proxy", mac: null }, server: { ip: "10.0.2.2", port: 443, role: "vcenter", mac: null } });
     const html = renderHtml(report([esxiOpensToProxy, toVcenter]));
     const boxX = (ip: string) => {
       const m = new RegExp(`<rect x="([\\d.]+)"[^>]*/><text [^>]*>[^<]*(?:<tspan[^>]*>[^<]*</tspan>)?</text><text [^>]*>${ip.replace(/\./g, "\\.")}</text>`).exec(html);
@@ -394,7 +395,7 @@ describe("HTML report: diagram", () => {
 
   it(`draws at most ${MAX_HOSTS} boxes, grouping the rest as "N other hosts"`, () => {
     const convs: ConversationRecord[] = [];
-    for (let k = 0; k < 40; k++) convs.push(conv("10.0.0.5", `10.9.0.${k + 1}`, 443, { client: { ip: "10.0.0.5", port: 1000 + k, role: "proxy" } }));
+    for (let k = 0; k < 40; k++) convs.push(conv("10.0.0.5", `10.9.0.${k + 1}`, 443, { client: { ip: "10.0.0.5", port: 1000 + k, role: "proxy", mac: null } }));
     const html = renderHtml(report(convs));
     const svg = /<svg[\s\S]*<\/svg>/.exec(html)![0];
     const boxes = /<g class="boxes">([\s\S]*?)<\/g><g class="chips">/.exec(svg)![1].match(/<rect /g)!.length;

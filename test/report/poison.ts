@@ -44,7 +44,7 @@ export function poison(src: Report): Report {
     c.ssh = { clientBanner: h("cb"), serverBanner: h("sb"), clientSoftware: h("csw"), serverSoftware: h("ssw") };
     c.http = { method: h("GET"), uri: h("/uri"), host: h("host"), status: 200, server: h("server") };
     c.rdp = { cookie: h("cookie"), requestedProtocols: [h("proto")], selectedProtocol: h("sel"), failure: h("fail") };
-    c.dns = { queries: [h("q1"), h("q2")], rcodes: [h("rc")] };
+    c.dns = { queries: [h("q1"), h("q2")], rcodes: [h("rc")], answers: [{ name: h("an"), address: "10.0.0.9" }] };
     c.anomalies = [{ name: h("anomaly"), message: h("message") }];
   }
   for (const f of r.findings) {

@@ -252,8 +252,10 @@ describe("text inside the report", () => {
       "220 mail.acme-corp.example ESMTP (10.1.0.0/16, 00:0c:29:ab:cd:ef, 000c.29ab.cdef, admin@acme-corp.com) GET /index.html OpenSSH_8.2p1 TLS 1.2",
       "x",
     );
+    // The conversation's own MACs (client.mac, server.mac) come first: the banner's is the third.
+    expect(red.conversations[0].client.mac).toBe("[mac-1]");
     expect(red.conversations[0].banner).toBe(
-      "220 [name-2].example ESMTP ([net-1]/16, [mac-1], [mac-1], [email-1]) GET /index.html OpenSSH_8.2p1 TLS 1.2",
+      "220 [name-2].example ESMTP ([net-1]/16, [mac-3], [mac-3], [email-1]) GET /index.html OpenSSH_8.2p1 TLS 1.2",
     );
     expect(red.conversations[0].anomalies.at(-1)!.message).toBe(red.conversations[0].banner);
   });

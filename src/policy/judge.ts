@@ -1,0 +1,203 @@
+/**
+ * What one matrix row says of one conversation (docs/findings.md, "What each row checks"): a
+ * finding, conforming, or "not verifiable" with the reason — from the bytes both sides sent, and
+ * never from what the capture did not show.
+ */
+import type { Expectation, MatrixRow, TlsVersionName } from "./matrix.js";
+import type { ConnectionView } from "./view.js";
+
+export const FINDING_CODES = [
+  "unexpected-port",
+  "plaintext-where-tls-required",
+  "protocol-mismatch",
+  "weak-tls",
+  "tls-not-established",
+  "blocked",
+  "refused",
+  "wrong-path",
+  "wrong-direction",
+  "missing-expected",
+  "ambiguous-role",
+] as const;
+export type FindingCode = (typeof FINDING_CODES)[number];
+export type Severity = "error" | "warning" | "info";
+export const SEVERITY_RANK: Record<Severity, number> = { info: 0, warning: 1, error: 2 };
+
+/** Why a conversation could not be judged (conversations[].limits, docs/findings.md). */
+export type Limit = "start-missing" | "one-direction" | "snaplen" | "end-of-capture";
+
+export type Judgement =
+  | { kind: "ok" }
+  | { kind: "finding"; code: FindingCode; severity: Severity; what: string; fix: string | null }
+  | { kind: "not-verifiable"; limits: Limit[]; what: string };
+
+/** RFC 6298 §2.1: the initial retransmission timeout. An attempt younger than this at the end of the capture proves nothing. */
+export const INITIAL_RTO_SECONDS = 1;
+
+/** TLS versions as numbers, so that "below the row's minimum" is a comparison (drafts of 1.3 count as 1.3). */
+export function tlsRank(v: string | null): number {
+  if (v === null) return -1;
+  if (v.startsWith("TLS 1.3")) return 5;
+  return ({ "SSL 2.0": 0, "SSL 3.0": 1, "TLS 1.0": 2, "TLS 1.1": 3, "TLS 1.2": 4 } as Record<string, number>)[v] ?? -1;
+}
+
+const ICMP4_CODES: Record<number, string> = {
+  0: "network unreachable", 1: "host unreachable", 3: "port unreachable", 9: "network administratively prohibited",
+  10: "host administratively prohibited", 13: "communication administratively prohibited",
+};
+const ICMP6_CODES: Record<number, string> = {
+  0: "no route to destination", 1: "communication administratively prohibited", 3: "address unreachable", 4: "port unreachable",
+  5: "source address failed ingress/egress policy", 6: "reject route to destination",
+};
+
+export function icmpText(c: ConnectionView): string {
+  const name = (c.ipVersion === 4 ? ICMP4_CODES : ICMP6_CODES)[c.icmpCode] ?? `code ${c.icmpCode}`;
+  return `ICMP${c.ipVersion === 6 ? "v6" : ""} ${name}`;
+}
+
+export function isRefused(c: ConnectionView): boolean {
+  return (c.transport === "tcp" && c.state === "REJ") || c.unreachable;
+}
+
+export function isUnanswered(c: ConnectionView): boolean {
+  if (c.transport === "tcp") return c.state === "S0";
+  return c.packetsServer === 0 && !c.unreachable;
+}
+
+/** One attempt only (one SYN, one datagram), sent less than an RTO before the capture ended. */
+export function cutByEnd(c: ConnectionView): boolean {
+  return c.aggregate === null && c.packetsClient === 1 && c.captureEnd - c.start < INITIAL_RTO_SECONDS;
+}
+
+export interface JudgeContext {
+  /** Most of the capture shows one direction only: an unanswered datagram proves nothing. */
+  oneDirection: boolean;
+}
+
+const nv = (limits: Limit[], what: string): Judgement => ({ kind: "not-verifiable", limits, what });
+const ok: Judgement = { kind: "ok" };
+const err = (code: FindingCode, what: string, fix: string | null): Judgement => ({ kind: "finding", code, severity: "error", what, fix });
+
+/** The limits that make a conversation's content unjudgeable, in the order they are named. */
+function contentLimits(c: ConnectionView): Limit[] {
+  const out: Limit[] = [];
+  if (c.startMissing || c.clientGap || c.serverGap) out.push("start-missing");
+  if (c.serverUnseen || c.clientUnseen) out.push("one-direction");
+  if (c.truncatedPackets > 0) out.push("snaplen");
+  return out;
+}
+
+function describeProtocol(c: ConnectionView): string {
+  const f = c.facts;
+  switch (c.protocol) {
+    case "http":
+      return f?.http?.method ? `HTTP (${f.http.method} ${f.http.uri ?? ""}${f.http.host ? `, Host ${f.http.host}` : ""})`.replace(" )", ")") : f?.http?.status ? `HTTP (status ${f.http.status})` : "HTTP";
+    case "plaintext":
+      return f?.banner ? `plain text ("${f.banner}")` : "plain text";
+    case "unknown":
+      return "unrecognised binary data";
+    case "vmware-authd":
+      return "the VMware authd banner";
+    default:
+      return c.protocol.toUpperCase();
+  }
+}
+
+/** Text the server sent in answer to a ClientHello (the detectors' `clientProtocol` rule). */
+function answeredInClear(c: ConnectionView): string | null {
+  if (c.facts?.clientProtocol !== "tls") return null;
+  return describeProtocol(c);
+}
+
+function tlsChecks(c: ConnectionView, row: MatrixRow, limits: Limit[]): Judgement {
+  const tls = c.tls;
+  if (tls === null) return ok;
+  const alert = tls.alerts.find((a) => a.from === "server");
+  if (tls.clientHelloSeen && !tls.serverHelloSeen) {
+    if (alert) {
+      return err("tls-not-established", `the client sent a TLS ClientHello${tls.sni ? ` for ${tls.sni}` : ""} and the server answered with a ${alert.level} ${alert.description} alert.`,
+        `Check the TLS settings of ${c.server.ip} on port ${c.server.port} (versions, ciphers, certificate) against what the client offers.`);
+    }
+    if (limits.length) return nv(limits, "the server's answer to the ClientHello is not in the capture");
+    if (c.serverPayload === 0 && c.captureEnd - c.end < INITIAL_RTO_SECONDS) return nv(["end-of-capture"], "the capture ended before the server could answer the ClientHello");
+    return err("tls-not-established", `the client sent a TLS ClientHello${tls.sni ? ` for ${tls.sni}` : ""} but no ServerHello came back.`,
+      `Check that ${c.server.ip} serves TLS on port ${c.server.port}, and for a TLS-inspecting device between the hosts.`);
+  }
+  const min = row.minTls;
+  if (min !== null && tls.version !== null && tlsRank(tls.version) < tlsRank(min as TlsVersionName)) {
+    return err("weak-tls",
+      `negotiated ${tls.version}${tls.cipher ? ` with ${tls.cipher}` : ""}; the row requires ${min} or newer${tls.clientVersion ? ` (the client offered up to ${tls.clientVersion})` : ""}.`,
+      tlsRank(tls.clientVersion) >= tlsRank(min) ? `Enable ${min} or newer on ${c.server.ip} port ${c.server.port}.` : `Enable ${min} or newer on both ${c.client.ip} and ${c.server.ip}.`);
+  }
+  if (min !== null && tls.version === null && !tls.serverHelloSeen) {
+    // TLS records without a handshake: the capture began inside the session, or cut it.
+    const l: Limit[] = limits.length ? limits : c.truncatedPackets > 0 ? ["snaplen"] : ["start-missing"];
+    return nv(l, "TLS was seen, but not the handshake that says its version");
+  }
+  return ok;
+}
+
+/** How `row` judges `c` (the order of docs/findings.md, "What each row checks"). */
+export function judgeRow(c: ConnectionView, row: MatrixRow, ctx: JudgeContext): Judgement {
+  if (isRefused(c)) return { kind: "finding", code: "refused", severity: "error", what: "", fix: null };
+  if (isUnanswered(c)) {
+    if (cutByEnd(c)) return nv(["end-of-capture"], "its only attempt came less than 1 s before the end of the capture");
+    if (c.transport === "udp" && ctx.oneDirection) return nv(["one-direction"], "the capture shows one direction only");
+    return { kind: "finding", code: "blocked", severity: "error", what: "", fix: null };
+  }
+  const limits = contentLimits(c);
+  if (c.serverUnseen) return nv(limits, "the server's side of the conversation is not in the capture");
+  return judgeContent(c, row, row.expect, limits);
+}
+
+function judgeContent(c: ConnectionView, row: MatrixRow, expect: Expectation, limits: Limit[]): Judgement {
+  const p = c.protocol;
+  const clear = answeredInClear(c);
+  const mismatch = (fix?: string) =>
+    err("protocol-mismatch", `carried ${describeProtocol(c)}; the row expects ${expectText(expect)}.`, fix ?? `Find out what answers on ${c.transport.toUpperCase()} ${c.server.port} at ${c.server.ip}: it is not the service the row expects.`);
+  const plaintext = (what: string) =>
+    err("plaintext-where-tls-required", `${what}; the row requires TLS.`, `Make ${c.server.ip} serve TLS on port ${c.server.port} (or find what answers there in clear).`);
+  const unjudgedBinary = () => (limits.length ? nv(limits, "unrecognised bytes, and part of the conversation is not in the capture") : mismatch());
+
+  switch (expect) {
+    case "tls":
+      if (p === "tls") return tlsChecks(c, row, limits);
+      if (clear !== null && (p === "http" || p === "plaintext")) return plaintext(`the client sent a TLS ClientHello and the server answered in clear with ${clear}`);
+      if (p === "http" || p === "plaintext") return plaintext(`carried ${describeProtocol(c)}`);
+      if (p === "unknown") return unjudgedBinary();
+      if (p === "none") return ok;
+      return mismatch();
+    case "vmware-authd":
+      if (p === "vmware-authd") {
+        if (c.facts?.anomalies.some((a) => a.name === "authd_plaintext_after_banner")) return plaintext("the session after the authd banner went on in plain text");
+        if (c.tls !== null) return tlsChecks(c, row, limits);
+        if (c.clientPayload === 0) {
+          if (limits.length) return nv(limits, "what followed the authd banner is not in the capture");
+          return err("tls-not-established", "the ESXi host sent its authd banner, but no TLS handshake followed.", `Check the proxy's side of TCP ${c.server.port}: it connected and read the banner but did not start TLS.`);
+        }
+        return ok;
+      }
+      if (p === "tls") {
+        // The capture may have begun after the banner; with the start seen, TLS first is not authd.
+        if (c.startMissing || c.serverGap) return tlsChecks(c, row, limits);
+        return err("protocol-mismatch", `TLS from the first byte, without the VMware authd banner ("220 VMware Authentication Daemon …") that ESXi sends first; the row expects ${expectText(expect)}.`,
+          `Find out what listens on TCP ${c.server.port} at ${c.server.ip}: ESXi's authd sends its banner before TLS.`);
+      }
+      if (p === "http" || p === "plaintext") return plaintext(`carried ${describeProtocol(c)}`);
+      if (p === "unknown") return unjudgedBinary();
+      if (p === "none") return ok;
+      return mismatch();
+    case "nfs":
+      return p === "none" || p === "unknown" ? ok : mismatch();
+    case "any":
+      return ok;
+    default:
+      if (p === "none" || p === expect) return ok;
+      if (p === "unknown") return unjudgedBinary();
+      return mismatch();
+  }
+}
+
+function expectText(e: Expectation): string {
+  return e === "vmware-authd" ? "the VMware authd banner, then TLS" : e === "tls" ? "TLS" : e.toUpperCase();
+}

@@ -1,0 +1,135 @@
+/**
+ * The read-only view of one conversation that the policy judges: everything the checks need,
+ * computed once (state, history, what the capture could not show) instead of read from the TCP
+ * tracker by every check. Built by `connectionView` after detection; never changed afterwards.
+ */
+import { formatIp } from "../decode/addr.js";
+import type { ConversationFacts, Protocol, TlsFacts } from "../detect/types.js";
+import type { AggregateInfo, Conversation } from "../flow/conversation.js";
+import { connState } from "../flow/conversation.js";
+import { udpHistory } from "../flow/tcp-state.js";
+
+export interface EndpointView {
+  /** Address as tshark prints it. */
+  readonly ip: string;
+  /** 16 bytes, IPv4 in the first 4 (for role lookups). */
+  readonly bytes: Uint8Array;
+  readonly port: number;
+  /** Source MAC of this side's packets ("aa:bb:cc:dd:ee:ff"), or null when the link layer had none. */
+  readonly mac: string | null;
+}
+
+export interface ConnectionView {
+  /** The conversation this view was made from (the report reads its counters and frames). */
+  readonly conv: Conversation;
+  readonly id: number;
+  readonly capture: number;
+  readonly transport: "tcp" | "udp";
+  readonly ipVersion: 4 | 6;
+  readonly client: EndpointView;
+  readonly server: EndpointView;
+  /** Zeek conn_state and history. */
+  readonly state: string;
+  readonly history: string;
+  readonly packetsClient: number;
+  readonly packetsServer: number;
+  /** First and last packet, seconds. */
+  readonly start: number;
+  readonly end: number;
+  /** The last packet of the conversation's capture, seconds (for "cut by the end of the capture"). */
+  readonly captureEnd: number;
+  readonly protocol: Protocol;
+  readonly facts: ConversationFacts | null;
+  readonly tls: TlsFacts | null;
+  /** TCP: the capture began inside the connection (neither SYN nor SYN-ACK seen). */
+  readonly startMissing: boolean;
+  /** TCP: a side's kept bytes stop at a hole the capture never filled. */
+  readonly clientGap: boolean;
+  readonly serverGap: boolean;
+  /** In-order payload bytes each side sent (TCP stream length; UDP: datagrams with payload). */
+  readonly clientPayload: number;
+  readonly serverPayload: number;
+  /**
+   * The server's (client's) packets are missing although the other side went on as if they had
+   * come: TCP with nothing from one side but ACKs or data from the other after its SYN (Zeek's
+   * possible_split_routing, as far as a capture of one side can show it).
+   */
+  readonly serverUnseen: boolean;
+  readonly clientUnseen: boolean;
+  /** Packets whose payload the snap length cut. */
+  readonly truncatedPackets: number;
+  /** An ICMP/ICMPv6 destination unreachable quoted it. */
+  readonly unreachable: boolean;
+  readonly icmpType: number;
+  readonly icmpCode: number;
+  readonly aggregate: AggregateInfo | null;
+  /** Frame numbers to point at: the first few, ICMP errors, anomalies. */
+  readonly frames: readonly number[];
+  readonly firstFrame: number;
+}
+
+function macText(b: Uint8Array): string {
+  let s = "";
+  for (let i = 0; i < 6; i++) s += (i ? ":" : "") + (b[i] < 16 ? "0" : "") + b[i].toString(16);
+  return s;
+}
+
+const MAX_FRAMES = 50;
+
+function framesOf(c: Conversation): number[] {
+  const s = new Set<number>();
+  for (const f of c.firstFrames) s.add(f);
+  for (const f of c.icmpFrames) s.add(f);
+  for (const a of c.facts?.anomalies ?? []) if (a.frame) s.add(a.frame);
+  return [...s].sort((a, b) => a - b).slice(0, MAX_FRAMES);
+}
+
+/** Client letters of a Zeek history (upper case); with a SYN seen, any A or D means it went on. */
+function clientWentOn(history: string): boolean {
+  return /[AD]/.test(history.replace(/[a-z^]/g, ""));
+}
+
+function serverWentOn(history: string): boolean {
+  return /[ad]/.test(history);
+}
+
+export function connectionView(c: Conversation, captureEnd: number): ConnectionView {
+  const t = c.tcp;
+  const f = c.facts;
+  const history = c.aggregate !== null ? c.aggregate.history : t !== null ? t.history : udpHistory(c.packetsClient > 0, c.packetsServer > 0, c.firstFromServer);
+  const startMissing = t !== null && c.aggregate === null && !t.synSeen && !t.synAckSeen;
+  const unreachable = c.icmpCount > 0 && ((c.ipVersion === 4 && c.icmpType === 3) || (c.ipVersion === 6 && c.icmpType === 1));
+  return Object.freeze({
+    conv: c,
+    id: c.id,
+    capture: c.capture,
+    transport: c.transport,
+    ipVersion: c.ipVersion,
+    client: Object.freeze({ ip: formatIp(c.clientIp, c.ipVersion), bytes: c.clientIp, port: c.clientPort, mac: c.clientMacSeen ? macText(c.clientMac) : null }),
+    server: Object.freeze({ ip: formatIp(c.serverIp, c.ipVersion), bytes: c.serverIp, port: c.serverPort, mac: c.serverMacSeen ? macText(c.serverMac) : null }),
+    state: connState(c),
+    history,
+    packetsClient: c.packetsClient,
+    packetsServer: c.packetsServer,
+    start: c.startSec + c.startNsec / 1e9,
+    end: c.endSec + c.endNsec / 1e9,
+    captureEnd,
+    protocol: f?.protocol ?? "none",
+    facts: f,
+    tls: f?.tls ?? null,
+    startMissing,
+    clientGap: t !== null && t.client.gap,
+    serverGap: t !== null && t.server.gap,
+    clientPayload: t !== null ? t.client.length : c.datagramsClient,
+    serverPayload: t !== null ? t.server.length : c.datagramsServer,
+    serverUnseen: t !== null && c.aggregate === null && c.packetsServer === 0 && c.packetsClient > 0 && clientWentOn(history),
+    clientUnseen: t !== null && c.aggregate === null && c.packetsClient === 0 && c.packetsServer > 0 && serverWentOn(history),
+    truncatedPackets: c.truncatedPackets,
+    unreachable,
+    icmpType: c.icmpType,
+    icmpCode: c.icmpCode,
+    aggregate: c.aggregate,
+    frames: framesOf(c),
+    firstFrame: c.firstFrame,
+  });
+}
