@@ -668,18 +668,7 @@ function planConversations(H, cfg, deltas, choice, rng, nextPort) {
         how: `test/lab/probe.py udp --src ${client.ip} --src-port ${client.port} --dst ${t.v4} --dst-port ${choice.udpPort} (16 binary bytes; ${choice.udpAnswered ? "test/lab/udp_big.py answers" : "nothing listens"})`,
         cmd: { argv: [PY, `${LAB}/probe.py`, "udp", "--src", client.ip, "--src-port", String(client.port), "--dst", t.v4, "--dst-port", String(choice.udpPort), "--timeout", "1"] },
       };
-      // Linux rate-limits ICMP errors, so an unanswered datagram may get no port-unreachable: the
-      // outcome is what the client saw (both lead to the same finding).
-      c.check = (r) => {
-        const got = r.stdout.trim();
-        if (choice.udpAnswered) return got === "reply" ? null : `udp probe: expected reply, got ${got}`;
-        if (got === "unreachable") return null;
-        if (got === "timeout") {
-          c.outcome = "unanswered";
-          return null;
-        }
-        return `udp probe: ${got} ${r.stderr.trim()}`;
-      };
+      c.check = (r) => (choice.udpAnswered ? (r.stdout.trim() === "reply" ? null : `udp probe: expected reply, got ${r.stdout.trim()}`) : unreachableOrSilent(c, r));
       push(c);
     }
   }
@@ -717,21 +706,26 @@ function planConversations(H, cfg, deltas, choice, rng, nextPort) {
       how: `test/lab/probe.py udp --ntp --src ${client.ip} --src-port ${client.port} --dst ${H.unk.v4} --dst-port 123 (an NTP client request; nothing listens)`,
       cmd: { argv: [PY, `${LAB}/probe.py`, "udp", "--ntp", "--src", client.ip, "--src-port", String(client.port), "--dst", H.unk.v4, "--dst-port", "123", "--timeout", "1"] },
     };
-    // Linux rate-limits ICMP errors: with no port unreachable back, the request is unanswered.
-    c.check = (r) => {
-      const got = r.stdout.trim();
-      if (got === "unreachable") return null;
-      if (got === "timeout") {
-        c.outcome = "unanswered";
-        return null;
-      }
-      return `ntp probe: ${got} ${r.stderr.trim()}`;
-    };
+    c.check = (r) => unreachableOrSilent(c, r);
     push(c);
   }
 
   for (const c of rng.shuffle(rest)) add(c);
   return convs;
+}
+
+/**
+ * probe.py udp to a port where nothing listens: ICMP port unreachable back, or nothing when Linux
+ * rate-limits ICMP errors; the outcome is what the client saw.
+ */
+function unreachableOrSilent(c, r) {
+  const got = r.stdout.trim();
+  if (got === "unreachable") return null;
+  if (got === "timeout") {
+    c.outcome = "unanswered";
+    return null;
+  }
+  return `udp probe: ${got} ${r.stderr.trim()}`;
 }
 
 /** The 3545 conversation inside the Windows-like guest, on loopback (capture taken there). */
