@@ -31,6 +31,8 @@ export interface Finding {
   conversations: number[];
   /** Frame numbers behind the finding (the first few of each conversation, anomalies, ICMP). */
   frames: number[];
+  /** The same frames by capture file (index into the report's captures): "frame 72" of which file. */
+  framesIn: { capture: number; frames: number[] }[];
   /** A Wireshark display filter that shows exactly the traffic behind the finding. */
   wiresharkFilter: string;
   /** How many conversations (attempts) the finding stands for, and over how long. */
@@ -191,14 +193,14 @@ export function checkConversations(views: readonly ConnectionView[], ctx: CheckC
     const rowIds = [...new Set(outcomes.filter((o) => o.row !== null).map((o) => o.row!.id))];
     candidateRows.set(c, rowIds);
     v.ruleKind = "matrix";
-    if (rowIds.length === 1 && outcomes.length === 1) v.rule = rowIds[0];
+    // One candidate row is the rule, even while its host's role (and so the verdict) is open.
+    if (rowIds.length === 1) v.rule = rowIds[0];
     else v.alternatives = rowIds;
 
     const js = outcomes.map((o) => o.j);
     const findingsOnly = js.filter((j): j is Extract<Judgement, { kind: "finding" }> => j.kind === "finding");
     if (js.every((j) => j.kind === "ok")) {
       v.status = rowIds.length > 1 ? "ambiguous" : "conforming";
-      if (rowIds.length === 1) v.rule = rowIds[0];
     } else if (js.every((j) => j.kind !== "finding")) {
       v.status = "not-verifiable";
       v.limits = [...new Set(js.flatMap((j) => (j.kind === "not-verifiable" ? j.limits : [])))];
@@ -206,7 +208,6 @@ export function checkConversations(views: readonly ConnectionView[], ctx: CheckC
       const j = findingsOnly.reduce((a, b) => (SEVERITY_RANK[b.severity] < SEVERITY_RANK[a.severity] ? b : a));
       addToGroup(j.code, j.severity, rowIds, c, j.what, j.fix);
       v.status = "finding";
-      if (rowIds.length === 1) v.rule = rowIds[0];
     } else {
       addToGroup("ambiguous-role", "info", rowIds, c, ambiguousText(c, outcomes, cr, sr), null);
       v.status = "ambiguous";
@@ -307,6 +308,12 @@ function buildFindings(groups: Map<string, Group>, verdicts: Map<Conversation, C
   return out;
 }
 
+function framesIn(convs: readonly ConnectionView[]): { capture: number; frames: number[] }[] {
+  const by = new Map<number, ConnectionView[]>();
+  for (const c of convs) by.set(c.capture, [...(by.get(c.capture) ?? []), c]);
+  return [...by].sort((a, b) => a[0] - b[0]).map(([capture, cs]) => ({ capture, frames: framesOf(cs) }));
+}
+
 function framesOf(convs: readonly ConnectionView[]): number[] {
   const s = new Set<number>();
   for (const c of convs) for (const f of c.frames) s.add(f);
@@ -369,6 +376,7 @@ function groupFinding(g: Group, verdicts: Map<Conversation, ConversationVerdict>
     rules: g.rules.length > 1 ? [...g.rules] : [],
     conversations: g.convs.map((x) => x.id),
     frames: framesOf(g.convs),
+    framesIn: framesIn(g.convs),
     wiresharkFilter: joinFilters([filter]),
     attempts: n,
     durationSeconds: Number(span.toFixed(6)),
@@ -411,7 +419,7 @@ function missingExpected(
         code: "missing-expected", severity: "warning", rule: row.id, rules: [],
         message: `No ${T} ${ports} from ${clientText} to any ${row.server} host in the ${dur} the capture covers (row ${row.id}: ${row.when}). A capture this short may simply have missed it.`,
         fix: `If backups fail, check that ${clientIps[0] ?? "the proxy"} can reach its ${row.server} on ${T} ${ports}.`,
-        conversations: [], frames: [], wiresharkFilter: rowFilter(clientIps, row.transport, row.ports),
+        conversations: [], frames: [], framesIn: [], wiresharkFilter: rowFilter(clientIps, row.transport, row.ports),
       });
     } else {
       for (const [ip, role] of hostsOf(row.servers)) {
@@ -420,7 +428,7 @@ function missingExpected(
           code: "missing-expected", severity: "warning", rule: row.id, rules: [],
           message: `No ${T} ${ports} from ${clientText} to ${ip} (${role}) in the ${dur} the capture covers (row ${row.id}: ${row.when}). A capture this short may simply have missed it.`,
           fix: `If backups of this host fail, check that the proxy can reach ${ip} on ${T} ${ports}.`,
-          conversations: [], frames: [], wiresharkFilter: rowFilter([ip], row.transport, row.ports),
+          conversations: [], frames: [], framesIn: [], wiresharkFilter: rowFilter([ip], row.transport, row.ports),
         });
       }
     }

@@ -25,6 +25,8 @@ export interface CaptureInfo {
   stopped: { message: string; frame: number; offset: number } | null;
   /** Stopped by a signal (Ctrl-C): the report covers what was read before. */
   interrupted: boolean;
+  /** The file itself ends inside a record (copied or closed before the capture finished): the message, or null. */
+  cut: string | null;
   /** Bytes on the wire and bytes captured: fewer captured means the snap length cut packets. */
   bytes: number;
   capturedBytes: number;
@@ -141,6 +143,9 @@ export function evaluate(input: PolicyInput): Evaluation {
     if (c.stopped) {
       add("read-stopped", true, `${c.file}: the read stopped at frame ${c.stopped.frame} (byte ${c.stopped.offset}): ${c.stopped.message}. Only what came before is in this report.`,
         c.interrupted ? "Run the analysis again and let it finish." : `Run again with --resync to read past the damage (the frames after it are then found by searching), or ask for a new copy of ${c.file}.`);
+    } else if (c.cut) {
+      add("file-cut", false, `${c.file} ends inside a packet record (${c.cut}): it was copied or closed before the capture finished, and its last packet is lost.`,
+        "If the capture was still running, stop tcpdump first and copy the file again.");
     } else if (c.interrupted) {
       add("read-stopped", true, `${c.file}: the analysis was interrupted after ${c.packets} packets; only what was read is in this report.`, "Run the analysis again and let it finish.");
     }
@@ -154,14 +159,19 @@ export function evaluate(input: PolicyInput): Evaluation {
   }
   if (filter) {
     const rows = excluded.map((r) => r.id);
-    add("filtered", transport > 0 && result.summary.matched === 0, `The packets went through the filter "${filter.text}"${rows.length ? `; rows ${rows.join(", ")} are not in the filter, so they are not judged and not missing` : ""}.`,
+    add("filtered", transport > 0 && ![...result.verdicts.values()].some((v) => v.ruleKind === "matrix" && v.status !== "not-verifiable" && v.status !== "duplicate"), `The packets went through the filter "${filter.text}"${rows.length ? `; rows ${rows.join(", ")} are not in the filter, so they are not judged and not missing` : ""}.`,
       rows.length ? "Capture or analyze without the filter to check every row." : null);
   }
   if (transport > 0 && !proxyKnown(views, roles)) {
     add("no-proxy", true, "No host could be identified as the backup proxy, so no conversation can be judged as the proxy's.", "Give the proxy's address: --role proxy=ADDRESS (its other addresses are found by its MAC).");
   }
-  if (transport > 0 && result.summary.matched === 0 && !filter) {
-    add("no-matrix-traffic", true, "No conversation in the capture is on a port of the matrix: nothing of the proxy's traffic to judge.", "Capture on the proxy while a backup runs: tcpdump -s 0 -i <interface> -w proxy.pcapng");
+  // Judged: on a matrix row and not "not verifiable". None at all leaves nothing to base a verdict on.
+  const onRows = [...result.verdicts.values()].filter((v) => v.ruleKind === "matrix");
+  const judged = onRows.filter((v) => v.status !== "not-verifiable" && v.status !== "duplicate").length;
+  if (transport > 0 && judged === 0 && !filter) {
+    add("no-matrix-traffic", true, onRows.length
+      ? `None of the ${onRows.length} conversations on the matrix's ports could be verified from this capture: nothing of the proxy's traffic to judge.`
+      : "No conversation in the capture is on a port of the matrix: nothing of the proxy's traffic to judge.", "Capture on the proxy while a backup runs: tcpdump -s 0 -i <interface> -w proxy.pcapng");
   }
   const cut = input.captures.filter((c) => c.capturedBytes < c.bytes);
   if (cut.length) {

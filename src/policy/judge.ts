@@ -81,7 +81,8 @@ const err = (code: FindingCode, what: string, fix: string | null): Judgement => 
 /** The limits that make a conversation's content unjudgeable, in the order they are named. */
 function contentLimits(c: ConnectionView): Limit[] {
   const out: Limit[] = [];
-  if (c.startMissing || c.clientGap || c.serverGap) out.push("start-missing");
+  // A hole in the kept bytes of a snap-length-cut capture is the snap length's, not a missed start.
+  if (c.startMissing || ((c.clientGap || c.serverGap) && c.truncatedPackets === 0)) out.push("start-missing");
   if (c.serverUnseen || c.clientUnseen) out.push("one-direction");
   if (c.truncatedPackets > 0) out.push("snaplen");
   return out;
@@ -141,8 +142,8 @@ function tlsChecks(c: ConnectionView, row: MatrixRow, limits: Limit[]): Judgemen
 export function judgeRow(c: ConnectionView, row: MatrixRow, ctx: JudgeContext): Judgement {
   if (isRefused(c)) return { kind: "finding", code: "refused", severity: "error", what: "", fix: null };
   if (isUnanswered(c)) {
-    if (cutByEnd(c)) return nv(["end-of-capture"], "its only attempt came less than 1 s before the end of the capture");
     if (c.transport === "udp" && ctx.oneDirection) return nv(["one-direction"], "the capture shows one direction only");
+    if (cutByEnd(c)) return nv(["end-of-capture"], "its only attempt came less than 1 s before the end of the capture");
     return { kind: "finding", code: "blocked", severity: "error", what: "", fix: null };
   }
   const limits = contentLimits(c);

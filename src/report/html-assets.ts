@@ -30,7 +30,7 @@ h3{font-size:16px;margin:18px 0 8px}
 .top-in{max-width:1200px;margin:0 auto;display:flex;align-items:center;gap:24px}
 .top-in>div:last-child{flex:1 1 auto;min-width:0;overflow-wrap:anywhere}
 @media (max-width:640px){.top-in{flex-wrap:wrap}}
-.verdict{flex:none;font-size:44px;font-weight:700;letter-spacing:2px;line-height:1;padding:10px 18px;border:3px solid currentColor;border-radius:8px}
+.why{font-weight:700;margin-bottom:4px}.verdict{flex:none;font-size:44px;font-weight:700;letter-spacing:2px;line-height:1;padding:10px 18px;border:3px solid currentColor;border-radius:8px}
 .counts{font-size:20px;font-weight:700}
 .facts{font-size:13.5px;margin-top:4px;opacity:.92}
 .tool{font-size:12px;opacity:.85;margin-top:2px}

@@ -108,7 +108,7 @@ function header(r: Report): string {
   return (
     `<header class="top ${s.verdict}" id="verdict-banner"><div class="top-in">` +
     `<div class="verdict" id="verdict" data-verdict="${s.verdict}">${verdictText(r)}</div>` +
-    `<div><div class="counts">${plural(f.error, "error")} · ${plural(f.warning, "warning")} · ${fmt(f.info)} info</div>` +
+    `<div>${(s.coverage ?? []).filter((c) => c.inconclusive).map((c) => `<div class="why">${esc(c.message)}</div>`).join("")}<div class="counts">${plural(f.error, "error")} · ${plural(f.warning, "warning")} · ${fmt(f.info)} info</div>` +
     `<div class="facts">${plural(s.conversations, "conversation")}, ${fmt(s.matched)} matched to the matrix · ` +
     `${plural(r.captures.length, "capture")} (${esc(clip(files.join(", "), 140))}), ${plural(packets, "packet")} over ${esc(duration(s.captureSeconds))}` +
     `${errors ? ` · <strong>${plural(errors, "capture error")}</strong>` : ""}</div>` +

@@ -53,6 +53,14 @@ function table(head: readonly string[], rows: readonly string[][]): string[] {
 export function renderMarkdown(r: Report, matrixRows?: readonly MatrixRow[]): string {
   const out: string[] = [];
   const section = (t: string) => out.push("", `## ${escapeMarkdown(t)}`, "");
+  // Below the findings, each section folds away (<details>, which GitHub, GitLab, Jira and
+  // Zendesk render), so a ticket comment opens with the verdict, what to fix first and the findings.
+  let open = false;
+  const folded = (t: string) => {
+    if (open) out.push("", "</details>");
+    out.push("", `<details><summary>${escapeMarkdown(t)}</summary>`, "");
+    open = true;
+  };
 
   // 1. Verdict.
   const v = verdictView(r);
@@ -87,13 +95,13 @@ export function renderMarkdown(r: Report, matrixRows?: readonly MatrixRow[]): st
   });
 
   // 3. Roles.
-  section(SECTION.roles);
+  folded(SECTION.roles);
   const roles = roleViews(r);
   if (roles.length === 0) out.push(escapeMarkdown(NO_ROLES));
   else out.push(...table(["Host", "Role", "Given", "Reason"], roles.map((x) => [cell([x.host]), cell([x.role]), cell([x.source]), cell([x.reason])])));
 
   // 4. Matrix rows.
-  section(SECTION.matrix);
+  folded(SECTION.matrix);
   const m = matrixView(r, matrixRows);
   out.push(escapeMarkdown(m.heading));
   if (m.rows.length > 0) {
@@ -108,7 +116,7 @@ export function renderMarkdown(r: Report, matrixRows?: readonly MatrixRow[]): st
   if (m.note) out.push("", escapeMarkdown(m.note));
 
   // 5. Other conversations.
-  section(SECTION.others);
+  folded(SECTION.others);
   const others = otherConversations(r);
   if (others.rows.length === 0) out.push(escapeMarkdown(NO_OTHER_CONVERSATIONS));
   else {
@@ -135,7 +143,7 @@ export function renderMarkdown(r: Report, matrixRows?: readonly MatrixRow[]): st
   }
 
   // 6. Captures; their errors listed under the table.
-  section(SECTION.captures);
+  folded(SECTION.captures);
   const caps = captureViews(r);
   out.push(
     ...table(
@@ -158,5 +166,6 @@ export function renderMarkdown(r: Report, matrixRows?: readonly MatrixRow[]): st
   }
 
   out.push("", "---", "", `*${escapeMarkdown(generatorLine(r))}*`);
+  if (open) out.push("", "</details>");
   return out.join("\n") + "\n";
 }

@@ -268,6 +268,8 @@ export function captureInfos(a: Analysis): CaptureInfo[] {
       unsupportedLinkPackets: Object.values(d.unsupportedLinkTypes).reduce((x, y) => x + y, 0),
       stopped: fatal ? { message: fatal.message, frame: fatal.frame, offset: fatal.offset } : null,
       interrupted: s.interrupted === true,
+      // The readers say "file ends inside …" when the last record is cut (not fatal: nothing after it).
+      cut: c.errors.find((e) => !e.fatal && /file ends inside/.test(e.message))?.message.replace(/^frame \d+ at offset \d+: /, "") ?? null,
       bytes: s.bytes,
       capturedBytes: s.capturedBytes,
       lastTimestamp: s.lastTimestamp ? s.lastTimestamp.sec + s.lastTimestamp.nsec / 1e9 : null,

@@ -126,6 +126,8 @@ const FIELDS: Record<string, Handling> = {
   "conversations.dns.answers.name": "nameOrIp",
   "conversations.dns.answers.address": "ip",
   "findings.rules": "keep",
+  "findings.framesIn.capture": "keep",
+  "findings.framesIn.frames": "keep",
   "summary.coverage.code": "keep",
   "summary.coverage.message": "tool",
   "summary.coverage.action": "tool",

@@ -179,9 +179,14 @@ const GROUPS: { severity: Severity; name: string }[] = [
   { severity: "info", name: "Info" },
 ];
 
-export function findingView(f: Finding): FindingView {
+export function findingView(f: Finding, files: readonly string[] = []): FindingView {
   const where: string[] = [];
-  const frames = framesText(f.frames);
+  // With several captures, frame numbers are only meaningful with the file they are in.
+  const byCapture = f.framesIn ?? [];
+  const frames =
+    files.length > 1 && byCapture.length > 0
+      ? byCapture.map((x) => `${framesText(x.frames)} of ${files[x.capture] ?? `capture ${x.capture}`}`).join("; ")
+      : framesText(f.frames);
   if (frames) where.push(frames);
   if (f.conversations.length > 0) {
     where.push(`${f.conversations.length === 1 ? "conversation" : "conversations"} ${compactNumbers(f.conversations)}`);
@@ -203,7 +208,8 @@ export function findingView(f: Finding): FindingView {
 /** Non-empty groups only, errors first; findings keep their report order inside a group. */
 export function findingGroups(r: Report): FindingGroup[] {
   return GROUPS.map(({ severity, name }) => {
-    const items = r.findings.filter((f) => f.severity === severity).map(findingView);
+    const files = r.captures.map((c) => c.file.split(/[\\/]/).pop() || c.file);
+    const items = r.findings.filter((f) => f.severity === severity).map((f) => findingView(f, files));
     return { severity, title: `${name} (${num(items.length)})`, items };
   }).filter((g) => g.items.length > 0);
 }
@@ -561,6 +567,12 @@ export function generatorLine(r: Report): string {
 }
 
 /** Section titles, the same in every format. */
+/** Sections of the table and Markdown reports, by the names --sections takes. */
+export const REPORT_SECTIONS = ["fix-first", "coverage", "findings", "roles", "matrix", "conversations", "captures"] as const;
+export type ReportSection = (typeof REPORT_SECTIONS)[number];
+/** What the terminal shows without --verbose: the verdict, what to fix first, the limits, the findings. */
+export const FIRST_SCREEN_SECTIONS: readonly ReportSection[] = ["fix-first", "coverage", "findings"];
+
 export const SECTION = {
   fixFirst: "What to fix first",
   coverage: "What the capture could not show",

@@ -26,11 +26,14 @@ import {
   verdictView,
   fixFirstLines,
   coverageLines,
+  type ReportSection,
 } from "./summary-text.js";
 
 export interface TableOptions {
   /** Terminal width in columns; every line of the output is at most this wide (at least 40 is used). */
   width: number;
+  /** The sections to show (REPORT_SECTIONS names); all when absent. The verdict line always comes first. */
+  sections?: readonly ReportSection[];
   /** Colour the verdict, severity headings and table heads with ANSI SGR codes. */
   color: boolean;
 }
@@ -179,6 +182,7 @@ export function renderTable(r: Report, o: TableOptions, matrixRows?: readonly Ma
   const width = Math.max(MIN_WIDTH, Math.floor(o.width));
   const wide = width >= WIDE;
   const color = o.color;
+  const shown = (name: ReportSection) => o.sections === undefined || o.sections.includes(name);
   const out: string[] = [];
   const title = (t: string) => {
     out.push("");
@@ -194,12 +198,12 @@ export function renderTable(r: Report, o: TableOptions, matrixRows?: readonly Ma
 
   // 1b. What to fix first, and what the capture could not show.
   const fixes = fixFirstLines(r);
-  if (fixes.length) {
+  if (fixes.length && shown("fix-first")) {
     title(SECTION.fixFirst);
     fixes.forEach((t, i) => out.push(...item(`${i + 1}. `, t, width)));
   }
   const limits = coverageLines(r);
-  if (limits.length) {
+  if (limits.length && shown("coverage")) {
     title(SECTION.coverage);
     for (const l of limits) {
       out.push(...item("- ", l.message, width));
@@ -207,168 +211,172 @@ export function renderTable(r: Report, o: TableOptions, matrixRows?: readonly Ma
     }
   }
 
-  // 2. Findings.
-  title(SECTION.findings);
-  const groups = findingGroups(r);
-  if (groups.length === 0) out.push(...para(NO_FINDINGS, width));
-  for (const g of groups) {
-    out.push(paint(terminalSafe(g.title), SEVERITY_STYLE[g.severity], color));
-    const code = (f: (typeof g.items)[number]): Cell => (f.rule ? [f.code, f.rule] : [f.code]);
-    const what = (f: (typeof g.items)[number]): Cell => [f.message, ...(f.fix ? [f.fix] : [])];
-    const where = (f: (typeof g.items)[number]): Cell => [...(f.where ? [f.where] : []), `Wireshark: ${f.filter}`];
-    if (wide) {
-      const cols: Col[] = [
-        { head: "Finding", min: 12, max: 30, weight: 0, fit: true },
-        { head: "What and fix", min: 30, weight: 3 },
-        { head: "Where (Wireshark filter)", min: 24, weight: 2 },
-      ];
-      out.push(renderGrid(cols, g.items.map((f) => [code(f), what(f), where(f)]), width, color));
-    } else {
-      const cols: Col[] = [
-        { head: "Finding", min: 12, max: 28, weight: 0, fit: true },
-        { head: "What, fix, where", min: 20, weight: 4 },
-      ];
-      out.push(renderGrid(cols, g.items.map((f) => [code(f), [...what(f), ...where(f)]]), width, color));
+  // 2. Findings, as a list: each filter alone on a line of its own, never wrapped, so it can be copied.
+  if (shown("findings")) {
+    title(SECTION.findings);
+    const groups = findingGroups(r);
+    if (groups.length === 0) out.push(...para(NO_FINDINGS, width));
+    let n = 0;
+    for (const g of groups) {
+      out.push(paint(terminalSafe(g.title), SEVERITY_STYLE[g.severity], color));
+      for (const f of g.items) {
+        const marker = `${++n}. `;
+        const pad = " ".repeat(marker.length);
+        out.push(...item(marker, `${f.code}${f.rule ? ` · ${f.rule}` : ""}`, width).map((l, i) => (i === 0 ? marker + paint(l.slice(marker.length), SEVERITY_STYLE[f.severity], color) : l)));
+        out.push(...item(pad, f.message, width));
+        if (f.fix) out.push(...item(pad, f.fix, width));
+        if (f.where) out.push(...item(pad, f.where, width));
+        out.push(`${pad}Wireshark filter:`);
+        out.push(terminalSafe(f.filter));
+      }
     }
   }
 
   // 3. Roles.
-  title(SECTION.roles);
-  const roles = roleViews(r);
-  if (roles.length === 0) out.push(...para(NO_ROLES, width));
-  else {
-    const cols: Col[] = [
-      { head: "Host", min: 15, max: 39, weight: 0, fit: true },
-      { head: "Role", min: 8, max: 16, weight: 0, fit: true },
-      { head: "Given", min: 8, max: 8, weight: 0, fit: true },
-      { head: "Reason", min: 16, weight: 4 },
-    ];
-    out.push(renderGrid(cols, roles.map((x) => [[x.host], [x.role], [x.source], [x.reason]]), width, color));
+  if (shown("roles")) {
+    title(SECTION.roles);
+    const roles = roleViews(r);
+    if (roles.length === 0) out.push(...para(NO_ROLES, width));
+    else {
+      const cols: Col[] = [
+        { head: "Host", min: 15, max: 39, weight: 0, fit: true },
+        { head: "Role", min: 8, max: 16, weight: 0, fit: true },
+        { head: "Given", min: 8, max: 8, weight: 0, fit: true },
+        { head: "Reason", min: 16, weight: 4 },
+      ];
+      out.push(renderGrid(cols, roles.map((x) => [[x.host], [x.role], [x.source], [x.reason]]), width, color));
+    }
   }
 
   // 4. Matrix rows.
-  title(SECTION.matrix);
-  const m = matrixView(r, matrixRows);
-  out.push(...para(m.heading, width));
-  if (m.rows.length > 0) {
-    const seen = (s: string[] | null): Cell => s ?? [NOT_SEEN];
-    if (wide) {
-      const cols: Col[] = [
-        { head: "Row", min: 10, max: 24, weight: 0, fit: true },
-        { head: "Client → server", min: 12, max: 32, weight: 0, fit: true },
-        { head: "Port", min: 7, max: 16, weight: 0, fit: true },
-        { head: "Must carry", min: 10, max: 28, weight: 0, fit: true },
-        { head: "Required", min: 10, max: 10, weight: 0, fit: true },
-        { head: "Seen", min: 20, weight: 4 },
-      ];
-      out.push(renderGrid(cols, m.rows.map((x) => [[x.id], [x.path], [x.port], [x.expects], [x.required], seen(x.seen)]), width, color));
-    } else {
-      const cols: Col[] = [
-        { head: "Row", min: 12, max: 26, weight: 0, fit: true },
-        { head: "Must carry", min: 12, max: 20, weight: 0, fit: true },
-        { head: "Seen", min: 16, weight: 3 },
-      ];
-      const must = (x: (typeof m.rows)[number]): Cell => [x.expects, ...(x.required ? [`required: ${x.required}`] : [])].filter((s) => s !== "");
-      out.push(renderGrid(cols, m.rows.map((x) => [[x.id, x.path, x.port], must(x), seen(x.seen)]), width, color));
+  if (shown("matrix")) {
+    title(SECTION.matrix);
+    const m = matrixView(r, matrixRows);
+    out.push(...para(m.heading, width));
+    if (m.rows.length > 0) {
+      const seen = (s: string[] | null): Cell => s ?? [NOT_SEEN];
+      if (wide) {
+        const cols: Col[] = [
+          { head: "Row", min: 10, max: 24, weight: 0, fit: true },
+          { head: "Client → server", min: 12, max: 32, weight: 0, fit: true },
+          { head: "Port", min: 7, max: 16, weight: 0, fit: true },
+          { head: "Must carry", min: 10, max: 28, weight: 0, fit: true },
+          { head: "Required", min: 10, max: 10, weight: 0, fit: true },
+          { head: "Seen", min: 20, weight: 4 },
+        ];
+        out.push(renderGrid(cols, m.rows.map((x) => [[x.id], [x.path], [x.port], [x.expects], [x.required], seen(x.seen)]), width, color));
+      } else {
+        const cols: Col[] = [
+          { head: "Row", min: 12, max: 26, weight: 0, fit: true },
+          { head: "Must carry", min: 12, max: 20, weight: 0, fit: true },
+          { head: "Seen", min: 16, weight: 3 },
+        ];
+        const must = (x: (typeof m.rows)[number]): Cell => [x.expects, ...(x.required ? [`required: ${x.required}`] : [])].filter((s) => s !== "");
+        out.push(renderGrid(cols, m.rows.map((x) => [[x.id, x.path, x.port], must(x), seen(x.seen)]), width, color));
+      }
     }
+    if (m.note) out.push(...para(m.note, width));
   }
-  if (m.note) out.push(...para(m.note, width));
 
   // 5. Other conversations.
-  title(SECTION.others);
-  const others = otherConversations(r);
-  if (others.rows.length === 0) out.push(...para(NO_OTHER_CONVERSATIONS, width));
-  else {
-    const traffic = (c: (typeof others.rows)[number]): Cell => [`→${NBSP}${c.fromClient}`, `←${NBSP}${c.fromServer}`];
-    const endpoint = (addr: string, role: string | null): Cell => (role ? [addr, `(${role})`] : [addr]);
-    const idCell = (c: (typeof others.rows)[number]): Cell => (c.capture !== null ? [String(c.id), `cap ${c.capture}`] : [String(c.id)]);
-    const what = (c: (typeof others.rows)[number]): Cell => [`${c.protocol} · ${c.state} ${c.history}`.trim(), ...c.details];
-    const frames = (c: (typeof others.rows)[number]): Cell => [c.frames, c.stream, ...(c.findings.length ? [`findings: ${c.findings.join(", ")}`] : [])];
-    if (wide) {
-      const cols: Col[] = [
-        { head: "#", min: 3, max: 7, weight: 0, fit: true },
-        { head: "Client", min: 14, max: 41, weight: 0, fit: true },
-        { head: "Server", min: 14, max: 41, weight: 0, fit: true },
-        { head: "Port and rule", min: 9, max: 26, weight: 0, fit: true },
-        { head: "Protocol and details", min: 24, weight: 1 },
-        { head: "Traffic", min: 14, max: 26, weight: 0, fit: true },
-        { head: "Frames", min: 14, max: 28, weight: 0, fit: true },
-      ];
-      out.push(
-        renderGrid(
-          cols,
-          others.rows.map((c) => [
-            idCell(c),
-            endpoint(c.clientAddress, c.clientRole),
-            endpoint(c.serverAddress, c.serverRole),
-            [c.port, c.kind],
-            what(c),
-            traffic(c),
-            frames(c),
-          ]),
-          width,
-          color,
-        ),
-      );
-    } else {
-      const cols: Col[] = [
-        { head: "#", min: 3, max: 7, weight: 0, fit: true },
-        { head: "Conversation", min: 16, max: 34, weight: 2 },
-        { head: "Protocol and details", min: 16, weight: 3 },
-        { head: "Traffic", min: 14, max: 26, weight: 1 },
-      ];
-      out.push(
-        renderGrid(
-          cols,
-          others.rows.map((c) => [
-            idCell(c),
-            [c.client, `→${NBSP}${c.server}`, c.port, c.kind],
-            what(c),
-            [...traffic(c), ...frames(c)],
-          ]),
-          width,
-          color,
-        ),
-      );
+  if (shown("conversations")) {
+    title(SECTION.others);
+    const others = otherConversations(r);
+    if (others.rows.length === 0) out.push(...para(NO_OTHER_CONVERSATIONS, width));
+    else {
+      const traffic = (c: (typeof others.rows)[number]): Cell => [`→${NBSP}${c.fromClient}`, `←${NBSP}${c.fromServer}`];
+      const endpoint = (addr: string, role: string | null): Cell => (role ? [addr, `(${role})`] : [addr]);
+      const idCell = (c: (typeof others.rows)[number]): Cell => (c.capture !== null ? [String(c.id), `cap ${c.capture}`] : [String(c.id)]);
+      const what = (c: (typeof others.rows)[number]): Cell => [`${c.protocol} · ${c.state} ${c.history}`.trim(), ...c.details];
+      const frames = (c: (typeof others.rows)[number]): Cell => [c.frames, c.stream, ...(c.findings.length ? [`findings: ${c.findings.join(", ")}`] : [])];
+      if (wide) {
+        const cols: Col[] = [
+          { head: "#", min: 3, max: 7, weight: 0, fit: true },
+          { head: "Client", min: 14, max: 41, weight: 0, fit: true },
+          { head: "Server", min: 14, max: 41, weight: 0, fit: true },
+          { head: "Port and rule", min: 9, max: 26, weight: 0, fit: true },
+          { head: "Protocol and details", min: 24, weight: 1 },
+          { head: "Traffic", min: 14, max: 26, weight: 0, fit: true },
+          { head: "Frames", min: 14, max: 28, weight: 0, fit: true },
+        ];
+        out.push(
+          renderGrid(
+            cols,
+            others.rows.map((c) => [
+              idCell(c),
+              endpoint(c.clientAddress, c.clientRole),
+              endpoint(c.serverAddress, c.serverRole),
+              [c.port, c.kind],
+              what(c),
+              traffic(c),
+              frames(c),
+            ]),
+            width,
+            color,
+          ),
+        );
+      } else {
+        const cols: Col[] = [
+          { head: "#", min: 3, max: 7, weight: 0, fit: true },
+          { head: "Conversation", min: 16, max: 34, weight: 2 },
+          { head: "Protocol and details", min: 16, weight: 3 },
+          { head: "Traffic", min: 14, max: 26, weight: 1 },
+        ];
+        out.push(
+          renderGrid(
+            cols,
+            others.rows.map((c) => [
+              idCell(c),
+              [c.client, `→${NBSP}${c.server}`, c.port, c.kind],
+              what(c),
+              [...traffic(c), ...frames(c)],
+            ]),
+            width,
+            color,
+          ),
+        );
+      }
+      if (others.more) out.push(...para(others.more, width));
     }
-    if (others.more) out.push(...para(others.more, width));
   }
 
   // 6. Captures.
-  title(SECTION.captures);
-  const caps = captureViews(r);
-  const errorsCell = (c: (typeof caps)[number]): Cell => (c.errors.length ? c.errors : ["none"]);
-  if (wide) {
-    const cols: Col[] = [
-      { head: "File", min: 12, weight: 2 },
-      { head: "Format", min: 8, max: 22, weight: 0, fit: true },
-      { head: "Packets", min: 9, max: 18, weight: 0, fit: true },
-      { head: "Bytes", min: 9, max: 20, weight: 0, fit: true },
-      { head: "First and last packet", min: 20, max: 34, weight: 1 },
-      { head: "Errors", min: 16, weight: 3 },
-    ];
-    out.push(
-      renderGrid(
-        cols,
-        caps.map((c) => [[c.file], [c.format, c.linkTypes], [c.packets], [c.bytes], c.span, errorsCell(c)]),
-        width,
-        color,
-      ),
-    );
-  } else {
-    const cols: Col[] = [
-      { head: "File", min: 14, weight: 2 },
-      { head: "Contents", min: 22, max: 34, weight: 1, fit: true },
-      { head: "Errors", min: 14, weight: 2 },
-    ];
-    out.push(
-      renderGrid(
-        cols,
-        caps.map((c) => [[c.file], [`${c.format}, ${c.linkTypes}`, `${c.packets}, ${c.bytes}`, ...c.span], errorsCell(c)]),
-        width,
-        color,
-      ),
-    );
+  if (shown("captures")) {
+    title(SECTION.captures);
+    const caps = captureViews(r);
+    const errorsCell = (c: (typeof caps)[number]): Cell => (c.errors.length ? c.errors : ["none"]);
+    if (wide) {
+      const cols: Col[] = [
+        { head: "File", min: 12, weight: 2 },
+        { head: "Format", min: 8, max: 22, weight: 0, fit: true },
+        { head: "Packets", min: 9, max: 18, weight: 0, fit: true },
+        { head: "Bytes", min: 9, max: 20, weight: 0, fit: true },
+        { head: "First and last packet", min: 20, max: 34, weight: 1 },
+        { head: "Errors", min: 16, weight: 3 },
+      ];
+      out.push(
+        renderGrid(
+          cols,
+          caps.map((c) => [[c.file], [c.format, c.linkTypes], [c.packets], [c.bytes], c.span, errorsCell(c)]),
+          width,
+          color,
+        ),
+      );
+    } else {
+      const cols: Col[] = [
+        { head: "File", min: 14, weight: 2 },
+        { head: "Contents", min: 22, max: 34, weight: 1, fit: true },
+        { head: "Errors", min: 14, weight: 2 },
+      ];
+      out.push(
+        renderGrid(
+          cols,
+          caps.map((c) => [[c.file], [`${c.format}, ${c.linkTypes}`, `${c.packets}, ${c.bytes}`, ...c.span], errorsCell(c)]),
+          width,
+          color,
+        ),
+      );
+    }
   }
 
   out.push("");

@@ -31,9 +31,19 @@ describe("Linux cooked capture SLL (LINKTYPE 113)", () => {
     const { p, status } = decodeOnce(cat(sll(0x0800), ipv4({ proto: 6, payload: tcp({ dport: 25, payload: [0x45] }) })), 113);
     expect(status).toBe(Status.OK);
     expect(p.etherType).toBe(0x0800);
-    expect(p.hasMac).toBe(false);
+    // The cooked header's link-layer address is the sender's MAC; the destination is not in it.
+    expect(p.hasMac).toBe(true);
+    expect([...p.srcMac]).toEqual([0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb]);
+    expect([...p.dstMac]).toEqual([0, 0, 0, 0, 0, 0]);
     expect(p.dstPort).toBe(25);
     expect(payloadOf(p)).toEqual([0x45]);
+  });
+
+  it("keeps no MAC when the address is loopback's zeros or not 6 bytes long", () => {
+    const zeros = [...u16(4), ...u16(772), ...u16(6), 0, 0, 0, 0, 0, 0, 0, 0, ...u16(0x0800)]; // outgoing, ARPHRD_LOOPBACK, 6 zero bytes
+    expect(decodeOnce(cat(zeros, ipv4({ proto: 17, payload: udp() })), 113).p.hasMac).toBe(false);
+    const eight = [...u16(0), ...u16(1), ...u16(8), 1, 2, 3, 4, 5, 6, 7, 8, ...u16(0x0800)]; // an 8-byte address is no MAC
+    expect(decodeOnce(cat(eight, ipv4({ proto: 17, payload: udp() })), 113).p.hasMac).toBe(false);
   });
 
   it("decodes IPv6", () => {

@@ -15,7 +15,8 @@ describe("dns detector", () => {
   it("reads a query and a compressed response over UDP", () => {
     const f = detect(udp([[true, dnsQuery], [false, dnsResponse]], { serverPort: 53 }));
     expect(f.protocol).toBe("dns");
-    expect(f.dns).toEqual({ queries: ["www.example.com"], rcodes: ["NOERROR"] });
+    // The A answer's owner is web.example.com (a pointer through the CNAME's RDATA); the CNAME itself names no address.
+    expect(f.dns).toEqual({ queries: ["www.example.com"], rcodes: ["NOERROR"], answers: [{ name: "web.example.com", address: "93.184.216.34" }] });
     expect(f.anomalies).toEqual([]);
   });
 
@@ -28,12 +29,12 @@ describe("dns detector", () => {
   it("reads DNS over TCP with its length prefix", () => {
     const f = detect(tcp(dnsTcp(dnsQuery), dnsTcp(dnsResponse), { serverPort: 53 }));
     expect(f.protocol).toBe("dns");
-    expect(f.dns).toEqual({ queries: ["www.example.com"], rcodes: ["NOERROR"] });
+    expect(f.dns).toEqual({ queries: ["www.example.com"], rcodes: ["NOERROR"], answers: [{ name: "web.example.com", address: "93.184.216.34" }] });
     expect(f.anomalies).toEqual([]);
   });
 
   it("names rcodes, including the EDNS extended ones", () => {
-    expect(analyzeUdp([false, dnsNxdomain]).dns).toEqual({ queries: ["nope.example"], rcodes: ["NXDOMAIN"] });
+    expect(analyzeUdp([false, dnsNxdomain]).dns).toEqual({ queries: ["nope.example"], rcodes: ["NXDOMAIN"], answers: [] });
     const badvers = bytes(
       u16be(7), u16be(0x8100), // ID, QR 1, RD 1, header RCODE 0
       u16be(0), u16be(0), u16be(0), u16be(1), // AR 1

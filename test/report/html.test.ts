@@ -55,7 +55,7 @@ function conv(client: string, server: string, port: number, over: Partial<Conver
 
 function finding(severity: Finding["severity"], conversations: number[], over: Partial<Finding> = {}): Finding {
   return {
-    code: severity === "error" ? "blocked" : "unexpected-port", severity, message: `a ${severity} finding`, fix: "do something", rule: null, rules: [],
+    code: severity === "error" ? "blocked" : "unexpected-port", severity, message: `a ${severity} finding`, fix: "do something", rule: null, rules: [], framesIn: [{ capture: 0, frames: [1, 2] }],
     conversations, frames: [1, 2], wiresharkFilter: "ip.addr==10.0.0.5 && tcp.port==443", ...over,
   };
 }

@@ -66,7 +66,8 @@ describe("renderMarkdown content", () => {
     expect(first).toMatch(/^\*\*(PASS|WARN|FAIL)\*\* — /);
     expect(first).toContain(`**${r.summary.verdict.toUpperCase()}**`);
     expect(first).toContain(`${r.conversations.length} conversations`);
-    const order = ["## Findings", "### Errors", "### Warnings", "## Roles", "## Matrix rows", "## Other conversations", "## Captures"].map((h) =>
+    // Below the findings, every section folds away in a <details> block (a ticket comment opens with the findings).
+    const order = ["## Findings", "### Errors", "### Warnings", "<details><summary>Roles", "<details><summary>Matrix rows", "<details><summary>Other conversations", "<details><summary>Captures"].map((h) =>
       md.indexOf(`\n${h}`),
     );
     for (const i of order) expect(i).toBeGreaterThan(0);
@@ -98,7 +99,8 @@ describe("renderMarkdown content", () => {
   });
 
   it("writes no HTML at all, and no markup from the wire (poisoned report)", () => {
-    const md = renderMarkdown(poison(hostile()), ROWS);
+    // The only HTML is the tool's own <details>/<summary> folds; nothing from the wire.
+    const md = renderMarkdown(poison(hostile()), ROWS).replace(/<\/?details>|<summary>|<\/summary>/g, "");
     expect(md).not.toContain("<");
     expect(md).not.toContain(">");
     expect(md).not.toMatch(/[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/);

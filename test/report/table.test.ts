@@ -50,6 +50,12 @@ function cellTexts(text: string): string[] {
   return out;
 }
 
+/** The lines that must fit the width: all but the Wireshark filters, which stand alone on a line, unwrapped, to be copied. */
+function laidOut(text: string): string[] {
+  const lines = text.split("\n");
+  return lines.filter((_, i) => i === 0 || !lines[i - 1].endsWith("Wireshark filter:"));
+}
+
 describe("renderTable widths", () => {
   it("every line of every report fits each width, with and without colour", () => {
     const all = [...reports.entries(), ["poisoned", poison(hostile())] as const];
@@ -58,7 +64,7 @@ describe("renderTable widths", () => {
       for (const width of WIDTHS) {
         for (const color of width === 80 ? [false, true] : [false]) {
           const text = renderTable(r, { width, color }, ROWS);
-          const over = text.split("\n").filter((l) => visibleWidth(l) > width);
+          const over = laidOut(text).filter((l) => visibleWidth(l) > width);
           expect(over, `${name} at ${width}${color ? " (colour)" : ""}`).toEqual([]);
         }
       }
@@ -70,7 +76,7 @@ describe("renderTable widths", () => {
     for (const c of r.conversations) c.banner = "中文の名前😀".repeat(30) + " 한국어 ❤️ e\u0301";
     for (const width of WIDTHS) {
       const text = renderTable(r, { width, color: false }, ROWS);
-      for (const l of text.split("\n")) expect(visibleWidth(l), l).toBeLessThanOrEqual(width);
+      for (const l of laidOut(text)) expect(visibleWidth(l), l).toBeLessThanOrEqual(width);
       expect(content(text)).toContain("中文の名前😀中文の名前😀");
     }
   });
@@ -86,7 +92,7 @@ describe("renderTable widths", () => {
   it("a width below 40 is laid out as 40", () => {
     const text = renderTable(hostile(), { width: 10, color: false }, ROWS);
     expect(text).toBe(renderTable(hostile(), { width: 40, color: false }, ROWS));
-    expect(Math.max(...text.split("\n").map(visibleWidth))).toBe(40);
+    expect(Math.max(...laidOut(text).map(visibleWidth))).toBe(40);
   });
 
   it("columnWidths fills the width exactly when columns can grow, and respects max", () => {
@@ -183,8 +189,12 @@ describe("renderTable content", () => {
     r.findings[0].frames = [12, 15, 18, 19, 20];
     const text = renderTable(r, { width: 200, color: false }, ROWS);
     expect(text).toContain("frames 12, 15, 18–20");
-    const filter = r.findings[0].wiresharkFilter.replace(/\s+/g, "");
-    expect(cellTexts(text).some((c) => c.includes(filter))).toBe(true);
+    // The filter stands alone on the line after "Wireshark filter:", whole, whatever the width.
+    const lines = text.split("\n");
+    const at = lines.indexOf(r.findings[0].wiresharkFilter);
+    expect(at).toBeGreaterThan(0);
+    expect(lines[at - 1]).toMatch(/Wireshark filter:$/);
+    expect(renderTable(r, { width: 40, color: false }, ROWS).split("\n")).toContain(r.findings[0].wiresharkFilter);
   });
 
   it("lists capture errors with frame and offset", () => {

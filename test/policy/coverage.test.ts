@@ -1,0 +1,126 @@
+/**
+ * What the capture could not show (docs/findings.md, "Verdict, coverage and exit code"): the
+ * bundled sample (recorded by the lab: fixtures/sample.README.md) and captures derived from it the
+ * way customers' captures go wrong — a snap length of 96, one direction only, the same traffic
+ * given twice, a --filter — plus the public corpus's empty, cut and damaged files. Each asserts the
+ * verdict, the exit code, the coverage entries and what comes first.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readCapture } from "../../src/capture/file.js";
+import { PcapngWriter } from "../../src/capture/pcapng-writer.js";
+import type { RawPacket } from "../../src/capture/types.js";
+import { exitCodeFor, reportFor } from "../../src/cli/analyze.js";
+import type { Report } from "../../src/report/record.js";
+import { HAVE_PUBLIC, PUBLIC_DIR, REPO_ROOT } from "../support/corpus.js";
+
+const SAMPLE = path.join(REPO_ROOT, "fixtures/sample.pcapng");
+const dir = mkdtempSync(path.join(tmpdir(), "pnc-coverage-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Rewrite a capture packet by packet: keep some, cut each to `snap` bytes (as tcpdump -s does). */
+async function derive(name: string, keep: (p: RawPacket) => boolean, snap = Infinity): Promise<string> {
+  const out = path.join(dir, name);
+  const w = new PcapngWriter(out, { ifName: "eth0", snaplen: Number.isFinite(snap) ? snap : 0 });
+  await readCapture(SAMPLE, (p) => {
+    if (keep(p)) w.writePacket(p.linkType, p.tsSec, p.tsNsec, p.data, Math.min(p.caplen, snap), p.origLen);
+  });
+  w.close();
+  return out;
+}
+
+const codes = (r: Report) => r.summary.coverage.map((c) => c.code);
+const errorsOf = (r: Report) => r.findings.filter((f) => f.severity === "error").map((f) => f.code).sort();
+
+let sample: Report;
+let proxyMac: number[];
+beforeAll(async () => {
+  sample = await reportFor([SAMPLE]);
+  const mac = sample.conversations.find((c) => c.client.role === "proxy" && c.client.mac)!.client.mac!;
+  proxyMac = mac.split(":").map((h) => parseInt(h, 16));
+});
+
+describe("coverage on the bundled sample and captures derived from it", () => {
+  it("the sample as recorded: its three problems, the most damaging first, and no limit", () => {
+    expect(sample.summary.verdict).toBe("fail");
+    expect(sample.findings.filter((f) => f.severity !== "info").map((f) => f.code)).toEqual(["blocked", "weak-tls", "unexpected-port"]);
+    expect(sample.findings.filter((f) => f.severity === "info")).toEqual([]);
+    expect(sample.summary.fixFirst[0].text).toMatch(/^ESXi \S+: allow TCP 902 from the proxy \S+ — NBD\/NBDSSL backups/);
+    expect(codes(sample)).toEqual([]);
+    expect(exitCodeFor(sample, "error")).toBe(1);
+  });
+
+  it("snap length 96: the TLS handshakes are not verifiable, never clean; coverage says how to capture again", async () => {
+    const r = await reportFor([await derive("snap96.pcapng", () => true, 96)]);
+    expect(codes(r)).toContain("snaplen");
+    expect(r.summary.coverage.find((c) => c.code === "snaplen")!.action).toContain("-s 0");
+    // The weak TLS 1.0 conversation cannot be shown clean: its handshake was cut before the version.
+    const weakId = sample.conversations.find((x) => x.findings.includes("weak-tls"))!.id;
+    expect(r.conversations.find((c) => c.id === weakId)).toMatchObject({ status: "not-verifiable", limits: ["snaplen"], findings: [] });
+    expect(r.summary.coverage.find((c) => c.code === "not-verifiable")!.message).toContain("snaplen");
+    expect(r.conversations.filter((c) => c.status === "not-verifiable").length).toBeGreaterThan(0);
+    expect(r.conversations.filter((c) => c.protocol === "tls" && c.status === "conforming" && c.tls?.version === null)).toEqual([]);
+  });
+
+  it("one direction only (the proxy's own packets): no tls-not-established or blocked from the missing side", async () => {
+    const fromProxy = (p: RawPacket) => proxyMac.every((b, i) => p.data[6 + i] === b);
+    const r = await reportFor([await derive("one-way.pcapng", fromProxy)]);
+    expect(codes(r)).toContain("one-direction");
+    // The dropped 902 SYNs are the only unanswered TCP attempts that stay blocked: everything else was answered.
+    expect(errorsOf(r).filter((c) => c !== "blocked")).toEqual([]);
+    expect(r.findings.filter((f) => f.code === "blocked").map((f) => f.rule)).toEqual(["esxi-902"]);
+    expect(r.conversations.filter((c) => c.limits.includes("one-direction")).length).toBeGreaterThan(3);
+  });
+
+  it("the same traffic given twice is counted once, with a duplicate-capture note", async () => {
+    const r = await reportFor([SAMPLE, SAMPLE]);
+    expect(codes(r)).toContain("duplicate-capture");
+    expect(r.findings.map((f) => [f.code, f.attempts])).toEqual(sample.findings.map((f) => [f.code, f.attempts]));
+    const dups = r.conversations.filter((c) => c.duplicateOf !== null);
+    expect(dups.length).toBe(sample.conversations.length);
+    expect(dups.every((c) => c.capture === 1 && c.status === "duplicate")).toBe(true);
+  });
+
+  it("a --filter is recorded, and the rows it excludes are not missing", async () => {
+    const filter = "port 443 or port 902";
+    const r = await reportFor([SAMPLE], { filter });
+    expect(r.summary.filter).toBe(filter);
+    expect(codes(r)).toContain("filtered");
+    expect(r.summary.coverage.find((c) => c.code === "filtered")!.message).toContain("ntp-123");
+    expect(r.findings.filter((f) => f.code === "missing-expected").map((f) => f.rule)).not.toContain("ntp-123");
+    expect(r.summary.verdict).toBe("fail");
+  });
+
+  it("a --filter that leaves nothing of the matrix: inconclusive, exit 3", async () => {
+    const r = await reportFor([SAMPLE], { filter: "udp port 53" });
+    expect(r.summary.verdict).toBe("inconclusive");
+    expect(r.summary.coverage.find((c) => c.code === "filtered")!.inconclusive).toBe(true);
+    expect(exitCodeFor(r, "none")).toBe(3);
+  });
+});
+
+describe.skipIf(!HAVE_PUBLIC)("coverage on the public corpus (skipped: ../shared/captures/public is not beside the checkout)", () => {
+  it("an empty capture is inconclusive, never PASS", async () => {
+    const r = await reportFor([path.join(PUBLIC_DIR, "empty-header-only.pcap")]);
+    expect(r.summary.verdict).toBe("inconclusive");
+    expect(codes(r)).toEqual(["undecodable"]);
+    expect(exitCodeFor(r, "error")).toBe(3);
+  });
+
+  it("a corrupt record length stops the read: inconclusive, with --resync as the way on", async () => {
+    const r = await reportFor([path.join(PUBLIC_DIR, "CORRUPT-bad-record-length-tls12.pcap")]);
+    expect(r.summary.verdict).toBe("inconclusive");
+    const e = r.summary.coverage.find((c) => c.code === "read-stopped")!;
+    expect(e.inconclusive).toBe(true);
+    expect(e.action).toContain("--resync");
+  });
+
+  it("a file cut mid-record says so on the first screen (file-cut), without hiding the verdict", async () => {
+    const r = await reportFor([path.join(PUBLIC_DIR, "TRUNCATED-file-mid-record-dns.pcap")]);
+    const e = r.summary.coverage.find((c) => c.code === "file-cut")!;
+    expect(e.message).toContain("ends inside a record header");
+    expect(e.inconclusive).toBe(false);
+  });
+});
