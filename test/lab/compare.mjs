@@ -18,7 +18,11 @@ export function compareReport(expected, report, mode, exitCode) {
   const out = [];
   const want = expected[mode];
   const byKey = new Map();
+  // A conversation an earlier capture of the same report already holds is listed with
+  // `duplicateOf` (docs/report-schema.md) and not judged: checked apart, below.
+  const dups = report.conversations.filter((c) => c.duplicateOf !== undefined && c.duplicateOf !== null);
   for (const c of report.conversations) {
+    if (dups.includes(c)) continue;
     const k = key(c.transport, c.client.ip, c.client.port, c.server.ip, c.server.port);
     if (!byKey.has(k)) byKey.set(k, []);
     byKey.get(k).push(c);
@@ -72,7 +76,28 @@ export function compareReport(expected, report, mode, exitCode) {
       if (m.status === "not-verifiable" && !sameSet(r.limits ?? [], m.limits)) diff("limits", sorted(m.limits), sorted(r.limits ?? []));
     }
   }
+  // The duplicated capture (both files hold every conversation): each lab conversation once more,
+  // as a duplicate of the one counted; any other capture: no duplicate at all.
+  for (const d of dups) {
+    const k = key(d.transport, d.client.ip, d.client.port, d.server.ip, d.server.port);
+    const kept = byKey.get(k)?.[0];
+    const what = `report conversation ${d.id} (${k}, duplicateOf ${d.duplicateOf})`;
+    if (!expected.together) out.push(`${what}: a duplicate, but the lab gave one capture of this traffic`);
+    else if (!kept || kept.id !== d.duplicateOf) out.push(`${what}: expected a duplicate of report conversation ${kept ? kept.id : "(none with this 5-tuple)"}`);
+    else {
+      if (d.status !== "duplicate") out.push(`${what}: status: expected "duplicate", got ${show(d.status)}`);
+      if ((d.findings ?? []).length) out.push(`${what}: findings: expected [], got ${show(d.findings)}`);
+    }
+  }
+  if (expected.together) {
+    for (const e of expected.conversations) {
+      const k = key(e.transport, e.client.ip, e.client.port, e.server.ip, e.server.port);
+      const n = dups.filter((d) => key(d.transport, d.client.ip, d.client.port, d.server.ip, d.server.port) === k).length;
+      if (n !== expected.files.length - 1) out.push(`${e.id} (${k}): expected ${expected.files.length - 1} duplicate listing(s) from the other capture(s), got ${n}`);
+    }
+  }
   for (const r of report.conversations) {
+    if (dups.includes(r)) continue;
     if (!used.has(r)) out.push(`report conversation ${r.id} (${key(r.transport, r.client.ip, r.client.port, r.server.ip, r.server.port)}, ${r.protocol}) is not one the lab made${(byKey.get(key(r.transport, r.client.ip, r.client.port, r.server.ip, r.server.port))?.length ?? 0) > 1 ? " (the same 5-tuple listed twice)" : ""}`);
   }
 
