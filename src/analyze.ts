@@ -11,8 +11,9 @@ import { FragmentReassembler } from "./decode/fragments.js";
 import { DecodedPacket, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP } from "./decode/packet.js";
 import { Status } from "./decode/status.js";
 import { detectConversation } from "./detect/conversation.js";
+import { CertificateCache } from "./detect/tls-certificate.js";
 import type { Conversation } from "./flow/conversation.js";
-import { DEFAULT_FLOW_OPTIONS, FlowTable, type FlowStats, type FlowTableOptions } from "./flow/table.js";
+import { DEFAULT_FLOW_OPTIONS, FlowBudget, FlowTable, type FlowStats, type FlowTableOptions } from "./flow/table.js";
 
 /** How many per-packet decode errors are listed per capture; the rest are only counted. */
 export const MAX_LISTED_ERRORS = 200;
@@ -43,6 +44,13 @@ export interface DecodeCounts {
   icmpUnmatched: number;
   /** IP datagrams whose fragments never all arrived (dropped at the end of the capture or by the time limit). */
   fragmentsIncomplete: number;
+  /**
+   * IP datagrams dropped unfinished to stay within the reassembly limits (1,024 in progress, 4 MiB
+   * held, 65,535 bytes each: docs/decoders.md); their fragments are in `fragments` only.
+   */
+  fragmentsDropped: number;
+  /** IP fragments refused: past the largest possible datagram, or contradicting the datagram's end. */
+  fragmentsRejected: number;
 }
 
 export interface CaptureResult {
@@ -70,12 +78,15 @@ export interface AnalyzeOptions {
    * stops there, and the conformance test holds frame counts of damaged files to tshark's.
    */
   resync?: boolean;
+  /** Aborting stops the reading (the current file is marked `interrupted`, later ones are not read). */
+  signal?: AbortSignal;
 }
 
 function newCounts(): DecodeCounts {
   return {
     ipv4: 0, ipv6: 0, tcp: 0, udp: 0, icmp: 0, nonIp: {}, otherIpProtocols: {}, unsupportedLinkTypes: {}, fragments: 0,
     reassembled: 0, snaplenCut: 0, malformed: 0, errorsNotListed: 0, icmpUnmatched: 0, fragmentsIncomplete: 0,
+    fragmentsDropped: 0, fragmentsRejected: 0,
   };
 }
 
@@ -97,16 +108,20 @@ export class CaptureAnalysis {
   private readonly frags = new FragmentReassembler();
   private readonly decodeErrors: CaptureError[] = [];
   private readonly decoded = new DecodedPacket();
+  /** Parsed certificates and chain verdicts, shared by this capture's conversations (docs/detectors/tls.md). */
+  private readonly certificates = new CertificateCache();
 
   constructor(
     index: number,
     idBase: number,
     flowOpts: FlowTableOptions = DEFAULT_FLOW_OPTIONS,
     private readonly filter: ((p: DecodedPacket) => boolean) | null = null,
+    budget: FlowBudget = new FlowBudget(flowOpts),
   ) {
-    // Detection runs when a conversation is retired (idle, finished and quiet, or evicted from a
-    // full table), so its kept bytes can be freed long before the end of the capture.
-    this.table = new FlowTable(index, flowOpts, idBase, (c) => detectConversation(c, false));
+    // Detection runs when a conversation is retired (idle, finished and quiet, evicted from a
+    // full table, or when the run's held bytes are over budget), so its kept bytes can be freed
+    // long before the end of the capture.
+    this.table = new FlowTable(index, flowOpts, idBase, (c) => detectConversation(c, false, this.certificates), budget);
   }
 
   /** Decode one packet and account it. `pkt.data` is only read during the call. */
@@ -176,8 +191,11 @@ export class CaptureAnalysis {
   finish(summary: CaptureSummary): CaptureResult {
     this.frags.flush();
     this.counts.fragmentsIncomplete = this.frags.incomplete + this.frags.timedOut;
+    this.counts.fragmentsDropped = this.frags.dropped;
+    this.counts.fragmentsRejected = this.frags.rejected;
     this.table.finish();
-    for (const conv of this.table.conversations) if (conv.facts === null) detectConversation(conv);
+    for (const conv of this.table.conversations) if (conv.facts === null) detectConversation(conv, true, this.certificates);
+    this.table.retainAll();
     const errors = [...summary.errors, ...this.decodeErrors].sort((a, b) => a.frame - b.frame || a.offset - b.offset);
     return { summary, errors, decode: this.counts, flow: this.table.stats };
   }
@@ -186,14 +204,19 @@ export class CaptureAnalysis {
 /** Analyze capture files one after another into one result. */
 export async function analyzeFiles(files: string[], opts: AnalyzeOptions = {}): Promise<Analysis> {
   const flowOpts = { ...DEFAULT_FLOW_OPTIONS, ...opts.flow };
+  // One budget for the whole run: the conversation limit, the aggregate cap and the byte budgets
+  // hold across all files together, not per file.
+  const budget = new FlowBudget(flowOpts);
   const captures: CaptureResult[] = [];
   const conversations: Conversation[] = [];
   let idBase = 0;
   for (let ci = 0; ci < files.length; ci++) {
+    if (opts.signal?.aborted) break;
     const file = files[ci];
-    const ca = new CaptureAnalysis(ci, idBase, flowOpts, opts.filter ?? null);
+    const ca = new CaptureAnalysis(ci, idBase, flowOpts, opts.filter ?? null, budget);
     const summary = await readCapture(file, (pkt) => ca.packet(pkt), {
       resync: opts.resync ?? false,
+      signal: opts.signal,
       onProgress: opts.onProgress ? (read, size) => opts.onProgress!(file, read, size, ca.packets) : undefined,
     });
     captures.push(ca.finish(summary));

@@ -82,10 +82,23 @@ export function parseTcpdumpCounters(stderr: string, final: boolean): EngineCoun
   return { received, droppedByKernel: dropped, droppedByInterface: ifdrop };
 }
 
-/** One line for what tcpdump said when it could not start. */
+/**
+ * tcpdump's own error in what it wrote on stderr: the last "tcpdump: …" line that is not one of its
+ * progress lines ("listening on …", "verbose output suppressed", counters), e.g. "pcap_loop: The
+ * interface disappeared" when the interface is removed mid-capture.
+ */
+export function tcpdumpErrorLine(stderr: string): string {
+  const lines = stderr
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l !== "" && !/^(tcpdump: )?\d+ packets?/.test(l) && !/^tcpdump: (listening on |verbose output suppressed)/.test(l));
+  const own = lines.filter((l) => l.startsWith("tcpdump:"));
+  return (own[own.length - 1] ?? lines[lines.length - 1] ?? "exited without a message").replace(/^tcpdump:\s*/, "");
+}
+
+/** One line for what tcpdump said when it could not start (or why it stopped by itself). */
 export function classifyTcpdumpError(stderr: string, o: { iface: string; filter: string | null }): LiveCaptureError {
-  const lines = stderr.split("\n").map((l) => l.trim()).filter((l) => l !== "" && !/^(\d+) packets?/.test(l));
-  const text = (lines.find((l) => l.startsWith("tcpdump:")) ?? lines[0] ?? "exited without a message").replace(/^tcpdump:\s*/, "");
+  const text = tcpdumpErrorLine(stderr);
   if (/permission|not permitted/i.test(stderr)) return new LiveCaptureError("permission", permissionMessage(o.iface, "tcpdump"));
   if (/no such device/i.test(stderr)) return new LiveCaptureError("interface", `no interface named "${o.iface}" here (phoenix-netcheck capture --list shows them)`);
   if (/device is not up/i.test(stderr)) return new LiveCaptureError("interface", interfaceDownMessage(o.iface));
@@ -199,8 +212,8 @@ export class TcpdumpEngine implements LiveEngine {
       const counters = parseTcpdumpCounters(stderr, true) ?? { received: null, droppedByKernel: null, droppedByInterface: null };
       let failure: string | null = null;
       if (!requested && (code !== 0 || sig !== null)) {
-        const err = classifyTcpdumpError(stderr, o).message;
-        failure = `${err} (exit ${code ?? sig})`;
+        // Its own last error line ("pcap_loop: The interface disappeared"), not "listening on".
+        failure = `${tcpdumpErrorLine(stderr)} (exit ${code ?? sig})`;
       }
       const errors = read.summary?.errors ?? [];
       if (read.error !== null && failure === null && read.summary === null && !/empty/.test(read.error)) failure = read.error;

@@ -55,7 +55,7 @@ export interface CaptureSummary {
   fileSize: number | null;
   /** Live capture only (`capture`): interface, engine, counters, what the engine cannot give (docs/live-capture.md). */
   live?: LiveCaptureInfo;
-  /** The read was stopped by a signal before the end of the source (the report covers what was read). */
+  /** True when the reading was stopped (ReadCaptureOptions.signal) before the end of the input. */
   interrupted?: boolean;
 }
 
@@ -68,6 +68,11 @@ export interface ReadCaptureOptions {
   stdin?: AsyncIterable<Uint8Array | string>;
   /** Read on after a corrupt length instead of stopping (ReaderOptions.resync); default false, as tshark. */
   resync?: boolean;
+  /**
+   * Aborting stops the reading after the chunk in hand (or at once while waiting for input): the
+   * summary covers what was read and says `interrupted` (Ctrl-C / SIGTERM in the CLI).
+   */
+  signal?: AbortSignal;
 }
 
 export type CaptureOpenFailure =
@@ -105,6 +110,7 @@ export async function readCapture(
     return readCaptureFrom(opts.stdin ?? process.stdin, "-", onPacket, { ...opts, fileSize: null });
   }
   let fh: FileHandle;
+  let closing: Promise<void> | null = null;
   try {
     fh = await open(source, "r");
   } catch (e) {
@@ -121,9 +127,15 @@ export async function readCapture(
       throw openFailure(source, e);
     }
     const pool = new ChunkPool(chunkSize);
-    return await readChunks(fileChunks(fh, pool, size, opts.onProgress), source, source, size, onPacket, chunkSize, pool, opts.resync ?? false);
+    const summary = await readChunks(fileChunks(fh, pool, size, opts.onProgress), source, source, size, onPacket, chunkSize, pool, opts.resync ?? false, opts.signal);
+    // After an abort a read may still wait on a FIFO, and close() would wait for it: let it go.
+    if (summary.interrupted) {
+      closing = fh.close().catch(() => undefined);
+      return summary;
+    }
+    return summary;
   } finally {
-    await fh.close();
+    if (closing === null) await fh.close();
   }
 }
 
@@ -140,7 +152,7 @@ export async function readCaptureFrom(
   const chunkSize = opts.chunkSize ?? DEFAULT_CHUNK_SIZE;
   const size = opts.fileSize ?? null;
   const display = name === "-" ? "stdin" : name;
-  return readChunks(streamChunks(input, size, opts.onProgress), name, display, size, onPacket, chunkSize, null, opts.resync ?? false);
+  return readChunks(streamChunks(input, size, opts.onProgress), name, display, size, onPacket, chunkSize, null, opts.resync ?? false, opts.signal);
 }
 
 async function readChunks(
@@ -152,6 +164,7 @@ async function readChunks(
   chunkSize: number,
   pool: ChunkPool | null = null,
   resync = false,
+  signal?: AbortSignal,
 ): Promise<CaptureSummary> {
   let head: Head;
   try {
@@ -210,9 +223,29 @@ async function readChunks(
   };
 
   let ioError: CaptureError | null = null;
+  let interrupted = false;
+  // Resolves when the signal aborts, so a read waiting on a pipe that never ends is given up too.
+  const aborted =
+    signal === undefined
+      ? null
+      : new Promise<null>((resolve) => {
+          if (signal.aborted) resolve(null);
+          else signal.addEventListener("abort", () => resolve(null), { once: true });
+        });
+  let pendingRead: Promise<IteratorResult<Uint8Array>> | null = null;
   try {
     for (;;) {
-      const r = await source.next();
+      if (signal?.aborted) {
+        interrupted = true;
+        break;
+      }
+      pendingRead = source.next();
+      const r = aborted === null ? await pendingRead : await Promise.race([pendingRead, aborted]);
+      if (r === null) {
+        interrupted = true;
+        break;
+      }
+      pendingRead = null;
       if (r.done) break;
       appended += r.value.length;
       reader.append(r.value);
@@ -231,11 +264,20 @@ async function readChunks(
       fatal: true,
     };
   } finally {
-    // Stops a gunzip pipeline and the file reads behind it when we leave early.
-    await source.return(undefined);
+    // Stops a gunzip pipeline and the file reads behind it when we leave early. A generator still
+    // waiting for input (a pipe, after an abort) cannot be returned until that read ends: it is
+    // left to finish (or not) on its own.
+    if (pendingRead === null) await source.return(undefined);
+    else {
+      pendingRead.then(() => source.return(undefined)).catch(() => undefined);
+    }
   }
-  reader.end();
-  drain();
+  // Stopped on purpose: a record the stop cut in two is not damage in the file, so the reader is
+  // not told the input ended (it would report "file ends inside a record").
+  if (!interrupted) {
+    reader.end();
+    drain();
+  }
   if (haveTs) last = { sec: lastSec, nsec: lastNsec };
 
   const errors = reader.errors.slice();
@@ -258,6 +300,7 @@ async function readChunks(
     lastTimestamp: last,
     errors,
     fileSize,
+    ...(interrupted ? { interrupted: true } : {}),
   };
 }
 

@@ -32,7 +32,66 @@ export const TCPDUMP_DEFAULT_SNAPLEN = 262144;
 export const TICK_MS = 250;
 
 /** Why a live capture stopped. */
-export type StopReason = "interrupt" | "terminate" | "duration" | "count" | "engine-exit";
+export type StopReason = "interrupt" | "terminate" | "duration" | "count" | "engine-exit" | "interface-gone";
+
+/** The longest delay setTimeout takes (a signed 32-bit count of ms); longer ones fire at once. */
+export const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+
+/** IFF_UP in /sys/class/net/IF/flags (linux/if.h): the interface is administratively up. */
+const IFF_UP = 0x1;
+
+/**
+ * The capture interface's state over the capture: when it was administratively down (nothing can
+ * be captured then: libpcap opens a down interface without complaint and sees no packet) and
+ * whether it disappeared. Polled each tick from /sys/class/net.
+ */
+export class InterfaceWatch {
+  gone = false;
+  everDown = false;
+  downMs = 0;
+  private downSince: number | null = null;
+  private readonly startMs: number;
+  private lastMs: number;
+
+  constructor(private readonly iface: string, nowMs: number) {
+    this.startMs = nowMs;
+    this.lastMs = nowMs;
+    this.poll(nowMs);
+  }
+
+  poll(nowMs: number): void {
+    this.lastMs = nowMs;
+    if (this.iface === "any" || this.gone) return;
+    if (!interfaceExists(this.iface)) {
+      this.gone = true;
+      this.close(nowMs);
+      return;
+    }
+    const flags = Number.parseInt(readSys(this.iface, "flags") ?? "", 16);
+    const down = Number.isFinite(flags) && (flags & IFF_UP) === 0;
+    if (down) this.everDown = true;
+    if (down && this.downSince === null) this.downSince = nowMs;
+    else if (!down) this.close(nowMs);
+  }
+
+  private close(nowMs: number): void {
+    if (this.downSince !== null) this.downMs += nowMs - this.downSince;
+    this.downSince = null;
+  }
+
+  /** A note for the report when the interface was down at some point, else null. */
+  note(packets: number): string | null {
+    const down = this.downMs + (this.downSince !== null ? this.lastMs - this.downSince : 0);
+    if (!this.everDown) return null;
+    const total = this.lastMs - this.startMs;
+    const fix = `(ip link set ${this.iface} up)`;
+    if (packets === 0 && down >= total - 2 * TICK_MS) {
+      return `interface ${this.iface} was down for the whole capture: nothing could be captured; bring it up first ${fix}`;
+    }
+    // Seen down at the last poll only: at least that moment (polls are TICK_MS apart).
+    return `interface ${this.iface} was down for ${down < TICK_MS ? "part" : `${(down / 1000).toFixed(1)} s`} of the ${(total / 1000).toFixed(1)} s capture: nothing could be captured while it was ${fix}`;
+  }
+}
 
 /** The report's `captures[].live` object (docs/report-schema.md, "Live capture"). */
 export interface LiveCaptureInfo {
@@ -137,8 +196,11 @@ const ENGINES: Record<EngineName, () => LiveEngine> = {
 };
 
 /**
- * The engine to use: `auto` is cap when its module is installed and loads, else tcpdump when it is
- * on PATH. Throws LiveCaptureError("engine") naming what to install.
+ * The engine to use: `auto` is tcpdump when it is on PATH, else cap when its module is installed
+ * and loads. tcpdump first: it lost nothing at rates where cap lost 2.6 %, and cap's binding
+ * aborts the whole process (an assert in binding.cc, SIGABRT) when its interface goes down or
+ * away mid-capture, which nothing in JavaScript can catch (docs/live-capture.md). Throws
+ * LiveCaptureError("engine") naming what to install.
  */
 export function selectEngine(choice: EngineChoice): LiveEngine {
   if (choice !== "auto") {
@@ -147,10 +209,10 @@ export function selectEngine(choice: EngineChoice): LiveEngine {
     if (why !== null) throw new LiveCaptureError("engine", why);
     return e;
   }
-  const cap = ENGINES.cap();
-  if (cap.unavailableReason() === null) return cap;
   const td = ENGINES.tcpdump();
   if (td.unavailableReason() === null) return td;
+  const cap = ENGINES.cap();
+  if (cap.unavailableReason() === null) return cap;
   throw new LiveCaptureError(
     "engine",
     "no capture engine: install tcpdump (apt-get install tcpdump), or libpcap-dev and then `npm install cap@0.2.1` for the in-process engine",
@@ -303,8 +365,14 @@ export interface LiveCaptureOptions {
   bufferSize?: number | null;
   durationMs?: number | null;
   count?: number | null;
-  /** pcapng evidence file to write. */
+  /** pcapng evidence file to write (its name, for the report and messages). */
   write?: string | null;
+  /**
+   * With `write`: an open descriptor to write it to (the CLI's temporary file beside the
+   * destination, moved in place after the capture: cli/output.ts); the caller closes it.
+   * Without it `write` is opened and truncated here.
+   */
+  writeFd?: number | null;
   /** shb_userappl in the written file. */
   application?: string;
   /** Aborting stops the capture; a reason of "terminate" or "interrupt" is reported as such. */
@@ -353,7 +421,7 @@ export async function captureLive(o: LiveCaptureOptions): Promise<LiveSummary> {
   let writer: PcapngWriter | null = null;
   if (o.write) {
     try {
-      writer = new PcapngWriter(o.write, {
+      writer = new PcapngWriter(o.writeFd != null ? { fd: o.writeFd } : o.write, {
         ifName: iface,
         snaplen,
         filter,
@@ -378,22 +446,20 @@ export async function captureLive(o: LiveCaptureOptions): Promise<LiveSummary> {
   let stopReason: StopReason | null = null;
   let session: EngineSession | null = null;
   let deadline = Infinity; // performance.now() value
-  // A write error (disk full) ends the evidence file, not the capture: the file stays valid up to
-  // its last whole block and the report says where it stopped.
+  // A write error (disk full) ends the evidence file, not the capture: the writer cuts the file
+  // back to its last whole block, and the report names the first frame missing from it and the
+  // file's size — a frame and an offset that exist, not ones past its end.
   let writeError: CaptureError | null = null;
   const writeFailed = (e: unknown): void => {
     if (writer === null) return;
+    const inFile = writer.packetsInFile;
     writeError = {
-      frame: delivered,
-      offset: writer.offset,
-      message: `frame ${delivered}: writing ${o.write} failed, the file ends before this frame (${(e as Error).message.split("\n")[0]})`,
+      frame: inFile + 1,
+      offset: writer.fileBytes,
+      message: `writing ${o.write} failed (${(e as Error).message.split("\n")[0]}): the file ends after frame ${inFile}, at offset ${writer.fileBytes}; frames from ${inFile + 1} on were analyzed but are not in it`,
       fatal: false,
     };
-    try {
-      writer.close();
-    } catch {
-      /* already failing */
-    }
+    writer.abandon();
     writer = null;
   };
   const requestStop = (why: StopReason): void => {
@@ -440,8 +506,21 @@ export async function captureLive(o: LiveCaptureOptions): Promise<LiveSummary> {
   const timers: NodeJS.Timeout[] = [];
   if (o.durationMs != null) {
     deadline = startPerf + o.durationMs;
-    timers.push(setTimeout(() => requestStop("duration"), o.durationMs));
+    // setTimeout takes at most 2^31-1 ms (~24.8 days) and fires at once beyond that: wait in
+    // pieces no longer than that until the deadline is reached.
+    const arm = (): void => {
+      const left = deadline - performance.now();
+      if (left <= 0) requestStop("duration");
+      else timers.push(setTimeout(arm, Math.min(left, MAX_TIMEOUT_MS)));
+    };
+    arm();
   }
+  // The interface's state, polled each tick: admin-down (IFF_UP clear) or gone. tcpdump ends by
+  // itself when it is gone, with libpcap's error. cap cannot be saved by polling: the kernel
+  // flags its socket (ENETDOWN) the moment the interface goes down or away, and cap's binding
+  // then fails an assert and aborts the process before any JavaScript runs — hence tcpdump as the
+  // auto engine (docs/live-capture.md).
+  const watch = new InterfaceWatch(iface, performance.now());
   timers.push(
     setInterval(() => {
       try {
@@ -449,6 +528,7 @@ export async function captureLive(o: LiveCaptureOptions): Promise<LiveSummary> {
       } catch (e) {
         writeFailed(e);
       }
+      watch.poll(performance.now());
       if (o.onTick) {
         o.onTick({
           engine: engine.name,
@@ -476,10 +556,13 @@ export async function captureLive(o: LiveCaptureOptions): Promise<LiveSummary> {
     o.signal?.removeEventListener("abort", onAbort);
   }
   const end = wallNow();
+  watch.poll(performance.now());
   // An engine that ends without being asked (tcpdump -c counts too) either reached the count or
   // failed; both are reported, a failure also as a fatal error of the capture.
-  const reason: StopReason = stopReason ?? (count !== null && delivered >= count ? "count" : "engine-exit");
+  const reason: StopReason = stopReason ?? (count !== null && delivered >= count ? "count" : watch.gone ? "interface-gone" : "engine-exit");
   const errors = [...result.errors];
+  const downNote = watch.note(delivered);
+  if (downNote !== null) errors.push({ frame: delivered + 1, offset: writer?.offset ?? 0, message: downNote, fatal: false });
   if (writeError !== null) errors.push(writeError);
   if (result.failure !== null && stopReason === null) {
     errors.push({ frame: delivered + 1, offset: writer?.offset ?? 0, message: `${engine.name} stopped: ${result.failure}`, fatal: true });

@@ -11,13 +11,19 @@
  * (an IDB may come anywhere in its section before the packets that name it, §4.2), each with
  * if_name and if_tsresol = 9 (nanoseconds), so every EPB timestamp is nanoseconds since the epoch.
  *
+ * Comments (for `--evidence`, src/report/evidence.ts): the SHB may carry an opt_comment, and each
+ * EPB any number of them — opt_comment is one of the options every block may carry, and "multiple
+ * allowed: yes" (§3.5, Table of common options); Wireshark shows them as `frame.comment`. An
+ * evidence file keeps one IDB per source interface (`addInterface`), so link types, if_names and
+ * snap lengths stay those of the captures the packets came from.
+ *
  * Why the file stays valid after Ctrl-C (or a crash): blocks are built in one reused buffer and
  * written to the file only whole, so the file on disk always ends at a block boundary and is a
  * complete pcapng. `flush()` is called by the live loop a few times a second and at the end.
  * Writes are synchronous (writeSync): a partial block can never be left behind by an event loop
  * that stops in the middle of an asynchronous write.
  */
-import { closeSync, fsyncSync, openSync, writeSync } from "node:fs";
+import { closeSync, fsyncSync, ftruncateSync, openSync, writeSync } from "node:fs";
 
 /** Block types (§4.1, §4.2, §4.3, §4.6). */
 export const BT_SHB = 0x0a0d0d0a;
@@ -65,7 +71,12 @@ export interface PcapngWriterOptions {
   ifComment?: string | null;
   /** Bytes buffered before writing; default DEFAULT_WRITE_BUFFER. */
   bufferSize?: number;
+  /** opt_comment on the SHB (§4.1, §3.5): where the section's packets came from. */
+  comment?: string | null;
 }
+
+/** An option value is at most 65535 bytes (16-bit Option Length, §3.5). */
+export const MAX_OPTION_BYTES = 65535;
 
 /** Final counters for an Interface Statistics Block; a null field is left out (unknown). */
 export interface PcapngStats {
@@ -93,21 +104,36 @@ export class PcapngWriter {
   get offset(): number {
     return this.fileOffset + this.used;
   }
-  /** Packets written. */
+  /** Packets written (buffered or in the file). */
   packets = 0;
-  /** Interface index (in order of IDBs) for each link type written so far. */
+  /** Packets whole in the file (after the last successful flush). */
+  packetsInFile = 0;
+  /** Bytes in the file: it ends at a block boundary there. */
+  get fileBytes(): number {
+    return this.fileOffset;
+  }
+  /** Interface index (in order of IDBs) for each link type written so far by writePacket. */
   readonly interfaces = new Map<number, number>();
+  /** IDBs written (interface ids are 0 .. idbs-1, §4.2). */
+  private idbs = 0;
   private fd: number | null;
   private buf: Buffer;
   private used = 0;
   private fileOffset = 0;
   private readonly opts: PcapngWriterOptions;
 
-  /** Opens (truncates) `path` and writes the Section Header Block. Throws on I/O errors. */
-  constructor(path: string, opts: PcapngWriterOptions) {
+  /** False when the descriptor was given by the caller, who closes it. */
+  private readonly ownsFd: boolean;
+
+  /**
+   * Opens (truncates) `path`, or writes to the open descriptor `fd` (which the caller closes and
+   * puts in place: cli/output.ts), and writes the Section Header Block. Throws on I/O errors.
+   */
+  constructor(target: string | { fd: number }, opts: PcapngWriterOptions) {
     this.opts = opts;
     this.buf = Buffer.alloc(Math.max(4096, opts.bufferSize ?? DEFAULT_WRITE_BUFFER));
-    this.fd = openSync(path, "w");
+    this.ownsFd = typeof target === "string";
+    this.fd = typeof target === "string" ? openSync(target, "w") : target.fd;
     this.writeShb();
     this.flush();
   }
@@ -118,11 +144,39 @@ export class PcapngWriter {
    */
   writePacket(linkType: number, tsSec: number, tsNsec: number, data: Uint8Array, caplen: number, origLen: number): number {
     let ifId = this.interfaces.get(linkType);
-    if (ifId === undefined) ifId = this.writeIdb(linkType);
+    if (ifId === undefined) ifId = this.writeIdb(linkType, this.opts.ifName, this.opts.snaplen, this.opts.ifComment ?? null);
+    return this.writePacketOn(ifId, tsSec, tsNsec, data, caplen, origLen);
+  }
+
+  /**
+   * Writes an IDB (§4.2) for an interface of its own — not shared by link type as writePacket's
+   * are — and returns its interface id for writePacketOn. Used to keep each source interface of
+   * an evidence file apart.
+   */
+  addInterface(linkType: number, ifName: string, snaplen: number, comment: string | null = null): number {
+    return this.writeIdb(linkType, ifName, snaplen, comment, false);
+  }
+
+  /**
+   * Appends one EPB (§4.3) on interface `ifId` (from addInterface or an earlier writePacket),
+   * with one opt_comment per entry of `comments` (§3.5: opt_comment may be repeated).
+   */
+  writePacketOn(
+    ifId: number,
+    tsSec: number,
+    tsNsec: number,
+    data: Uint8Array,
+    caplen: number,
+    origLen: number,
+    comments?: readonly string[],
+  ): number {
+    if (ifId < 0 || ifId >= this.idbs) throw new RangeError(`pcapng writer: no interface ${ifId}`);
     const cap = Math.min(caplen, data.length);
     const padded = (cap + 3) & ~3;
-    // type, total length, interface id, ts high, ts low, captured len, original len, data, total length.
-    const total = 32 + padded;
+    const opts = comments && comments.length > 0 ? comments.map((c): [number, Uint8Array] => [OPT_COMMENT, optionText(c)]) : null;
+    // type, total length, interface id, ts high, ts low, captured len, original len, data,
+    // options (when any, ended by opt_endofopt), total length.
+    const total = 32 + padded + (opts ? optionsLength(opts) : 0);
     const at = this.reserve(total);
     const b = this.buf;
     b.writeUInt32LE(BT_EPB, at);
@@ -137,19 +191,37 @@ export class PcapngWriter {
     b.writeUInt32LE(Math.max(origLen, cap) >>> 0, at + 24);
     b.set(data.subarray(0, cap), at + 28);
     b.fill(0, at + 28 + cap, at + 28 + padded); // padding to 32 bits (§3.1)
-    b.writeUInt32LE(total, at + 28 + padded);
+    const end = opts ? writeOptions(b, at + 28 + padded, opts) : at + 28 + padded;
+    b.writeUInt32LE(total, end);
     this.used = at + total;
     this.packets++;
     return this.fileOffset + at;
   }
 
-  /** Writes what is buffered to the file; the file then ends at a block boundary. */
+  /**
+   * Writes what is buffered to the file; the file then ends at a block boundary. When a write
+   * fails part way (ENOSPC), what was written of the buffer is cut off again (ftruncate), so the
+   * file still ends at its last whole block — `fileBytes`, after `packetsInFile` packets — and
+   * the error is thrown.
+   */
   flush(): void {
     if (this.fd === null || this.used === 0) return;
     let off = 0;
-    while (off < this.used) off += writeSync(this.fd, this.buf, off, this.used - off);
+    try {
+      while (off < this.used) off += writeSync(this.fd, this.buf, off, this.used - off);
+    } catch (e) {
+      if (off > 0) {
+        try {
+          ftruncateSync(this.fd, this.fileOffset);
+        } catch {
+          /* a device or pipe: nothing to cut */
+        }
+      }
+      throw e;
+    }
     this.fileOffset += this.used;
     this.used = 0;
+    this.packetsInFile = this.packets;
   }
 
   /** Appends an Interface Statistics Block per interface (when stats are given), flushes, closes. */
@@ -160,13 +232,35 @@ export class PcapngWriter {
       // capture's link type as unknown only if nothing was written; we write none then.
       for (const ifId of this.interfaces.values()) this.writeIsb(ifId, stats);
     }
-    this.flush();
     try {
-      fsyncSync(this.fd);
-    } catch {
-      /* pipes and some file systems cannot fsync; the data is written all the same */
+      this.flush();
+    } finally {
+      if (this.ownsFd) {
+        try {
+          fsyncSync(this.fd);
+        } catch {
+          /* pipes and some file systems cannot fsync; the data is written all the same */
+        }
+        closeSync(this.fd);
+      }
+      this.fd = null;
     }
-    closeSync(this.fd);
+  }
+
+  /**
+   * After a failed write: drops what is buffered and stops writing; the file keeps its
+   * `fileBytes` whole blocks. A descriptor we opened is closed.
+   */
+  abandon(): void {
+    if (this.fd === null) return;
+    this.used = 0;
+    if (this.ownsFd) {
+      try {
+        closeSync(this.fd);
+      } catch {
+        /* failing already */
+      }
+    }
     this.fd = null;
   }
 
@@ -180,6 +274,7 @@ export class PcapngWriter {
   private writeShb(): void {
     const o = this.opts;
     const opts: [number, Uint8Array][] = [];
+    if (o.comment) opts.push([OPT_COMMENT, optionText(o.comment)]);
     if (o.hardware) opts.push([SHB_HARDWARE, enc.encode(o.hardware)]);
     if (o.os) opts.push([SHB_OS, enc.encode(o.os)]);
     if (o.application) opts.push([SHB_USERAPPL, enc.encode(o.application)]);
@@ -199,12 +294,15 @@ export class PcapngWriter {
     this.used = end + 4;
   }
 
-  /** §4.2 IDB: link type, reserved, snaplen, if_name, if_tsresol = 9, if_filter, comment. */
-  private writeIdb(linkType: number): number {
+  /**
+   * §4.2 IDB: link type, reserved, snaplen, if_name, if_tsresol = 9, if_filter, comment.
+   * `byLinkType`: the IDB writePacket uses for that link type (the live capture's one per link type).
+   */
+  private writeIdb(linkType: number, ifName: string, snaplen: number, comment: string | null, byLinkType = true): number {
     const o = this.opts;
     const opts: [number, Uint8Array][] = [];
-    if (o.ifComment) opts.push([OPT_COMMENT, enc.encode(o.ifComment)]);
-    opts.push([IF_NAME, enc.encode(o.ifName)]);
+    if (comment) opts.push([OPT_COMMENT, optionText(comment)]);
+    opts.push([IF_NAME, optionText(ifName)]);
     opts.push([IF_TSRESOL, Uint8Array.of(9)]); // 10^-9 s: nanoseconds (bit 7 clear = power of 10)
     if (o.filter) {
       // if_filter: first byte is the filter type, 0 = libpcap filter string.
@@ -221,12 +319,12 @@ export class PcapngWriter {
     b.writeUInt32LE(total, at + 4);
     b.writeUInt16LE(linkType & 0xffff, at + 8);
     b.writeUInt16LE(0, at + 10); // reserved
-    b.writeUInt32LE(o.snaplen >>> 0, at + 12);
+    b.writeUInt32LE(snaplen >>> 0, at + 12);
     const end = writeOptions(b, at + 16, opts);
     b.writeUInt32LE(total, end);
     this.used = end + 4;
-    const id = this.interfaces.size;
-    this.interfaces.set(linkType, id);
+    const id = this.idbs++;
+    if (byLinkType) this.interfaces.set(linkType, id);
     return id;
   }
 
@@ -312,6 +410,15 @@ function u64Value(n: number): Uint8Array {
   const v = Buffer.alloc(8);
   v.writeBigUInt64LE(BigInt(Math.max(0, Math.floor(n))));
   return v;
+}
+
+/** A UTF-8 option value, cut (at a character boundary) to the 65535 bytes an option can hold. */
+function optionText(s: string): Uint8Array {
+  const v = enc.encode(s);
+  if (v.length <= MAX_OPTION_BYTES) return v;
+  let n = MAX_OPTION_BYTES;
+  while (n > 0 && (v[n] & 0xc0) === 0x80) n--; // back to the first byte of a UTF-8 sequence
+  return v.subarray(0, n);
 }
 
 function optionsLength(opts: [number, Uint8Array][]): number {

@@ -138,6 +138,8 @@ const enum Resync {
 }
 
 export class PcapngReader extends QueuedReader implements CaptureReader {
+  /** Link types already in `seenLinkTypes`, one bit per LinkType value (§4.2: 16 bits). */
+  private readonly linkTypeSeen = new Uint8Array(65536 / 8);
   readonly format = "pcapng" as const;
   private state = State.Blocks;
   /** Byte order of the current section; null before the first SHB. */
@@ -404,7 +406,13 @@ export class PcapngReader extends QueuedReader implements CaptureReader {
     const ifc = makeIface(linkType, snaplen, tsresol, tsOffset);
     if (typeof ifc === "string") return ifc;
     this.ifaces.push(ifc);
-    if (!this.seenLinkTypes.includes(linkType)) this.seenLinkTypes.push(linkType);
+    // A bit per 16-bit LinkType value, not a search of the list: a file of a million IDBs with
+    // ever-changing link types must cost one step per IDB, not one per IDB per type seen.
+    const bit = 1 << (linkType & 7);
+    if ((this.linkTypeSeen[linkType >>> 3] & bit) === 0) {
+      this.linkTypeSeen[linkType >>> 3] |= bit;
+      this.seenLinkTypes.push(linkType);
+    }
     return null;
   }
 

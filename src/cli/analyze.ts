@@ -1,4 +1,3 @@
-import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { analyzeFiles } from "../analyze.js";
@@ -11,8 +10,11 @@ import { renderHtml } from "../report/html.js";
 import { renderJson } from "../report/json.js";
 import { renderMarkdown } from "../report/markdown.js";
 import { buildReport, captureInfos, captureSeconds, type Report } from "../report/record.js";
+import { addEvidence, checkEvidenceDestination } from "../report/evidence.js";
 import { redactReport } from "../report/redact.js";
 import { renderTable } from "../report/table.js";
+import { openOutput, REPORT_EXTENSIONS, type OutputFile } from "./output.js";
+import { terminalSafe } from "../report/sanitize.js";
 import { FIRST_SCREEN_SECTIONS, REPORT_SECTIONS, type ReportSection } from "../report/summary-text.js";
 import { Progress } from "./progress.js";
 import { VERSION } from "./version.js";
@@ -34,10 +36,14 @@ export interface ReportCliOptions {
   progress?: boolean;
   color: "auto" | "always" | "never";
   reassemblyBytes: number;
+  /** Replace an existing -o (and -w) file. */
+  force?: boolean;
   /** Every section in the table report (default: the first screen only). */
   verbose?: boolean;
   /** The table report's sections, by name (REPORT_SECTIONS). */
   sections?: ReportSection[];
+  /** --evidence FILE.pcapng (src/report/evidence.ts). */
+  evidence?: string;
 }
 
 export interface AnalyzeCliOptions extends ReportCliOptions {
@@ -62,7 +68,8 @@ export function addReportOptions(cmd: Command): Command {
     .addOption(
       new Option("--format <format>", "report format (default: table on a terminal, else json; with -o, from the file's extension)").choices([...FORMATS]),
     )
-    .option("-o, --output <file>", "write the report to FILE (.json, .md, .html, .txt choose the format)")
+    .option("-o, --output <file>", "write the report to FILE (.json, .md, .html, .txt choose the format; - is standard output); never over an input, nor over an existing file without --force")
+    .option("--force", "replace the -o file (and capture's -w file) if it exists")
     .option("--matrix <file>", "a matrix file (JSON or YAML) that extends or replaces the built-in Phoenix matrix (docs/matrix-format.md)")
     .option("--role <name=address>", "give a host's role, e.g. proxy=10.0.0.5 or esxi=10.0.1.0/24 (repeatable; docs/roles.md)", collect, [])
     .option("--roles <file>", 'roles file (JSON or YAML), e.g. {"roles": {"proxy": ["10.0.0.5"]}}')
@@ -73,7 +80,8 @@ export function addReportOptions(cmd: Command): Command {
     .addOption(new Option("--color <when>", "colour in the table report (NO_COLOR is honoured with auto)").choices(["auto", "always", "never"]).default("auto"))
     .option("-v, --verbose", "table report: every section (roles, matrix rows, other conversations, captures), not just the verdict, what to fix first, the limits and the findings")
     .option("--sections <list>", `table report: these sections, comma-separated (${REPORT_SECTIONS.join(", ")})`, sectionList)
-    .option("--reassembly-bytes <n>", "bytes of each TCP direction kept for protocol detection", positiveInt, 16384);
+    .option("--reassembly-bytes <n>", "bytes of each TCP direction kept for protocol detection", positiveInt, 16384)
+    .option("--evidence <file.pcapng>", "also write the frames behind every finding (and one conforming example per matrix row) to FILE.pcapng, each with a comment naming finding, row, conversation and source frame; opens in Wireshark (docs/reports.md)");
 }
 
 function sectionList(v: string): ReportSection[] {
@@ -113,27 +121,52 @@ export function exitCodeFor(report: Report, failOn: ReportCliOptions["failOn"]):
   return report.findings.some((f) => SEVERITY_RANK[f.severity] >= bar) ? 1 : 0;
 }
 
-const EXTENSIONS: Record<string, Format> = {
-  ".json": "json", ".md": "markdown", ".markdown": "markdown", ".html": "html", ".htm": "html", ".txt": "table",
-};
-
 /** --format, else the output file's extension, else table on a terminal and JSON in a pipe. */
 export function resolveFormat(o: { format?: Format; output?: string }, stdoutIsTty: boolean): Format {
   if (o.format) return o.format;
-  if (o.output) return EXTENSIONS[path.extname(o.output).toLowerCase()] ?? "json";
+  if (toFile(o)) return REPORT_EXTENSIONS[path.extname(o.output!).toLowerCase()] ?? "json";
   return stdoutIsTty ? "table" : "json";
+}
+
+/** True when -o names a file (not absent, not "-"). */
+function toFile(o: { output?: string }): boolean {
+  return o.output !== undefined && o.output !== "-";
+}
+
+/**
+ * Checks -o before anything is read and creates its temporary file (output.ts); null when the
+ * report goes to standard output. `inputs` are the files read, `others` the other files written.
+ */
+export function openReportOutput(o: { output?: string; format?: Format; force?: boolean }, inputs: readonly string[], others: readonly string[] = []): OutputFile | null {
+  if (o.output === undefined) return null;
+  return openOutput(o.output, {
+    what: "report",
+    flag: "-o",
+    extensions: o.format ? null : Object.keys(REPORT_EXTENSIONS),
+    force: o.force === true,
+    inputs,
+    others,
+  });
 }
 
 export interface WriteIo {
   stdout?: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
   env?: NodeJS.ProcessEnv;
+  /** The -o file opened (and checked) by openReportOutput before the analysis; opened here if not given. */
+  out?: OutputFile | null;
+  /** The exit code the run ends with if it is not the findings' one (capture: 2 when it broke off). */
+  code?: number;
 }
 
-/** Render and write a report as the options say; returns the exit code (0 or 1). */
+/**
+ * Render and write a report as the options say; returns the exit code (0 or 1, or io.code). Throws
+ * OutputError (exit 2) when the -o file cannot be written; the file is then left as it was.
+ */
 export function writeReport(report: Report, matrix: Matrix, o: ReportCliOptions, io: WriteIo = {}): number {
   const stdout = io.stdout ?? process.stdout;
   const env = io.env ?? process.env;
-  const toTerminal = !o.output && stdout.isTTY === true;
+  const out = io.out !== undefined ? io.out : openReportOutput(o, []);
+  const toTerminal = out === null && stdout.isTTY === true;
   const format = resolveFormat(o, toTerminal);
   const shown = o.redact ? redactReport(report) : report;
   let text: string;
@@ -155,9 +188,17 @@ export function writeReport(report: Report, matrix: Matrix, o: ReportCliOptions,
       text = renderTable(shown, { width, color, sections }, matrix.rows);
     }
   }
-  if (o.output) writeFileSync(o.output, text);
-  else stdout.write(text);
-  return exitCodeFor(report, o.failOn);
+  const code = io.code ?? exitCodeFor(report, o.failOn);
+  if (out !== null) {
+    out.write(text);
+    out.commit();
+  } else {
+    // A reader that closes the pipe early (`| head`) ends the process from main.ts's EPIPE
+    // handler, which exits with process.exitCode: set it first, so the findings' code is kept.
+    if (stdout === process.stdout) process.exitCode = code;
+    stdout.write(text);
+  }
+  return code;
 }
 
 /** The whole pipeline for a list of files: read, decode, rebuild, detect, check, report. */
@@ -177,6 +218,8 @@ export interface AnalyzeInputs {
   filter?: string;
   resync?: boolean;
   onProgress?: Progress;
+  /** Aborting stops the reading; the report covers what was read (captures[].interrupted). */
+  signal?: AbortSignal;
 }
 
 async function analyzeToReport(files: string[], o: AnalyzeInputs): Promise<{ report: Report; matrix: Matrix }> {
@@ -190,6 +233,7 @@ async function analyzeToReport(files: string[], o: AnalyzeInputs): Promise<{ rep
     },
     filter,
     resync: o.resync ?? false,
+    signal: o.signal,
     onProgress: progress ? (file, read, size, packets) => progress.update(file, read, size, packets) : undefined,
   });
   progress?.done();
@@ -206,12 +250,59 @@ async function analyzeToReport(files: string[], o: AnalyzeInputs): Promise<{ rep
 
 /** `phoenix-netcheck analyze`: returns the process exit code. */
 export async function runAnalyze(files: string[], o: AnalyzeCliOptions): Promise<number> {
+  if (o.evidence) checkEvidenceDestination(o.evidence, files, o.output ?? null);
   const progress = new Progress(process.stderr, { enabled: !o.quiet && o.progress !== false && process.stderr.isTTY === true });
-  const { report, matrix } = await analyzeToReport(files, { ...o, onProgress: progress });
+  // The first Ctrl-C or SIGTERM stops the reading and the report of what was read follows; a
+  // second one ends the process at once (the temporary -o file is removed on exit).
+  const ac = new AbortController();
+  const onSignal = (sig: NodeJS.Signals): void => {
+    if (ac.signal.aborted) {
+      process.stderr.write(`\nphoenix-netcheck: ${sig === "SIGINT" ? "interrupted" : "terminated"} again: stopping without a report\n`);
+      process.exit(sig === "SIGINT" ? 130 : 143);
+    }
+    progress.done();
+    if (!o.quiet) process.stderr.write(`phoenix-netcheck: ${sig === "SIGINT" ? "interrupted" : "terminated"}: reading stops, the report of what was read follows (again to stop without it)\n`);
+    ac.abort(sig);
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  let analyzed: { report: Report; matrix: Matrix };
+  let out: OutputFile | null = null;
+  try {
+    // The destination first: a name that cannot be written must not cost the analysis.
+    out = openReportOutput(o, files);
+    analyzed = await analyzeToReport(files, { ...o, onProgress: progress, signal: ac.signal });
+  } catch (e) {
+    out?.discard();
+    throw e;
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
+  const { matrix } = analyzed;
+  // --evidence: the frames behind the findings, read again from the inputs (not after Ctrl-C: the
+  // report is partial and the user asked to stop).
+  const ev =
+    o.evidence && !ac.signal.aborted
+      ? await addEvidence(analyzed.report, o.evidence, {
+          sources: files, reportFile: o.output ?? null, filter: o.filter ? compileFilter(o.filter) : null, resync: o.resync,
+          application: `phoenix-netcheck ${VERSION}`, redact: o.redact, quiet: o.quiet, stderr: process.stderr,
+        })
+      : { report: analyzed.report, error: null };
+  if (o.evidence && ac.signal.aborted && !o.quiet) process.stderr.write(`phoenix-netcheck: no evidence file written: the analysis was interrupted\n`);
+  const report = ev.report;
   if (!o.quiet) {
     for (const c of report.captures) {
-      for (const e of c.errors.filter((x) => x.fatal)) process.stderr.write(`phoenix-netcheck: ${c.file}: ${e.message} (the report covers what was read before)\n`);
+      for (const e of c.errors.filter((x) => x.fatal)) process.stderr.write(`phoenix-netcheck: ${terminalSafe(c.file)}: ${terminalSafe(e.message)} (the report covers what was read before)\n`);
+      if (c.interrupted) process.stderr.write(`phoenix-netcheck: ${terminalSafe(c.file)}: read up to frame ${c.frames} when stopped; the report is partial\n`);
     }
+    const notRead = files.slice(report.captures.length);
+    if (notRead.length > 0) process.stderr.write(`phoenix-netcheck: not read: ${notRead.map(terminalSafe).join(", ")}\n`);
   }
-  return writeReport(report, matrix, o);
+  const code = writeReport(report, matrix, o, { out, ...(ev.error !== null ? { code: 2 } : {}) });
+  if (ac.signal.aborted) {
+    // A read left waiting on a pipe or FIFO would keep the process alive: the report is out, end.
+    setImmediate(() => process.exit(typeof process.exitCode === "number" ? process.exitCode : code));
+  }
+  return code;
 }

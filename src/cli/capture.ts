@@ -22,8 +22,11 @@ import {
 import { DEFAULT_FLOW_OPTIONS } from "../flow/table.js";
 import { evaluate } from "../policy/evaluate.js";
 import { RoleMap } from "../policy/roles.js";
+import { addEvidence, liveEvidenceSource, type LiveEvidenceSource } from "../report/evidence.js";
 import { buildReport, captureInfos, captureSeconds, type Report } from "../report/record.js";
-import { policyInputs, writeReport, type Format } from "./analyze.js";
+import { jsonSafe, terminalSafe } from "../report/sanitize.js";
+import { openReportOutput, policyInputs, writeReport, type Format } from "./analyze.js";
+import { CAPTURE_EXTENSIONS, openOutput, type OutputFile } from "./output.js";
 import { VERSION } from "./version.js";
 
 export interface CaptureCliOptions {
@@ -50,6 +53,9 @@ export interface CaptureCliOptions {
   progress?: boolean;
   redact?: boolean;
   color?: "auto" | "always" | "never";
+  force?: boolean;
+  /** --evidence FILE.pcapng: picked from the -w file, or from a temporary pcapng without -w. */
+  evidence?: string;
 }
 
 /** Where runCapture writes and what stops it; the defaults are the process's. */
@@ -89,9 +95,9 @@ export function registerCaptureCommand(program: Command, addReportOptions: (cmd:
     .option("--filter <bpf>", "capture filter in libpcap (tcpdump) syntax, e.g. \"host 10.0.0.5 and (port 443 or port 902)\"")
     .option("--duration <time>", "stop after this long: 90s, 10m, 1h, 1h30m", durationArg)
     .option("--count <packets>", "stop after this many packets", positiveInt)
-    .option("-w, --write <file>", "write every captured packet to FILE as pcapng (opens in Wireshark; valid even after Ctrl-C)")
+    .option("-w, --write <file>", "write every captured packet to FILE.pcapng (opens in Wireshark; valid even after Ctrl-C); never over an existing file without --force")
     .option("--list", "list the interfaces with their addresses and exit")
-    .addOption(new Option("--engine <engine>", "capture engine: cap (in-process libpcap), tcpdump (child process), auto (cap if installed, else tcpdump)").choices(["auto", "cap", "tcpdump"]).default("auto"))
+    .addOption(new Option("--engine <engine>", "capture engine: cap (in-process libpcap), tcpdump (child process), auto (tcpdump if on PATH, else cap)").choices(["auto", "cap", "tcpdump"]).default("auto"))
     .option("--snaplen <bytes>", "bytes kept of each packet (default: cap 65535, tcpdump 262144)", positiveInt)
     .option("--buffer-size <size>", `kernel capture buffer (default ${DEFAULT_BUFFER_SIZE / 1048576}MiB; smaller loses packets under load)`, sizeArg);
   addReportOptions(cmd);
@@ -104,13 +110,15 @@ and "unavailable" naming what the engine cannot tell (cap: kernel timestamps, or
 drop counters). A live summary is shown on standard error when it is a terminal.
 
 Exit codes: 0 no finding at or above --fail-on, 1 findings at or above it, 2 the capture could not
-run (no engine, no permission, unknown interface, bad filter).
+run (no engine, no permission, unknown interface, bad filter, -o or -w not writable), or it broke
+off (the interface went away, the engine failed): the report of what was captured is written then.
 
 Examples:
   phoenix-netcheck capture --list
   sudo phoenix-netcheck capture -i eth0 --duration 10m -w proxy.pcapng -o report.json
   sudo phoenix-netcheck capture -i eth0 --filter "port 443 or port 902" --role proxy=10.0.0.5
-  sudo phoenix-netcheck capture -i eth0 --engine tcpdump --count 100000 -w evidence.pcapng`,
+  sudo phoenix-netcheck capture -i eth0 --engine tcpdump --count 100000 -w evidence.pcapng
+  sudo phoenix-netcheck capture -i eth0 --duration 10m -o report.html --evidence findings.pcapng`,
   );
   cmd.action(async (opts: CaptureCliOptions) => {
     // --list is for people: text unless --format was given on the command line.
@@ -124,7 +132,7 @@ export function formatInterfaceList(list: InterfaceInfo[]): string {
   const w = Math.max(4, ...list.map((i) => i.name.length));
   const lines = list.map((i) => {
     const addrs = i.addresses.map((a) => a.cidr).join(" ");
-    return `${i.name.padEnd(w)}  ${i.state.padEnd(7)}  ${(i.mac ?? "-").padEnd(17)}  ${addrs || "(no address)"}`;
+    return `${terminalSafe(i.name).padEnd(w)}  ${i.state.padEnd(7)}  ${(i.mac ?? "-").padEnd(17)}  ${addrs || "(no address)"}`;
   });
   lines.push(`${"any".padEnd(w)}  ${"".padEnd(7)}  ${"".padEnd(17)}  (all interfaces, Linux cooked capture)`);
   return lines.join("\n") + "\n";
@@ -154,13 +162,56 @@ export async function runCapture(o: CaptureCliOptions, io: CaptureIo = {}): Prom
   const stderr = io.stderr ?? process.stderr;
   if (o.list) {
     const list = listInterfaces();
-    stdout.write(o.format === "json" ? JSON.stringify(list, null, 2) + "\n" : formatInterfaceList(list));
+    stdout.write(o.format === "json" ? jsonSafe(JSON.stringify(list, null, 2)) + "\n" : formatInterfaceList(list));
     return 0;
   }
   if (!o.interface) throw new LiveCaptureError("options", "capture needs -i INTERFACE (phoenix-netcheck capture --list shows them)");
 
-  // Matrix and roles first: a mistake in them should not cost a capture.
+  // Matrix, roles and destinations first (the --evidence file's too): a mistake in them should not cost a capture.
+  const ev = o.evidence ? liveEvidenceSource(o.evidence, o.write ?? null, o.output ?? null) : null;
   const { matrix, roles } = policyInputs({ matrix: o.matrix, role: o.role ?? [], roles: o.roles });
+  const reportOpts = {
+    format: o.format as Format | undefined,
+    output: o.output,
+    role: o.role ?? [],
+    failOn: o.failOn ?? "error",
+    redact: o.redact,
+    color: o.color ?? "auto",
+    reassemblyBytes: o.reassemblyBytes ?? 16384,
+    force: o.force,
+  } as const;
+  let pcapOut: OutputFile | null = null;
+  let out: OutputFile | null = null;
+  try {
+    if (o.write !== undefined) {
+      if (o.write === "-") throw new LiveCaptureError("options", "-w needs a file name (the report, not the packets, can go to standard output)");
+      pcapOut = openOutput(o.write, { what: "evidence file", flag: "-w", extensions: CAPTURE_EXTENSIONS, force: o.force === true, inputs: [] });
+    }
+    out = openReportOutput(reportOpts, [], o.write !== undefined ? [o.write] : []);
+  } catch (e) {
+    pcapOut?.discard();
+    throw e;
+  }
+  try {
+    return await captureAndReport(o, io, matrix, roles, reportOpts, pcapOut, ev, out);
+  } finally {
+    pcapOut?.discard();
+    out?.discard();
+  }
+}
+
+async function captureAndReport(
+  o: CaptureCliOptions,
+  io: CaptureIo,
+  matrix: ReturnType<typeof policyInputs>["matrix"],
+  roles: RoleMap,
+  reportOpts: Parameters<typeof writeReport>[2],
+  pcapOut: OutputFile | null,
+  ev: LiveEvidenceSource | null,
+  out: OutputFile | null,
+): Promise<number> {
+  const stdout = io.stdout ?? process.stdout;
+  const stderr = io.stderr ?? process.stderr;
   const flowOpts = { ...DEFAULT_FLOW_OPTIONS, ...(o.reassemblyBytes ? { reassemblyCap: o.reassemblyBytes } : {}) };
   const ca = new CaptureAnalysis(0, 0, flowOpts, null);
 
@@ -208,42 +259,70 @@ export async function runCapture(o: CaptureCliOptions, io: CaptureIo = {}): Prom
   let summary: LiveSummary;
   try {
     summary = await captureLive({
-      iface: o.interface,
+      iface: o.interface!,
       filter: o.filter ?? null,
       engine: o.engine ?? "auto",
       snaplen: o.snaplen ?? null,
       bufferSize: o.bufferSize ?? null,
       durationMs: o.duration ?? null,
       count: o.count ?? null,
-      write: o.write ?? null,
+      write: ev?.source ?? o.write ?? null,
+      writeFd: pcapOut?.descriptor ?? null,
       application: `phoenix-netcheck ${VERSION}`,
       signal,
       onPacket: (p) => ca.packet(p),
       onStarted: () => {
         if (!o.quiet) {
-          stderr.write(`capturing on ${o.interface}${o.filter ? ` (filter: ${o.filter})` : ""}${o.write ? `, writing ${o.write}` : ""}; Ctrl-C stops\n`);
+          const writing = pcapOut ? `, writing ${o.write}${pcapOut.tempPath ? ` (as ${pcapOut.tempPath} until the capture stops)` : ""}` : "";
+          stderr.write(terminalSafe(`capturing on ${o.interface}${o.filter ? ` (filter: ${o.filter})` : ""}${writing}; Ctrl-C stops`) + "\n");
         }
         io.onStarted?.();
       },
       onTick,
     });
+  } catch (e) {
+    ev?.cleanup();
+    throw e;
   } finally {
     process.off("SIGINT", onInt);
     process.off("SIGTERM", onTerm);
     if (showStatus) stderr.write("\r\x1b[K");
   }
 
-  const report = liveReport(ca, summary, matrix, roles);
-  if (!o.quiet) stderr.write(stopLine(summary.live) + "\n");
-  return writeReport(report, matrix, {
-    format: o.format as Format | undefined,
-    output: o.output,
-    role: o.role ?? [],
-    failOn: o.failOn ?? "error",
-    redact: o.redact,
-    color: o.color ?? "auto",
-    reassemblyBytes: o.reassemblyBytes ?? 16384,
-  }, { stdout });
+  // The -w file is complete (the writer closed it at its last whole block): in place now.
+  // If that fails the report is still written, and says so.
+  let evidenceFailed = false;
+  try {
+    pcapOut?.commit();
+  } catch (e) {
+    evidenceFailed = true;
+    stderr.write(`phoenix-netcheck: ${terminalSafe((e as Error).message)}\n`);
+  }
+  if (ev !== null) summary = ev.untemp(summary);
+  let report = liveReport(ca, summary, matrix, roles);
+  if (!o.quiet) {
+    stderr.write(terminalSafe(stopLine(summary.live)) + "\n");
+    for (const e of summary.errors) {
+      stderr.write(`phoenix-netcheck: ${terminalSafe(e.message)}${e.fatal ? " (the report covers what was captured before)" : ""}\n`);
+    }
+  }
+  // --evidence: the frames behind the findings, read back from the -w file (or the temporary pcapng).
+  let evidenceError: string | null = null;
+  if (ev !== null && !evidenceFailed) {
+    const r = await addEvidence(report, o.evidence!, {
+      sources: [ev.source], names: [ev.name], reportFile: o.output ?? null,
+      application: `phoenix-netcheck ${VERSION}`, redact: o.redact, quiet: o.quiet, stderr,
+    });
+    report = r.report;
+    evidenceError = r.error;
+    // Without -w the temporary pcapng is the only copy of the packets: kept when the evidence failed.
+    if (r.error === null) ev.cleanup();
+    else if (ev.source !== o.write) stderr.write(`phoenix-netcheck: the whole capture is kept in ${ev.source}\n`);
+  }
+  // A capture that broke off (interface gone, engine failed) or whose evidence could not be
+  // written did not do its job: exit 2, with the report of what it captured written all the same.
+  const brokeOff = evidenceFailed || evidenceError !== null || summary.errors.some((e) => e.fatal);
+  return writeReport(report, matrix, reportOpts, { stdout, out, ...(brokeOff ? { code: 2 } : {}) });
 }
 
 /** The analysis of one live capture as a report, with `captures[0].live`. */
@@ -262,6 +341,7 @@ export function stopLine(l: LiveCaptureInfo): string {
     duration: "duration reached",
     count: "count reached",
     "engine-exit": `${l.engine} stopped by itself`,
+    "interface-gone": `interface ${l.interface} went away`,
   };
   const drops =
     l.droppedByKernel === null ? "drops unknown with cap" : `${l.droppedByKernel} dropped by kernel, ${l.droppedByInterface ?? "?"} by interface`;

@@ -4,13 +4,11 @@
  * above --fail-on, 2 the tool could not do its job (bad arguments, unreadable or non-capture file).
  */
 import { Command, CommanderError, Option } from "commander";
-import { CaptureOpenError } from "../capture/file.js";
-import { ValidationError } from "../policy/validate.js";
-import { FilterError } from "../decode/filter.js";
 import { DEFAULT_MAX_CONVERSATIONS } from "../flow/table.js";
 import { addReportOptions, policyInputs, positiveInt, runAnalyze, type AnalyzeCliOptions } from "./analyze.js";
 import { registerCaptureCommand } from "./capture.js";
 import { renderMatrixTable } from "./matrix.js";
+import { terminalSafe } from "../report/sanitize.js";
 import { VERSION } from "./version.js";
 
 export function buildProgram(): Command {
@@ -20,14 +18,15 @@ export function buildProgram(): Command {
     .description("What actually went over the wire between a Druva Phoenix backup proxy and its peers.")
     .version(VERSION, "-V, --version")
     .exitOverride()
-    .configureOutput({ outputError: (str, write) => write(str) });
+    // Commander's messages quote what was typed: escaped like every file name on standard error.
+    .configureOutput({ outputError: (str, write) => write(str.split("\n").map(terminalSafe).join("\n")) });
 
   const analyze = program
     .command("analyze")
     .description("read saved captures (pcap, pcapng, gzip-compressed, or - for standard input), rebuild every conversation, tell what it carried, and check it against the Phoenix matrix")
     .argument("<capture...>", "capture files, read one after another into one report; the format is found from each file's first bytes")
     .option("--filter <expr>", 'analyze only packets that match a tcpdump-style filter: host, net, port, portrange, tcp, udp, icmp, and/or/not (docs/filter.md), e.g. "host 10.0.0.5 and port 902"')
-    .option("--max-conversations <n>", `conversations listed one by one per capture; past it they are folded into aggregate entries and the report says so (default ${DEFAULT_MAX_CONVERSATIONS})`, positiveInt)
+    .option("--max-conversations <n>", `conversations listed one by one and held at once, for the whole run (all files together); past it they are folded into aggregate entries and the report says so (default ${DEFAULT_MAX_CONVERSATIONS})`, positiveInt)
     .option("--resync", "after a corrupt record or block length, search for the next plausible record and read on instead of stopping there (tshark stops)");
   addReportOptions(analyze)
     .addHelpText(
@@ -43,14 +42,24 @@ sends the VMware authd banner is an ESXi host, a TLS server named *.druva.com is
 server is a guest, an NTP server is ntp, and the host that opens most of the matrix's conversations
 is the proxy.
 
+Output: -o FILE never writes over an input (same file, by device and inode) or an existing file
+(unless --force), takes .json .md .markdown .html .htm .txt (any other name only with --format, never
+a capture's), and is checked before anything is read; the report is written beside it and renamed,
+so it appears whole or not at all. -o - is standard output. The first Ctrl-C (or SIGTERM) stops
+reading and writes the report of what was read, marked "interrupted"; a second one stops at once.
+
 Exit codes: 0 no finding at or above --fail-on, 1 findings at or above it, 2 the tool could not do
-its job (bad arguments, unreadable or non-capture file, invalid matrix, roles or filter).
+its job (bad arguments, unreadable or non-capture file, invalid matrix, roles or filter, an -o that
+must not or cannot be written, a standard output that cannot be written). A reader that closes the
+pipe early (| head) does not change the code.
 
 Examples:
   phoenix-netcheck analyze proxy.pcapng
   phoenix-netcheck analyze proxy.pcapng -o report.html
   phoenix-netcheck analyze proxy.pcapng --role proxy=10.0.0.5 --role esxi=10.0.1.0/24 --role esxi-standalone=10.0.2.7
   phoenix-netcheck analyze proxy.pcapng --redact --format markdown -o ticket.md
+  phoenix-netcheck analyze proxy.pcapng -o report.html --evidence evidence.pcapng
+      (then in Wireshark: frame.comment contains "weak-tls")
   tcpdump -i eth0 -w - 'port 443 or port 902' | phoenix-netcheck analyze - --format json
   phoenix-netcheck analyze day1.pcap.gz day2.pcap --filter "not port 53" --fail-on warning`,
     )
@@ -92,22 +101,29 @@ export async function main(argv: string[]): Promise<number> {
       // --help and --version exit through here with code 0; usage mistakes are exit 2.
       return e.exitCode === 0 ? 0 : 2;
     }
-    if (e instanceof CaptureOpenError || e instanceof ValidationError || e instanceof FilterError) {
-      process.stderr.write(`phoenix-netcheck: ${e.message}\n`);
-      return 2;
-    }
-    process.stderr.write(`phoenix-netcheck: ${e instanceof Error ? e.message : String(e)}\n`);
+    // CaptureOpenError, ValidationError, FilterError, OutputError, LiveCaptureError, and anything
+    // else: one line (file names in it may come from anywhere, so it is made terminal-safe).
+    process.stderr.write(`phoenix-netcheck: ${terminalSafe(e instanceof Error ? e.message : String(e))}\n`);
     return 2;
   }
 }
 
-// `phoenix-netcheck analyze … | head` closes the pipe early: that is not an error.
-for (const stream of [process.stdout, process.stderr]) {
-  stream.on("error", (e: NodeJS.ErrnoException) => {
-    if (e.code === "EPIPE") process.exit(process.exitCode ?? 0);
-    throw e;
-  });
-}
+// `phoenix-netcheck analyze … | head` closes the pipe early: that is not an error, and the exit
+// code stays the findings' one (writeReport sets process.exitCode before it writes). Any other
+// failure to write standard output (`> /dev/full`: ENOSPC) is one line and exit 2, whatever
+// --fail-on says: the report was not delivered.
+process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+  if (e.code === "EPIPE") process.exit(typeof process.exitCode === "number" ? process.exitCode : 0);
+  try {
+    process.stderr.write(`phoenix-netcheck: cannot write the report to standard output: ${terminalSafe(e.message.split("\n")[0])}\n`);
+  } catch {
+    /* stderr is gone too */
+  }
+  process.exit(2);
+});
+process.stderr.on("error", () => {
+  // Notes on standard error are not the report: a closed or full stderr must not change the result.
+});
 
 main(process.argv).then((code) => {
   process.exitCode = code;

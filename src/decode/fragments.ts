@@ -29,7 +29,7 @@ export type FragResult = (typeof FragResult)[keyof typeof FragResult];
 export interface FragmentLimits {
   /** Datagrams in progress at once; the oldest is dropped to make room for a new one. */
   maxDatagrams: number;
-  /** Bytes held in total (reassembly buffers plus coverage bitmaps); oldest datagrams are dropped first. */
+  /** Bytes held in total (reassembly buffers, coverage bitmaps, DATAGRAM_OVERHEAD each); oldest datagrams are dropped first. */
   maxBytes: number;
   /**
    * Largest reassembled payload, in bytes after the IP header. IPv4's Total Length and IPv6's
@@ -51,12 +51,18 @@ export const DEFAULT_FRAGMENT_LIMITS: Readonly<FragmentLimits> = Object.freeze({
   timeoutSec: 30,
 });
 
+/** Bytes counted per datagram in progress beyond its buffer and bitmap: the Datagram object, its Map entry and key string. */
+export const DATAGRAM_OVERHEAD = 128;
+
+/** Dropped datagrams kept for reuse at most. */
+const SPARE_MAX = 64;
+
 /** Smallest first allocation for a datagram's buffer; it doubles as fragments arrive, up to maxDatagramSize. Small, so a flood of one-fragment datagrams costs little. */
 const INITIAL_CAPACITY = 256;
 
 class Datagram {
   /** Capture time (seconds) of the first fragment. */
-  readonly firstTs: number;
+  firstTs: number;
   buf: Uint8Array;
   /** One bit per byte of `buf`: set when that byte has been received. */
   bits: Uint8Array;
@@ -77,8 +83,21 @@ class Datagram {
     this.bits = new Uint8Array((capacity + 7) >>> 3);
   }
 
+  /** Buffer, bitmap, and the object with its key string (DATAGRAM_OVERHEAD). */
+  /** Back to a new datagram's state, keeping its (smallest-size) buffer: see `spare`. */
+  reuse(firstTs: number): this {
+    this.firstTs = firstTs;
+    this.bits.fill(0);
+    this.received = 0;
+    this.highest = 0;
+    this.total = -1;
+    this.nextHeader = -1;
+    this.fragments = 0;
+    return this;
+  }
+
   get heldBytes(): number {
-    return this.buf.length + this.bits.length;
+    return this.buf.length + this.bits.length + DATAGRAM_OVERHEAD;
   }
 }
 
@@ -113,6 +132,12 @@ export class FragmentReassembler {
   /** Insertion order = order of first fragment, which is what timeout and eviction walk. */
   private readonly inProgress = new Map<string, Datagram>();
   private held = 0;
+  /**
+   * Dropped datagrams whose buffers are still the first, smallest size, kept for reuse (at most
+   * SPARE_MAX): a flood of first fragments that never complete would otherwise allocate two
+   * buffers per fragment, and the garbage collector spent most of its time on them.
+   */
+  private readonly spare: Datagram[] = [];
   /** Earliest capture time at which some datagram may have timed out (lazy; may be early). */
   private nextExpiry = Infinity;
 
@@ -197,6 +222,7 @@ export class FragmentReassembler {
     for (const [key, d] of this.inProgress) {
       if (tsSec - d.firstTs > timeout) {
         this.remove(key, d);
+        this.keepSpare(d);
         this.timedOut++;
       } else {
         // Later entries arrived later; a capture whose clock steps back only delays their expiry.
@@ -258,7 +284,9 @@ export class FragmentReassembler {
 
     if (d === undefined) {
       if (this.inProgress.size >= this.limits.maxDatagrams) this.evictOldest(undefined);
-      d = new Datagram(tsSec, Math.min(this.limits.maxDatagramSize, Math.max(INITIAL_CAPACITY, roundUpPow2(fragEnd))));
+      const capacity = Math.min(this.limits.maxDatagramSize, Math.max(INITIAL_CAPACITY, roundUpPow2(fragEnd)));
+      const old = capacity === INITIAL_CAPACITY ? this.spare.pop() : undefined;
+      d = old !== undefined ? old.reuse(tsSec) : new Datagram(tsSec, capacity);
       if (!this.reserve(d, d.heldBytes)) return this.reject("IP fragment reassembly memory limit reached");
       if (this.inProgress.size === 0) this.nextExpiry = tsSec + this.limits.timeoutSec;
       this.inProgress.set(key, d);
@@ -330,7 +358,7 @@ export class FragmentReassembler {
     const bits = new Uint8Array((cap + 7) >>> 3);
     // Take d's old bytes off the total first, so reserve() accounts the new size alone.
     this.held -= d.heldBytes;
-    if (!this.reserve(d, buf.length + bits.length)) {
+    if (!this.reserve(d, buf.length + bits.length + DATAGRAM_OVERHEAD)) {
       this.inProgress.delete(key);
       this.dropped++;
       return false;
@@ -356,10 +384,16 @@ export class FragmentReassembler {
     for (const [key, d] of this.inProgress) {
       if (d === keep) continue;
       this.remove(key, d);
+      this.keepSpare(d);
       this.dropped++;
       return true;
     }
     return false;
+  }
+
+  /** A dropped datagram (never one whose buffer was handed out as complete) may be reused. */
+  private keepSpare(d: Datagram): void {
+    if (d.buf.length === INITIAL_CAPACITY && this.spare.length < SPARE_MAX) this.spare.push(d);
   }
 
   private remove(key: string, d: Datagram): void {

@@ -6,6 +6,7 @@
 import type { Conversation } from "../flow/conversation.js";
 import { hasNoPayload } from "./fallback.js";
 import { detect } from "./registry.js";
+import type { CertificateCache } from "./tls-certificate.js";
 import { emptyFacts, type ConversationFacts, type StreamSample } from "./types.js";
 
 const EMPTY = new Uint8Array(0);
@@ -14,7 +15,7 @@ const EMPTY = new Uint8Array(0);
  * `final` false: the conversation is retired early and stays in the flow table (idle, or finished
  * and quiet), so it must not count as finished for port reuse (TcpTracker.finish).
  */
-export function sampleOf(conv: Conversation, final = true): StreamSample {
+export function sampleOf(conv: Conversation, final = true, certificates?: CertificateCache): StreamSample {
   const t = conv.tcp;
   if (t !== null) {
     t.finish(final);
@@ -30,6 +31,7 @@ export function sampleOf(conv: Conversation, final = true): StreamSample {
       serverGap: t.server.gap,
       firstSpeaker: t.firstSpeaker,
       datagrams: [],
+      certificates,
     };
   }
   const first = conv.datagrams.length > 0 ? (conv.datagrams[0].fromClient ? "client" : "server") : null;
@@ -45,11 +47,13 @@ export function sampleOf(conv: Conversation, final = true): StreamSample {
     serverGap: false,
     firstSpeaker: first,
     datagrams: conv.datagrams,
+    certificates,
   };
 }
 
-export function detectConversation(conv: Conversation, final = true): ConversationFacts {
-  const sample = sampleOf(conv, final);
+/** `certificates`: the analysis's certificate cache (one per CaptureAnalysis). */
+export function detectConversation(conv: Conversation, final = true, certificates?: CertificateCache): ConversationFacts {
+  const sample = sampleOf(conv, final, certificates);
   // No payload either way: every detector says no and the registry ends at "none" (checked for
   // every port, both transports, in test/fuzz/limits.test.ts). A scan's million SYN-only
   // conversations skip the registry walk.

@@ -270,7 +270,7 @@ export const plaintextDetector: Detector = {
       const c = findTlsStart(s.client, 0, "client");
       if (c > 0) {
         const sv = findTlsStart(s.server, 0, "server");
-        if (analyzeTls(s.client, s.server, out, c, sv > 0 ? sv : s.server.length)) {
+        if (analyzeTls(s.client, s.server, out, c, sv > 0 ? sv : s.server.length, s.certificates)) {
           out.anomalies.push({
             name: "starttls",
             message: `a TLS handshake starts at byte ${c} of the client's stream, after text in clear (STARTTLS or similar)`,

@@ -243,7 +243,7 @@ function analyze(s: StreamSample, out: ConversationFacts): void {
   // A 2xx to CONNECT turns the connection into a tunnel (RFC 9110 §9.3.6); through a proxy to
   // HTTPS that tunnel starts with a TLS handshake.
   if (http.method === "CONNECT" && http.status !== null && http.status >= 200 && http.status < 300 && clientBody >= 0 && serverBody >= 0) {
-    analyzeTls(c, v, out, clientBody, serverBody);
+    analyzeTls(c, v, out, clientBody, serverBody, s.certificates);
   }
 }
 

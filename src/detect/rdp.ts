@@ -15,6 +15,7 @@
  *                      RDP_NEG_FAILURE (type 0x03 | flags | length 8 | failureCode u32 LE).
  */
 import { MAX_BANNER, asciiString, indexOfAscii, startsWithAscii, u16be, u16le, u32le } from "./fallback.js";
+import { analyzeRdpUdp, probeRdpUdp } from "./rdp-udp.js";
 import { analyzeTls } from "./tls.js";
 import type { ConversationFacts, Detector, Direction, ProbeResult, StreamSample } from "./types.js";
 
@@ -249,20 +250,21 @@ function analyze(s: StreamSample, out: ConversationFacts): void {
   }
   // Every protocol but Standard RDP Security runs inside TLS, started right after the CC.
   if (sel !== null && sel !== "rdp" && serverEnd > 0) {
-    const found = analyzeTls(s.client, s.server, out, clientEnd, serverEnd);
+    const found = analyzeTls(s.client, s.server, out, clientEnd, serverEnd, s.certificates);
     if (!found && (s.client.length > clientEnd || s.server.length > serverEnd)) {
       push(out, "rdp_tls_not_found", `server selected ${sel} but no TLS hello followed (client bytes from ${clientEnd}, server bytes from ${serverEnd})`, "server", serverEnd);
     }
   }
 }
 
+/** TCP: the X.224 negotiation (this file); UDP: MS-RDPEUDP (rdp-udp.ts). */
 export const rdpDetector: Detector = {
   protocol: "rdp",
-  transports: ["tcp"],
+  transports: ["tcp", "udp"],
   ports: [3389],
   byContent: true,
   minBytes: 6,
   maxBytes: X224_MIN + 1,
-  probe,
-  analyze,
+  probe: (s) => (s.transport === "udp" ? probeRdpUdp(s) : probe(s)),
+  analyze: (s, out) => (s.transport === "udp" ? analyzeRdpUdp(s, out) : analyze(s, out)),
 };

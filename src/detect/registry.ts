@@ -15,6 +15,7 @@ import { dnsDetector } from "./dns.js";
 import { fallbackDetectors, noneDetector, plaintextDetector, unknownDetector } from "./fallback.js";
 import { httpDetector } from "./http.js";
 import { ntpDetector } from "./ntp.js";
+import { quicDetector } from "./quic.js";
 import { rdpDetector } from "./rdp.js";
 import { sshDetector } from "./ssh.js";
 import { tlsDetector } from "./tls.js";
@@ -28,6 +29,7 @@ export const detectors: readonly Detector[] = [
   sshDetector,
   rdpDetector,
   httpDetector,
+  quicDetector,
   dnsDetector,
   ntpDetector,
   ...fallbackDetectors,

@@ -14,8 +14,10 @@
  * ChangeCipherSpec in TLS ≤ 1.2; after the ServerHello in TLS 1.3, whose encrypted records are
  * all of outer type application_data).
  */
-import { X509Certificate } from "node:crypto";
-import type { Anomaly, CertificateFacts, ConversationFacts, Detector, Direction, ProbeResult, StreamSample, TlsFacts } from "./types.js";
+import type { Anomaly, CertificateFacts, ChainCertificate, ConversationFacts, Detector, Direction, ProbeResult, StreamSample, TlsFacts, TlsTruncation } from "./types.js";
+import { readChain, type CertificateCache } from "./tls-certificate.js";
+
+export { opensslTimeToIso } from "./tls-certificate.js";
 import { isGrease, isGreaseAlpn, ja3, ja3s, ja4 } from "./fingerprint.js";
 import { ALERT_DESCRIPTION_NAMES, CIPHER_SUITE_NAMES, EXTENSION_TYPE_NAMES, VERSION_NAMES } from "./tls-names.js";
 
@@ -114,6 +116,8 @@ const MAX_RECORDS = 4096;
 const MAX_HANDSHAKE_MESSAGE = 256 * 1024;
 /** Anomalies one conversation's TLS analysis may add. */
 const MAX_ANOMALIES = 32;
+/** Certificates of one chain parsed at most (real chains have 2–4). */
+const MAX_CHAIN = 10;
 /** Alerts kept per side. */
 const MAX_ALERTS = 16;
 
@@ -624,108 +628,25 @@ function parseSslv2ServerHello(b: Uint8Array, p: number, end: number, sink: Sink
 // Certificates (RFC 5246 §7.4.2): certificate_list<0..2^24-1> of ASN.1Cert<1..2^24-1>.
 // ---------------------------------------------------------------------------------------------
 
-const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-
-/** OpenSSL's "Mar  6 00:00:00 2019 GMT" (what X509Certificate.validFrom gives) → ISO 8601 UTC. */
-export function opensslTimeToIso(s: string): string | null {
-  const m = /^([A-Z][a-z]{2}) +(\d{1,2}) (\d{2}):(\d{2}):(\d{2}) (\d{4}) GMT$/.exec(s);
-  if (m === null) return null;
-  const month = MONTHS.indexOf(m[1]);
-  if (month < 0) return null;
-  const t = Date.UTC(Number(m[6]), month, Number(m[2]), Number(m[3]), Number(m[4]), Number(m[5]));
-  return Number.isFinite(t) ? new Date(t).toISOString() : null;
-}
-
-/** OpenSSL prints IPv6 SANs as 8 upper-case groups; the report uses RFC 5952 (lower case, :: for the longest zero run). */
-function ipv6ToRfc5952(s: string): string {
-  const parts = s.split(":");
-  if (parts.length !== 8 || parts.some((x) => !/^[0-9A-Fa-f]{1,4}$/.test(x))) return s.toLowerCase();
-  const g = parts.map((x) => parseInt(x, 16));
-  let bestStart = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (g[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = g.map((x) => x.toString(16));
-  if (bestLen < 2) return hex.join(":");
-  return hex.slice(0, bestStart).join(":") + "::" + hex.slice(bestStart + bestLen).join(":");
-}
-
-/** Parses Node's subjectAltName string ("DNS:a, IP Address:1.2.3.4", values JSON-quoted when they contain separators). */
-function sanEntries(alt: string | undefined): string[] {
-  const out: string[] = [];
-  if (!alt) return out;
-  const re = /(?:^|, )([A-Za-z ]+):("(?:[^"\\]|\\.)*"|[^,]*)/g;
-  let m: RegExpExecArray | null;
-  while ((m = re.exec(alt)) !== null && out.length < 1000) {
-    let value = m[2];
-    if (value.startsWith('"')) {
-      try {
-        value = JSON.parse(value) as string;
-      } catch {
-        value = value.slice(1, -1);
-      }
-    }
-    if (m[1] === "DNS") out.push(value);
-    else if (m[1] === "IP Address") out.push(value.includes(":") ? ipv6ToRfc5952(value) : value);
-  }
-  return out;
-}
-
 /** Subject/issuer/validity/SAN of one DER certificate; null (and a tls_certificate_unparseable anomaly) when it does not parse. */
 export function certificateFacts(der: Uint8Array, chainLength: number, anomalies?: Anomaly[]): CertificateFacts | null {
-  return readCertificate(der, chainLength, anomalies ? new Sink(anomalies) : null, "server", 0);
+  return readCertificates([der], chainLength, anomalies ? new Sink(anomalies) : null, "server", 0).leaf;
 }
 
-/**
- * X509Certificate costs ~0.3 ms a certificate, and a capture usually shows the same few server
- * certificates over and over: the last CERT_CACHE_SIZE results are kept, keyed by the DER bytes.
- */
-const CERT_CACHE_SIZE = 256;
-const certCache = new Map<string, CertificateFacts | string>();
-
-function readCertificate(der: Uint8Array, chainLength: number, sink: Sink | null, dir: Direction, offset: number): CertificateFacts | null {
-  const key = Buffer.from(der.buffer, der.byteOffset, der.byteLength).toString("latin1");
-  let parsed = certCache.get(key);
-  if (parsed === undefined) {
-    parsed = parseX509(der);
-    if (certCache.size >= CERT_CACHE_SIZE) certCache.delete(certCache.keys().next().value as string);
-    certCache.set(key, parsed);
+/** The leaf's facts and the chain of the DER certificates sent (leaf first); an unparseable leaf is an anomaly. */
+function readCertificates(ders: Uint8Array[], chainLength: number, sink: Sink | null, dir: Direction, offset: number, cache?: CertificateCache): Certificates {
+  const r = readChain(ders, chainLength, cache);
+  if (typeof r.leaf === "string") {
+    sink?.add("tls_certificate_unparseable", `leaf certificate of ${ders[0].length} bytes does not parse as X.509 DER (${r.leaf})`, dir, offset);
   }
-  if (typeof parsed === "string") {
-    sink?.add("tls_certificate_unparseable", `leaf certificate of ${der.length} bytes does not parse as X.509 DER (${parsed})`, dir, offset);
-    return null;
-  }
-  return { ...parsed, san: [...parsed.san], chainLength };
+  return { leaf: typeof r.leaf === "string" ? null : r.leaf, chain: r.chain, chainsToPublicRoot: r.chainsToPublicRoot };
 }
 
-/** The facts of one DER certificate (chainLength 0), or why it does not parse. */
-function parseX509(der: Uint8Array): CertificateFacts | string {
-  try {
-    const x = new X509Certificate(der);
-    const notBefore = opensslTimeToIso(x.validFrom);
-    const notAfter = opensslTimeToIso(x.validTo);
-    return {
-      subject: x.subject.split("\n").join(", "),
-      issuer: x.issuer.split("\n").join(", "),
-      notBefore: notBefore ?? x.validFrom,
-      notAfter: notAfter ?? x.validTo,
-      san: sanEntries(x.subjectAltName),
-      chainLength: 0,
-    };
-  } catch (e) {
-    return e instanceof Error ? e.message : String(e);
-  }
+/** What a Certificate message (or an SSL 2.0 SERVER-HELLO) gave. */
+interface Certificates {
+  leaf: CertificateFacts | null;
+  chain: ChainCertificate[];
+  chainsToPublicRoot: boolean | null;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -735,11 +656,13 @@ function parseX509(der: Uint8Array): CertificateFacts | string {
 interface SideResult {
   clientHellos: ParsedClientHello[];
   serverHellos: ParsedServerHello[];
-  certificate: CertificateFacts | null;
+  certificates: Certificates | null;
   alerts: { level: string; description: string }[];
   /** The server picked TLS 1.3 (in a HelloRetryRequest or ServerHello). */
   tls13: boolean;
   sslv2ServerHello: boolean;
+  /** A hello or Certificate cut by the end of this side's captured bytes. */
+  truncated: TlsTruncation | null;
 }
 
 interface SideOptions {
@@ -752,6 +675,8 @@ interface SideOptions {
   sslv2Server?: boolean;
   /** Client side: no ServerHello was captured, so the server's version choice is unknown. */
   noServerHello?: boolean;
+  /** Server side: the analysis's certificate cache. */
+  certificates?: CertificateCache;
 }
 
 /** Reassembles handshake messages from consecutive handshake records (RFC 8446 §5.1). */
@@ -792,9 +717,27 @@ class Reassembler {
   }
 }
 
+/** Facts a cut message leaves unreadable (null in TlsFacts), for the reason text. */
+const UNREADABLE: Record<string, string> = {
+  ClientHello: "clientVersion, sni, alpn, ja3 and ja4 are unknown",
+  ServerHello: "version, cipher, alpnSelected and ja3s are unknown",
+  Certificate: "certificates after the last whole one are not read",
+};
+
+/** The sentence naming the facts a cut `message` leaves null. */
+export function unreadableFacts(message: string): string {
+  return UNREADABLE[message] ?? "it is not read";
+}
+
+/** The truncation fact for a message cut at stream offset `at` (one past the last captured byte). */
+export function truncation(from: Direction, message: string, declared: number, at: number, cause = "the captured bytes of this side end there (snap length, a segment not captured, or the end of the kept prefix)"): TlsTruncation {
+  const what = declared >= 0 ? `${message} of ${declared} bytes is cut at byte ${at}` : `${message} header is cut at byte ${at}`;
+  return { from, message, declared: declared >= 0 ? declared : null, truncatedAt: at, reason: `${what}: ${cause}; ${unreadableFacts(message)}` };
+}
+
 function walkSide(b: Uint8Array, start: number, opt: SideOptions, sink: Sink): SideResult {
   const dir = opt.dir;
-  const res: SideResult = { clientHellos: [], serverHellos: [], certificate: null, alerts: [], tls13: opt.tls13 === true, sslv2ServerHello: false };
+  const res: SideResult = { clientHellos: [], serverHellos: [], certificates: null, alerts: [], tls13: opt.tls13 === true, sslv2ServerHello: false, truncated: null };
   const end = b.length;
   let off = start;
 
@@ -809,7 +752,7 @@ function walkSide(b: Uint8Array, start: number, opt: SideOptions, sink: Sink): S
       if (s !== null) {
         res.serverHellos.push(s.hello);
         res.sslv2ServerHello = true;
-        if (s.certTo > s.certFrom) res.certificate = readCertificate(b.subarray(s.certFrom, s.certTo), 1, sink, dir, s.certFrom);
+        if (s.certTo > s.certFrom) res.certificates = readCertificates([b.subarray(s.certFrom, s.certTo)], 1, sink, dir, s.certFrom, opt.certificates);
       }
       return res; // the rest of an SSL 2.0 conversation is SSL 2.0 records, mostly encrypted
     } else {
@@ -870,8 +813,8 @@ function walkSide(b: Uint8Array, start: number, opt: SideOptions, sink: Sink): S
       hrrCount++;
       return;
     }
-    if (type === HT_CERTIFICATE && !res.tls13 && res.certificate === null) {
-      res.certificate = parseCertificateMessage(buf, from, to, complete, at, sink, dir);
+    if (type === HT_CERTIFICATE && !res.tls13 && res.certificates === null) {
+      res.certificates = parseCertificateMessage(buf, from, to, complete, at, sink, dir, opt.certificates);
     }
   };
 
@@ -971,7 +914,7 @@ function walkSide(b: Uint8Array, start: number, opt: SideOptions, sink: Sink): S
     const have = hs.len - hs.pos;
     const declared = have >= 4 ? u24(hs.buf, hs.pos + 1) : -1;
     const relevant =
-      dir === "client" ? type === HT_CLIENT_HELLO && needClientHello() : type === HT_SERVER_HELLO || (type === HT_CERTIFICATE && !res.tls13 && res.certificate === null);
+      dir === "client" ? type === HT_CLIENT_HELLO && needClientHello() : type === HT_SERVER_HELLO || (type === HT_CERTIFICATE && !res.tls13 && res.certificates === null);
     if (relevant) {
       const name = type === HT_CLIENT_HELLO ? "ClientHello" : type === HT_SERVER_HELLO ? "ServerHello" : "Certificate";
       sink.add(
@@ -980,6 +923,7 @@ function walkSide(b: Uint8Array, start: number, opt: SideOptions, sink: Sink): S
         dir,
         hs.streamOffset(hs.pos),
       );
+      res.truncated = truncation(dir, name, declared, hs.streamOffset(hs.len - 1) + 1);
       if (type === HT_CERTIFICATE && have >= 4) handleMessage(type, hs.pos + 4, hs.len, false);
     }
   }
@@ -1015,7 +959,8 @@ function parseCertificateMessage(
   at: OffsetMap,
   sink: Sink,
   dir: Direction,
-): CertificateFacts | null {
+  cache?: CertificateCache,
+): Certificates | null {
   if (to - from < 3) {
     if (complete) sink.add("tls_bad_certificate_message", `Certificate message of ${to - from} bytes has no list length`, dir, at(from));
     return null;
@@ -1027,18 +972,17 @@ function parseCertificateMessage(
   }
   const listEnd = Math.min(p + listLen, to);
   let count = 0;
-  let leafFrom = -1;
-  let leafTo = -1;
+  let leafAt = -1;
+  const ders: Uint8Array[] = [];
   while (listEnd - p >= 3) {
     const clen = u24(b, p);
     if (clen > listEnd - p - 3) {
       if (complete) sink.add("tls_bad_certificate_message", `certificate of ${clen} bytes runs past the list (${listEnd - p - 3} left)`, dir, at(p));
       break;
     }
-    if (count === 0) {
-      leafFrom = p + 3;
-      leafTo = p + 3 + clen;
-    }
+    if (count === 0) leafAt = p + 3;
+    // Bounded: a chain longer than MAX_CHAIN is counted but not parsed (X509Certificate costs ~0.3 ms each).
+    if (ders.length < MAX_CHAIN) ders.push(b.slice(p + 3, p + 3 + clen));
     count++;
     p += 3 + clen;
   }
@@ -1046,7 +990,7 @@ function parseCertificateMessage(
     if (complete) sink.add("tls_empty_certificate_chain", "server sent a Certificate message with no certificate", dir, at(from));
     return null;
   }
-  return readCertificate(b.subarray(leafFrom, leafTo), count, sink, dir, at(leafFrom));
+  return readCertificates(ders, count, sink, dir, at(leafAt), cache);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1141,7 +1085,8 @@ export function probeTlsServer(bytes: Uint8Array, start: number): ProbeResult {
 // Analysis
 // ---------------------------------------------------------------------------------------------
 
-function emptyTlsFacts(): TlsFacts {
+/** A TlsFacts with nothing seen yet. */
+export function emptyTlsFacts(): TlsFacts {
   return {
     clientVersion: null,
     version: null,
@@ -1153,6 +1098,10 @@ function emptyTlsFacts(): TlsFacts {
     ja3s: null,
     ja4: null,
     certificate: null,
+    certificateVisible: null,
+    chain: [],
+    chainsToPublicRoot: null,
+    truncated: [],
     helloRetryRequest: false,
     clientHelloSeen: false,
     serverHelloSeen: false,
@@ -1187,7 +1136,16 @@ export interface TlsHandshake {
   clientHellos: ParsedClientHello[];
   /** Every ServerHello in order: a HelloRetryRequest, then the real ServerHello (or an SSL 2.0 SERVER-HELLO). */
   serverHellos: ParsedServerHello[];
+  /** The leaf of the cleartext Certificate message (or SSL 2.0 SERVER-HELLO). */
   certificate: CertificateFacts | null;
+  /** Every certificate of it that parses, leaf first. */
+  chain: ChainCertificate[];
+  /** Whether that chain leads to a root of Node's store; null when no leaf was read. */
+  chainsToPublicRoot: boolean | null;
+  /** The server chose TLS 1.3 (its Certificate is encrypted). */
+  tls13: boolean;
+  /** Hellos or Certificates cut by the end of the captured bytes, client's first. */
+  truncated: TlsTruncation[];
   alerts: { from: Direction; level: string; description: string }[];
 }
 
@@ -1195,20 +1153,32 @@ export interface TlsHandshake {
  * Reads the cleartext handshake from both in-order streams (from the given offsets). Problems are
  * pushed to `anomalies` (at most 32). Never throws.
  */
-export function parseTlsHandshake(client: Uint8Array, server: Uint8Array, anomalies: Anomaly[], clientStart?: number, serverStart?: number): TlsHandshake {
-  const hs: TlsHandshake = { clientHellos: [], serverHellos: [], certificate: null, alerts: [] };
+export function parseTlsHandshake(
+  client: Uint8Array,
+  server: Uint8Array,
+  anomalies: Anomaly[],
+  clientStart?: number,
+  serverStart?: number,
+  certificates?: CertificateCache,
+): TlsHandshake {
+  const hs: TlsHandshake = { clientHellos: [], serverHellos: [], certificate: null, chain: [], chainsToPublicRoot: null, tls13: false, truncated: [], alerts: [] };
   const sink = new Sink(anomalies);
   try {
     const cs = clampStart(clientStart, client.length);
     const ss = clampStart(serverStart, server.length);
     // The server side first: whether it chose TLS 1.3 or sent a HelloRetryRequest decides how the
     // client's ChangeCipherSpec and a second ClientHello are read.
-    const srv = walkSide(server, ss, { dir: "server" }, sink);
+    const srv = walkSide(server, ss, { dir: "server", certificates }, sink);
     const hrr = srv.serverHellos.some((h) => h.helloRetryRequest);
     const cli = walkSide(client, cs, { dir: "client", tls13: srv.tls13, hrr, sslv2Server: srv.sslv2ServerHello, noServerHello: srv.serverHellos.length === 0 }, sink);
     hs.clientHellos = cli.clientHellos;
     hs.serverHellos = srv.serverHellos;
-    hs.certificate = srv.certificate;
+    hs.certificate = srv.certificates?.leaf ?? null;
+    hs.chain = srv.certificates?.chain ?? [];
+    hs.chainsToPublicRoot = srv.certificates?.chainsToPublicRoot ?? null;
+    hs.tls13 = srv.tls13;
+    if (cli.truncated !== null) hs.truncated.push(cli.truncated);
+    if (srv.truncated !== null) hs.truncated.push(srv.truncated);
     for (const a of cli.alerts) hs.alerts.push({ from: "client", level: a.level, description: a.description });
     for (const a of srv.alerts) hs.alerts.push({ from: "server", level: a.level, description: a.description });
 
@@ -1233,41 +1203,62 @@ export function parseTlsHandshake(client: Uint8Array, server: Uint8Array, anomal
 }
 
 /**
+ * Summarises parsed hellos into `tls` as tshark reports them: clientVersion / sni / alpn / ja3 /
+ * ja4 from the FIRST ClientHello; version / cipher / alpnSelected / ja3s from the LAST ServerHello
+ * (the real one after a HelloRetryRequest). `transport` is JA4's first character: "t" for TLS over
+ * TCP, "q" for QUIC. Used by analyzeTls and by the QUIC detector (the hellos from CRYPTO frames).
+ */
+export function fillHelloFacts(tls: TlsFacts, clientHellos: readonly ParsedClientHello[], serverHellos: readonly ParsedServerHello[], transport: "t" | "q"): void {
+  const first = clientHellos[0];
+  const last = serverHellos[serverHellos.length - 1];
+  tls.clientHelloSeen = first !== undefined;
+  tls.serverHelloSeen = last !== undefined;
+  tls.helloRetryRequest = serverHellos.some((h) => h.helloRetryRequest);
+  if (first !== undefined) {
+    tls.clientVersion = tlsVersionName(clientMaxVersion(first));
+    tls.sni = first.serverName;
+    for (const p of first.alpn) if (!isGreaseAlpn(p)) tls.alpn.push(alpnString(p));
+    if (!first.sslv2) {
+      // tshark 4.0 computes no JA3 for an SSL 2.0 CLIENT-HELLO, and JA4 is defined on the TLS ClientHello.
+      tls.ja3 = ja3(first).hash;
+      tls.ja4 = ja4(first, transport);
+    }
+  }
+  if (last !== undefined) {
+    tls.version = tlsVersionName(serverSelectedVersion(last));
+    if (last.cipher !== null) tls.cipher = cipherName(last.cipher);
+    if (last.alpn !== null) tls.alpnSelected = alpnString(last.alpn);
+    if (!last.sslv2) tls.ja3s = ja3s(last).hash;
+  }
+}
+
+/**
  * Parse the TLS handshake in the client's and server's in-order streams from the given offsets;
  * fill out.tls (create it) and push anomalies to out.anomalies. Returns true when a ClientHello or
- * ServerHello was found. Never throws.
+ * ServerHello was found. Never throws. `certificates` is the analysis's cache (StreamSample.certificates).
  *
  * clientVersion / sni / alpn / ja3 / ja4 come from the FIRST ClientHello; version / cipher /
  * alpnSelected / ja3s from the LAST ServerHello (the real one after a HelloRetryRequest), as
  * tshark reports them.
  */
-export function analyzeTls(client: Uint8Array, server: Uint8Array, out: ConversationFacts, clientStart?: number, serverStart?: number): boolean {
+export function analyzeTls(
+  client: Uint8Array,
+  server: Uint8Array,
+  out: ConversationFacts,
+  clientStart?: number,
+  serverStart?: number,
+  certificates?: CertificateCache,
+): boolean {
   const tls = emptyTlsFacts();
   out.tls = tls;
   try {
-    const hs = parseTlsHandshake(client, server, out.anomalies, clientStart, serverStart);
-    const first = hs.clientHellos[0];
-    const last = hs.serverHellos[hs.serverHellos.length - 1];
-    tls.clientHelloSeen = first !== undefined;
-    tls.serverHelloSeen = last !== undefined;
-    tls.helloRetryRequest = hs.serverHellos.some((h) => h.helloRetryRequest);
-    if (first !== undefined) {
-      tls.clientVersion = tlsVersionName(clientMaxVersion(first));
-      tls.sni = first.serverName;
-      for (const p of first.alpn) if (!isGreaseAlpn(p)) tls.alpn.push(alpnString(p));
-      if (!first.sslv2) {
-        // tshark 4.0 computes no JA3 for an SSL 2.0 CLIENT-HELLO, and JA4 is defined on the TLS ClientHello.
-        tls.ja3 = ja3(first).hash;
-        tls.ja4 = ja4(first, "t");
-      }
-    }
-    if (last !== undefined) {
-      tls.version = tlsVersionName(serverSelectedVersion(last));
-      if (last.cipher !== null) tls.cipher = cipherName(last.cipher);
-      if (last.alpn !== null) tls.alpnSelected = alpnString(last.alpn);
-      if (!last.sslv2) tls.ja3s = ja3s(last).hash;
-    }
+    const hs = parseTlsHandshake(client, server, out.anomalies, clientStart, serverStart, certificates);
+    fillHelloFacts(tls, hs.clientHellos, hs.serverHellos, "t");
     tls.certificate = hs.certificate;
+    tls.chain = hs.chain;
+    tls.chainsToPublicRoot = hs.chainsToPublicRoot;
+    tls.certificateVisible = hs.chain.length > 0 || hs.certificate !== null ? true : hs.tls13 ? false : null;
+    tls.truncated = hs.truncated;
     tls.alerts = hs.alerts;
   } catch (e) {
     out.anomalies.push({ name: "tls_internal_error", message: `TLS analysis stopped: ${e instanceof Error ? e.message : String(e)}` });
@@ -1345,6 +1336,6 @@ export const tlsDetector: Detector = {
     return cc >= 2 || sc >= 2 || (cc >= 1 && sc >= 1) ? "match" : "no";
   },
   analyze(s: StreamSample, out: ConversationFacts): void {
-    analyzeTls(s.client, s.server, out, 0, 0);
+    analyzeTls(s.client, s.server, out, 0, 0, s.certificates);
   },
 };

@@ -7,9 +7,12 @@
  * StreamSample and never throw: bad bytes become named anomalies (Zeek's "weirds").
  */
 
+import type { CertificateCache } from "./tls-certificate.js";
+
 /** What `protocol` in the report can say. */
 export type Protocol =
   | "tls"
+  | "quic"
   | "vmware-authd"
   | "ssh"
   | "rdp"
@@ -52,6 +55,8 @@ export interface StreamSample {
   firstSpeaker: Direction | null;
   /** UDP: the first datagrams both ways (bounded count and size). Empty for TCP. */
   datagrams: Datagram[];
+  /** The analysis's cache of parsed certificates (absent: every certificate is parsed afresh). */
+  certificates?: CertificateCache;
 }
 
 /** Something wrong inside a detected protocol, recorded instead of thrown. */
@@ -81,6 +86,46 @@ export interface CertificateFacts {
   chainLength: number;
 }
 
+/**
+ * One certificate of the chain the server sent, in the order sent (leaf first), as
+ * `node:crypto`'s X509Certificate reads it (docs/detectors/tls.md "Certificate chain").
+ */
+export interface ChainCertificate {
+  subject: string;
+  issuer: string;
+  /** ISO 8601 UTC. */
+  notBefore: string;
+  notAfter: string;
+  san: string[];
+  /** Public key algorithm: "rsa", "ec", "ed25519", "ed448", "dsa", "rsa-pss", … (Node's asymmetricKeyType); null when unknown. */
+  keyType: string | null;
+  /** RSA/DSA modulus bits, or the EC curve's bits (P-256 → 256); null when unknown. */
+  keyBits: number | null;
+  /** EC named curve as OpenSSL names it ("prime256v1", "secp384r1"), else null. */
+  curve: string | null;
+  /** The certificate's signatureAlgorithm (RFC 5280 §4.1.1.2) by OpenSSL's name ("sha256WithRSAEncryption", "ecdsa-with-SHA256"), the dotted OID when unknown. */
+  signatureAlgorithm: string | null;
+  /** The signature uses SHA-1 (or MD5/MD2): weak (CA/B Forum baseline requirements forbid SHA-1 since 2016). */
+  weakSignatureHash: boolean;
+  /** Subject equals issuer and the signature verifies with the certificate's own key. */
+  selfSigned: boolean;
+  /** SHA-256 of the DER in lower-case hex, 64 digits (openssl x509 -fingerprint -sha256 prints the same digits upper-case with colons). */
+  sha256: string;
+}
+
+/** A hello cut by the end of the captured bytes: what could not be read, and why. */
+export interface TlsTruncation {
+  from: Direction;
+  /** "ClientHello", "ServerHello" or "Certificate". */
+  message: string;
+  /** Length the message's header declared (bytes after the 4-byte header), null when the header itself was cut. */
+  declared: number | null;
+  /** Byte offset in that side's stream (TCP) or CRYPTO stream (QUIC) where the captured bytes end. */
+  truncatedAt: number;
+  /** Why, and which facts are therefore null. */
+  reason: string;
+}
+
 /** TLS facts. Versions are strings as in the report contract: "SSL 3.0", "TLS 1.2", "TLS 1.3 (draft 23)". */
 export interface TlsFacts {
   /** Highest version the client offered (supported_versions without GREASE, else the ClientHello version). */
@@ -98,12 +143,77 @@ export interface TlsFacts {
   ja3s: string | null;
   ja4: string | null;
   certificate: CertificateFacts | null;
+  /**
+   * true: a cleartext Certificate message was read; false: the server chose TLS 1.3 (or QUIC), so
+   * its certificate travels encrypted and cannot be checked from a capture; null: neither is known
+   * (no ServerHello, or TLS ≤ 1.2 without a Certificate in the captured bytes — a resumed session,
+   * a PSK/anonymous suite, or bytes not captured).
+   */
+  certificateVisible: boolean | null;
+  /** Every certificate the server sent, leaf first (empty when none was visible). */
+  chain: ChainCertificate[];
+  /**
+   * The chain leads to a root of Node's tls.rootCertificates (the Mozilla store): each certificate
+   * is issued (signature verified) by the next one sent or by a root. null when no chain was visible.
+   */
+  chainsToPublicRoot: boolean | null;
+  /** Hellos and Certificates cut by the end of the captured bytes (empty when none was). */
+  truncated: TlsTruncation[];
   /** The server answered the first ClientHello with a HelloRetryRequest (RFC 8446 §4.1.4). */
   helloRetryRequest: boolean;
   clientHelloSeen: boolean;
   serverHelloSeen: boolean;
   /** Alerts seen in clear, e.g. {from:"server", level:"fatal", description:"handshake_failure"}. */
   alerts: { from: Direction; level: string; description: string }[];
+}
+
+/** A QUIC packet the capture cut short (its long header Length runs past the captured datagram). */
+export interface QuicTruncation {
+  from: Direction;
+  frame: number;
+  /** Bytes of the packet captured (from its first byte). */
+  captured: number;
+  /** Bytes its header says it has. */
+  declared: number;
+}
+
+/** QUIC facts (docs/detectors/quic.md). The TLS handshake read from the Initial packets is in `tls`. */
+export interface QuicFacts {
+  /** Version of the client's first long header packet: "1", "2" (RFC 9369), "draft-29", Google QUIC "Q046"; hex "0x…" when unknown. */
+  version: string | null;
+  /** Versions a server's Version Negotiation packet listed (RFC 9000 §17.2.1), else empty. */
+  offeredVersions: string[];
+  /** The client's first Destination Connection ID in hex: the Initial keys are derived from it (RFC 9001 §5.2). */
+  dcid: string | null;
+  /** Initial packets opened (AEAD tag verified) from the client and from the server. */
+  clientInitials: number;
+  serverInitials: number;
+  /** Initial packets that did not open: cut, damaged, or sent with keys we cannot derive (the client's first Initial not captured). */
+  unopened: number;
+  /** The server sent a Retry (RFC 9000 §17.2.5). */
+  retry: boolean;
+  /** Packets cut by the snap length (or the per-datagram sample cap). */
+  truncated: QuicTruncation[];
+  /** A CONNECTION_CLOSE in an Initial packet (RFC 9000 §19.19): error code in hex, the TLS alert when it is a CRYPTO_ERROR (0x01XX), the reason phrase. */
+  close: { from: Direction; error: string; tlsAlert: string | null; reason: string } | null;
+  /** Google QUIC only: the SNI tag of the client's CHLO, which travels in clear (IETF QUIC's server name is tls.sni). */
+  sni: string | null;
+}
+
+/** RDP over UDP (MS-RDPEUDP) facts from the SYN and SYN+ACK datagrams. */
+export interface RdpUdpFacts {
+  /** SYN datagram seen from the client / SYN+ACK from the server. */
+  syn: boolean;
+  synAck: boolean;
+  /** RDPUDP_FLAG_SYNLOSSY: the lossy (FEC-only, DTLS) transport instead of the reliable one (TLS). */
+  lossy: boolean;
+  /** uUdpVer the client offered and the server chose (RDPUDP_SYNDATAEX_PAYLOAD): "1", "2", "3" (RDPEUDP2, 0x0101), hex when unknown; null when absent. */
+  clientVersion: string | null;
+  serverVersion: string | null;
+  /** RDPUDP_CORRELATION_ID_PAYLOAD uCorrelationId in hex (the same value as RDP_NEG_CORRELATION_INFO on TCP), or null. */
+  correlationId: string | null;
+  /** uUpStreamMtu / uDownStreamMtu of the SYN (1132–1232). */
+  mtu: { up: number; down: number } | null;
 }
 
 /** Protocol-specific facts; each detector fills only its own field. */
@@ -121,6 +231,8 @@ export interface ConversationFacts {
     selectedProtocol: string | null;
     /** RDP_NEG_FAILURE code name, if the server refused. */
     failure: string | null;
+    /** RDP over UDP: the RDPEUDP handshake (absent on TCP). */
+    udp?: RdpUdpFacts;
   } | null;
   http: { method: string | null; uri: string | null; host: string | null; status: number | null; server: string | null } | null;
   ntp: { version: number; clientMode: number | null; serverMode: number | null; stratum: number | null } | null;
@@ -132,6 +244,8 @@ export interface ConversationFacts {
    * absent when both sides agree.
    */
   clientProtocol?: Protocol | null;
+  /** QUIC (absent for other protocols). */
+  quic?: QuicFacts;
   /** True when a vmware-authd banner was followed by a TLS handshake. */
   authdTls?: boolean;
   anomalies: Anomaly[];

@@ -67,7 +67,7 @@ function analyze(s: StreamSample, out: ConversationFacts): void {
 
   // TLS starts right after the greeting on the server side and at byte 0 on the client side.
   const serverStart = line.ending === "none" ? server.length : line.next;
-  out.authdTls = analyzeTls(client, server, out, 0, serverStart);
+  out.authdTls = analyzeTls(client, server, out, 0, serverStart, s.certificates);
 
   if (client.length > 0 && probeTlsClient(client, 0) === "no") {
     out.anomalies.push({

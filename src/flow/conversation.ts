@@ -81,6 +81,8 @@ export class Conversation {
   listed = true;
   /** Detection has run and the kept bytes were released (idle, finished and quiet, or evicted). */
   retired = false;
+  /** Bytes this conversation holds for detection, as counted in the run's FlowBudget. */
+  chargedBytes = 0;
   /** Set on an aggregate: many conversations folded into this one entry (see FlowTable, docs/performance.md). */
   aggregate: AggregateInfo | null = null;
 
@@ -135,6 +137,7 @@ export class Conversation {
     this.listed = true;
     this.retired = false;
     this.aggregate = null;
+    this.chargedBytes = 0;
   }
 }
 

@@ -9,15 +9,19 @@
  * A TCP 4-tuple that is reused after its connection finished (FIN both ways or RST) and then sees
  * a new SYN starts a new conversation, as Wireshark's tcp.stream does.
  *
- * Lookup is by a symmetric numeric hash into a Map of bucket chains: no string keys, no
- * allocation per packet once a conversation exists.
+ * Lookup is by a symmetric hash keyed with a per-run secret (src/flow/key.ts) into an array of
+ * bucket chains, a power of two long, doubled whenever it holds more conversations than buckets
+ * (load factor ≤ 1, like the Linux kernel's and Suricata's flow tables): with a key the capture
+ * cannot predict, chains stay a few entries long whatever the addresses (`longestChain`). No
+ * string keys, no allocation per packet once a conversation exists.
  *
  * Bounded memory (docs/performance.md): memory grows with the conversations held, never with the
  * packets, and the table holds at most `maxConversations`.
  *  - Retiring: a conversation quiet for `idleTimeout` seconds of capture time (`finishedTimeout`
  *    once it is finished: FIN both ways or a RST) is handed to `onRetire` (detection) and its kept
  *    bytes are freed. It stays in the table, so a later packet still joins it.
- *  - Listing: the first `maxConversations` conversations are listed one by one. Past that the
+ *  - Listing: the first `maxConversations` conversations of the run (all its captures, see
+ *    FlowBudget) are listed one by one. Past that the
  *    limit is hit: a new conversation is tracked as usual but, once it leaves the table, it is
  *    folded into an aggregate entry (same transport, client, server, server port, state,
  *    protocol) instead of being listed. Aggregates are bounded too (MAX_AGGREGATES; past it
@@ -30,7 +34,7 @@
 import type { DecodedPacket } from "../decode/packet.js";
 import { IPPROTO_TCP, IPPROTO_UDP, TCP_ACK, TCP_SYN } from "../decode/packet.js";
 import { Conversation, FIRST_FRAMES_KEPT, connState } from "./conversation.js";
-import { flowHash, quotedFlowHash, sameAddr } from "./key.js";
+import { FlowHasher, sameAddr } from "./key.js";
 import { TcpTracker, udpHistory } from "./tcp-state.js";
 
 /** Ports that identify a service even above 1023 (the Phoenix matrix's and common ones). */
@@ -50,18 +54,14 @@ function ipKey(ip: Uint8Array, v: 4 | 6): string {
   return k;
 }
 
-/** Bytes of payload a conversation holds for detection (TCP prefixes, UDP samples). */
-function heldBytes(c: Conversation): number {
-  if (c.tcp !== null) return c.tcp.client.allocatedBytes + c.tcp.server.allocatedBytes;
-  let n = 0;
-  for (const d of c.datagrams) n += d.data.byteLength;
-  return n;
-}
+/** Bytes counted for one kept UDP datagram beyond its data: the record object and its view. */
+export const UDP_SAMPLE_OVERHEAD = 64;
 
 /** Free what a retired conversation held for detection; its counters and facts stay. */
 function release(c: Conversation): void {
   if (c.tcp !== null) c.tcp.release();
   c.datagrams.length = 0;
+  c.chargedBytes = 0;
 }
 
 export function isServicePort(port: number): boolean {
@@ -75,7 +75,7 @@ export interface FlowTableOptions {
   udpSampleCount: number;
   udpSampleBytes: number;
   /**
-   * Most conversations listed one by one per capture, and most held in the table at once
+   * Most conversations listed one by one in the run (all captures together), and most held in the table at once
    * (default DEFAULT_MAX_CONVERSATIONS). Past it, conversations are folded into aggregates and
    * the report says the limit was hit (`--max-conversations`).
    */
@@ -86,16 +86,28 @@ export interface FlowTableOptions {
   finishedTimeout?: number;
   /**
    * Bytes that retired conversations may go on holding (their kept TCP prefixes and UDP samples,
-   * for callers that read them after the analysis); past it the oldest are freed. Default 32 MiB.
+   * for callers that read them after the analysis), all captures of the run together; past it the
+   * oldest are freed. Default 32 MiB.
    */
   retainedBytes?: number;
+  /**
+   * Bytes that conversations still in the table may hold for detection at once, for the whole run
+   * (TCP stream buffers, their bitmaps, frame maps and hole lists, UDP samples). Past it the least
+   * recently active conversations are retired early (detected on what they have, bytes freed),
+   * counted in `retiredForMemory`. Default 128 MiB.
+   */
+  maxHeldBytes?: number;
+  /** Key of the flow hash (two 32-bit words); random per run (FlowBudget) when not given. Tests only: reports never depend on it. */
+  hashKey?: readonly number[];
 }
 
-/** Default of `maxConversations`: peak memory stays far below 256 MiB at this many (docs/performance.md). */
+/** Default of `maxConversations`; the run's peak memory from the defaults is bounded in docs/performance.md ("The bound"). */
 export const DEFAULT_MAX_CONVERSATIONS = 20_000;
+/** Buckets of a new table (a power of two); doubled as conversations arrive. */
+const INITIAL_BUCKETS = 1024;
 /** Recycled conversations and trackers kept for reuse at most. */
 const FREE_LIST_MAX = 4096;
-/** Most aggregate entries per capture at full detail; past it aggregates share fewer fields. */
+/** Most aggregate entries in the run at full detail; past it aggregates share fewer fields. */
 export const MAX_AGGREGATES = 10_000;
 
 export const DEFAULT_FLOW_OPTIONS: FlowTableOptions = {
@@ -106,7 +118,62 @@ export const DEFAULT_FLOW_OPTIONS: FlowTableOptions = {
   idleTimeout: 300,
   finishedTimeout: 5,
   retainedBytes: 32 * 1024 * 1024,
+  maxHeldBytes: 128 * 1024 * 1024,
 };
+
+/**
+ * The limits of one run, shared by the tables of all its captures (analyzeFiles reads files one
+ * after another, each with its own table): conversations listed, aggregate entries, bytes held by
+ * live conversations, bytes retired conversations go on holding. A file given three times costs
+ * no more than once (issue 19).
+ */
+export class FlowBudget {
+  readonly maxConversations: number;
+  readonly maxHeldBytes: number;
+  readonly retainedBytes: number;
+  /** Conversations listed one by one so far in the run. */
+  listed = 0;
+  /** Aggregate entries made so far in the run. */
+  aggregates = 0;
+  /** Bytes held right now by conversations not yet retired (all tables). */
+  heldBytes = 0;
+  /** Largest `heldBytes` seen. */
+  peakHeldBytes = 0;
+  /** Retired listed conversations that still hold their bytes, oldest first (from `keptHead` on). */
+  private kept: Conversation[] = [];
+  private keptHead = 0;
+  /** Bytes they hold. */
+  keptBytes = 0;
+  /** The flow hash, keyed once per run (a random secret unless `hashKey` is given). */
+  readonly hasher: FlowHasher;
+
+  constructor(opts: Partial<FlowTableOptions> = DEFAULT_FLOW_OPTIONS) {
+    const max = opts.maxConversations ?? DEFAULT_MAX_CONVERSATIONS;
+    this.maxConversations = Number.isFinite(max) && max >= 1 ? Math.floor(max) : DEFAULT_MAX_CONVERSATIONS;
+    this.maxHeldBytes = opts.maxHeldBytes ?? DEFAULT_FLOW_OPTIONS.maxHeldBytes!;
+    this.retainedBytes = opts.retainedBytes ?? DEFAULT_FLOW_OPTIONS.retainedBytes!;
+    this.hasher = new FlowHasher(opts.hashKey);
+  }
+
+  /** `c` (retired, listed) keeps its `chargedBytes` while the budget lasts; returns how many older ones were freed. */
+  retain(c: Conversation): number {
+    if (c.chargedBytes === 0) return 0;
+    this.kept.push(c);
+    this.keptBytes += c.chargedBytes;
+    let freed = 0;
+    while (this.keptBytes > this.retainedBytes && this.keptHead < this.kept.length) {
+      const old = this.kept[this.keptHead++];
+      this.keptBytes -= old.chargedBytes;
+      release(old);
+      freed++;
+    }
+    if (this.keptHead > 1024 && this.keptHead * 2 > this.kept.length) {
+      this.kept = this.kept.slice(this.keptHead);
+      this.keptHead = 0;
+    }
+    return freed;
+  }
+}
 
 /** How the table kept within its limits (the report's `captures[].flow`). */
 export interface FlowStats {
@@ -125,6 +192,15 @@ export interface FlowStats {
   evicted: number;
   /** Retired before the end (idle or finished and quiet): detected early, kept bytes freed. */
   retiredEarly: number;
+  /**
+   * Of those, retired because the run's held-bytes budget (`maxHeldBytes`) was full: detection ran
+   * on the bytes they had so far, later payload is not kept.
+   */
+  retiredForMemory: number;
+  /** Folded into an aggregate coarser than `port` because MAX_AGGREGATES entries existed. */
+  coarseAggregated: number;
+  /** Listed conversations whose kept bytes the retained-bytes budget freed (their facts stay). */
+  retainedReleased: number;
 }
 
 /** An intrusive doubly linked list of conversations, least recently active first. */
@@ -139,7 +215,15 @@ const FINISHED = 1;
 const RETIRED = 2;
 
 export class FlowTable {
-  private readonly buckets = new Map<number, Conversation>();
+  /** Bucket chains (via Conversation.nextInBucket), indexed by `hash & mask`. */
+  private buckets: (Conversation | null)[] = new Array<Conversation | null>(INITIAL_BUCKETS).fill(null);
+  private mask = INITIAL_BUCKETS - 1;
+  private readonly hasher: FlowHasher;
+  /**
+   * Longest bucket chain any conversation was inserted into (1 = no collision). Not in the report:
+   * it depends on the random key, and reports must not.
+   */
+  longestChain = 0;
   /**
    * The conversations listed one by one, in order of creation (first frame); after `finish()`
    * followed by the aggregates.
@@ -151,34 +235,32 @@ export class FlowTable {
   unmatchedIcmp = 0;
 
   private readonly maxConversations: number;
+  private readonly budget: FlowBudget;
   private readonly idleTimeout: number;
   private readonly finishedTimeout: number;
   private readonly lists = [new Recency(OPEN), new Recency(FINISHED), new Recency(RETIRED)];
   private held = 0;
   private readonly aggregates = new Map<string, Conversation>();
   private finished = false;
-  private readonly retainedBudget: number;
-  /** Retired conversations that still hold their bytes, oldest first (from `keptHead` on). */
-  private kept: Conversation[] = [];
-  private keptHead = 0;
-  private keptBytes = 0;
   readonly stats: FlowStats;
 
   /**
    * `onRetire` runs detection on a conversation before its kept bytes are freed (the pipeline
-   * passes detectConversation). Without it nothing is retired early and nothing freed.
+   * passes detectConversation). Without it nothing is retired early and nothing freed. `budget`:
+   * the run's limits, shared with the other captures' tables (a new one when not given).
    */
   constructor(
     private readonly capture: number,
     private readonly opts: FlowTableOptions = DEFAULT_FLOW_OPTIONS,
     private idBase = 0,
     private readonly onRetire: ((c: Conversation) => void) | null = null,
+    budget?: FlowBudget,
   ) {
-    const max = opts.maxConversations ?? DEFAULT_MAX_CONVERSATIONS;
-    this.maxConversations = Number.isFinite(max) && max >= 1 ? Math.floor(max) : DEFAULT_MAX_CONVERSATIONS;
+    this.budget = budget ?? new FlowBudget(opts);
+    this.maxConversations = this.budget.maxConversations;
     this.idleTimeout = opts.idleTimeout ?? DEFAULT_FLOW_OPTIONS.idleTimeout!;
     this.finishedTimeout = opts.finishedTimeout ?? DEFAULT_FLOW_OPTIONS.finishedTimeout!;
-    this.retainedBudget = opts.retainedBytes ?? DEFAULT_FLOW_OPTIONS.retainedBytes!;
+    this.hasher = this.budget.hasher;
     this.stats = {
       maxConversations: this.maxConversations,
       limitHit: false,
@@ -188,6 +270,9 @@ export class FlowTable {
       aggregates: 0,
       evicted: 0,
       retiredEarly: 0,
+      retiredForMemory: 0,
+      coarseAggregated: 0,
+      retainedReleased: 0,
     };
   }
 
@@ -200,7 +285,7 @@ export class FlowTable {
   packet(p: DecodedPacket, frame: number, origLen: number, tsSec: number, tsNsec: number): Conversation | null {
     const proto = p.ipProto;
     if (proto !== IPPROTO_TCP && proto !== IPPROTO_UDP) return null;
-    const hash = flowHash(p);
+    const hash = this.hasher.flow(p);
     let conv = this.find(hash, p);
     // A new SYN (another ISN) on a finished 4-tuple is a new connection, as Wireshark's
     // tcp.stream splits it; a retried SYN with the same ISN stays in the old one.
@@ -234,9 +319,18 @@ export class FlowTable {
     conv.endSec = tsSec;
     conv.endNsec = tsNsec;
 
+    const budget = this.budget;
     if (conv.tcp !== null) {
       conv.tcp.segment(fromClient, p, frame);
-    } else if (p.payloadLength > 0) {
+      if (!conv.retired) {
+        const now = conv.tcp.keptBytes;
+        if (now !== conv.chargedBytes) {
+          budget.heldBytes += now - conv.chargedBytes;
+          conv.chargedBytes = now;
+        }
+      }
+    } else if (p.payloadLength > 0 && !conv.retired) {
+      // Samples are for detection: once it has run (retired), nothing more is kept.
       const kept = fromClient ? conv.datagramsClient : conv.datagramsServer;
       if (kept < this.opts.udpSampleCount) {
         const n = Math.min(p.payloadLength, this.opts.udpSampleBytes);
@@ -247,9 +341,13 @@ export class FlowTable {
         conv.datagrams.push({ fromClient, frame, data });
         if (fromClient) conv.datagramsClient++;
         else conv.datagramsServer++;
+        conv.chargedBytes += n + UDP_SAMPLE_OVERHEAD;
+        budget.heldBytes += n + UDP_SAMPLE_OVERHEAD;
       }
     }
     this.touch(conv);
+    if (budget.heldBytes > budget.peakHeldBytes) budget.peakHeldBytes = budget.heldBytes;
+    if (budget.heldBytes > budget.maxHeldBytes && this.onRetire !== null) this.relieve(conv);
     if (this.onRetire !== null) this.expire(tsSec);
     return conv;
   }
@@ -294,6 +392,22 @@ export class FlowTable {
     }
   }
 
+  /**
+   * Over the held-bytes budget: retire the least recently active conversations (finished ones
+   * first) until it fits again, sparing `current`.
+   */
+  private relieve(current: Conversation): void {
+    this.relieveFrom(this.lists[FINISHED], current);
+    this.relieveFrom(this.lists[OPEN], current);
+  }
+
+  private relieveFrom(l: Recency, current: Conversation): void {
+    while (this.budget.heldBytes > this.budget.maxHeldBytes && l.head !== null && l.head !== current) {
+      this.stats.retiredForMemory++;
+      this.retireEarly(l.head);
+    }
+  }
+
   private retireEarly(c: Conversation): void {
     this.retire(c, false);
     this.stats.retiredEarly++;
@@ -308,25 +422,30 @@ export class FlowTable {
     if (c.retired || this.onRetire === null) return;
     if (c.tcp !== null && !final) c.tcp.finish(false);
     this.onRetire(c);
+    this.settle(c);
+  }
+
+  /** Detection has run on `c`: its bytes leave the held budget, and are freed or retained. */
+  private settle(c: Conversation): void {
     c.retired = true;
+    this.budget.heldBytes -= c.chargedBytes;
+    // Retained as they are after detection (a retired stream keeps nothing more).
+    if (c.tcp !== null) c.chargedBytes = c.tcp.keptBytes;
     if (!c.listed) {
       release(c);
       return;
     }
-    // Listed conversations keep their bytes while the budget lasts (small captures: all of them).
-    const n = heldBytes(c);
-    if (n === 0) return;
-    this.kept.push(c);
-    this.keptBytes += n;
-    while (this.keptBytes > this.retainedBudget && this.keptHead < this.kept.length) {
-      const old = this.kept[this.keptHead++];
-      this.keptBytes -= heldBytes(old);
-      release(old);
-    }
-    if (this.keptHead > 1024 && this.keptHead * 2 > this.kept.length) {
-      this.kept = this.kept.slice(this.keptHead);
-      this.keptHead = 0;
-    }
+    // Listed conversations keep their bytes while the run's budget lasts (small captures: all of them).
+    this.stats.retainedReleased += this.budget.retain(c);
+  }
+
+  /**
+   * After the caller detected the conversations left at the end of the capture (`finish()`): what
+   * they hold moves from the held budget to the retained one, so the next file starts with an
+   * empty held budget and the run's retained bytes stay bounded whatever the number of files.
+   */
+  retainAll(): void {
+    for (const c of this.conversations) if (c.aggregate === null && !c.retired && c.facts !== null) this.settle(c);
   }
 
   /** `c` leaves the table for good: listed ones stay in the list, the others join an aggregate. */
@@ -378,10 +497,13 @@ export class FlowTable {
         i === 0 ? `${rest}|${client}|${server}|${c.serverPort}` : i === 1 ? `${rest}|${client}|${server}|*` : i === 2 ? `${rest}|${client}|*|*` : `${rest}|*|*|*`;
       agg = this.aggregates.get(key);
       // Each coarser level may add a tenth of the cap more; "all" has only a handful of keys.
-      if (agg === undefined && (level === "all" || this.aggregates.size < MAX_AGGREGATES + (i * MAX_AGGREGATES) / 10)) {
+      // The cap is the run's: every capture's entries count.
+      if (agg === undefined && (level === "all" || this.budget.aggregates < MAX_AGGREGATES + (i * MAX_AGGREGATES) / 10)) {
         agg = this.newAggregate(c, level, state);
         this.aggregates.set(key, agg);
+        this.budget.aggregates++;
       }
+      if (agg !== undefined && i > 0) this.stats.coarseAggregated++;
     }
     const a = agg!;
     const info = a.aggregate!;
@@ -477,9 +599,9 @@ export class FlowTable {
   /** Attach an ICMP/ICMPv6 error to the conversation whose packet it quotes. */
   icmpError(p: DecodedPacket, frame: number): Conversation | null {
     if (!p.hasQuoted || (p.quotedProto !== IPPROTO_TCP && p.quotedProto !== IPPROTO_UDP)) return null;
-    const hash = quotedFlowHash(p);
+    const hash = this.hasher.quoted(p);
     const len = p.quotedIpVersion === 4 ? 4 : 16;
-    for (let c = this.buckets.get(hash) ?? null; c !== null; c = c.nextInBucket) {
+    for (let c = this.buckets[hash & this.mask]; c !== null; c = c.nextInBucket) {
       if (c.ipVersion !== p.quotedIpVersion || (c.transport === "tcp") !== (p.quotedProto === IPPROTO_TCP)) continue;
       const direct =
         c.clientPort === p.quotedSrcPort && c.serverPort === p.quotedDstPort &&
@@ -507,7 +629,7 @@ export class FlowTable {
   private find(hash: number, p: DecodedPacket): Conversation | null {
     const len = p.ipVersion === 4 ? 4 : 16;
     const tcp = p.ipProto === IPPROTO_TCP;
-    for (let c = this.buckets.get(hash) ?? null; c !== null; c = c.nextInBucket) {
+    for (let c = this.buckets[hash & this.mask]; c !== null; c = c.nextInBucket) {
       if (c.ipVersion !== p.ipVersion || (c.transport === "tcp") !== tcp) continue;
       if (c.clientPort === p.srcPort && c.serverPort === p.dstPort &&
           sameAddr(c.clientIp, p.srcIp, len) && sameAddr(c.serverIp, p.dstIp, len)) return c;
@@ -518,27 +640,55 @@ export class FlowTable {
   }
 
   private unlink(conv: Conversation): void {
-    let c = this.buckets.get(conv.hash) ?? null;
+    const i = conv.hash & this.mask;
+    let c = this.buckets[i];
     let prev: Conversation | null = null;
     while (c !== null && c !== conv) {
       prev = c;
       c = c.nextInBucket;
     }
     if (c === null) return;
-    if (prev === null) {
-      if (conv.nextInBucket === null) this.buckets.delete(conv.hash);
-      else this.buckets.set(conv.hash, conv.nextInBucket);
-    } else prev.nextInBucket = conv.nextInBucket;
+    if (prev === null) this.buckets[i] = conv.nextInBucket;
+    else prev.nextInBucket = conv.nextInBucket;
     conv.nextInBucket = null;
+  }
+
+  /** Insert `c` at the head of its chain, doubling the bucket array first when it is full. */
+  private link(c: Conversation): void {
+    if (this.held > this.buckets.length) this.grow();
+    const i = c.hash & this.mask;
+    c.nextInBucket = this.buckets[i];
+    this.buckets[i] = c;
+    let n = 0;
+    for (let x: Conversation | null = c; x !== null; x = x.nextInBucket) n++;
+    if (n > this.longestChain) this.longestChain = n;
+  }
+
+  /** Twice the buckets; every chain is split by the next bit of its hashes. */
+  private grow(): void {
+    const old = this.buckets;
+    const size = old.length * 2;
+    this.buckets = new Array<Conversation | null>(size).fill(null);
+    this.mask = size - 1;
+    for (let b of old) {
+      while (b !== null) {
+        const next: Conversation | null = b.nextInBucket;
+        const i = b.hash & this.mask;
+        b.nextInBucket = this.buckets[i];
+        this.buckets[i] = b;
+        b = next;
+      }
+    }
   }
 
   private create(hash: number, p: DecodedPacket, frame: number, tsSec: number, tsNsec: number): Conversation {
     if (this.held >= this.maxConversations) this.evictOne();
     const c = this.freeConvs.pop() ?? new Conversation();
     this.stats.conversations++;
-    if (this.stats.listed < this.maxConversations) {
+    if (this.budget.listed < this.maxConversations) {
       c.id = ++this.idBase;
       this.stats.listed++;
+      this.budget.listed++;
       this.conversations.push(c);
     } else {
       // Past the limit: tracked like any other, then folded into an aggregate (id 0, not listed).
@@ -585,10 +735,9 @@ export class FlowTable {
       c.tcp = t ?? new TcpTracker(this.opts.reassemblyCap);
     }
 
-    c.nextInBucket = this.buckets.get(hash) ?? null;
-    this.buckets.set(hash, c);
     c.inTable = true;
     this.held++;
+    this.link(c);
     return c;
   }
 }

@@ -124,8 +124,13 @@ const H_MULTI = 0x40;
 
 /** Zeek ignores SYN/RST sequence jumps larger than this (TOO_LARGE_SEQ_DELTA). */
 const TOO_LARGE_SEQ_DELTA = 1048576;
-/** Holes tracked per direction over the whole connection; past this the lowest is written off as a gap. */
+/**
+ * Holes tracked per direction; past this the two closest are merged into one (whose bytes in
+ * between were seen), so a late segment is still known to fill a hole, never written off.
+ */
 export const MAX_HOLES = 16;
+/** Bytes counted for one endpoint's hole lists once allocated: three arrays of up to MAX_HOLES + 1 doubles and their headers. */
+export const HOLE_LIST_BYTES = 3 * (16 + 8 * (MAX_HOLES + 1));
 /** History letters kept; SYN/FIN/RST letters repeat on new sequence numbers, so bound it. */
 export const MAX_HISTORY = 128;
 
@@ -163,6 +168,11 @@ class Endpoint {
   /** Holes below seenEnd whose bytes were never captured, ascending, ≤ MAX_HOLES. */
   holeStart: number[] | null = null;
   holeEnd: number[] | null = null;
+  /**
+   * Bytes of each hole not received yet: its length, or less for a hole merged from two (the
+   * bytes seen between them are inside it, and where they are is no longer known).
+   */
+  holeMiss: number[] | null = null;
 
   constructor(
     readonly isOrig: boolean,
@@ -194,6 +204,12 @@ class Endpoint {
     this.ackedTo = 0;
     this.holeStart = null;
     this.holeEnd = null;
+    this.holeMiss = null;
+  }
+
+  /** Memory of the hole lists: allocated on the first hole, each at most MAX_HOLES + 1 numbers. */
+  get holeListBytes(): number {
+    return this.holeStart === null ? 0 : HOLE_LIST_BYTES;
   }
 
   setState(s: EndpointState): void {
@@ -418,14 +434,16 @@ export class TcpTracker {
     if (endOfConversation) this.finishedCalled = true;
     for (const ep of [this.orig, this.resp]) {
       const hs = ep.holeStart;
-      const he = ep.holeEnd;
-      if (hs !== null && he !== null) {
+      const hm = ep.holeMiss;
+      if (hs !== null && hm !== null) {
         for (let i = 0; i < hs.length; i++) {
+          if (hm[i] <= 0) continue;
           this.counters.gaps++;
-          this.counters.gapBytes += he[i] - hs[i];
+          this.counters.gapBytes += hm[i];
         }
         hs.length = 0;
-        he.length = 0;
+        ep.holeEnd!.length = 0;
+        hm.length = 0;
       }
       // Data a FIN says was sent but that never showed up.
       const finOffset = ep.finRel - 2;
@@ -466,6 +484,14 @@ export class TcpTracker {
   release(): void {
     this.client.release();
     this.server.release();
+  }
+
+  /**
+   * Bytes this tracker holds for the conversation (docs/performance.md counts them against the
+   * run's budget): both stream buffers with their bitmaps and frame maps, and the hole lists.
+   */
+  get keptBytes(): number {
+    return this.client.allocatedBytes + this.server.allocatedBytes + this.orig.holeListBytes + this.resp.holeListBytes;
   }
 
   // ---- Zeek's per-segment steps ----
@@ -513,7 +539,7 @@ export class TcpTracker {
     if (moved) {
       ep.seenEnd = 0;
       ep.ackedTo = 0;
-      if (ep.holeStart !== null) ep.holeStart.length = ep.holeEnd!.length = 0;
+      if (ep.holeStart !== null) ep.holeStart.length = ep.holeEnd!.length = ep.holeMiss!.length = 0;
       if (ep.stream.length > 0) ep.stream.finish();
     }
   }
@@ -666,40 +692,54 @@ export class TcpTracker {
     const clean = isClean(sender) && isClean(acker);
     const hs = sender.holeStart;
     const he = sender.holeEnd;
+    const hm = sender.holeMiss;
+    // Contiguous holes below the ACK make one gap of their missing bytes.
     let pendingStart = -1;
     let pendingEnd = -1;
-    if (hs !== null && he !== null) {
+    let pendingBytes = 0;
+    if (hs !== null && he !== null && hm !== null) {
       let k = 0;
       while (k < hs.length && hs[k] < upTo) {
         const end = he[k] < upTo ? he[k] : upTo;
-        if (pendingEnd === hs[k]) pendingEnd = end;
-        else {
-          if (pendingStart >= 0) this.declareGap(sender, pendingEnd - pendingStart, clean);
+        // A hole cut by the ACK keeps as many missing bytes as its part above can hold.
+        const keep = he[k] <= upTo ? 0 : Math.min(hm[k], he[k] - upTo);
+        const missing = hm[k] - keep;
+        if (pendingEnd === hs[k]) {
+          pendingEnd = end;
+          pendingBytes += missing;
+        } else {
+          if (pendingStart >= 0) this.declareGap(sender, pendingBytes, clean);
           pendingStart = hs[k];
           pendingEnd = end;
+          pendingBytes = missing;
         }
         if (he[k] <= upTo) k++;
         else {
           hs[k] = upTo; // the part above the ACK stays open
+          hm[k] = keep;
           break;
         }
       }
       if (k > 0) {
         hs.splice(0, k);
         he.splice(0, k);
+        hm.splice(0, k);
       }
     }
     if (upTo > sender.seenEnd) {
       // ACKed bytes we never saw at all.
-      if (pendingEnd === sender.seenEnd) pendingEnd = upTo;
-      else {
-        if (pendingStart >= 0) this.declareGap(sender, pendingEnd - pendingStart, clean);
+      if (pendingEnd === sender.seenEnd) {
+        pendingEnd = upTo;
+        pendingBytes += upTo - sender.seenEnd;
+      } else {
+        if (pendingStart >= 0) this.declareGap(sender, pendingBytes, clean);
         pendingStart = sender.seenEnd;
         pendingEnd = upTo;
+        pendingBytes = upTo - sender.seenEnd;
       }
       sender.seenEnd = upTo;
     }
-    if (pendingStart >= 0) this.declareGap(sender, pendingEnd - pendingStart, clean);
+    if (pendingStart >= 0) this.declareGap(sender, pendingBytes, clean);
     sender.stream.gapUpTo(upTo);
   }
 
@@ -737,15 +777,15 @@ export class TcpTracker {
     const lowEnd = c < seen0 ? c : seen0;
     if (s < lowEnd) {
       const lo = s > 0 ? s : 0;
-      filled = this.fillHoles(ep, lo, lowEnd, peer);
+      filled = this.fillHoles(ep, lo, lowEnd);
       dup = lowEnd - s - filled;
     }
     const advanced = e > seen0;
     if (advanced) {
       const from = s > seen0 ? s : seen0;
-      if (from > seen0) this.addHole(ep, seen0, from, peer); // bytes skipped: not captured (yet)
+      if (from > seen0) this.addHole(ep, seen0, from); // bytes skipped: not captured (yet)
       const capEnd = c > from ? c : from;
-      if (capEnd < e) this.addHole(ep, capEnd, e, peer); // snap length cut the tail
+      if (capEnd < e) this.addHole(ep, capEnd, e); // snap length cut the tail
       ep.seenEnd = e;
     }
     if (!advanced && filled === 0) this.counters.retransmissions++;
@@ -756,10 +796,11 @@ export class TcpTracker {
   }
 
   /** Remove [a, b) from the hole list; returns how many hole bytes it filled. */
-  private fillHoles(ep: Endpoint, a: number, b: number, peer: Endpoint): number {
+  private fillHoles(ep: Endpoint, a: number, b: number): number {
     const hs = ep.holeStart;
     const he = ep.holeEnd;
-    if (hs === null || he === null || b <= a) return 0;
+    const hm = ep.holeMiss;
+    if (hs === null || he === null || hm === null || b <= a) return 0;
     let filled = 0;
     for (let k = 0; k < hs.length; k++) {
       const h0 = hs[k];
@@ -768,56 +809,91 @@ export class TcpTracker {
       if (h1 <= a) continue;
       const lo = a > h0 ? a : h0;
       const hi = b < h1 ? b : h1;
-      filled += hi - lo;
-      if (lo === h0 && hi === h1) {
-        hs.splice(k, 1);
-        he.splice(k, 1);
-        k--;
-      } else if (lo === h0) {
-        hs[k] = hi;
-      } else if (hi === h1) {
-        he[k] = lo;
+      if (hm[k] === h1 - h0) {
+        // An exact hole: every byte of it is missing.
+        filled += hi - lo;
+        if (lo === h0 && hi === h1) {
+          hs.splice(k, 1);
+          he.splice(k, 1);
+          hm.splice(k, 1);
+          k--;
+        } else if (lo === h0) {
+          hs[k] = hi;
+          hm[k] = h1 - hi;
+        } else if (hi === h1) {
+          he[k] = lo;
+          hm[k] = lo - h0;
+        } else {
+          // Filled the middle: split into two holes.
+          he[k] = lo;
+          hm[k] = lo - h0;
+          hs.splice(k + 1, 0, hi);
+          he.splice(k + 1, 0, h1);
+          hm.splice(k + 1, 0, h1 - hi);
+          k++;
+        }
       } else {
-        // Filled the middle: split into two holes.
-        he[k] = lo;
-        hs.splice(k + 1, 0, hi);
-        he.splice(k + 1, 0, h1);
-        k++;
+        // A merged hole: which of its bytes were seen is not known, so the overlap fills as many
+        // as it still misses (a late segment counts as out-of-order, never as a retransmission).
+        const f = Math.min(hi - lo, hm[k]);
+        filled += f;
+        hm[k] -= f;
+        if (lo === h0) hs[k] = hi;
+        else if (hi === h1) he[k] = lo;
+        if (hm[k] > he[k] - hs[k]) hm[k] = he[k] - hs[k];
+        if (hm[k] <= 0) {
+          hs.splice(k, 1);
+          he.splice(k, 1);
+          hm.splice(k, 1);
+          k--;
+        }
       }
     }
-    // After the loop: trimming shifts the list, which would upset the index above.
-    if (hs.length > MAX_HOLES) this.trimHoles(ep, peer);
+    // After the loop: merging shifts the list, which would upset the index above.
+    if (hs.length > MAX_HOLES) this.mergeHoles(ep);
     return filled;
   }
 
-  private addHole(ep: Endpoint, a: number, b: number, peer: Endpoint): void {
+  private addHole(ep: Endpoint, a: number, b: number): void {
     if (b <= a) return;
     if (ep.holeStart === null) {
       ep.holeStart = [];
       ep.holeEnd = [];
+      ep.holeMiss = [];
     }
     const hs = ep.holeStart;
     const he = ep.holeEnd!;
+    const hm = ep.holeMiss!;
     const n = hs.length;
-    if (n > 0 && he[n - 1] === a) he[n - 1] = b;
-    else {
+    if (n > 0 && he[n - 1] === a) {
+      he[n - 1] = b;
+      hm[n - 1] += b - a;
+    } else {
       hs.push(a);
       he.push(b);
+      hm.push(b - a);
     }
-    this.trimHoles(ep, peer);
+    if (hs.length > MAX_HOLES) this.mergeHoles(ep);
   }
 
-  /** Keep at most MAX_HOLES holes: the lowest is written off as lost. */
-  private trimHoles(ep: Endpoint, peer: Endpoint): void {
+  /**
+   * Keep at most MAX_HOLES holes: the two with the fewest seen bytes between them become one.
+   * Nothing is written off (issue 19: a shuffled stream of a million segments had its late ones
+   * counted as retransmissions once the lowest holes were dropped); gaps are declared only when
+   * an ACK passes a hole or at finish(), with the bytes still missing.
+   */
+  private mergeHoles(ep: Endpoint): void {
     const hs = ep.holeStart!;
     const he = ep.holeEnd!;
+    const hm = ep.holeMiss!;
     while (hs.length > MAX_HOLES) {
-      const bytes = he[0] - hs[0];
-      const end = he[0];
-      hs.shift();
-      he.shift();
-      this.declareGap(ep, bytes, isClean(ep) && isClean(peer));
-      ep.stream.gapUpTo(end);
+      let best = 0;
+      for (let k = 1; k + 1 < hs.length; k++) if (hs[k + 1] - he[k] < hs[best + 1] - he[best]) best = k;
+      he[best] = he[best + 1];
+      hm[best] += hm[best + 1];
+      hs.splice(best + 1, 1);
+      he.splice(best + 1, 1);
+      hm.splice(best + 1, 1);
     }
   }
 }

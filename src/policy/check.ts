@@ -310,7 +310,11 @@ function buildFindings(groups: Map<string, Group>, verdicts: Map<Conversation, C
 
 function framesIn(convs: readonly ConnectionView[]): { capture: number; frames: number[] }[] {
   const by = new Map<number, ConnectionView[]>();
-  for (const c of convs) by.set(c.capture, [...(by.get(c.capture) ?? []), c]);
+  for (const c of convs) {
+    const list = by.get(c.capture);
+    if (list) list.push(c);
+    else by.set(c.capture, [c]);
+  }
   return [...by].sort((a, b) => a[0] - b[0]).map(([capture, cs]) => ({ capture, frames: framesOf(cs) }));
 }
 
@@ -392,19 +396,33 @@ function missingExpected(
   ctx: CheckContext,
 ): Finding[] {
   const out: Finding[] = [];
-  // Hosts whose every possible role is one of `want`, with their role for the message.
+  // Every host once, with its possible roles; and for each row, the servers of the conversations that could be it.
+  const hosts = new Map<string, { cands: readonly string[]; role: string | null }>();
+  for (const c of views) {
+    for (const e of [c.client, c.server]) {
+      if (hosts.has(e.ip)) continue;
+      const cands = ctx.roles.candidatesOf(e.bytes, c.ipVersion);
+      if (cands) hosts.set(e.ip, { cands, role: ctx.roles.roleOf(e.bytes, c.ipVersion) });
+    }
+  }
+  const serversByRow = new Map<string, Set<string>>();
+  for (const [c, ids] of candidateRows) {
+    for (const id of ids) {
+      let set = serversByRow.get(id);
+      if (!set) serversByRow.set(id, (set = new Set()));
+      set.add(c.server.ip);
+    }
+  }
+  /** Hosts whose every possible role is one of `want`, with their role for the message. */
   const hostsOf = (want: readonly string[]) => {
     const m = new Map<string, string>();
-    for (const c of views) {
-      for (const e of [c.client, c.server]) {
-        const cands = ctx.roles.candidatesOf(e.bytes, c.ipVersion);
-        if (cands && cands.every((r) => want.includes(r)) && !m.has(e.ip)) m.set(e.ip, ctx.roles.roleOf(e.bytes, c.ipVersion) ?? want[0]);
-      }
-    }
+    for (const [ip, h] of hosts) if (h.cands.every((r) => want.includes(r))) m.set(ip, h.role ?? want[0]);
     return m;
   };
-  const hasConversations = (rowId: string, serverIp?: string) =>
-    views.some((c) => (candidateRows.get(c) ?? []).includes(rowId) && (serverIp === undefined || c.server.ip === serverIp));
+  const hasConversations = (rowId: string, serverIp?: string) => {
+    const set = serversByRow.get(rowId);
+    return set !== undefined && (serverIp === undefined || set.has(serverIp));
+  };
   const dur = `${ctx.captureSeconds.toFixed(1)} s`;
   for (const row of ctx.matrix.rows) {
     if (row.required === "optional" || !ctx.rowInFilter(row)) continue;

@@ -72,7 +72,11 @@ function findDuplicates(views: readonly ConnectionView[]): Map<ConnectionView, C
     const k = key(v);
     const earlier = (first.get(k) ?? []).find((e) => e.capture !== v.capture && Math.abs(e.start - v.start) <= DUPLICATE_SKEW_SECONDS);
     if (earlier) dup.set(v, earlier);
-    else first.set(k, [...(first.get(k) ?? []), v]);
+    else {
+      const list = first.get(k);
+      if (list) list.push(v);
+      else first.set(k, [v]);
+    }
   }
   return dup;
 }

@@ -22,7 +22,7 @@ import type { CaptureRecord, ConversationRecord, Report } from "./record.js";
 import { escapeHtml } from "./sanitize.js";
 // The wording every report shares (terminal table, Markdown, HTML): numbers, durations, the
 // protocol details of a conversation, section titles and the sentences for empty sections.
-import { coverageLines, detailLines, duration, fixFirstLines, NO_FINDINGS, NO_ROLES, NOT_SEEN, num as fmt, plural, SECTION, verdictView } from "./summary-text.js";
+import { coverageLines, detailLines, duration, evidenceFramesText, evidenceLine, fixFirstLines, NO_FINDINGS, NO_ROLES, NOT_SEEN, num as fmt, plural, SECTION, verdictView } from "./summary-text.js";
 
 export interface HtmlOptions {
   /** The matrix rows the report was checked against (shown with what was seen of each). */
@@ -206,6 +206,8 @@ function findingCard(f: Finding, index: number, byId: Map<number, ConversationRe
     );
   }
   if (f.frames.length) rows.push(`<dt>Frames</dt><dd class="mono">${esc(f.frames.join(", "))}</dd>`);
+  const ev = evidenceFramesText(f);
+  if (ev) rows.push(`<dt>Evidence file</dt><dd class="mono">${esc(ev)}</dd>`);
   rows.push(
     `<dt>Wireshark filter</dt><dd><div class="filter"><pre id="${id}-filter">${esc(f.wiresharkFilter)}</pre>` +
       `<button type="button" data-copy="${id}-filter">Copy</button></div></dd>`,
@@ -428,6 +430,7 @@ function capturesSection(r: Report): string {
     ) +
     `<h3 id="capture-errors">Capture errors (${errs.length})</h3>` +
     table("t-errors", [["Capture", "num"], ["File", "text"], ["Frame", "num"], ["Offset", "num"], ["Message", "text"], ["Fatal", "text"]], errs, "No capture had an error: every file was read to its end.") +
+    (evidenceLine(r) ? `<p id="evidence" class="wrap">${esc(evidenceLine(r)!)}</p>` : "") +
     `</section>`
   );
 }

@@ -15,6 +15,7 @@ import {
   NOT_SEEN,
   SECTION,
   captureViews,
+  evidenceLine,
   findingGroups,
   generatorLine,
   matrixView,
@@ -93,6 +94,10 @@ export function renderMarkdown(r: Report, matrixRows?: readonly MatrixRow[]): st
       out.push(`  - Wireshark: ${filterText(f.filter)}`);
     }
   });
+  // The evidence file (--evidence) right under the findings, outside the folded sections: its
+  // name and sha256 go with the ticket.
+  const ev = evidenceLine(r);
+  if (ev) out.push("", escapeMarkdown(ev));
 
   // 3. Roles.
   folded(SECTION.roles);

@@ -7,7 +7,7 @@ import type { LiveCaptureInfo } from "../capture/live.js";
 import type { CaptureError } from "../capture/types.js";
 import type { Analysis, CaptureResult, DecodeCounts } from "../analyze.js";
 import { formatIp } from "../decode/addr.js";
-import type { Anomaly, ConversationFacts, Protocol, TlsFacts } from "../detect/types.js";
+import type { Anomaly, ConversationFacts, Protocol, QuicFacts, TlsFacts } from "../detect/types.js";
 import type { Conversation } from "../flow/conversation.js";
 import { connState } from "../flow/conversation.js";
 import type { FlowStats } from "../flow/table.js";
@@ -60,6 +60,8 @@ export interface CaptureRecord {
   flow: FlowStats | null;
   /** How a live capture was made (capture command only; absent for files): docs/report-schema.md, "Live capture". */
   live?: LiveCaptureInfo;
+  /** Present (true) when the reading was stopped by Ctrl-C or SIGTERM before the end of this capture. */
+  interrupted?: true;
 }
 
 export interface ConversationRecord {
@@ -88,7 +90,7 @@ export interface ConversationRecord {
   /** Zeek conn_state (S0, S1, SF, REJ, …) and history letters (uppercase = client). */
   state: string;
   history: string;
-  /** What the bytes are (not the port): tls, vmware-authd, ssh, rdp, http, ntp, dns, plaintext, unknown, none. */
+  /** What the bytes are (not the port): tls, quic, vmware-authd, ssh, rdp, http, ntp, dns, plaintext, unknown, none. */
   protocol: Protocol;
   /** TLS facts when a TLS handshake was seen (also for vmware-authd and RDP after negotiation). */
   tls: TlsFacts | null;
@@ -100,6 +102,8 @@ export interface ConversationRecord {
   http: ConversationFacts["http"];
   ntp: ConversationFacts["ntp"];
   dns: ConversationFacts["dns"];
+  /** QUIC facts (version, Initial packets opened, …) for protocol quic, else null; its TLS handshake is in `tls`. */
+  quic?: QuicFacts | null;
   /** ICMP/ICMPv6 errors quoting this conversation: last type and code, how many, their frames. */
   icmp: { type: number; code: number; count: number; frames: number[] } | null;
   /** TCP counters (null for UDP). */
@@ -156,6 +160,7 @@ export function captureRecord(c: CaptureResult): CaptureRecord {
     decode: c.decode,
     flow: c.flow ? { ...c.flow } : null,
     ...(s.live ? { live: s.live } : {}),
+    ...(s.interrupted ? { interrupted: true as const } : {}),
   };
 }
 
@@ -191,6 +196,7 @@ export function conversationRecord(c: Conversation, v: ConversationVerdict | und
     http: f?.http ?? null,
     ntp: f?.ntp ?? null,
     dns: f?.dns ?? null,
+    quic: f?.quic ?? null,
     icmp: c.icmpCount > 0 ? { type: c.icmpType, code: c.icmpCode, count: c.icmpCount, frames: [...c.icmpFrames] } : null,
     tcp: t !== null ? { ...t.counters } : null,
     anomalies: f?.anomalies ?? [],
@@ -237,8 +243,31 @@ export interface Summary {
   conversations: number;
   /** Conversations that matched a row of the matrix (not infrastructure or related). */
   matched: number;
-  /** Seconds from the first to the last packet, over all captures. */
+  /** Seconds the captures cover: the union of each capture's first-to-last-packet span (never negative). */
   captureSeconds: number;
+}
+
+/** A finding as the report carries it: with `--evidence`, its frames in the evidence file. */
+export type ReportFinding = Finding & {
+  /** Frame numbers (1-based) in the evidence file of the packets behind this finding; only with --evidence. */
+  evidenceFrames?: number[];
+};
+
+/** The evidence pcapng written with `--evidence` (src/report/evidence.ts, docs/report-schema.md). */
+export interface EvidenceRecord {
+  /** The path as given with --evidence. */
+  file: string;
+  /** SHA-256 of the file's bytes, lowercase hex. */
+  sha256: string;
+  /** Packets in the file. */
+  packets: number;
+  /** Size of the file in bytes. */
+  bytes: number;
+  /** One conforming conversation per matrix row seen, and its frames in the evidence file. */
+  examples: { rule: string; conversation: number; frames: number[] }[];
+  /** Conversations of findings not in the file because of limits.conversationsPerFinding. */
+  conversationsLeftOut: number;
+  limits: { conversationsPerFinding: number; framesPerConversation: number };
 }
 
 export interface Report {
@@ -251,8 +280,10 @@ export interface Report {
   /** Every host in the captures that has a role, explicit or inferred. */
   roles: RoleRecord[];
   conversations: ConversationRecord[];
-  findings: Finding[];
+  findings: ReportFinding[];
   summary: Summary;
+  /** Only with --evidence: the evidence pcapng's name, sha256 and contents. */
+  evidence?: EvidenceRecord;
 }
 
 /** What the policy needs of each capture (policy/evaluate.ts CaptureInfo). */
@@ -277,17 +308,32 @@ export function captureInfos(a: Analysis): CaptureInfo[] {
   });
 }
 
-/** Seconds from the first to the last packet over all captures (0 with no packet). */
+/**
+ * Seconds the captures cover: the union of each capture's span from its first to its last packet
+ * (0 with no packet). A capture whose clock went backwards (last before first) covers 0 s rather
+ * than a negative time; and the first packet of one file is never paired with the last of
+ * another, so a file with a stepped clock cannot make two files "cover" 82 years, nor the gap
+ * between day1.pcap and day2.pcap count as captured.
+ */
 export function captureSeconds(a: Analysis): number {
-  let first = Infinity;
-  let last = -Infinity;
+  const spans: [number, number][] = [];
   for (const c of a.captures) {
     const f = c.summary.firstTimestamp;
     const l = c.summary.lastTimestamp;
-    if (f) first = Math.min(first, f.sec + f.nsec / 1e9);
-    if (l) last = Math.max(last, l.sec + l.nsec / 1e9);
+    if (!f || !l) continue;
+    const s0 = f.sec + f.nsec / 1e9;
+    const s1 = l.sec + l.nsec / 1e9;
+    if (s1 > s0) spans.push([s0, s1]);
   }
-  return Number.isFinite(first) && Number.isFinite(last) ? Math.max(0, last - first) : 0;
+  spans.sort((x, y) => x[0] - y[0]);
+  let total = 0;
+  let end = -Infinity;
+  for (const [s0, s1] of spans) {
+    if (s1 <= end) continue;
+    total += s1 - Math.max(s0, end);
+    end = s1;
+  }
+  return total;
 }
 
 function roleRecords(a: Analysis, roles: RoleMap): RoleRecord[] {

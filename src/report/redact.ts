@@ -89,6 +89,18 @@ const FIELDS: Record<string, Handling> = {
   "conversations.tls.certificate.notBefore": "keep",
   "conversations.tls.certificate.notAfter": "keep",
   "conversations.tls.certificate.san": "nameOrIp",
+  "conversations.tls.chain.subject": "dn",
+  "conversations.tls.chain.issuer": "dn",
+  "conversations.tls.chain.notBefore": "keep",
+  "conversations.tls.chain.notAfter": "keep",
+  "conversations.tls.chain.san": "nameOrIp",
+  "conversations.tls.chain.keyType": "keep",
+  "conversations.tls.chain.curve": "keep",
+  "conversations.tls.chain.signatureAlgorithm": "keep",
+  "conversations.tls.chain.sha256": "keep",
+  "conversations.tls.truncated.from": "keep",
+  "conversations.tls.truncated.message": "keep",
+  "conversations.tls.truncated.reason": "tool",
   "conversations.tls.alerts.from": "keep",
   "conversations.tls.alerts.level": "keep",
   "conversations.tls.alerts.description": "keep",
@@ -97,9 +109,21 @@ const FIELDS: Record<string, Handling> = {
   "conversations.rdp.requestedProtocols": "keep",
   "conversations.rdp.selectedProtocol": "keep",
   "conversations.rdp.failure": "keep",
+  "conversations.rdp.udp.clientVersion": "keep",
+  "conversations.rdp.udp.serverVersion": "keep",
+  "conversations.rdp.udp.correlationId": "keep",
   "conversations.http.method": "keep",
   "conversations.http.uri": "uri",
   "conversations.http.host": "hostPort",
+  "conversations.quic.version": "keep",
+  "conversations.quic.offeredVersions": "keep",
+  "conversations.quic.dcid": "keep",
+  "conversations.quic.sni": "nameOrIp",
+  "conversations.quic.truncated.from": "keep",
+  "conversations.quic.close.from": "keep",
+  "conversations.quic.close.error": "keep",
+  "conversations.quic.close.tlsAlert": "keep",
+  "conversations.quic.close.reason": "data",
   "conversations.dns.queries": "nameOrIp",
   "conversations.dns.rcodes": "keep",
   "conversations.anomalies.name": "keep",
@@ -526,9 +550,11 @@ class Pseudonyms {
     for (const c of r.conversations ?? []) {
       for (const e of [c.client, c.server]) if (e?.ip) this.ipText(e.ip);
       learn(c.tls?.sni);
+      learn(c.quic?.sni ?? undefined);
       for (const s of c.tls?.certificate?.san ?? []) learn(s);
       const cn = /(?:^|, )CN=([^,]*)(?:, |$)/.exec(c.tls?.certificate?.subject ?? "");
       if (cn && cn[1].includes(".")) learn(cn[1]);
+      for (const x of c.tls?.chain ?? []) for (const s of x.san) learn(s);
       for (const q of c.dns?.queries ?? []) learn(q);
       const host = c.http?.host;
       if (host) learn(/^([^:\[\]]+)(:\d*)?$/.exec(host)?.[1]);

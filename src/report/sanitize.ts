@@ -46,6 +46,31 @@ export function terminalSafe(s: string): string {
 }
 
 /**
+ * What JSON.stringify leaves raw but a terminal or an editor must not get as is (`jq .`, `cat`,
+ * `less` show JSON strings decoded or raw): DEL and the C1 controls U+007F–U+009F (U+009B is a
+ * one-character CSI), format characters (bidi overrides and isolates, zero-width characters,
+ * U+FEFF), U+2028/U+2029 and unassigned code points. C0 controls are escaped by JSON.stringify
+ * itself (RFC 8259 §7), and so are lone surrogates (ES2019 well-formed JSON.stringify).
+ */
+const JSON_UNSAFE = /[\u007f-\u009f\p{Cf}\p{Zl}\p{Zp}\p{Cn}]/gu;
+
+/** `\uXXXX` (a surrogate pair of them above U+FFFF, RFC 8259 §7) for one code point. */
+function jsonEscape(ch: string): string {
+  let out = "";
+  for (let i = 0; i < ch.length; i++) out += "\\u" + ch.charCodeAt(i).toString(16).padStart(4, "0");
+  return out;
+}
+
+/**
+ * JSON text (from JSON.stringify) with every JSON_UNSAFE character `\u`-escaped. Such characters
+ * can only stand inside strings (JSON's structure is ASCII), where an escape means the same
+ * character: a parser reads back exactly the same values.
+ */
+export function jsonSafe(json: string): string {
+  return json.replace(JSON_UNSAFE, jsonEscape);
+}
+
+/**
  * ASCII punctuation that means something to GitHub Flavored Markdown anywhere in a line:
  * `\` escapes, `` ` `` code spans, `*` and `_` emphasis, `[` `]` links and images (so `](javascript:…)`
  * stays text), `|` table cells, `~` strikethrough, `#` headings and issue references, `$` math on

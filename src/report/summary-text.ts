@@ -8,7 +8,7 @@
 import type { Finding, Severity } from "../policy/check.js";
 import type { MatrixRow } from "../policy/matrix.js";
 import { formatPorts, rowServerText } from "../policy/matrix.js";
-import type { CaptureRecord, ConversationRecord, Report, RoleRecord } from "./record.js";
+import type { CaptureRecord, ConversationRecord, Report, ReportFinding, RoleRecord } from "./record.js";
 
 /** Other conversations listed at most; the rest are counted (the JSON report lists them all). */
 export const MAX_OTHER_CONVERSATIONS = 200;
@@ -179,7 +179,7 @@ const GROUPS: { severity: Severity; name: string }[] = [
   { severity: "info", name: "Info" },
 ];
 
-export function findingView(f: Finding, files: readonly string[] = []): FindingView {
+export function findingView(f: ReportFinding, files: readonly string[] = []): FindingView {
   const where: string[] = [];
   // With several captures, frame numbers are only meaningful with the file they are in.
   const byCapture = f.framesIn ?? [];
@@ -188,6 +188,8 @@ export function findingView(f: Finding, files: readonly string[] = []): FindingV
       ? byCapture.map((x) => `${framesText(x.frames)} of ${files[x.capture] ?? `capture ${x.capture}`}`).join("; ")
       : framesText(f.frames);
   if (frames) where.push(frames);
+  const ev = evidenceFramesText(f);
+  if (ev) where.push(ev);
   if (f.conversations.length > 0) {
     where.push(`${f.conversations.length === 1 ? "conversation" : "conversations"} ${compactNumbers(f.conversations)}`);
   }
@@ -559,6 +561,33 @@ export function captureView(c: CaptureRecord): CaptureView {
 
 export function captureViews(r: Report): CaptureView[] {
   return r.captures.map(captureView);
+}
+
+/** "evidence frames 1–8" (frames in the --evidence file), or null without one. */
+export function evidenceFramesText(f: ReportFinding): string | null {
+  if (f.evidenceFrames === undefined) return null;
+  return f.evidenceFrames.length === 0 ? "no evidence frames" : `evidence ${framesText(f.evidenceFrames)}`;
+}
+
+/**
+ * The evidence file (--evidence) under the captures, or null without one, in parts a renderer
+ * joins with " · " or puts one a line (so the sha256 can be copied whole):
+ * "Evidence: ev.pcapng", "114 packets, 37,636 bytes", "sha256 8a55…", "conforming examples: …".
+ */
+export function evidenceParts(r: Report): string[] | null {
+  const e = r.evidence;
+  if (!e) return null;
+  const parts = [`Evidence: ${e.file}`, `${plural(e.packets, "packet")}, ${plural(e.bytes, "byte")}`, `sha256 ${e.sha256}`];
+  if (e.examples.length > 0) parts.push(`conforming examples: ${e.examples.map((x) => `${x.rule} (conversation ${x.conversation})`).join(", ")}`);
+  if (e.conversationsLeftOut > 0) {
+    parts.push(`${plural(e.conversationsLeftOut, "conversation")} of findings left out (at most ${e.limits.conversationsPerFinding} per finding)`);
+  }
+  return parts;
+}
+
+/** evidenceParts as one line. */
+export function evidenceLine(r: Report): string | null {
+  return evidenceParts(r)?.join(" · ") ?? null;
 }
 
 /** The last line: which tool and matrix wrote the report. */

@@ -18,6 +18,7 @@ import {
   NOT_SEEN,
   SECTION,
   captureViews,
+  evidenceParts,
   findingGroups,
   generatorLine,
   matrixView,
@@ -379,6 +380,12 @@ export function renderTable(r: Report, o: TableOptions, matrixRows?: readonly Ma
     }
   }
 
+  // The evidence file (--evidence) whatever the sections: its name and sha256 go with the ticket.
+  const ev = evidenceParts(r);
+  if (ev) {
+    out.push("");
+    for (const part of ev) out.push(...para(part, width));
+  }
   out.push("");
   out.push(...para(generatorLine(r), width));
   return out.join("\n") + "\n";

@@ -2,7 +2,9 @@
 // `npm run bench`: speed and peak memory of a full `analyze` against the floor and other tools, on
 // the same files, in one run (so the ratios compare like with like on a shared machine).
 //
-//   node test/bench/bench.mjs [--runs=N] [--skip-tools] [--json=FILE]
+//   node test/bench/bench.mjs [--runs=N] [--skip-tools] [--json=FILE] [--only=hostile]
+//
+// --only=hostile runs only the hostile cases below (no recording, no root needed).
 //
 // Files (cached in .bench-cache/, git-ignored; made on first use):
 //   mixed.pcap       real HTTP/TLS/UDP on loopback, ~2 M packets (test/bench/record.sh; needs root,
@@ -10,10 +12,16 @@
 //   mixed.pcapng     the same converted by editcap (wireshark-common)
 //   mixed.pcap.gz    the same gzip -1
 //   synscan.pcap     1,000,000 SYN-only conversations (test/bench/synscan.mjs)
+//   hostile cases (issue 19, test/bench/hostile.mjs): a hash flood and its control, 1 M pcapng
+//   IDBs, 1 M never-completing fragments, 20,000 TCP flows with holes (once and three times),
+//   20,000 UDP flows; the peak RSS of the memory cases is checked against the bound that
+//   docs/performance.md derives from the defaults (memoryBoundMiB below).
 // Tools compared when installed: tshark (-q -z conv,tcp), ndpiReader (libndpi-bin), tcpdump -r.
 // Peak RSS comes from GNU time (/usr/bin/time, package "time"). Each timing is the best of N runs.
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
+import { DEFAULT_FRAGMENT_LIMITS } from "../../dist/decode/fragments.js";
+import { DEFAULT_FLOW_OPTIONS, MAX_AGGREGATES } from "../../dist/flow/table.js";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -27,21 +35,41 @@ mkdirSync(cache, { recursive: true });
 const has = (cmd) => spawnSync("sh", ["-c", `command -v ${cmd}`]).status === 0;
 const f = (name) => path.join(cache, name);
 
+const HOSTILE_ONLY = args.only === "hostile";
+const HOSTILE = ["hashflood.pcap", "hashflood-control.pcap", "manyidb.pcapng", "frags.pcap", "holes.pcap", "udp20k.pcap"];
+const missing = HOSTILE.filter((n) => !existsSync(f(n)));
+if (missing.length > 0) {
+  console.error(`writing ${missing.join(", ")} into .bench-cache/ (about a minute)…`);
+  execFileSync(process.execPath, [path.join(here, "hostile.mjs"), cache, ...missing], { stdio: "inherit" });
+}
+
+/**
+ * The documented worst-case peak RSS (docs/performance.md, "The bound"), from the defaults: what
+ * may be held, each part at its limit. MiB.
+ */
+function memoryBoundMiB() {
+  const MiB = 1024 * 1024;
+  const kept = (DEFAULT_FLOW_OPTIONS.maxHeldBytes + DEFAULT_FLOW_OPTIONS.retainedBytes + DEFAULT_FRAGMENT_LIMITS.maxBytes) / MiB;
+  const entries = DEFAULT_FLOW_OPTIONS.maxConversations + MAX_AGGREGATES * 1.1; // listed + aggregate entries
+  const objects = (DEFAULT_FLOW_OPTIONS.maxConversations + entries) * 4 / 1024; // in the table + in the report's lists, ~4 KiB each
+  const report = (entries * 4) / 1024; // records and JSON text, ~4 KiB per entry
+  return Math.round(64 + 2 * kept + objects + 3 + 64 + report);
+}
+
 // ---- inputs ----
-if (!existsSync(f("mixed.pcap"))) {
+if (!HOSTILE_ONLY && !existsSync(f("mixed.pcap"))) {
   console.error("recording .bench-cache/mixed.pcap (about 2 minutes)…");
   execFileSync(path.join(here, "record.sh"), [f("mixed.pcap"), "2000000", "300"], { stdio: "inherit" });
 }
-if (!existsSync(f("mixed.pcapng")) && has("editcap")) execFileSync("editcap", ["-F", "pcapng", f("mixed.pcap"), f("mixed.pcapng")]);
-if (!existsSync(f("mixed.pcap.gz"))) execFileSync("sh", ["-c", `gzip -1 -c '${f("mixed.pcap")}' > '${f("mixed.pcap.gz")}'`]);
-if (!existsSync(f("synscan.pcap"))) execFileSync(process.execPath, [path.join(here, "synscan.mjs"), f("synscan.pcap"), "1000000"]);
+if (!HOSTILE_ONLY && !existsSync(f("mixed.pcapng")) && has("editcap")) execFileSync("editcap", ["-F", "pcapng", f("mixed.pcap"), f("mixed.pcapng")]);
+if (!HOSTILE_ONLY && !existsSync(f("mixed.pcap.gz"))) execFileSync("sh", ["-c", `gzip -1 -c '${f("mixed.pcap")}' > '${f("mixed.pcap.gz")}'`]);
+if (!HOSTILE_ONLY && !existsSync(f("synscan.pcap"))) execFileSync(process.execPath, [path.join(here, "synscan.mjs"), f("synscan.pcap"), "1000000"]);
 
 const cli = path.join(repo, "dist/cli/main.js");
 if (!existsSync(cli)) throw new Error("dist/cli/main.js is missing: npm run build first");
 
-const floorOut = JSON.parse(execFileSync(process.execPath, [path.join(here, "floor.mjs"), "walk", f("mixed.pcap")], { encoding: "utf8" }));
-const PACKETS = floorOut.packets;
-const SIZE = statSync(f("mixed.pcap")).size;
+const PACKETS = HOSTILE_ONLY ? 0 : JSON.parse(execFileSync(process.execPath, [path.join(here, "floor.mjs"), "walk", f("mixed.pcap")], { encoding: "utf8" })).packets;
+const SIZE = HOSTILE_ONLY ? 0 : statSync(f("mixed.pcap")).size;
 
 /** Runs a command RUNS times under GNU time; best wall time and the peak RSS of that run. */
 function measure(label, cmd, argv, { runs = RUNS, env = {}, okCodes = [0, 1] } = {}) {
@@ -71,6 +99,7 @@ const add = (r, bytes, packets) => r && rows.push({ ...r, bytes, packets });
 const node = process.execPath;
 const json = ["--format", "json", "-o", "/dev/null"];
 
+if (!HOSTILE_ONLY) {
 add(measure("floor: pcap record walk (node)", node, [path.join(here, "floor.mjs"), "walk", f("mixed.pcap")]), SIZE, PACKETS);
 add(measure("floor: walk + L2-L4 decode (node)", node, [path.join(here, "floor.mjs"), "decode", f("mixed.pcap")]), SIZE, PACKETS);
 add(measure("analyze mixed.pcap", node, [cli, "analyze", f("mixed.pcap"), ...json]), SIZE, PACKETS);
@@ -82,8 +111,44 @@ if (args["skip-tools"] === undefined) {
   if (has("ndpiReader")) add(measure("ndpiReader -i", "ndpiReader", ["-i", f("mixed.pcap"), "-q"], { okCodes: [0, 1] }), SIZE, PACKETS);
   if (has("tcpdump")) add(measure("tcpdump -r (TZ=UTC)", "sh", ["-c", `tcpdump -n -r '${f("mixed.pcap")}' > /dev/null 2>&1`], { env: { TZ: "UTC" } }), SIZE, PACKETS);
 }
+}
+
+// ---- hostile cases (issue 19): time ~linear in the input, peak RSS under the documented bound ----
+const hostile = [];
+const BOUND = memoryBoundMiB();
+const hcase = (label, files, packets, memory) => {
+  const r = measure(label, node, [cli, "analyze", ...files.map(f), ...json, "--fail-on", "none"], { runs: 1 });
+  if (r === null) return;
+  const bytes = files.reduce((s, n) => s + statSync(f(n)).size, 0);
+  hostile.push({ ...r, bytes, packets, memory });
+};
+hcase("hash flood: 19,000 colliding IPv6 flows", ["hashflood.pcap"], 133_000, false);
+hcase("hash flood control: ordinary addresses", ["hashflood-control.pcap"], 133_000, false);
+hcase("pcapng: 1,000,000 IDBs, link types changing", ["manyidb.pcapng"], 1000, false);
+hcase("1,000,000 never-completing IPv4 fragments", ["frags.pcap"], 1_000_000, true);
+hcase("20,000 TCP flows with holes", ["holes.pcap"], 140_000, true);
+hcase("the same file three times", ["holes.pcap", "holes.pcap", "holes.pcap"], 420_000, true);
+hcase("20,000 UDP flows, 8 × 2 KiB samples each", ["udp20k.pcap"], 180_000, true);
 
 // ---- table ----
+if (hostile.length > 0) {
+  const pad = (s, n) => String(s).padEnd(n);
+  const lpad = (s, n) => String(s).padStart(n);
+  console.log(`\nhostile inputs (1 run each); documented peak RSS bound from the defaults: ${BOUND} MiB\n`);
+  console.log(`${pad("case", 46)} ${lpad("MB", 6)} ${lpad("seconds", 8)} ${lpad("peak RSS", 10)}  bound`);
+  for (const r of hostile) {
+    const verdict = r.memory ? (r.rssMiB <= BOUND ? "under" : "OVER") : "";
+    console.log(`${pad(r.label, 46)} ${lpad((r.bytes / 1e6).toFixed(0), 6)} ${lpad(r.s.toFixed(2), 8)} ${lpad(r.rssMiB.toFixed(0) + " MiB", 10)}  ${verdict}`);
+  }
+  const flood = hostile.find((r) => r.label.startsWith("hash flood:"));
+  const control = hostile.find((r) => r.label.startsWith("hash flood control"));
+  if (flood && control) console.log(`  hash flood vs control: ${(flood.s / control.s).toFixed(2)}× the time (before issue 19, on this machine: 20×)`);
+  if (hostile.some((r) => r.memory && r.rssMiB > BOUND)) process.exitCode = 1;
+}
+if (HOSTILE_ONLY) {
+  if (args.json) writeFileSync(args.json, JSON.stringify({ date: new Date().toISOString(), node: process.version, bound: BOUND, hostile }, null, 2));
+  process.exit();
+}
 const floor = rows.find((r) => r.label.startsWith("floor: pcap record walk"));
 const an = rows.find((r) => r.label === "analyze mixed.pcap");
 const pad = (s, n) => String(s).padEnd(n);
@@ -105,4 +170,4 @@ if (an && floor) {
   if (nd) console.log(`  analyze faster than ndpiReader: ${(nd.s / an.s).toFixed(2)}×`);
   for (const r of rows.filter((x) => x.label.startsWith("analyze"))) console.log(`  peak RSS < 256 MiB, ${r.label}: ${r.rssMiB.toFixed(0)} MiB`);
 }
-if (args.json) writeFileSync(args.json, JSON.stringify({ date: new Date().toISOString(), node: process.version, size: SIZE, packets: PACKETS, rows }, null, 2));
+if (args.json) writeFileSync(args.json, JSON.stringify({ date: new Date().toISOString(), node: process.version, size: SIZE, packets: PACKETS, rows, bound: BOUND, hostile }, null, 2));

@@ -3,6 +3,7 @@
 // One target in 16 answers port 443 and 902 with RST-ACK (REJ), so findings of two kinds exist.
 //   node test/bench/synscan.mjs OUT.pcap [N=1000000]
 import { openSync, writeSync, closeSync } from "node:fs";
+import { tcp } from "./frames.mjs";
 
 const [out, nArg] = process.argv.slice(2);
 const N = Number(nArg ?? 1_000_000);
@@ -44,13 +45,7 @@ function packet(t, src, dst, sport, dport, flags, seq, ack) {
   buf.writeUInt32BE(src, o + 12); // source address
   buf.writeUInt32BE(dst, o + 16); // destination address
   o += 20;
-  buf.writeUInt16BE(sport, o); // source port
-  buf.writeUInt16BE(dport, o + 2); // destination port
-  buf.writeUInt32BE(seq >>> 0, o + 4); // sequence number
-  buf.writeUInt32BE(ack >>> 0, o + 8); // acknowledgment number
-  buf[o + 12] = 0x50; // data offset 5
-  buf[o + 13] = flags; // flags
-  buf.writeUInt16BE(flags & 0x04 ? 0 : 1024, o + 14); // window
+  tcp(buf, o, sport, dport, seq, ack, flags, 0, 0, flags & 0x04 ? 0 : 1024); // TCP header; a RST advertises window 0
   at += 16 + FRAME;
 }
 

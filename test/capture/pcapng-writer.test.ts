@@ -191,6 +191,34 @@ describe("PcapngWriter read back", () => {
     expect(opts.get(8)).toBe(1n); // isb_usrdeliv
   });
 
+  it("comments: an SHB opt_comment, one opt_comment per entry on an EPB, and IDBs of their own (addInterface)", () => {
+    const path = join(dir, "comments.pcapng");
+    const w = new PcapngWriter(path, { ifName: "unused", snaplen: 0, comment: "from a.pcapng" });
+    const a = w.addInterface(1, "a.pcapng#0", 65535);
+    const b2 = w.addInterface(1, "a.pcapng#1", 1500); // same link type, still its own interface
+    expect([a, b2]).toEqual([0, 1]);
+    const at = w.writePacketOn(b2, 5, 6, ethFrame(61, 3), 61, 61, ["first", "zweite Bemerkung é"]);
+    const plain = w.writePacketOn(a, 5, 7, ethFrame(60, 4), 60, 60);
+    w.close();
+    expect(() => w.writePacketOn(2, 0, 0, ethFrame(60, 0), 60, 60)).toThrow(RangeError);
+    const b = readFileSync(path);
+    const options = (from: number, to: number): [number, string][] => {
+      const out: [number, string][] = [];
+      for (let o = from; o < to && b.readUInt16LE(o) !== 0; o += 4 + ((b.readUInt16LE(o + 2) + 3) & ~3)) {
+        out.push([b.readUInt16LE(o), b.subarray(o + 4, o + 4 + b.readUInt16LE(o + 2)).toString("utf8")]);
+      }
+      return out;
+    };
+    // SHB options start after the 24-byte fixed part (§4.1); opt_comment is code 1 (§3.5).
+    expect(options(24, b.readUInt32LE(4) - 4)).toEqual([[1, "from a.pcapng"]]);
+    const len = b.readUInt32LE(at + 4);
+    expect(b.readUInt32LE(at + 8)).toBe(1); // interface id of the second IDB
+    // EPB: 28 fixed bytes + 61 data padded to 64, then the options, then the trailing length.
+    expect(options(at + 28 + 64, at + len - 4)).toEqual([[1, "first"], [1, "zweite Bemerkung é"]]);
+    expect(b.readUInt32LE(at + len - 4)).toBe(len);
+    expect(b.readUInt32LE(plain + 4)).toBe(32 + 60); // no comment: no options, no opt_endofopt
+  });
+
   describe.skipIf(tshark === null)("tshark reads the file", () => {
     it("with the same packets, times and lengths, and the IDB's name and resolution", async () => {
       const path = join(dir, "tshark.pcapng");
@@ -212,6 +240,18 @@ describe("PcapngWriter read back", () => {
         { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] },
       );
       expect(out.trim().split("\n")).toEqual(["1700000000.000000001,46,46,veth-test,10.88.0.2", "1700000001.999999999,46,20,veth-test,"]);
+    });
+
+    it("with the packet comments as frame.comment, filterable, and the SHB comment", () => {
+      const path = join(dir, "tshark-comments.pcapng");
+      const w = new PcapngWriter(path, { ifName: "x", snaplen: 0, comment: "section comment" });
+      const i = w.addInterface(1, "src#0", 65535);
+      for (let n = 0; n < 4; n++) w.writePacketOn(i, 100 + n, 0, ethFrame(60, n), 60, 60, n % 2 === 0 ? [`mark-${n}`, "also"] : []);
+      w.close();
+      const run = (args: string[]) => execFileSync("tshark", ["-r", path, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+      expect(run(["-Y", 'frame.comment contains "mark-"', "-T", "fields", "-e", "frame.number"]).trim().split("\n")).toEqual(["1", "3"]);
+      expect(run(["-Y", "frame.number == 3", "-T", "fields", "-e", "frame.comment"]).trim()).toBe("mark-2,also");
+      expect(execFileSync("capinfos", ["-k", path], { encoding: "utf8" })).toContain("section comment");
     });
   });
 });

@@ -310,3 +310,26 @@ describe("pcapng: damaged blocks", () => {
     expect(r.errors[0]).toMatchObject({ frame: 2, offset: at });
   });
 });
+
+describe("pcapng: many interface blocks", () => {
+  it("keeps every IDB and lists each link type once, in order of first appearance, over 100,000 IDBs", () => {
+    // Issue 19: the link-type bookkeeping searched the list per IDB (quadratic). The time is
+    // measured in `npm run bench`; here the result: every LinkType value 0..65535 appears, in a
+    // scrambled order, then 34,464 more IDBs repeat earlier ones.
+    const le = true;
+    const n = 100_000;
+    const typeOf = (i: number) => (i < 65536 ? (i * 40503) & 0xffff : (i * 7) & 0xffff); // 40503 is odd: a permutation of 0..65535
+    const parts: Uint8Array[] = [shb(le)];
+    for (let i = 0; i < n; i++) parts.push(idb(le, typeOf(i), 0));
+    // Packets on the first, a middle and the last interface carry that interface's link type.
+    const ids = [0, 54321, n - 1];
+    for (const id of ids) parts.push(epb(le, id, BigInt(id), payload(20, id)));
+    const r = readAll(mk, cat(...parts), () => 1 << 16);
+    expect(r.errors).toEqual([]);
+    expect(r.linkTypes).toHaveLength(65536);
+    expect(new Set(r.linkTypes).size).toBe(65536);
+    for (const i of [0, 1, 2, 1000, 65535]) expect(r.linkTypes[i]).toBe(typeOf(i));
+    expect(r.packets.map((p) => p.interfaceId)).toEqual(ids);
+    expect(r.packets.map((p) => p.linkType)).toEqual(ids.map(typeOf));
+  });
+});

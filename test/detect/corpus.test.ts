@@ -1,6 +1,6 @@
 /**
  * Protocol labels on the public corpus against tshark 4.0 (`streams[].detected` / `app_layers` in
- * <file>.tshark.json), for the protocols this folder detects besides TLS: SSH, HTTP, NTP, DNS, RDP.
+ * <file>.tshark.json), for the protocols this folder detects besides TLS: SSH, HTTP, NTP, DNS, RDP, QUIC.
  *
  * Both ways: where tshark names one of them we must say the same, and where we name one tshark
  * must too, except where tshark is known to be blind (listed below with the reason and checked
@@ -12,7 +12,7 @@ import { analyzeFiles } from "../../src/analyze.js";
 import type { Protocol } from "../../src/detect/types.js";
 import { corpusFiles, HAVE_PUBLIC, oracle, PUBLIC_DIR, SKIP_MESSAGE } from "../support/corpus.js";
 
-const COMPARED = ["ssh", "http", "ntp", "dns", "rdp"] as const;
+const COMPARED = ["ssh", "http", "ntp", "dns", "rdp", "quic"] as const;
 type Compared = (typeof COMPARED)[number];
 
 interface OracleStream {
@@ -27,7 +27,8 @@ interface OracleStream {
 function tsharkLabel(s: OracleStream): Compared | null {
   const tokens = new Set(s.app_layers.flatMap((l) => l.split(":")));
   if (s.detected === "SSH" || tokens.has("ssh")) return "ssh";
-  if (tokens.has("rdp")) return "rdp"; // tpkt:cotp:rdp; "rdpudp" is RDPEUDP, which we do not detect
+  if (tokens.has("rdp") || tokens.has("rdpudp")) return "rdp"; // tpkt:cotp:rdp on TCP; rdpudp is MS-RDPEUDP
+  if (tokens.has("quic") || tokens.has("gquic")) return "quic"; // IETF QUIC and Google QUIC
   if (tokens.has("http")) return "http";
   if (tokens.has("ntp")) return "ntp";
   if (tokens.has("dns")) return "dns"; // "mdns" is a different token
@@ -81,12 +82,14 @@ describe.skipIf(!HAVE_PUBLIC)(`protocol labels agree with tshark on ${PUBLIC_DIR
   }
 
   it("compared a real number of conversations of each protocol", () => {
-    // Counts from the corpus's oracle files: 2 SSH (on 22), 3 HTTP, 20 NTP, 3 RDP, and the DNS
+    // Counts from the corpus's oracle files: 2 SSH (on 22), 3 HTTP, 20 NTP, 3 RDP (and 1 RDP over UDP), and the DNS
     // of seven files. Lower bounds, so a new capture in the corpus does not break the test.
     expect(agreed.get("ssh") ?? 0).toBeGreaterThanOrEqual(2);
     expect(agreed.get("http") ?? 0).toBeGreaterThanOrEqual(3);
     expect(agreed.get("ntp") ?? 0).toBeGreaterThanOrEqual(20);
     expect(agreed.get("dns") ?? 0).toBeGreaterThanOrEqual(20);
-    expect(agreed.get("rdp") ?? 0).toBeGreaterThanOrEqual(3);
+    expect(agreed.get("rdp") ?? 0).toBeGreaterThanOrEqual(4); // 3 on TCP, 1 RDPEUDP
+    // QUIC: quic-v2-http3-udp443, snaplen256-quic-udp443 and the Google QUIC stream of ipv6-tls12-and-gquic.
+    expect(agreed.get("quic") ?? 0).toBeGreaterThanOrEqual(3);
   });
 });

@@ -8,6 +8,7 @@ import { detect, detectors } from "../../src/detect/registry.js";
 import { emptyFacts, type StreamSample } from "../../src/detect/types.js";
 import * as fx from "./fixtures.js";
 import { bytes, randomBytes, rng, tcp, udp } from "./sample.js";
+import * as ux from "./udp-fixtures.js";
 
 const PROTOCOLS = new Set(detectors.map((d) => d.protocol));
 const RESULTS = new Set(["match", "more", "no"]);
@@ -29,6 +30,8 @@ function validSamples(): StreamSample[] {
     udp([[true, fx.ntpV3Client], [false, fx.ntpV3Server]], { serverPort: 123 }),
     udp([[true, fx.ntpControlRequest], [false, fx.ntpControlResponse], [true, fx.ntpMonlist]], { serverPort: 123 }),
     udp([[true, fx.dnsQuery], [false, fx.dnsResponse], [true, fx.dnsSelfLoop], [false, fx.dnsLabelLoop]], { serverPort: 53 }),
+    udp([[true, ux.clientInitial(1, ux.DCID, 0, ux.cryptoFrame(0, ux.quicClientHello("quic.example")), 0)], [false, ux.A3_PACKET]], { serverPort: 443 }),
+    udp([[true, ux.syn(2, false, false)], [false, ux.synAck(2, false)], [true, ux.data(ux.SERVER_ISN, ux.CLIENT_ISN + 1, fx.clientHello("rdp"))], [false, ux.data(ux.CLIENT_ISN + 1, ux.SERVER_ISN + 1, fx.serverHello())]], { serverPort: 3389 }),
   ];
 }
 
@@ -123,7 +126,7 @@ describe("detectors never throw", () => {
       }
     }
     // Strong signatures need literal text or consistent headers: random bytes never make them.
-    for (const p of ["vmware-authd", "ssh", "http", "rdp"]) expect(seen.get(p) ?? 0, p).toBe(0);
+    for (const p of ["vmware-authd", "ssh", "http", "rdp", "quic"]) expect(seen.get(p) ?? 0, p).toBe(0);
     expect((seen.get("unknown") ?? 0) + (seen.get("none") ?? 0)).toBeGreaterThan(1000);
   });
 });

@@ -6,7 +6,7 @@ import { bytes, randomBytes, rng, tcp, udp, zeros } from "./sample.js";
 
 describe("detector registry", () => {
   it("lists every protocol of the report contract exactly once", () => {
-    const all: Protocol[] = ["tls", "vmware-authd", "ssh", "rdp", "http", "ntp", "dns", "plaintext", "unknown", "none"];
+    const all: Protocol[] = ["tls", "quic", "vmware-authd", "ssh", "rdp", "http", "ntp", "dns", "plaintext", "unknown", "none"];
     expect(detectors.map((d) => d.protocol).sort()).toEqual([...all].sort());
   });
 
@@ -17,7 +17,7 @@ describe("detector registry", () => {
       expect(d.maxBytes).toBeGreaterThanOrEqual(0);
     }
     const strong = detectors.filter((d) => d.byContent).map((d) => d.protocol);
-    expect(strong).toEqual(["vmware-authd", "tls", "ssh", "rdp", "http"]);
+    expect(strong).toEqual(["vmware-authd", "tls", "ssh", "rdp", "http", "quic"]);
   });
 
   it("content wins over ports: TLS on 22 is TLS, SSH on 443 is SSH", () => {

@@ -9,28 +9,16 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { analyzeFiles } from "../../src/analyze.js";
 import type { Conversation } from "../../src/flow/conversation.js";
 import { analyzeTls, cipherName, findTlsStart, parseTlsHandshake, tlsVersionName } from "../../src/detect/tls.js";
 import { emptyFacts } from "../../src/detect/types.js";
 import { ja4Variants } from "../../src/detect/fingerprint.js";
 import { sampleOf } from "../../src/detect/conversation.js";
+import { conversationsOf, ourTls, tsharkTls, type OracleTlsEntry } from "../support/tls-oracle.js";
 
 const shared = path.resolve(__dirname, "../../../shared/captures");
 const publicDir = path.join(shared, "public");
 const ja4Dir = path.join(shared, "ja4");
-
-interface OracleTls {
-  transport: string;
-  stream: number;
-  sni: string | null;
-  max_offered_version: string | null;
-  negotiated_version: string | null;
-  cipher_suite: string | null;
-  ja3: string | null;
-  ja3s: string | null;
-  client_hellos: unknown[];
-}
 
 interface Ja4Entry {
   transport: string;
@@ -63,16 +51,6 @@ function ipString(b: Uint8Array, v: 4 | 6): string {
 /** RFC 5952 form of an IPv6 address (the WHATWG URL parser compresses it); IPv4 unchanged. */
 function canonicalIp(ip: string): string {
   return ip.includes(":") ? new URL(`http://[${ip}]/`).hostname.slice(1, -1) : ip;
-}
-
-const runs = new Map<string, Promise<Conversation[]>>();
-function conversationsOf(file: string): Promise<Conversation[]> {
-  let r = runs.get(file);
-  if (r === undefined) {
-    r = analyzeFiles([file]).then((a) => a.conversations);
-    runs.set(file, r);
-  }
-  return r;
 }
 
 interface OracleConv {
@@ -111,7 +89,7 @@ describe.skipIf(!existsSync(publicDir))("TLS facts against tshark 4.0.17 (captur
   const files = [...captures(publicDir).map((f) => path.join(publicDir, f)), ...captures(ja4Dir).map((f) => path.join(ja4Dir, f))];
   const withTls = files.filter((f) => {
     const o = JSON.parse(readFileSync(f + ".tshark.json", "utf8"));
-    return (o.tls ?? []).some((e: OracleTls) => e.transport === "tcp") || (o.tls_forced_decode?.streams ?? []).length > 0;
+    return (o.tls ?? []).some((e: OracleTlsEntry) => e.transport === "tcp") || (o.tls_forced_decode?.streams ?? []).length > 0;
   });
 
   it("finds TLS captures to compare", () => {
@@ -120,7 +98,7 @@ describe.skipIf(!existsSync(publicDir))("TLS facts against tshark 4.0.17 (captur
 
   it.each(withTls.map((f) => [path.relative(shared, f), f]))("%s", async (_name, file) => {
     const o = JSON.parse(readFileSync(file + ".tshark.json", "utf8"));
-    const entries: OracleTls[] = [...(o.tls ?? []), ...(o.tls_forced_decode?.streams ?? [])].filter((e: OracleTls) => e.transport === "tcp");
+    const entries: OracleTlsEntry[] = [...(o.tls ?? []), ...(o.tls_forced_decode?.streams ?? [])].filter((e: OracleTlsEntry) => e.transport === "tcp");
     const convs = await conversationsOf(file);
     const base = path.basename(file);
     for (const e of entries) {
@@ -136,23 +114,7 @@ describe.skipIf(!existsSync(publicDir))("TLS facts against tshark 4.0.17 (captur
         analyzeTls(s.client, s.server, out, findTlsStart(s.client, 0, "client"), findTlsStart(s.server, 0, "server"));
         t = out.tls;
       }
-      const got = {
-        clientVersion: t?.clientVersion ?? null,
-        version: t?.version ?? null,
-        sni: t?.sni ?? null,
-        cipher: t?.cipher ?? null,
-        ja3: t?.ja3 ?? null,
-        ja3s: t?.ja3s ?? null,
-      };
-      const expected = {
-        clientVersion: e.max_offered_version ? tlsVersionName(parseInt(e.max_offered_version, 16)) : null,
-        version: e.negotiated_version ? tlsVersionName(parseInt(e.negotiated_version, 16)) : null,
-        sni: e.sni ?? null,
-        cipher: e.cipher_suite ? cipherName(parseInt(e.cipher_suite, 16)) : null,
-        ja3: e.ja3 ?? null,
-        ja3s: e.ja3s ?? null,
-      };
-      expect(got, `${where} (protocol ${conv!.facts?.protocol}, anomalies ${JSON.stringify(conv!.facts?.anomalies.map((a) => a.name))})`).toEqual(expected);
+      expect(ourTls(t), `${where} (protocol ${conv!.facts?.protocol}, anomalies ${JSON.stringify(conv!.facts?.anomalies.map((a) => a.name))})`).toEqual(tsharkTls(e));
     }
   });
 });

@@ -1,5 +1,6 @@
 import { describe, it, expect } from "vitest";
 import { DecodedPacket, TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN } from "../../src/decode/packet.js";
+import { rng } from "../support/random.js";
 import { TcpTracker, tcpConnState, EndpointState, udpState, udpHistory } from "../../src/flow/tcp-state.js";
 
 /*
@@ -427,16 +428,67 @@ describe("TcpTracker counters", () => {
     expect(v.t.history).toBe("ShADTaG"); // 'G' once: the second would come at 10
   });
 
-  it("the hole list is bounded: past 16 holes the lowest is written off as a gap", () => {
+  it("the hole list is bounded: past 16 holes the closest merge, nothing is written off before an ACK or the end", () => {
     const v = new Conv().handshake();
     // 20 ten-byte segments with a one-byte hole after each of the first 19.
     for (let i = 0; i < 20; i++) v.c(PA, C_ISN + 1 + i * 11, S_ISN + 1, pattern(10, i));
-    expect(v.t.counters.gaps).toBe(19 - 16);
-    expect(v.t.counters.gapBytes).toBe(3);
-    expect(v.t.client.gap).toBe(true);
-    expect(v.t.client.bytes().length).toBe(10);
+    expect(v.t.counters.gaps).toBe(0);
+    expect(v.t.client.bytes().length).toBe(10); // the prefix stops at the first hole
+    // A late byte in a merged hole fills it: out-of-order, not a retransmission.
+    v.c(PA, C_ISN + 1 + 10, S_ISN + 1, "x");
+    expect(v.t.counters.outOfOrder).toBe(1);
+    expect(v.t.counters.retransmissions).toBe(0);
+    expect(v.t.client.bytes().length).toBe(21);
     v.t.finish();
-    expect(v.t.counters.gaps).toBe(19);
+    // 18 one-byte holes still missing, in at most 16 entries (the merged ones count one gap each).
+    expect(v.t.counters.gapBytes).toBe(18);
+    expect(v.t.counters.gaps).toBeGreaterThanOrEqual(1);
+    expect(v.t.counters.gaps).toBeLessThanOrEqual(16);
+  });
+
+  it("an ACK past merged holes declares only their missing bytes as gaps", () => {
+    const v = new Conv().handshake();
+    for (let i = 0; i < 20; i++) v.c(PA, C_ISN + 1 + i * 11, S_ISN + 1, pattern(10, i)); // 19 one-byte holes
+    v.c(PA, C_ISN + 1 + 10, S_ISN + 1, "x"); // fills the first
+    v.s(A, S_ISN + 1, C_ISN + 1 + 20 * 11 - 1); // the server ACKs everything the client sent
+    expect(v.t.counters.gapBytes).toBe(18);
+    expect(v.t.counters.retransmissions).toBe(0);
+  });
+
+  it("a shuffled stream of 20,000 segments: every late segment is out-of-order, none a retransmission (issue 19)", () => {
+    // Before: once more than 16 holes were open the lowest was written off, and every later
+    // segment landing there counted as a retransmission (1 M shuffled segments: 999,983 of them).
+    const v = new Conv(1024).handshake();
+    const n = 20_000;
+    const order = Array.from({ length: n }, (_, i) => i);
+    const rand = rng(19);
+    for (let i = n - 1; i > 0; i--) {
+      const j = Math.floor(rand() * (i + 1));
+      [order[i], order[j]] = [order[j], order[i]];
+    }
+    let advanced = 0;
+    let highest = -1;
+    for (const i of order) {
+      if (i > highest) {
+        advanced++;
+        highest = i;
+      }
+      v.c(PA, C_ISN + 1 + i * 100, S_ISN + 1, pattern(100, i)); // segment i: stream bytes [100 i, 100 i + 100)
+    }
+    const k = v.t.counters;
+    expect(k.retransmissions).toBe(0);
+    expect(k.outOfOrder).toBe(n - advanced); // each segment below the highest seen filled a hole
+    expect(k.overlaps).toBe(0);
+    // Everything arrived: the server's ACK of all of it reveals no gap.
+    v.s(A, S_ISN + 1, C_ISN + 1 + n * 100);
+    expect(k.gaps).toBe(0);
+    // Now real retransmissions: 5 segments sent again.
+    for (const i of [0, 7, 100, 9999, n - 1]) v.c(PA, C_ISN + 1 + i * 100, S_ISN + 1, pattern(100, i));
+    expect(k.retransmissions).toBe(5);
+    expect(k.outOfOrder).toBe(n - advanced);
+    v.t.finish();
+    expect(k.gaps).toBe(0);
+    expect(v.t.client.bytes()).toEqual(Uint8Array.from({ length: 1024 }, (_, j) => pattern(100, Math.floor(j / 100))[j % 100]));
   });
 
   it("midstream (partial) connections count gaps but print no 'g', as Zeek", () => {

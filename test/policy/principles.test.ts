@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { parseIp } from "../../src/decode/addr.js";
+import { emptyTlsFacts } from "../../src/detect/tls.js";
 import { emptyFacts, type ConversationFacts, type TlsFacts } from "../../src/detect/types.js";
 import { Conversation } from "../../src/flow/conversation.js";
 import { checkConversations, type PolicyResult } from "../../src/policy/check.js";
@@ -35,10 +36,7 @@ interface Spec {
 }
 
 function tls(t: Partial<TlsFacts>): TlsFacts {
-  return {
-    clientVersion: "TLS 1.3", version: "TLS 1.3", sni: null, alpn: [], alpnSelected: null, cipher: "TLS_AES_128_GCM_SHA256", ja3: null, ja3s: null, ja4: null,
-    certificate: null, helloRetryRequest: false, clientHelloSeen: true, serverHelloSeen: true, alerts: [], ...t,
-  };
+  return { ...emptyTlsFacts(), clientVersion: "TLS 1.3", version: "TLS 1.3", cipher: "TLS_AES_128_GCM_SHA256", clientHelloSeen: true, serverHelloSeen: true, ...t };
 }
 
 let nextId = 1;

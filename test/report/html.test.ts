@@ -172,6 +172,7 @@ describe("HTML report: hostile input", () => {
     tls: {
       clientVersion: "TLS 1.2", version: "TLS 1.2", sni: XSS, alpn: [XSS], alpnSelected: IMG, cipher: XSS, ja3: null, ja3s: null, ja4: null,
       certificate: { subject: `CN=${XSS}`, issuer: `CN=${IMG}`, notBefore: "2024-01-01T00:00:00Z", notAfter: "2025-01-01T00:00:00Z", san: [XSS], chainLength: 1 },
+      certificateVisible: true, chain: [], chainsToPublicRoot: null, truncated: [],
       helloRetryRequest: false, clientHelloSeen: true, serverHelloSeen: true, alerts: [{ from: "server", level: "fatal", description: XSS }],
     },
     anomalies: [{ name: "x", message: `${IMG}${ESC}` }],

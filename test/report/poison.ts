@@ -36,6 +36,16 @@ export function poison(src: Report): Report {
       ja3s: null,
       ja4: null,
       certificate: { subject: h("subject"), issuer: h("issuer"), notBefore: "", notAfter: "", san: [h("san")], chainLength: 1 },
+      certificateVisible: true,
+      chain: [
+        {
+          subject: h("chain-subject"), issuer: h("chain-issuer"), notBefore: "", notAfter: "", san: [h("chain-san")],
+          keyType: h("keytype"), keyBits: 1024, curve: h("curve"), signatureAlgorithm: h("sigalg"), weakSignatureHash: true,
+          selfSigned: true, sha256: h("sha256"),
+        },
+      ],
+      chainsToPublicRoot: false,
+      truncated: [{ from: "server", message: h("message"), declared: 10, truncatedAt: 5, reason: h("reason") }],
       helloRetryRequest: false,
       clientHelloSeen: true,
       serverHelloSeen: true,

@@ -1,0 +1,480 @@
+/**
+ * QUIC detector: IETF QUIC v1 (RFC 9000) and v2 (RFC 9369), drafts 29–32, and Google QUIC's
+ * versions Q0xx (recognised by their public header, not decrypted).
+ *
+ * What an observer can read of a QUIC handshake is in the Initial packets, protected with keys
+ * derived from the client's first Destination Connection ID (quic-crypto.ts, RFC 9001 §5). For
+ * each UDP datagram of the sample we walk its coalesced long header packets (RFC 9000 §12.2,
+ * §17.2), open the Initial ones, collect their CRYPTO frames (§19.6) per direction, reassemble
+ * each direction's CRYPTO stream from offset 0 (frames arrive in any order, split over packets),
+ * and hand the TLS handshake messages found there (RFC 9001 §4: TLS handshake messages without the
+ * record layer) to the TLS hello parser. The rest of the handshake (Handshake packets: the
+ * certificate) is encrypted with keys an observer does not have.
+ */
+import { initialKeys, openLongHeaderPacket, quicVersionInfo, type InitialKeys, type QuicVersionInfo } from "./quic-crypto.js";
+import { alertDescriptionName, emptyTlsFacts, fillHelloFacts, parseClientHello, parseServerHello, truncation, unreadableFacts, type ParsedClientHello, type ParsedServerHello } from "./tls.js";
+import type { ConversationFacts, Datagram, Detector, Direction, ProbeResult, QuicFacts, StreamSample, TlsTruncation } from "./types.js";
+
+/** RFC 9000 §17.2: connection IDs of version 1 are at most 20 bytes. */
+const MAX_CID = 20;
+/** CRYPTO bytes kept per direction (a ClientHello with post-quantum key shares is ~2 KB; a HelloRetryRequest round adds one more). */
+const MAX_CRYPTO = 64 * 1024;
+/** CRYPTO frames kept per direction. */
+const MAX_SEGMENTS = 256;
+/** Distinct (version, DCID) key sets derived per conversation. */
+const MAX_KEY_SETS = 4;
+/** Anomalies the QUIC analysis adds at most. */
+const MAX_ANOMALIES = 16;
+/** Bytes a datagram is kept with at most by the flow table (FlowTableOptions.udpSampleBytes default): a packet cut exactly there may be our cut, not the capture's. */
+const SAMPLE_CAP = 2048;
+
+// ---------------------------------------------------------------------------------------------
+// Reading
+// ---------------------------------------------------------------------------------------------
+
+/** RFC 9000 §16: variable-length integer at p → [value, next], or null when it runs past end. */
+export function readVarint(b: Uint8Array, p: number, end: number): [number, number] | null {
+  if (p >= end) return null;
+  const len = 1 << (b[p] >> 6);
+  if (p + len > end) return null;
+  let v = b[p] & 0x3f;
+  for (let i = 1; i < len; i++) v = v * 256 + b[p + i];
+  return [v, p + len];
+}
+
+function hex(b: Uint8Array): string {
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("hex");
+}
+
+function u32(b: Uint8Array, p: number): number {
+  return ((b[p] << 24) >>> 0) + (b[p + 1] << 16) + (b[p + 2] << 8) + b[p + 3];
+}
+
+/** "1", "2", "draft-29", Google QUIC's ASCII "Q046", else "0x1a2a3a4a". */
+export function quicVersionName(v: number): string {
+  const info = quicVersionInfo(v);
+  if (info !== null) return info.name;
+  const q = String.fromCharCode((v >>> 24) & 0xff, (v >>> 16) & 0xff, (v >>> 8) & 0xff, v & 0xff);
+  if (/^Q0\d\d$/.test(q) || /^T0\d\d$/.test(q)) return q;
+  return "0x" + v.toString(16).padStart(8, "0");
+}
+
+/** The long header fields before the type-specific part (RFC 9000 §17.2). */
+interface LongHeader {
+  version: number;
+  /** Packet type bits (first byte bits 4–5), before header protection is removed (they are not protected). */
+  type: number;
+  dcid: Uint8Array;
+  scid: Uint8Array;
+  /** Offset just after the SCID. */
+  next: number;
+}
+
+function readLongHeader(b: Uint8Array, p: number, end: number): LongHeader | null {
+  if (end - p < 7 || (b[p] & 0x80) === 0) return null;
+  const version = u32(b, p + 1);
+  let q = p + 5;
+  const dl = b[q++];
+  if (dl > 255 || q + dl > end) return null;
+  const dcid = b.subarray(q, q + dl);
+  q += dl;
+  if (q >= end) return null;
+  const sl = b[q++];
+  if (q + sl > end) return null;
+  const scid = b.subarray(q, q + sl);
+  q += sl;
+  return { version, type: (b[p] >> 4) & 0x03, dcid, scid, next: q };
+}
+
+/**
+ * Google QUIC before Q046 (draft-tsvwg-quic-protocol-02 §5): public flags (bit 0x01 version
+ * present, 0x08 8-byte connection ID), connection ID, 4-byte version "Q0xx". Returns the version
+ * when a client datagram starts like that.
+ */
+function gquicVersion(b: Uint8Array): number | null {
+  if (b.length < 13) return null;
+  const flags = b[0];
+  if ((flags & 0x01) === 0 || (flags & 0x08) === 0 || (flags & 0x80) !== 0) return null;
+  const v = u32(b, 9);
+  return /^Q0\d\d$/.test(quicVersionName(v)) ? v : null;
+}
+
+/**
+ * Google QUIC's client hello is a QUIC Crypto handshake message in clear in the first packet's
+ * stream frame (QUIC Crypto design doc, "Handshake message format"): tag "CHLO", u16 LE number of
+ * entries, 2 bytes of padding, that many (tag(4), end offset u32 LE) pairs, then the values, each
+ * ending at its offset from the start of the values. Returns the SNI tag's value, or null.
+ */
+export function gquicSni(b: Uint8Array): string | null {
+  for (let p = 0; p + 8 <= Math.min(b.length, 96); p++) {
+    if (b[p] !== 0x43 || b[p + 1] !== 0x48 || b[p + 2] !== 0x4c || b[p + 3] !== 0x4f) continue; // "CHLO"
+    const n = b[p + 4] | (b[p + 5] << 8);
+    const values = p + 8 + 8 * n;
+    if (n > 128 || values > b.length) return null;
+    let start = 0;
+    for (let i = 0; i < n; i++) {
+      const e = p + 8 + 8 * i;
+      const end = (b[e + 4] | (b[e + 5] << 8) | (b[e + 6] << 16)) + b[e + 7] * 2 ** 24;
+      if (end < start || values + end > b.length) return null;
+      if (b[e] === 0x53 && b[e + 1] === 0x4e && b[e + 2] === 0x49 && b[e + 3] === 0x00) {
+        // "SNI\0": a host name; anything outside printable ASCII is written \xNN.
+        let sni = "";
+        for (let k = values + start; k < values + end && sni.length < 1024; k++) {
+          const c = b[k];
+          sni += c > 0x20 && c < 0x7f && c !== 0x5c ? String.fromCharCode(c) : "\\x" + c.toString(16).padStart(2, "0");
+        }
+        return sni;
+      }
+      start = end;
+    }
+    return null;
+  }
+  return null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Probe
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * A client's long header Initial of a version we know, with the fixed bit set (RFC 9000 §17.2;
+ * RFC 9287 lets a peer that agreed clear it later, not in the first Initial), a DCID of 8 to 20
+ * bytes (§7.2), an SCID of at most 20, and a token and Length that fit; or Google QUIC.
+ */
+export function probeQuicDatagram(b: Uint8Array): boolean {
+  const h = readLongHeader(b, 0, b.length);
+  if (h === null) return gquicVersion(b) !== null;
+  // A client never sends Version Negotiation (version 0): an NTP request from an unsynchronised
+  // clock (0xe3, stratum 0, …) looks exactly like one.
+  if ((b[0] & 0x40) === 0 || h.version === 0) return false;
+  if (h.dcid.length > MAX_CID || h.scid.length > MAX_CID) return false;
+  const info = quicVersionInfo(h.version);
+  if (info === null) return /^Q0\d\d$/.test(quicVersionName(h.version)); // Google QUIC Q046+ long header
+  // RFC 9000 §7.2: the DCID of the client's first Initial is at least 8 bytes.
+  if (h.type !== info.initialType || h.dcid.length < 8) return false;
+  const tok = readVarint(b, h.next, b.length);
+  if (tok === null || tok[0] > b.length - tok[1]) return false;
+  const len = readVarint(b, tok[1] + tok[0], b.length);
+  return len !== null && len[0] >= 20; // packet number (≥1) + AEAD tag (16) + at least one frame byte
+}
+
+// ---------------------------------------------------------------------------------------------
+// Analysis
+// ---------------------------------------------------------------------------------------------
+
+interface CryptoStream {
+  segments: { offset: number; data: Uint8Array }[];
+  bytes: number;
+}
+
+/** The CRYPTO stream's contiguous prefix from offset 0 (first copy of a byte wins), bounded by MAX_CRYPTO. */
+function assemble(cs: CryptoStream): Uint8Array {
+  const segs = [...cs.segments].sort((a, b) => a.offset - b.offset);
+  let end = 0;
+  for (const s of segs) {
+    if (s.offset > end) break;
+    end = Math.max(end, Math.min(s.offset + s.data.length, MAX_CRYPTO));
+  }
+  const out = new Uint8Array(end);
+  let filled = 0;
+  for (const s of segs) {
+    if (s.offset > filled) break;
+    const from = filled - s.offset;
+    const n = Math.min(s.data.length - from, end - filled);
+    if (n > 0) {
+      out.set(s.data.subarray(from, from + n), filled);
+      filled += n;
+    }
+  }
+  return out;
+}
+
+/** Handshake messages (type(1) length(3) body) from the start of a CRYPTO stream (RFC 9001 §4.1.3). */
+function readMessages(stream: Uint8Array, dir: Direction, hellos: { clients: ParsedClientHello[]; servers: ParsedServerHello[] }, out: ConversationFacts): ReturnType<typeof truncation> | null {
+  let p = 0;
+  while (stream.length - p >= 4) {
+    const type = stream[p];
+    const len = (stream[p + 1] << 16) | (stream[p + 2] << 8) | stream[p + 3];
+    if (stream.length - p - 4 < len) {
+      const name = type === 1 ? "ClientHello" : type === 2 ? "ServerHello" : null;
+      return name === null ? null : truncation(dir, name, len, stream.length, "the CRYPTO frames captured in the Initial packets end there (a packet not captured, cut, or not opened)");
+    }
+    const body = stream.subarray(p + 4, p + 4 + len);
+    if (dir === "client" && type === 1 && hellos.clients.length < 2) {
+      const h = parseClientHello(body, out.anomalies);
+      if (h !== null) hellos.clients.push(h);
+    } else if (dir === "server" && type === 2 && hellos.servers.length < 2) {
+      const h = parseServerHello(body, out.anomalies);
+      if (h !== null) hellos.servers.push(h);
+    } else {
+      return null; // the rest of the Initial CRYPTO stream holds nothing we read
+    }
+    p += 4 + len;
+  }
+  return null;
+}
+
+/**
+ * Frames of an opened Initial packet (RFC 9000 §12.4: Initial packets carry only PADDING, PING,
+ * ACK, CRYPTO and CONNECTION_CLOSE of type 0x1c). CRYPTO data goes to `cs`. Returns false when a
+ * frame is malformed or of a type an Initial must not carry (PROTOCOL_VIOLATION, §12.4).
+ */
+function readFrames(p: Uint8Array, cs: CryptoStream, dir: Direction, q: QuicFacts): boolean {
+  let i = 0;
+  while (i < p.length) {
+    const t = readVarint(p, i, p.length);
+    if (t === null) return false;
+    const type = t[0];
+    i = t[1];
+    if (type === 0x00 || type === 0x01) continue; // PADDING, PING
+    if (type === 0x02 || type === 0x03) {
+      // ACK (§19.3): largest, delay, range count, first range, then count × (gap, length), ECN counts for 0x03.
+      const f: number[] = [];
+      for (let k = 0; k < 4; k++) {
+        const v = readVarint(p, i, p.length);
+        if (v === null) return false;
+        f.push(v[0]);
+        i = v[1];
+      }
+      const more = f[2] * 2 + (type === 0x03 ? 3 : 0);
+      if (more > p.length - i) return false;
+      for (let k = 0; k < more; k++) {
+        const v = readVarint(p, i, p.length);
+        if (v === null) return false;
+        i = v[1];
+      }
+      continue;
+    }
+    if (type === 0x06) {
+      // CRYPTO (§19.6): offset, length, data.
+      const off = readVarint(p, i, p.length);
+      if (off === null) return false;
+      const len = readVarint(p, off[1], p.length);
+      if (len === null || len[0] > p.length - len[1]) return false;
+      if (cs.segments.length < MAX_SEGMENTS && off[0] < MAX_CRYPTO && cs.bytes < 2 * MAX_CRYPTO) {
+        cs.segments.push({ offset: off[0], data: p.slice(len[1], len[1] + len[0]) });
+        cs.bytes += len[0];
+      }
+      i = len[1] + len[0];
+      continue;
+    }
+    if (type === 0x1c) {
+      // CONNECTION_CLOSE (§19.19): error code, frame type, reason phrase length, reason phrase.
+      const code = readVarint(p, i, p.length);
+      if (code === null) return false;
+      const ft = readVarint(p, code[1], p.length);
+      if (ft === null) return false;
+      const rl = readVarint(p, ft[1], p.length);
+      if (rl === null || rl[0] > p.length - rl[1]) return false;
+      const reason = Buffer.from(p.subarray(rl[1], rl[1] + Math.min(rl[0], 256))).toString("latin1").replace(/[^\x20-\x7e]/g, "?");
+      // §20.1: 0x0100–0x01ff is CRYPTO_ERROR, the low byte a TLS alert description.
+      const alert = code[0] >= 0x100 && code[0] <= 0x1ff ? alertDescriptionName(code[0] & 0xff) : null;
+      if (q.close === null) q.close = { from: dir, error: "0x" + code[0].toString(16), tlsAlert: alert, reason };
+      i = rl[1] + rl[0];
+      continue;
+    }
+    return false;
+  }
+  return true;
+}
+
+function emptyQuicFacts(): QuicFacts {
+  return { version: null, offeredVersions: [], dcid: null, clientInitials: 0, serverInitials: 0, unopened: 0, retry: false, truncated: [], close: null, sni: null };
+}
+
+/** Analysis state of one conversation. */
+class QuicAnalysis {
+  readonly q = emptyQuicFacts();
+  readonly crypto: Record<Direction, CryptoStream> = { client: { segments: [], bytes: 0 }, server: { segments: [], bytes: 0 } };
+  /** Client Initial DCIDs in order of first appearance: keys are tried from each (the first, then after a Retry). */
+  readonly dcids: Uint8Array[] = [];
+  private readonly keys = new Map<string, { client: InitialKeys; server: InitialKeys }>();
+  readonly largest: Record<Direction, number> = { client: -1, server: -1 };
+  /** Version of the first long header packet read (the client's when it was captured). */
+  version: number | null = null;
+  private anomalies = 0;
+
+  constructor(readonly out: ConversationFacts) {}
+
+  anomaly(name: string, message: string, d: Datagram): void {
+    if (this.anomalies >= MAX_ANOMALIES) return;
+    this.anomalies++;
+    this.out.anomalies.push({ name, message, direction: d.fromClient ? "client" : "server", frame: d.frame });
+  }
+
+  keysFor(v: QuicVersionInfo, dcid: Uint8Array): { client: InitialKeys; server: InitialKeys } | null {
+    const k = v.name + ":" + hex(dcid);
+    let ks = this.keys.get(k);
+    if (ks === undefined) {
+      if (this.keys.size >= MAX_KEY_SETS) return null;
+      ks = initialKeys(v, dcid);
+      this.keys.set(k, ks);
+    }
+    return ks;
+  }
+
+  datagram(d: Datagram): void {
+    const b = d.data;
+    const dir: Direction = d.fromClient ? "client" : "server";
+    let p = 0;
+    while (p < b.length) {
+      if ((b[p] & 0x80) === 0) return; // a short header packet takes the rest of the datagram (§12.2)
+      const h = readLongHeader(b, p, b.length);
+      if (h === null) {
+        this.anomaly("quic_long_header_truncated", `long header packet at byte ${p} of the datagram ends inside its connection IDs`, d);
+        return;
+      }
+      if (this.version === null && (d.fromClient || h.version !== 0)) {
+        this.version = h.version;
+        this.q.version = quicVersionName(h.version);
+      }
+      if (h.version === 0) {
+        // Version Negotiation (§17.2.1): the rest is a list of 32-bit versions.
+        for (let i = h.next; i + 4 <= b.length && this.q.offeredVersions.length < 16; i += 4) this.q.offeredVersions.push(quicVersionName(u32(b, i)));
+        return;
+      }
+      const v = quicVersionInfo(h.version);
+      if (v === null) return; // a version whose packets we cannot read (Google QUIC, unknown)
+      if (h.type === v.retryType) {
+        this.q.retry = true;
+        return; // a Retry takes the rest of the datagram (§17.2.5)
+      }
+      if (h.type === v.initialType && d.fromClient) this.noteDcid(h.dcid);
+      let q = h.next;
+      if (h.type === v.initialType) {
+        const tok = readVarint(b, q, b.length);
+        if (tok === null || tok[0] > b.length - tok[1]) {
+          this.cut(d, dir, b.length - p, b.length - p + 1);
+          return;
+        }
+        q = tok[1] + tok[0];
+      }
+      const len = readVarint(b, q, b.length);
+      if (len === null) {
+        this.cut(d, dir, b.length - p, b.length - p + 1);
+        return;
+      }
+      const pnOffset = len[1];
+      const end = pnOffset + len[0];
+      if (end > b.length) {
+        // The packet's Length runs past the captured datagram: the capture cut it (snap length).
+        if (h.type === v.initialType) this.cut(d, dir, b.length - p, end - p);
+        return;
+      }
+      if (h.type === v.initialType) this.initial(d, dir, v, b.subarray(p, end), pnOffset - p);
+      p = end;
+    }
+  }
+
+  private cut(d: Datagram, dir: Direction, captured: number, declared: number): void {
+    if (this.q.truncated.length < 16) this.q.truncated.push({ from: dir, frame: d.frame, captured, declared });
+    this.q.unopened++;
+  }
+
+  /**
+   * A client Initial's DCID is a key candidate even when the packet itself was cut: the header is
+   * enough, and the server's Initials are protected with keys from it (RFC 9001 §5.2).
+   */
+  private noteDcid(dcid: Uint8Array): void {
+    if (this.dcids.length >= MAX_KEY_SETS || this.dcids.some((x) => hex(x) === hex(dcid))) return;
+    this.dcids.push(dcid.slice());
+    if (this.q.dcid === null) this.q.dcid = hex(dcid);
+  }
+
+  private initial(d: Datagram, dir: Direction, v: QuicVersionInfo, pkt: Uint8Array, pnOffset: number): void {
+    // RFC 9001 §5.2: both directions use keys from the client's first DCID (after a Retry, from the
+    // DCID the client then chose): try each candidate until the AEAD tag verifies.
+    for (const dcid of this.dcids) {
+      const ks = this.keysFor(v, dcid);
+      if (ks === null) break;
+      const opened = openLongHeaderPacket(pkt, pnOffset, dir === "client" ? ks.client : ks.server, this.largest[dir]);
+      if (opened !== null) {
+        if (opened.packetNumber > this.largest[dir]) this.largest[dir] = opened.packetNumber;
+        if (dir === "client") this.q.clientInitials++;
+        else this.q.serverInitials++;
+        if (!readFrames(opened.payload, this.crypto[dir], dir, this.q)) {
+          this.anomaly("quic_bad_initial_frame", `Initial packet ${opened.packetNumber} holds a malformed frame or one an Initial must not carry (RFC 9000 §12.4)`, d);
+        }
+        return;
+      }
+    }
+    this.q.unopened++;
+  }
+}
+
+/** Fills out.quic and out.tls from the sample's datagrams. Never throws. */
+export function analyzeQuic(s: StreamSample, out: ConversationFacts): void {
+  const a = new QuicAnalysis(out);
+  out.quic = a.q;
+  try {
+    // Client datagrams first: the server's Initials need the client's DCID for their keys.
+    for (const d of s.datagrams) if (d.fromClient) a.datagram(d);
+    for (const d of s.datagrams) if (!d.fromClient) a.datagram(d);
+    if (a.version === null) {
+      const first = s.datagrams.find((d) => d.fromClient) ?? s.datagrams[0];
+      const g = first !== undefined ? gquicVersion(first.data) : null;
+      if (g !== null) {
+        a.q.version = quicVersionName(g);
+        a.q.sni = gquicSni(first!.data);
+      }
+      return; // Google QUIC (its handshake is not TLS) or nothing readable
+    }
+    if (quicVersionInfo(a.version) === null) return; // a version whose Initial protection we do not know: no TLS to read
+    const tls = emptyTlsFacts();
+    out.tls = tls;
+    const hellos = { clients: [] as ParsedClientHello[], servers: [] as ParsedServerHello[] };
+    const ct = readMessages(assemble(a.crypto.client), "client", hellos, out);
+    const st = readMessages(assemble(a.crypto.server), "server", hellos, out);
+    fillHelloFacts(tls, hellos.clients, hellos.servers, "q");
+    // QUIC always runs TLS 1.3 (RFC 9001 §4.2): the certificate is in the encrypted Handshake packets.
+    tls.certificateVisible = false;
+    // RFC 9001 §4.8: a TLS alert is sent as a CONNECTION_CLOSE with CRYPTO_ERROR 0x0100 + the alert.
+    const close = a.q.close;
+    if (close !== null && close.tlsAlert !== null) tls.alerts.push({ from: close.from, level: "fatal", description: close.tlsAlert });
+    if (ct !== null) tls.truncated.push(ct);
+    else if (hellos.clients.length === 0) {
+      const cut = a.q.truncated.find((t) => t.from === "client");
+      if (cut !== undefined) tls.truncated.push(packetCut("client", "ClientHello", cut.frame, cut.captured, cut.declared));
+    }
+    if (st !== null) tls.truncated.push(st);
+    else if (hellos.servers.length === 0) {
+      const cut = a.q.truncated.find((t) => t.from === "server");
+      if (cut !== undefined) tls.truncated.push(packetCut("server", "ServerHello", cut.frame, cut.captured, cut.declared));
+    }
+  } catch (e) {
+    out.anomalies.push({ name: "quic_internal_error", message: `QUIC analysis stopped: ${e instanceof Error ? e.message : String(e)}` });
+  }
+}
+
+/** The truncation fact for a hello whose Initial packet the capture cut (it cannot be opened: the AEAD tag is at its end). */
+function packetCut(from: Direction, message: string, frame: number, captured: number, declared: number): TlsTruncation {
+  const why = captured >= SAMPLE_CAP ? "the per-datagram sample cap" : "the snap length";
+  return {
+    from,
+    message,
+    declared: null,
+    truncatedAt: 0,
+    reason: `the Initial packet in frame ${frame} that carries the ${message} was captured with ${captured} of its ${declared} bytes (${why}), so it cannot be decrypted; ${unreadableFacts(message)}`,
+  };
+}
+
+export const quicDetector: Detector = {
+  protocol: "quic",
+  transports: ["udp"],
+  ports: [443, 4433, 8443, 784, 853],
+  byContent: true,
+  minBytes: 7,
+  maxBytes: 1200,
+  probe(s: StreamSample): ProbeResult {
+    const first = s.datagrams.find((d) => d.fromClient);
+    if (first !== undefined) return probeQuicDatagram(first.data) ? "match" : "no";
+    // Only the server's side captured: a long header packet of a known version still says QUIC.
+    const srv = s.datagrams[0];
+    if (srv === undefined) return "no";
+    const h = readLongHeader(srv.data, 0, srv.data.length);
+    return h !== null && (srv.data[0] & 0x40) !== 0 && h.dcid.length <= MAX_CID && h.scid.length <= MAX_CID && quicVersionInfo(h.version) !== null ? "match" : "no";
+  },
+  analyze(s: StreamSample, out: ConversationFacts): void {
+    analyzeQuic(s, out);
+  },
+};
