@@ -39,6 +39,14 @@ export const SCENARIOS = {
   "cloud-nonstandard-port": "The proxy talks TLS to the cloud (SNI phoenix.druva.com) on 8443 instead of 443.",
   "missing-ntp": "The proxy never asks the NTP server: an always-required row is missing.",
   "missing-cloud": "The proxy never reaches the cloud (it still looks the names up): an always-required row is missing.",
+  "proxy-answers-902": "The managed ESXi host opens TCP 902 towards the proxy, and the proxy's side answers with the authd banner then TLS: the proxy must stay the proxy.",
+  "vcenter-by-name": "vCenter is known by one name only (by seed: the TLS server name, its certificate seen in TLS 1.2, or a DNS answer naming vcenter.pnc-lab.test): its 443 is vcenter-443, not the cloud.",
+  "weak-tls-unknown": "The proxy talks TLS 1.1 on 443 to a host the roles file does not name (openssl s_server -tls1_1).",
+  "ssh-443-unknown": "An sshd listens on 443 of a host the roles file does not name; the proxy's ssh-keyscan reaches it.",
+  "ntp-refused-unknown": "The proxy asks NTP of a host the roles file does not name, where nothing listens on 123: ICMP port unreachable comes back.",
+  "plaintext-3542": "One guest's 3542 is a plain-HTTP nginx: the proxy's ClientHello is answered with HTTP 400 in clear.",
+  "tls-902-no-banner": "The standalone ESXi host's 902 speaks TLS from the first byte (openssl s_server), without the authd banner.",
+  "proxy-vlan": "The proxy also reaches the cloud from an address on an 802.1Q VLAN sub-interface (the same MAC as its eth0; frames on eth0 tagged), its TLS to the cloud conforming. Recorded on eth0 only (pcap, pcapng): with -i any each packet of a sub-interface is captured twice, on it and on eth0.",
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -193,8 +201,8 @@ function tail(file) {
 // The lab's hosts
 
 const HOSTS = [
-  // key, namespace suffix, role (explicit roles file), IPv6 too?
-  { key: "proxy", ns: "proxy", role: "proxy", v6: true },
+  // key, namespace suffix, role (explicit roles file), IPv6 too?, a VLAN sub-interface too (10.66.1.0/24)?
+  { key: "proxy", ns: "proxy", role: "proxy", v6: true, vlan: true },
   { key: "vcenter", ns: "vc", role: "vcenter", v6: false },
   { key: "esxm", ns: "esxm", role: "esxi", v6: false },
   { key: "esxs", ns: "esxs", role: "esxi-standalone", v6: false },
@@ -202,7 +210,9 @@ const HOSTS = [
   { key: "win", ns: "win", role: "guest", v6: false },
   { key: "ntp", ns: "ntp", role: "ntp", v6: false },
   { key: "dns", ns: "dns", role: null, v6: false },
-  { key: "cloud", ns: "cloud", role: "cloud", v6: true },
+  { key: "cloud", ns: "cloud", role: "cloud", v6: true, vlan: true },
+  // A host the roles file does not name (issue 11: hosts of unknown role are judged too).
+  { key: "unk", ns: "unk", role: null, v6: false },
 ];
 
 const NAMES = {
@@ -217,7 +227,7 @@ function assignAddresses(rng, prefix) {
   const nums = rng.shuffle(Array.from({ length: 240 }, (_, i) => i + 10)).slice(0, HOSTS.length);
   const H = {};
   HOSTS.forEach((h, i) => {
-    H[h.key] = { ...h, ns: `${prefix}-${h.ns}`, v4: `10.66.0.${nums[i]}`, v6: h.v6 ? `fd66::${nums[i].toString(16)}` : null };
+    H[h.key] = { ...h, ns: `${prefix}-${h.ns}`, v4: `10.66.0.${nums[i]}`, v6: h.v6 ? `fd66::${nums[i].toString(16)}` : null, vlan: h.vlan ? `10.66.1.${nums[i]}` : null };
   });
   return H;
 }
@@ -229,6 +239,7 @@ function rolesFile(H) {
     roles[h.role] ??= [];
     roles[h.role].push(h.v4);
     if (h.v6) roles[h.role].push(h.v6);
+    if (h.vlan) roles[h.role].push(h.vlan);
   }
   return { roles };
 }
@@ -241,12 +252,12 @@ function rolesFile(H) {
 function serverSpecs(H, T, cfg, deltas, choice) {
   const S = new Map();
   const ssl = (key, host, addr, port, tls, extra = {}) => {
-    const flags = tls === "1.0" ? ["-tls1", "-cipher", "DEFAULT@SECLEVEL=0"] : tls === "1.2" ? ["-no_tls1_3"] : [];
+    const flags = tls === "1.0" ? ["-tls1", "-cipher", "DEFAULT@SECLEVEL=0"] : tls === "1.1" ? ["-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0"] : tls === "1.2" ? ["-no_tls1_3"] : [];
     const accept = addr.includes(":") ? `[${addr}]:${port}` : `${addr}:${port}`;
     S.set(key, {
       ns: host.ns, sig: `s_server ${accept} ${tls}`, listen: [["tcp", port]], cwd: T.www,
       argv: ["openssl", "s_server", "-WWW", "-accept", accept, "-cert", `${T.dir}/${extra.cert}.crt`, "-key", `${T.dir}/${extra.cert}.key`, ...flags, "-quiet"],
-      what: `openssl s_server -WWW -accept ${accept}${flags.length ? " " + flags.join(" ") : ""} (TLS ${tls === "1.0" ? "1.0 only" : tls === "1.2" ? "up to 1.2" : "up to 1.3"})`,
+      what: `openssl s_server -WWW -accept ${accept}${flags.length ? " " + flags.join(" ") : ""} (TLS ${tls === "1.0" ? "1.0 only" : tls === "1.1" ? "1.1 only" : tls === "1.2" ? "up to 1.2" : "up to 1.3"})`,
     });
   };
   const d = (n) => deltas.includes(n);
@@ -277,9 +288,40 @@ function serverSpecs(H, T, cfg, deltas, choice) {
   }
   if (d("esxi-443-managed")) ssl("esxm443", H.esxm, H.esxm.v4, 443, "1.3", { cert: "esxm" });
   ssl("esxs443", H.esxs, H.esxs.v4, 443, cfg.esxsTls, { cert: "esxs" });
+  // 902 on the standalone host too (VixDiskLib reaches NFC on 902 in every transport mode).
+  if (d("tls-902-no-banner")) ssl("esxs902", H.esxs, H.esxs.v4, 902, cfg.esxsTls, { cert: "esxs" });
+  else {
+    S.set("esxs902", {
+      ns: H.esxs.ns, sig: "authd", listen: [["tcp", 902]],
+      argv: [PY, `${LAB}/authd.py`, "serve", "--bind", H.esxs.v4, "--port", "902", "--cert", `${T.dir}/esxs.crt`, "--key", `${T.dir}/esxs.key`, "--count", "100000", "--timeout", "300", "--tls-max", "1.2"],
+      what: "test/lab/authd.py serve (authd banner, then TLS up to 1.2)",
+    });
+  }
+  if (d("proxy-answers-902")) {
+    S.set("proxy902", {
+      ns: H.proxy.ns, sig: "authd", listen: [["tcp", 902]],
+      argv: [PY, `${LAB}/authd.py`, "serve", "--bind", H.proxy.v4, "--port", "902", "--cert", `${T.dir}/proxy.crt`, "--key", `${T.dir}/proxy.key`, "--count", "100000", "--timeout", "300", "--tls-max", "1.2"],
+      what: "test/lab/authd.py serve on the proxy (an authd-like banner, then TLS up to 1.2)",
+    });
+  }
   for (const g of ["lin", "win"]) {
     if (d("closed-guest-3542") && choice.closedGuest === g) continue;
+    if (d("plaintext-3542") && choice.plainGuest === g) {
+      S.set(`${g}3542`, {
+        ns: H[g].ns, sig: "nginx plain 3542", listen: [["tcp", 3542]],
+        argv: ["nginx", "-p", `${T.dir}/nginx`, "-c", `${T.dir}/nginx/plain3542-${g}.conf`, "-e", `${T.dir}/nginx/error3542.log`, "-g", "daemon off;"],
+        what: "nginx, plain HTTP on 3542 (a ClientHello gets HTTP 400 in clear)",
+      });
+      continue;
+    }
     ssl(`${g}3542`, H[g], H[g].v4, 3542, d("tls10-guest-3542") && choice.tls10Guest === g ? "1.0" : cfg.guestTls[g], { cert: g });
+  }
+  if (d("weak-tls-unknown")) ssl("unk443", H.unk, H.unk.v4, 443, "1.1", { cert: "unk" });
+  if (d("ssh-443-unknown")) {
+    S.set("unk443", {
+      ns: H.unk.ns, sig: "sshd 443", listen: [["tcp", 443]],
+      argv: ["/usr/sbin/sshd", "-D", "-e", "-f", `${T.dir}/sshd443_config`], what: "OpenSSH sshd on 443",
+    });
   }
   S.set("lin22", {
     ns: H.lin.ns, sig: "sshd", listen: [["tcp", 22]],
@@ -297,6 +339,18 @@ function serverSpecs(H, T, cfg, deltas, choice) {
   ssl("cloud443", H.cloud, H.cloud.v4, 443, "1.3", { cert: "cloud" });
   ssl("cloud443v6", H.cloud, H.cloud.v6, 443, "1.3", { cert: "cloud" });
   if (d("cloud-nonstandard-port")) ssl("cloud8443", H.cloud, H.cloud.v4, 8443, "1.3", { cert: "cloud" });
+  if (d("proxy-vlan")) {
+    // The sub-interfaces' relays (test/lab/vlan_relay.py: 802.1Q in user space) and the cloud's
+    // server on its VLAN address.
+    for (const h of [H.proxy, H.cloud]) {
+      S.set(`vlan-${h.key}`, {
+        ns: `${h.ns}-vl`, sig: `relay ${cfg.vlanId}`, listen: [], ready: "relaying",
+        argv: [PY, `${LAB}/vlan_relay.py`, "--parent-netns", h.ns, "--parent", "eth0", "--inner", "vlp", "--vid", String(cfg.vlanId), "--timeout", "300"],
+        what: `test/lab/vlan_relay.py: ${h.key}'s eth0v as VLAN ${cfg.vlanId} on its eth0`,
+      });
+    }
+    ssl("cloud443vlan", H.cloud, H.cloud.vlan, 443, "1.3", { cert: "cloud" });
+  }
   if (d("stray-8080")) {
     const t = H[choice.strayHost];
     S.set("stray8080", {
@@ -343,7 +397,7 @@ function planConversations(H, cfg, deltas, choice, rng, nextPort) {
     [NAMES.cloud, "A", H.cloud.v4],
     [NAMES.cloud, "AAAA", H.cloud.v6],
     [NAMES.cloud6, "AAAA", H.cloud.v6],
-    [NAMES.vcenter, "A", H.vcenter.v4],
+    ...(!d("vcenter-by-name") || choice.vcEvidence === "dns" ? [[NAMES.vcenter, "A", H.vcenter.v4]] : []),
     ...(d("esxi-443-managed") || rng.next() < 0.5 ? [[NAMES.esxm, "A", H.esxm.v4]] : []),
   ];
   const dns = [];
@@ -351,7 +405,7 @@ function planConversations(H, cfg, deltas, choice, rng, nextPort) {
     const client = cp(P.v4);
     dns.push(add({
       kind: "dns", transport: "udp", client, server: { host: "dns", ip: H.dns.v4, port: 53 },
-      protocol: "dns", state: null, tls: null, outcome: "answered",
+      protocol: "dns", state: null, tls: null, outcome: "answered", facts: { dnsAnswers: [{ name, ip: answer }] },
       how: `dig @${H.dns.v4} -b ${client.ip}#${client.port} ${name} ${type}`,
       cmd: { argv: ["dig", "+tries=1", "+time=2", "+nocookie", "+short", `@${H.dns.v4}`, "-b", `${client.ip}#${client.port}`, name, type] },
       check: (r) => (r.stdout.trim() === answer ? null : `dig ${name} ${type}: expected ${answer}, got ${JSON.stringify(r.stdout.trim())}`),
@@ -361,17 +415,24 @@ function planConversations(H, cfg, deltas, choice, rng, nextPort) {
   const rest = [];
   const push = (c) => rest.push(c);
 
-  // vCenter 443: nginx by name (SNI), or plain HTTP in plaintext-vcenter-443.
+  // vCenter 443: nginx by name (SNI), or plain HTTP in plaintext-vcenter-443. In vcenter-by-name
+  // one kind of evidence names it (seed): the SNI, the certificate (TLS 1.2, by address), or the
+  // DNS answer (by address). Its certificate is seen only when TLS 1.2 is negotiated.
   for (let i = count(1, 3); i > 0; i--) {
     const client = cp(P.v4);
     const plain = d("plaintext-vcenter-443");
-    const url = plain ? `http://${NAMES.vcenter}:443/` : `https://${NAMES.vcenter}/`;
+    const ev = d("vcenter-by-name") ? choice.vcEvidence : "sni";
+    const byName = plain || ev === "sni";
+    const url = plain ? `http://${NAMES.vcenter}:443/` : byName ? `https://${NAMES.vcenter}/` : `https://${H.vcenter.v4}/`;
+    const version = ev === "certificate" ? "TLS 1.2" : tlsName(cfg.vcTls);
+    const extra = ev === "certificate" ? ["--tls-max", "1.2"] : [];
     push({
       kind: "vcenter-443", transport: "tcp", client, server: { host: "vcenter", ip: H.vcenter.v4, port: 443 },
-      protocol: plain ? "http" : "tls", state: "established", tls: plain ? null : tls(tlsName(cfg.vcTls), NAMES.vcenter),
-      facts: { sni: plain ? null : NAMES.vcenter }, outcome: "answered", cause: plain ? "plaintext-vcenter-443" : null,
-      how: `curl -k --resolve ${NAMES.vcenter}:443:${H.vcenter.v4} --local-port ${client.port} ${url}`,
-      cmd: { argv: [...curl, "-k", "--resolve", `${NAMES.vcenter}:443:${H.vcenter.v4}`, "--local-port", String(client.port), url] }, check: http200,
+      protocol: plain ? "http" : "tls", state: "established", tls: plain ? null : tls(version, byName ? NAMES.vcenter : null, ev === "certificate" ? "TLS 1.2" : "TLS 1.3"),
+      facts: plain ? { httpHost: `${NAMES.vcenter}:443`, httpPath: "/" } : { sni: byName ? NAMES.vcenter : null, certNames: version === "TLS 1.2" ? [NAMES.vcenter] : [] },
+      outcome: "answered", cause: plain ? "plaintext-vcenter-443" : d("vcenter-by-name") ? "vcenter-by-name" : null,
+      how: `curl -k${extra.length ? " " + extra.join(" ") : ""}${byName ? ` --resolve ${NAMES.vcenter}:443:${H.vcenter.v4}` : ""} --local-port ${client.port} ${url}`,
+      cmd: { argv: [...curl, "-k", ...extra, ...(byName ? ["--resolve", `${NAMES.vcenter}:443:${H.vcenter.v4}`] : []), "--local-port", String(client.port), url] }, check: http200,
     });
   }
 
@@ -390,7 +451,7 @@ function planConversations(H, cfg, deltas, choice, rng, nextPort) {
       push({
         kind: "esxi-902", transport: "tcp", client, server: { host: "esxm", ip: H.esxm.v4, port: 902 },
         protocol: "vmware-authd", state: "established", tls: tls("TLS 1.2", NAMES.esxm), outcome: "answered",
-        facts: { authdBanner: true, sni: NAMES.esxm },
+        facts: { authdBanner: true, sni: NAMES.esxm, certNames: [NAMES.esxm] },
         how: `test/lab/authd.py client --src ${client.ip} --src-port ${client.port} --dst ${H.esxm.v4} --sni ${NAMES.esxm}`,
         cmd: { argv: [PY, `${LAB}/authd.py`, "client", "--src", client.ip, "--src-port", String(client.port), "--dst", H.esxm.v4, "--sni", NAMES.esxm, "--timeout", "5"] },
         check: (r) => (r.stdout.includes("221 Goodbye") ? null : `authd client: ${r.stdout.trim()} ${r.stderr.trim()}`),
@@ -424,6 +485,43 @@ function planConversations(H, cfg, deltas, choice, rng, nextPort) {
     });
   }
 
+  // Standalone ESXi 902: the authd banner then TLS, or TLS from the first byte (tls-902-no-banner).
+  for (let i = count(1, 2); i > 0; i--) {
+    const client = cp(P.v4);
+    if (d("tls-902-no-banner")) {
+      const url = `https://${H.esxs.v4}:902/ok.txt`;
+      push({
+        kind: "esxs-902", transport: "tcp", client, server: { host: "esxs", ip: H.esxs.v4, port: 902 },
+        protocol: "tls", state: "established", tls: tls(tlsName(cfg.esxsTls), null), outcome: "answered", cause: "tls-902-no-banner",
+        how: `curl -k --local-port ${client.port} ${url} (openssl s_server on 902: no authd banner)`,
+        cmd: { argv: [...curl, "-k", "--local-port", String(client.port), url] }, check: http200,
+      });
+    } else {
+      push({
+        kind: "esxs-902", transport: "tcp", client, server: { host: "esxs", ip: H.esxs.v4, port: 902 },
+        protocol: "vmware-authd", state: "established", tls: tls("TLS 1.2", null), outcome: "answered",
+        facts: { authdBanner: true, certNames: ["esxi-s.pnc-lab.test"] },
+        how: `test/lab/authd.py client --src ${client.ip} --src-port ${client.port} --dst ${H.esxs.v4}`,
+        cmd: { argv: [PY, `${LAB}/authd.py`, "client", "--src", client.ip, "--src-port", String(client.port), "--dst", H.esxs.v4, "--timeout", "5"] },
+        check: (r) => (r.stdout.includes("221 Goodbye") ? null : `authd client: ${r.stdout.trim()} ${r.stderr.trim()}`),
+      });
+    }
+  }
+  // The managed ESXi host opens 902 towards the proxy, whose side answers like authd.
+  if (d("proxy-answers-902")) {
+    for (let i = count(1, 2); i > 0; i--) {
+      const client = { host: "esxm", ip: H.esxm.v4, port: nextPort() };
+      push({
+        kind: "esxi-to-proxy-902", transport: "tcp", client, server: { host: "proxy", ip: P.v4, port: 902 },
+        protocol: "vmware-authd", state: "established", tls: tls("TLS 1.2", null), outcome: "answered", cause: "proxy-answers-902",
+        facts: { authdBanner: true, certNames: ["proxy.pnc-lab.test"] },
+        how: `test/lab/authd.py client --src ${client.ip} --src-port ${client.port} --dst ${P.v4} (inside the managed ESXi host; test/lab/authd.py serve on the proxy)`,
+        cmd: { ns: H.esxm.ns, argv: [PY, `${LAB}/authd.py`, "client", "--src", client.ip, "--src-port", String(client.port), "--dst", P.v4, "--timeout", "5"] },
+        check: (r) => (r.stdout.includes("221 Goodbye") ? null : `authd client: ${r.stdout.trim()} ${r.stderr.trim()}`),
+      });
+    }
+  }
+
   // Guests' 3542.
   for (const g of ["lin", "win"]) {
     const closed = d("closed-guest-3542") && choice.closedGuest === g;
@@ -433,9 +531,21 @@ function planConversations(H, cfg, deltas, choice, rng, nextPort) {
     // (it cannot know the client's minimum) and the client aborts with a fatal alert. Either way
     // the server chose TLS 1.0 on the wire.
     const strict = old && choice.tls10ClientStrict;
+    const plain = d("plaintext-3542") && choice.plainGuest === g;
     for (let i = count(1, 2); i > 0; i--) {
       const client = cp(P.v4);
       const url = `https://${H[g].v4}:3542/ok.txt`;
+      if (plain) {
+        // The server spoke HTTP (its 400), the client TLS (findings.md: protocol, clientProtocol).
+        push({
+          kind: `guest-3542-${g}`, transport: "tcp", client, server: { host: g, ip: H[g].v4, port: 3542 },
+          protocol: "http", clientProtocol: "tls", state: "established", tls: "unchecked", outcome: "answered", cause: "plaintext-3542",
+          how: `curl -k --local-port ${client.port} ${url} (plain-HTTP nginx answers the ClientHello with HTTP 400)`,
+          cmd: { argv: [...curl, "-k", "--local-port", String(client.port), url], allowFail: true },
+          check: (r) => (r.status === 35 ? null : `curl to plain HTTP on 3542: expected exit 35 (TLS failed), got ${r.status} ${r.stderr.trim()}`),
+        });
+        continue;
+      }
       const extra = old && !strict ? ["--tlsv1.0", "--ciphers", "DEFAULT:@SECLEVEL=0"] : [];
       push({
         kind: `guest-3542-${g}`, transport: "tcp", client, server: { host: g, ip: H[g].v4, port: 3542 },
@@ -510,6 +620,18 @@ function planConversations(H, cfg, deltas, choice, rng, nextPort) {
       check: (r) => (r.stdout.includes("200 ok") ? null : `s_client: ${r.stdout.trim().slice(0, 200)} ${r.stderr.trim().slice(0, 200)}`),
     });
   }
+  if (d("proxy-vlan")) {
+    for (let i = count(1, 2); i > 0; i--) {
+      const client = cp(P.vlan);
+      const url = `https://${NAMES.cloud}/ok.txt`;
+      push({
+        kind: "cloud-443-vlan", transport: "tcp", client, server: { host: "cloud", ip: H.cloud.vlan, port: 443 },
+        protocol: "tls", state: "established", tls: tls("TLS 1.3", NAMES.cloud), outcome: "answered", facts: { sni: NAMES.cloud }, cause: "proxy-vlan",
+        how: `curl -k --resolve ${NAMES.cloud}:443:${H.cloud.vlan} --local-port ${client.port} ${url} (from the proxy's VLAN ${cfg.vlanId} address)`,
+        cmd: { argv: [...curl, "-k", "--resolve", `${NAMES.cloud}:443:${H.cloud.vlan}`, "--local-port", String(client.port), url] }, check: http200,
+      });
+    }
+  }
   if (d("cloud-nonstandard-port")) {
     for (let i = count(1, 2); i > 0; i--) {
       const client = cp(P.v4);
@@ -546,24 +668,64 @@ function planConversations(H, cfg, deltas, choice, rng, nextPort) {
         how: `test/lab/probe.py udp --src ${client.ip} --src-port ${client.port} --dst ${t.v4} --dst-port ${choice.udpPort} (16 binary bytes; ${choice.udpAnswered ? "test/lab/udp_big.py answers" : "nothing listens"})`,
         cmd: { argv: [PY, `${LAB}/probe.py`, "udp", "--src", client.ip, "--src-port", String(client.port), "--dst", t.v4, "--dst-port", String(choice.udpPort), "--timeout", "1"] },
       };
-      // Linux rate-limits ICMP errors, so an unanswered datagram may get no port-unreachable: the
-      // outcome is what the client saw (both lead to the same finding).
-      c.check = (r) => {
-        const got = r.stdout.trim();
-        if (choice.udpAnswered) return got === "reply" ? null : `udp probe: expected reply, got ${got}`;
-        if (got === "unreachable") return null;
-        if (got === "timeout") {
-          c.outcome = "unanswered";
-          return null;
-        }
-        return `udp probe: ${got} ${r.stderr.trim()}`;
-      };
+      c.check = (r) => (choice.udpAnswered ? (r.stdout.trim() === "reply" ? null : `udp probe: expected reply, got ${r.stdout.trim()}`) : unreachableOrSilent(c, r));
       push(c);
     }
   }
 
+  // Hosts the roles file does not name (issue 11: judged against every row they could be).
+  if (d("weak-tls-unknown")) {
+    for (let i = count(1, 2); i > 0; i--) {
+      const client = cp(P.v4);
+      const url = `https://${H.unk.v4}/ok.txt`;
+      const extra = ["--tlsv1.1", "--ciphers", "DEFAULT:@SECLEVEL=0"];
+      push({
+        kind: "unknown-443-tls11", transport: "tcp", client, server: { host: "unk", ip: H.unk.v4, port: 443 },
+        protocol: "tls", state: "established", tls: tls("TLS 1.1", null), outcome: "answered", cause: "weak-tls-unknown",
+        facts: { certNames: ["host-u.pnc-lab.test"] },
+        how: `curl -k ${extra.join(" ")} --local-port ${client.port} ${url}`,
+        cmd: { argv: [...curl, "-k", ...extra, "--local-port", String(client.port), url] }, check: http200,
+      });
+    }
+  }
+  if (d("ssh-443-unknown")) {
+    const client = cp(P.v4);
+    push({
+      kind: "unknown-443-ssh", transport: "tcp", client, server: { host: "unk", ip: H.unk.v4, port: 443 },
+      protocol: "ssh", state: "established", tls: null, outcome: "answered", cause: "ssh-443-unknown",
+      how: `ssh-keyscan -p 443 -t ed25519 -T 5 ${H.unk.v4} (source port ${client.port} via ip_local_port_range)`,
+      cmd: { argv: ["ssh-keyscan", "-p", "443", "-t", "ed25519", "-T", "5", H.unk.v4], portRange: client.port },
+      check: (r) => (r.stdout.includes("ssh-ed25519") ? null : `ssh-keyscan: ${r.stdout.trim()} ${r.stderr.trim()}`),
+    });
+  }
+  if (d("ntp-refused-unknown")) {
+    const client = cp(P.v4);
+    const c = {
+      kind: "unknown-123", transport: "udp", client, server: { host: "unk", ip: H.unk.v4, port: 123 },
+      protocol: "ntp", state: null, tls: null, outcome: "unreachable", cause: "ntp-refused-unknown",
+      how: `test/lab/probe.py udp --ntp --src ${client.ip} --src-port ${client.port} --dst ${H.unk.v4} --dst-port 123 (an NTP client request; nothing listens)`,
+      cmd: { argv: [PY, `${LAB}/probe.py`, "udp", "--ntp", "--src", client.ip, "--src-port", String(client.port), "--dst", H.unk.v4, "--dst-port", "123", "--timeout", "1"] },
+    };
+    c.check = (r) => unreachableOrSilent(c, r);
+    push(c);
+  }
+
   for (const c of rng.shuffle(rest)) add(c);
   return convs;
+}
+
+/**
+ * probe.py udp to a port where nothing listens: ICMP port unreachable back, or nothing when Linux
+ * rate-limits ICMP errors; the outcome is what the client saw.
+ */
+function unreachableOrSilent(c, r) {
+  const got = r.stdout.trim();
+  if (got === "unreachable") return null;
+  if (got === "timeout") {
+    c.outcome = "unanswered";
+    return null;
+  }
+  return `udp probe: ${got} ${r.stderr.trim()}`;
 }
 
 /** The 3545 conversation inside the Windows-like guest, on loopback (capture taken there). */
@@ -582,32 +744,79 @@ function planLoopback(H, nextPort) {
 // ---------------------------------------------------------------------------------------------
 // Expectations
 
-function expectations(convs, explicitRoles) {
-  const explicitOf = (ip) => explicitRoles.get(ip) ?? null;
-  const { roles: inferred } = inferRoles(convs);
-  const inferredOf = (ip) => inferred.get(ip) ?? null;
-  const ex = judge(convs, explicitOf);
-  const inf = judge(convs, inferredOf);
+/**
+ * What one capture shows of the lab's conversations (docs/lab.md, "Capture kinds"):
+ * - full: everything (eth0, -i any, dumpcap; and the duplicated eth0 + any pair);
+ * - one-direction: only the proxy's own packets (tcpdump -Q out): no server byte, so no banner,
+ *   certificate, DNS answer, NTP answer or ServerHello, and every conversation `one-direction`;
+ * - snaplen: 96 bytes per packet (tcpdump -s 96) of TLS on 443/3542 and NTP only: 30 bytes of TCP
+ *   payload over IPv4 (14 Ethernet + 20 IPv4 + 32 TCP with timestamps), 10 over IPv6, so no SNI or
+ *   certificate, and a TLS version only where the ServerHello's own version field gives it (TLS
+ *   1.0 and 1.1; from 1.2 on the real version may be in supported_versions, cut off).
+ */
+export const SNAPLEN_FILTER = "tcp port 443 or tcp port 3542 or udp port 123";
+
+/** The `--filter` of the `filtered` expectation (the README's own example), and the ports it passes. */
+export const ANALYZE_FILTER = { text: "tcp port 443 or tcp port 902", ports: [["tcp", 443], ["tcp", 902]] };
+
+function view(c, kind) {
+  const v = { ...c, facts: { ...c.facts }, limits: [] };
+  if (kind === "one-direction") {
+    // Only the client's bytes when the proxy is the client (every conversation the lab makes in
+    // the captures it records this way).
+    v.facts = { sni: c.facts.sni ?? null, httpHost: c.facts.httpHost ?? null, httpPath: c.facts.httpPath ?? null };
+    if (c.protocol === "vmware-authd") v.protocol = "tls"; // the client's first bytes are its ClientHello
+    if (c.clientProtocol) v.protocol = c.clientProtocol;
+    v.clientProtocol = undefined;
+    v.tls = c.protocol === "rdp" ? "unchecked" : c.tls && c.tls !== "unchecked" ? { clientVersion: c.tls.clientVersion, version: null, sni: c.tls.sni } : c.tls;
+    v.state = null; // no SYN-ACK seen: Zeek's state is not "established"
+    if (c.transport !== "udp" || c.server.port !== 53) v.limits = ["one-direction"];
+    return v;
+  }
+  if (kind === "snaplen") {
+    v.facts = { ntpServerAnswered: c.facts.ntpServerAnswered ?? false };
+    if (c.protocol === "tls") {
+      const room = c.ipVersion === 4 ? 30 : 10; // TCP payload bytes kept
+      // ServerHello: record header (5) + handshake header (4) + server_version (2) = 11 bytes.
+      const shown = room >= 11 && c.tls.version !== null && ["SSL 3.0", "TLS 1.0", "TLS 1.1"].includes(c.tls.version);
+      v.tls = shown ? { sni: null, version: c.tls.version } : { sni: null };
+      if (!shown) v.limits = ["snaplen"];
+    }
+    return v;
+  }
+  return v;
+}
+
+function inSnaplenCapture(c) {
+  return (c.transport === "tcp" && (c.server.port === 443 || c.server.port === 3542)) || (c.transport === "udp" && c.server.port === 123);
+}
+
+/** The expectation for one capture of these conversations: kind as in view(); capture flags for the judge. */
+function expectations(allConvs, explicitRoles, macOf, kind = "full", flags = {}) {
+  const passes = (c) => ANALYZE_FILTER.ports.some(([t, p]) => t === c.transport && (p === c.server.port || p === c.client.port));
+  const convs = allConvs.filter((c) => (kind !== "snaplen" || inSnaplenCapture(c)) && (kind !== "filtered" || passes(c))).map((c) => view(c, kind));
+  const capture = { oneDirection: kind === "one-direction", snaplen: kind === "snaplen", duplicate: !!flags.duplicate, filter: kind === "filtered" ? ANALYZE_FILTER.ports : null };
   const ips = new Set(convs.flatMap((c) => [c.client.ip, c.server.ip]));
-  const rolesIn = (of) => [...ips].filter((ip) => of(ip) !== null).sort().map((ip) => ({ ip, role: of(ip) }));
+  const given = new Map([...explicitRoles].filter(([ip]) => ips.has(ip)));
+  const ex = inferRoles(convs, given, macOf);
+  const inf = inferRoles(convs, new Map(), macOf);
+  const exJ = judge(convs, ex, capture);
+  const infJ = judge(convs, inf, capture);
+  const rolesIn = (m, source) => [...ips].filter((ip) => m.roles.has(ip)).sort()
+    .map((ip) => ({ ip, role: m.roles.get(ip), source: given.has(ip) && source === "explicit" ? "explicit" : "inferred" }));
   const conv = (c) => {
-    const e = ex.conversations.get(c.id);
-    const i = inf.conversations.get(c.id);
-    const mode = (v) => ({ clientRole: v.clientRole, serverRole: v.serverRole, rule: v.rule, ...(v.ruleOneOf ? { ruleOneOf: v.ruleOneOf } : {}), findings: v.findings });
+    const mode = (v) => ({ clientRole: v.clientRole, serverRole: v.serverRole, rule: v.rule, ruleAlternatives: v.ruleAlternatives, findings: v.findings, status: v.status, limits: v.limits });
     return {
       id: c.id, kind: c.kind, transport: c.transport, ipVersion: c.ipVersion, client: c.client, server: c.server,
-      protocol: c.protocol, state: c.state, tls: c.tls, outcome: c.outcome, cause: c.cause,
-      explicit: mode(e), inferred: mode(i), how: c.how,
+      protocol: c.protocol, ...(c.clientProtocol !== undefined ? { clientProtocol: c.clientProtocol } : {}), state: c.state, tls: c.tls,
+      outcome: c.outcome, cause: c.cause, explicit: mode(exJ.conversations.get(c.id)), inferred: mode(infJ.conversations.get(c.id)), how: c.how,
     };
   };
+  const verdict = (j, m, source) => ({ roles: rolesIn(m, source), verdict: j.verdict, coverage: j.coverage, exitCode: j.exitCode, findings: j.findings });
   return {
     conversations: convs.map(conv),
-    explicit: { roles: rolesIn(explicitOf), verdict: ex.verdict, findings: ex.findings },
-    inferred: {
-      roles: rolesIn(inferredOf),
-      unknown: [...ips].filter((ip) => inferredOf(ip) === null).sort(),
-      verdict: inf.verdict, findings: inf.findings,
-    },
+    explicit: verdict(exJ, ex, "explicit"),
+    inferred: { ...verdict(infJ, inf, "inferred"), unknown: [...ips].filter((ip) => !inf.roles.has(ip)).sort() },
   };
 }
 
@@ -621,7 +830,7 @@ async function startCaptures(T, ns, base, kinds) {
     const logFile = `${T.dir}/${path.basename(file)}.log`;
     const argv = k.tool === "dumpcap"
       ? ["dumpcap", "-i", k.iface, "-q", "-B", "32", "-w", file]
-      : ["tcpdump", "-i", k.iface, "-n", "-U", "--immediate-mode", "-B", "32768", "-Z", "root", "-w", file];
+      : ["tcpdump", "-i", k.iface, "-n", "-U", "--immediate-mode", "-B", "32768", "-Z", "root", ...(k.args ?? []), "-w", file, ...(k.filter ? [k.filter] : [])];
     const e = startProc(`capture ${path.basename(file)}`, ns, argv, logFile, { limit: 120 });
     caps.push({ ...k, file, entry: e, logFile });
   }
@@ -665,6 +874,17 @@ const PROXY_CAPTURES = [
   { suffix: ".any.pcap", tool: "tcpdump", iface: "any", format: "pcap", linkType: 276, recordedWith: "tcpdump -i any -n -U --immediate-mode -B 32768 -w" },
 ];
 
+/**
+ * Captures of the same traffic that show less of it (issue 12): recorded beside the three full
+ * ones in these scenarios, each with its own expectation (docs/lab.md, "Capture kinds").
+ */
+const EXTRA_CAPTURES = {
+  good: [{ suffix: ".out.pcap", tool: "tcpdump", iface: "eth0", args: ["-Q", "out"], kind: "one-direction", format: "pcap", linkType: 1, recordedWith: "tcpdump -i eth0 -Q out -n -U --immediate-mode -B 32768 -w" }],
+  "tls10-guest-3542": [{ suffix: ".s96.pcap", tool: "tcpdump", iface: "eth0", args: ["-s", "96"], filter: SNAPLEN_FILTER, kind: "snaplen", format: "pcap", linkType: 1, recordedWith: "tcpdump -i eth0 -s 96 -n -U --immediate-mode -B 32768 -w" }],
+};
+/** The scenario whose eth0 and -i any captures are also given together, as one duplicated capture. */
+const DUPLICATED = "drop-esxi-902";
+
 /** tshark's view of the capture: every TCP/UDP packet must belong to a planned conversation. */
 const HAVE_TSHARK = spawnSync("sh", ["-c", "command -v tshark"]).status === 0;
 
@@ -698,12 +918,17 @@ async function tsharkCheck(file, convs, counts = new Map()) {
  * conversation has packets, and the three captures on the proxy hold the same packets (a
  * difference means one of them lost packets: CaptureLoss, recorded again).
  */
-async function verifyCaptures(caps, convs, loCaps, loop) {
+async function verifyCaptures(caps, convs, loCaps, loop, extraCaps = []) {
   // The three captures of the proxy must hold as many TCP/UDP packets each (tcpdump -i eth0,
   // dumpcap, tcpdump -i any see the same traffic on the proxy's one interface; a difference means
   // one lost packets). Counting is cheap; tshark then reads the first capture and the loopback one.
   const n = caps.map((c) => countTransport(c.file));
   if (n.some((x) => x !== n[0])) throw new CaptureLoss(caps.map((c, i) => `${path.basename(c.file)}: ${n[i]} TCP/UDP packets`).join(", "));
+  // The partial captures hold fewer packets, never none and never more.
+  for (const c of extraCaps) {
+    const m = countTransport(c.file);
+    if (m === 0 || m >= n[0]) throw new Error(`${path.basename(c.file)}: ${m} TCP/UDP packets, expected some and fewer than the full capture's ${n[0]}`);
+  }
   const problems = (await Promise.all([tsharkCheck(caps[0].file, convs), ...loCaps.map((c) => tsharkCheck(c.file, loop))])).flat();
   if (problems.length) throw new Error(`tshark does not see what the lab did:\n  ${problems.join("\n  ")}`);
 }
@@ -724,6 +949,7 @@ export function countTransport(file) {
     if (linkType === 1) [et, ip] = [b.readUInt16BE(off + 12), off + 14];
     else if (linkType === 276) [et, ip] = [b.readUInt16BE(off), off + 20];
     else return;
+    if (linkType === 1 && et === 0x8100) [et, ip] = [b.readUInt16BE(off + 16), off + 18]; // IEEE 802.1Q: TPID, TCI, then the EtherType
     if (ip + 40 > off + caplen) return;
     const proto = et === 0x0800 ? b[ip + 9] : et === 0x86dd ? b[ip + 6] : -1; // IPv4 protocol (RFC 791), IPv6 next header (RFC 8200)
     if (proto === 6 || proto === 17) n++;
@@ -805,6 +1031,8 @@ function prepareFiles(T, H, cfg) {
   cert("esxs", "esxi-s.pnc-lab.test", H.esxs.v4);
   cert("lin", "guest-lin.pnc-lab.test", H.lin.v4);
   cert("win", "guest-win.pnc-lab.test", H.win.v4);
+  cert("proxy", "proxy.pnc-lab.test", H.proxy.v4);
+  cert("unk", "host-u.pnc-lab.test", H.unk.v4);
   // nginx: the same server, with TLS (SNI name) or plain HTTP on 443.
   const nx = `${T.dir}/nginx`;
   fs.mkdirSync(`${nx}/body`, { recursive: true });
@@ -832,6 +1060,24 @@ ${extra}
     ssl_certificate ${T.dir}/vcenter.crt;
     ssl_certificate_key ${T.dir}/vcenter.key;`));
   fs.writeFileSync(`${nx}/plain.conf`, conf(`${H.vcenter.v4}:443`, ""));
+  // A guest's 3542 served by plain-HTTP nginx (plaintext-3542): a ClientHello is not a request
+  // line, so nginx answers "HTTP/1.1 400 Bad Request" in clear and closes.
+  for (const g of ["lin", "win"]) {
+    fs.writeFileSync(`${nx}/plain3542-${g}.conf`, `worker_processes 1;
+pid ${nx}/plain3542-${g}.pid;
+error_log ${nx}/error3542.log;
+events { worker_connections 64; }
+http {
+    access_log off;
+    client_body_temp_path ${nx}/body;
+    proxy_temp_path ${nx}/body;
+    fastcgi_temp_path ${nx}/body;
+    uwsgi_temp_path ${nx}/body;
+    scgi_temp_path ${nx}/body;
+    server { listen ${H[g].v4}:3542; location / { return 200 "guest\\n"; } }
+}
+`);
+  }
   // sshd: own host key and config.
   run_(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "pnc-lab", "-f", `${T.dir}/ssh_host_ed25519_key`]);
   fs.writeFileSync(`${T.dir}/sshd_config`, `Port 22
@@ -845,6 +1091,9 @@ PubkeyAuthentication no
 AuthorizedKeysFile none
 PermitRootLogin no
 `);
+  // The same sshd on 443 of the host of no role (ssh-443-unknown).
+  fs.writeFileSync(`${T.dir}/sshd443_config`, fs.readFileSync(`${T.dir}/sshd_config`, "utf8")
+    .replace("Port 22", "Port 443").replace(`ListenAddress ${H.lin.v4}`, `ListenAddress ${H.unk.v4}`).replace(`${T.dir}/sshd.pid`, `${T.dir}/sshd443.pid`));
   fs.writeFileSync(`${T.dir}/xrdp.ini`, `[Globals]
 ini_version=1
 fork=false
@@ -896,6 +1145,7 @@ class Lab {
       esxsTls: rng.pick(["1.2", "1.3"]),
       guestTls: { lin: rng.pick(["1.2", "1.3"]), win: rng.pick(["1.2", "1.3"]) },
       once: this.o.once,
+      vlanId: rng.int(100, 4000),
     };
     this.portNext = rng.int(40000, 52000);
     this.T = { dir: fs.mkdtempSync(path.join(os.tmpdir(), "pnc-lab.")) };
@@ -909,7 +1159,21 @@ class Lab {
     const br = `${this.prefix}-br`;
     const lines = [`lab_bridge_create ${br}`];
     for (const h of Object.values(H)) lines.push(`lab_host_add ${h.ns} ${br} ${h.v4}/24 ${h.v6 ? `${h.v6}/64` : '""'}`);
+    // The VLAN sub-interfaces of the proxy and the cloud (proxy-vlan): eth0v with the VLAN
+    // address and eth0's MAC, its veth peer in a namespace of its own where vlan_relay.py tags
+    // and untags (the kernel may lack 802.1Q: `ip link add … type vlan` is not used).
+    for (const h of [H.proxy, H.cloud]) lines.push(`lab_vlan_add ${h.ns} ${h.ns}-vl ${h.vlan}/24`);
     netns(lines.join("\n"));
+    // Each host's MAC (its eth0): the proxy's other addresses share its MAC (roles.md, proxy).
+    const mac = new Map();
+    for (const h of Object.values(H)) {
+      const link = JSON.parse(run(["ip", "-n", h.ns, "-j", "link", "show", "eth0"]).stdout)[0];
+      h.mac = link.address;
+      mac.set(h.v4, h.mac);
+      if (h.v6) mac.set(h.v6, h.mac);
+      if (h.vlan) mac.set(h.vlan, h.mac); // a sub-interface has its parent's MAC
+    }
+    this.macOf = (ip) => mac.get(ip) ?? null;
     this.roles = rolesFile(H);
     this.explicitRoles = new Map();
     for (const [role, list] of Object.entries(this.roles.roles)) for (const ip of list) this.explicitRoles.set(ip, role);
@@ -942,6 +1206,12 @@ class Lab {
       const entry = startProc(key, spec.ns, spec.argv, logFile, { cwd: spec.cwd });
       this.running.set(key, { spec, entry });
       for (const [proto, port] of spec.listen) waits.push(() => waitListen(spec.ns, proto, port, entry, logFile));
+      if (spec.ready) {
+        waits.push(() => waitFor(`${key} to be ready`, () => {
+          if (entry.exited) throw new Error(`${key} exited: ${tail(logFile)}`);
+          return fs.existsSync(logFile) && fs.readFileSync(logFile, "utf8").includes(spec.ready);
+        }));
+      }
     }
     for (const w of waits) await w();
   }
@@ -971,6 +1241,8 @@ class Lab {
       udpPort: rng.pick([rng.int(20000, 29999), 5000 + rng.int(0, 99), 17500]),
       udpAnswered: rng.next() < 0.5,
       tls10ClientStrict: rng.next() < 0.5,
+      plainGuest: guests[1],
+      vcEvidence: rng.pick(["sni", "certificate", "dns"]),
     };
     const convs = planConversations(H, this.run, deltas, choice, rng, () => this.nextPort());
     convs.forEach((c, i) => {
@@ -994,7 +1266,9 @@ class Lab {
     tm.push(Date.now());
 
     const base = path.join(outDir, name);
-    const caps = await startCaptures(this.T, H.proxy.ns, base, PROXY_CAPTURES);
+    const single = deltas.length === 0 ? "good" : deltas.length === 1 ? deltas[0] : null;
+    const caps = await startCaptures(this.T, H.proxy.ns, base, single === "proxy-vlan" ? PROXY_CAPTURES.slice(0, 2) : PROXY_CAPTURES);
+    const extraCaps = await startCaptures(this.T, H.proxy.ns, base, EXTRA_CAPTURES[single] ?? []);
     const loCaps = loop.length ? await startCaptures(this.T, H.win.ns, `${base}.guest-lo`, [{ suffix: ".pcap", tool: "tcpdump", iface: "lo", format: "pcap", linkType: 1, recordedWith: "tcpdump -i lo -n -U --immediate-mode -B 32768 -w" }]) : [];
     tm.push(Date.now());
     const failures = [];
@@ -1022,14 +1296,14 @@ class Lab {
       }));
     } finally {
       tm.push(Date.now());
-      lost = await stopCaptures([...caps, ...loCaps]);
+      lost = await stopCaptures([...caps, ...extraCaps, ...loCaps]);
       tm.push(Date.now());
     }
     if (failures.length) throw new Error(`the lab's own clients failed:\n  ${failures.join("\n  ")}`);
     if (lost.length) throw new CaptureLoss(lost.join("; "));
 
     // Checked in the background while the next capture records.
-    const verify = verifyCaptures(caps, convs, loCaps, loop);
+    const verify = verifyCaptures(caps, convs, loCaps, loop, extraCaps);
     verify.catch(() => {}); // awaited by the caller; this only keeps Node from calling it unhandled
     const scenario = deltas.length === 0 ? "good" : deltas.length === 1 ? deltas[0] : "combined";
     const serversText = [...specs.entries()].map(([k, s]) => `${k}: ${s.what}${s.firewall ? "" : ` in ${s.ns}`}`);
@@ -1045,11 +1319,12 @@ class Lab {
     const main = {
       ...common,
       description: desc,
+      capture: "full",
       files: caps.map((c) => ({ file: path.basename(c.file), format: c.format, linkType: c.linkType, recordedWith: `${c.recordedWith} ${path.basename(c.file)}` })),
       capturedOn: `the proxy's eth0 (and -i any) in namespace ${H.proxy.ns}`,
       servers: serversText,
       choices: { ...this.run, ...choice },
-      ...expectations(convs, this.explicitRoles),
+      ...expectations(convs, this.explicitRoles, this.macOf),
     };
     if (process.env.PNC_LAB_TIMING) console.error(`${name}: servers ${tm[1] - tm[0]} ms, capture start ${tm[2] - tm[1]}, clients ${tm[3] - tm[2]}, stop ${tm[4] - tm[3]}`);
     fs.writeFileSync(`${base}.expected.json`, JSON.stringify(main, null, 2) + "\n");
@@ -1062,10 +1337,38 @@ class Lab {
         files: loCaps.map((c) => ({ file: path.basename(c.file), format: c.format, linkType: c.linkType, recordedWith: `${c.recordedWith} ${path.basename(c.file)}` })),
         capturedOn: `lo in namespace ${H.win.ns} (the Windows-like guest)`,
         servers: ["win3545: openssl s_server -WWW -accept 127.0.0.1:3545"],
-        ...expectations(loop, this.explicitRoles),
+        ...expectations(loop, this.explicitRoles, this.macOf),
       };
       fs.writeFileSync(`${base}.guest-lo.expected.json`, JSON.stringify(lo, null, 2) + "\n");
       written.push(`${base}.guest-lo.expected.json`);
+    }
+    const fileOf = (c) => ({ file: path.basename(c.file), format: c.format, linkType: c.linkType, recordedWith: `${c.recordedWith} ${path.basename(c.file)}${c.filter ? ` '${c.filter}'` : ""}` });
+    for (const x of extraCaps) {
+      const e = {
+        ...main, capture: x.kind, description: `${desc} Recorded ${x.kind === "one-direction" ? "with only the proxy's outgoing packets (tcpdump -Q out), as a one-direction SPAN port shows it" : `with a snap length of 96 bytes, TLS on 443/3542 and NTP only (${SNAPLEN_FILTER})`}.`,
+        files: [fileOf(x)], ...expectations(convs, this.explicitRoles, this.macOf, x.kind),
+      };
+      fs.writeFileSync(`${base}.${x.kind}.expected.json`, JSON.stringify(e, null, 2) + "\n");
+      written.push(`${base}.${x.kind}.expected.json`);
+    }
+    if (single === "good") {
+      // The good traffic analyzed with --filter: rows the filter excludes are not missing.
+      const e = {
+        ...main, capture: "filtered", analyze: { filter: ANALYZE_FILTER.text },
+        description: `${desc} Analyzed with --filter '${ANALYZE_FILTER.text}': NTP, the guests' rows and DNS are filtered out, and not missing.`,
+        files: [fileOf(caps[0])], ...expectations(convs, this.explicitRoles, this.macOf, "filtered"),
+      };
+      fs.writeFileSync(`${base}.filtered.expected.json`, JSON.stringify(e, null, 2) + "\n");
+      written.push(`${base}.filtered.expected.json`);
+    }
+    if (single === DUPLICATED) {
+      const e = {
+        ...main, capture: "duplicate", together: true,
+        description: `${desc} The eth0 capture and the -i any capture of the same traffic, given together to one analyze: every conversation counted once.`,
+        files: [fileOf(caps[0]), fileOf(caps[2])], ...expectations(convs, this.explicitRoles, this.macOf, "full", { duplicate: true }),
+      };
+      fs.writeFileSync(`${base}.duplicate.expected.json`, JSON.stringify(e, null, 2) + "\n");
+      written.push(`${base}.duplicate.expected.json`);
     }
     return { written, verify };
   }
@@ -1134,25 +1437,29 @@ async function checkAll(outDir, written) {
   const all = [];
   for (const expFile of written) {
     const exp = JSON.parse(fs.readFileSync(expFile, "utf8"));
-    for (const f of exp.files) {
+    // A duplicated capture is its files given together to one analyze; otherwise each file alone.
+    const runs = exp.together ? [exp.files.map((f) => f.file)] : exp.files.map((f) => [f.file]);
+    for (const files of runs) {
+      const label = `${files.join("+")}${exp.analyze?.filter ? ` --filter '${exp.analyze.filter}'` : ""}`;
       for (const mode of ["explicit", "inferred"]) {
-        const argv = [main, "analyze", path.join(outDir, f.file), "--format", "json", ...(mode === "explicit" ? ["--roles", path.join(outDir, exp.rolesFile)] : [])];
+        const argv = [main, "analyze", ...files.map((f) => path.join(outDir, f)), "--format", "json", ...(mode === "explicit" ? ["--roles", path.join(outDir, exp.rolesFile)] : []),
+          ...(exp.analyze?.filter ? ["--filter", exp.analyze.filter] : [])];
         const r = spawnSync(process.execPath, argv, { encoding: "utf8", timeout: 60000, maxBuffer: 64 << 20 });
-        if (r.status !== 0 && r.status !== 1) {
-          all.push(`${f.file} [${mode}]: analyze exited ${r.status}: ${r.stderr.trim().slice(0, 300)}`);
+        if (r.status !== 0 && r.status !== 1 && r.status !== 3) {
+          all.push(`${label} [${mode}]: analyze exited ${r.status}: ${r.stderr.trim().slice(0, 300)}`);
           continue;
         }
         let report;
         try {
           report = JSON.parse(r.stdout);
         } catch (e) {
-          all.push(`${f.file} [${mode}]: analyze wrote no JSON report (exit ${r.status}, ${r.stdout.length} bytes, ${r.error?.message ?? ""}): ${r.stderr.trim().slice(0, 300)}`);
+          all.push(`${label} [${mode}]: analyze wrote no JSON report (exit ${r.status}, ${r.stdout.length} bytes, ${r.error?.message ?? ""}): ${r.stderr.trim().slice(0, 300)}`);
           continue;
         }
-        const { known, unknown, stale } = splitKnown(exp.scenario, mode, compareReport(exp, report, mode));
-        for (const k of known) console.log(`KNOWN ${k.id}: ${f.file} [${mode}] ${k.line}`);
-        for (const m of unknown) all.push(`${f.file} [${mode}]: ${m}`);
-        for (const id of stale) all.push(`${f.file} [${mode}]: known mismatch ${id} no longer occurs: remove it from test/lab/known-mismatches.mjs`);
+        const { known, unknown, stale } = splitKnown(exp.scenario, mode, compareReport(exp, report, mode, r.status));
+        for (const k of known) console.log(`KNOWN ${k.id}: ${label} [${mode}] ${k.line}`);
+        for (const m of unknown) all.push(`${label} [${mode}]: ${m}`);
+        for (const id of stale) all.push(`${label} [${mode}]: known mismatch ${id} no longer occurs: remove it from test/lab/known-mismatches.mjs`);
       }
     }
   }
@@ -1210,10 +1517,10 @@ export async function main(argv) {
   process.once("exit", () => teardownSync(lab));
   // A bound on the whole run: nothing the lab does should take this long.
   const deadline = setTimeout(() => {
-    console.error("lab: took longer than 240 s; giving up");
+    console.error("lab: took longer than 300 s; giving up");
     teardownSync(lab);
     process.exit(3);
-  }, 240_000);
+  }, 300_000);
   deadline.unref();
 
   const t0 = Date.now();

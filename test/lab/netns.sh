@@ -17,6 +17,10 @@
 #                                              added with nodad (IPv6 usable at once), offloads
 #                                              off (see lab_no_offload)
 #   lab_no_offload NS DEV                      checksums computed in software, no TSO/GSO/GRO
+#   lab_vlan_add NS HELPER_NS IPV4/LEN         a VLAN "sub-interface" eth0v in NS: eth0's MAC, the
+#                                              address, its veth peer vlp in namespace HELPER_NS
+#                                              (made here), where test/lab/vlan_relay.py tags and
+#                                              untags between vlp and NS's eth0; no IPv6 on either
 #   lab_exec NS CMD...                         run CMD inside NS (ip netns exec)
 #   lab_wait_listen NS tcp|udp PORT [TENTHS]   wait (bounded, default 5 s) until a socket is bound
 #   lab_wait_file_line FILE TEXT [TENTHS]      wait (bounded) until FILE contains TEXT
@@ -95,6 +99,24 @@ lab_host_add() {
 		lab_exec "$ns" ip -6 addr add "$v6" dev eth0 nodad
 	fi
 	lab_exec "$ns" ip link set eth0 up
+}
+
+lab_vlan_add() {
+	local ns=$1 helper=$2 v4=$3 mac
+	lab__check_prefix "$helper" || return 1
+	ip netns add "$helper" || return 1
+	lab_exec "$helper" ip link set lo up
+	mac=$(lab_exec "$ns" cat /sys/class/net/eth0/address)
+	lab_exec "$ns" ip link add eth0v type veth peer name vlp netns "$helper"
+	lab_exec "$ns" sysctl -qw net.ipv6.conf.eth0v.disable_ipv6=1 >/dev/null
+	lab_exec "$helper" sysctl -qw net.ipv6.conf.vlp.disable_ipv6=1 >/dev/null
+	# 4 bytes less than eth0's 1500: room for the 802.1Q tag the relay adds
+	lab_exec "$ns" ip link set eth0v address "$mac" mtu 1496
+	lab_no_offload "$ns" eth0v
+	lab_no_offload "$helper" vlp
+	lab_exec "$ns" ip addr add "$v4" dev eth0v
+	lab_exec "$helper" ip link set vlp up
+	lab_exec "$ns" ip link set eth0v up
 }
 
 lab_wait_listen() {

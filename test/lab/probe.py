@@ -8,6 +8,7 @@
         Sends one 16-byte binary datagram on a connected UDP socket and waits for an answer.
         Prints "reply", "unreachable" (an ICMP/ICMPv6 port unreachable came back, which Linux
         reports on a connected socket as ECONNREFUSED) or "timeout".
+        With --ntp the datagram is a 48-byte NTP client request instead (RFC 5905 section 7.3).
 """
 import argparse
 import socket
@@ -34,13 +35,21 @@ def tcp(args: argparse.Namespace) -> str:
         s.close()
 
 
+# An NTP client request (RFC 5905 section 7.3, figure 8): first byte LI=0 (no warning, bits
+# 7-6), VN=4 (bits 5-3), Mode=3 client (bits 2-0) = 0x23; stratum 0, poll 6 (64 s), precision
+# 0xEC (-20: about a microsecond); root delay, root dispersion, reference ID and the reference,
+# origin and receive timestamps all zero; a non-zero transmit timestamp (bytes 40-47), which the
+# server copies into its origin timestamp.
+NTP_REQUEST = bytes([0x23, 0x00, 0x06, 0xEC]) + bytes(36) + bytes([0xE8, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01])
+
+
 def udp(args: argparse.Namespace) -> str:
     s = socket.socket(family(args.dst), socket.SOCK_DGRAM)
     s.bind((args.src, args.src_port))
     s.connect((args.dst, args.dst_port))
     s.settimeout(args.timeout)
     try:
-        s.send(bytes([0x00, 0xFF, 0x10, 0x80]) * 4)
+        s.send(NTP_REQUEST if args.ntp else bytes([0x00, 0xFF, 0x10, 0x80]) * 4)
         s.recv(2048)
         return "reply"
     except ConnectionRefusedError:
@@ -59,6 +68,7 @@ def main() -> int:
     p.add_argument("--dst", required=True)
     p.add_argument("--dst-port", type=int, required=True)
     p.add_argument("--timeout", type=float, default=2.5)
+    p.add_argument("--ntp", action="store_true", help="udp: send an NTP client request")
     args = p.parse_args()
     print(tcp(args) if args.kind == "tcp" else udp(args))
     return 0

@@ -44,8 +44,9 @@ try {
   lab(sampleArgs);
 
   const labDir = path.join(FIX, "lab");
-  fs.rmSync(labDir, { recursive: true, force: true });
+  // Everything but the hand-written README.md is the lab's output, replaced as a whole.
   fs.mkdirSync(labDir, { recursive: true });
+  for (const f of fs.readdirSync(labDir)) if (f !== "README.md") fs.rmSync(path.join(labDir, f), { recursive: true, force: true });
   for (const [name, files] of Object.entries(KEEP)) {
     const exp = JSON.parse(fs.readFileSync(path.join(labOut, `${name}.expected.json`), "utf8"));
     exp.files = exp.files.filter((f) => files.includes(f.file));
