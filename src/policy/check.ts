@@ -268,19 +268,23 @@ function where(c: ConnectionView, cr: string | null, sr: string | null): string 
   return `${c.transport.toUpperCase()} ${c.server.port} from ${hostLabel(c.client.ip, cr)} to ${hostLabel(c.server.ip, sr)}`;
 }
 
+const ROLE_AS: Record<string, string> = { esxi: "esxi (managed through vCenter)", "esxi-standalone": "esxi-standalone (registered directly)" };
+
+/** "the verdict depends on how 10.0.1.9 is registered: as …, row esxi-443, conforming; as …, wrong-path. --role … decides." */
 function ambiguousText(c: ConnectionView, outcomes: Outcome[], cr: string | null, sr: string | null): string {
+  const verdict = (o: Outcome) => (o.j.kind === "ok" ? "conforming" : o.j.kind === "not-verifiable" ? "not verifiable" : o.j.code);
+  // Which side's role is open: the server's when it has several candidates or none.
+  const serverOpen = new Set(outcomes.map((o) => o.serverRole ?? o.row?.server ?? "")).size > 1 || sr === null;
   const parts = outcomes.map((o) => {
-    const as = o.serverRole !== sr && o.serverRole !== null ? `as ${o.serverRole}` : o.clientRole !== cr && o.clientRole !== null ? `with the client as ${o.clientRole}` : "";
-    const row = o.row ? `row ${o.row.id}` : "no row";
-    const verdict = o.j.kind === "ok" ? "conforming" : o.j.kind === "not-verifiable" ? "not verifiable" : o.j.code;
-    return `${as ? `${as} (${row})` : row}: ${verdict}`;
+    const role = serverOpen ? (o.serverRole ?? o.row?.server ?? null) : (o.clientRole ?? o.row?.client ?? null);
+    const as = role !== null ? `as ${ROLE_AS[role] ?? role}` : "";
+    const row = o.row ? `row ${o.row.id}` : "no row of the matrix";
+    return [as, row, verdict(o)].filter(Boolean).join(", ");
   });
-  const uncertain = new Set<string>();
-  for (const o of outcomes) {
-    if (o.serverRole !== null && o.serverRole !== sr) uncertain.add(`--role ${o.serverRole}=${c.server.ip}`);
-    else if (o.row && sr === null) uncertain.add(`--role ${o.row.server}=${c.server.ip}`);
-  }
-  return `the verdict depends on a role the capture cannot tell — ${parts.join("; ")}. ${[...uncertain].slice(0, 3).join(" or ")} decides.`;
+  const host = serverOpen ? c.server.ip : c.client.ip;
+  const flags = [...new Set(outcomes.map((o) => (serverOpen ? (o.serverRole ?? o.row?.server) : (o.clientRole ?? o.row?.client)) ?? null).filter((r): r is string => r !== null && r !== "any"))];
+  void cr;
+  return `the verdict depends on ${host}'s role, which the capture cannot tell: ${parts.join("; ")}. ${flags.map((r) => `--role ${r}=${host}`).join(" or ")} decides.`;
 }
 
 // ---------------------------------------------------------------------------------------------
