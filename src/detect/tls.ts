@@ -926,6 +926,8 @@ function walkSide(b: Uint8Array, start: number, opt: SideOptions, sink: Sink): S
         hs.streamOffset(hs.pos),
       );
       res.truncated = truncation(dir, name, declared, hs.streamOffset(hs.len - 1) + 1);
+      // ServerHello body: legacy_version first (RFC 8446 §4.1.3, RFC 5246 §7.4.1.3).
+      if (type === HT_SERVER_HELLO && have >= 6) res.truncated.legacyVersion = (hs.buf[hs.pos + 4] << 8) | hs.buf[hs.pos + 5];
       if (type === HT_CERTIFICATE && have >= 4) handleMessage(type, hs.pos + 4, hs.len, false);
     }
   }
@@ -1262,6 +1264,13 @@ export function analyzeTls(
     tls.certificateVisible = hs.chain.length > 0 || hs.certificate !== null ? true : hs.tls13 ? false : null;
     tls.truncated = hs.truncated;
     tls.alerts = hs.alerts;
+    // A ServerHello cut after its legacy_version still tells an SSL 3.0 – TLS 1.1 choice: only
+    // 0x0303 could hide TLS 1.3 behind supported_versions (RFC 8446 §4.2.1).
+    const cut = hs.truncated.find((t) => t.from === "server" && t.message === "ServerHello" && t.legacyVersion !== undefined);
+    if (tls.version === null && cut && cut.legacyVersion! >= 0x0300 && cut.legacyVersion! < 0x0303) {
+      tls.version = tlsVersionName(cut.legacyVersion!);
+      tls.serverHelloSeen = true;
+    }
   } catch (e) {
     out.anomalies.push({ name: "tls_internal_error", message: `TLS analysis stopped: ${e instanceof Error ? e.message : String(e)}` });
   }

@@ -132,6 +132,11 @@ export interface TlsTruncation {
   truncatedAt: number;
   /** Why, and which facts are therefore null. */
   reason: string;
+  /**
+   * A cut ServerHello whose legacy_version was captured (RFC 8446 §4.1.3): below 0x0303 it is the
+   * negotiated version (a TLS 1.3 server always writes 0x0303 there), so the version is known.
+   */
+  legacyVersion?: number;
 }
 
 /** TLS facts. Versions are strings as in the report contract: "SSL 3.0", "TLS 1.2", "TLS 1.3 (draft 23)". */

@@ -520,8 +520,10 @@ function fixFirst(findings: Finding[], views: readonly ConnectionView[], verdict
         break;
       case "missing-expected": {
         const ip = /to (\S+) \(/.exec(f.message)?.[1];
-        host = ip && ip !== "any" ? ip : "the proxy";
-        role = ip && ip !== "any" ? (row?.server ?? null) : PROXY;
+        // No server host to name: the line is about the proxy (the client of the row) itself.
+        const proxyIp = /from (\S+) \(proxy\)/.exec(f.message)?.[1];
+        host = ip && ip !== "any" ? ip : (proxyIp ?? "the proxy");
+        role = ip && ip !== "any" ? (row?.server ?? null) : proxyIp ? PROXY : null;
         action = `check that the proxy can reach ${ip && ip !== "any" ? "it" : `its ${row?.server ?? "peer"}`} on ${row?.transport.toUpperCase()} ${row ? formatPorts(row.ports) : ""} (none in the capture)`;
         break;
       }

@@ -52,6 +52,8 @@ export interface CoverageEntry {
   action: string | null;
   /** True when this limit alone makes the verdict inconclusive. */
   inconclusive: boolean;
+  /** `filtered`: the matrix rows the --filter excludes (not judged, never missing). */
+  rows?: string[];
 }
 
 export interface Evaluation extends PolicyResult {
@@ -163,8 +165,10 @@ export function evaluate(input: PolicyInput): Evaluation {
   }
   if (filter) {
     const rows = excluded.map((r) => r.id);
+    const at = coverage.length;
     add("filtered", transport > 0 && ![...result.verdicts.values()].some((v) => v.ruleKind === "matrix" && v.status !== "not-verifiable" && v.status !== "duplicate"), `The packets went through the filter "${filter.text}"${rows.length ? `; rows ${rows.join(", ")} are not in the filter, so they are not judged and not missing` : ""}.`,
       rows.length ? "Capture or analyze without the filter to check every row." : null);
+    coverage[at].rows = rows;
   }
   if (transport > 0 && !proxyKnown(views, roles)) {
     add("no-proxy", true, "No host could be identified as the backup proxy, so no conversation can be judged as the proxy's.", "Give the proxy's address: --role proxy=ADDRESS (its other addresses are found by its MAC).");

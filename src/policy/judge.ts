@@ -81,8 +81,10 @@ const err = (code: FindingCode, what: string, fix: string | null): Judgement => 
 /** The limits that make a conversation's content unjudgeable, in the order they are named. */
 function contentLimits(c: ConnectionView): Limit[] {
   const out: Limit[] = [];
-  // A hole in the kept bytes of a snap-length-cut capture is the snap length's, not a missed start.
-  if (c.startMissing || ((c.clientGap || c.serverGap) && c.truncatedPackets === 0)) out.push("start-missing");
+  // A hole in the kept bytes of a snap-length-cut capture is the snap length's, not a missed start;
+  // and a side that is not in the capture at all is "one-direction", not a missed start.
+  const startLost = (c.clientStartMissing && !c.clientUnseen) || (c.serverStartMissing && !c.serverUnseen);
+  if (startLost || ((c.clientGap || c.serverGap) && c.truncatedPackets === 0)) out.push("start-missing");
   if (c.serverUnseen || c.clientUnseen) out.push("one-direction");
   if (c.truncatedPackets > 0) out.push("snaplen");
   return out;
@@ -114,6 +116,13 @@ function tlsChecks(c: ConnectionView, row: MatrixRow, limits: Limit[]): Judgemen
   const tls = c.tls;
   if (tls === null) return ok;
   const alert = tls.alerts.find((a) => a.from === "server");
+  const min = row.minTls;
+  // A version below the minimum is a finding whatever else the capture lost.
+  if (min !== null && tls.version !== null && tlsRank(tls.version) < tlsRank(min as TlsVersionName)) {
+    return err("weak-tls",
+      `negotiated ${tls.version}${tls.cipher ? ` with ${tls.cipher}` : ""}; the row requires ${min} or newer${tls.clientVersion ? ` (the client offered up to ${tls.clientVersion})` : ""}.`,
+      tlsRank(tls.clientVersion) >= tlsRank(min) ? `Enable ${min} or newer on ${c.server.ip} port ${c.server.port}.` : `Enable ${min} or newer on both ${c.client.ip} and ${c.server.ip}.`);
+  }
   if (tls.clientHelloSeen && !tls.serverHelloSeen) {
     if (alert) {
       return err("tls-not-established", `the client sent a TLS ClientHello${tls.sni ? ` for ${tls.sni}` : ""} and the server answered with a ${alert.level} ${alert.description} alert.`,
@@ -123,12 +132,6 @@ function tlsChecks(c: ConnectionView, row: MatrixRow, limits: Limit[]): Judgemen
     if (c.serverPayload === 0 && c.captureEnd - c.end < INITIAL_RTO_SECONDS) return nv(["end-of-capture"], "the capture ended before the server could answer the ClientHello");
     return err("tls-not-established", `the client sent a TLS ClientHello${tls.sni ? ` for ${tls.sni}` : ""} but no ServerHello came back.`,
       `Check that ${c.server.ip} serves TLS on port ${c.server.port}, and for a TLS-inspecting device between the hosts.`);
-  }
-  const min = row.minTls;
-  if (min !== null && tls.version !== null && tlsRank(tls.version) < tlsRank(min as TlsVersionName)) {
-    return err("weak-tls",
-      `negotiated ${tls.version}${tls.cipher ? ` with ${tls.cipher}` : ""}; the row requires ${min} or newer${tls.clientVersion ? ` (the client offered up to ${tls.clientVersion})` : ""}.`,
-      tlsRank(tls.clientVersion) >= tlsRank(min) ? `Enable ${min} or newer on ${c.server.ip} port ${c.server.port}.` : `Enable ${min} or newer on both ${c.client.ip} and ${c.server.ip}.`);
   }
   if (min !== null && tls.version === null && !tls.serverHelloSeen) {
     // TLS records without a handshake: the capture began inside the session, or cut it.

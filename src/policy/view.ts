@@ -41,8 +41,11 @@ export interface ConnectionView {
   readonly protocol: Protocol;
   readonly facts: ConversationFacts | null;
   readonly tls: TlsFacts | null;
-  /** TCP: the capture began inside the connection (neither SYN nor SYN-ACK seen). */
+  /** TCP: the capture began inside the connection (a side's SYN not seen). */
   readonly startMissing: boolean;
+  /** TCP: that side's SYN (or SYN-ACK) is not in the capture. */
+  readonly clientStartMissing: boolean;
+  readonly serverStartMissing: boolean;
   /** TCP: a side's kept bytes stop at a hole the capture never filled. */
   readonly clientGap: boolean;
   readonly serverGap: boolean;
@@ -121,6 +124,8 @@ export function connectionView(c: Conversation, captureEnd: number): ConnectionV
     facts: f,
     tls: f?.tls ?? null,
     startMissing,
+    clientStartMissing: t !== null && c.aggregate === null && (t.clientStartMissing || (!t.synSeen && !t.synAckSeen)),
+    serverStartMissing: t !== null && c.aggregate === null && (t.serverStartMissing || (!t.synSeen && !t.synAckSeen)),
     clientGap: t !== null && t.client.gap,
     serverGap: t !== null && t.server.gap,
     clientPayload: t !== null ? t.client.length : c.datagramsClient,

@@ -156,6 +156,7 @@ const FIELDS: Record<string, Handling> = {
   "summary.coverage.message": "tool",
   "summary.coverage.action": "tool",
   "summary.coverage.inconclusive": "keep",
+  "summary.coverage.rows": "keep",
   "summary.fixFirst.host": "tool",
   "summary.fixFirst.role": "keep",
   "summary.fixFirst.code": "keep",

@@ -60,7 +60,7 @@ function view(s: Spec): ConnectionView {
     packetsClient: s.packetsClient ?? (state === "S0" ? 2 : 6), packetsServer: s.packetsServer ?? (state === "S0" ? 0 : 5),
     start: s.start ?? 10, end: (s.start ?? 10) + 1, captureEnd: s.captureEnd ?? 100,
     protocol: facts.protocol, facts, tls: facts.tls,
-    startMissing: false, clientGap: false, serverGap: false, clientPayload: 100, serverPayload: 100,
+    startMissing: false, clientStartMissing: false, serverStartMissing: false, clientGap: false, serverGap: false, clientPayload: 100, serverPayload: 100,
     serverUnseen: false, clientUnseen: false, truncatedPackets: 0,
     unreachable: s.unreachable ?? false, icmpType: s.unreachable ? 3 : -1, icmpCode: s.unreachable ? 3 : -1,
     aggregate: null, frames: [id], firstFrame: id,

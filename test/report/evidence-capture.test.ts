@@ -61,6 +61,13 @@ async function untilClosed(file: () => string | null): Promise<void> {
   throw new Error("the capture never saw the exchange end");
 }
 
+/** The -w file while the capture runs: written under a hidden temporary name beside it (src/cli/output.ts), moved in place at the end. */
+function writing(dest: string): string | null {
+  const dir = path.dirname(dest);
+  const f = readdirSync(dir).find((x) => x.startsWith(`.${path.basename(dest)}.${process.pid}.`) && x.endsWith(".tmp"));
+  return f === undefined ? (existsSync(dest) ? dest : null) : path.join(dir, f);
+}
+
 /** The temporary pcapng `capture --evidence` writes without -w (this process's). */
 function tempFile(): string | null {
   const f = readdirSync(tmpdir()).find((x) => x.startsWith(`phoenix-netcheck-capture-${process.pid}-`));
@@ -82,7 +89,7 @@ async function captureWithEvidence(write: string | null, evidence: string) {
   );
   await ready;
   await exchange(port);
-  await untilClosed(() => write ?? tempFile());
+  await untilClosed(() => (write ? writing(write) : tempFile()));
   await server.close();
   ac.abort("interrupt");
   const code = await run;

@@ -177,7 +177,7 @@ describe("analyze --evidence on fixtures/sample.pcapng (weak-tls, blocked, unexp
   it("the SHB comment names the report, the capture and the bounds", () => {
     expect(r.shb.length).toBe(1);
     expect(r.shb[0]).toContain(`for the report ${r.json}`);
-    expect(r.shb[0]).toContain("1: sample.pcapng (pcapng, 179 frames");
+    expect(r.shb[0]).toContain(`1: sample.pcapng (pcapng, ${r.report.captures[0].frames} frames`);
     expect(r.shb[0]).toContain(`At most ${EVIDENCE_CONVERSATIONS_PER_FINDING} conversations per finding and ${EVIDENCE_FRAMES_PER_CONVERSATION} frames per conversation`);
   });
 
