@@ -67,13 +67,13 @@ svg .edge:focus{outline:none}
 .tablewrap{overflow-x:auto;background:#fff;border:1px solid var(--line);border-radius:8px}
 table{border-collapse:collapse;width:100%;font-size:13px}
 th,td{padding:4px 8px;border-bottom:1px solid #e7e9ee;text-align:left;vertical-align:top}
-th{background:#eef0f4;position:sticky;top:0;white-space:nowrap;user-select:none}
+th{background:#eef0f4;position:sticky;top:0;user-select:none;min-width:3.5em}
 th.sortable{cursor:pointer}
 th.sortable::after{content:" \\2195";color:#9aa1ab}
 th[aria-sort=ascending]::after{content:" \\25B2";color:var(--ink)}
 th[aria-sort=descending]::after{content:" \\25BC";color:var(--ink)}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
-td.wrap{min-width:260px;overflow-wrap:anywhere}
+td.wrap{min-width:200px;overflow-wrap:anywhere}
 .nw{white-space:nowrap}
 td .role{font-family:"Liberation Sans",Arial,sans-serif;font-size:12px;color:var(--muted)}
 tr.r-error td:first-child{box-shadow:inset 4px 0 var(--err)}
@@ -86,7 +86,7 @@ tr[hidden]{display:none}
 footer{margin-top:30px;font-size:12px;color:var(--muted)}
 .hn,.hl{font-family:"Liberation Sans",Arial,sans-serif;font-size:12px;color:var(--muted);overflow-wrap:anywhere;white-space:normal}
 .hn{color:#2b4f86}
-td.ep{min-width:150px;max-width:260px}
+td.ep{min-width:130px;max-width:240px}
 .checklist{display:grid;grid-template-columns:repeat(auto-fill,minmax(340px,1fr));gap:10px}
 .card.host{margin:0;border-left:6px solid var(--info)}
 .card.host.error{border-left-color:var(--err)}.card.host.warning{border-left-color:var(--warn)}
