@@ -69,9 +69,9 @@ table{border-collapse:collapse;width:100%;font-size:13px}
 th,td{padding:4px 8px;border-bottom:1px solid #e7e9ee;text-align:left;vertical-align:top}
 th{background:#eef0f4;position:sticky;top:0;user-select:none;min-width:3.5em}
 th.sortable{cursor:pointer}
-th.sortable::after{content:" \\2195";color:#9aa1ab}
-th[aria-sort=ascending]::after{content:" \\25B2";color:var(--ink)}
-th[aria-sort=descending]::after{content:" \\25BC";color:var(--ink)}
+th.sortable::after{content:"\\00a0\\2195";color:#9aa1ab}
+th[aria-sort=ascending]::after{content:"\\00a0\\25B2";color:var(--ink)}
+th[aria-sort=descending]::after{content:"\\00a0\\25BC";color:var(--ink)}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
 td.wrap{min-width:200px;overflow-wrap:anywhere}
 .nw{white-space:nowrap}

@@ -284,11 +284,14 @@ const LIMIT_TEXT: Record<string, string> = {
 /** Not-verifiable conversations listed at most; the rest are counted. */
 const NOT_VERIFIABLE_LISTED = 50;
 
-/** The rows a --filter left out, as the "filtered" coverage entry names them ("rows a, b are not in the filter"). */
-function filteredRows(r: Report): Set<string> | null {
+/**
+ * The rows a --filter left out, as the "filtered" coverage entry names them ("rows a, b are not
+ * in the filter"; policy/evaluate.ts writes no list when it left none out). The record has no
+ * field for them yet: a `rows` field on that entry would replace this reading of its message.
+ */
+function filteredRows(r: Report): Set<string> {
   const f = (r.summary.coverage ?? []).find((c) => c.code === "filtered");
-  if (!f) return null;
-  const m = /rows (.+?) are not in the filter/.exec(f.message);
+  const m = f ? /rows (.+?) are not in the filter/.exec(f.message) : null;
   return new Set(m ? m[1].split(", ") : []);
 }
 
@@ -313,15 +316,21 @@ function notSeenSection(r: Report, rowsIn: MatrixRow[] | undefined, hosts: Hosts
     const roles = new Set<string>([...r.roles.map((x) => x.role), ...r.conversations.flatMap((c) => [c.client.role, c.server.role]).filter((x): x is string => x !== null)]);
     const filtered = filteredRows(r);
     const items: string[] = [];
+    const optional: MatrixRow[] = [];
     for (const row of rowsIn) {
       if (seen.has(row.id)) continue;
       const why: string[] = [];
       const missing = r.findings.map((f, i) => ({ f, i })).filter(({ f }) => f.code === "missing-expected" && f.rule === row.id);
       for (const { f, i } of missing) why.push(`<a href="#finding-${i + 1}">finding ${i + 1}</a>: ${esc(clip(f.message, 220))}`);
-      if (filtered?.has(row.id)) why.push(esc(`Outside the --filter "${r.summary.filter ?? ""}": not judged, and not missing.`));
-      else if (filtered && r.summary.filter) why.push(esc(`The packets went through the --filter "${r.summary.filter}".`));
+      if (filtered.has(row.id)) why.push(esc(`Outside the --filter "${r.summary.filter ?? ""}": not judged, and not missing.`));
+      const noClient = row.client !== "any" && !roles.has(row.client);
+      // Optional rows with nothing else to say share one line: they are the usual case.
+      if (row.required === "optional" && why.length === 0 && !noClient) {
+        optional.push(row);
+        continue;
+      }
       if (row.required === "optional") why.push(esc(`Not required in this capture: optional, used only ${row.when}.`));
-      if (row.client !== "any" && !roles.has(row.client)) why.push(esc(`No host has the role ${row.client} here (none given with --role, none inferred), so nothing could open it.`));
+      if (noClient) why.push(esc(`No host has the role ${row.client} here (none given with --role, none inferred), so nothing could open it.`));
       else if (row.required === "if-present" && !row.servers.some((x) => roles.has(x))) {
         why.push(esc(`Required only towards a host that is ${row.servers.join(" or ")}, and none is in the capture.`));
       }
@@ -331,7 +340,15 @@ function notSeenSection(r: Report, rowsIn: MatrixRow[] | undefined, hosts: Hosts
           `<ul>${why.map((w) => `<li>${w}</li>`).join("")}</ul></li>`,
       );
     }
-    out.push(`<h3 id="rows-not-seen">Matrix rows with no conversation (${items.length} of ${rowsIn.length})</h3>`);
+    if (optional.length) {
+      items.push(
+        `<li><span class="mono nw">optional</span> <span class="muted">${esc(plural(optional.length, "row"))}</span><ul><li>` +
+          esc(`Not required in this capture: optional, used only when their work runs — ${optional.map((x) => `${x.id} (${x.when})`).join(", ")}.`) +
+          `</li></ul></li>`,
+      );
+    }
+    const unseen = items.length - (optional.length ? 1 : 0) + optional.length;
+    out.push(`<h3 id="rows-not-seen">Matrix rows with no conversation (${unseen} of ${rowsIn.length})</h3>`);
     out.push(items.length ? `<ul class="notseen">${items.join("")}</ul>` : `<p class="empty">Every row of the matrix had at least one conversation.</p>`);
   } else {
     out.push(`<p class="muted">The matrix rows were not given to the report, so the rows with no conversation cannot be listed.</p>`);
