@@ -297,6 +297,7 @@ describe.skipIf(!bin)(bin ? "HTML report in headless Chromium" : "HTML report in
   it("every recorded capture's report opens without error and shows its verdict", async () => {
     const files = readdirSync(FIXTURES).filter((f) => /\.(pcap|pcapng)(\.gz)?$/.test(f)).sort();
     expect(files.length).toBeGreaterThan(5);
+    let sni = 0;
     for (const f of files) {
       const r = await reportFor([path.join(FIXTURES, f)]);
       const file = path.join(dir, `${f}.html`);
@@ -306,7 +307,13 @@ describe.skipIf(!bin)(bin ? "HTML report in headless Chromium" : "HTML report in
       expect(await evaluate<string | null>(`document.documentElement.getAttribute("data-ready")`), f).toBe("1");
       expect(await evaluate<string>(`document.getElementById("verdict").innerText`), f).toBe(r.summary.verdict.toUpperCase());
       expect(await evaluate<number>(`document.querySelectorAll("#t-conv tbody tr").length`), f).toBe(r.conversations.length);
+      // No sideways page scroll, and every SNI is shown as a name beside its server's address.
+      expect(await evaluate<boolean>(`document.documentElement.scrollWidth <= window.innerWidth`), f).toBe(true);
+      const names = await evaluate<string[]>(`[...document.querySelectorAll("#t-conv .hn")].map((e) => e.title)`);
+      for (const c of r.conversations) if (c.tls?.sni) expect(names.some((t) => t.includes(`${c.tls!.sni!.replace(/\.$/, "")} (`)), `${f}: ${c.tls.sni}`).toBe(true);
+      sni += r.conversations.filter((c) => c.tls?.sni).length;
     }
+    expect(sni).toBeGreaterThan(0); // else the name check above checked nothing
   });
 
   it.skipIf(!existsSync(PUBLIC))("a port scan of 1,994 conversations opens and sorts by click (public corpus)", async () => {
