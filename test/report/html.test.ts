@@ -16,6 +16,7 @@ import { MAX_HOSTS } from "../../src/report/html-diagram.js";
 import { commonName, hostIndex, MAX_NAMES_KEPT } from "../../src/report/html-hosts.js";
 import type { CaptureRecord, ConversationRecord, Report } from "../../src/report/record.js";
 import { REPORT_SCHEMA } from "../../src/report/record.js";
+import { redactReport } from "../../src/report/redact.js";
 
 const FIXTURES = path.resolve(__dirname, "../../fixtures/recorded");
 const HOSTILE = path.resolve(__dirname, "../../fixtures/hostile/hostile.pcap");
@@ -323,6 +324,16 @@ describe("HTML report: host names, VLAN IDs and MACs beside addresses", () => {
     expect(card).toContain("VLAN 42");
     expect(html).toMatch(/<text class="hostname"[^>]*>VC\.example \+1<\/text>/);
     expect(html).toMatch(/<text class="hostname"[^>]*>esxi1\.example<\/text>/);
+  });
+
+  it("with --redact shows the pseudonyms beside the addresses, never a name or MAC from the capture", async () => {
+    const real = await reportFor([path.join(FIXTURES, "nginx-sni-vhosts.pcap")]);
+    const originals = [...new Set(real.conversations.flatMap((c) => [c.tls?.sni, c.client.mac, c.server.mac]).filter((x): x is string => typeof x === "string"))];
+    expect(originals.length).toBeGreaterThan(1);
+    expect(renderHtml(real)).toContain(`class="hn"`);
+    const h = renderHtml(redactReport(real), { matrixRows: builtinMatrix().rows });
+    expect(h).toContain(`class="hn"`);
+    for (const o of originals) expect(h, o).not.toContain(o);
   });
 
   it("shows no name line where no name is known", () => {
