@@ -236,13 +236,15 @@ function findingsOf(x: FixFirst, r: Report, byId: Map<number, ConversationRecord
 function checklistSection(r: Report, byId: Map<number, ConversationRecord>, hosts: Hosts): string {
   const fixes = r.summary.fixFirst ?? [];
   if (fixes.length === 0) return "";
+  const proxies = r.roles.filter((x) => x.role === "proxy").map((x) => x.ip);
+  // The proxy is one machine however many addresses it has: its lines share one card.
+  const cardOf = (x: FixFirst) => (x.role === "proxy" && (!isIp(x.host) || proxies.includes(x.host)) ? PROXY_CARD : x.host);
   const cards = new Map<string, FixFirst[]>();
   for (const x of fixes) {
-    const l = cards.get(x.host);
+    const l = cards.get(cardOf(x));
     if (l) l.push(x);
-    else cards.set(x.host, [x]);
+    else cards.set(cardOf(x), [x]);
   }
-  const proxies = r.roles.filter((x) => x.role === "proxy").map((x) => x.ip);
   const out: string[] = [];
   let n = 0;
   for (const [host, items] of cards) {
@@ -250,16 +252,16 @@ function checklistSection(r: Report, byId: Map<number, ConversationRecord>, host
     const worst = items.some((x) => x.severity === "error") ? "error" : items.some((x) => x.severity === "warning") ? "warning" : "info";
     const role = items.find((x) => x.role !== null)?.role ?? null;
     // "the proxy" (a finding about the proxy with no conversation) is every address the proxy has.
-    const addrs = isIp(host) ? [host] : role === "proxy" ? proxies : [];
+    const addrs = isIp(host) ? [host] : host === PROXY_CARD ? [...new Set([...proxies, ...items.map((x) => x.host).filter(isIp)])] : [];
     const ids = addrs.filter((a) => a !== host).map((a) => `<div class="mono"><span class="nw">${esc(a)}</span>${hostExtra(a, hosts)}</div>`).join("");
     const head =
-      `<div class="ch-host"><strong class="mono">${esc(host)}</strong>${role ? ` <span class="role">${esc(role)}</span>` : ""}` +
+      `<div class="ch-host"><strong class="mono">${esc(host || "—")}</strong>${role ? ` <span class="role">${esc(role)}</span>` : ""}` +
       `${isIp(host) ? hostExtra(host, hosts) : ids}</div>`;
     const lis = items.map((x) => {
       const port = actionPort(x.action);
       const links = findingsOf(x, r, byId).map((i) => `<a href="#finding-${i + 1}">finding ${i + 1}</a>`);
       return (
-        `<li>${pill(x.severity)} <span class="act">${esc(x.action)}</span>` +
+        `<li>${pill(x.severity)} ${x.host !== host ? `<span class="mono">${esc(x.host)}</span>: ` : ""}<span class="act">${esc(x.action)}</span>` +
         (port ? ` <span class="port mono">${esc(port)}</span>` : "") +
         (x.impact ? `<div class="until"><strong>Until then:</strong> ${esc(x.impact)}</div>` : "") +
         (links.length ? `<div class="muted">${esc(x.code)} · ${links.join(", ")}</div>` : `<div class="muted">${esc(x.code)}</div>`) +
@@ -270,6 +272,9 @@ function checklistSection(r: Report, byId: Map<number, ConversationRecord>, host
   }
   return `<h2 id="checklist">${esc(SECTION_CHECKLIST)}</h2><div class="checklist">${out.join("")}</div>`;
 }
+
+/** The card of the proxy's lines, as policy/check.ts names the proxy in them. */
+const PROXY_CARD = "the proxy";
 
 export const SECTION_CHECKLIST = "Per host: what to open or change";
 export const SECTION_NOT_SEEN = "What was not seen, and why";

@@ -356,6 +356,7 @@ describe("HTML report: per-host checklist", () => {
     { host: "10.0.1.7", role: "esxi", action: "start the service on TCP 902, or open it in the host's firewall", impact: "NBD backups of its VMs fail", code: "refused", severity: "error", text: "ESXi 10.0.1.7: start the service on TCP 902…" },
     { host: "the proxy", role: "proxy", action: "check that the proxy can reach its cloud on TCP 443 (none in the capture)", impact: "every job fails", code: "missing-expected", severity: "warning", text: "Proxy the proxy: …" },
     { host: "10.0.2.2", role: "vcenter", action: "enable TLS 1.2 or newer on TCP 443", impact: null, code: "weak-tls", severity: "warning", text: "vCenter 10.0.2.2: enable TLS 1.2…" },
+    { host: "10.0.0.5", role: "proxy", action: "find out what opens TCP 8443 to 10.0.3.3", impact: null, code: "unexpected-port", severity: "warning", text: "Proxy 10.0.0.5: find out…" },
   ];
   const r = report([a, b], findings, {
     roles: [{ ip: "10.0.0.5", role: "proxy", source: "explicit", reason: "--role" }],
@@ -385,6 +386,8 @@ describe("HTML report: per-host checklist", () => {
     expect(proxy).toContain(">10.0.0.5</span>");
     expect(proxy).toContain('<a href="#finding-3">finding 3</a>');
     expect(vc).toContain('<a href="#finding-2">finding 2</a>');
+    // A line about one of the proxy's addresses goes on the proxy's card, saying which address.
+    expect(proxy).toContain('<span class="mono">10.0.0.5</span>: <span class="act">find out what opens TCP 8443 to 10.0.3.3</span>');
     expect(vc).not.toContain("Until then");
   });
 
