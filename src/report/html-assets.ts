@@ -66,8 +66,8 @@ svg .edge:hover path,svg .edge:focus path{stroke-width:4}
 svg .edge:focus{outline:none}
 .tablewrap{overflow-x:auto;background:#fff;border:1px solid var(--line);border-radius:8px}
 table{border-collapse:collapse;width:100%;font-size:13px}
-th,td{padding:4px 8px;border-bottom:1px solid #e7e9ee;text-align:left;vertical-align:top}
-th{background:#eef0f4;position:sticky;top:0;user-select:none;min-width:3.5em}
+th,td{padding:4px 6px;border-bottom:1px solid #e7e9ee;text-align:left;vertical-align:top}
+th{background:#eef0f4;position:sticky;top:0;user-select:none;font-size:12px}
 th.sortable{cursor:pointer}
 th.sortable::after{content:"\\00a0\\2195";color:#9aa1ab}
 th[aria-sort=ascending]::after{content:"\\00a0\\25B2";color:var(--ink)}
