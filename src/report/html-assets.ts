@@ -91,7 +91,8 @@ td.ep{min-width:130px;max-width:240px}
 .card.host{margin:0;border-left:6px solid var(--info)}
 .card.host.error{border-left-color:var(--err)}.card.host.warning{border-left-color:var(--warn)}
 .ch-host{overflow-wrap:anywhere}
-.ch-host .role{font-size:12px;color:var(--muted)}
+.ch-host .role,.fhosts .role{font-size:12px;color:var(--muted)}
+.fhosts{display:flex;flex-wrap:wrap;gap:4px 18px}
 .checks{margin:8px 0 0;padding:0;list-style:none;display:grid;gap:8px}
 .checks li{overflow-wrap:anywhere}
 .port{background:#eef0f4;border-radius:4px;padding:0 5px;white-space:nowrap}

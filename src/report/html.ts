@@ -403,6 +403,8 @@ function convLine(c: ConversationRecord, hosts: Hosts): string {
 }
 
 const CONVS_LISTED = 8;
+/** Addresses listed at most on a finding's card. */
+const HOSTS_LISTED = 6;
 
 function findingCard(f: Finding, index: number, byId: Map<number, ConversationRecord>, groups: Groups, hosts: Hosts): string {
   const id = `finding-${index + 1}`;
@@ -418,6 +420,15 @@ function findingCard(f: Finding, index: number, byId: Map<number, ConversationRe
     const first = convs.reduce((a, c) => (c.start < a ? c.start : a), convs[0].start);
     const last = convs.reduce((a, c) => (c.end > a ? c.end : a), convs[0].end);
     rows.push(`<dt>When</dt><dd class="mono" title="${esc(first)} → ${esc(last)}">${esc(shortTime(first))} → ${esc(shortTime(last))} UTC</dd>`);
+    // Every address of its conversations, with its role, names, VLAN and MAC.
+    const ends = new Map<string, string | null>();
+    for (const c of convs) for (const e of [c.client, c.server]) if (!ends.has(e.ip) || ends.get(e.ip) === null) ends.set(e.ip, e.role);
+    const listed = [...ends].slice(0, HOSTS_LISTED);
+    rows.push(
+      `<dt>Hosts</dt><dd class="fhosts">${listed.map(([ip, role]) => `<div><span class="mono nw">${esc(ip)}</span>${role ? ` <span class="role">${esc(role)}</span>` : ""}${hostExtra(ip, hosts)}</div>`).join("")}` +
+        (ends.size > HOSTS_LISTED ? `<span class="muted">and ${plural(ends.size - HOSTS_LISTED, "more")}</span>` : "") +
+        `</dd>`,
+    );
     const gid = groups.add({ ids: convs.map((c) => c.id), label: `finding ${index + 1} (${f.code})` });
     rows.push(
       `<dt>Conversations</dt><dd><ul class="convlist">${convs.slice(0, CONVS_LISTED).map((c) => convLine(c, hosts)).join("")}</ul>` +

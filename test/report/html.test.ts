@@ -322,6 +322,8 @@ describe("HTML report: host names, VLAN IDs and MACs beside addresses", () => {
     expect(card).toContain("10.0.2.2 <span");
     expect(card).toContain("(VC.example …)");
     expect(card).toContain("VLAN 42");
+    // The card's hosts: each address of its conversations with role, names, VLAN and MAC.
+    expect(card).toMatch(/<dt>Hosts<\/dt><dd class="fhosts"><div><span class="mono nw">10\.0\.0\.5<\/span> <span class="role">proxy<\/span><div class="hl">VLAN 7, 42 · MAC 02:00:00:00:00:05<\/div><\/div><div><span class="mono nw">10\.0\.2\.2<\/span> <span class="role">vcenter<\/span><div class="hn"[^>]*>VC\.example, vc-alt\.example<\/div><div class="hl">VLAN 42 · MAC 02:00:00:00:02:02<\/div><\/div><\/dd>/);
     expect(html).toMatch(/<text class="hostname"[^>]*>VC\.example \+1<\/text>/);
     expect(html).toMatch(/<text class="hostname"[^>]*>esxi1\.example<\/text>/);
   });
