@@ -276,8 +276,8 @@ function checklistSection(r: Report, byId: Map<number, ConversationRecord>, host
 /** The card of the proxy's lines, as policy/check.ts names the proxy in them. */
 const PROXY_CARD = "the proxy";
 
-export const SECTION_CHECKLIST = "Per host: what to open or change";
-export const SECTION_NOT_SEEN = "What was not seen, and why";
+const SECTION_CHECKLIST = "Per host: what to open or change";
+const SECTION_NOT_SEEN = "What was not seen, and why";
 
 const LIMIT_TEXT: Record<string, string> = {
   "start-missing": "the capture starts after it did, so its opening (handshake) is not in it",
