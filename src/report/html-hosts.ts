@@ -43,8 +43,8 @@ export function commonName(subject: string): string | null {
   return cn ? cn : null;
 }
 
-/** A SAN entry that is an address (IPv4 dotted, IPv6 with a colon) names no host. */
-function isAddress(s: string): boolean {
+/** An address (IPv4 dotted, IPv6 with a colon), not a name: a SAN entry like this names no host. */
+export function isAddress(s: string): boolean {
   return /^\d+\.\d+\.\d+\.\d+$/.test(s) || s.includes(":");
 }
 

@@ -17,7 +17,7 @@ import { CSP, CSS, JS } from "./html-assets.js";
 import { conversationStatus, ipKey, renderDiagram, severityByConversation, STATUS_RANK, weight, worse } from "./html-diagram.js";
 import type { ConvGroup, Status } from "./html-diagram.js";
 import type { FixFirst } from "../policy/check.js";
-import { hostIndex, linkText, nameWithSources } from "./html-hosts.js";
+import { hostIndex, isAddress, linkText, nameWithSources } from "./html-hosts.js";
 import type { HostFacts } from "./html-hosts.js";
 import type { CaptureRecord, ConversationRecord, Report } from "./record.js";
 // One escaper for every renderer: `& < > " '` as entities after every control, format, bidi and
@@ -198,8 +198,7 @@ function firstScreen(r: Report, byId: Map<number, ConversationRecord>, hosts: Ho
   );
 }
 
-const IPV4 = /^\d+\.\d+\.\d+\.\d+$/;
-const isIp = (s: string) => IPV4.test(s) || s.includes(":");
+const isIp = isAddress;
 
 /** "TCP 443", "UDP 1000-2000": the port a fix-first action names, or null. */
 function actionPort(action: string): string | null {
