@@ -66,14 +66,14 @@ svg .edge:hover path,svg .edge:focus path{stroke-width:4}
 svg .edge:focus{outline:none}
 .tablewrap{overflow-x:auto;background:#fff;border:1px solid var(--line);border-radius:8px}
 table{border-collapse:collapse;width:100%;font-size:13px}
-th,td{padding:4px 8px;border-bottom:1px solid #e7e9ee;text-align:left;vertical-align:top}
-th{background:#eef0f4;position:sticky;top:0;white-space:nowrap;user-select:none}
+th,td{padding:4px 6px;border-bottom:1px solid #e7e9ee;text-align:left;vertical-align:top}
+th{background:#eef0f4;position:sticky;top:0;user-select:none;font-size:12px}
 th.sortable{cursor:pointer}
-th.sortable::after{content:" \\2195";color:#9aa1ab}
-th[aria-sort=ascending]::after{content:" \\25B2";color:var(--ink)}
-th[aria-sort=descending]::after{content:" \\25BC";color:var(--ink)}
+th.sortable::after{content:"\\00a0\\2195";color:#9aa1ab}
+th[aria-sort=ascending]::after{content:"\\00a0\\25B2";color:var(--ink)}
+th[aria-sort=descending]::after{content:"\\00a0\\25BC";color:var(--ink)}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
-td.wrap{min-width:260px;overflow-wrap:anywhere}
+td.wrap{min-width:200px;overflow-wrap:anywhere}
 .nw{white-space:nowrap}
 td .role{font-family:"Liberation Sans",Arial,sans-serif;font-size:12px;color:var(--muted)}
 tr.r-error td:first-child{box-shadow:inset 4px 0 var(--err)}
@@ -84,6 +84,35 @@ tr[hidden]{display:none}
 .filterbar[hidden]{display:none}
 .empty{color:var(--muted);font-style:italic}
 footer{margin-top:30px;font-size:12px;color:var(--muted)}
+.hn,.hl{font-family:"Liberation Sans",Arial,sans-serif;font-size:12px;color:var(--muted);overflow-wrap:anywhere;white-space:normal}
+.hn{color:#2b4f86}
+td.ep{min-width:130px;max-width:240px}
+.checklist{display:grid;grid-template-columns:repeat(auto-fill,minmax(340px,1fr));gap:10px}
+.card.host{margin:0;border-left:6px solid var(--info)}
+.card.host.error{border-left-color:var(--err)}.card.host.warning{border-left-color:var(--warn)}
+.ch-host{overflow-wrap:anywhere}
+.ch-host .role,.fhosts .role{font-size:12px;color:var(--muted)}
+.fhosts{display:flex;flex-wrap:wrap;gap:4px 18px}
+.checks{margin:8px 0 0;padding:0;list-style:none;display:grid;gap:8px}
+.checks li{overflow-wrap:anywhere}
+.port{background:#eef0f4;border-radius:4px;padding:0 5px;white-space:nowrap}
+.until{margin-top:2px}
+.notseen{padding-left:18px}.notseen>li{margin:6px 0;overflow-wrap:anywhere}.notseen ul{margin:2px 0;padding-left:18px}
+@media (min-width:1380px){main,nav div{max-width:1360px}.top-in{max-width:1320px}}
+@media (max-width:640px){
+main{padding:0 10px 30px}
+.top{padding:12px 10px}
+.top-in{gap:10px}
+.verdict{font-size:28px;letter-spacing:1px;padding:6px 10px}
+.counts{font-size:17px}
+nav div{padding:6px 10px;gap:4px 12px}
+h2{font-size:17px;margin:20px 0 8px}
+.checklist{grid-template-columns:1fr}
+.finding dl{grid-template-columns:1fr}
+.finding dt{margin-top:4px}
+.filter{flex-direction:column}
+td.wrap{min-width:200px}
+}
 @media print{nav,button{display:none}.top{-webkit-print-color-adjust:exact;print-color-adjust:exact}}
 `;
 

@@ -15,6 +15,8 @@
  * Every string is escaped (addresses and roles come from the report, which may be hostile).
  */
 import type { Severity } from "../policy/check.js";
+import type { HostFacts } from "./html-hosts.js";
+import { linkText, nameWithSources } from "./html-hosts.js";
 import type { ConversationRecord, Report } from "./record.js";
 
 export type Status = Severity | "none" | "ok";
@@ -112,6 +114,10 @@ const MIN_LINE = 70;
 const V_GAP = 14;
 const MARGIN = 16;
 const TOP = 40;
+/** The host-name line in a box: its font size, its height, and the characters it holds at most. */
+const NAME_FONT = 11;
+const NAME_LINE = 15;
+const NAME_CHARS = 40;
 
 interface Node {
   key: string;
@@ -172,7 +178,7 @@ function plural(n: number, one: string, many = one + "s"): string {
  * Lay out and draw the diagram. `esc` escapes text for HTML/SVG (the caller's, so wire text is
  * treated the same way everywhere); `groupId` registers a click target and returns its id.
  */
-export function renderDiagram(r: Report, esc: (s: string) => string, groupId: (g: ConvGroup) => string): Diagram {
+export function renderDiagram(r: Report, esc: (s: string) => string, groupId: (g: ConvGroup) => string, facts: Map<string, HostFacts> = new Map()): Diagram {
   const notes: string[] = [];
   if (r.conversations.length === 0) {
     return { svg: `<p class="empty">No TCP or UDP conversation in the capture: nothing to draw.</p>`, groups: {}, notes };
@@ -335,18 +341,27 @@ export function renderDiagram(r: Report, esc: (s: string) => string, groupId: (g
   }
 
   // Box sizes.
+  // A third line under the address: the host's first name (DNS, SNI, certificate), cut to fit.
+  const nameOf = (n: Node) => {
+    const names = n.ip !== null ? facts.get(n.ip)?.names ?? [] : [];
+    if (names.length === 0) return "";
+    const first = Array.from(names[0].name);
+    const text = first.length > NAME_CHARS ? first.slice(0, NAME_CHARS - 1).join("") + "…" : names[0].name;
+    return names.length > 1 ? `${text} +${names.length - 1}` : text;
+  };
   const label = (n: Node) => {
-    if (n.other > 0) return { l1: `${n.other} other hosts`, l2: "grouped", src: "" };
-    return { l1: n.role ?? "no role", l2: n.ip ?? "", src: n.role !== null && n.source ? ` · ${n.source === "explicit" ? "given" : "inferred"}` : "" };
+    if (n.other > 0) return { l1: `${n.other} other hosts`, l2: "grouped", src: "", l3: "" };
+    return { l1: n.role ?? "no role", l2: n.ip ?? "", src: n.role !== null && n.source ? ` · ${n.source === "explicit" ? "given" : "inferred"}` : "", l3: nameOf(n) };
   };
   const colW = cols.map((c) =>
     Math.min(BOX_MAX_W, Math.max(BOX_MIN_W, ...c.map((n) => {
       const t = label(n);
-      return Math.ceil(Math.max(SANS_BOLD_W(13) * (t.l1.length + t.src.length), MONO_W(12) * t.l2.length) + 24);
+      return Math.ceil(Math.max(SANS_BOLD_W(13) * (t.l1.length + t.src.length), MONO_W(12) * t.l2.length, MONO_W(NAME_FONT) * Array.from(t.l3).length) + 24);
     }))));
   // Tall columns get slimmer boxes and gaps so 30 hosts still fit in a screen or two.
   const compact = Math.max(...cols.map((c) => c.length)) > 12;
-  const boxMinH = compact ? 38 : BOX_MIN_H;
+  const named = nodes.some((n) => label(n).l3 !== "");
+  const boxMinH = (compact ? 38 : BOX_MIN_H) + (named ? NAME_LINE : 0);
   const vGap = compact ? 8 : V_GAP;
   for (const n of nodes) {
     n.w = colW[n.col];
@@ -486,17 +501,23 @@ export function renderDiagram(r: Report, esc: (s: string) => string, groupId: (g
     const hub = hubSet.has(n);
     const fill = hub ? "#e8f0fe" : n.other > 0 ? "#f1f3f5" : "#ffffff";
     const stroke = hub ? "#1a5fd0" : "#8a93a3";
+    const f = n.ip !== null ? facts.get(n.ip) : undefined;
+    const more = [...(f?.names ?? []).map(nameWithSources), linkText(f)].filter(Boolean);
     const tip = n.other > 0
       ? `${n.other} hosts grouped, ${plural(n.convs, "conversation")}`
-      : `${n.ip}: ${n.role ? `${n.role} (${n.source === "explicit" ? "given" : "inferred"}${n.reason ? `: ${n.reason}` : ""})` : "no role"}, ${plural(n.convs, "conversation")}`;
-    const mid = cy(n);
+      : `${n.ip}: ${n.role ? `${n.role} (${n.source === "explicit" ? "given" : "inferred"}${n.reason ? `: ${n.reason}` : ""})` : "no role"}, ${plural(n.convs, "conversation")}` +
+        (more.length ? `; ${more.join("; ")}` : "");
+    // With a name line, the two lines above it move up by half of it.
+    const mid = cy(n) - (t.l3 ? NAME_LINE / 2 : 0);
     boxes.push(
       `<g><title>${esc(tip)}</title>` +
         `<rect x="${n1(n.x)}" y="${n1(n.y)}" width="${n.w}" height="${n.h}" rx="6" fill="${fill}" stroke="${stroke}" stroke-width="${hub ? 2.5 : 1.2}"${n.other > 0 ? ' stroke-dasharray="5 3"' : ""}/>` +
         `<text x="${n1(n.x + n.w / 2)}" y="${n1(mid - 4)}" text-anchor="middle" font-family="${SANS}" font-size="13" font-weight="700" fill="#1f2430">${esc(t.l1)}` +
         (t.src ? `<tspan font-weight="400" fill="#5f6673">${esc(t.src)}</tspan>` : "") +
         `</text>` +
-        `<text x="${n1(n.x + n.w / 2)}" y="${n1(mid + 13)}" text-anchor="middle" font-family="${MONO}" font-size="12" fill="#1f2430">${esc(t.l2)}</text></g>`,
+        `<text x="${n1(n.x + n.w / 2)}" y="${n1(mid + 13)}" text-anchor="middle" font-family="${MONO}" font-size="12" fill="#1f2430">${esc(t.l2)}</text>` +
+        (t.l3 ? `<text class="hostname" x="${n1(n.x + n.w / 2)}" y="${n1(mid + 13 + NAME_LINE)}" text-anchor="middle" font-family="${MONO}" font-size="${NAME_FONT}" fill="#5f6673">${esc(t.l3)}</text>` : "") +
+        `</g>`,
     );
   }
 

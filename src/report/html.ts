@@ -16,6 +16,9 @@ import { formatPorts, rowServerText } from "../policy/matrix.js";
 import { CSP, CSS, JS } from "./html-assets.js";
 import { conversationStatus, ipKey, renderDiagram, severityByConversation, STATUS_RANK, weight, worse } from "./html-diagram.js";
 import type { ConvGroup, Status } from "./html-diagram.js";
+import type { FixFirst } from "../policy/check.js";
+import { hostIndex, isAddress, linkText, nameWithSources } from "./html-hosts.js";
+import type { HostFacts } from "./html-hosts.js";
 import type { CaptureRecord, ConversationRecord, Report } from "./record.js";
 // One escaper for every renderer: `& < > " '` as entities after every control, format, bidi and
 // unassigned code point is written out visibly (ESC as the four characters \x1b, U+202E as \u202e).
@@ -84,6 +87,42 @@ function num(n: number, text = fmt(n)): string {
   return `<td class="num" data-v="${n}">${esc(text)}</td>`;
 }
 
+type Hosts = Map<string, HostFacts>;
+
+/** Names shown beside an address; the rest are in its tooltip and counted. */
+const NAMES_SHOWN = 2;
+/** A name is cut to this many characters where it is shown (the tooltip has it whole). */
+const NAME_MAX = 64;
+
+/** Tooltip text: every name with where it was seen, one per line. */
+function namesTitle(h: HostFacts): string {
+  return h.names.map((n) => esc(nameWithSources(n))).join("&#10;") + (h.moreNames ? `&#10;${esc(`and ${plural(h.moreNames, "more name")}`)}` : "");
+}
+
+/**
+ * Under an address: the names it was seen under (DNS answers, SNI, certificate) and, unless the
+ * caller prints its own (a conversation's VLAN and MACs), its VLAN IDs and MAC. "" when none is known.
+ */
+function hostExtra(ip: string, hosts: Hosts, link: string | null = null): string {
+  const h = hosts.get(ip);
+  let out = "";
+  if (h && h.names.length) {
+    const shown = h.names.slice(0, NAMES_SHOWN).map((n) => clip(n.name, NAME_MAX));
+    const more = h.names.length - shown.length + h.moreNames;
+    out += `<div class="hn" title="${namesTitle(h)}">${esc(shown.join(", "))}${more > 0 ? ` <span class="muted">+${more}</span>` : ""}</div>`;
+  }
+  const l = link ?? linkText(h);
+  if (l) out += `<div class="hl">${esc(l)}</div>`;
+  return out;
+}
+
+/** An address with its first name in brackets, for inline text: "10.0.0.5 (esxi1.example)". */
+function ipWithName(ip: string, hosts: Hosts): string {
+  const h = hosts.get(ip);
+  if (!h || h.names.length === 0) return esc(ip);
+  return `${esc(ip)} <span class="hn" title="${namesTitle(h)}">(${esc(clip(h.names[0].name, NAME_MAX))}${h.names.length + h.moreNames > 1 ? " …" : ""})</span>`;
+}
+
 class Groups {
   private n = 0;
   readonly all: Record<string, ConvGroup> = {};
@@ -118,7 +157,7 @@ function header(r: Report): string {
 }
 
 function nav(): string {
-  const links = [["diagram", "Diagram"], ["findings", "Findings"], ["matrix", "Matrix"], ["roles", "Roles"], ["conversations", "Conversations"], ["captures", "Captures"]];
+  const links = [["not-seen", "Not seen"], ["diagram", "Diagram"], ["findings", "Findings"], ["matrix", "Matrix"], ["roles", "Roles"], ["conversations", "Conversations"], ["captures", "Captures"]];
   return `<nav><div>${links.map(([id, t]) => `<a href="#${id}">${t}</a>`).join("")}</div></nav>`;
 }
 
@@ -147,19 +186,199 @@ function headline(r: Report): string {
 }
 
 /** "What to fix first" and "what the capture could not show", right under the verdict. */
-function firstScreen(r: Report): string {
+function firstScreen(r: Report, byId: Map<number, ConversationRecord>, hosts: Hosts): string {
   const fixes = fixFirstLines(r);
   const limits = coverageLines(r);
   return (
     (fixes.length ? `<h2 id="fix-first">${esc(SECTION.fixFirst)}</h2><ol class="fix-first">${fixes.map((t) => `<li>${esc(t)}</li>`).join("")}</ol>` : "") +
+    checklistSection(r, byId, hosts) +
     (limits.length
       ? `<h2 id="coverage">${esc(SECTION.coverage)}</h2><ul class="coverage">${limits.map((l) => `<li>${esc(l.message)}${l.action ? ` <strong>What to do:</strong> ${esc(l.action)}` : ""}</li>`).join("")}</ul>`
       : "")
   );
 }
 
-function diagramSection(r: Report, groups: Groups): string {
-  const d = renderDiagram(r, esc, (g) => groups.add(g));
+const isIp = isAddress;
+
+/** "TCP 443", "UDP 1000-2000": the port a fix-first action names, or null. */
+function actionPort(action: string): string | null {
+  return /\b(?:TCP|UDP) \d+(?:[-–,]\d+)*/.exec(action)?.[0] ?? null;
+}
+
+/**
+ * The findings behind one fix-first line: same code and severity, about that host (one of its
+ * conversations, or its address in the message; "the proxy" for findings with no conversation),
+ * on the port the action names. Only to link to them: the line itself is the record's.
+ */
+function findingsOf(x: FixFirst, r: Report, byId: Map<number, ConversationRecord>): number[] {
+  const port = actionPort(x.action);
+  const ip = isIp(x.host);
+  return r.findings
+    .map((f, i) => ({ f, i }))
+    .filter(({ f }) => {
+      if (f.code !== x.code || f.severity !== x.severity) return false;
+      const onPort = (id: number) => {
+        const c = byId.get(id);
+        return c !== undefined && `${c.transport.toUpperCase()} ${c.server.port}` === port;
+      };
+      if (port && !f.message.includes(port) && !f.conversations.some(onPort)) return false;
+      if (f.conversations.length) return f.conversations.some((id) => byId.get(id)?.client.ip === x.host || byId.get(id)?.server.ip === x.host);
+      return ip ? f.message.includes(x.host) : true;
+    })
+    .map(({ i }) => i);
+}
+
+/**
+ * One card per host with something to change, in the order of "What to fix first" (most damaging
+ * first): each action with its port, what fails until then, and links to the findings behind it.
+ */
+function checklistSection(r: Report, byId: Map<number, ConversationRecord>, hosts: Hosts): string {
+  const fixes = r.summary.fixFirst ?? [];
+  if (fixes.length === 0) return "";
+  const proxies = r.roles.filter((x) => x.role === "proxy").map((x) => x.ip);
+  // The proxy is one machine however many addresses it has: its lines share one card.
+  const cardOf = (x: FixFirst) => (x.role === "proxy" && (!isIp(x.host) || proxies.includes(x.host)) ? PROXY_CARD : x.host);
+  const cards = new Map<string, FixFirst[]>();
+  for (const x of fixes) {
+    const l = cards.get(cardOf(x));
+    if (l) l.push(x);
+    else cards.set(cardOf(x), [x]);
+  }
+  const out: string[] = [];
+  let n = 0;
+  for (const [host, items] of cards) {
+    n++;
+    const worst = items.some((x) => x.severity === "error") ? "error" : items.some((x) => x.severity === "warning") ? "warning" : "info";
+    const role = items.find((x) => x.role !== null)?.role ?? null;
+    // "the proxy" (a finding about the proxy with no conversation) is every address the proxy has.
+    const addrs = isIp(host) ? [host] : host === PROXY_CARD ? [...new Set([...proxies, ...items.map((x) => x.host).filter(isIp)])] : [];
+    const ids = addrs.filter((a) => a !== host).map((a) => `<div class="mono"><span class="nw">${esc(a)}</span>${hostExtra(a, hosts)}</div>`).join("");
+    const head =
+      `<div class="ch-host"><strong class="mono">${esc(host || "—")}</strong>${role ? ` <span class="role">${esc(role)}</span>` : ""}` +
+      `${isIp(host) ? hostExtra(host, hosts) : ids}</div>`;
+    const lis = items.map((x) => {
+      const port = actionPort(x.action);
+      const links = findingsOf(x, r, byId).map((i) => `<a href="#finding-${i + 1}">finding ${i + 1}</a>`);
+      return (
+        `<li>${pill(x.severity)} ${x.host !== host ? `<span class="mono">${esc(x.host)}</span>: ` : ""}<span class="act">${esc(x.action)}</span>` +
+        (port ? ` <span class="port mono">${esc(port)}</span>` : "") +
+        (x.impact ? `<div class="until"><strong>Until then:</strong> ${esc(x.impact)}</div>` : "") +
+        (links.length ? `<div class="muted">${esc(x.code)} · ${links.join(", ")}</div>` : `<div class="muted">${esc(x.code)}</div>`) +
+        `</li>`
+      );
+    });
+    out.push(`<article class="card host ${worst}" id="host-${n}">${head}<ul class="checks">${lis.join("")}</ul></article>`);
+  }
+  return `<h2 id="checklist">${esc(SECTION_CHECKLIST)}</h2><div class="checklist">${out.join("")}</div>`;
+}
+
+/** The card of the proxy's lines, as policy/check.ts names the proxy in them. */
+const PROXY_CARD = "the proxy";
+
+const SECTION_CHECKLIST = "Per host: what to open or change";
+const SECTION_NOT_SEEN = "What was not seen, and why";
+
+const LIMIT_TEXT: Record<string, string> = {
+  "start-missing": "the capture starts after it did, so its opening (handshake) is not in it",
+  "one-direction": "only one direction of it was captured",
+  snaplen: "the snap length cut its packets, so what they carried is not all there",
+  "end-of-capture": "the capture ends before it could show an answer",
+};
+
+/** Not-verifiable conversations listed at most; the rest are counted. */
+const NOT_VERIFIABLE_LISTED = 50;
+
+/**
+ * The rows a --filter left out, as the "filtered" coverage entry names them ("rows a, b are not
+ * in the filter"; policy/evaluate.ts writes no list when it left none out). The record has no
+ * field for them yet: a `rows` field on that entry would replace this reading of its message.
+ */
+function filteredRows(r: Report): Set<string> {
+  const f = (r.summary.coverage ?? []).find((c) => c.code === "filtered");
+  const m = f ? /rows (.+?) are not in the filter/.exec(f.message) : null;
+  return new Set(m ? m[1].split(", ") : []);
+}
+
+/**
+ * Matrix rows with no conversation, each with why (a finding says it is missing, the --filter
+ * left it out, it is optional, no host has the role it needs), then the conversations on matrix
+ * rows that the capture could not verify, with what was missing.
+ */
+function notSeenSection(r: Report, rowsIn: MatrixRow[] | undefined, hosts: Hosts): string {
+  const out = [`<section id="not-seen-section"><h2 id="not-seen">${esc(SECTION_NOT_SEEN)}</h2>`];
+  const limits = (r.summary.coverage ?? []).filter((c) => c.code !== "filtered" && c.code !== "not-verifiable");
+  if (limits.length) {
+    out.push(`<p class="muted">${esc(`The capture's own limits apply to every row below: ${limits.map((c) => c.code).join(", ")}`)} (<a href="#coverage">${esc(SECTION.coverage)}</a>).</p>`);
+  }
+  if (rowsIn) {
+    const seen = new Set<string>();
+    for (const c of r.conversations) {
+      if (c.ruleKind !== "matrix" && c.rule === null && c.ruleAlternatives.length === 0) continue;
+      if (c.rule !== null) seen.add(c.rule);
+      for (const a of c.ruleAlternatives) seen.add(a);
+    }
+    const roles = new Set<string>([...r.roles.map((x) => x.role), ...r.conversations.flatMap((c) => [c.client.role, c.server.role]).filter((x): x is string => x !== null)]);
+    const filtered = filteredRows(r);
+    const items: string[] = [];
+    const optional: MatrixRow[] = [];
+    for (const row of rowsIn) {
+      if (seen.has(row.id)) continue;
+      const why: string[] = [];
+      const missing = r.findings.map((f, i) => ({ f, i })).filter(({ f }) => f.code === "missing-expected" && f.rule === row.id);
+      for (const { f, i } of missing) why.push(`<a href="#finding-${i + 1}">finding ${i + 1}</a>: ${esc(clip(f.message, 220))}`);
+      if (filtered.has(row.id)) why.push(esc(`Outside the --filter "${r.summary.filter ?? ""}": not judged, and not missing.`));
+      const noClient = row.client !== "any" && !roles.has(row.client);
+      // Optional rows with nothing else to say share one line: they are the usual case.
+      if (row.required === "optional" && why.length === 0 && !noClient) {
+        optional.push(row);
+        continue;
+      }
+      if (row.required === "optional") why.push(esc(`Not required in this capture: optional, used only ${row.when}.`));
+      if (noClient) why.push(esc(`No host has the role ${row.client} here (none given with --role, none inferred), so nothing could open it.`));
+      else if (row.required === "if-present" && !row.servers.some((x) => roles.has(x))) {
+        why.push(esc(`Required only towards a host that is ${row.servers.join(" or ")}, and none is in the capture.`));
+      }
+      if (why.length === 0) why.push(esc(`Not seen in the ${duration(r.summary.captureSeconds)} the capture covers (${row.when}).`));
+      items.push(
+        `<li><span class="mono nw">${esc(row.id)}</span> <span class="muted">${esc(`${row.client} → ${rowServerText(row)}, ${formatPorts(row.ports)}/${row.transport}, ${row.required}`)}</span>` +
+          `<ul>${why.map((w) => `<li>${w}</li>`).join("")}</ul></li>`,
+      );
+    }
+    if (optional.length) {
+      items.push(
+        `<li><span class="mono nw">optional</span> <span class="muted">${esc(plural(optional.length, "row"))}</span><ul><li>` +
+          esc(`Not required in this capture: optional, used only when their work runs — ${optional.map((x) => `${x.id} (${x.when})`).join(", ")}.`) +
+          `</li></ul></li>`,
+      );
+    }
+    const unseen = items.length - (optional.length ? 1 : 0) + optional.length;
+    out.push(`<h3 id="rows-not-seen">Matrix rows with no conversation (${unseen} of ${rowsIn.length})</h3>`);
+    out.push(items.length ? `<ul class="notseen">${items.join("")}</ul>` : `<p class="empty">Every row of the matrix had at least one conversation.</p>`);
+  } else {
+    out.push(`<p class="muted">The matrix rows were not given to the report, so the rows with no conversation cannot be listed.</p>`);
+  }
+  const nv = r.conversations.filter((c) => c.status === "not-verifiable");
+  out.push(`<h3 id="not-verifiable">Conversations that could not be verified (${fmt(nv.length)})</h3>`);
+  if (nv.length === 0) out.push(`<p class="empty">None: every conversation on a matrix row could be judged from the capture.</p>`);
+  else {
+    const lis = nv.slice(0, NOT_VERIFIABLE_LISTED).map((c) => {
+      const rows = c.rule !== null ? [c.rule] : c.ruleAlternatives;
+      const why = c.limits.length ? c.limits.map((l) => LIMIT_TEXT[l] ?? l).join("; ") : "the capture does not show enough of it";
+      return (
+        `<li><span class="mono">#${c.id} ${ipWithName(c.client.ip, hosts)} → ${ipWithName(c.server.ip, hosts)}:${c.server.port}/${c.transport}</span>` +
+        (rows.length ? ` <span class="muted">(row ${esc(rows.join(" or "))})</span>` : "") +
+        `<div>${esc(`${c.limits.join(", ") || "not verifiable"}: ${why}.`)}</div></li>`
+      );
+    });
+    out.push(`<ul class="notseen">${lis.join("")}</ul>`);
+    if (nv.length > NOT_VERIFIABLE_LISTED) out.push(`<p class="muted">and ${plural(nv.length - NOT_VERIFIABLE_LISTED, "more")} (the conversations table lists them all).</p>`);
+  }
+  out.push(`</section>`);
+  return out.join("");
+}
+
+function diagramSection(r: Report, groups: Groups, hosts: Hosts): string {
+  const d = renderDiagram(r, esc, (g) => groups.add(g), hosts);
   const legend =
     `<div class="legend"><span><span class="sw s-error"></span>error</span><span><span class="sw s-warning"></span>warning</span>` +
     `<span><span class="sw s-info"></span>info, or no rule matched</span><span><span class="sw s-ok"></span>matched the matrix, no finding</span>` +
@@ -172,19 +391,21 @@ function diagramSection(r: Report, groups: Groups): string {
   );
 }
 
-function convLine(c: ConversationRecord): string {
+function convLine(c: ConversationRecord, hosts: Hosts): string {
   const dur = seconds(c.end) - seconds(c.start);
   return (
     `<li><span class="mono">#${c.id}</span> ${c.transport}.stream ${c.stream} · ` +
-    `<span class="mono">${esc(c.client.ip)}:${c.client.port} → ${esc(c.server.ip)}:${c.server.port}</span> · ` +
+    `<span class="mono">${ipWithName(c.client.ip, hosts)}:${c.client.port} → ${ipWithName(c.server.ip, hosts)}:${c.server.port}</span>${c.vlan !== null ? ` · VLAN ${c.vlan}` : ""} · ` +
     `<span class="mono" title="${esc(c.start)} → ${esc(c.end)}">${esc(shortTime(c.start))} → ${esc(shortTime(c.end).slice(11))}</span> ` +
     `(${esc(duration(dur))}) · ${esc(c.state)} · ${c.firstFrame === c.lastFrame ? `frame ${c.firstFrame}` : `frames ${c.firstFrame}–${c.lastFrame}`}</li>`
   );
 }
 
 const CONVS_LISTED = 8;
+/** Addresses listed at most on a finding's card. */
+const HOSTS_LISTED = 6;
 
-function findingCard(f: Finding, index: number, byId: Map<number, ConversationRecord>, groups: Groups): string {
+function findingCard(f: Finding, index: number, byId: Map<number, ConversationRecord>, groups: Groups, hosts: Hosts): string {
   const id = `finding-${index + 1}`;
   const convs = f.conversations.map((i) => byId.get(i)).filter((c): c is ConversationRecord => c !== undefined);
   convs.sort((a, b) => a.id - b.id);
@@ -198,9 +419,18 @@ function findingCard(f: Finding, index: number, byId: Map<number, ConversationRe
     const first = convs.reduce((a, c) => (c.start < a ? c.start : a), convs[0].start);
     const last = convs.reduce((a, c) => (c.end > a ? c.end : a), convs[0].end);
     rows.push(`<dt>When</dt><dd class="mono" title="${esc(first)} → ${esc(last)}">${esc(shortTime(first))} → ${esc(shortTime(last))} UTC</dd>`);
+    // Every address of its conversations, with its role, names, VLAN and MAC.
+    const ends = new Map<string, string | null>();
+    for (const c of convs) for (const e of [c.client, c.server]) if (!ends.has(e.ip) || ends.get(e.ip) === null) ends.set(e.ip, e.role);
+    const listed = [...ends].slice(0, HOSTS_LISTED);
+    rows.push(
+      `<dt>Hosts</dt><dd class="fhosts">${listed.map(([ip, role]) => `<div><span class="mono nw">${esc(ip)}</span>${role ? ` <span class="role">${esc(role)}</span>` : ""}${hostExtra(ip, hosts)}</div>`).join("")}` +
+        (ends.size > HOSTS_LISTED ? `<span class="muted">and ${plural(ends.size - HOSTS_LISTED, "more")}</span>` : "") +
+        `</dd>`,
+    );
     const gid = groups.add({ ids: convs.map((c) => c.id), label: `finding ${index + 1} (${f.code})` });
     rows.push(
-      `<dt>Conversations</dt><dd><ul class="convlist">${convs.slice(0, CONVS_LISTED).map(convLine).join("")}</ul>` +
+      `<dt>Conversations</dt><dd><ul class="convlist">${convs.slice(0, CONVS_LISTED).map((c) => convLine(c, hosts)).join("")}</ul>` +
         (convs.length > CONVS_LISTED ? `<span class="muted">and ${plural(convs.length - CONVS_LISTED, "more")}. </span>` : "") +
         `<button type="button" data-convs="${gid}">Show ${convs.length === 1 ? "it" : `all ${fmt(convs.length)}`} in the conversations table</button></dd>`,
     );
@@ -219,14 +449,14 @@ function findingCard(f: Finding, index: number, byId: Map<number, ConversationRe
   );
 }
 
-function findingsSection(r: Report, byId: Map<number, ConversationRecord>, groups: Groups): string {
+function findingsSection(r: Report, byId: Map<number, ConversationRecord>, groups: Groups, hosts: Hosts): string {
   const out = [`<section><h2 id="findings">${esc(SECTION.findings)}</h2>`];
   if (r.findings.length === 0) out.push(`<p class="empty">${esc(NO_FINDINGS)}</p>`);
   for (const s of SEVERITIES) {
     const list = r.findings.map((f, i) => ({ f, i })).filter((x) => x.f.severity === s);
     if (list.length === 0) continue;
     out.push(`<h3 id="findings-${s}">${SEVERITY_HEADING[s]} (${list.length})</h3>`);
-    for (const { f, i } of list) out.push(findingCard(f, i, byId, groups));
+    for (const { f, i } of list) out.push(findingCard(f, i, byId, groups, hosts));
   }
   out.push(`</section>`);
   return out.join("");
@@ -241,7 +471,7 @@ function table(id: string, heads: [string, "num" | "text"][], rows: string[], em
   );
 }
 
-function matrixSection(r: Report, rowsIn: MatrixRow[] | undefined, sev: Map<number, Severity>): string {
+function matrixSection(r: Report, rowsIn: MatrixRow[] | undefined, sev: Map<number, Severity>, hosts: Hosts): string {
   const seen = new Map<string, ConversationRecord[]>();
   for (const c of r.conversations) {
     if (c.rule === null) continue;
@@ -264,14 +494,15 @@ function matrixSection(r: Report, rowsIn: MatrixRow[] | undefined, sev: Map<numb
     let st: Status | null = null;
     for (const c of convs) st = st === null ? conversationStatus(c, sev) : worse(st, conversationStatus(c, sev));
     for (const f of fs) st = st === null ? f.severity : worse(st, f.severity);
-    const pairs = [...new Set(convs.map((c) => `${c.client.ip} → ${c.server.ip}`))];
-    const hosts = pairs.length ? esc(pairs.slice(0, 3).join(", ")) + (pairs.length > 3 ? ` <span class="muted">+${pairs.length - 3}</span>` : "") : `<span class="muted">—</span>`;
+    const pairs = [...new Map(convs.map((c) => [`${c.client.ip} ${c.server.ip}`, c])).values()];
+    const shown = pairs.slice(0, 3).map((c) => `${ipWithName(c.client.ip, hosts)} → ${ipWithName(c.server.ip, hosts)}`);
+    const hostCell = pairs.length ? shown.join(", ") + (pairs.length > 3 ? ` <span class="muted">+${pairs.length - 3}</span>` : "") : `<span class="muted">—</span>`;
     const statusCell = st === null ? `<td data-v="0">${pill("none", NOT_SEEN)}</td>` : `<td data-v="${STATUS_RANK[st] + 1}">${pill(st)}</td>`;
     const codes = [...new Set(fs.map((f) => f.code))];
     const rc = st === "error" ? "r-error" : st === "warning" ? "r-warning" : st === "ok" ? "r-ok" : "";
     rows.push(
       `<tr${rc ? ` class="${rc}"` : ""}><td class="mono nw">${esc(id)}</td><td>${esc(kind)}</td><td>${esc(path)}</td><td class="mono nw" data-v="${portKey}">${esc(ports)}</td>` +
-        `<td>${esc(expect)}</td><td>${esc(required)}</td>${num(convs.length)}<td class="mono">${hosts}</td>${statusCell}` +
+        `<td>${esc(expect)}</td><td>${esc(required)}</td>${num(convs.length)}<td class="mono">${hostCell}</td>${statusCell}` +
         `<td>${esc(codes.join(", "))}</td><td class="wrap">${esc(when)}</td></tr>`,
     );
     described.add(id);
@@ -305,10 +536,10 @@ function matrixSection(r: Report, rowsIn: MatrixRow[] | undefined, sev: Map<numb
   );
 }
 
-function rolesSection(r: Report): string {
+function rolesSection(r: Report, hosts: Hosts): string {
   const rows = [...r.roles]
     .sort((a, b) => (ipKey(a.ip) < ipKey(b.ip) ? -1 : ipKey(a.ip) > ipKey(b.ip) ? 1 : 0))
-    .map((x) => `<tr><td class="mono" data-v="${esc(ipKey(x.ip))}">${esc(x.ip)}</td><td>${esc(x.role)}</td><td>${esc(x.source)}</td><td class="wrap">${esc(x.reason)}</td></tr>`);
+    .map((x) => `<tr><td class="mono" data-v="${esc(ipKey(x.ip))}">${esc(x.ip)}${hostExtra(x.ip, hosts)}</td><td>${esc(x.role)}</td><td>${esc(x.source)}</td><td class="wrap">${esc(x.reason)}</td></tr>`);
   return (
     `<section><h2 id="roles">${esc(SECTION.roles)}</h2>` +
     table("t-roles", [["Address", "text"], ["Role", "text"], ["How", "text"], ["Reason", "text"]], rows, NO_ROLES) +
@@ -316,14 +547,17 @@ function rolesSection(r: Report): string {
   );
 }
 
-function conversationsSection(r: Report, sev: Map<number, Severity>): string {
+function conversationsSection(r: Report, sev: Map<number, Severity>, hosts: Hosts): string {
   // One date for every conversation (the usual case): print it once, in the header.
   const dates = new Set(r.conversations.map((c) => c.start.slice(0, 10)));
   const oneDate = dates.size === 1 ? [...dates][0] : null;
   const multi = r.captures.length > 1;
   const total = r.conversations.reduce((n, c) => n + weight(c), 0);
-  const endpoint = (ip: string, port: number | null, role: string | null) =>
-    `<td class="mono nw" data-v="${esc(ipKey(ip))}">${esc(ip)}${port !== null ? `:${port}` : ""}${role ? `<div class="role">${esc(role)}</div>` : ""}</td>`;
+  // The conversation's own VLAN and this side's MAC, not every one the address was seen with.
+  const endpoint = (e: ConversationRecord["client"], port: number | null, vlan: number | null) => {
+    const link = [vlan !== null ? `VLAN ${vlan}` : "", e.mac !== null ? `MAC ${e.mac}` : ""].filter(Boolean).join(" · ");
+    return `<td class="mono ep" data-v="${esc(ipKey(e.ip))}"><span class="nw">${esc(e.ip)}${port !== null ? `:${port}` : ""}</span>${e.role ? `<div class="role">${esc(e.role)}</div>` : ""}${hostExtra(e.ip, hosts, link)}</td>`;
+  };
   const rows = r.conversations.map((c) => {
     const st = conversationStatus(c, sev);
     const rc = st === "error" ? "r-error" : st === "warning" ? "r-warning" : st === "ok" ? "r-ok" : "";
@@ -341,8 +575,8 @@ function conversationsSection(r: Report, sev: Map<number, Severity>): string {
     return (
       `<tr data-id="${c.id}"${rc ? ` class="${rc}"` : ""}>` +
       (agg ? `<td class="num" data-v="${c.id}">${c.id}<div class="role">×${esc(fmt(agg.conversations))} folded</div></td>` : num(c.id)) +
-      endpoint(c.client.ip, c.client.port, c.client.role) +
-      endpoint(c.server.ip, null, c.server.role) +
+      endpoint(c.client, c.client.port, c.vlan) +
+      endpoint(c.server, null, c.vlan) +
       `<td class="num nw" data-v="${c.server.port}">${esc(portCell)}</td>` +
       `<td>${esc(c.protocol)}</td><td class="wrap"${anomalies ? ` title="${anomalies}"` : ""}>${esc(seen.join(" · "))}</td>` +
       `<td class="mono" title="history ${esc(c.history)}">${esc(c.state)}</td>` +
@@ -440,17 +674,19 @@ export function renderHtml(r: Report, o: HtmlOptions = {}): string {
   const groups = new Groups();
   const sev = severityByConversation(r);
   const byId = new Map(r.conversations.map((c) => [c.id, c]));
+  const hosts = hostIndex(r);
   const title = `${verdictText(r)} · ${r.captures.map((c) => c.file).join(", ") || "no capture"} · phoenix-netcheck`;
   const body =
     header(r) +
     nav() +
     `<main>` +
-    `<section id="summary">${firstScreen(r)}${headline(r)}</section>` +
-    diagramSection(r, groups) +
-    findingsSection(r, byId, groups) +
-    matrixSection(r, o.matrixRows, sev) +
-    rolesSection(r) +
-    conversationsSection(r, sev) +
+    `<section id="summary">${firstScreen(r, byId, hosts)}${headline(r)}</section>` +
+    notSeenSection(r, o.matrixRows, hosts) +
+    diagramSection(r, groups, hosts) +
+    findingsSection(r, byId, groups, hosts) +
+    matrixSection(r, o.matrixRows, sev, hosts) +
+    rolesSection(r, hosts) +
+    conversationsSection(r, sev, hosts) +
     capturesSection(r) +
     `<footer>Written by ${esc(r.generator.name)} ${esc(r.generator.version)} (${esc(r.schema)}). Times are UTC. ` +
     `This file is self-contained: it loads nothing from the network.</footer>` +

@@ -169,6 +169,73 @@ describe.skipIf(!bin)(bin ? "HTML report in headless Chromium" : "HTML report in
     if (process.env.PNC_SCREENSHOT) writeFileSync(process.env.PNC_SCREENSHOT, png);
   });
 
+  // A desktop a little wider than the page's widest layout, and a phone (390 × 844 CSS px).
+  const SCREENS = [
+    { name: "desktop", width: 1400, height: 900, mobile: false },
+    { name: "phone", width: 390, height: 844, mobile: true },
+  ];
+  for (const screen of SCREENS) {
+    it(`at ${screen.width} px (${screen.name}): no horizontal page scroll, nothing wider than the screen outside a scroll box, verdict and first fix on the first screen`, async () => {
+      await browser.send("Emulation.setDeviceMetricsOverride", { width: screen.width, height: screen.height, deviceScaleFactor: 1, mobile: screen.mobile }, session);
+      try {
+        const since = await load(mainUrl);
+        expect(problems(since)).toEqual([]);
+        const m = await evaluate<{
+          inner: number; innerH: number; scrollW: number; wide: string[]; verdict: { top: number; bottom: number; left: number; right: number };
+          fix: { top: number; bottom: number; text: string } | null; checklist: number; tables: { id: string; scrollW: number; clientW: number }[];
+        }>(`(() => {
+          window.scrollTo(0, 0);
+          const W = window.innerWidth;
+          // Inside a box that scrolls (or clips) sideways, an element may be wider: the box is what must fit.
+          const boxed = (el) => { for (let p = el.parentElement; p; p = p.parentElement) { const o = getComputedStyle(p).overflowX; if (o === "auto" || o === "scroll" || o === "hidden") return true; } return false; };
+          const wide = [];
+          for (const el of document.body.querySelectorAll("*")) {
+            const r = el.getBoundingClientRect();
+            if (r.width === 0 && r.height === 0) continue;
+            if ((r.right > W + 0.5 || r.left < -0.5) && !boxed(el)) wide.push(el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") + (el.className && typeof el.className === "string" ? "." + el.className.split(" ").join(".") : "") + " " + Math.round(r.left) + "–" + Math.round(r.right));
+          }
+          const v = document.getElementById("verdict").getBoundingClientRect();
+          const li = document.querySelector("ol.fix-first li");
+          const f = li ? li.getBoundingClientRect() : null;
+          return { inner: W, innerH: window.innerHeight, scrollW: document.documentElement.scrollWidth, wide: wide.slice(0, 20),
+                   verdict: { top: v.top, bottom: v.bottom, left: v.left, right: v.right },
+                   fix: f ? { top: f.top, bottom: f.bottom, text: li.textContent } : null,
+                   checklist: document.querySelectorAll("#checklist + .checklist > .card").length,
+                   tables: [...document.querySelectorAll(".tablewrap")].map((w) => ({ id: w.querySelector("table").id, scrollW: w.scrollWidth, clientW: w.clientWidth })) };
+        })()`);
+        expect(m.inner).toBe(screen.width);
+        expect(m.scrollW).toBeLessThanOrEqual(screen.width);
+        expect(m.wide).toEqual([]);
+        // The verdict and the first "what to fix first" line are on screen without scrolling.
+        expect(m.verdict.top).toBeGreaterThanOrEqual(0);
+        expect(m.verdict.bottom).toBeLessThanOrEqual(screen.height);
+        expect(m.verdict.right).toBeLessThanOrEqual(screen.width);
+        expect(mainReport.summary.fixFirst.length).toBeGreaterThan(0);
+        expect(m.fix).not.toBeNull();
+        expect(m.fix!.text).toBe(mainReport.summary.fixFirst[0].text);
+        expect(m.fix!.bottom).toBeLessThanOrEqual(screen.height);
+        // One checklist card per host with something to change; the proxy's addresses share one.
+        expect(m.checklist).toBe(new Set(mainReport.summary.fixFirst.map((x) => (x.role === "proxy" ? "the proxy" : x.host))).size);
+        // At 1400 px every table fits its box: no sideways scrolling. On a phone a table scrolls inside its own box.
+        expect(m.tables.map((t) => t.id)).toEqual(expect.arrayContaining(["t-matrix", "t-roles", "t-conv", "t-captures"]));
+        if (!screen.mobile) for (const t of m.tables) expect(t.scrollW, t.id).toBeLessThanOrEqual(t.clientW);
+
+        const shot = await browser.send("Page.captureScreenshot", { format: "png" }, session);
+        const png = Buffer.from(shot.data as string, "base64");
+        const img = decodePng(png);
+        expect(img.width).toBe(screen.width);
+        expect(img.height).toBe(screen.height);
+        const colours = VERDICT_COLOURS[mainReport.summary.verdict];
+        const box = { x: m.verdict.left + 4, y: m.verdict.top + 4, width: m.verdict.right - m.verdict.left - 8, height: m.verdict.bottom - m.verdict.top - 8 };
+        expect(shareOfColour(img, box, rgb(colours.ink), 40)).toBeGreaterThan(0.05);
+        expect(shareOfColour(img, { x: 0, y: 0, width: screen.width, height: Math.max(1, m.verdict.top) }, rgb(colours.background))).toBeGreaterThan(0.5);
+        if (process.env.PNC_SCREENSHOT) writeFileSync(process.env.PNC_SCREENSHOT.replace(/\.png$/, "") + `-${screen.width}.png`, png);
+      } finally {
+        await browser.send("Emulation.setDeviceMetricsOverride", { width: WIDTH, height: HEIGHT, deviceScaleFactor: 1, mobile: false }, session);
+      }
+    });
+  }
+
   it("sorts the conversations table when a header is clicked, both ways", async () => {
     await load(mainUrl);
     const col = await convColumn("Port");
@@ -230,6 +297,7 @@ describe.skipIf(!bin)(bin ? "HTML report in headless Chromium" : "HTML report in
   it("every recorded capture's report opens without error and shows its verdict", async () => {
     const files = readdirSync(FIXTURES).filter((f) => /\.(pcap|pcapng)(\.gz)?$/.test(f)).sort();
     expect(files.length).toBeGreaterThan(5);
+    let sni = 0;
     for (const f of files) {
       const r = await reportFor([path.join(FIXTURES, f)]);
       const file = path.join(dir, `${f}.html`);
@@ -239,7 +307,13 @@ describe.skipIf(!bin)(bin ? "HTML report in headless Chromium" : "HTML report in
       expect(await evaluate<string | null>(`document.documentElement.getAttribute("data-ready")`), f).toBe("1");
       expect(await evaluate<string>(`document.getElementById("verdict").innerText`), f).toBe(r.summary.verdict.toUpperCase());
       expect(await evaluate<number>(`document.querySelectorAll("#t-conv tbody tr").length`), f).toBe(r.conversations.length);
+      // No sideways page scroll, and every SNI is shown as a name beside its server's address.
+      expect(await evaluate<boolean>(`document.documentElement.scrollWidth <= window.innerWidth`), f).toBe(true);
+      const names = await evaluate<string[]>(`[...document.querySelectorAll("#t-conv .hn")].map((e) => e.title)`);
+      for (const c of r.conversations) if (c.tls?.sni) expect(names.some((t) => t.includes(`${c.tls!.sni!.replace(/\.$/, "")} (`)), `${f}: ${c.tls.sni}`).toBe(true);
+      sni += r.conversations.filter((c) => c.tls?.sni).length;
     }
+    expect(sni).toBeGreaterThan(0); // else the name check above checked nothing
   });
 
   it.skipIf(!existsSync(PUBLIC))("a port scan of 1,994 conversations opens and sorts by click (public corpus)", async () => {

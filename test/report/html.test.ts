@@ -13,8 +13,10 @@ import type { Finding } from "../../src/policy/check.js";
 import { builtinMatrix } from "../../src/policy/matrix.js";
 import { jsonForScript, renderHtml } from "../../src/report/html.js";
 import { MAX_HOSTS } from "../../src/report/html-diagram.js";
+import { commonName, hostIndex, MAX_NAMES_KEPT } from "../../src/report/html-hosts.js";
 import type { CaptureRecord, ConversationRecord, Report } from "../../src/report/record.js";
 import { REPORT_SCHEMA } from "../../src/report/record.js";
+import { redactReport } from "../../src/report/redact.js";
 
 const FIXTURES = path.resolve(__dirname, "../../fixtures/recorded");
 const HOSTILE = path.resolve(__dirname, "../../fixtures/hostile/hostile.pcap");
@@ -192,6 +194,11 @@ describe("HTML report: hostile input", () => {
       captures: [capture({ file: `</title>${XSS}${ESC}.pcap`, errors: [{ frame: 3, offset: 100, message: `${IMG}${ESC}`, fatal: false }] })],
       roles: [{ ip: "10.0.0.5", role: "proxy", source: "inferred", reason: `${IMG}${ESC}\u202etxt.exe` }],
       generator: { name: XSS, version: IMG },
+      summary: {
+        verdict: "fail", findings: { error: 1, warning: 0, info: 0 }, conversations: 4, matched: 0, captureSeconds: 9.5, filter: XSS,
+        coverage: [{ code: "filtered", message: `The packets went through the filter "${XSS}"; rows ${XSS}, esxi-902 are not in the filter, so they are not judged and not missing.`, action: IMG, inconclusive: false }],
+        fixFirst: [{ host: `${XSS}${ESC}`, role: IMG, action: `allow TCP 443 from ${IMG}`, impact: `${XSS}\u202e`, code: "weak-tls", severity: "error", text: `${XSS}: ${IMG}` }],
+      },
       matrix: { product: XSS, version: IMG, rows: 1 },
     },
   );
@@ -249,6 +256,212 @@ describe("HTML report: deterministic", () => {
     expect(renderHtml(structuredClone(r), { matrixRows: builtinMatrix().rows })).toBe(a);
     const again = await reportFor([f], { role: ["proxy=10.77.0.10"] });
     expect(renderHtml(again, { matrixRows: builtinMatrix().rows })).toBe(a);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// The first screen: checklist per host, what was not seen and why, names beside addresses.
+
+/** The `<li>` of "what was not seen" for one matrix row. */
+function notSeenItem(html: string, row: string): string | null {
+  return new RegExp(`<li><span class="mono nw">${row}</span>(.*?)</ul></li>`).exec(html)?.[1] ?? null;
+}
+
+describe("HTML report: host names, VLAN IDs and MACs beside addresses", () => {
+  const dns = conv("10.0.0.5", "10.0.0.53", 53, {
+    transport: "udp", protocol: "dns",
+    dns: { queries: ["esxi1.example.", "vc.example"], rcodes: ["NOERROR"], answers: [{ name: "esxi1.example.", address: "10.0.1.7" }, { name: "VC.example", address: "10.0.2.2" }] },
+  });
+  const tls = conv("10.0.0.5", "10.0.2.2", 443, {
+    client: { ip: "10.0.0.5", port: 40100, role: "proxy", mac: "02:00:00:00:00:05" },
+    server: { ip: "10.0.2.2", port: 443, role: "vcenter", mac: "02:00:00:00:02:02" },
+    vlan: 42, protocol: "tls",
+    tls: {
+      clientVersion: "TLS 1.2", version: "TLS 1.2", sni: "vc.example", alpn: [], alpnSelected: null, cipher: null, ja3: null, ja3s: null, ja4: null,
+      certificate: { subject: "CN=vc.example, O=Example", issuer: "CN=ca", notBefore: "2024-01-01T00:00:00Z", notAfter: "2030-01-01T00:00:00Z", san: ["vc-alt.example", "10.0.2.2", "fd00::2"], chainLength: 1 },
+      helloRetryRequest: false, clientHelloSeen: true, serverHelloSeen: true, alerts: [],
+    },
+  });
+  const plain = conv("10.0.0.5", "10.0.1.7", 902, { vlan: 7 });
+  const r = report([dns, tls, plain], [finding("error", [tls.id], { code: "weak-tls" })], {
+    roles: [{ ip: "10.0.1.7", role: "esxi", source: "explicit", reason: "--role esxi=10.0.1.7" }, { ip: "10.0.2.2", role: "vcenter", source: "inferred", reason: "answered 443" }],
+  });
+  const html = renderHtml(r, { matrixRows: builtinMatrix().rows });
+
+  it("takes names from DNS answers, the SNI and the certificate's CN and DNS SANs, once each, never an address", () => {
+    const idx = hostIndex(r);
+    expect(idx.get("10.0.1.7")!.names).toEqual([{ name: "esxi1.example", from: ["dns"] }]);
+    // "VC.example" from DNS and "vc.example" from the SNI and CN are one name, kept as first seen.
+    expect(idx.get("10.0.2.2")!.names).toEqual([{ name: "VC.example", from: ["dns", "sni", "certificate"] }, { name: "vc-alt.example", from: ["certificate"] }]);
+    expect(idx.get("10.0.2.2")!.vlans).toEqual([42]);
+    expect(idx.get("10.0.2.2")!.macs).toEqual(["02:00:00:00:02:02"]);
+    expect(idx.get("10.0.0.5")!.vlans).toEqual([7, 42]);
+    expect(idx.get("10.0.0.5")!.names).toEqual([]);
+    expect(commonName("O=Example, CN=host.example, OU=x")).toBe("host.example");
+    expect(commonName("O=Example")).toBeNull();
+  });
+
+  it("keeps at most MAX_NAMES_KEPT names per address and counts the rest", () => {
+    const answers = Array.from({ length: MAX_NAMES_KEPT + 5 }, (_, i) => ({ name: `n${i}.example`, address: "10.9.9.9" }));
+    const idx = hostIndex(report([conv("10.0.0.5", "10.0.0.53", 53, { dns: { queries: [], rcodes: [], answers } })]));
+    expect(idx.get("10.9.9.9")!.names.length).toBe(MAX_NAMES_KEPT);
+    expect(idx.get("10.9.9.9")!.moreNames).toBe(5);
+  });
+
+  it("shows the names, VLAN and MAC in the roles table, the conversations table, the findings and the diagram", () => {
+    const roleRow = /<tr><td class="mono" data-v="4:010\.000\.001\.007">10\.0\.1\.7(.*?)<\/tr>/.exec(html)?.[1];
+    expect(roleRow).toContain('<div class="hn"');
+    expect(roleRow).toContain(">esxi1.example</div>");
+    expect(roleRow).toContain("VLAN 7");
+    const convRow = new RegExp(`<tr data-id="${tls.id}"[^>]*>(.*?)</tr>`).exec(html)?.[1] ?? "";
+    expect(convRow).toContain("VC.example, vc-alt.example");
+    expect(convRow).toContain("VLAN 42 · MAC 02:00:00:00:00:05");
+    expect(convRow).toContain("VLAN 42 · MAC 02:00:00:00:02:02");
+    // The tooltip says where each name was seen.
+    expect(convRow).toContain('title="VC.example (DNS answer, TLS SNI, certificate)&#10;vc-alt.example (certificate)"');
+    const card = /<article class="card finding error" id="finding-1">(.*?)<\/article>/.exec(html)?.[1] ?? "";
+    expect(card).toContain("10.0.2.2 <span");
+    expect(card).toContain("(VC.example …)");
+    expect(card).toContain("VLAN 42");
+    // The card's hosts: each address of its conversations with role, names, VLAN and MAC.
+    expect(card).toMatch(/<dt>Hosts<\/dt><dd class="fhosts"><div><span class="mono nw">10\.0\.0\.5<\/span> <span class="role">proxy<\/span><div class="hl">VLAN 7, 42 · MAC 02:00:00:00:00:05<\/div><\/div><div><span class="mono nw">10\.0\.2\.2<\/span> <span class="role">vcenter<\/span><div class="hn"[^>]*>VC\.example, vc-alt\.example<\/div><div class="hl">VLAN 42 · MAC 02:00:00:00:02:02<\/div><\/div><\/dd>/);
+    expect(html).toMatch(/<text class="hostname"[^>]*>VC\.example \+1<\/text>/);
+    expect(html).toMatch(/<text class="hostname"[^>]*>esxi1\.example<\/text>/);
+  });
+
+  it("with --redact shows the pseudonyms beside the addresses, never a name or MAC from the capture", async () => {
+    const real = await reportFor([path.join(FIXTURES, "nginx-sni-vhosts.pcap")]);
+    const originals = [...new Set(real.conversations.flatMap((c) => [c.tls?.sni, c.client.mac, c.server.mac]).filter((x): x is string => typeof x === "string"))];
+    expect(originals.length).toBeGreaterThan(1);
+    expect(renderHtml(real)).toContain(`class="hn"`);
+    const h = renderHtml(redactReport(real), { matrixRows: builtinMatrix().rows });
+    expect(h).toContain(`class="hn"`);
+    for (const o of originals) expect(h, o).not.toContain(o);
+  });
+
+  it("shows no name line where no name is known", () => {
+    const bare = renderHtml(report([conv("10.0.0.5", "10.0.1.7", 443)]));
+    expect(bare).not.toContain('class="hn"');
+    expect(bare).not.toContain('class="hostname"');
+    expect(bare).not.toContain("VLAN");
+  });
+});
+
+describe("HTML report: per-host checklist", () => {
+  const a = conv("10.0.0.5", "10.0.1.7", 902, { client: { ip: "10.0.0.5", port: 40001, role: "proxy", mac: null }, server: { ip: "10.0.1.7", port: 902, role: "esxi", mac: null }, state: "REJ" });
+  const b = conv("10.0.0.5", "10.0.2.2", 443, { client: { ip: "10.0.0.5", port: 40002, role: "proxy", mac: null }, server: { ip: "10.0.2.2", port: 443, role: "vcenter", mac: null } });
+  const findings = [
+    finding("error", [a.id], { code: "refused", message: "TCP 902 from 10.0.0.5 (proxy) to 10.0.1.7 (esxi): refused", rule: "esxi-902" }),
+    finding("warning", [b.id], { code: "weak-tls", message: "TLS 1.0 on TCP 443 to 10.0.2.2 (vcenter)", rule: "vcenter-443" }),
+    finding("warning", [], { code: "missing-expected", message: "No TCP 443 from 10.0.0.5 (proxy) to any cloud host in the 9.5 s the capture covers (row cloud-443: always).", rule: "cloud-443" }),
+  ];
+  const fixFirst: Report["summary"]["fixFirst"] = [
+    { host: "10.0.1.7", role: "esxi", action: "start the service on TCP 902, or open it in the host's firewall", impact: "NBD backups of its VMs fail", code: "refused", severity: "error", text: "ESXi 10.0.1.7: start the service on TCP 902…" },
+    { host: "the proxy", role: "proxy", action: "check that the proxy can reach its cloud on TCP 443 (none in the capture)", impact: "every job fails", code: "missing-expected", severity: "warning", text: "Proxy the proxy: …" },
+    { host: "10.0.2.2", role: "vcenter", action: "enable TLS 1.2 or newer on TCP 443", impact: null, code: "weak-tls", severity: "warning", text: "vCenter 10.0.2.2: enable TLS 1.2…" },
+    { host: "10.0.0.5", role: "proxy", action: "find out what opens TCP 8443 to 10.0.3.3", impact: null, code: "unexpected-port", severity: "warning", text: "Proxy 10.0.0.5: find out…" },
+  ];
+  const r = report([a, b], findings, {
+    roles: [{ ip: "10.0.0.5", role: "proxy", source: "explicit", reason: "--role" }],
+    summary: { verdict: "fail", coverage: [], fixFirst, filter: null, findings: { error: 1, warning: 2, info: 0 }, conversations: 2, matched: 2, captureSeconds: 9.5 },
+  });
+  const html = renderHtml(r, { matrixRows: builtinMatrix().rows });
+  const cards = [...html.matchAll(/<article class="card host (\w+)" id="host-(\d+)">(.*?)<\/article>/g)];
+
+  it("has one card per host, in the order of what to fix first, right under that list", () => {
+    expect(cards.map((c) => [c[1], /<strong class="mono">([^<]*)</.exec(c[3])![1]])).toEqual([["error", "10.0.1.7"], ["warning", "the proxy"], ["warning", "10.0.2.2"]]);
+    const fix = html.indexOf('id="fix-first"');
+    const list = html.indexOf('id="checklist"');
+    expect(fix).toBeGreaterThan(0);
+    expect(list).toBeGreaterThan(fix);
+    expect(list).toBeLessThan(html.indexOf('id="not-seen"'));
+    expect(list).toBeLessThan(html.indexOf("<svg"));
+  });
+
+  it("says on each card what to change, on which port, what fails until then, and links the findings behind it", () => {
+    const [esxi, proxy, vc] = cards.map((c) => c[3]);
+    expect(esxi).toContain("start the service on TCP 902, or open it in the host&#39;s firewall");
+    expect(esxi).toContain('<span class="port mono">TCP 902</span>');
+    expect(esxi).toContain("<strong>Until then:</strong> NBD backups of its VMs fail");
+    expect(esxi).toContain('<a href="#finding-1">finding 1</a>');
+    expect(esxi).not.toContain("#finding-2");
+    // "the proxy" is every address the proxy has, and its finding has no conversation.
+    expect(proxy).toContain(">10.0.0.5</span>");
+    expect(proxy).toContain('<a href="#finding-3">finding 3</a>');
+    expect(vc).toContain('<a href="#finding-2">finding 2</a>');
+    // A line about one of the proxy's addresses goes on the proxy's card, saying which address.
+    expect(proxy).toContain('<span class="mono">10.0.0.5</span>: <span class="act">find out what opens TCP 8443 to 10.0.3.3</span>');
+    expect(vc).not.toContain("Until then");
+  });
+
+  it("has no checklist when there is nothing to fix", () => {
+    expect(renderHtml(report([conv("10.0.0.5", "10.0.1.7", 443)]))).not.toContain('id="checklist"');
+  });
+});
+
+describe("HTML report: what was not seen, and why", () => {
+  const seen = conv("10.0.0.5", "10.0.1.7", 902, {
+    client: { ip: "10.0.0.5", port: 40001, role: "proxy", mac: null }, server: { ip: "10.0.1.7", port: 902, role: "esxi", mac: null },
+    rule: "esxi-902", ruleKind: "matrix", status: "conforming",
+  });
+  const nv = conv("10.0.0.5", "10.0.2.2", 443, {
+    client: { ip: "10.0.0.5", port: 40002, role: "proxy", mac: null }, server: { ip: "10.0.2.2", port: 443, role: "vcenter", mac: null },
+    rule: "vcenter-443", ruleKind: "matrix", status: "not-verifiable", limits: ["start-missing", "one-direction"],
+  });
+  const missing = finding("warning", [], { code: "missing-expected", rule: "cloud-443", message: "No TCP 443 from 10.0.0.5 (proxy) to any cloud host." });
+  const r = report([seen, nv], [missing], {
+    roles: [{ ip: "10.0.0.5", role: "proxy", source: "explicit", reason: "--role" }],
+    summary: {
+      verdict: "warn", fixFirst: [], filter: "not udp port 123", findings: { error: 0, warning: 1, info: 0 }, conversations: 2, matched: 2, captureSeconds: 9.5,
+      coverage: [
+        { code: "filtered", message: 'The packets went through the filter "not udp port 123"; rows ntp-123 are not in the filter, so they are not judged and not missing.', action: "Capture or analyze without the filter to check every row.", inconclusive: false },
+        { code: "one-direction", message: "1 of 2 TCP conversations show one direction only.", action: "Capture on the proxy itself.", inconclusive: false },
+      ],
+    },
+  });
+  const rows = builtinMatrix().rows;
+  const html = renderHtml(r, { matrixRows: rows });
+
+  it("lists every matrix row with no conversation, and none that had one", () => {
+    expect(notSeenItem(html, "esxi-902")).toBeNull();
+    expect(notSeenItem(html, "vcenter-443")).toBeNull(); // seen, though not verifiable: listed below instead
+    // Optional rows with nothing more to say share one line; every other row has its own.
+    const optional = notSeenItem(html, "optional") ?? "";
+    for (const row of rows.filter((x) => x.id !== "esxi-902" && x.id !== "vcenter-443")) {
+      const own = notSeenItem(html, row.id) !== null;
+      const shared = optional.includes(`${row.id} (`);
+      expect(own !== shared, row.id).toBe(true);
+    }
+    expect(html).toContain(`Matrix rows with no conversation (${rows.length - 2} of ${rows.length})`);
+  });
+
+  it("says why: a missing-expected finding, the --filter, optional, no host of the role it needs", () => {
+    expect(notSeenItem(html, "cloud-443")).toContain('<a href="#finding-1">finding 1</a>: No TCP 443 from 10.0.0.5 (proxy) to any cloud host.');
+    expect(notSeenItem(html, "ntp-123")).toContain("Outside the --filter &quot;not udp port 123&quot;: not judged, and not missing.");
+    const optional = rows.find((x) => x.required === "optional" && x.client === "proxy")!;
+    expect(notSeenItem(html, "optional")).toContain(`Not required in this capture: optional, used only when their work runs — `);
+    expect(notSeenItem(html, "optional")).toContain(`${optional.id} (${optional.when.replace(/'/g, "&#39;")})`);
+    const guest = rows.find((x) => x.client === "guest")!;
+    expect(notSeenItem(html, guest.id)).toContain("No host has the role guest here");
+    const ifPresent = rows.find((x) => x.required === "if-present" && x.client === "proxy" && x.servers.includes("cloudcache"))!;
+    expect(notSeenItem(html, ifPresent.id)).toContain("Required only towards a host that is cloudcache, and none is in the capture.");
+    // The capture's own limits are named once, linking to them.
+    expect(html).toContain("The capture&#39;s own limits apply to every row below: one-direction");
+  });
+
+  it("lists the conversations that could not be verified, with why", () => {
+    const part = html.slice(html.indexOf('id="not-verifiable"'), html.indexOf("</section>", html.indexOf('id="not-verifiable"')));
+    expect(part).toContain("Conversations that could not be verified (1)");
+    expect(part).toContain(`#${nv.id} 10.0.2.2`.replace("10.0.2.2", "10.0.0.5"));
+    expect(part).toContain("(row vcenter-443)");
+    expect(part).toContain("start-missing, one-direction: the capture starts after it did");
+    expect(part).toContain("only one direction of it was captured");
+  });
+
+  it("says so when the matrix rows were not given, and when nothing was left unverified", () => {
+    const h = renderHtml(report([seen]));
+    expect(h).toContain("The matrix rows were not given to the report");
+    expect(h).toContain("None: every conversation on a matrix row could be judged from the capture.");
   });
 });
 
