@@ -21,9 +21,10 @@ import {
 } from "../capture/live.js";
 import { DEFAULT_FLOW_OPTIONS } from "../flow/table.js";
 import { evaluate } from "../policy/evaluate.js";
+import { type Namer, PLAIN_NAMER } from "../policy/namer.js";
 import { RoleMap } from "../policy/roles.js";
 import { buildReport, captureInfos, captureSeconds, type Report } from "../report/record.js";
-import { policyInputs, writeReport, type Format } from "./analyze.js";
+import { checkRedactKeyPath, namerFor, policyInputs, writeReport, type Format } from "./analyze.js";
 import { VERSION } from "./version.js";
 
 export interface CaptureCliOptions {
@@ -49,6 +50,7 @@ export interface CaptureCliOptions {
   quiet?: boolean;
   progress?: boolean;
   redact?: boolean;
+  redactKey?: string;
   color?: "auto" | "always" | "never";
 }
 
@@ -161,6 +163,7 @@ export async function runCapture(o: CaptureCliOptions, io: CaptureIo = {}): Prom
 
   // Matrix and roles first: a mistake in them should not cost a capture.
   const { matrix, roles } = policyInputs({ matrix: o.matrix, role: o.role ?? [], roles: o.roles });
+  checkRedactKeyPath(o.redactKey, o.write ? [o.write] : [], o.output);
   const flowOpts = { ...DEFAULT_FLOW_OPTIONS, ...(o.reassemblyBytes ? { reassemblyCap: o.reassemblyBytes } : {}) };
   const ca = new CaptureAnalysis(0, 0, flowOpts, null);
 
@@ -233,7 +236,7 @@ export async function runCapture(o: CaptureCliOptions, io: CaptureIo = {}): Prom
     if (showStatus) stderr.write("\r\x1b[K");
   }
 
-  const report = liveReport(ca, summary, matrix, roles);
+  const report = liveReport(ca, summary, matrix, roles, namerFor(o));
   if (!o.quiet) stderr.write(stopLine(summary.live) + "\n");
   return writeReport(report, matrix, {
     format: o.format as Format | undefined,
@@ -241,16 +244,17 @@ export async function runCapture(o: CaptureCliOptions, io: CaptureIo = {}): Prom
     role: o.role ?? [],
     failOn: o.failOn ?? "error",
     redact: o.redact,
+    redactKey: o.redactKey,
     color: o.color ?? "auto",
     reassemblyBytes: o.reassemblyBytes ?? 16384,
   }, { stdout });
 }
 
 /** The analysis of one live capture as a report, with `captures[0].live`. */
-export function liveReport(ca: CaptureAnalysis, summary: LiveSummary, matrix: ReturnType<typeof policyInputs>["matrix"], roles: RoleMap): Report {
+export function liveReport(ca: CaptureAnalysis, summary: LiveSummary, matrix: ReturnType<typeof policyInputs>["matrix"], roles: RoleMap, namer: Namer = PLAIN_NAMER): Report {
   const result = ca.finish(summary);
   const analysis: Analysis = { captures: [result], conversations: ca.table.conversations };
-  const policy = evaluate({ conversations: analysis.conversations, captures: captureInfos(analysis), matrix, roles, captureSeconds: captureSeconds(analysis) });
+  const policy = evaluate({ conversations: analysis.conversations, captures: captureInfos(analysis), matrix, roles, captureSeconds: captureSeconds(analysis), namer });
   return buildReport(analysis, policy, matrix, VERSION);
 }
 

@@ -253,6 +253,8 @@ export interface Report {
   conversations: ConversationRecord[];
   findings: Finding[];
   summary: Summary;
+  /** Present only in a report written with --redact: says that its values are pseudonyms (docs/redaction.md). */
+  redaction?: { note: string };
 }
 
 /** What the policy needs of each capture (policy/evaluate.ts CaptureInfo). */

@@ -13,7 +13,7 @@ import { describe, expect, it } from "vitest";
 import { reportFor } from "../../src/cli/analyze.js";
 import { formatIpv4, formatIpv6, parseIp } from "../../src/decode/addr.js";
 import type { Report } from "../../src/report/record.js";
-import { redactReport, redactReportWithMap } from "../../src/report/redact.js";
+import { REDACTION_NOTE, redactReport, redactReportWithMap, unmarkReport } from "../../src/report/redact.js";
 import { HAVE_PUBLIC, PUBLIC_DIR, REPO_ROOT, SKIP_MESSAGE, corpusFiles } from "../support/corpus.js";
 
 const RECORDED = path.join(REPO_ROOT, "fixtures/recorded");
@@ -117,12 +117,23 @@ function nameRegex(n: string): RegExp {
 
 // ---------------------------------------------------------------------------------------------
 
+/** The plain report and the one --redact builds (its sentences written with marks), for the same inputs. */
+async function bothReports(files: string[], o: Parameters<typeof reportFor>[1] = {}): Promise<{ r: Report; marked: Report }> {
+  const r = await reportFor(files, o);
+  const marked = await reportFor(files, { ...o, redact: true });
+  // The marks carry exactly the values: put back, they give the plain report.
+  expect(unmarkReport(marked)).toEqual(r);
+  return { r, marked };
+}
+
 /** The checks every redacted report must pass; returns the address → pseudonym map seen. */
-function checkRedacted(r: Report): Map<string, string> {
-  const before = JSON.stringify(r);
-  const red = redactReport(r);
-  expect(JSON.stringify(r), "the input report is untouched").toBe(before);
+function checkRedacted(r: Report, marked: Report = r): Map<string, string> {
+  const before = JSON.stringify(marked);
+  const red = redactReport(marked);
+  expect(JSON.stringify(marked), "the input report is untouched").toBe(before);
+  expect(red.redaction).toEqual({ note: REDACTION_NOTE });
   const text = JSON.stringify(red);
+  expect(text, "no mark is left").not.toMatch(/[\uE000-\uE0FF]/);
 
   for (const ip of addressesIn(r)) {
     for (const re of writtenForms(ip)) expect(text, `${ip} written as ${re.source}`).not.toMatch(re);
@@ -173,24 +184,25 @@ function checkRedacted(r: Report): Map<string, string> {
   // Numbers, booleans, nulls and the shape are untouched: blank every string and compare.
   const blank = (v: unknown): unknown =>
     typeof v === "string" ? "" : Array.isArray(v) ? v.map(blank) : v !== null && typeof v === "object" ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, blank(x)])) : v;
-  expect(blank(red)).toEqual(blank(r));
+  const { redaction: _note, ...rest } = red;
+  expect(blank(rest)).toEqual(blank(r));
   return pseudo;
 }
 
 describe("redaction of the recorded captures (fixtures/recorded)", () => {
   for (const f of recorded) {
     it(path.basename(f), async () => {
-      const r = await reportFor([f]);
+      const { r, marked } = await bothReports([f]);
       expect(r.conversations.length).toBeGreaterThan(0);
-      checkRedacted(r);
+      checkRedacted(r, marked);
     });
   }
 
   it("all recordings in one report: numbering runs across captures, capture names are pseudonyms", async () => {
-    const r = await reportFor(recorded);
-    const pseudo = checkRedacted(r);
+    const { r, marked } = await bothReports(recorded);
+    const pseudo = checkRedacted(r, marked);
     expect(new Set(pseudo.values()).size).toBe(pseudo.size);
-    const red = redactReport(r);
+    const red = redactReport(marked);
     red.captures.forEach((c, i) => {
       expect(c.file).toBe(`[capture-${i + 1}]${r.captures[i].file.endsWith(".pcap.gz") ? ".pcap.gz" : path.extname(r.captures[i].file)}`);
     });
@@ -200,12 +212,12 @@ describe("redaction of the recorded captures (fixtures/recorded)", () => {
     const dir = mkdtempSync(path.join(tmpdir(), "pnc-redact-"));
     const rolesFile = path.join(dir, "acme-site-roles.json");
     writeFileSync(rolesFile, JSON.stringify({ roles: { esxi: ["10.77.0.20"] } }));
-    const r = await reportFor([path.join(RECORDED, "vmware-authd.pcap")], { role: ["proxy=10.77.0.0/28"], roles: rolesFile });
+    const { r, marked } = await bothReports([path.join(RECORDED, "vmware-authd.pcap")], { role: ["proxy=10.77.0.0/28"], roles: rolesFile });
     const reasons = r.roles.map((x) => x.reason);
     expect(reasons.some((x) => x.includes("10.77.0.0/28"))).toBe(true);
     expect(reasons.some((x) => x.includes(rolesFile))).toBe(true);
-    checkRedacted(r);
-    const red = redactReport(r);
+    checkRedacted(r, marked);
+    const red = redactReport(marked);
     const proxy = red.roles.find((x) => x.role === "proxy")!;
     expect(proxy.reason).toBe("given as --role proxy=[net-1]/28");
     const esxi = red.roles.find((x) => x.role === "esxi")!;
@@ -217,13 +229,17 @@ describe("redaction of the recorded captures (fixtures/recorded)", () => {
 describe.skipIf(!HAVE_PUBLIC)(`redaction of the public corpus${HAVE_PUBLIC ? "" : ` (${SKIP_MESSAGE})`}`, () => {
   for (const f of corpusFiles(PUBLIC_DIR)) {
     it(path.basename(f), async () => {
-      checkRedacted(await reportFor([f]));
+      const { r, marked } = await bothReports([f]);
+      checkRedacted(r, marked);
     });
   }
 });
 
 describe("text inside the report", () => {
-  /** A real report (TLS 1.2 with SNI and certificate) whose free-text fields are then overwritten. */
+  /**
+   * A real report (TLS 1.2 with SNI and certificate) whose free-text fields are then overwritten:
+   * the banner is replaced whole, the anomaly message (no quote in it) gets the second net.
+   */
   async function withText(banner: string, message: string): Promise<{ r: Report; red: Report }> {
     const r = await reportFor([path.join(RECORDED, "tls12-sni-alpn.pcap")]);
     r.conversations[0].banner = banner;
@@ -240,7 +256,8 @@ describe("text inside the report", () => {
     );
     const server = red.conversations[0].server.ip;
     expect(r.conversations[0].server.ip).toBe("10.77.0.20");
-    const b = red.conversations[0].banner!;
+    expect(red.conversations[0].banner).toMatch(/^\[banner-\d+\]$/);
+    const b = red.conversations[0].anomalies.at(-1)!.message;
     const v6 = /\/ (\[[a-z-]+-\d+\]) \//.exec(b)![1];
     expect(b).toBe(`peer ${server} / ${v6} / ${v6}:443 / ${server}:443 / ${v6} / ${server}.in-addr.arpa`);
     expect(red.findings[0].message).toBe(`to ${server}, ${v6}.`);
@@ -254,10 +271,10 @@ describe("text inside the report", () => {
     );
     // The conversation's own MACs (client.mac, server.mac) come first: the banner's is the third.
     expect(red.conversations[0].client.mac).toBe("[mac-1]");
-    expect(red.conversations[0].banner).toBe(
+    expect(red.conversations[0].anomalies.at(-1)!.message).toBe(
       "220 [name-2].example ESMTP ([net-1]/16, [mac-3], [mac-3], [email-1]) GET /index.html OpenSSH_8.2p1 TLS 1.2",
     );
-    expect(red.conversations[0].anomalies.at(-1)!.message).toBe(red.conversations[0].banner);
+    expect(red.conversations[0].banner).toMatch(/^\[banner-\d+\]$/);
   });
 
   it("a filter keeps its field names; the report's own prose keeps role words", async () => {
@@ -349,11 +366,13 @@ describe("text scanning never throws, never leaks, and stays linear", () => {
       }
       const r = structuredClone(base);
       r.conversations[0].banner = s;
+      r.conversations[0].anomalies.push({ name: "test_anomaly", message: s });
       r.findings[0].message = s;
       const red = redactReport(r);
-      for (const field of [red.conversations[0].banner!, red.findings[0].message]) {
+      expect(red.conversations[0].banner).toMatch(/^\[banner-\d+\]$/);
+      for (const field of [red.conversations[0].anomalies.at(-1)!.message, red.findings[0].message]) {
         for (const u of used) {
-          // Names are only promised in text from the wire (the banner); addresses everywhere.
+          // Names are only promised in text from the wire (the anomaly); addresses everywhere.
           if (NAMES.includes(u) && field === red.findings[0].message) continue;
           expect(field.toLowerCase(), `seed ${seed}: ${JSON.stringify(s)}`).not.toContain(u.toLowerCase());
         }
