@@ -205,6 +205,11 @@ export function findingView(f: Finding, files: readonly string[] = []): FindingV
   };
 }
 
+/** What a Wireshark filter is introduced with: a redacted report's filters say they use pseudonyms (docs/redaction.md). */
+export function wiresharkLabel(r: Report): string {
+  return r.redaction ? "Wireshark (uses pseudonyms: put the addresses back before running it)" : "Wireshark";
+}
+
 /** Non-empty groups only, errors first; findings keep their report order inside a group. */
 export function findingGroups(r: Report): FindingGroup[] {
   return GROUPS.map(({ severity, name }) => {

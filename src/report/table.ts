@@ -12,6 +12,7 @@ import type { MatrixRow } from "../policy/matrix.js";
 import type { Report } from "./record.js";
 import { displayWidth, terminalSafe, wrapText } from "./sanitize.js";
 import {
+  wiresharkLabel,
   NO_FINDINGS,
   NO_OTHER_CONVERSATIONS,
   NO_ROLES,
@@ -215,7 +216,7 @@ export function renderTable(r: Report, o: TableOptions, matrixRows?: readonly Ma
     out.push(paint(terminalSafe(g.title), SEVERITY_STYLE[g.severity], color));
     const code = (f: (typeof g.items)[number]): Cell => (f.rule ? [f.code, f.rule] : [f.code]);
     const what = (f: (typeof g.items)[number]): Cell => [f.message, ...(f.fix ? [f.fix] : [])];
-    const where = (f: (typeof g.items)[number]): Cell => [...(f.where ? [f.where] : []), `Wireshark: ${f.filter}`];
+    const where = (f: (typeof g.items)[number]): Cell => [...(f.where ? [f.where] : []), `${wiresharkLabel(r)}: ${f.filter}`];
     if (wide) {
       const cols: Col[] = [
         { head: "Finding", min: 12, max: 30, weight: 0, fit: true },
