@@ -426,14 +426,14 @@ class Pseudonyms {
   }
 
   /**
-   * An anomaly message: its quote of the bytes goes whole, and the words around it are the
-   * detector's own (counts, offsets, field names), scanned as prose so that ordinary words stay.
-   * A message without a quote is scanned as text off the wire.
+   * An anomaly message: its quote of the bytes goes whole, and the words around it (or all of a
+   * message without a quote) are the detector's own — counts, offsets, field names — scanned as
+   * text off the wire except for one-label names, so that "not a TLS record" keeps its "a".
    */
   quote(raw: string): string {
     const q = QUOTE_RE.exec(raw);
-    if (!q) return this.text(raw, "data");
-    return this.text(q[1], "tool") + this.whole("quote", q[2]) + this.text(q[3], "tool");
+    if (!q) return this.text(raw, "detector");
+    return this.text(q[1], "detector") + this.whole("quote", q[2]) + this.text(q[3], "detector");
   }
 
   /** A request path (with its query) from the wire: "/" and "*" stay, a public API entry point keeps its first segment. */
@@ -558,9 +558,10 @@ class Pseudonyms {
    * one-label name only ever reaches a sentence through a mark. "data" text came off the wire
    * (anomaly messages, software versions, the --filter text): anything shaped like a host name
    * or e-mail address goes too, names written with %2E dots, hex IPv4, bare MACs, and the names
-   * and user names the report holds, one-label ones included.
+   * and user names the report holds, one-label ones included. "detector" text (anomaly messages
+   * around their quotes) is scanned as "data" except for one-label names and user names.
    */
-  text(s: string, mode: "tool" | "data"): string {
+  text(s: string, mode: "tool" | "data" | "detector"): string {
     if (s === "") return s;
     const held: string[] = [];
     const hold = (t: string): string => {
@@ -588,7 +589,7 @@ class Pseudonyms {
       if (mode === "data" && this.knownUsers.has(key)) return hold(this.user(m));
       return m;
     });
-    if (mode === "data") {
+    if (mode !== "tool") {
       out = out.replace(PCT_DOT_NAME_RE, (m) => hold(this.name(m.replace(/%2e/gi, "."))));
       out = out.replace(HEX_V4_RE, (m) => {
         const n = parseInt(m.slice(2), 16);
@@ -596,7 +597,7 @@ class Pseudonyms {
       });
     }
     out = this.addresses(out, hold);
-    if (mode === "data") {
+    if (mode !== "tool") {
       out = out.replace(BARE_MAC_RE, (m) => hold(this.mac(m)));
       out = out.replace(NAME_RE, (m, star: string | undefined, body: string) => {
         let name = body;
