@@ -11,7 +11,7 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { reportFor, runAnalyze } from "../../src/cli/analyze.js";
 import { formatIpv4, formatIpv6, parseIp } from "../../src/decode/addr.js";
-import { replaceMarks } from "../../src/policy/namer.js";
+import { MARKING_NAMER, replaceMarks } from "../../src/policy/namer.js";
 import type { Report } from "../../src/report/record.js";
 import { REDACTION_NOTE, redactReport, redactReportWithMap, unmarkReport } from "../../src/report/redact.js";
 import { HAVE_PUBLIC, PUBLIC_DIR, REPO_ROOT, SKIP_MESSAGE, corpusFiles } from "../support/corpus.js";
@@ -288,6 +288,29 @@ describe("text inside the report", () => {
       "220 [name-2].example ESMTP ([net-1]/16, [mac-3], [mac-3], [email-1]) GET /index.html OpenSSH_8.2p1 TLS 1.2",
     );
     expect(red.conversations[0].banner).toMatch(/^\[banner-\d+\]$/);
+  });
+
+  it("the second net, in text from the wire: %2E dots, names before .html, _x and -x, labels over 63, hex IPv4, bare MACs", async () => {
+    const long = "y".repeat(70);
+    const { r, red } = await withText(
+      `see files%2Eacme-corp%2Ecom, vc01.acme-corp.com.html, nas01.acme-corp.com_x, esx07.acme-corp.com-x, ${long}.acme-corp.com, 0x0A4D0014, 02163eaabbcc; index.html, cmd.exe and 123456789012 stay`,
+      "x",
+    );
+    const m = red.conversations[0].anomalies.at(-1)!.message;
+    for (const s of ["acme-corp", "vc01", "nas01", "esx07", long, "0a4d0014", "02163eaabbcc"]) expect(m.toLowerCase(), s).not.toContain(s);
+    const server = red.conversations[0].server.ip;
+    expect(r.conversations[0].server.ip).toBe("10.77.0.20");
+    expect(m).toMatch(/^see \[name-\d+\]\.com, \[name-\d+\]\.com\.html, \[name-\d+\]\.com_x, \[name-\d+\]\.com-x, \[name-\d+\], /);
+    expect(m).toContain(`, ${server}, [mac-`);
+    expect(m).toMatch(/; index\.html, cmd\.exe and 123456789012 stay$/);
+  });
+
+  it("marks carry any value exactly, whatever bytes it has", () => {
+    for (const v of ["evil.example<script>\uE003\uE002name:AA\uE003", "b\u00fccher.de", " spaced \"quoted\" ", ""]) {
+      const m = MARKING_NAMER.wire("name", v);
+      expect(m).toMatch(/^\S+$/);
+      expect(replaceMarks(`for ${m}.`, (k, x) => `<${k}:${x}>`)).toBe(`for <name:${v}>.`);
+    }
   });
 
   it("a filter keeps its field names; the report's own prose keeps role words", async () => {
