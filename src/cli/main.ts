@@ -51,6 +51,7 @@ Examples:
   phoenix-netcheck analyze proxy.pcapng -o report.html
   phoenix-netcheck analyze proxy.pcapng --role proxy=10.0.0.5 --role esxi=10.0.1.0/24 --role esxi-standalone=10.0.2.7
   phoenix-netcheck analyze proxy.pcapng --redact --format markdown -o ticket.md
+  phoenix-netcheck analyze proxy.pcapng --redact-key ~/acme-key.json -o ticket.md   (keep the key; attach only ticket.md)
   tcpdump -i eth0 -w - 'port 443 or port 902' | phoenix-netcheck analyze - --format json
   phoenix-netcheck analyze day1.pcap.gz day2.pcap --filter "not port 53" --fail-on warning`,
     )
