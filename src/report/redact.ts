@@ -73,7 +73,12 @@ export function unmarkReport(r: Report): Report {
 // What each field is. Paths are property names joined with "." (array indices left out).
 
 type Handling =
-  | "keep" | "ip" | "mac" | "nameOrIp" | "hostPort" | "uri" | "method" | "user" | "dn" | "file" | "banner" | "software" | "quote" | "tool" | "data";
+  | "keep" | "ip" | "mac" | "nameOrIp" | "hostPort" | "uri" | "method" | "user" | "dn" | "cn" | "file" | "banner" | "software" | "quote" | "tool" | "data";
+
+/** How a value the policy marked (src/policy/namer.ts) is named: as the field it came from. */
+const MARK_HANDLING: Record<MarkKind, Handling> = {
+  address: "ip", mac: "mac", file: "file", typed: "data", name: "nameOrIp", host: "hostPort", uri: "uri", method: "method", banner: "banner", cn: "cn",
+};
 
 const FIELDS: Record<string, Handling> = {
   schema: "keep",
@@ -455,28 +460,7 @@ class Pseudonyms {
 
   /** A value the policy marked in a sentence, named as its field would be. */
   marked(kind: MarkKind, v: string): string {
-    switch (kind) {
-      case "address":
-        return this.ipText(v) ?? this.whole("host", v);
-      case "mac":
-        return this.mac(v);
-      case "file":
-        return this.file(v);
-      case "typed":
-        return this.text(v, "data");
-      case "name":
-        return this.nameOrIp(v);
-      case "host":
-        return this.hostPort(v);
-      case "uri":
-        return this.uri(v);
-      case "method":
-        return this.method(v);
-      case "banner":
-        return this.banner(v);
-      case "cn":
-        return this.cn(v);
-    }
+    return this.as(MARK_HANDLING[kind], v);
   }
 
   email(raw: string): string {
@@ -736,7 +720,13 @@ class Pseudonyms {
   }
 
   private field(s: string, path: string): string {
-    switch (FIELDS[path] ?? "data") {
+    const h = FIELDS[path] ?? "data";
+    return h === "tool" && path === "roles.reason" ? this.reason(s) : this.as(h, s);
+  }
+
+  /** One value by what it is. */
+  private as(h: Handling, s: string): string {
+    switch (h) {
       case "keep":
         return s;
       case "ip":
@@ -763,8 +753,10 @@ class Pseudonyms {
         return this.dn(s);
       case "file":
         return this.file(s);
+      case "cn":
+        return this.cn(s);
       case "tool":
-        return path === "roles.reason" ? this.reason(s) : this.text(s, "tool");
+        return this.text(s, "tool");
       default:
         return this.text(s, "data");
     }
