@@ -238,6 +238,13 @@ const SOFTWARE_RE = /^[A-Za-z][A-Za-z0-9]{1,23}(?:[_/-][A-Za-z]{1,12})?[_/-][0-9
 /** The VMware authd greeting and the words its options are made of (test/detect/fixtures.ts AUTHD_LINE). */
 const AUTHD_RE = /^(220 VMware Authentication Daemon Version \d{1,3}(?:\.\d{1,3}){0,3})(.*)$/s;
 const AUTHD_WORDS = new Set(["SSL", "Required", "ServerDaemonProtocol", "SOAP", "MKSDisplayProtocol", "VNC", "VMXARGS", "NFCSSL", "supported", "t", "ssl"]);
+/** An HTTP status line (RFC 9112 §4): the version and code stay, and the reason phrase when it is a standard one (RFC 9110 §15). */
+const HTTP_STATUS_RE = /^(HTTP\/\d\.\d \d{3}) (.*)$/s;
+const REASON_PHRASES = new Set([
+  "OK", "Created", "Accepted", "No Content", "Moved Permanently", "Found", "See Other", "Not Modified", "Temporary Redirect", "Permanent Redirect",
+  "Bad Request", "Unauthorized", "Forbidden", "Not Found", "Method Not Allowed", "Request Timeout", "Internal Server Error", "Not Implemented",
+  "Bad Gateway", "Service Unavailable", "Gateway Timeout", "Connection established", "Connection Established",
+]);
 /** An anomaly's quote of the bytes it saw: `…: "BYTES"`, at the end (maybe before " (frame N)"). */
 const QUOTE_RE = /^(.*?: ")(.*)("(?: \(frame \d+\))?)$/s;
 /** Any word that may be a single-label or dotted host name (for names already known). */
@@ -406,12 +413,25 @@ class Pseudonyms {
     return STANDARD_METHODS.has(raw) ? raw : this.whole("method", raw);
   }
 
-  /** A product and version ("OpenSSH_8.9p1", "nginx/1.18.0 (Ubuntu)"): a version of that shape stays, the rest goes whole. */
+  /**
+   * Products and versions ("OpenSSH_8.9p1", "SimpleHTTP/0.6 Python/3.11.2", "nginx/1.18.0
+   * (Ubuntu)"): each word of that shape stays, each run of other words goes whole.
+   */
   software(raw: string): string {
-    const sp = raw.indexOf(" ");
-    const head = sp < 0 ? raw : raw.slice(0, sp);
-    if (!SOFTWARE_RE.test(head)) return this.whole("software", raw);
-    return sp < 0 ? head : `${head} ${this.whole("software", raw.slice(sp + 1))}`;
+    const out: string[] = [];
+    let run: string[] = [];
+    const flush = () => {
+      if (run.length) out.push(this.whole("software", run.join(" ")));
+      run = [];
+    };
+    for (const w of raw.split(" ")) {
+      if (SOFTWARE_RE.test(w)) {
+        flush();
+        out.push(w);
+      } else run.push(w);
+    }
+    flush();
+    return out.join(" ");
   }
 
   /**
@@ -422,6 +442,8 @@ class Pseudonyms {
   banner(raw: string): string {
     const ssh = /^(SSH-\d{1,2}\.\d{1,2}-)([^ ]+)(?: (.*))?$/s.exec(raw);
     if (ssh) return ssh[1] + this.software(ssh[2]) + (ssh[3] !== undefined ? ` ${this.whole("banner", ssh[3])}` : "");
+    const status = HTTP_STATUS_RE.exec(raw);
+    if (status) return REASON_PHRASES.has(status[2]) ? raw : `${status[1]} ${this.whole("banner", status[2])}`;
     const authd = AUTHD_RE.exec(raw);
     if (authd) {
       const words = authd[2].split(/[\s,:/]+/).filter((w) => w !== "");

@@ -570,6 +570,8 @@ describe("planted odd shapes (issue 13), every format", () => {
     expect(conv(20).tls!.sni).toMatch(/^\[name-\d+\]$/);
     expect(conv(22).tls!.sni).toMatch(/^\[name-\d+\]\.local$/);
     expect(conv(30).banner).toMatch(/^\[banner-\d+\]$/);
+    expect(conv(50).banner).toBe("HTTP/1.1 200 OK");
+    expect(conv(50).http!.server).toMatch(/^nginx\/1\.18\.0 \[software-\d+\]$/);
     expect(conv(31).banner).toMatch(/^220 VMware Authentication Daemon Version 1\.10 \[banner-\d+\]$/);
     expect(conv(60).ssh!.serverBanner).toMatch(/^SSH-2\.0-OpenSSH_8\.9p1 \[banner-\d+\]$/);
     expect(conv(60).ssh!.serverSoftware).toBe("OpenSSH_8.9p1");
