@@ -72,11 +72,6 @@ export const MARKING_NAMER: Namer = {
   typed: (s) => mark("typed", s),
 };
 
-/** Does `s` hold a mark? */
-export function hasMarks(s: string): boolean {
-  return s.includes(OPEN);
-}
-
 /** Replace every mark in `s` by `name(kind, value)`; text that only looks like a mark is left as it is. */
 export function replaceMarks(s: string, name: (kind: MarkKind, value: string) => string): string {
   if (!s.includes(OPEN)) return s;
