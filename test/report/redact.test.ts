@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { reportFor, runAnalyze } from "../../src/cli/analyze.js";
+import { runCapture } from "../../src/cli/capture.js";
 import { formatIpv4, formatIpv6, parseIp } from "../../src/decode/addr.js";
 import { MARKING_NAMER, replaceMarks } from "../../src/policy/namer.js";
 import type { Report } from "../../src/report/record.js";
@@ -645,5 +646,9 @@ describe("planted odd shapes (issue 13), every format", () => {
     await expect(runAnalyze([capture], { ...base, output: out, redactKey: "-" })).rejects.toThrow(/needs a file name/);
     expect(existsSync(out)).toBe(false);
     expect(readFileSync(capture)).toEqual(Buffer.from(plantedPcap()));
+    // capture: the -w file is an input of the report too; refused before any interface is opened.
+    const w = path.join(dir, "evidence.pcapng");
+    await expect(runCapture({ interface: "pnc-no-such-if0", write: w, redactKey: w, quiet: true })).rejects.toThrow(/is an input/);
+    expect(existsSync(w)).toBe(false);
   });
 });
