@@ -1,3 +1,4 @@
+import { renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { analyzeFiles } from "../analyze.js";
@@ -5,13 +6,14 @@ import { compileFilter } from "../decode/filter.js";
 import { SEVERITY_RANK, type Severity } from "../policy/check.js";
 import { evaluate } from "../policy/evaluate.js";
 import { builtinMatrix, loadMatrixFile, roleNames, type Matrix } from "../policy/matrix.js";
+import { MARKING_NAMER, PLAIN_NAMER, type Namer } from "../policy/namer.js";
 import { loadRolesFile, parseRoleArgs, RoleMap } from "../policy/roles.js";
 import { renderHtml } from "../report/html.js";
 import { renderJson } from "../report/json.js";
 import { renderMarkdown } from "../report/markdown.js";
 import { buildReport, captureInfos, captureSeconds, type Report } from "../report/record.js";
 import { addEvidence, checkEvidenceDestination } from "../report/evidence.js";
-import { redactReport } from "../report/redact.js";
+import { type RedactionEntry, redactReportWithMap } from "../report/redact.js";
 import { renderTable } from "../report/table.js";
 import { openOutput, REPORT_EXTENSIONS, type OutputFile } from "./output.js";
 import { terminalSafe } from "../report/sanitize.js";
@@ -31,6 +33,8 @@ export interface ReportCliOptions {
   roles?: string;
   failOn: "error" | "warning" | "info" | "none";
   redact?: boolean;
+  /** --redact-key FILE: the pseudonym → original table, written apart from the report (implies --redact). */
+  redactKey?: string;
   quiet?: boolean;
   /** false with --no-progress. */
   progress?: boolean;
@@ -74,7 +78,8 @@ export function addReportOptions(cmd: Command): Command {
     .option("--role <name=address>", "give a host's role, e.g. proxy=10.0.0.5 or esxi=10.0.1.0/24 (repeatable; docs/roles.md)", collect, [])
     .option("--roles <file>", 'roles file (JSON or YAML), e.g. {"roles": {"proxy": ["10.0.0.5"]}}')
     .addOption(new Option("--fail-on <severity>", "exit 1 when a finding is at least this severe").choices(["error", "warning", "info", "none"]).default("error"))
-    .option("--redact", "replace addresses, MAC addresses, host names, SNI and certificate names with stable pseudonyms (docs/redaction.md)")
+    .option("--redact", "replace addresses, MAC addresses, host names, SNI, certificate names, URIs, banners and other strings from the wire with stable pseudonyms (docs/redaction.md)")
+    .option("--redact-key <file>", "with --redact (implied): write the pseudonym → original table to FILE (JSON), for you to keep; never attach it to the ticket")
     .option("-q, --quiet", "print nothing but the report (no progress, no notes on standard error)")
     .option("--no-progress", "no progress bar on standard error")
     .addOption(new Option("--color <when>", "colour in the table report (NO_COLOR is honoured with auto)").choices(["auto", "always", "never"]).default("auto"))
@@ -168,7 +173,12 @@ export function writeReport(report: Report, matrix: Matrix, o: ReportCliOptions,
   const out = io.out !== undefined ? io.out : openReportOutput(o, []);
   const toTerminal = out === null && stdout.isTTY === true;
   const format = resolveFormat(o, toTerminal);
-  const shown = o.redact ? redactReport(report) : report;
+  let shown = report;
+  if (o.redact || o.redactKey) {
+    const { report: red, map } = redactReportWithMap(report);
+    shown = red;
+    if (o.redactKey) writeRedactionKey(o.redactKey, map, o.output ?? null);
+  }
   let text: string;
   switch (format) {
     case "json":
@@ -201,6 +211,58 @@ export function writeReport(report: Report, matrix: Matrix, o: ReportCliOptions,
   return code;
 }
 
+/** The namer the policy writes its sentences with: marks for --redact (and --redact-key), else plain values. */
+export function namerFor(o: { redact?: boolean; redactKey?: string }): Namer {
+  return o.redact || o.redactKey ? MARKING_NAMER : PLAIN_NAMER;
+}
+
+/** Device and inode of an existing file, or null. */
+function fileId(p: string): string | null {
+  try {
+    const s = statSync(p);
+    return `${s.dev}:${s.ino}`;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Refuse (exit 2, before anything is read) a --redact-key path that is one of the inputs or the
+ * report itself: the same path, or the same file under another name (device and inode).
+ */
+export function checkRedactKeyPath(key: string | undefined, inputs: readonly string[], output: string | undefined): void {
+  if (key === undefined) return;
+  if (key === "" || key === "-") throw new Error(`--redact-key needs a file name (the key must not go to standard output with the report)`);
+  const id = fileId(key);
+  for (const [what, p] of [...inputs.map((f) => ["an input", f] as const), ...(output !== undefined ? [["the report", output] as const] : [])]) {
+    if (path.resolve(p) === path.resolve(key) || (id !== null && fileId(p) === id)) {
+      throw new Error(`--redact-key ${key} is ${what} (${p}): the key must be a file of its own`);
+    }
+  }
+}
+
+/** The redaction key file: JSON, written beside and then renamed over FILE, readable by its owner only. */
+export function writeRedactionKey(file: string, map: readonly RedactionEntry[], report: string | null): void {
+  const key = {
+    schema: "phoenix-netcheck.redaction-key/v1",
+    note: "The originals behind the pseudonyms of one redacted report. Keep this file; never attach it to the ticket.",
+    report: report === null ? null : path.basename(report),
+    entries: map.map((e) => ({ pseudonym: e.pseudonym, kind: e.kind, original: e.original })),
+  };
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
+  try {
+    writeFileSync(tmp, JSON.stringify(key, null, 2) + "\n", { mode: 0o600, flag: "wx" });
+    renameSync(tmp, file);
+  } catch (e) {
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // nothing was written
+    }
+    throw e;
+  }
+}
+
 /** The whole pipeline for a list of files: read, decode, rebuild, detect, check, report. */
 export async function reportFor(
   files: string[],
@@ -220,6 +282,8 @@ export interface AnalyzeInputs {
   onProgress?: Progress;
   /** Aborting stops the reading; the report covers what was read (captures[].interrupted). */
   signal?: AbortSignal;
+  /** Write the policy's sentences with marks, for redaction (namerFor). */
+  redact?: boolean;
 }
 
 async function analyzeToReport(files: string[], o: AnalyzeInputs): Promise<{ report: Report; matrix: Matrix }> {
@@ -244,12 +308,14 @@ async function analyzeToReport(files: string[], o: AnalyzeInputs): Promise<{ rep
     roles,
     captureSeconds: captureSeconds(analysis),
     filter: filter && o.filter ? { text: o.filter, accepts: filter } : null,
+    namer: namerFor(o),
   });
   return { report: buildReport(analysis, policy, matrix, VERSION, o.filter ?? null), matrix };
 }
 
 /** `phoenix-netcheck analyze`: returns the process exit code. */
 export async function runAnalyze(files: string[], o: AnalyzeCliOptions): Promise<number> {
+  checkRedactKeyPath(o.redactKey, files, o.output);
   if (o.evidence) checkEvidenceDestination(o.evidence, files, o.output ?? null);
   const progress = new Progress(process.stderr, { enabled: !o.quiet && o.progress !== false && process.stderr.isTTY === true });
   // The first Ctrl-C or SIGTERM stops the reading and the report of what was read follows; a
@@ -271,7 +337,7 @@ export async function runAnalyze(files: string[], o: AnalyzeCliOptions): Promise
   try {
     // The destination first: a name that cannot be written must not cost the analysis.
     out = openReportOutput(o, files);
-    analyzed = await analyzeToReport(files, { ...o, onProgress: progress, signal: ac.signal });
+    analyzed = await analyzeToReport(files, { ...o, redact: o.redact || o.redactKey !== undefined, onProgress: progress, signal: ac.signal });
   } catch (e) {
     out?.discard();
     throw e;

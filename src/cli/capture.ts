@@ -21,11 +21,12 @@ import {
 } from "../capture/live.js";
 import { DEFAULT_FLOW_OPTIONS } from "../flow/table.js";
 import { evaluate } from "../policy/evaluate.js";
+import { type Namer, PLAIN_NAMER } from "../policy/namer.js";
 import { RoleMap } from "../policy/roles.js";
 import { addEvidence, liveEvidenceSource, type LiveEvidenceSource } from "../report/evidence.js";
 import { buildReport, captureInfos, captureSeconds, type Report } from "../report/record.js";
 import { jsonSafe, terminalSafe } from "../report/sanitize.js";
-import { openReportOutput, policyInputs, writeReport, type Format } from "./analyze.js";
+import { checkRedactKeyPath, namerFor, openReportOutput, policyInputs, writeReport, type Format } from "./analyze.js";
 import { CAPTURE_EXTENSIONS, openOutput, type OutputFile } from "./output.js";
 import { VERSION } from "./version.js";
 
@@ -52,6 +53,7 @@ export interface CaptureCliOptions {
   quiet?: boolean;
   progress?: boolean;
   redact?: boolean;
+  redactKey?: string;
   color?: "auto" | "always" | "never";
   force?: boolean;
   /** --evidence FILE.pcapng: picked from the -w file, or from a temporary pcapng without -w. */
@@ -170,12 +172,14 @@ export async function runCapture(o: CaptureCliOptions, io: CaptureIo = {}): Prom
   // Matrix, roles and destinations first (the --evidence file's too): a mistake in them should not cost a capture.
   const ev = o.evidence ? liveEvidenceSource(o.evidence, o.write ?? null, o.output ?? null) : null;
   const { matrix, roles } = policyInputs({ matrix: o.matrix, role: o.role ?? [], roles: o.roles });
+  checkRedactKeyPath(o.redactKey, o.write ? [o.write] : [], o.output);
   const reportOpts = {
     format: o.format as Format | undefined,
     output: o.output,
     role: o.role ?? [],
     failOn: o.failOn ?? "error",
     redact: o.redact,
+    redactKey: o.redactKey,
     color: o.color ?? "auto",
     reassemblyBytes: o.reassemblyBytes ?? 16384,
     force: o.force,
@@ -299,7 +303,7 @@ async function captureAndReport(
     stderr.write(`phoenix-netcheck: ${terminalSafe((e as Error).message)}\n`);
   }
   if (ev !== null) summary = ev.untemp(summary);
-  let report = liveReport(ca, summary, matrix, roles);
+  let report = liveReport(ca, summary, matrix, roles, namerFor(o));
   if (!o.quiet) {
     stderr.write(terminalSafe(stopLine(summary.live)) + "\n");
     for (const e of summary.errors) {
@@ -326,10 +330,10 @@ async function captureAndReport(
 }
 
 /** The analysis of one live capture as a report, with `captures[0].live`. */
-export function liveReport(ca: CaptureAnalysis, summary: LiveSummary, matrix: ReturnType<typeof policyInputs>["matrix"], roles: RoleMap): Report {
+export function liveReport(ca: CaptureAnalysis, summary: LiveSummary, matrix: ReturnType<typeof policyInputs>["matrix"], roles: RoleMap, namer: Namer = PLAIN_NAMER): Report {
   const result = ca.finish(summary);
   const analysis: Analysis = { captures: [result], conversations: ca.table.conversations };
-  const policy = evaluate({ conversations: analysis.conversations, captures: captureInfos(analysis), matrix, roles, captureSeconds: captureSeconds(analysis) });
+  const policy = evaluate({ conversations: analysis.conversations, captures: captureInfos(analysis), matrix, roles, captureSeconds: captureSeconds(analysis), namer });
   return buildReport(analysis, policy, matrix, VERSION);
 }
 

@@ -60,6 +60,7 @@ Examples:
   phoenix-netcheck analyze proxy.pcapng --redact --format markdown -o ticket.md
   phoenix-netcheck analyze proxy.pcapng -o report.html --evidence evidence.pcapng
       (then in Wireshark: frame.comment contains "weak-tls")
+  phoenix-netcheck analyze proxy.pcapng --redact-key ~/acme-key.json -o ticket.md   (keep the key; attach only ticket.md)
   tcpdump -i eth0 -w - 'port 443 or port 902' | phoenix-netcheck analyze - --format json
   phoenix-netcheck analyze day1.pcap.gz day2.pcap --filter "not port 53" --fail-on warning`,
     )

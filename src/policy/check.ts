@@ -9,6 +9,7 @@ import type { Conversation } from "../flow/conversation.js";
 import { type FindingCode, type Judgement, type Limit, type Severity, SEVERITY_RANK, icmpText, isRefused, isUnanswered, judgeRow } from "./judge.js";
 import type { InfraEntry, Matrix, MatrixRow } from "./matrix.js";
 import { formatPorts, rowMatches } from "./matrix.js";
+import { type Namer, PLAIN_NAMER } from "./namer.js";
 import type { RoleMap } from "./roles.js";
 import type { ConnectionView } from "./view.js";
 import { groupFilter, joinFilters, rowFilter } from "./wireshark.js";
@@ -79,6 +80,8 @@ export interface CheckContext {
   oneDirection: boolean;
   /** False for a row the --filter excluded (not missing: not in the filter). */
   rowInFilter: (row: MatrixRow) => boolean;
+  /** How sentences name addresses and wire strings (PLAIN_NAMER unless given; docs/redaction.md). */
+  namer?: Namer;
 }
 
 export interface PolicyResult {
@@ -98,8 +101,9 @@ export interface PolicyResult {
 const PROXY = "proxy";
 const REQUIRED_RANK = { always: 0, "if-present": 1, optional: 2 } as const;
 
-function hostLabel(ip: string, role: string | null): string {
-  return role ? `${ip} (${role})` : ip;
+function hostLabel(ip: string, role: string | null, n: Namer): string {
+  const t = n.address(ip);
+  return role ? `${t} (${role})` : t;
 }
 
 interface Outcome {
@@ -125,12 +129,13 @@ interface Group {
 
 export function checkConversations(views: readonly ConnectionView[], ctx: CheckContext): PolicyResult {
   const { matrix, roles } = ctx;
+  const n = ctx.namer ?? PLAIN_NAMER;
   const byId = new Map(matrix.rows.map((r) => [r.id, r]));
   const verdicts = new Map<Conversation, ConversationVerdict>();
   const candidateRows = new Map<ConnectionView, string[]>();
   const proxyKnown = views.some((c) => roles.roleOf(c.client.bytes, c.ipVersion) === PROXY || roles.roleOf(c.server.bytes, c.ipVersion) === PROXY);
   const groups = new Map<string, Group>();
-  const noRow = makeNoRow(matrix, proxyKnown);
+  const noRow = makeNoRow(matrix, proxyKnown, n);
 
   const fitsClient = (r: MatrixRow, role: string | null) => r.client === "any" || (role !== null ? r.client === role : !(r.client === PROXY && proxyKnown));
   const fitsServer = (r: MatrixRow, role: string | null) =>
@@ -209,13 +214,13 @@ export function checkConversations(views: readonly ConnectionView[], ctx: CheckC
       addToGroup(j.code, j.severity, rowIds, c, j.what, j.fix);
       v.status = "finding";
     } else {
-      addToGroup("ambiguous-role", "info", rowIds, c, ambiguousText(c, outcomes, cr, sr), null);
+      addToGroup("ambiguous-role", "info", rowIds, c, ambiguousText(c, outcomes, cr, sr, n), null);
       v.status = "ambiguous";
     }
   }
 
-  const findings = buildFindings(groups, verdicts);
-  for (const f of missingExpected(views, candidateRows, ctx)) findings.push(f);
+  const findings = buildFindings(groups, verdicts, n);
+  for (const f of missingExpected(views, candidateRows, ctx, n)) findings.push(f);
   rank(findings, byId);
   const counts: Record<Severity, number> = { error: 0, warning: 0, info: 0 };
   for (const f of findings) counts[f.severity]++;
@@ -223,14 +228,14 @@ export function checkConversations(views: readonly ConnectionView[], ctx: CheckC
   return {
     verdicts,
     findings,
-    fixFirst: fixFirst(findings, views, verdicts, byId),
+    fixFirst: fixFirst(findings, views, verdicts, byId, n),
     roles,
     summary: { verdict: counts.error > 0 ? "fail" : counts.warning > 0 ? "warn" : "pass", findings: counts, conversations: views.length, matched },
   };
 }
 
 /** No row fits (cr, sr): a row for the other ESXi registration (wrong-path), a row the other way (wrong-direction), or none (unexpected-port). */
-function makeNoRow(matrix: Matrix, proxyKnown: boolean): (c: ConnectionView, cr: string | null, sr: string | null) => Outcome {
+function makeNoRow(matrix: Matrix, proxyKnown: boolean, n: Namer): (c: ConnectionView, cr: string | null, sr: string | null) => Outcome {
   const fits = (want: string, have: string | null) => want === "any" || (have !== null ? want === have : !(want === PROXY && proxyKnown));
   return (c, cr, sr) => {
     const base = { row: null, clientRole: cr, serverRole: sr };
@@ -242,7 +247,7 @@ function makeNoRow(matrix: Matrix, proxyKnown: boolean): (c: ConnectionView, cr:
         j: {
           kind: "finding", code: "wrong-path", severity: "warning",
           what: `TCP ${c.server.port} is the path to standalone ESXi hosts (row ${pathRow.id}); a host managed through vCenter is reached on 902 (authd/NFC) only.`,
-          fix: `Check how ${c.server.ip} is registered in Phoenix: a host managed through vCenter is backed up over 902, not ${c.server.port}.`,
+          fix: `Check how ${n.address(c.server.ip)} is registered in Phoenix: a host managed through vCenter is backed up over 902, not ${c.server.port}.`,
         },
       };
     }
@@ -256,7 +261,7 @@ function makeNoRow(matrix: Matrix, proxyKnown: boolean): (c: ConnectionView, cr:
         j: {
           kind: "finding", code: "wrong-direction", severity: "warning",
           what: `the matrix expects this port opened the other way (${reverse.client} → ${reverse.server}, row ${reverse.id}).`,
-          fix: `Find out why ${c.client.ip} opens ${c.transport.toUpperCase()} ${c.server.port} towards ${c.server.ip}.`,
+          fix: `Find out why ${n.address(c.client.ip)} opens ${c.transport.toUpperCase()} ${c.server.port} towards ${n.address(c.server.ip)}.`,
         },
       };
     }
@@ -264,14 +269,10 @@ function makeNoRow(matrix: Matrix, proxyKnown: boolean): (c: ConnectionView, cr:
   };
 }
 
-function where(c: ConnectionView, cr: string | null, sr: string | null): string {
-  return `${c.transport.toUpperCase()} ${c.server.port} from ${hostLabel(c.client.ip, cr)} to ${hostLabel(c.server.ip, sr)}`;
-}
-
 const ROLE_AS: Record<string, string> = { esxi: "esxi (managed through vCenter)", "esxi-standalone": "esxi-standalone (registered directly)" };
 
 /** "the verdict depends on how 10.0.1.9 is registered: as …, row esxi-443, conforming; as …, wrong-path. --role … decides." */
-function ambiguousText(c: ConnectionView, outcomes: Outcome[], cr: string | null, sr: string | null): string {
+function ambiguousText(c: ConnectionView, outcomes: Outcome[], cr: string | null, sr: string | null, n: Namer): string {
   const verdict = (o: Outcome) => (o.j.kind === "ok" ? "conforming" : o.j.kind === "not-verifiable" ? "not verifiable" : o.j.code);
   // Which side's role is open: the server's when it has several candidates or none.
   const serverOpen = new Set(outcomes.map((o) => o.serverRole ?? o.row?.server ?? "")).size > 1 || sr === null;
@@ -281,7 +282,7 @@ function ambiguousText(c: ConnectionView, outcomes: Outcome[], cr: string | null
     const row = o.row ? `row ${o.row.id}` : "no row of the matrix";
     return [as, row, verdict(o)].filter(Boolean).join(", ");
   });
-  const host = serverOpen ? c.server.ip : c.client.ip;
+  const host = n.address(serverOpen ? c.server.ip : c.client.ip);
   const flags = [...new Set(outcomes.map((o) => (serverOpen ? (o.serverRole ?? o.row?.server) : (o.clientRole ?? o.row?.client)) ?? null).filter((r): r is string => r !== null && r !== "any"))];
   void cr;
   return `the verdict depends on ${host}'s role, which the capture cannot tell: ${parts.join("; ")}. ${flags.map((r) => `--role ${r}=${host}`).join(" or ")} decides.`;
@@ -289,7 +290,7 @@ function ambiguousText(c: ConnectionView, outcomes: Outcome[], cr: string | null
 
 // ---------------------------------------------------------------------------------------------
 
-function buildFindings(groups: Map<string, Group>, verdicts: Map<Conversation, ConversationVerdict>): Finding[] {
+function buildFindings(groups: Map<string, Group>, verdicts: Map<Conversation, ConversationVerdict>, n: Namer): Finding[] {
   // More than five unexpected ports between the same two hosts (a scan) fold into one finding.
   const byHosts = new Map<string, number>();
   const hostKey = (c: ConnectionView) => [c.transport, c.client.ip, c.server.ip].join("|");
@@ -305,7 +306,7 @@ function buildFindings(groups: Map<string, Group>, verdicts: Map<Conversation, C
   }
   const out: Finding[] = [];
   for (const g of folded.values()) {
-    const f = groupFinding(g, verdicts);
+    const f = groupFinding(g, verdicts, n);
     out.push(f);
     for (const c of g.convs) verdicts.get(c.conv)?.findings.push(g.code);
   }
@@ -328,11 +329,13 @@ function framesOf(convs: readonly ConnectionView[]): number[] {
   return [...s].sort((a, b) => a - b).slice(0, 50);
 }
 
-function groupFinding(g: Group, verdicts: Map<Conversation, ConversationVerdict>): Finding {
+function groupFinding(g: Group, verdicts: Map<Conversation, ConversationVerdict>, namer: Namer): Finding {
   const c = g.convs[0];
   const v = verdicts.get(c.conv)!;
-  const client = hostLabel(c.client.ip, v.clientRole);
-  const server = hostLabel(c.server.ip, v.serverRole);
+  const client = hostLabel(c.client.ip, v.clientRole, namer);
+  const server = hostLabel(c.server.ip, v.serverRole, namer);
+  const clientIp = namer.address(c.client.ip);
+  const serverIp = namer.address(c.server.ip);
   const ports = [...new Set(g.convs.flatMap((x) => (x.aggregate !== null && x.aggregate.level !== "port" ? [x.aggregate.serverPortLow, x.aggregate.serverPortHigh] : [x.server.port])))].sort((a, b) => a - b);
   let start = Infinity;
   let end = -Infinity;
@@ -355,11 +358,11 @@ function groupFinding(g: Group, verdicts: Map<Conversation, ConversationVerdict>
       message = `${head}: ${attempts} SYN${attempts === 1 ? "" : "s"} in ${n} connection attempt${n === 1 ? "" : "s"}${over} never answered — usually a firewall dropping them.`;
       filterExtra = " && tcp.flags.syn==1";
     } else message = `${head}: ${attempts} datagram${attempts === 1 ? "" : "s"}${over} never answered.`;
-    fix = `Allow ${T} ${c.server.port} from ${c.client.ip} to ${c.server.ip} in the firewalls between them, and check that the service runs.`;
+    fix = `Allow ${T} ${c.server.port} from ${clientIp} to ${serverIp} in the firewalls between them, and check that the service runs.`;
   } else if (g.code === "refused") {
     const how = c.unreachable ? `answered with ${icmpText(c)}` : "answered with a TCP reset";
     message = `${head}: ${n} attempt${n === 1 ? "" : "s"}${over} ${how} — nothing listens there, or a firewall rejects it.`;
-    fix = `Start the service on ${T} ${c.server.port} at ${c.server.ip}, or open the port in its host firewall.`;
+    fix = `Start the service on ${T} ${c.server.port} at ${serverIp}, or open the port in its host firewall.`;
   } else if (g.code === "unexpected-port") {
     const portText = ports.length === 1 ? `${T} ${ports[0]}` : `${ports.length} ${T} ports (${ports.slice(0, 8).join(", ")}${ports.length > 8 ? ", …" : ""})`;
     const outcomes = new Map<string, number>();
@@ -369,11 +372,11 @@ function groupFinding(g: Group, verdicts: Map<Conversation, ConversationVerdict>
     }
     const how = [...outcomes].map(([o, k]) => (outcomes.size === 1 ? o : `${k} ${o}`)).join(", ");
     message = `${portText} from ${client} to ${server}: no row of the matrix allows it (${n} conversation${n === 1 ? "" : "s"}, ${how}).`;
-    fix = v.clientRole === PROXY || v.serverRole === PROXY ? `Find out what on ${c.client.ip} opens ${portText}; the proxy needs none of it.` : null;
+    fix = v.clientRole === PROXY || v.serverRole === PROXY ? `Find out what on ${clientIp} opens ${portText}; the proxy needs none of it.` : null;
   } else {
     message = `${head}: ${g.what}${n > 1 ? ` (${n} conversations)` : ""}`;
   }
-  const filter = groupFilter(c, ports, filterExtra);
+  const filter = groupFilter(c, ports, filterExtra, namer);
   const single = g.rules.length === 1 ? g.rules[0] : null;
   return {
     code: g.code,
@@ -398,6 +401,7 @@ function missingExpected(
   views: readonly ConnectionView[],
   candidateRows: Map<ConnectionView, string[]>,
   ctx: CheckContext,
+  n: Namer,
 ): Finding[] {
   const out: Finding[] = [];
   // Every host once, with its possible roles; and for each row, the servers of the conversations that could be it.
@@ -434,23 +438,23 @@ function missingExpected(
     if (row.client !== "any" && clientIps.length === 0) continue;
     const T = row.transport.toUpperCase();
     const ports = formatPorts(row.ports);
-    const clientText = clientIps.length ? clientIps.map((ip) => `${ip} (${row.client})`).join(", ") : row.client;
+    const clientText = clientIps.length ? clientIps.map((ip) => `${n.address(ip)} (${row.client})`).join(", ") : row.client;
     if (row.required === "always") {
       if (hasConversations(row.id)) continue;
       out.push({
         code: "missing-expected", severity: "warning", rule: row.id, rules: [],
         message: `No ${T} ${ports} from ${clientText} to any ${row.server} host in the ${dur} the capture covers (row ${row.id}: ${row.when}). A capture this short may simply have missed it.`,
-        fix: `If backups fail, check that ${clientIps[0] ?? "the proxy"} can reach its ${row.server} on ${T} ${ports}.`,
-        conversations: [], frames: [], framesIn: [], wiresharkFilter: rowFilter(clientIps, row.transport, row.ports),
+        fix: `If backups fail, check that ${clientIps.length ? n.address(clientIps[0]) : "the proxy"} can reach its ${row.server} on ${T} ${ports}.`,
+        conversations: [], frames: [], framesIn: [], wiresharkFilter: rowFilter(clientIps, row.transport, row.ports, n),
       });
     } else {
       for (const [ip, role] of hostsOf(row.servers)) {
         if (hasConversations(row.id, ip)) continue;
         out.push({
           code: "missing-expected", severity: "warning", rule: row.id, rules: [],
-          message: `No ${T} ${ports} from ${clientText} to ${ip} (${role}) in the ${dur} the capture covers (row ${row.id}: ${row.when}). A capture this short may simply have missed it.`,
-          fix: `If backups of this host fail, check that the proxy can reach ${ip} on ${T} ${ports}.`,
-          conversations: [], frames: [], framesIn: [], wiresharkFilter: rowFilter([ip], row.transport, row.ports),
+          message: `No ${T} ${ports} from ${clientText} to ${n.address(ip)} (${role}) in the ${dur} the capture covers (row ${row.id}: ${row.when}). A capture this short may simply have missed it.`,
+          fix: `If backups of this host fail, check that the proxy can reach ${n.address(ip)} on ${T} ${ports}.`,
+          conversations: [], frames: [], framesIn: [], wiresharkFilter: rowFilter([ip], row.transport, row.ports, n),
         });
       }
     }
@@ -485,7 +489,7 @@ function rank(findings: Finding[], byId: Map<string, MatrixRow>): void {
 
 const ROLE_NAMES: Record<string, string> = { proxy: "Proxy", vcenter: "vCenter", esxi: "ESXi", "esxi-standalone": "ESXi (standalone)", guest: "Guest", ntp: "NTP server", cloud: "Phoenix cloud", cloudcache: "CloudCache" };
 
-function fixFirst(findings: Finding[], views: readonly ConnectionView[], verdicts: Map<Conversation, ConversationVerdict>, byId: Map<string, MatrixRow>): FixFirst[] {
+function fixFirst(findings: Finding[], views: readonly ConnectionView[], verdicts: Map<Conversation, ConversationVerdict>, byId: Map<string, MatrixRow>, n: Namer): FixFirst[] {
   const byConv = new Map(views.map((c) => [c.id, c]));
   const out: FixFirst[] = [];
   const seen = new Set<string>();
@@ -496,9 +500,9 @@ function fixFirst(findings: Finding[], views: readonly ConnectionView[], verdict
     const row = rowOf(f, byId);
     const T = c ? c.transport.toUpperCase() : row?.transport.toUpperCase() ?? "";
     const port = c ? c.server.port : row?.ports[0].first ?? 0;
-    let host = c ? c.server.ip : "";
+    let host = c ? n.address(c.server.ip) : "";
     let role = v?.serverRole ?? null;
-    const fromProxy = c ? (v?.clientRole === PROXY ? `the proxy ${c.client.ip}` : c.client.ip) : "the proxy";
+    const fromProxy = c ? (v?.clientRole === PROXY ? `the proxy ${n.address(c.client.ip)}` : n.address(c.client.ip)) : "the proxy";
     let action: string;
     switch (f.code) {
       case "blocked": action = `allow ${T} ${port} from ${fromProxy}`; break;
@@ -509,14 +513,14 @@ function fixFirst(findings: Finding[], views: readonly ConnectionView[], verdict
       case "tls-not-established": action = `check the TLS service on ${T} ${port}`; break;
       case "wrong-path": action = `check how it is registered in Phoenix (the proxy reached it on ${T} ${port})`; break;
       case "wrong-direction":
-        host = c ? c.client.ip : host;
+        host = c ? n.address(c.client.ip) : host;
         role = v?.clientRole ?? null;
-        action = `find out why it opens ${T} ${port} towards ${c?.server.ip ?? "the proxy"}`;
+        action = `find out why it opens ${T} ${port} towards ${c ? n.address(c.server.ip) : "the proxy"}`;
         break;
       case "unexpected-port":
-        host = c ? c.client.ip : host;
+        host = c ? n.address(c.client.ip) : host;
         role = v?.clientRole ?? null;
-        action = `find out what opens ${T} ${port} to ${c?.server.ip ?? "that host"}`;
+        action = `find out what opens ${T} ${port} to ${c ? n.address(c.server.ip) : "that host"}`;
         break;
       case "missing-expected": {
         const ip = /to (\S+) \(/.exec(f.message)?.[1];
@@ -534,7 +538,7 @@ function fixFirst(findings: Finding[], views: readonly ConnectionView[], verdict
     if (seen.has(k)) continue;
     seen.add(k);
     // A host of unknown role is named by what the row expects it to be ("ESXi 10.0.1.7").
-    const shown = role ?? (row && host === c?.server.ip ? row.server : null);
+    const shown = role ?? (row && c && host === n.address(c.server.ip) ? row.server : null);
     const label = shown ? `${ROLE_NAMES[shown] ?? shown} ${host}` : host;
     out.push({ host, role, action, impact, code: f.code, severity: f.severity, text: `${label}: ${action}${impact && f.code !== "unexpected-port" && f.code !== "wrong-direction" ? ` — ${impact}` : ""}` });
   }

@@ -10,6 +10,7 @@ import type { Conversation } from "../flow/conversation.js";
 import { checkConversations, type PolicyResult } from "./check.js";
 import { inferRoles, proxyKnown } from "./infer.js";
 import type { Matrix, MatrixRow } from "./matrix.js";
+import { type Namer, PLAIN_NAMER } from "./namer.js";
 import type { RoleMap } from "./roles.js";
 import { type ConnectionView, connectionView } from "./view.js";
 
@@ -43,6 +44,8 @@ export interface PolicyInput {
   captureSeconds: number;
   /** The --filter the packets went through, with its text, or null. */
   filter?: { text: string; accepts: (p: DecodedPacket) => boolean } | null;
+  /** How sentences name addresses, files and wire strings: PLAIN_NAMER, or MARKING_NAMER for --redact (docs/redaction.md). */
+  namer?: Namer;
 }
 
 /** A limit of the capture (summary.coverage[]). */
@@ -115,7 +118,8 @@ export function evaluate(input: PolicyInput): Evaluation {
   const all = input.conversations.map((c) => connectionView(c, lastOf[c.capture] ?? 0));
   const dupOf = findDuplicates(all);
   const views = all.filter((v) => !dupOf.has(v));
-  const roles = inferRoles(views, input.matrix, input.roles);
+  const namer = input.namer ?? PLAIN_NAMER;
+  const roles = inferRoles(views, input.matrix, input.roles, namer);
 
   // One direction: most TCP conversations with a side missing that the other side acknowledged.
   const tcp = views.filter((v) => v.transport === "tcp" && v.aggregate === null);
@@ -135,6 +139,7 @@ export function evaluate(input: PolicyInput): Evaluation {
     captureSeconds: input.captureSeconds,
     oneDirection,
     rowInFilter: (r) => !excluded.includes(r),
+    namer,
   });
   for (const [v, kept] of dupOf) {
     result.verdicts.set(v.conv, { ...(result.verdicts.get(kept.conv) ?? { clientRole: null, serverRole: null, rule: null, ruleKind: null, alternatives: [], findings: [], status: "duplicate", limits: [] }), status: "duplicate", findings: [] });
@@ -145,7 +150,8 @@ export function evaluate(input: PolicyInput): Evaluation {
   const add = (code: string, inconclusive: boolean, message: string, action: string | null) => coverage.push({ code, message, action, inconclusive });
   const packets = input.captures.reduce((s, c) => s + c.packets, 0);
   const transport = input.captures.reduce((s, c) => s + c.transportPackets, 0);
-  for (const c of input.captures) {
+  for (const cap of input.captures) {
+    const c = { ...cap, file: namer.file(cap.file) };
     if (c.stopped) {
       add("read-stopped", true, `${c.file}: the read stopped at frame ${c.stopped.frame} (byte ${c.stopped.offset}): ${c.stopped.message}. Only what came before is in this report.`,
         c.interrupted ? "Run the analysis again and let it finish." : `Run again with --resync to read past the damage (the frames after it are then found by searching), or ask for a new copy of ${c.file}.`);
@@ -166,7 +172,7 @@ export function evaluate(input: PolicyInput): Evaluation {
   if (filter) {
     const rows = excluded.map((r) => r.id);
     const at = coverage.length;
-    add("filtered", transport > 0 && ![...result.verdicts.values()].some((v) => v.ruleKind === "matrix" && v.status !== "not-verifiable" && v.status !== "duplicate"), `The packets went through the filter "${filter.text}"${rows.length ? `; rows ${rows.join(", ")} are not in the filter, so they are not judged and not missing` : ""}.`,
+    add("filtered", transport > 0 && ![...result.verdicts.values()].some((v) => v.ruleKind === "matrix" && v.status !== "not-verifiable" && v.status !== "duplicate"), `The packets went through the filter "${namer.typed(filter.text)}"${rows.length ? `; rows ${rows.join(", ")} are not in the filter, so they are not judged and not missing` : ""}.`,
       rows.length ? "Capture or analyze without the filter to check every row." : null);
     coverage[at].rows = rows;
   }
@@ -184,7 +190,7 @@ export function evaluate(input: PolicyInput): Evaluation {
   const cut = input.captures.filter((c) => c.capturedBytes < c.bytes);
   if (cut.length) {
     const n = [...result.verdicts.values()].filter((v) => v.limits.includes("snaplen")).length;
-    add("snaplen", false, `The snap length cut packets in ${cut.map((c) => c.file).join(", ")} (${pct(cut.reduce((s, c) => s + c.bytes - c.capturedBytes, 0), cut.reduce((s, c) => s + c.bytes, 0))} of the bytes were not captured)${n ? `; ${n} conversation${n === 1 ? "" : "s"} could not be verified` : ""}.`,
+    add("snaplen", false, `The snap length cut packets in ${cut.map((c) => namer.file(c.file)).join(", ")} (${pct(cut.reduce((s, c) => s + c.bytes - c.capturedBytes, 0), cut.reduce((s, c) => s + c.bytes, 0))} of the bytes were not captured)${n ? `; ${n} conversation${n === 1 ? "" : "s"} could not be verified` : ""}.`,
       "Capture again with the whole packets: tcpdump -s 0 -i <interface> -w proxy.pcapng");
   }
   if (oneSided.length > 0) {
@@ -192,7 +198,7 @@ export function evaluate(input: PolicyInput): Evaluation {
       "Capture on the proxy itself, both directions: tcpdump -s 0 -i <interface> -w proxy.pcapng");
   }
   if (dupOf.size > 0) {
-    const caps = [...new Set([...dupOf.keys()].map((v) => v.capture))].map((i) => input.captures[i]?.file ?? `capture ${i}`);
+    const caps = [...new Set([...dupOf.keys()].map((v) => v.capture))].map((i) => (input.captures[i] ? namer.file(input.captures[i].file) : `capture ${i}`));
     add("duplicate-capture", false, `${dupOf.size} conversation${dupOf.size === 1 ? "" : "s"} in ${caps.join(", ")} ${dupOf.size === 1 ? "is" : "are"} the same traffic as in an earlier capture of this report; each is counted once.`, null);
   }
   const nv = [...result.verdicts.values()].filter((v) => v.status === "not-verifiable");

@@ -11,6 +11,7 @@
  */
 import type { Matrix } from "./matrix.js";
 import { rowMatches } from "./matrix.js";
+import { type Namer, type WireKind, PLAIN_NAMER } from "./namer.js";
 import type { RoleMap } from "./roles.js";
 import type { ConnectionView, EndpointView } from "./view.js";
 
@@ -41,18 +42,19 @@ function where(c: ConnectionView): string {
 }
 
 /** Names the server is known by in this conversation: SNI, certificate names, HTTP Host. */
-function serverNames(c: ConnectionView): { name: string; how: string }[] {
-  const out: { name: string; how: string }[] = [];
+function serverNames(c: ConnectionView): { name: string; how: string; kind: WireKind; value: string }[] {
+  const out: { name: string; how: string; kind: WireKind; value: string }[] = [];
   const tls = c.tls;
-  if (tls?.sni) out.push({ name: tls.sni, how: "TLS server name" });
+  if (tls?.sni) out.push({ name: tls.sni, how: "TLS server name", kind: "name", value: tls.sni });
   const cert = tls?.certificate;
   if (cert) {
     const cn = /(?:^|, )CN=([^,]+)/.exec(cert.subject)?.[1];
-    if (cn) out.push({ name: cn, how: "certificate subject" });
-    for (const s of cert.san) out.push({ name: s, how: "certificate name" });
+    if (cn) out.push({ name: cn, how: "certificate subject", kind: "cn", value: cn });
+    for (const s of cert.san) out.push({ name: s, how: "certificate name", kind: "name", value: s });
   }
+  // The reason quotes the whole Host value (port and all): it is that field's value, named as one.
   const host = c.facts?.http?.host;
-  if (host) out.push({ name: host.replace(/:\d+$/, ""), how: "HTTP Host" });
+  if (host) out.push({ name: host.replace(/:\d+$/, ""), how: "HTTP Host", kind: "host", value: host });
   return out;
 }
 
@@ -61,8 +63,9 @@ function isProxyShaped(c: ConnectionView, matrix: Matrix): boolean {
 }
 
 /** Infer roles the given map does not have, into a copy of it. */
-export function inferRoles(views: readonly ConnectionView[], matrix: Matrix, given: RoleMap): RoleMap {
+export function inferRoles(views: readonly ConnectionView[], matrix: Matrix, given: RoleMap, n: Namer = PLAIN_NAMER): RoleMap {
   const roles = given.copy();
+  const quote = (x: { kind: WireKind; value: string }) => n.wire(x.kind, x.value);
   const known = (e: EndpointView, v: 4 | 6) => roles.roleOf(e.bytes, v);
   const infer = (e: EndpointView, v: 4 | 6, role: string, reason: string, candidates?: readonly string[]) => {
     if (known(e, v) === null) roles.infer(e.bytes, v, role, reason, candidates);
@@ -113,21 +116,21 @@ export function inferRoles(views: readonly ConnectionView[], matrix: Matrix, giv
   for (const [mac, proxyIp] of proxyMacs) {
     const addrs = addressesByMac.get(mac)!;
     if (addrs.size > MAX_ADDRESSES_PER_MAC) continue;
-    for (const { e, v, c } of addrs.values()) infer(e, v, "proxy", `shares MAC ${mac} with the proxy ${proxyIp} (${where(c)})`);
+    for (const { e, v, c } of addrs.values()) infer(e, v, "proxy", `shares MAC ${n.mac(mac)} with the proxy ${n.address(proxyIp)} (${where(c)})`);
   }
 
   // 2. ESXi heartbeats (UDP 902, ESXi → vCenter): the target is the vCenter, the sender a managed ESXi host.
   const heartbeats = views.filter((c) => c.transport === "udp" && c.server.port === 902 && known(c.client, c.ipVersion) !== "proxy");
-  for (const c of heartbeats) infer(c.server, c.ipVersion, "vcenter", `target of ESXi heartbeats on UDP 902 from ${c.client.ip} (${where(c)})`);
-  for (const c of heartbeats) infer(c.client, c.ipVersion, "esxi", `sends ESXi heartbeats on UDP 902 to the vCenter ${c.server.ip}: managed through vCenter (${where(c)})`);
+  for (const c of heartbeats) infer(c.server, c.ipVersion, "vcenter", `target of ESXi heartbeats on UDP 902 from ${n.address(c.client.ip)} (${where(c)})`);
+  for (const c of heartbeats) infer(c.client, c.ipVersion, "esxi", `sends ESXi heartbeats on UDP 902 to the vCenter ${n.address(c.server.ip)}: managed through vCenter (${where(c)})`);
 
   // 3. vCenter by name (SNI, certificate, Host, DNS answers) or by the vSphere API it serves.
   for (const c of views) {
     if (known(c.server, c.ipVersion) === "proxy") continue;
-    const n = serverNames(c).find((x) => isVcenterName(x.name));
-    if (n) infer(c.server, c.ipVersion, "vcenter", `${n.how} ${n.name} names a vCenter (${where(c)})`);
+    const x = serverNames(c).find((s) => isVcenterName(s.name));
+    if (x) infer(c.server, c.ipVersion, "vcenter", `${x.how} ${quote(x)} names a vCenter (${where(c)})`);
     const uri = c.facts?.http?.uri;
-    if (uri && VSPHERE_PATHS.test(uri)) infer(c.server, c.ipVersion, "vcenter", `served the vSphere API path ${uri.split("?")[0]} (${where(c)})`);
+    if (uri && VSPHERE_PATHS.test(uri)) infer(c.server, c.ipVersion, "vcenter", `served the vSphere API path ${n.wire("uri", uri.split("?")[0])} (${where(c)})`);
   }
   // DNS answers name addresses that may not be in any conversation yet; they apply to those that are.
   const answered = new Map<string, { name: string; c: ConnectionView }>();
@@ -136,8 +139,8 @@ export function inferRoles(views: readonly ConnectionView[], matrix: Matrix, giv
     for (const e of [c.server, c.client]) {
       const a = answered.get(e.ip);
       if (!a) continue;
-      if (isVcenterName(a.name)) infer(e, c.ipVersion, "vcenter", `a DNS answer names it ${a.name}, a vCenter (${where(a.c)})`);
-      else if (isCloudName(a.name)) infer(e, c.ipVersion, "cloud", `a DNS answer names it ${a.name}, a Phoenix cloud name (${where(a.c)})`);
+      if (isVcenterName(a.name)) infer(e, c.ipVersion, "vcenter", `a DNS answer names it ${n.wire("name", a.name)}, a vCenter (${where(a.c)})`);
+      else if (isCloudName(a.name)) infer(e, c.ipVersion, "cloud", `a DNS answer names it ${n.wire("name", a.name)}, a Phoenix cloud name (${where(a.c)})`);
     }
   }
 
@@ -149,8 +152,8 @@ export function inferRoles(views: readonly ConnectionView[], matrix: Matrix, giv
   }
   // 5. The cloud by its names.
   for (const c of views) {
-    const n = serverNames(c).find((x) => isCloudName(x.name));
-    if (n) infer(c.server, c.ipVersion, "cloud", `${n.how} ${n.name} is a Phoenix cloud name (${where(c)})`);
+    const x = serverNames(c).find((s) => isCloudName(s.name));
+    if (x) infer(c.server, c.ipVersion, "cloud", `${x.how} ${quote(x)} is a Phoenix cloud name (${where(c)})`);
   }
   // 6. Guests: the server of Phoenix's guest service.
   for (const c of views) {

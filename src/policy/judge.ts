@@ -4,6 +4,7 @@
  * never from what the capture did not show.
  */
 import type { Expectation, MatrixRow, TlsVersionName } from "./matrix.js";
+import { type Namer, PLAIN_NAMER } from "./namer.js";
 import type { ConnectionView } from "./view.js";
 
 export const FINDING_CODES = [
@@ -72,6 +73,8 @@ export function cutByEnd(c: ConnectionView): boolean {
 export interface JudgeContext {
   /** Most of the capture shows one direction only: an unanswered datagram proves nothing. */
   oneDirection: boolean;
+  /** How sentences name addresses and wire strings (PLAIN_NAMER unless given; docs/redaction.md). */
+  namer?: Namer;
 }
 
 const nv = (limits: Limit[], what: string): Judgement => ({ kind: "not-verifiable", limits, what });
@@ -90,13 +93,15 @@ function contentLimits(c: ConnectionView): Limit[] {
   return out;
 }
 
-function describeProtocol(c: ConnectionView): string {
+function describeProtocol(c: ConnectionView, n: Namer): string {
   const f = c.facts;
   switch (c.protocol) {
     case "http":
-      return f?.http?.method ? `HTTP (${f.http.method} ${f.http.uri ?? ""}${f.http.host ? `, Host ${f.http.host}` : ""})`.replace(" )", ")") : f?.http?.status ? `HTTP (status ${f.http.status})` : "HTTP";
+      return f?.http?.method
+        ? `HTTP (${n.wire("method", f.http.method)}${f.http.uri ? ` ${n.wire("uri", f.http.uri)}` : ""}${f.http.host ? `, Host ${n.wire("host", f.http.host)}` : ""})`
+        : f?.http?.status ? `HTTP (status ${f.http.status})` : "HTTP";
     case "plaintext":
-      return f?.banner ? `plain text ("${f.banner}")` : "plain text";
+      return f?.banner ? `plain text ("${n.wire("banner", f.banner)}")` : "plain text";
     case "unknown":
       return "unrecognised binary data";
     case "vmware-authd":
@@ -107,13 +112,15 @@ function describeProtocol(c: ConnectionView): string {
 }
 
 /** Text the server sent in answer to a ClientHello (the detectors' `clientProtocol` rule). */
-function answeredInClear(c: ConnectionView): string | null {
+function answeredInClear(c: ConnectionView, n: Namer): string | null {
   if (c.facts?.clientProtocol !== "tls") return null;
-  return describeProtocol(c);
+  return describeProtocol(c, n);
 }
 
-function tlsChecks(c: ConnectionView, row: MatrixRow, limits: Limit[]): Judgement {
+function tlsChecks(c: ConnectionView, row: MatrixRow, limits: Limit[], n: Namer): Judgement {
   const tls = c.tls;
+  const server = n.address(c.server.ip);
+  const sni = tls?.sni ? ` for ${n.wire("name", tls.sni)}` : "";
   if (tls === null) return ok;
   const alert = tls.alerts.find((a) => a.from === "server");
   const min = row.minTls;
@@ -121,17 +128,17 @@ function tlsChecks(c: ConnectionView, row: MatrixRow, limits: Limit[]): Judgemen
   if (min !== null && tls.version !== null && tlsRank(tls.version) < tlsRank(min as TlsVersionName)) {
     return err("weak-tls",
       `negotiated ${tls.version}${tls.cipher ? ` with ${tls.cipher}` : ""}; the row requires ${min} or newer${tls.clientVersion ? ` (the client offered up to ${tls.clientVersion})` : ""}.`,
-      tlsRank(tls.clientVersion) >= tlsRank(min) ? `Enable ${min} or newer on ${c.server.ip} port ${c.server.port}.` : `Enable ${min} or newer on both ${c.client.ip} and ${c.server.ip}.`);
+      tlsRank(tls.clientVersion) >= tlsRank(min) ? `Enable ${min} or newer on ${server} port ${c.server.port}.` : `Enable ${min} or newer on both ${n.address(c.client.ip)} and ${server}.`);
   }
   if (tls.clientHelloSeen && !tls.serverHelloSeen) {
     if (alert) {
-      return err("tls-not-established", `the client sent a TLS ClientHello${tls.sni ? ` for ${tls.sni}` : ""} and the server answered with a ${alert.level} ${alert.description} alert.`,
-        `Check the TLS settings of ${c.server.ip} on port ${c.server.port} (versions, ciphers, certificate) against what the client offers.`);
+      return err("tls-not-established", `the client sent a TLS ClientHello${sni} and the server answered with a ${alert.level} ${alert.description} alert.`,
+        `Check the TLS settings of ${server} on port ${c.server.port} (versions, ciphers, certificate) against what the client offers.`);
     }
     if (limits.length) return nv(limits, "the server's answer to the ClientHello is not in the capture");
     if (c.serverPayload === 0 && c.captureEnd - c.end < INITIAL_RTO_SECONDS) return nv(["end-of-capture"], "the capture ended before the server could answer the ClientHello");
-    return err("tls-not-established", `the client sent a TLS ClientHello${tls.sni ? ` for ${tls.sni}` : ""} but no ServerHello came back.`,
-      `Check that ${c.server.ip} serves TLS on port ${c.server.port}, and for a TLS-inspecting device between the hosts.`);
+    return err("tls-not-established", `the client sent a TLS ClientHello${sni} but no ServerHello came back.`,
+      `Check that ${server} serves TLS on port ${c.server.port}, and for a TLS-inspecting device between the hosts.`);
   }
   if (min !== null && tls.version === null && !tls.serverHelloSeen) {
     // TLS records without a handshake: the capture began inside the session, or cut it.
@@ -151,30 +158,31 @@ export function judgeRow(c: ConnectionView, row: MatrixRow, ctx: JudgeContext): 
   }
   const limits = contentLimits(c);
   if (c.serverUnseen) return nv(limits, "the server's side of the conversation is not in the capture");
-  return judgeContent(c, row, row.expect, limits);
+  return judgeContent(c, row, row.expect, limits, ctx.namer ?? PLAIN_NAMER);
 }
 
-function judgeContent(c: ConnectionView, row: MatrixRow, expect: Expectation, limits: Limit[]): Judgement {
+function judgeContent(c: ConnectionView, row: MatrixRow, expect: Expectation, limits: Limit[], n: Namer): Judgement {
   const p = c.protocol;
-  const clear = answeredInClear(c);
+  const clear = answeredInClear(c, n);
+  const server = n.address(c.server.ip);
   const mismatch = (fix?: string) =>
-    err("protocol-mismatch", `carried ${describeProtocol(c)}; the row expects ${expectText(expect)}.`, fix ?? `Find out what answers on ${c.transport.toUpperCase()} ${c.server.port} at ${c.server.ip}: it is not the service the row expects.`);
+    err("protocol-mismatch", `carried ${describeProtocol(c, n)}; the row expects ${expectText(expect)}.`, fix ?? `Find out what answers on ${c.transport.toUpperCase()} ${c.server.port} at ${server}: it is not the service the row expects.`);
   const plaintext = (what: string) =>
-    err("plaintext-where-tls-required", `${what}; the row requires TLS.`, `Make ${c.server.ip} serve TLS on port ${c.server.port} (or find what answers there in clear).`);
+    err("plaintext-where-tls-required", `${what}; the row requires TLS.`, `Make ${server} serve TLS on port ${c.server.port} (or find what answers there in clear).`);
   const unjudgedBinary = () => (limits.length ? nv(limits, "unrecognised bytes, and part of the conversation is not in the capture") : mismatch());
 
   switch (expect) {
     case "tls":
-      if (p === "tls") return tlsChecks(c, row, limits);
+      if (p === "tls") return tlsChecks(c, row, limits, n);
       if (clear !== null && (p === "http" || p === "plaintext")) return plaintext(`the client sent a TLS ClientHello and the server answered in clear with ${clear}`);
-      if (p === "http" || p === "plaintext") return plaintext(`carried ${describeProtocol(c)}`);
+      if (p === "http" || p === "plaintext") return plaintext(`carried ${describeProtocol(c, n)}`);
       if (p === "unknown") return unjudgedBinary();
       if (p === "none") return ok;
       return mismatch();
     case "vmware-authd":
       if (p === "vmware-authd") {
         if (c.facts?.anomalies.some((a) => a.name === "authd_plaintext_after_banner")) return plaintext("the session after the authd banner went on in plain text");
-        if (c.tls !== null) return tlsChecks(c, row, limits);
+        if (c.tls !== null) return tlsChecks(c, row, limits, n);
         if (c.clientPayload === 0) {
           if (limits.length) return nv(limits, "what followed the authd banner is not in the capture");
           return err("tls-not-established", "the ESXi host sent its authd banner, but no TLS handshake followed.", `Check the proxy's side of TCP ${c.server.port}: it connected and read the banner but did not start TLS.`);
@@ -183,11 +191,11 @@ function judgeContent(c: ConnectionView, row: MatrixRow, expect: Expectation, li
       }
       if (p === "tls") {
         // The capture may have begun after the banner; with the start seen, TLS first is not authd.
-        if (c.startMissing || c.serverGap) return tlsChecks(c, row, limits);
+        if (c.startMissing || c.serverGap) return tlsChecks(c, row, limits, n);
         return err("protocol-mismatch", `TLS from the first byte, without the VMware authd banner ("220 VMware Authentication Daemon …") that ESXi sends first; the row expects ${expectText(expect)}.`,
-          `Find out what listens on TCP ${c.server.port} at ${c.server.ip}: ESXi's authd sends its banner before TLS.`);
+          `Find out what listens on TCP ${c.server.port} at ${server}: ESXi's authd sends its banner before TLS.`);
       }
-      if (p === "http" || p === "plaintext") return plaintext(`carried ${describeProtocol(c)}`);
+      if (p === "http" || p === "plaintext") return plaintext(`carried ${describeProtocol(c, n)}`);
       if (p === "unknown") return unjudgedBinary();
       if (p === "none") return ok;
       return mismatch();

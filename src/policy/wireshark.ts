@@ -2,6 +2,7 @@
  * Wireshark display filters that show exactly the traffic behind a finding (Wireshark's
  * display-filter reference: `ip.addr`, `ipv6.addr`, `tcp.port in {…}`, `tcp.flags.syn`).
  */
+import { type Namer, PLAIN_NAMER } from "./namer.js";
 import type { ConnectionView } from "./view.js";
 
 /** Up to this many distinct ports are listed in a filter's `port in {…}`; beyond, the hosts alone. */
@@ -12,9 +13,9 @@ function ipField(ip: string): string {
 }
 
 /** Both hosts: `ip.addr==a && ip.addr==b` (one term when they are the same host). */
-export function hostsFilter(a: string, b: string): string {
+export function hostsFilter(a: string, b: string, n: Namer = PLAIN_NAMER): string {
   const f = ipField(a);
-  return a === b ? `${f}.addr==${a}` : `${f}.addr==${a} && ${f}.addr==${b}`;
+  return a === b ? `${f}.addr==${n.address(a)}` : `${f}.addr==${n.address(a)} && ${f}.addr==${n.address(b)}`;
 }
 
 export function portFilter(transport: string, ports: readonly number[]): string {
@@ -23,8 +24,8 @@ export function portFilter(transport: string, ports: readonly number[]): string 
 }
 
 /** The filter for conversations between the same two hosts on these server ports. */
-export function groupFilter(c: ConnectionView, ports: readonly number[], extra = ""): string {
-  const hosts = hostsFilter(c.client.ip, c.server.ip);
+export function groupFilter(c: ConnectionView, ports: readonly number[], extra = "", n: Namer = PLAIN_NAMER): string {
+  const hosts = hostsFilter(c.client.ip, c.server.ip, n);
   if (new Set(ports).size > MAX_FILTER_PORTS) return `${hosts} && ${c.transport}`;
   return `${hosts} && ${portFilter(c.transport, ports)}${extra}`;
 }
@@ -36,10 +37,10 @@ export function joinFilters(parts: readonly string[]): string {
 }
 
 /** A filter for a row's traffic from some hosts (missing-expected: what should have been there). */
-export function rowFilter(hosts: readonly string[], transport: string, ports: readonly { first: number; last: number }[]): string {
+export function rowFilter(hosts: readonly string[], transport: string, ports: readonly { first: number; last: number }[], n: Namer = PLAIN_NAMER): string {
   const p =
     ports.length === 1 && ports[0].first === ports[0].last
       ? `${transport}.port==${ports[0].first}`
       : `${transport}.port in {${ports.map((r) => (r.first === r.last ? `${r.first}` : `${r.first}..${r.last}`)).join(" ")}}`;
-  return hosts.length ? joinFilters(hosts.map((ip) => `${ipField(ip)}.addr==${ip} && ${p}`)) : p;
+  return hosts.length ? joinFilters(hosts.map((ip) => `${ipField(ip)}.addr==${n.address(ip)} && ${p}`)) : p;
 }

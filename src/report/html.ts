@@ -25,7 +25,7 @@ import type { CaptureRecord, ConversationRecord, Report } from "./record.js";
 import { escapeHtml } from "./sanitize.js";
 // The wording every report shares (terminal table, Markdown, HTML): numbers, durations, the
 // protocol details of a conversation, section titles and the sentences for empty sections.
-import { coverageLines, detailLines, duration, evidenceFramesText, evidenceLine, fixFirstLines, NO_FINDINGS, NO_ROLES, NOT_SEEN, num as fmt, plural, SECTION, verdictView } from "./summary-text.js";
+import { coverageLines, detailLines, duration, evidenceFramesText, evidenceLine, fixFirstLines, NO_FINDINGS, NO_ROLES, NOT_SEEN, num as fmt, plural, SECTION, verdictView, wiresharkLabel } from "./summary-text.js";
 
 export interface HtmlOptions {
   /** The matrix rows the report was checked against (shown with what was seen of each). */
@@ -405,7 +405,7 @@ const CONVS_LISTED = 8;
 /** Addresses listed at most on a finding's card. */
 const HOSTS_LISTED = 6;
 
-function findingCard(f: Finding, index: number, byId: Map<number, ConversationRecord>, groups: Groups, hosts: Hosts): string {
+function findingCard(f: Finding, index: number, byId: Map<number, ConversationRecord>, groups: Groups, hosts: Hosts, label: string): string {
   const id = `finding-${index + 1}`;
   const convs = f.conversations.map((i) => byId.get(i)).filter((c): c is ConversationRecord => c !== undefined);
   convs.sort((a, b) => a.id - b.id);
@@ -439,7 +439,7 @@ function findingCard(f: Finding, index: number, byId: Map<number, ConversationRe
   const ev = evidenceFramesText(f);
   if (ev) rows.push(`<dt>Evidence file</dt><dd class="mono">${esc(ev)}</dd>`);
   rows.push(
-    `<dt>Wireshark filter</dt><dd><div class="filter"><pre id="${id}-filter">${esc(f.wiresharkFilter)}</pre>` +
+    `<dt>${esc(label === "Wireshark" ? "Wireshark filter" : label)}</dt><dd><div class="filter"><pre id="${id}-filter">${esc(f.wiresharkFilter)}</pre>` +
       `<button type="button" data-copy="${id}-filter">Copy</button></div></dd>`,
   );
   return (
@@ -456,7 +456,7 @@ function findingsSection(r: Report, byId: Map<number, ConversationRecord>, group
     const list = r.findings.map((f, i) => ({ f, i })).filter((x) => x.f.severity === s);
     if (list.length === 0) continue;
     out.push(`<h3 id="findings-${s}">${SEVERITY_HEADING[s]} (${list.length})</h3>`);
-    for (const { f, i } of list) out.push(findingCard(f, i, byId, groups, hosts));
+    for (const { f, i } of list) out.push(findingCard(f, i, byId, groups, hosts, wiresharkLabel(r)));
   }
   out.push(`</section>`);
   return out.join("");

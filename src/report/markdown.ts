@@ -9,6 +9,7 @@ import type { MatrixRow } from "../policy/matrix.js";
 import type { Report } from "./record.js";
 import { escapeMarkdown, markdownCode } from "./sanitize.js";
 import {
+  wiresharkLabel,
   NO_FINDINGS,
   NO_OTHER_CONVERSATIONS,
   NO_ROLES,
@@ -91,7 +92,7 @@ export function renderMarkdown(r: Report, matrixRows?: readonly MatrixRow[]): st
       out.push(`- ${head}: ${escapeMarkdown(f.message)}`);
       if (f.fix) out.push(`  - ${escapeMarkdown(f.fix)}`);
       if (f.where) out.push(`  - ${escapeMarkdown(f.where)}`);
-      out.push(`  - Wireshark: ${filterText(f.filter)}`);
+      out.push(`  - ${escapeMarkdown(wiresharkLabel(r))}: ${filterText(f.filter)}`);
     }
   });
   // The evidence file (--evidence) right under the findings, outside the folded sections: its

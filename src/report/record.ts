@@ -306,6 +306,8 @@ export interface Report {
   summary: Summary;
   /** Only with --evidence: the evidence pcapng's name, sha256 and contents. */
   evidence?: EvidenceRecord;
+  /** Present only in a report written with --redact: says that its values are pseudonyms (docs/redaction.md). */
+  redaction?: { note: string };
 }
 
 /** What the policy needs of each capture (policy/evaluate.ts CaptureInfo). */

@@ -11,21 +11,28 @@
  * dictionary attack on 2^32 IPv4 addresses takes seconds); the flip side is that two reports
  * redacted separately number their hosts independently.
  *
- * Every string in the report is visited. Fields whose meaning is known get an exact treatment
- * (an address field is mapped as an address, a DNS name as a name, a certificate subject RDN by
- * RDN); free text (findings, banners, anomaly messages, …) is scanned for addresses in all their
- * written forms, for the names already known from the report's name fields and, in text that
- * came off the wire, for anything shaped like a host name. A field this module does not know
- * (added to the report later) is treated as text off the wire, the strictest treatment.
+ * Redaction is by field. Every string in the report is visited, and a field whose meaning is
+ * known is replaced by what it is, whatever it looks like: an SNI, a DNS name, a Host header, a
+ * request target, a banner, an RDP cookie, a MAC is replaced as a whole (an SNI of
+ * `evil.example<script>` is still one SNI). The report's own sentences (findings, fixes, role
+ * reasons, coverage, "fix first", Wireshark filters) are written by the policy through a Namer
+ * (src/policy/namer.ts): under --redact every value in them is a mark saying what it is, and the
+ * mark is replaced here by the same pseudonym its field gets, so no sentence is scanned to find
+ * what it quotes. The free-text scan (addresses in every written form, e-mail addresses, file
+ * paths, dotted names the report holds, and in text off the wire anything shaped like a host
+ * name) runs only as a second net: on what is left of a sentence, on anomaly messages around
+ * their quotes, on software versions kept. A field this module does not know (added later) is
+ * treated as text off the wire, the strictest treatment.
  */
 import { formatIp, parseIp } from "../decode/addr.js";
 import { CLOUD_NAME_SUFFIXES } from "../policy/infer.js";
+import { type MarkKind, replaceMarks } from "../policy/namer.js";
 import { STANDARD_ROLES } from "../policy/roles.js";
 import type { Report } from "./record.js";
 
 /** One value replaced, for a private map the customer keeps (never attached with the report). */
 export interface RedactionEntry {
-  kind: "address" | "network" | "mac" | "name" | "user" | "email" | "file" | "certificate";
+  kind: "address" | "network" | "mac" | "name" | "user" | "email" | "file" | "certificate" | "text";
   original: string;
   pseudonym: string;
 }
@@ -35,19 +42,43 @@ export function redactReport(r: Report): Report {
   return redactReportWithMap(r).report;
 }
 
-/** The redacted copy and what was replaced by what (in order of first appearance). */
+/** What a redacted report says of itself (`redaction` in the JSON; the renderers label the filters). */
+export const REDACTION_NOTE =
+  "Addresses, names and strings from the wire are pseudonyms ([proxy-1], [name-2].local, [banner-1], …) numbered for this report only. " +
+  "The Wireshark filters use them too: put the addresses back (from the --redact-key file) before running one.";
+
+/**
+ * The redacted copy and what was replaced by what (in order of first appearance). Give it the
+ * report built with MARKING_NAMER (src/policy/namer.ts), as `--redact` does, so that its
+ * sentences are named by field; a report built with PLAIN_NAMER gets only the second net there.
+ */
 export function redactReportWithMap(r: Report): { report: Report; map: RedactionEntry[] } {
   const copy = structuredClone(r);
+  delete copy.redaction;
   const p = new Pseudonyms();
   p.collect(copy);
   const out = p.rewrite(copy, []) as Report;
+  out.redaction = { note: REDACTION_NOTE };
   return { report: out, map: p.entries };
+}
+
+/** The report as PLAIN_NAMER would have written it: every mark replaced by its original value. */
+export function unmarkReport(r: Report): Report {
+  const un = (v: unknown): unknown =>
+    typeof v === "string" ? replaceMarks(v, (_k, x) => x) : Array.isArray(v) ? v.map(un) : v !== null && typeof v === "object" ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, un(x)])) : v;
+  return un(r) as Report;
 }
 
 // ---------------------------------------------------------------------------------------------
 // What each field is. Paths are property names joined with "." (array indices left out).
 
-type Handling = "keep" | "ip" | "nameOrIp" | "hostPort" | "uri" | "user" | "dn" | "file" | "tool" | "data";
+type Handling =
+  | "keep" | "ip" | "mac" | "nameOrIp" | "hostPort" | "uri" | "method" | "user" | "dn" | "cn" | "file" | "banner" | "software" | "quote" | "tool" | "data";
+
+/** How a value the policy marked (src/policy/namer.ts) is named: as the field it came from. */
+const MARK_HANDLING: Record<MarkKind, Handling> = {
+  address: "ip", mac: "mac", file: "file", typed: "data", name: "nameOrIp", host: "hostPort", uri: "uri", method: "method", banner: "banner", cn: "cn",
+};
 
 const FIELDS: Record<string, Handling> = {
   schema: "keep",
@@ -105,7 +136,12 @@ const FIELDS: Record<string, Handling> = {
   "conversations.tls.alerts.from": "keep",
   "conversations.tls.alerts.level": "keep",
   "conversations.tls.alerts.description": "keep",
-  "conversations.banner": "data",
+  "conversations.banner": "banner",
+  "conversations.ssh.clientBanner": "banner",
+  "conversations.ssh.serverBanner": "banner",
+  "conversations.ssh.clientSoftware": "software",
+  "conversations.ssh.serverSoftware": "software",
+  "conversations.http.server": "software",
   "conversations.rdp.cookie": "user",
   "conversations.rdp.requestedProtocols": "keep",
   "conversations.rdp.selectedProtocol": "keep",
@@ -113,7 +149,7 @@ const FIELDS: Record<string, Handling> = {
   "conversations.rdp.udp.clientVersion": "keep",
   "conversations.rdp.udp.serverVersion": "keep",
   "conversations.rdp.udp.correlationId": "keep",
-  "conversations.http.method": "keep",
+  "conversations.http.method": "method",
   "conversations.http.uri": "uri",
   "conversations.http.host": "hostPort",
   "conversations.quic.version": "keep",
@@ -129,7 +165,7 @@ const FIELDS: Record<string, Handling> = {
   "conversations.dns.rcodes": "keep",
   "conversations.anomalies.name": "keep",
   "conversations.anomalies.direction": "keep",
-  "conversations.anomalies.message": "data",
+  "conversations.anomalies.message": "quote",
   "conversations.rule": "keep",
   "conversations.ruleKind": "keep",
   "conversations.ruleAlternatives": "keep",
@@ -141,8 +177,8 @@ const FIELDS: Record<string, Handling> = {
   "findings.fix": "tool",
   "findings.wiresharkFilter": "tool",
   "summary.verdict": "keep",
-  "conversations.client.mac": "data",
-  "conversations.server.mac": "data",
+  "conversations.client.mac": "mac",
+  "conversations.server.mac": "mac",
   "conversations.status": "keep",
   "conversations.limits": "keep",
   "conversations.vlan": "keep",
@@ -193,9 +229,49 @@ function keptSuffix(name: string): string {
   return KEPT_TLDS.has(tld) || /^[a-z]{2}$/.test(tld) ? "." + tld : "";
 }
 
-/** A name-shaped run of text: labels joined by dots, the last one alphabetic (or punycode). */
+/** A host name as RFC 1123 §2.1 writes one (plus "_" for SRV-style labels), lower case: only such a name keeps a suffix. */
+const WELL_FORMED_NAME = /^(?:[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?\.)*[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$/;
+/** SRV-style service and protocol labels (RFC 2782, RFC 6335 §5.1: a service name is at most 15 characters). */
+const SERVICE_LABELS = /^((?:_[a-z0-9-]{1,15}\.)?_(?:tcp|udp|tls|sctp)\.)(.+)$/;
+
+/**
+ * A name-shaped run of text: labels joined by dots, the last one alphabetic (or punycode). Labels
+ * may run past 63 characters (a name that is not a valid one is still a name to hide), and the
+ * name may be followed by "_x", "-x" or a file extension ("acme.com.html"): those are not part of
+ * the last label, so they do not keep the name from being seen.
+ */
 const NAME_RE =
-  /(?<![A-Za-z0-9_.@-])(\*\.)?((?:[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\.)+(?:xn--[A-Za-z0-9-]{1,59}|[A-Za-z]{2,63}))(?![A-Za-z0-9_-]|\.[A-Za-z0-9_-])/g;
+  /(?<![A-Za-z0-9_.@-])(\*\.)?((?:[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,250}[A-Za-z0-9_])?\.)+(?:xn--[A-Za-z0-9-]{1,59}|[A-Za-z]{2,63}))(?![A-Za-z0-9]|\.[A-Za-z0-9_-])/g;
+/** "%2E" (or "%2e") is a dot in a URL: names written with it are names. */
+const PCT_DOT_NAME_RE = /(?<![A-Za-z0-9_%-])(?:[A-Za-z0-9_-]{1,252}%2[Ee])+[A-Za-z]{2,63}(?![A-Za-z0-9])/g;
+/** A MAC written as twelve bare hex digits (with at least one letter and one digit, so it is not a number or a word). */
+const BARE_MAC_RE = /(?<![0-9A-Za-z])(?=[0-9]*[A-Fa-f])(?=[A-Fa-f]*[0-9])[0-9A-Fa-f]{12}(?![0-9A-Za-z])/g;
+/** An IPv4 address written as one hex number (0x0a000005). */
+const HEX_V4_RE = /(?<![0-9A-Za-z])0[xX][0-9A-Fa-f]{8}(?![0-9A-Za-z])/g;
+/** HTTP methods (RFC 9110 §9, RFC 5789, RFC 4918 §9) kept as they are: they say nothing about anyone. */
+const STANDARD_METHODS = new Set([
+  "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH", "PROPFIND", "PROPPATCH", "MKCOL", "COPY", "MOVE", "LOCK", "UNLOCK",
+]);
+/** Request paths that are public API entry points (vSphere's, which role inference names): kept before the pseudonym. */
+const KEPT_PATHS = /^\/(?:sdk|api|rest|ui)(?=[/?]|$)/;
+/**
+ * A software version as SSH identification strings (RFC 4253 §4.2) and HTTP Server headers
+ * (RFC 9110 §10.2.4) write it: a product name and a version that starts with a digit
+ * ("OpenSSH_8.9p1", "nginx/1.18.0", "Microsoft-IIS/10.0"). Anything else is replaced whole.
+ */
+const SOFTWARE_RE = /^[A-Za-z][A-Za-z0-9]{1,23}(?:[_/-][A-Za-z]{1,12})?[_/-][0-9][A-Za-z0-9.+~]{0,24}$/;
+/** The VMware authd greeting and the words its options are made of (test/detect/fixtures.ts AUTHD_LINE). */
+const AUTHD_RE = /^(220 VMware Authentication Daemon Version \d{1,3}(?:\.\d{1,3}){0,3})(.*)$/s;
+const AUTHD_WORDS = new Set(["SSL", "Required", "ServerDaemonProtocol", "SOAP", "MKSDisplayProtocol", "VNC", "VMXARGS", "NFCSSL", "supported", "t", "ssl"]);
+/** An HTTP status line (RFC 9112 §4): the version and code stay, and the reason phrase when it is a standard one (RFC 9110 §15). */
+const HTTP_STATUS_RE = /^(HTTP\/\d\.\d \d{3}) (.*)$/s;
+const REASON_PHRASES = new Set([
+  "OK", "Created", "Accepted", "No Content", "Moved Permanently", "Found", "See Other", "Not Modified", "Temporary Redirect", "Permanent Redirect",
+  "Bad Request", "Unauthorized", "Forbidden", "Not Found", "Method Not Allowed", "Request Timeout", "Internal Server Error", "Not Implemented",
+  "Bad Gateway", "Service Unavailable", "Gateway Timeout", "Connection established", "Connection Established",
+]);
+/** An anomaly's quote of the bytes it saw: `…: "BYTES"`, at the end (maybe before " (frame N)"). */
+const QUOTE_RE = /^(.*?: ")(.*)("(?: \(frame \d+\))?)$/s;
 /** Any word that may be a single-label or dotted host name (for names already known). */
 const WORD_RE = /(?<![A-Za-z0-9_.@-])(?:\*\.)?[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?/g;
 const EMAIL_RE = /(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]{1,64}@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}(?![A-Za-z0-9-])/g;
@@ -317,7 +393,7 @@ class Pseudonyms {
 
   mac(s: string): string {
     const hex = s.replace(/[^0-9A-Fa-f]/g, "").toLowerCase();
-    const key = hex.match(/../g)!.join(":");
+    const key = hex.length === 12 ? hex.match(/../g)!.join(":") : s;
     return this.token("mac", key, key, "mac");
   }
 
@@ -325,12 +401,15 @@ class Pseudonyms {
   name(raw: string): string {
     let n = raw.toLowerCase();
     while (n.endsWith(".")) n = n.slice(0, -1);
-    if (n === "") return raw;
+    if (n === "") return this.token("name", raw, raw, "name");
     const ip = parseIp(n);
     if (ip) return this.ip(ip);
+    // A name that is not a well-formed host name (markup, spaces, escaped bytes, an IDN in UTF-8,
+    // a label over 63 characters) is replaced whole: no part of it is kept.
+    if (!WELL_FORMED_NAME.test(n.startsWith("*.") ? n.slice(2) : n)) return this.token("name", n, n, "name");
     if (n.startsWith("*.")) return "*." + this.name(n.slice(2));
     // SRV-style service labels (_ldap._tcp.…) name a protocol, not a host.
-    const svc = /^((?:_[a-z0-9-]+\.)+)(.+)$/.exec(n);
+    const svc = SERVICE_LABELS.exec(n);
     if (svc) return svc[1] + this.name(svc[2]);
     const rev4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.in-addr\.arpa$/.exec(n);
     if (rev4) {
@@ -347,6 +426,88 @@ class Pseudonyms {
     const key = raw.trim().toLowerCase();
     if (key === "") return raw;
     return this.token("user", key, raw.trim(), "user");
+  }
+
+  /** A string off the wire replaced whole: `[PREFIX-N]`, one per distinct value. */
+  whole(prefix: string, raw: string): string {
+    return this.token("text", `${prefix}\u0000${raw}`, raw, prefix);
+  }
+
+  /** An HTTP method: the standard ones stay. */
+  method(raw: string): string {
+    return STANDARD_METHODS.has(raw) ? raw : this.whole("method", raw);
+  }
+
+  /**
+   * Products and versions ("OpenSSH_8.9p1", "SimpleHTTP/0.6 Python/3.11.2", "nginx/1.18.0
+   * (Ubuntu)"): each word of that shape stays, each run of other words goes whole.
+   */
+  software(raw: string): string {
+    const out: string[] = [];
+    let run: string[] = [];
+    const flush = () => {
+      if (run.length) out.push(this.whole("software", run.join(" ")));
+      run = [];
+    };
+    for (const w of raw.split(" ")) {
+      if (SOFTWARE_RE.test(w)) {
+        flush();
+        out.push(w);
+      } else run.push(w);
+    }
+    flush();
+    return out.join(" ");
+  }
+
+  /**
+   * A banner: an SSH identification string keeps "SSH-2.0-" and a software version of the usual
+   * shape (RFC 4253 §4.2), its comments go whole; the VMware authd greeting stays when its
+   * options are the known words; any other line is replaced whole.
+   */
+  banner(raw: string): string {
+    const ssh = /^(SSH-\d{1,2}\.\d{1,2}-)([^ ]+)(?: (.*))?$/s.exec(raw);
+    if (ssh) return ssh[1] + this.software(ssh[2]) + (ssh[3] !== undefined ? ` ${this.whole("banner", ssh[3])}` : "");
+    const status = HTTP_STATUS_RE.exec(raw);
+    if (status) return REASON_PHRASES.has(status[2]) ? raw : `${status[1]} ${this.whole("banner", status[2])}`;
+    const authd = AUTHD_RE.exec(raw);
+    if (authd) {
+      const words = authd[2].split(/[\s,:/]+/).filter((w) => w !== "");
+      return words.every((w) => AUTHD_WORDS.has(w)) ? raw : `${authd[1]} ${this.whole("banner", authd[2])}`;
+    }
+    return this.whole("banner", raw);
+  }
+
+  /**
+   * An anomaly message: its quote of the bytes goes whole, and the words around it (or all of a
+   * message without a quote) are the detector's own — counts, offsets, field names — scanned as
+   * text off the wire except for one-label names, so that "not a TLS record" keeps its "a".
+   */
+  quote(raw: string): string {
+    const q = QUOTE_RE.exec(raw);
+    if (!q) return this.text(raw, "detector");
+    return this.text(q[1], "detector") + this.whole("quote", q[2]) + this.text(q[3], "detector");
+  }
+
+  /** A request path (with its query) from the wire: "/" and "*" stay, a public API entry point keeps its first segment. */
+  path(raw: string): string {
+    if (raw === "" || raw === "/" || raw === "*") return raw;
+    const kept = KEPT_PATHS.exec(raw);
+    if (kept) {
+      const rest = raw.slice(kept[0].length);
+      return rest.length <= 1 ? raw : kept[0] + rest[0] + this.whole("uri", rest.slice(1));
+    }
+    return this.whole("uri", raw);
+  }
+
+  /** A certificate CN: a host name or address as one, else `[cn-N]`. */
+  cn(value: string): string {
+    if (value.includes(".") || this.knownNames.has(value.toLowerCase()) || parseIp(value)) return this.nameOrIp(value);
+    return this.dnValue("cn", value);
+  }
+
+  /** A value the policy marked in a sentence, named as its field would be. */
+  marked(kind: MarkKind, v: string): string {
+    return this.as(MARK_HANDLING[kind], v);
   }
 
   email(raw: string): string {
@@ -375,24 +536,28 @@ class Pseudonyms {
     const br = /^\[([^\]]*)\](:\d*)?$/.exec(s);
     if (br) {
       const t = this.ipText(br[1]);
-      return t !== null ? t + (br[2] ?? "") : this.text(s, "data");
+      return t !== null ? t + (br[2] ?? "") : this.name(s);
     }
     const bare = this.ipText(s);
     if (bare !== null) return bare;
     const hp = /^([^:\s/]+)(:\d*)?$/.exec(s);
     if (hp) return this.nameOrIp(hp[1]) + (hp[2] ?? "");
-    return this.text(s, "data");
+    return this.name(s);
   }
 
-  /** Request target: the host of an absolute URI or an authority (CONNECT); the path is text. */
+  /**
+   * Request target (RFC 9112 §3.2): an absolute URI keeps its scheme, its user info is a user,
+   * its authority a host and port, its path goes whole; a CONNECT authority is a host and port;
+   * an origin-form path goes whole.
+   */
   uri(s: string): string {
-    const abs = /^([A-Za-z][A-Za-z0-9+.-]*:\/\/)(?:([^/?#@]*)@)?(\[[^\]]*\]|[^/?#:]*)(:\d*)?(.*)$/s.exec(s);
+    const abs = /^([A-Za-z][A-Za-z0-9+.-]{0,15}:\/\/)(?:([^/?#@]*)@)?(\[[^\]]*\]|[^/?#:]*)(:\d*)?(.*)$/s.exec(s);
     if (abs) {
       const user = abs[2] !== undefined ? this.user(abs[2]) + "@" : "";
-      return abs[1] + user + this.hostPort(abs[3]) + (abs[4] ?? "") + this.text(abs[5], "data");
+      return abs[1] + user + this.hostPort(abs[3]) + (abs[4] ?? "") + this.path(abs[5]);
     }
     if (/^(\[[^\]]*\]|[A-Za-z0-9.-]+):\d+$/.test(s)) return this.hostPort(s);
-    return this.text(s, "data");
+    return this.path(s);
   }
 
   /** A distinguished name as Node prints it ("C=US, O=…, CN=…"), RDN by RDN; only the country stays. */
@@ -401,12 +566,12 @@ class Pseudonyms {
       .split(/, (?=[A-Za-z][A-Za-z0-9]*=|\d+(?:\.\d+)+=)/)
       .map((rdn) => {
         const eq = rdn.indexOf("=");
-        if (eq < 0) return this.text(rdn, "data");
+        if (eq < 0) return this.dnValue("dn", rdn);
         const key = rdn.slice(0, eq);
         const value = rdn.slice(eq + 1);
         if (key === "C" && /^[A-Za-z]{2}$/.test(value)) return rdn;
         if (key === "emailAddress") return `${key}=${this.email(value)}`;
-        if (key === "CN" && (value.includes(".") || this.knownNames.has(value.toLowerCase()) || parseIp(value))) return `${key}=${this.nameOrIp(value)}`;
+        if (key === "CN") return `${key}=${this.cn(value)}`;
         return `${key}=${this.dnValue(DN_KINDS[key] ?? "dn", value)}`;
       })
       .join(", ");
@@ -416,13 +581,18 @@ class Pseudonyms {
 
   /**
    * Replace what identifies a network inside free text. "tool" text is the report's own prose
-   * (findings, role reasons, error messages): it is scanned for addresses and for the names the
-   * report already holds, but not for name-shaped words (a Wireshark filter is full of them:
-   * ip.addr, tcp.port), and a one-label name equal to a role word is left alone so "(vcenter)"
-   * stays readable. "data" text came off the wire (banners, anomaly quotes, URIs): anything
-   * shaped like a host name or e-mail address goes too, and known user names.
+   * (findings, role reasons, coverage, error messages): the values the policy marked are named by
+   * their kind first (src/policy/namer.ts); then, as a second net, what is left is scanned for
+   * addresses, file paths, e-mail addresses and the dotted names the report holds — but not for
+   * name-shaped words (a Wireshark filter is full of them: ip.addr, tcp.port), and never for a
+   * one-label name ("a", "the", "vcenter"): in prose that would replace ordinary words, and a
+   * one-label name only ever reaches a sentence through a mark. "data" text came off the wire
+   * (anomaly messages, software versions, the --filter text): anything shaped like a host name
+   * or e-mail address goes too, names written with %2E dots, hex IPv4, bare MACs, and the names
+   * and user names the report holds, one-label ones included. "detector" text (anomaly messages
+   * around their quotes) is scanned as "data" except for one-label names and user names.
    */
-  text(s: string, mode: "tool" | "data"): string {
+  text(s: string, mode: "tool" | "data" | "detector"): string {
     if (s === "") return s;
     const held: string[] = [];
     const hold = (t: string): string => {
@@ -431,7 +601,7 @@ class Pseudonyms {
       for (const ch of (held.length - 1).toString(16)) digits += String.fromCharCode(PH_DIGIT0 + parseInt(ch, 16));
       return PH_OPEN + digits + PH_CLOSE;
     };
-    let out = s;
+    let out = mode === "tool" ? replaceMarks(s, (kind, v) => hold(this.marked(kind, v))) : s;
     // Capture file paths (and their base names), exactly as given.
     for (const f of this.files) {
       const base = f.slice(Math.max(f.lastIndexOf("/"), f.lastIndexOf("\\")) + 1);
@@ -444,18 +614,35 @@ class Pseudonyms {
     out = out.replace(WORD_RE, (m) => {
       const key = m.toLowerCase();
       const bare = key.startsWith("*.") ? key.slice(2) : key;
-      if ((this.knownNames.has(key) || this.knownNames.has(bare)) && !(mode === "tool" && !key.includes(".") && this.roleWords.has(key))) {
+      if ((this.knownNames.has(key) || this.knownNames.has(bare)) && (mode === "data" || key.includes("."))) {
         return hold(this.name(m));
       }
       if (mode === "data" && this.knownUsers.has(key)) return hold(this.user(m));
       return m;
     });
+    if (mode !== "tool") {
+      out = out.replace(PCT_DOT_NAME_RE, (m) => hold(this.name(m.replace(/%2e/gi, "."))));
+      out = out.replace(HEX_V4_RE, (m) => {
+        const n = parseInt(m.slice(2), 16);
+        return hold(this.ipText(`${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`)!);
+      });
+    }
     out = this.addresses(out, hold);
-    if (mode === "data") {
+    if (mode !== "tool") {
+      out = out.replace(BARE_MAC_RE, (m) => hold(this.mac(m)));
       out = out.replace(NAME_RE, (m, star: string | undefined, body: string) => {
-        const last = body.slice(body.lastIndexOf(".") + 1).toLowerCase();
-        if (FILE_EXTENSIONS.has(last)) return m;
-        return hold((star ?? "") + this.name(body));
+        let name = body;
+        let ext = "";
+        // "acme.com.html": the name before a file extension; "index.html" alone is a file.
+        const last = name.slice(name.lastIndexOf(".") + 1).toLowerCase();
+        if (FILE_EXTENSIONS.has(last)) {
+          const before = name.slice(0, name.lastIndexOf("."));
+          if (!before.includes(".")) return m;
+          ext = name.slice(before.length);
+          name = before;
+          if (!/^[a-z]{2,63}$|^xn--/i.test(name.slice(name.lastIndexOf(".") + 1))) return m;
+        }
+        return hold((star ?? "") + this.name(name)) + ext;
       });
     }
     return out.replace(PH_RE, (_m, d: string) => {
@@ -582,11 +769,27 @@ class Pseudonyms {
   }
 
   private field(s: string, path: string): string {
-    switch (FIELDS[path] ?? "data") {
+    const h = FIELDS[path] ?? "data";
+    return h === "tool" && path === "roles.reason" ? this.reason(s) : this.as(h, s);
+  }
+
+  /** One value by what it is. */
+  private as(h: Handling, s: string): string {
+    switch (h) {
       case "keep":
         return s;
       case "ip":
-        return this.ipText(s) ?? this.text(s, "data");
+        return this.ipText(s) ?? this.whole("host", s);
+      case "mac":
+        return this.mac(s);
+      case "method":
+        return this.method(s);
+      case "banner":
+        return this.banner(s);
+      case "software":
+        return this.software(s);
+      case "quote":
+        return this.quote(s);
       case "nameOrIp":
         return this.nameOrIp(s);
       case "hostPort":
@@ -599,8 +802,10 @@ class Pseudonyms {
         return this.dn(s);
       case "file":
         return this.file(s);
+      case "cn":
+        return this.cn(s);
       case "tool":
-        return path === "roles.reason" ? this.reason(s) : this.text(s, "tool");
+        return this.text(s, "tool");
       default:
         return this.text(s, "data");
     }

@@ -207,6 +207,11 @@ export function findingView(f: ReportFinding, files: readonly string[] = []): Fi
   };
 }
 
+/** What a Wireshark filter is introduced with: a redacted report's filters say they use pseudonyms (docs/redaction.md). */
+export function wiresharkLabel(r: Report): string {
+  return r.redaction ? "Wireshark (uses pseudonyms: put the addresses back before running it)" : "Wireshark";
+}
+
 /** Non-empty groups only, errors first; findings keep their report order inside a group. */
 export function findingGroups(r: Report): FindingGroup[] {
   return GROUPS.map(({ severity, name }) => {

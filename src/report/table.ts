@@ -12,6 +12,7 @@ import type { MatrixRow } from "../policy/matrix.js";
 import type { Report } from "./record.js";
 import { displayWidth, terminalSafe, wrapText } from "./sanitize.js";
 import {
+  wiresharkLabel,
   NO_FINDINGS,
   NO_OTHER_CONVERSATIONS,
   NO_ROLES,
@@ -227,7 +228,7 @@ export function renderTable(r: Report, o: TableOptions, matrixRows?: readonly Ma
         out.push(...item(pad, f.message, width));
         if (f.fix) out.push(...item(pad, f.fix, width));
         if (f.where) out.push(...item(pad, f.where, width));
-        out.push(`${pad}Wireshark filter:`);
+        out.push(`${pad}${wiresharkLabel(r)} filter:`);
         out.push(terminalSafe(f.filter));
       }
     }

@@ -280,6 +280,7 @@ describe("HTML report: host names, VLAN IDs and MACs beside addresses", () => {
       clientVersion: "TLS 1.2", version: "TLS 1.2", sni: "vc.example", alpn: [], alpnSelected: null, cipher: null, ja3: null, ja3s: null, ja4: null,
       certificate: { subject: "CN=vc.example, O=Example", issuer: "CN=ca", notBefore: "2024-01-01T00:00:00Z", notAfter: "2030-01-01T00:00:00Z", san: ["vc-alt.example", "10.0.2.2", "fd00::2"], chainLength: 1 },
       helloRetryRequest: false, clientHelloSeen: true, serverHelloSeen: true, alerts: [],
+      certificateVisible: true, chain: [], chainsToPublicRoot: null, truncated: [],
     },
   });
   const plain = conv("10.0.0.5", "10.0.1.7", 902, { vlan: 7 });

@@ -5,16 +5,18 @@
  * unredacted report holds: none may be left. Pseudonyms must be consistent (one value, one
  * pseudonym; two values, two pseudonyms), keep the roles, and leave everything else as it was.
  */
-import { readdirSync } from "node:fs";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, linkSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { reportFor } from "../../src/cli/analyze.js";
+import { reportFor, runAnalyze } from "../../src/cli/analyze.js";
+import { runCapture } from "../../src/cli/capture.js";
 import { formatIpv4, formatIpv6, parseIp } from "../../src/decode/addr.js";
+import { MARKING_NAMER, replaceMarks } from "../../src/policy/namer.js";
 import type { Report } from "../../src/report/record.js";
-import { redactReport, redactReportWithMap } from "../../src/report/redact.js";
+import { REDACTION_NOTE, redactReport, redactReportWithMap, unmarkReport } from "../../src/report/redact.js";
 import { HAVE_PUBLIC, PUBLIC_DIR, REPO_ROOT, SKIP_MESSAGE, corpusFiles } from "../support/corpus.js";
+import { ALERT_HANDSHAKE_FAILURE, Builder, ascii, clientHello, dns, pcapFile, rdpConnectionRequest, udp } from "../tools/make-hostile.js";
 
 const RECORDED = path.join(REPO_ROOT, "fixtures/recorded");
 const recorded = readdirSync(RECORDED)
@@ -117,17 +119,40 @@ function nameRegex(n: string): RegExp {
 
 // ---------------------------------------------------------------------------------------------
 
+/** The plain report and the one --redact builds (its sentences written with marks), for the same inputs. */
+async function bothReports(files: string[], o: Parameters<typeof reportFor>[1] = {}): Promise<{ r: Report; marked: Report }> {
+  const r = await reportFor(files, o);
+  const marked = await reportFor(files, { ...o, redact: true });
+  // The marks carry exactly the values: put back, they give the plain report.
+  expect(unmarkReport(marked)).toEqual(r);
+  return { r, marked };
+}
+
 /** The checks every redacted report must pass; returns the address → pseudonym map seen. */
-function checkRedacted(r: Report): Map<string, string> {
-  const before = JSON.stringify(r);
-  const red = redactReport(r);
-  expect(JSON.stringify(r), "the input report is untouched").toBe(before);
+function checkRedacted(r: Report, marked: Report = r): Map<string, string> {
+  const before = JSON.stringify(marked);
+  const red = redactReport(marked);
+  expect(JSON.stringify(marked), "the input report is untouched").toBe(before);
+  expect(red.redaction).toEqual({ note: REDACTION_NOTE });
   const text = JSON.stringify(red);
+  expect(text, "no mark is left").not.toMatch(/[\uE000-\uE0FF]/);
 
   for (const ip of addressesIn(r)) {
     for (const re of writtenForms(ip)) expect(text, `${ip} written as ${re.source}`).not.toMatch(re);
   }
-  for (const n of namesIn(r)) expect(text, `name ${n}`).not.toMatch(nameRegex(n));
+  // A one-label name ("a", "the", "esxi07") is replaced where it stands as a field's value, and in
+  // the report's sentences and the detectors' anomaly messages only where they quote it (checked
+  // in the planted test): the same word as an ordinary word of a sentence stays.
+  const prose = (x: Report) => ({
+    ...x,
+    conversations: x.conversations.map((c) => ({ ...c, anomalies: c.anomalies.map((a) => ({ ...a, message: "" })) })),
+    findings: x.findings.map((f) => ({ ...f, message: "", fix: "" })),
+    roles: x.roles.map((y) => ({ ...y, reason: "" })),
+    summary: { ...x.summary, coverage: [], fixFirst: [] },
+    redaction: undefined,
+  });
+  const nonProse = strings(prose(red)).join("\n");
+  for (const n of namesIn(r)) expect(n.includes(".") ? text : nonProse, `name ${n}`).not.toMatch(nameRegex(n));
 
   // One address, one pseudonym; two addresses, two pseudonyms; the role inside it.
   const pseudo = new Map<string, string>();
@@ -173,24 +198,25 @@ function checkRedacted(r: Report): Map<string, string> {
   // Numbers, booleans, nulls and the shape are untouched: blank every string and compare.
   const blank = (v: unknown): unknown =>
     typeof v === "string" ? "" : Array.isArray(v) ? v.map(blank) : v !== null && typeof v === "object" ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, blank(x)])) : v;
-  expect(blank(red)).toEqual(blank(r));
+  const { redaction: _note, ...rest } = red;
+  expect(blank(rest)).toEqual(blank(r));
   return pseudo;
 }
 
 describe("redaction of the recorded captures (fixtures/recorded)", () => {
   for (const f of recorded) {
     it(path.basename(f), async () => {
-      const r = await reportFor([f]);
+      const { r, marked } = await bothReports([f]);
       expect(r.conversations.length).toBeGreaterThan(0);
-      checkRedacted(r);
+      checkRedacted(r, marked);
     });
   }
 
   it("all recordings in one report: numbering runs across captures, capture names are pseudonyms", async () => {
-    const r = await reportFor(recorded);
-    const pseudo = checkRedacted(r);
+    const { r, marked } = await bothReports(recorded);
+    const pseudo = checkRedacted(r, marked);
     expect(new Set(pseudo.values()).size).toBe(pseudo.size);
-    const red = redactReport(r);
+    const red = redactReport(marked);
     red.captures.forEach((c, i) => {
       expect(c.file).toBe(`[capture-${i + 1}]${r.captures[i].file.endsWith(".pcap.gz") ? ".pcap.gz" : path.extname(r.captures[i].file)}`);
     });
@@ -200,12 +226,12 @@ describe("redaction of the recorded captures (fixtures/recorded)", () => {
     const dir = mkdtempSync(path.join(tmpdir(), "pnc-redact-"));
     const rolesFile = path.join(dir, "acme-site-roles.json");
     writeFileSync(rolesFile, JSON.stringify({ roles: { esxi: ["10.77.0.20"] } }));
-    const r = await reportFor([path.join(RECORDED, "vmware-authd.pcap")], { role: ["proxy=10.77.0.0/28"], roles: rolesFile });
+    const { r, marked } = await bothReports([path.join(RECORDED, "vmware-authd.pcap")], { role: ["proxy=10.77.0.0/28"], roles: rolesFile });
     const reasons = r.roles.map((x) => x.reason);
     expect(reasons.some((x) => x.includes("10.77.0.0/28"))).toBe(true);
     expect(reasons.some((x) => x.includes(rolesFile))).toBe(true);
-    checkRedacted(r);
-    const red = redactReport(r);
+    checkRedacted(r, marked);
+    const red = redactReport(marked);
     const proxy = red.roles.find((x) => x.role === "proxy")!;
     expect(proxy.reason).toBe("given as --role proxy=[net-1]/28");
     const esxi = red.roles.find((x) => x.role === "esxi")!;
@@ -217,13 +243,17 @@ describe("redaction of the recorded captures (fixtures/recorded)", () => {
 describe.skipIf(!HAVE_PUBLIC)(`redaction of the public corpus${HAVE_PUBLIC ? "" : ` (${SKIP_MESSAGE})`}`, () => {
   for (const f of corpusFiles(PUBLIC_DIR)) {
     it(path.basename(f), async () => {
-      checkRedacted(await reportFor([f]));
+      const { r, marked } = await bothReports([f]);
+      checkRedacted(r, marked);
     });
   }
 });
 
 describe("text inside the report", () => {
-  /** A real report (TLS 1.2 with SNI and certificate) whose free-text fields are then overwritten. */
+  /**
+   * A real report (TLS 1.2 with SNI and certificate) whose free-text fields are then overwritten:
+   * the banner is replaced whole, the anomaly message (no quote in it) gets the second net.
+   */
   async function withText(banner: string, message: string): Promise<{ r: Report; red: Report }> {
     const r = await reportFor([path.join(RECORDED, "tls12-sni-alpn.pcap")]);
     r.conversations[0].banner = banner;
@@ -240,7 +270,8 @@ describe("text inside the report", () => {
     );
     const server = red.conversations[0].server.ip;
     expect(r.conversations[0].server.ip).toBe("10.77.0.20");
-    const b = red.conversations[0].banner!;
+    expect(red.conversations[0].banner).toMatch(/^\[banner-\d+\]$/);
+    const b = red.conversations[0].anomalies.at(-1)!.message;
     const v6 = /\/ (\[[a-z-]+-\d+\]) \//.exec(b)![1];
     expect(b).toBe(`peer ${server} / ${v6} / ${v6}:443 / ${server}:443 / ${v6} / ${server}.in-addr.arpa`);
     expect(red.findings[0].message).toBe(`to ${server}, ${v6}.`);
@@ -254,10 +285,33 @@ describe("text inside the report", () => {
     );
     // The conversation's own MACs (client.mac, server.mac) come first: the banner's is the third.
     expect(red.conversations[0].client.mac).toBe("[mac-1]");
-    expect(red.conversations[0].banner).toBe(
+    expect(red.conversations[0].anomalies.at(-1)!.message).toBe(
       "220 [name-2].example ESMTP ([net-1]/16, [mac-3], [mac-3], [email-1]) GET /index.html OpenSSH_8.2p1 TLS 1.2",
     );
-    expect(red.conversations[0].anomalies.at(-1)!.message).toBe(red.conversations[0].banner);
+    expect(red.conversations[0].banner).toMatch(/^\[banner-\d+\]$/);
+  });
+
+  it("the second net, in text from the wire: %2E dots, names before .html, _x and -x, labels over 63, hex IPv4, bare MACs", async () => {
+    const long = "y".repeat(70);
+    const { r, red } = await withText(
+      `see files%2Eacme-corp%2Ecom, vc01.acme-corp.com.html, nas01.acme-corp.com_x, esx07.acme-corp.com-x, ${long}.acme-corp.com, 0x0A4D0014, 02163eaabbcc; index.html, cmd.exe and 123456789012 stay`,
+      "x",
+    );
+    const m = red.conversations[0].anomalies.at(-1)!.message;
+    for (const s of ["acme-corp", "vc01", "nas01", "esx07", long, "0a4d0014", "02163eaabbcc"]) expect(m.toLowerCase(), s).not.toContain(s);
+    const server = red.conversations[0].server.ip;
+    expect(r.conversations[0].server.ip).toBe("10.77.0.20");
+    expect(m).toMatch(/^see \[name-\d+\]\.com, \[name-\d+\]\.com\.html, \[name-\d+\]\.com_x, \[name-\d+\]\.com-x, \[name-\d+\], /);
+    expect(m).toContain(`, ${server}, [mac-`);
+    expect(m).toMatch(/; index\.html, cmd\.exe and 123456789012 stay$/);
+  });
+
+  it("marks carry any value exactly, whatever bytes it has", () => {
+    for (const v of ["evil.example<script>\uE003\uE002name:AA\uE003", "b\u00fccher.de", " spaced \"quoted\" ", ""]) {
+      const m = MARKING_NAMER.wire("name", v);
+      expect(m).toMatch(/^\S+$/);
+      expect(replaceMarks(`for ${m}.`, (k, x) => `<${k}:${x}>`)).toBe(`for <name:${v}>.`);
+    }
   });
 
   it("a filter keeps its field names; the report's own prose keeps role words", async () => {
@@ -349,11 +403,13 @@ describe("text scanning never throws, never leaks, and stays linear", () => {
       }
       const r = structuredClone(base);
       r.conversations[0].banner = s;
+      r.conversations[0].anomalies.push({ name: "test_anomaly", message: s });
       r.findings[0].message = s;
       const red = redactReport(r);
-      for (const field of [red.conversations[0].banner!, red.findings[0].message]) {
+      expect(red.conversations[0].banner).toMatch(/^\[banner-\d+\]$/);
+      for (const field of [red.conversations[0].anomalies.at(-1)!.message, red.findings[0].message]) {
         for (const u of used) {
-          // Names are only promised in text from the wire (the banner); addresses everywhere.
+          // Names are only promised in text from the wire (the anomaly); addresses everywhere.
           if (NAMES.includes(u) && field === red.findings[0].message) continue;
           expect(field.toLowerCase(), `seed ${seed}: ${JSON.stringify(s)}`).not.toContain(u.toLowerCase());
         }
@@ -370,5 +426,229 @@ describe("text scanning never throws, never leaks, and stays linear", () => {
     const t = performance.now();
     redactReport(r);
     expect(performance.now() - t).toBeLessThan(1000);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// The odd shapes of issue 13, planted in a capture built byte by byte (test/tools/make-hostile.ts
+// builds the layers, one comment per field), analyzed with --redact into every format.
+
+const LAN = (last: number): number[] => [10, 66, 0, last];
+const PROXY_IP = LAN(10);
+/** UTF-8 bytes as a "binary" string, so that the builders (one char = one byte) send them as they are. */
+const utf8 = (s: string): string => Buffer.from(s, "utf8").toString("latin1");
+const crlf = (s: string): number[] => ascii(s + "\r\n");
+
+const PLANTED = {
+  sniScript: "evil.example<script>alert(1)</script>",
+  sniIdn: "bücher.acme-corp.de",
+  sniUpperDot: "VCENTER01.Corp-Lab.LOCAL.",
+  sniLong: "x".repeat(70) + ".longlabel.example",
+  sniUnderscore: "backup_srv01.acme-corp.internal",
+  /** One-label English words as an SNI, a Host and DNS names: replaced where they stand, never in sentences. */
+  sniWord: "a",
+  hostWord: "from",
+  dnsWords: ["the", "no", "a"],
+  uri: "/backup/vc01.acme-corp.com.html?u=jdoe_x&next=files%2Eacme-corp%2Ecom&mac=02163eaabbcc",
+  vsphere: "/sdk/vimService?host=esx07.acme-corp.com-x",
+  hostIdn: "BÜCHER.acme-corp.de:443",
+  plainBanner: "220 ftp.acme-corp.com_x ready at ::ffff:10.66.0.99 (0x0A420063, 02:16:3e:aa:bb:cc)",
+  authdBanner: "220 VMware Authentication Daemon Version 1.10: SSL Required, esx07.acme-corp.com",
+  authdClient: "USER jdoe@acme-corp.com nas01.acme-corp.com.html",
+  sshServer: "SSH-2.0-OpenSSH_8.9p1 nas01_x.acme-corp.com 0x0a420063 02163eaabbcc",
+  rdpCookie: "Cookie: mstshash=JDOE-LAPTOP",
+  dnsNames: ["NAS01.Acme-Corp.LOCAL", "_ldap._tcp.dc01.acme-corp.local", "_secret-host.acme-corp.local"],
+  dnsAnswer: { name: "vcenter02.corp-lab.local", address: LAN(80) },
+};
+
+/** Pieces of the planted values that name the "customer": none may appear in any format, in any case. */
+const SECRETS = [
+  "acme-corp", "acme%2dcorp", "corp-lab", "jdoe", "esx07", "nas01", "vc01", "backup_srv01", "longlabel", "x".repeat(70), "evil.example",
+  "bücher", "b\\xc3\\xbc", "büch", "\\xc3\\x9c", "vcenter01", "vcenter02", "_secret-host", "dc01", "10.66.0.", "0a420063", "02163eaabbcc",
+  "02:16:3e:aa:bb:cc", "a42:63", "a42:14", "a42:a",
+];
+
+/** A DNS response (RFC 1035 §4.1): the question and one A record answering it. */
+function dnsAnswer(id: number, labels: readonly string[], address: readonly number[]): number[] {
+  const name = [...labels.flatMap((l) => [l.length, ...ascii(l)]), 0x00]; // labels, then the root
+  return [
+    ...[id >>> 8, id & 0xff], // ID
+    0x81, 0x80, // flags: QR, RD, RA, RCODE 0
+    0, 1, // QDCOUNT
+    0, 1, // ANCOUNT
+    0, 0, // NSCOUNT
+    0, 0, // ARCOUNT
+    ...name, 0, 1, 0, 1, // QNAME, QTYPE A, QCLASS IN
+    ...name, // answer NAME (written out, no compression)
+    0, 1, 0, 1, // TYPE A, CLASS IN
+    0, 0, 0x0e, 0x10, // TTL 3600
+    0, 4, // RDLENGTH
+    ...address, // RDATA: the IPv4 address
+  ];
+}
+
+function plantedPcap(): Uint8Array {
+  const b = new Builder();
+  const tls = (last: number, sni: string) =>
+    b.tcpConversation(PROXY_IP, 41000 + last, LAN(last), 443, [
+      [true, clientHello(sni, ["http/1.1"])],
+      [false, ALERT_HANDSHAKE_FAILURE],
+    ]);
+  // TLS to 443 with the odd server names; each server answers with a fatal alert (tls-not-established quotes the SNI).
+  tls(20, PLANTED.sniScript);
+  tls(21, utf8(PLANTED.sniIdn));
+  tls(22, PLANTED.sniUpperDot);
+  tls(23, PLANTED.sniLong);
+  tls(24, PLANTED.sniUnderscore);
+  tls(80, PLANTED.sniWord);
+  // Plain HTTP on 443 (plaintext-where-tls-required quotes the request): a path full of names, a one-word Host.
+  const get = (uri: string, host: string) => crlf(`GET ${uri} HTTP/1.1`).concat(crlf(`Host: ${host}`), crlf("Cookie: s=nas01.acme-corp.com-x"), crlf(""));
+  const ok = crlf("HTTP/1.1 200 OK").concat(crlf("Server: nginx/1.18.0 (vc01.acme-corp.com)"), crlf("Content-Length: 0"), crlf(""));
+  b.tcpConversation(PROXY_IP, 41050, LAN(50), 443, [[true, get(PLANTED.uri, PLANTED.hostWord)], [false, ok]]);
+  // The vSphere API path (a vCenter by its API, the reason quotes the path) with a non-ASCII Host.
+  b.tcpConversation(PROXY_IP, 41051, LAN(51), 443, [[true, get(PLANTED.vsphere, utf8(PLANTED.hostIdn))], [false, ok]]);
+  // 902: a plain-text banner (the finding quotes it), and an authd greeting followed by a plain-text login (an anomaly quotes it).
+  b.tcpConversation(PROXY_IP, 41030, LAN(30), 902, [[false, crlf(PLANTED.plainBanner)]]);
+  b.tcpConversation(PROXY_IP, 41031, LAN(31), 902, [[false, crlf(PLANTED.authdBanner)], [true, crlf(PLANTED.authdClient)]]);
+  // SSH with names, a hex IPv4 and a bare MAC in the server's comment.
+  b.tcpConversation(PROXY_IP, 41060, LAN(60), 22, [[false, crlf(PLANTED.sshServer)], [true, crlf("SSH-2.0-OpenSSH_8.9p1")]]);
+  // RDP with a user name in the cookie.
+  b.tcpConversation(PROXY_IP, 41070, LAN(70), 3389, [[true, rdpConnectionRequest(PLANTED.rdpCookie)]]);
+  // DNS: English words, an upper-case name, SRV-style labels and a fake one; one answer naming a vCenter.
+  let id = 0x5000;
+  for (const n of [...PLANTED.dnsWords, ...PLANTED.dnsNames]) {
+    b.add(true, PROXY_IP, LAN(53), 17, udp(PROXY_IP, LAN(53), 41053, 53, dns(id, n.split("."))));
+    b.add(false, LAN(53), PROXY_IP, 17, udp(LAN(53), PROXY_IP, 53, 41053, dns(id, n.split("."), 3)));
+    id++;
+  }
+  const an = PLANTED.dnsAnswer;
+  b.add(true, PROXY_IP, LAN(53), 17, udp(PROXY_IP, LAN(53), 41053, 53, dns(id, an.name.split("."))));
+  b.add(false, LAN(53), PROXY_IP, 17, udp(LAN(53), PROXY_IP, 53, 41053, dnsAnswer(id, an.name.split("."), an.address)));
+  return pcapFile(b);
+}
+
+/** Words of the sentence the policy wrote, without the values it marked. */
+function ordinaryWords(marked: string): string[] {
+  return replaceMarks(marked, () => " ").toLowerCase().match(/[a-z]+/g) ?? [];
+}
+
+function count(words: readonly string[], w: string): number {
+  return words.filter((x) => x === w).length;
+}
+
+describe("planted odd shapes (issue 13), every format", () => {
+  const dir = mkdtempSync(path.join(tmpdir(), "pnc-planted-"));
+  const capture = path.join(dir, "acme-corp-esx07.pcap");
+  writeFileSync(capture, plantedPcap());
+
+  it("the capture carries every planted value into the plain report (so the checks below check something)", async () => {
+    const r = await reportFor([capture]);
+    const all = JSON.stringify(r);
+    for (const s of ["evil.example<script>", "b\\\\xc3\\\\xbccher.acme-corp.de", "VCENTER01.Corp-Lab.LOCAL", PLANTED.sniLong, PLANTED.sniUnderscore, PLANTED.uri, PLANTED.vsphere]) {
+      expect(all, s).toContain(s);
+    }
+    for (const s of ["ftp.acme-corp.com_x", "nas01_x.acme-corp.com", "JDOE-LAPTOP", "jdoe@acme-corp.com", "_secret-host.acme-corp.local", "vcenter02.corp-lab.local"]) expect(all, s).toContain(s);
+    // The sentences quote the wire strings: the SNI, the request, the banner, the vSphere path, the DNS answer.
+    const prose = JSON.stringify([r.findings, r.roles, r.summary]);
+    for (const s of ["evil.example<script>", PLANTED.uri, "Host from", "ftp.acme-corp.com_x", "/sdk/vimService", "vcenter02.corp-lab.local", "VCENTER01.Corp-Lab.LOCAL", "ClientHello for a "]) {
+      expect(prose, s).toContain(s);
+    }
+    expect(r.roles.find((x) => x.ip === "10.66.0.10")?.role).toBe("proxy");
+  });
+
+  it("redacted: no planted original, address or fragment survives; sentences keep their ordinary words", async () => {
+    const { r, marked } = await bothReports([capture]);
+    checkRedacted(r, marked);
+    const red = redactReport(marked);
+    const text = JSON.stringify(red).toLowerCase();
+    for (const s of SECRETS) expect(text, s).not.toContain(s.toLowerCase());
+    // Each field is replaced whole: the one-label words where they stand.
+    const conv = (server: number) => red.conversations[r.conversations.findIndex((c) => c.server.ip === `10.66.0.${server}`)];
+    expect(conv(80).tls!.sni).toMatch(/^\[name-\d+\]$/);
+    expect(conv(50).http!.host).toMatch(/^\[name-\d+\]$/);
+    expect(conv(50).http!.uri).toMatch(/^\[uri-\d+\]$/);
+    expect(conv(51).http!.uri).toMatch(/^\/sdk\/\[uri-\d+\]$/);
+    expect(conv(20).tls!.sni).toMatch(/^\[name-\d+\]$/);
+    expect(conv(22).tls!.sni).toMatch(/^\[name-\d+\]\.local$/);
+    expect(conv(30).banner).toMatch(/^\[banner-\d+\]$/);
+    expect(conv(50).banner).toBe("HTTP/1.1 200 OK");
+    expect(conv(50).http!.server).toMatch(/^nginx\/1\.18\.0 \[software-\d+\]$/);
+    expect(conv(31).banner).toMatch(/^220 VMware Authentication Daemon Version 1\.10 \[banner-\d+\]$/);
+    expect(conv(60).ssh!.serverBanner).toMatch(/^SSH-2\.0-OpenSSH_8\.9p1 \[banner-\d+\]$/);
+    expect(conv(60).ssh!.serverSoftware).toBe("OpenSSH_8.9p1");
+    expect(conv(70).rdp!.cookie).toMatch(/^\[user-\d+\]$/);
+    const queries = conv(53).dns!.queries;
+    expect(queries.slice(0, 3).every((q) => /^\[name-\d+\]$/.test(q))).toBe(true);
+    expect(queries).toContain("_ldap._tcp.[name-" + /\[name-(\d+)\]/.exec(queries[4])![1] + "].local");
+    expect(queries[5]).toMatch(/^\[name-\d+\]\.local$/);
+    const quote = conv(31).anomalies.find((a) => a.name === "authd_plaintext_after_banner");
+    expect(quote?.message).toMatch(/: "\[quote-\d+\]"/);
+    // The sentences: every ordinary word of what the policy wrote is still there, as often.
+    const pairs: [string, string][] = [
+      ...marked.findings.flatMap((f, i) => [[f.message, red.findings[i].message], [f.fix ?? "", red.findings[i].fix ?? ""]] as [string, string][]),
+      ...marked.roles.map((x, i): [string, string] => [x.reason, red.roles[i].reason]),
+      ...marked.summary.fixFirst.map((x, i): [string, string] => [x.text, red.summary.fixFirst[i].text]),
+      ...marked.summary.coverage.map((x, i): [string, string] => [x.message, red.summary.coverage[i].message]),
+    ];
+    let checked = 0;
+    for (const [m, d] of pairs) {
+      const want = ordinaryWords(m);
+      const have = d.toLowerCase().match(/[a-z]+/g) ?? [];
+      for (const w of new Set(want)) expect(count(have, w), `"${w}" in ${JSON.stringify(d)}`).toBeGreaterThanOrEqual(count(want, w));
+      checked += count(want, "the") + count(want, "a") + count(want, "from") + count(want, "no");
+    }
+    expect(checked).toBeGreaterThan(10);
+    // The detectors' anomaly messages likewise, around their quotes.
+    r.conversations.forEach((c, i) =>
+      c.anomalies.forEach((a, j) => {
+        const want = a.message.replace(/: ".*"$/s, "").toLowerCase().match(/[a-z]+/g) ?? [];
+        const have = red.conversations[i].anomalies[j].message.toLowerCase().match(/[a-z]+/g) ?? [];
+        for (const w of ["a", "the", "from", "no", "not"]) expect(count(have, w), `"${w}" in ${red.conversations[i].anomalies[j].message}`).toBe(count(want, w));
+      }),
+    );
+    // The sentences name the fields' pseudonyms.
+    const f20 = red.findings.find((f) => f.conversations.includes(conv(20).id))!;
+    expect(f20.message).toContain(`ClientHello for ${conv(20).tls!.sni} `);
+    const f50 = red.findings.find((f) => f.conversations.includes(conv(50).id))!;
+    expect(f50.message).toContain(`HTTP (GET ${conv(50).http!.uri}, Host ${conv(50).http!.host})`);
+  });
+
+  it("analyze --redact --redact-key: JSON, table, Markdown and HTML hold no planted original; the key holds them all, apart", async () => {
+    const outputs = ["r.json", "r.txt", "r.md", "r.html"].map((f) => path.join(dir, f));
+    for (const [i, out] of outputs.entries()) {
+      const key = path.join(dir, `key-${i}.json`);
+      const code = await runAnalyze([capture], { output: out, redactKey: key, role: [], failOn: "none", color: "never", reassemblyBytes: 16384, quiet: true });
+      expect(code).toBe(0);
+      const text = readFileSync(out, "utf8");
+      const lower = text.toLowerCase();
+      for (const s of SECRETS) expect(lower, `${path.basename(out)}: ${s}`).not.toContain(s.toLowerCase());
+      expect(text).toContain("[proxy-1]");
+      expect(text).toMatch(out.endsWith(".json") ? /"note": "Addresses, names and strings from the wire are pseudonyms/ : /Wireshark \(uses pseudonyms/);
+      const k = JSON.parse(readFileSync(key, "utf8")) as { schema: string; report: string; entries: { pseudonym: string; kind: string; original: string }[] };
+      expect(k.schema).toBe("phoenix-netcheck.redaction-key/v1");
+      expect(k.report).toBe(path.basename(out));
+      expect(statSync(key).mode & 0o077).toBe(0);
+      const originals = k.entries.map((e) => e.original).join("\n");
+      for (const s of ["10.66.0.10", "evil.example<script>alert(1)</script>", "jdoe", "vcenter02.corp-lab.local", "from", capture]) expect(originals, s).toContain(s);
+      // The JSON report holds every pseudonym the key explains.
+      if (out.endsWith(".json")) for (const e of k.entries) expect(text).toContain(e.pseudonym);
+    }
+  });
+
+  it("--redact-key is refused (before reading) when it is an input, the report, or the same file by another name", async () => {
+    const base = { role: [], failOn: "none" as const, color: "never" as const, reassemblyBytes: 16384, quiet: true };
+    const out = path.join(dir, "refused.json");
+    await expect(runAnalyze([capture], { ...base, output: out, redactKey: capture })).rejects.toThrow(/is an input/);
+    await expect(runAnalyze([capture], { ...base, output: out, redactKey: out })).rejects.toThrow(/is the report/);
+    const link = path.join(dir, "hard-link.pcap");
+    linkSync(capture, link);
+    await expect(runAnalyze([capture], { ...base, output: out, redactKey: link })).rejects.toThrow(/is an input/);
+    await expect(runAnalyze([capture], { ...base, output: out, redactKey: "-" })).rejects.toThrow(/needs a file name/);
+    expect(existsSync(out)).toBe(false);
+    expect(readFileSync(capture)).toEqual(Buffer.from(plantedPcap()));
+    // capture: the -w file is an input of the report too; refused before any interface is opened.
+    const w = path.join(dir, "evidence.pcapng");
+    await expect(runCapture({ interface: "pnc-no-such-if0", write: w, redactKey: w, quiet: true })).rejects.toThrow(/is an input/);
+    expect(existsSync(w)).toBe(false);
   });
 });

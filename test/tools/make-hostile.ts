@@ -11,7 +11,7 @@
  * cookie and RDP_NEG_REQ ([MS-RDPBCGR] 2.2.1.1).
  */
 
-const ascii = (s: string): number[] => [...s].map((c) => c.charCodeAt(0) & 0xff);
+export const ascii = (s: string): number[] => [...s].map((c) => c.charCodeAt(0) & 0xff);
 const u16 = (v: number): number[] => [(v >>> 8) & 0xff, v & 0xff];
 const u24 = (v: number): number[] => [(v >>> 16) & 0xff, (v >>> 8) & 0xff, v & 0xff];
 const u32 = (v: number): number[] => [(v >>> 24) & 0xff, (v >>> 16) & 0xff, (v >>> 8) & 0xff, v & 0xff];
@@ -104,7 +104,7 @@ function tcp(src: number[], dst: number[], sport: number, dport: number, seq: nu
 }
 
 /** UDP header and payload, checksum over the RFC 768 pseudo-header. */
-function udp(src: number[], dst: number[], sport: number, dport: number, data: number[]): number[] {
+export function udp(src: number[], dst: number[], sport: number, dport: number, data: number[]): number[] {
   const seg = [...u16(sport), ...u16(dport), ...u16(8 + data.length), 0, 0, ...data];
   const c = checksum([...src, ...dst, 0, 17, ...u16(seg.length), ...seg]) || 0xffff;
   seg[6] = c >>> 8;
@@ -116,7 +116,7 @@ function udp(src: number[], dst: number[], sport: number, dport: number, data: n
 // Payloads.
 
 /** A TLS 1.2 record carrying one ClientHello with SNI, ALPN and supported_versions. */
-function clientHello(sni: string, alpn: readonly string[]): number[] {
+export function clientHello(sni: string, alpn: readonly string[]): number[] {
   const name = ascii(sni);
   const serverName = [
     ...u16(name.length + 3), // ServerNameList length
@@ -146,10 +146,10 @@ function clientHello(sni: string, alpn: readonly string[]): number[] {
 }
 
 /** A TLS alert record: fatal (2) handshake_failure (40). */
-const ALERT_HANDSHAKE_FAILURE = [0x15, ...u16(0x0303), ...u16(2), 0x02, 40];
+export const ALERT_HANDSHAKE_FAILURE = [0x15, ...u16(0x0303), ...u16(2), 0x02, 40];
 
 /** A DNS message with one question (QTYPE A, QCLASS IN); a response when `rcode` is given. */
-function dns(id: number, labels: readonly string[], rcode?: number): number[] {
+export function dns(id: number, labels: readonly string[], rcode?: number): number[] {
   const qname = [...labels.flatMap((l) => [l.length, ...ascii(l)]), 0x00]; // labels, then the root
   const flags = rcode === undefined ? 0x0100 : 0x8180 | rcode; // RD; or QR RD RA + RCODE
   return [
@@ -166,7 +166,7 @@ function dns(id: number, labels: readonly string[], rcode?: number): number[] {
 }
 
 /** TPKT + X.224 Connection Request with a routing cookie line and an RDP_NEG_REQ asking for TLS. */
-function rdpConnectionRequest(cookie: string): number[] {
+export function rdpConnectionRequest(cookie: string): number[] {
   const x224 = [
     0xe0, // CR CDT: Connection Request
     ...u16(0), // DST-REF
@@ -189,7 +189,7 @@ interface Frame {
   data: number[];
 }
 
-class Builder {
+export class Builder {
   frames: Frame[] = [];
   private ipId = 1;
 
@@ -268,6 +268,11 @@ export function buildHostilePcap(): Uint8Array {
   b.add(true, proxy, ip(53), 17, udp(proxy, ip(53), 40009, 53, dns(0x4242, HOSTILE.dnsLabels)));
   b.add(false, ip(53), proxy, 17, udp(ip(53), proxy, 53, 40009, dns(0x4242, HOSTILE.dnsLabels, 3)));
 
+  return pcapFile(b);
+}
+
+/** A pcap file (little-endian, microseconds, LINKTYPE_ETHERNET) of the builder's frames, one per millisecond. */
+export function pcapFile(b: Builder): Uint8Array {
   const header = [
     ...u32le(0xa1b2c3d4), // Magic Number (microsecond timestamps), little-endian
     ...u16le(2), // Major Version

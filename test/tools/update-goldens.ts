@@ -17,6 +17,7 @@ import { reportFor } from "../../src/cli/analyze.js";
 import { builtinMatrix } from "../../src/policy/matrix.js";
 import { renderMarkdown } from "../../src/report/markdown.js";
 import type { Report } from "../../src/report/record.js";
+import { redactReport } from "../../src/report/redact.js";
 import { renderTable } from "../../src/report/table.js";
 import { buildHostilePcap } from "./make-hostile.js";
 
@@ -35,6 +36,8 @@ export interface GoldenCase {
   files: string[];
   /** True when the files are in ../shared (skipped when it is absent). */
   shared: boolean;
+  /** Rendered as `--redact` renders it (docs/redaction.md). */
+  redact?: boolean;
 }
 
 const pub = (f: string) => `../shared/captures/public/${f}`;
@@ -53,6 +56,8 @@ export const CASES: GoldenCase[] = [
   { name: "public-three-captures", files: [pub("dns-udp.pcap"), pub("http-get.pcap"), pub("ntp-v4.pcap")], shared: true },
   { name: "public-empty", files: [pub("empty-header-only.pcap")], shared: true },
   { name: "hostile", files: [HOSTILE_PCAP], shared: false },
+  { name: "redacted-sample", files: ["fixtures/sample.pcapng"], shared: false, redact: true },
+  { name: "redacted-plaintext-http-on-443", files: ["fixtures/recorded/plaintext-http-on-443.pcap"], shared: false, redact: true },
 ];
 
 /** The outputs of one case, by golden file suffix. */
@@ -70,11 +75,11 @@ export function available(c: GoldenCase): boolean {
 
 /** The report for a case, with each capture's `file` as the repository-relative path. */
 export async function caseReport(c: GoldenCase): Promise<Report> {
-  const r = await reportFor(c.files.map((f) => path.resolve(REPO, f)));
+  const r = await reportFor(c.files.map((f) => path.resolve(REPO, f)), { redact: c.redact });
   r.captures.forEach((cap, i) => {
     cap.file = c.files[i];
   });
-  return r;
+  return c.redact ? redactReport(r) : r;
 }
 
 export async function renderCase(c: GoldenCase): Promise<Record<Output, string>> {
