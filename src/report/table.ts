@@ -228,7 +228,7 @@ export function renderTable(r: Report, o: TableOptions, matrixRows?: readonly Ma
         out.push(...item(pad, f.message, width));
         if (f.fix) out.push(...item(pad, f.fix, width));
         if (f.where) out.push(...item(pad, f.where, width));
-        out.push(`${pad}${wiresharkLabel(r)} filter:`);
+        out.push(...item(pad, `${wiresharkLabel(r)} filter:`, width));
         out.push(terminalSafe(f.filter));
       }
     }

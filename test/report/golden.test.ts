@@ -62,7 +62,7 @@ for (const c of CASES) {
       for (const [o, width] of [["w80.txt", 80], ["w200.txt", 200]] as const) {
         const lines = out[o].split("\n");
         // Wireshark filters stand alone on the line after "Wireshark filter:", never wrapped, to be copied whole.
-        const over = lines.filter((l, i) => visibleWidth(l) > width && !(i > 0 && lines[i - 1].endsWith("Wireshark filter:")));
+        const over = lines.filter((l, i) => visibleWidth(l) > width && !(i > 0 && lines[i - 1].endsWith(" filter:")));
         expect(over, `${o}: lines wider than ${width}`).toEqual([]);
       }
       for (const o of OUTPUTS) {

@@ -53,7 +53,7 @@ function cellTexts(text: string): string[] {
 /** The lines that must fit the width: all but the Wireshark filters, which stand alone on a line, unwrapped, to be copied. */
 function laidOut(text: string): string[] {
   const lines = text.split("\n");
-  return lines.filter((_, i) => i === 0 || !lines[i - 1].endsWith("Wireshark filter:"));
+  return lines.filter((_, i) => i === 0 || !lines[i - 1].endsWith(" filter:"));
 }
 
 describe("renderTable widths", () => {
