@@ -73,7 +73,7 @@ export function addReportOptions(cmd: Command): Command {
       new Option("--format <format>", "report format (default: table on a terminal, else json; with -o, from the file's extension)").choices([...FORMATS]),
     )
     .option("-o, --output <file>", "write the report to FILE (.json, .md, .html, .txt choose the format; - is standard output); never over an input, nor over an existing file without --force")
-    .option("--force", "replace the -o file (and capture's -w file) if it exists")
+    .option("--force", "replace the -o, --evidence and --redact-key files (and capture's -w file) if they exist")
     .option("--matrix <file>", "a matrix file (JSON or YAML) that extends or replaces the built-in Phoenix matrix (docs/matrix-format.md)")
     .option("--role <name=address>", "give a host's role, e.g. proxy=10.0.0.5 or esxi=10.0.1.0/24 (repeatable; docs/roles.md)", collect, [])
     .option("--roles <file>", 'roles file (JSON or YAML), e.g. {"roles": {"proxy": ["10.0.0.5"]}}')
@@ -230,7 +230,7 @@ function fileId(p: string): string | null {
  * Refuse (exit 2, before anything is read) a --redact-key path that is one of the inputs or the
  * report itself: the same path, or the same file under another name (device and inode).
  */
-export function checkRedactKeyPath(key: string | undefined, inputs: readonly string[], output: string | undefined): void {
+export function checkRedactKeyPath(key: string | undefined, inputs: readonly string[], output: string | undefined, force = false): void {
   if (key === undefined) return;
   if (key === "" || key === "-") throw new Error(`--redact-key needs a file name (the key must not go to standard output with the report)`);
   const id = fileId(key);
@@ -239,6 +239,8 @@ export function checkRedactKeyPath(key: string | undefined, inputs: readonly str
       throw new Error(`--redact-key ${key} is ${what} (${p}): the key must be a file of its own`);
     }
   }
+  // As for -o and -w (src/cli/output.ts): an existing file is replaced only when asked to.
+  if (id !== null && !force) throw new Error(`--redact-key ${key} exists: give --force to replace it, or another name`);
 }
 
 /** The redaction key file: JSON, written beside and then renamed over FILE, readable by its owner only. */
@@ -315,8 +317,8 @@ async function analyzeToReport(files: string[], o: AnalyzeInputs): Promise<{ rep
 
 /** `phoenix-netcheck analyze`: returns the process exit code. */
 export async function runAnalyze(files: string[], o: AnalyzeCliOptions): Promise<number> {
-  checkRedactKeyPath(o.redactKey, files, o.output);
-  if (o.evidence) checkEvidenceDestination(o.evidence, files, o.output ?? null);
+  checkRedactKeyPath(o.redactKey, files, o.output, o.force === true);
+  if (o.evidence) checkEvidenceDestination(o.evidence, files, o.output ?? null, o.force === true);
   const progress = new Progress(process.stderr, { enabled: !o.quiet && o.progress !== false && process.stderr.isTTY === true });
   // The first Ctrl-C or SIGTERM stops the reading and the report of what was read follows; a
   // second one ends the process at once (the temporary -o file is removed on exit).

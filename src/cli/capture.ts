@@ -170,9 +170,9 @@ export async function runCapture(o: CaptureCliOptions, io: CaptureIo = {}): Prom
   if (!o.interface) throw new LiveCaptureError("options", "capture needs -i INTERFACE (phoenix-netcheck capture --list shows them)");
 
   // Matrix, roles and destinations first (the --evidence file's too): a mistake in them should not cost a capture.
-  const ev = o.evidence ? liveEvidenceSource(o.evidence, o.write ?? null, o.output ?? null) : null;
+  const ev = o.evidence ? liveEvidenceSource(o.evidence, o.write ?? null, o.output ?? null, o.force === true) : null;
   const { matrix, roles } = policyInputs({ matrix: o.matrix, role: o.role ?? [], roles: o.roles });
-  checkRedactKeyPath(o.redactKey, o.write ? [o.write] : [], o.output);
+  checkRedactKeyPath(o.redactKey, o.write ? [o.write] : [], o.output, o.force === true);
   const reportOpts = {
     format: o.format as Format | undefined,
     output: o.output,

@@ -373,7 +373,7 @@ export class EvidenceError extends Error {
  * the sources (it cannot be read twice), a directory, a missing or read-only directory, one of the
  * input files or the report file itself (same device and inode, whatever the names).
  */
-export function checkEvidenceDestination(dest: string, inputs: string[], reportFile: string | null): void {
+export function checkEvidenceDestination(dest: string, inputs: string[], reportFile: string | null, force = false): void {
   if (dest === "" || dest === "-") throw new EvidenceError(`--evidence needs a file name ending in .pcapng, got "${dest}"`);
   if (path.extname(dest).toLowerCase() !== ".pcapng") throw new EvidenceError(`--evidence writes pcapng: the file name must end in .pcapng, got "${dest}"`);
   if (inputs.includes("-")) {
@@ -415,6 +415,8 @@ export function checkEvidenceDestination(dest: string, inputs: string[], reportF
       throw new EvidenceError(`--evidence ${dest} is ${f === reportFile ? "the report file" : `the input capture ${f}`}: refusing to write over it`);
     }
   }
+  // As for -o and -w (src/cli/output.ts): an existing file is replaced only when asked to.
+  if (!force) throw new EvidenceError(`--evidence ${dest} exists: give --force to replace it, or another name`);
 }
 
 /** Where `capture --evidence` reads its packets back from: the -w file, or a temporary pcapng. */
@@ -434,8 +436,8 @@ export interface LiveEvidenceSource {
  * capture writes and the evidence is read back from — the -w file, or, without -w, a temporary
  * file (removed afterwards) so the packets can be read a second time.
  */
-export function liveEvidenceSource(dest: string, write: string | null, reportFile: string | null): LiveEvidenceSource {
-  checkEvidenceDestination(dest, write !== null ? [write] : [], reportFile);
+export function liveEvidenceSource(dest: string, write: string | null, reportFile: string | null, force = false): LiveEvidenceSource {
+  checkEvidenceDestination(dest, write !== null ? [write] : [], reportFile, force);
   if (write !== null) {
     if (path.resolve(write) === path.resolve(dest)) throw new EvidenceError(`--evidence ${dest} is also the -w file: give them different names`);
     return { source: write, name: path.basename(write), untemp: (s) => s, cleanup: () => {} };

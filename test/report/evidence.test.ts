@@ -393,10 +393,12 @@ describe("--evidence destinations refused before anything is read (one line, Evi
     expect(existsSync(json)).toBe(false); // refused before the analysis: no report either
   });
 
-  it("an existing evidence file is replaced whole (temporary file, then rename): no temporary file is left", async () => {
+  it("an existing evidence file is refused without --force, and with it replaced whole (temporary file, then rename): no temporary file is left", async () => {
     const ev = path.join(dir, "replace.pcapng");
     writeFileSync(ev, "old contents");
-    expect(await runAnalyze([FAILURES], opts({ evidence: ev, output: path.join(dir, "replace.json") }))).not.toBe(2);
+    await expect(runAnalyze([FAILURES], opts({ evidence: ev, output: path.join(dir, "replace-refused.json") }))).rejects.toThrow(/exists: give --force/);
+    expect(readFileSync(ev, "utf8")).toBe("old contents");
+    expect(await runAnalyze([FAILURES], opts({ evidence: ev, output: path.join(dir, "replace.json"), force: true }))).not.toBe(2);
     expect(readFileSync(ev).readUInt32LE(0)).toBe(0x0a0d0d0a);
     expect(readdirSync(dir).filter((f) => f.endsWith(".tmp"))).toEqual([]);
   });

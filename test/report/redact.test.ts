@@ -644,6 +644,11 @@ describe("planted odd shapes (issue 13), every format", () => {
     linkSync(capture, link);
     await expect(runAnalyze([capture], { ...base, output: out, redactKey: link })).rejects.toThrow(/is an input/);
     await expect(runAnalyze([capture], { ...base, output: out, redactKey: "-" })).rejects.toThrow(/needs a file name/);
+    // An existing key of an earlier run is not replaced without --force.
+    const old = path.join(dir, "old-key.json");
+    writeFileSync(old, "{}");
+    await expect(runAnalyze([capture], { ...base, output: out, redactKey: old })).rejects.toThrow(/exists: give --force/);
+    expect(readFileSync(old, "utf8")).toBe("{}");
     expect(existsSync(out)).toBe(false);
     expect(readFileSync(capture)).toEqual(Buffer.from(plantedPcap()));
     // capture: the -w file is an input of the report too; refused before any interface is opened.
