@@ -5,7 +5,7 @@
  */
 import { Command, CommanderError, Option } from "commander";
 import { DEFAULT_MAX_CONVERSATIONS } from "../flow/table.js";
-import { addReportOptions, policyInputs, positiveInt, runAnalyze, type AnalyzeCliOptions } from "./analyze.js";
+import { addReportOptions, policyInputs, positiveInt, runAnalyze, tableWidth, type AnalyzeCliOptions } from "./analyze.js";
 import { registerCaptureCommand } from "./capture.js";
 import { renderMatrixTable } from "./matrix.js";
 import { terminalSafe } from "../report/sanitize.js";
@@ -86,7 +86,7 @@ Examples:
     .action((opts: { format: string; matrix?: string }) => {
       const { matrix } = policyInputs({ matrix: opts.matrix, role: [] });
       if (opts.format === "json") process.stdout.write(JSON.stringify(matrix, null, 2) + "\n");
-      else process.stdout.write(renderMatrixTable(matrix, process.stdout.columns ?? 80));
+      else process.stdout.write(renderMatrixTable(matrix, tableWidth(process.stdout.isTTY === true, process.stdout.columns, process.env)));
     });
 
   return program;

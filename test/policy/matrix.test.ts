@@ -531,3 +531,16 @@ describe("required (what missing-expected checks)", () => {
     ).toThrow('rows[0].required: expected "always", "if-present" or "optional", got "sometimes"');
   });
 });
+
+describe("phoenix-netcheck matrix, printed", () => {
+  it("wraps to the terminal's width, and at 200 columns shows every row whole", async () => {
+    const { renderMatrixTable } = await import("../../src/cli/matrix.js");
+    const m = builtinMatrix();
+    for (const width of [40, 60, 80, 120, 200]) {
+      const lines = renderMatrixTable(m, width).split("\n");
+      expect(lines.filter((l) => [...l].length > width), `width ${width}`).toEqual([]);
+    }
+    const wide = renderMatrixTable(m, 200);
+    for (const r of m.rows) expect(wide).toContain(`│ ${r.id} `);
+  });
+});
