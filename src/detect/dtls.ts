@@ -127,14 +127,16 @@ function handshake(t: TlsFacts, d: Datagram, frag: Uint8Array, out: Conversation
       return;
     }
     t.clientHelloSeen = true;
-    t.clientVersion = dtlsVersionName(offeredVersion(h.legacyVersion, h.supportedVersions));
+    t.clientVersionCode = offeredVersion(h.legacyVersion, h.supportedVersions);
+    t.clientVersion = dtlsVersionName(t.clientVersionCode);
     t.sni = h.serverName;
     for (const p of h.alpn) t.alpn.push(String.fromCharCode(...p));
   } else if (type === HT_SERVER_HELLO && !d.fromClient && !t.serverHelloSeen) {
     const h = parseServerHello(body);
     if (h === null) return;
     t.serverHelloSeen = true;
-    t.version = dtlsVersionName(h.supportedVersion ?? h.legacyVersion);
+    t.versionCode = h.supportedVersion ?? h.legacyVersion;
+    t.version = dtlsVersionName(t.versionCode);
     if (h.cipher !== null) t.cipher = cipherName(h.cipher);
     if (h.alpn !== null) t.alpnSelected = String.fromCharCode(...h.alpn);
   }

@@ -1092,6 +1092,8 @@ export function probeTlsServer(bytes: Uint8Array, start: number): ProbeResult {
 /** A TlsFacts with nothing seen yet. */
 export function emptyTlsFacts(): TlsFacts {
   return {
+    clientVersionCode: null,
+    versionCode: null,
     clientVersion: null,
     version: null,
     sni: null,
@@ -1219,7 +1221,8 @@ export function fillHelloFacts(tls: TlsFacts, clientHellos: readonly ParsedClien
   tls.serverHelloSeen = last !== undefined;
   tls.helloRetryRequest = serverHellos.some((h) => h.helloRetryRequest);
   if (first !== undefined) {
-    tls.clientVersion = tlsVersionName(clientMaxVersion(first));
+    tls.clientVersionCode = clientMaxVersion(first);
+    tls.clientVersion = tlsVersionName(tls.clientVersionCode);
     tls.sni = first.serverName;
     for (const p of first.alpn) if (!isGreaseAlpn(p)) tls.alpn.push(alpnString(p));
     if (!first.sslv2) {
@@ -1229,7 +1232,8 @@ export function fillHelloFacts(tls: TlsFacts, clientHellos: readonly ParsedClien
     }
   }
   if (last !== undefined) {
-    tls.version = tlsVersionName(serverSelectedVersion(last));
+    tls.versionCode = serverSelectedVersion(last);
+    tls.version = tlsVersionName(tls.versionCode);
     if (last.cipher !== null) tls.cipher = cipherName(last.cipher);
     if (last.alpn !== null) tls.alpnSelected = alpnString(last.alpn);
     if (!last.sslv2) tls.ja3s = ja3s(last).hash;
@@ -1268,6 +1272,7 @@ export function analyzeTls(
     // 0x0303 could hide TLS 1.3 behind supported_versions (RFC 8446 §4.2.1).
     const cut = hs.truncated.find((t) => t.from === "server" && t.message === "ServerHello" && t.legacyVersion !== undefined);
     if (tls.version === null && cut && cut.legacyVersion! >= 0x0300 && cut.legacyVersion! < 0x0303) {
+      tls.versionCode = cut.legacyVersion!;
       tls.version = tlsVersionName(cut.legacyVersion!);
       tls.serverHelloSeen = true;
     }

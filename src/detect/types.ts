@@ -141,6 +141,12 @@ export interface TlsTruncation {
 
 /** TLS facts. Versions are strings as in the report contract: "SSL 3.0", "TLS 1.2", "TLS 1.3 (draft 23)". */
 export interface TlsFacts {
+  /**
+   * The versions as their wire values (0x0301 TLS 1.0 … 0x0304 TLS 1.3, 0x7f17 draft 23, 0x0002
+   * SSL 2.0, DTLS's 0xfeff/0xfefd), for comparisons: the strings below are for people.
+   */
+  clientVersionCode: number | null;
+  versionCode: number | null;
   /** Highest version the client offered (supported_versions without GREASE, else the ClientHello version). */
   clientVersion: string | null;
   /** Version the server chose (supported_versions in ServerHello, else its version field). */

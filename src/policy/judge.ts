@@ -35,12 +35,21 @@ export type Judgement =
 /** RFC 6298 §2.1: the initial retransmission timeout. An attempt younger than this at the end of the capture proves nothing. */
 export const INITIAL_RTO_SECONDS = 1;
 
-/** TLS versions as numbers, so that "below the row's minimum" is a comparison (drafts of 1.3 count as 1.3). */
-export function tlsRank(v: string | null): number {
-  if (v === null) return -1;
-  if (v.startsWith("TLS 1.3")) return 5;
-  return ({ "SSL 2.0": 0, "SSL 3.0": 1, "TLS 1.0": 2, "TLS 1.1": 3, "TLS 1.2": 4 } as Record<string, number>)[v] ?? -1;
+/**
+ * A TLS version's wire value as a rank, so that "below the row's minimum" is a comparison of
+ * numbers (RFC 8446 Appendix D): SSL 2.0 (0x0002) < SSL 3.0 (0x0300) < … < TLS 1.3 (0x0304,
+ * drafts 0x7fxx); DTLS 1.0 (0xfeff) is TLS 1.1's, DTLS 1.2 (0xfefd) TLS 1.2's, DTLS 1.3 (0xfefc) 1.3's.
+ */
+export function tlsRank(code: number | null): number {
+  if (code === null) return -1;
+  if (code === 0x0002) return 0;
+  if (code >= 0x0300 && code <= 0x0304) return code - 0x0300 + 1;
+  if (code >> 8 === 0x7f) return 5;
+  return ({ 0xfeff: 3, 0xfefd: 4, 0xfefc: 5 } as Record<number, number>)[code] ?? -1;
 }
+
+/** The matrix's minimum versions (its own names, docs/matrix-format.md) as wire values. */
+const MIN_TLS_CODES: Record<TlsVersionName, number> = { "SSL 3.0": 0x0300, "TLS 1.0": 0x0301, "TLS 1.1": 0x0302, "TLS 1.2": 0x0303, "TLS 1.3": 0x0304 };
 
 const ICMP4_CODES: Record<number, string> = {
   0: "network unreachable", 1: "host unreachable", 3: "port unreachable", 9: "network administratively prohibited",
@@ -125,10 +134,10 @@ function tlsChecks(c: ConnectionView, row: MatrixRow, limits: Limit[], n: Namer)
   const alert = tls.alerts.find((a) => a.from === "server");
   const min = row.minTls;
   // A version below the minimum is a finding whatever else the capture lost.
-  if (min !== null && tls.version !== null && tlsRank(tls.version) < tlsRank(min as TlsVersionName)) {
+  if (min !== null && tls.versionCode !== null && tlsRank(tls.versionCode) < tlsRank(MIN_TLS_CODES[min])) {
     return err("weak-tls",
       `negotiated ${tls.version}${tls.cipher ? ` with ${tls.cipher}` : ""}; the row requires ${min} or newer${tls.clientVersion ? ` (the client offered up to ${tls.clientVersion})` : ""}.`,
-      tlsRank(tls.clientVersion) >= tlsRank(min) ? `Enable ${min} or newer on ${server} port ${c.server.port}.` : `Enable ${min} or newer on both ${n.address(c.client.ip)} and ${server}.`);
+      tlsRank(tls.clientVersionCode) >= tlsRank(MIN_TLS_CODES[min]) ? `Enable ${min} or newer on ${server} port ${c.server.port}.` : `Enable ${min} or newer on both ${n.address(c.client.ip)} and ${server}.`);
   }
   if (tls.clientHelloSeen && !tls.serverHelloSeen) {
     if (alert) {
@@ -140,7 +149,7 @@ function tlsChecks(c: ConnectionView, row: MatrixRow, limits: Limit[], n: Namer)
     return err("tls-not-established", `the client sent a TLS ClientHello${sni} but no ServerHello came back.`,
       `Check that ${server} serves TLS on port ${c.server.port}, and for a TLS-inspecting device between the hosts.`);
   }
-  if (min !== null && tls.version === null && !tls.serverHelloSeen) {
+  if (min !== null && tls.versionCode === null && !tls.serverHelloSeen) {
     // TLS records without a handshake: the capture began inside the session, or cut it.
     const l: Limit[] = limits.length ? limits : c.truncatedPackets > 0 ? ["snaplen"] : ["start-missing"];
     return nv(l, "TLS was seen, but not the handshake that says its version");

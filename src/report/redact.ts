@@ -108,6 +108,8 @@ const FIELDS: Record<string, Handling> = {
   "conversations.protocol": "keep",
   "conversations.clientProtocol": "keep",
   "conversations.tls.clientVersion": "keep",
+  "conversations.tls.clientVersionCode": "keep",
+  "conversations.tls.versionCode": "keep",
   "conversations.tls.version": "keep",
   "conversations.tls.sni": "nameOrIp",
   "conversations.tls.alpn": "keep",

@@ -58,7 +58,8 @@ const TIGHT = { maxConversations: 3, finishedTimeout: 1, idleTimeout: 2, retaine
 async function runOne(name: string, bytes: Uint8Array, chunk: number, tight = false): Promise<Failure | null> {
   const t0 = performance.now();
   try {
-    await analyzeBytes(bytes, { chunk, flow: tight ? TIGHT : undefined });
+    // Every case renders every format, plain and redacted: a renderer that throws is a crash too.
+    await analyzeBytes(bytes, { chunk, flow: tight ? TIGHT : undefined, render: true });
   } catch (e) {
     if (!(e instanceof CaptureOpenError)) return { name, what: `threw: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`, bytes };
   }

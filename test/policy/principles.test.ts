@@ -35,8 +35,12 @@ interface Spec {
   unreachable?: boolean;
 }
 
+/** Wire values of the versions the cases name (the policy compares these, never the strings). */
+const CODES: Record<string, number> = { "SSL 3.0": 0x0300, "TLS 1.0": 0x0301, "TLS 1.1": 0x0302, "TLS 1.2": 0x0303, "TLS 1.3": 0x0304 };
+
 function tls(t: Partial<TlsFacts>): TlsFacts {
-  return { ...emptyTlsFacts(), clientVersion: "TLS 1.3", version: "TLS 1.3", cipher: "TLS_AES_128_GCM_SHA256", clientHelloSeen: true, serverHelloSeen: true, ...t };
+  const f = { ...emptyTlsFacts(), clientVersion: "TLS 1.3", version: "TLS 1.3", cipher: "TLS_AES_128_GCM_SHA256", clientHelloSeen: true, serverHelloSeen: true, ...t };
+  return { ...f, clientVersionCode: f.clientVersion ? CODES[f.clientVersion] : null, versionCode: f.version ? CODES[f.version] : null };
 }
 
 let nextId = 1;

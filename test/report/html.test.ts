@@ -172,7 +172,7 @@ describe("HTML report: hostile input", () => {
     protocol: "tls",
     banner: `${IMG}${ESC}`,
     tls: {
-      clientVersion: "TLS 1.2", version: "TLS 1.2", sni: XSS, alpn: [XSS], alpnSelected: IMG, cipher: XSS, ja3: null, ja3s: null, ja4: null,
+      clientVersionCode: 0x0303, versionCode: 0x0303, clientVersion: "TLS 1.2", version: "TLS 1.2", sni: XSS, alpn: [XSS], alpnSelected: IMG, cipher: XSS, ja3: null, ja3s: null, ja4: null,
       certificate: { subject: `CN=${XSS}`, issuer: `CN=${IMG}`, notBefore: "2024-01-01T00:00:00Z", notAfter: "2025-01-01T00:00:00Z", san: [XSS], chainLength: 1 },
       certificateVisible: true, chain: [], chainsToPublicRoot: null, truncated: [],
       helloRetryRequest: false, clientHelloSeen: true, serverHelloSeen: true, alerts: [{ from: "server", level: "fatal", description: XSS }],
@@ -277,7 +277,7 @@ describe("HTML report: host names, VLAN IDs and MACs beside addresses", () => {
     server: { ip: "10.0.2.2", port: 443, role: "vcenter", mac: "02:00:00:00:02:02" },
     vlan: 42, protocol: "tls",
     tls: {
-      clientVersion: "TLS 1.2", version: "TLS 1.2", sni: "vc.example", alpn: [], alpnSelected: null, cipher: null, ja3: null, ja3s: null, ja4: null,
+      clientVersionCode: 0x0303, versionCode: 0x0303, clientVersion: "TLS 1.2", version: "TLS 1.2", sni: "vc.example", alpn: [], alpnSelected: null, cipher: null, ja3: null, ja3s: null, ja4: null,
       certificate: { subject: "CN=vc.example, O=Example", issuer: "CN=ca", notBefore: "2024-01-01T00:00:00Z", notAfter: "2030-01-01T00:00:00Z", san: ["vc-alt.example", "10.0.2.2", "fd00::2"], chainLength: 1 },
       helloRetryRequest: false, clientHelloSeen: true, serverHelloSeen: true, alerts: [],
       certificateVisible: true, chain: [], chainsToPublicRoot: null, truncated: [],

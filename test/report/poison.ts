@@ -26,6 +26,8 @@ export function poison(src: Report): Report {
   for (const c of r.conversations) {
     c.banner = h("banner");
     c.tls = {
+      clientVersionCode: 0x0304,
+      versionCode: 0x0304,
       clientVersion: "TLS 1.3",
       version: h("version"),
       sni: `${LONG}${HOSTILE}`,
