@@ -24,6 +24,11 @@ const CASES = Number(process.env.FUZZ_CASES ?? 300);
 const SEED = Number(process.env.FUZZ_SEED ?? 20261125);
 const LONG = CASES > 5000;
 /** A case that takes longer than this is a hang (the largest seed analyses in a few ms). */
+/**
+ * A case slower than this is saved as a possible hang in the long run (`npm run fuzz`, a tool run
+ * on a quiet machine). The CI sample asserts no time at all: tests make no timing assumptions on
+ * a busy machine; a real hang still ends the test at its timeout.
+ */
 const CASE_MS = 2000;
 /** Heap in use after a case, at most (the seeds are small; a leak or an unbounded buffer shows here). */
 const HEAP_LIMIT = 512 * 1024 * 1024;
@@ -64,7 +69,7 @@ async function runOne(name: string, bytes: Uint8Array, chunk: number, tight = fa
     if (!(e instanceof CaptureOpenError)) return { name, what: `threw: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`, bytes };
   }
   const ms = performance.now() - t0;
-  if (ms > CASE_MS) return { name, what: `took ${ms.toFixed(0)} ms (limit ${CASE_MS})`, bytes };
+  if (LONG && ms > CASE_MS) return { name, what: `took ${ms.toFixed(0)} ms (limit ${CASE_MS})`, bytes };
   return null;
 }
 
@@ -103,7 +108,7 @@ describe("fuzz: mutated real captures through the whole analyzer", () => {
     expect(failures.map((f) => `${f.name}: ${f.what}`)).toEqual([]);
   }, 600_000);
 
-  it(`${CASES} random mutations (seed ${SEED}): no crash, no case over ${CASE_MS} ms, heap bounded`, async () => {
+  it(`${CASES} random mutations (seed ${SEED}): no crash${LONG ? `, no case over ${CASE_MS} ms` : ""}, heap bounded`, async () => {
     const failures: Failure[] = [];
     const kinds = new Map<string, number>();
     let maxMs = 0;
