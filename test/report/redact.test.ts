@@ -417,15 +417,16 @@ describe("text scanning never throws, never leaks, and stays linear", () => {
     }
   });
 
-  it("100 KB runs of hex and colons, dots and labels, at-signs: done in well under a second", async () => {
+  it("100 KB runs of hex and colons, dots and labels, at-signs are redacted (a backtracking pattern would hang here until the test's timeout: no clock is read)", async () => {
     const r = await reportFor([path.join(RECORDED, "tls12-sni-alpn.pcap")]);
     r.conversations[0].banner = "a".repeat(50_000) + ":" + "b".repeat(50_000);
     r.conversations[0].anomalies.push({ name: "x", message: "[" + "1:".repeat(50_000) });
     r.conversations[0].anomalies.push({ name: "y", message: "u@" + "b".repeat(100_000) });
     r.conversations[0].anomalies.push({ name: "z", message: ("label." as string).repeat(20_000) + "1" });
-    const t = performance.now();
-    redactReport(r);
-    expect(performance.now() - t).toBeLessThan(1000);
+    const red = redactReport(r);
+    // The banner is a wire string, replaced whole; the anomalies all come back (their runs are no names or addresses).
+    expect(red.conversations[0].banner).not.toContain("aaaaaaaa");
+    expect(red.conversations[0].anomalies.length).toBe(r.conversations[0].anomalies.length);
   });
 });
 
