@@ -7,6 +7,7 @@
  */
 import type { Conversation } from "../flow/conversation.js";
 import { type FindingCode, type Judgement, type Limit, type Severity, SEVERITY_RANK, icmpText, isRefused, isUnanswered, judgeRow } from "./judge.js";
+import { proxyKnown } from "./infer.js";
 import type { InfraEntry, Matrix, MatrixRow } from "./matrix.js";
 import { formatPorts, rowMatches } from "./matrix.js";
 import { type Namer, PLAIN_NAMER } from "./namer.js";
@@ -133,13 +134,13 @@ export function checkConversations(views: readonly ConnectionView[], ctx: CheckC
   const byId = new Map(matrix.rows.map((r) => [r.id, r]));
   const verdicts = new Map<Conversation, ConversationVerdict>();
   const candidateRows = new Map<ConnectionView, string[]>();
-  const proxyKnown = views.some((c) => roles.roleOf(c.client.bytes, c.ipVersion) === PROXY || roles.roleOf(c.server.bytes, c.ipVersion) === PROXY);
+  const proxyFound = proxyKnown(views, roles);
   const groups = new Map<string, Group>();
-  const noRow = makeNoRow(matrix, proxyKnown, n);
+  const noRow = makeNoRow(matrix, proxyFound, n);
 
-  const fitsClient = (r: MatrixRow, role: string | null) => r.client === "any" || (role !== null ? r.client === role : !(r.client === PROXY && proxyKnown));
+  const fitsClient = (r: MatrixRow, role: string | null) => r.client === "any" || (role !== null ? r.client === role : !(r.client === PROXY && proxyFound));
   const fitsServer = (r: MatrixRow, role: string | null) =>
-    r.servers.includes("any") || (role !== null ? r.servers.includes(role) : !(proxyKnown && r.servers.every((s) => s === PROXY)));
+    r.servers.includes("any") || (role !== null ? r.servers.includes(role) : !(proxyFound && r.servers.every((s) => s === PROXY)));
   const rowsFor = (c: ConnectionView, cr: string | null, sr: string | null) =>
     matrix.rows.filter((r) => rowMatches(r, c.server.port, c.transport) && fitsClient(r, cr) && fitsServer(r, sr) && (!r.sameHost || c.client.ip === c.server.ip));
 
@@ -220,7 +221,8 @@ export function checkConversations(views: readonly ConnectionView[], ctx: CheckC
   }
 
   const findings = buildFindings(groups, verdicts, n);
-  for (const f of missingExpected(views, candidateRows, ctx, n)) findings.push(f);
+  const missingHosts = new Map<Finding, MissingHosts>();
+  for (const f of missingExpected(views, candidateRows, ctx, n, missingHosts)) findings.push(f);
   rank(findings, byId);
   const counts: Record<Severity, number> = { error: 0, warning: 0, info: 0 };
   for (const f of findings) counts[f.severity]++;
@@ -228,7 +230,7 @@ export function checkConversations(views: readonly ConnectionView[], ctx: CheckC
   return {
     verdicts,
     findings,
-    fixFirst: fixFirst(findings, views, verdicts, byId, n),
+    fixFirst: fixFirst(findings, views, verdicts, byId, n, missingHosts),
     roles,
     summary: { verdict: counts.error > 0 ? "fail" : counts.warning > 0 ? "warn" : "pass", findings: counts, conversations: views.length, matched },
   };
@@ -397,11 +399,18 @@ function groupFinding(g: Group, verdicts: Map<Conversation, ConversationVerdict>
 // ---------------------------------------------------------------------------------------------
 
 /** Rows that should have been seen for the roles present, and were not (never a row with conversations). */
+/** Who a missing-expected finding is about: the server host that saw nothing (if-present rows), and the proxy. */
+interface MissingHosts {
+  server: string | null;
+  proxy: string | null;
+}
+
 function missingExpected(
   views: readonly ConnectionView[],
   candidateRows: Map<ConnectionView, string[]>,
   ctx: CheckContext,
   n: Namer,
+  hostsOut: Map<Finding, MissingHosts>,
 ): Finding[] {
   const out: Finding[] = [];
   // Every host once, with its possible roles; and for each row, the servers of the conversations that could be it.
@@ -439,6 +448,7 @@ function missingExpected(
     const T = row.transport.toUpperCase();
     const ports = formatPorts(row.ports);
     const clientText = clientIps.length ? clientIps.map((ip) => `${n.address(ip)} (${row.client})`).join(", ") : row.client;
+    const proxy = row.client === PROXY && clientIps.length ? clientIps[0] : null;
     if (row.required === "always") {
       if (hasConversations(row.id)) continue;
       out.push({
@@ -447,6 +457,7 @@ function missingExpected(
         fix: `If backups fail, check that ${clientIps.length ? n.address(clientIps[0]) : "the proxy"} can reach its ${row.server} on ${T} ${ports}.`,
         conversations: [], frames: [], framesIn: [], wiresharkFilter: rowFilter(clientIps, row.transport, row.ports, n),
       });
+      hostsOut.set(out[out.length - 1], { server: null, proxy });
     } else {
       for (const [ip, role] of hostsOf(row.servers)) {
         if (hasConversations(row.id, ip)) continue;
@@ -456,6 +467,7 @@ function missingExpected(
           fix: `If backups of this host fail, check that the proxy can reach ${n.address(ip)} on ${T} ${ports}.`,
           conversations: [], frames: [], framesIn: [], wiresharkFilter: rowFilter([ip], row.transport, row.ports, n),
         });
+        hostsOut.set(out[out.length - 1], { server: ip, proxy });
       }
     }
   }
@@ -489,7 +501,14 @@ function rank(findings: Finding[], byId: Map<string, MatrixRow>): void {
 
 const ROLE_NAMES: Record<string, string> = { proxy: "Proxy", vcenter: "vCenter", esxi: "ESXi", "esxi-standalone": "ESXi (standalone)", guest: "Guest", ntp: "NTP server", cloud: "Phoenix cloud", cloudcache: "CloudCache" };
 
-function fixFirst(findings: Finding[], views: readonly ConnectionView[], verdicts: Map<Conversation, ConversationVerdict>, byId: Map<string, MatrixRow>, n: Namer): FixFirst[] {
+function fixFirst(
+  findings: Finding[],
+  views: readonly ConnectionView[],
+  verdicts: Map<Conversation, ConversationVerdict>,
+  byId: Map<string, MatrixRow>,
+  n: Namer,
+  missingHosts: Map<Finding, MissingHosts>,
+): FixFirst[] {
   const byConv = new Map(views.map((c) => [c.id, c]));
   const out: FixFirst[] = [];
   const seen = new Set<string>();
@@ -523,12 +542,11 @@ function fixFirst(findings: Finding[], views: readonly ConnectionView[], verdict
         action = `find out what opens ${T} ${port} to ${c ? n.address(c.server.ip) : "that host"}`;
         break;
       case "missing-expected": {
-        const ip = /to (\S+) \(/.exec(f.message)?.[1];
-        // No server host to name: the line is about the proxy (the client of the row) itself.
-        const proxyIp = /from (\S+) \(proxy\)/.exec(f.message)?.[1];
-        host = ip && ip !== "any" ? ip : (proxyIp ?? "the proxy");
-        role = ip && ip !== "any" ? (row?.server ?? null) : proxyIp ? PROXY : null;
-        action = `check that the proxy can reach ${ip && ip !== "any" ? "it" : `its ${row?.server ?? "peer"}`} on ${row?.transport.toUpperCase()} ${row ? formatPorts(row.ports) : ""} (none in the capture)`;
+        // The server host that saw nothing, else the proxy (the client of the row) itself.
+        const who = missingHosts.get(f) ?? { server: null, proxy: null };
+        host = who.server !== null ? n.address(who.server) : who.proxy !== null ? n.address(who.proxy) : "the proxy";
+        role = who.server !== null ? (row?.server ?? null) : who.proxy !== null ? PROXY : null;
+        action = `check that the proxy can reach ${who.server !== null ? "it" : `its ${row?.server ?? "peer"}`} on ${row?.transport.toUpperCase()} ${row ? formatPorts(row.ports) : ""} (none in the capture)`;
         break;
       }
       default: action = f.fix ?? f.code;

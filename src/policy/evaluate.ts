@@ -147,7 +147,11 @@ export function evaluate(input: PolicyInput): Evaluation {
 
   // ---- coverage ----
   const coverage: CoverageEntry[] = [];
-  const add = (code: string, inconclusive: boolean, message: string, action: string | null) => coverage.push({ code, message, action, inconclusive });
+  const add = (code: string, inconclusive: boolean, message: string, action: string | null, rows?: string[]) =>
+    coverage.push({ code, message, action, inconclusive, ...(rows ? { rows } : {}) });
+  // Judged: on a matrix row and not "not verifiable". None at all leaves nothing to base a verdict on.
+  const onRows = [...result.verdicts.values()].filter((v) => v.ruleKind === "matrix");
+  const judged = onRows.filter((v) => v.status !== "not-verifiable" && v.status !== "duplicate").length;
   const packets = input.captures.reduce((s, c) => s + c.packets, 0);
   const transport = input.captures.reduce((s, c) => s + c.transportPackets, 0);
   for (const cap of input.captures) {
@@ -171,17 +175,12 @@ export function evaluate(input: PolicyInput): Evaluation {
   }
   if (filter) {
     const rows = excluded.map((r) => r.id);
-    const at = coverage.length;
-    add("filtered", transport > 0 && ![...result.verdicts.values()].some((v) => v.ruleKind === "matrix" && v.status !== "not-verifiable" && v.status !== "duplicate"), `The packets went through the filter "${namer.typed(filter.text)}"${rows.length ? `; rows ${rows.join(", ")} are not in the filter, so they are not judged and not missing` : ""}.`,
-      rows.length ? "Capture or analyze without the filter to check every row." : null);
-    coverage[at].rows = rows;
+    add("filtered", transport > 0 && judged === 0, `The packets went through the filter "${namer.typed(filter.text)}"${rows.length ? `; rows ${rows.join(", ")} are not in the filter, so they are not judged and not missing` : ""}.`,
+      rows.length ? "Capture or analyze without the filter to check every row." : null, rows);
   }
   if (transport > 0 && !proxyKnown(views, roles)) {
     add("no-proxy", true, "No host could be identified as the backup proxy, so no conversation can be judged as the proxy's.", "Give the proxy's address: --role proxy=ADDRESS (its other addresses are found by its MAC).");
   }
-  // Judged: on a matrix row and not "not verifiable". None at all leaves nothing to base a verdict on.
-  const onRows = [...result.verdicts.values()].filter((v) => v.ruleKind === "matrix");
-  const judged = onRows.filter((v) => v.status !== "not-verifiable" && v.status !== "duplicate").length;
   if (transport > 0 && judged === 0 && !filter) {
     add("no-matrix-traffic", true, onRows.length
       ? `None of the ${onRows.length} conversations on the matrix's ports could be verified from this capture: nothing of the proxy's traffic to judge.`

@@ -103,7 +103,10 @@ export function connectionView(c: Conversation, captureEnd: number): ConnectionV
   // The tracker knows each side's start (its SYN) and whether the peer acknowledged bytes the
   // capture never saw from it (Zeek's possible_split_routing); a side the capture never showed a
   // packet of, while the other went on, is unseen too.
-  const startMissing = t !== null && c.aggregate === null && (t.clientStartMissing || t.serverStartMissing || (!t.synSeen && !t.synAckSeen));
+  const tracked = t !== null && c.aggregate === null;
+  const noHandshake = tracked && !t.synSeen && !t.synAckSeen;
+  const clientStartMissing = tracked && (t.clientStartMissing || noHandshake);
+  const serverStartMissing = tracked && (t.serverStartMissing || noHandshake);
   const unreachable = c.icmpCount > 0 && ((c.ipVersion === 4 && c.icmpType === 3) || (c.ipVersion === 6 && c.icmpType === 1));
   return Object.freeze({
     conv: c,
@@ -123,9 +126,9 @@ export function connectionView(c: Conversation, captureEnd: number): ConnectionV
     protocol: f?.protocol ?? "none",
     facts: f,
     tls: f?.tls ?? null,
-    startMissing,
-    clientStartMissing: t !== null && c.aggregate === null && (t.clientStartMissing || (!t.synSeen && !t.synAckSeen)),
-    serverStartMissing: t !== null && c.aggregate === null && (t.serverStartMissing || (!t.synSeen && !t.synAckSeen)),
+    startMissing: clientStartMissing || serverStartMissing,
+    clientStartMissing,
+    serverStartMissing,
     clientGap: t !== null && t.client.gap,
     serverGap: t !== null && t.server.gap,
     clientPayload: t !== null ? t.client.length : c.datagramsClient,

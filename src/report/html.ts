@@ -288,15 +288,9 @@ const LIMIT_TEXT: Record<string, string> = {
 /** Not-verifiable conversations listed at most; the rest are counted. */
 const NOT_VERIFIABLE_LISTED = 50;
 
-/**
- * The rows a --filter left out, as the "filtered" coverage entry names them ("rows a, b are not
- * in the filter"; policy/evaluate.ts writes no list when it left none out). The record has no
- * field for them yet: a `rows` field on that entry would replace this reading of its message.
- */
+/** The rows a --filter left out (the "filtered" coverage entry's `rows`). */
 function filteredRows(r: Report): Set<string> {
-  const f = (r.summary.coverage ?? []).find((c) => c.code === "filtered");
-  const m = f ? /rows (.+?) are not in the filter/.exec(f.message) : null;
-  return new Set(m ? m[1].split(", ") : []);
+  return new Set((r.summary.coverage ?? []).find((c) => c.code === "filtered")?.rows ?? []);
 }
 
 /**

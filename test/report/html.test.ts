@@ -415,7 +415,7 @@ describe("HTML report: what was not seen, and why", () => {
     summary: {
       verdict: "warn", fixFirst: [], filter: "not udp port 123", findings: { error: 0, warning: 1, info: 0 }, conversations: 2, matched: 2, captureSeconds: 9.5,
       coverage: [
-        { code: "filtered", message: 'The packets went through the filter "not udp port 123"; rows ntp-123 are not in the filter, so they are not judged and not missing.', action: "Capture or analyze without the filter to check every row.", inconclusive: false },
+        { code: "filtered", message: 'The packets went through the filter "not udp port 123"; rows ntp-123 are not in the filter, so they are not judged and not missing.', action: "Capture or analyze without the filter to check every row.", inconclusive: false, rows: ["ntp-123"] },
         { code: "one-direction", message: "1 of 2 TCP conversations show one direction only.", action: "Capture on the proxy itself.", inconclusive: false },
       ],
     },
