@@ -286,6 +286,8 @@ export interface AnalyzeInputs {
   signal?: AbortSignal;
   /** Write the policy's sentences with marks, for redaction (namerFor). */
   redact?: boolean;
+  /** How each file is named in the report, when not as given (the goldens show repository-relative paths). */
+  labels?: string[];
 }
 
 async function analyzeToReport(files: string[], o: AnalyzeInputs): Promise<{ report: Report; matrix: Matrix }> {
@@ -303,6 +305,9 @@ async function analyzeToReport(files: string[], o: AnalyzeInputs): Promise<{ rep
     onProgress: progress ? (file, read, size, packets) => progress.update(file, read, size, packets) : undefined,
   });
   progress?.done();
+  o.labels?.forEach((label, i) => {
+    if (analysis.captures[i]) analysis.captures[i].summary.file = label;
+  });
   const policy = evaluate({
     conversations: analysis.conversations,
     captures: captureInfos(analysis),

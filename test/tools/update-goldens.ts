@@ -75,10 +75,9 @@ export function available(c: GoldenCase): boolean {
 
 /** The report for a case, with each capture's `file` as the repository-relative path. */
 export async function caseReport(c: GoldenCase): Promise<Report> {
-  const r = await reportFor(c.files.map((f) => path.resolve(REPO, f)), { redact: c.redact });
-  r.captures.forEach((cap, i) => {
-    cap.file = c.files[i];
-  });
+  // Opened by absolute path, named as typed from the repository: no path of this machine in the
+  // report (the coverage sentences name the file too).
+  const r = await reportFor(c.files.map((f) => path.resolve(REPO, f)), { redact: c.redact, labels: c.files });
   return c.redact ? redactReport(r) : r;
 }
 
