@@ -5,22 +5,43 @@
  * the capture could not show is "not verifiable". Findings are merged, ranked by what they break,
  * and turned into the "what to fix first" list.
  */
+import { parseIp } from "../decode/addr.js";
 import type { Conversation } from "../flow/conversation.js";
 import type { CheckContext, ConversationVerdict, Finding, PolicyResult } from "./finding.js";
 import { PROXY } from "./finding.js";
 import { type Group, buildFindings } from "./group.js";
 import { type FindingCode, type Judgement, type Severity, SEVERITY_RANK, judgeRow } from "./judge.js";
-import { proxyKnown } from "./infer.js";
+import { isCloudName, proxyKnown } from "./infer.js";
 import type { InfraEntry, Matrix, MatrixRow } from "./matrix.js";
 import { rowMatches } from "./matrix.js";
 import { type MissingHosts, missingExpected } from "./missing.js";
 import { type Namer, PLAIN_NAMER } from "./namer.js";
+import type { RoleMap } from "./roles.js";
 import { fixFirst, rank } from "./rank.js";
+import { viaText, webProxyPath, type WebProxyPath } from "./tunnel.js";
 import type { ConnectionView } from "./view.js";
 
 export { FINDING_CODES, SEVERITY_RANK } from "./judge.js";
 export type { FindingCode, Limit, Severity } from "./judge.js";
 export type { CheckContext, ConversationStatus, ConversationVerdict, Finding, FixFirst, PolicyResult } from "./finding.js";
+
+/**
+ * QUIC on no row: Phoenix uploads over TCP 443 only (the matrix has no UDP 443), so QUIC from the
+ * proxy is another program; an info, as blocking it costs nothing (RFC 9308 §3.2: clients fall back to TCP).
+ */
+const QUIC_TEXT = "It is QUIC: Phoenix uploads to the cloud over TCP 443 only, so this is another program on the host (a browser, an updater). Blocking UDP 443 is harmless: QUIC clients fall back to TCP.";
+
+/** "the path to backup.druva.com:443 went through the web proxy 10.0.0.9 port 3128 (HTTP CONNECT)…" */
+function viaWebProxyText(c: ConnectionView, p: WebProxyPath, n: Namer): string {
+  return `the path to ${n.wire("host", p.target)}:${p.targetPort} went through the web proxy ${n.address(c.server.ip)} port ${c.server.port} (${viaText(p)}); the tunnelled TLS is judged against the matrix row of ${n.wire("host", p.target)}:${p.targetPort}.`;
+}
+
+/** The roles the tunnel's target may have: an address's own, the cloud by name, else null (unknown). */
+function targetCandidates(p: WebProxyPath, roles: RoleMap): readonly string[] | null {
+  const ip = parseIp(p.target.replace(/^\[(.*)\]$/, "$1"));
+  if (ip) return roles.candidatesOf(ip.bytes, ip.version);
+  return isCloudName(p.target) ? ["cloud"] : null;
+}
 
 interface Outcome {
   row: MatrixRow | null;
@@ -47,8 +68,8 @@ export function checkConversations(views: readonly ConnectionView[], ctx: CheckC
   const fitsClient = (r: MatrixRow, role: string | null) => r.client === "any" || (role !== null ? r.client === role : !(r.client === PROXY && proxyFound));
   const fitsServer = (r: MatrixRow, role: string | null) =>
     r.servers.includes("any") || (role !== null ? r.servers.includes(role) : !(proxyFound && r.servers.every((s) => s === PROXY)));
-  const rowsFor = (c: ConnectionView, cr: string | null, sr: string | null) =>
-    matrix.rows.filter((r) => rowMatches(r, c.server.port, c.transport) && fitsClient(r, cr) && fitsServer(r, sr) && (!r.sameHost || c.client.ip === c.server.ip));
+  const rowsFor = (c: ConnectionView, port: number, cr: string | null, sr: string | null) =>
+    matrix.rows.filter((r) => rowMatches(r, port, c.transport) && fitsClient(r, cr) && fitsServer(r, sr) && (!r.sameHost || c.client.ip === c.server.ip));
 
   const addToGroup = (code: FindingCode, severity: Severity, rules: string[], c: ConnectionView, what: string, fix: string | null, byPort = true) => {
     const key = [code, rules.join(","), c.transport, c.client.ip, c.server.ip, byPort ? c.server.port : "*"].join("|");
@@ -62,14 +83,18 @@ export function checkConversations(views: readonly ConnectionView[], ctx: CheckC
     const sr = roles.roleOf(c.server.bytes, c.ipVersion);
     const v: ConversationVerdict = { clientRole: cr, serverRole: sr, rule: null, ruleKind: null, alternatives: [], findings: [], status: "conforming", limits: [] };
     verdicts.set(c.conv, v);
+    // Through a web proxy, the conversation is the proxy's connection to the tunnel's target (tunnel.ts).
+    const path = webProxyPath(c);
+    const port = path ? path.targetPort : c.server.port;
+    if (path) addToGroup("via-web-proxy", "info", [], c, viaWebProxyText(c, path, n), null);
 
     // Infrastructure (DNS) and VMware's own traffic: shown, never violations.
-    const infra = matrix.infrastructure.find((e: InfraEntry) => (e.transport === "tcp" || e.transport === "udp") && rowMatches(e, c.server.port, c.transport));
+    const infra = matrix.infrastructure.find((e: InfraEntry) => (e.transport === "tcp" || e.transport === "udp") && rowMatches(e, port, c.transport));
     if (infra) {
       Object.assign(v, { rule: infra.id, ruleKind: "infrastructure", status: "infrastructure" });
       continue;
     }
-    const related = matrix.related.find((r) => rowMatches(r, c.server.port, c.transport) && fitsClient(r, cr) && fitsServer(r, sr));
+    const related = matrix.related.find((r) => rowMatches(r, port, c.transport) && fitsClient(r, cr) && fitsServer(r, sr));
     if (related) {
       Object.assign(v, { rule: related.id, ruleKind: "related", status: "related" });
       continue;
@@ -77,12 +102,12 @@ export function checkConversations(views: readonly ConnectionView[], ctx: CheckC
 
     // Every role each host may have (null: unknown), and the outcome under each.
     const clientCands = roles.candidatesOf(c.client.bytes, c.ipVersion) ?? [null];
-    const serverCands = roles.candidatesOf(c.server.bytes, c.ipVersion) ?? [null];
+    const serverCands = (path ? targetCandidates(path, roles) : roles.candidatesOf(c.server.bytes, c.ipVersion)) ?? [null];
     const outcomes: Outcome[] = [];
     let anyRow = false;
     for (const hc of clientCands) {
       for (const hs of serverCands) {
-        const rows = rowsFor(c, hc, hs);
+        const rows = rowsFor(c, port, hc, hs);
         if (rows.length) anyRow = true;
         for (const row of rows) if (!outcomes.some((o) => o.row === row)) outcomes.push({ row, clientRole: hc, serverRole: hs, j: judgeRow(c, row, ctx) });
         if (rows.length === 0) {
@@ -92,9 +117,13 @@ export function checkConversations(views: readonly ConnectionView[], ctx: CheckC
       }
     }
     if (!anyRow) {
-      const nr = noRow(c, cr, sr);
       v.status = "unexpected";
-      if (nr.j.kind === "finding") {
+      // The web proxy's own port is not unexpected: what went through it is (via-web-proxy says where).
+      if (path) continue;
+      const nr = noRow(c, cr, sr);
+      if (nr.j.kind === "finding" && nr.j.code === "unexpected-port" && c.protocol === "quic") {
+        addToGroup("unexpected-port", "info", [], c, QUIC_TEXT, null);
+      } else if (nr.j.kind === "finding") {
         if (nr.j.code === "unexpected-port") addToGroup("unexpected-port", cr === PROXY || sr === PROXY ? "warning" : "info", [], c, "", null);
         else addToGroup(nr.j.code, nr.j.severity, nr.concerns ? [nr.concerns] : [], c, nr.j.what, nr.j.fix);
         if (nr.j.code !== "unexpected-port") v.status = "finding";
@@ -119,7 +148,7 @@ export function checkConversations(views: readonly ConnectionView[], ctx: CheckC
     } else if (findingsOnly.length === js.length && new Set(findingsOnly.map((j) => j.code)).size === 1) {
       const j = findingsOnly.reduce((a, b) => (SEVERITY_RANK[b.severity] < SEVERITY_RANK[a.severity] ? b : a));
       addToGroup(j.code, j.severity, rowIds, c, j.what, j.fix);
-      v.status = "finding";
+      v.status = j.severity === "info" ? "info" : "finding";
     } else {
       addToGroup("ambiguous-role", "info", rowIds, c, ambiguousText(c, outcomes, cr, sr, n), null);
       v.status = "ambiguous";

@@ -7,7 +7,9 @@ import type { Conversation } from "../flow/conversation.js";
 import type { ConversationVerdict, Finding } from "./finding.js";
 import { PROXY } from "./finding.js";
 import { type FindingCode, type Severity, icmpText, isRefused, isUnanswered } from "./judge.js";
+import { CERTIFICATE_CODES, type CertificateCode } from "./certificate.js";
 import type { Namer } from "./namer.js";
+import { tunnelHead, webProxyPath } from "./tunnel.js";
 import type { ConnectionView } from "./view.js";
 import { groupFilter, joinFilters } from "./wireshark.js";
 
@@ -85,11 +87,15 @@ function groupFinding(g: Group, verdicts: Map<Conversation, ConversationVerdict>
   const over = n > 1 || span > 0 ? ` over ${span.toFixed(1)} s` : "";
   const rowText = g.rules.length === 1 ? ` (row ${g.rules[0]})` : g.rules.length > 1 ? ` (row ${g.rules.slice(0, -1).join(", ")} or ${g.rules[g.rules.length - 1]})` : "";
   const attempts = g.convs.reduce((s, x) => s + x.packetsClient, 0);
-  const head = `${T} ${c.server.port} from ${client} to ${server}${rowText}`;
+  const tunnel = webProxyPath(c);
+  const head = `${tunnel ? tunnelHead(c, tunnel, client, namer) : `${T} ${c.server.port} from ${client} to ${server}`}${rowText}`;
   let message: string;
   let fix = g.fix;
   let filterExtra = "";
-  if (g.code === "blocked") {
+  if ((g.code === "blocked" || g.code === "refused") && g.what) {
+    // The judgement said why (a web proxy refusing the CONNECT): its words, not the SYN count.
+    message = `${head}: ${g.what}${n > 1 ? ` (${n} conversations)` : ""}`;
+  } else if (g.code === "blocked") {
     if (c.transport === "tcp") {
       message = `${head}: ${attempts} SYN${attempts === 1 ? "" : "s"} in ${n} connection attempt${n === 1 ? "" : "s"}${over} never answered — usually a firewall dropping them.`;
       filterExtra = " && tcp.flags.syn==1";
@@ -107,10 +113,16 @@ function groupFinding(g: Group, verdicts: Map<Conversation, ConversationVerdict>
       outcomes.set(o, (outcomes.get(o) ?? 0) + (x.aggregate !== null ? x.aggregate.conversations : 1));
     }
     const how = [...outcomes].map(([o, k]) => (outcomes.size === 1 ? o : `${k} ${o}`)).join(", ");
-    message = `${portText} from ${client} to ${server}: no row of the matrix allows it (${n} conversation${n === 1 ? "" : "s"}, ${how}).`;
-    fix = v.clientRole === PROXY || v.serverRole === PROXY ? `Find out what on ${clientIp} opens ${portText}; the proxy needs none of it.` : null;
+    message = `${portText} from ${client} to ${server}: no row of the matrix allows it (${n} conversation${n === 1 ? "" : "s"}, ${how}).${g.what ? ` ${g.what}` : ""}`;
+    fix = g.what ? null : v.clientRole === PROXY || v.serverRole === PROXY ? `Find out what on ${clientIp} opens ${portText}; the proxy needs none of it.` : null;
   } else {
     message = `${head}: ${g.what}${n > 1 ? ` (${n} conversations)` : ""}`;
+    // Certificate findings show the message they are about (RFC 8446 §4.4.2 / RFC 5246 §7.4.2:
+    // Certificate is handshake type 11; TLS 1.3 hides it, so its ServerHello, type 2). TLS after
+    // the authd banner needs Wireshark's Decode As, so there the conversation's filter stays whole.
+    if (CERTIFICATE_CODES.includes(g.code as CertificateCode) && c.protocol === "tls") {
+      filterExtra = g.code === "certificate-not-verifiable" ? " && tls.handshake.type==2" : " && tls.handshake.type==11";
+    }
   }
   const filter = groupFilter(c, ports, filterExtra, namer);
   const single = g.rules.length === 1 ? g.rules[0] : null;

@@ -23,6 +23,14 @@ export type Expectation = (typeof EXPECTATIONS)[number];
 export const TLS_VERSIONS = ["SSL 3.0", "TLS 1.0", "TLS 1.1", "TLS 1.2", "TLS 1.3"] as const;
 export type TlsVersionName = (typeof TLS_VERSIONS)[number];
 
+/**
+ * What a row's server certificate must be (docs/matrix-format.md, "certificate"): "public" a chain
+ * to a public root (the cloud), "private-ca" a private CA such as vCenter's VMCA is normal,
+ * "self-signed" a self-signed certificate is normal (ESXi), "none" not checked.
+ */
+export const CERTIFICATE_POLICIES = ["public", "private-ca", "self-signed", "none"] as const;
+export type CertificatePolicy = (typeof CERTIFICATE_POLICIES)[number];
+
 export const REQUIRED = ["always", "if-present", "optional"] as const;
 export type Required = (typeof REQUIRED)[number];
 
@@ -49,6 +57,8 @@ export interface MatrixRow {
   transport: Transport;
   /** What must cross the wire. */
   expect: Expectation;
+  /** What the server's certificate must be, and how much each problem weighs (certificate.ts); "none" when not given. */
+  certificate: CertificatePolicy;
   /** Lowest acceptable TLS version where TLS is required, else null. */
   minTls: TlsVersionName | null;
   /** The condition under which the row applies, in words. */

@@ -4,11 +4,13 @@
  */
 import { STANDARD_ROLES, roleExpectation } from "./roles.js";
 import {
+  CERTIFICATE_POLICIES,
   EXPECTATIONS,
   INFRA_TRANSPORTS,
   REQUIRED,
   TLS_VERSIONS,
   TRANSPORTS,
+  type CertificatePolicy,
   type Expectation,
   type InfraEntry,
   type MatrixFile,
@@ -23,7 +25,7 @@ import { Problems, checkKeys, isPlainObject, joinPath, oneOf, suggest } from "./
 const TLS_CAPABLE: readonly string[] = ["tls", "vmware-authd", "rdp", "any"];
 
 const TOP_KEYS = ["mode", "product", "version", "roles", "rows", "infrastructure", "related"] as const;
-const ROW_KEYS = ["id", "client", "server", "sameHost", "port", "ports", "transport", "expect", "minTls", "when", "required", "source", "impact", "notes"] as const;
+const ROW_KEYS = ["id", "client", "server", "sameHost", "port", "ports", "transport", "expect", "minTls", "certificate", "when", "required", "source", "impact", "notes"] as const;
 const INFRA_KEYS = ["id", "transport", "port", "ports", "icmpTypes", "expect", "description", "source"] as const;
 
 const ID = /^[a-z0-9][a-z0-9._-]*$/;
@@ -194,6 +196,13 @@ function validateRow(
       problems.expected(joinPath(path, "minTls"), `null when expect is ${JSON.stringify(expect)}`, v.minTls);
     }
   }
+  let certificate: CertificatePolicy = "none";
+  if (v.certificate !== undefined) {
+    certificate = enumValue(v, "certificate", path, CERTIFICATE_POLICIES, oneOf(CERTIFICATE_POLICIES), problems) ?? "none";
+    if (certificate !== "none" && expect && !TLS_CAPABLE.includes(expect)) {
+      problems.expected(joinPath(path, "certificate"), `"none" when expect is ${JSON.stringify(expect)}`, v.certificate);
+    }
+  }
   let sameHost = false;
   if (v.sameHost !== undefined) {
     if (typeof v.sameHost === "boolean") sameHost = v.sameHost;
@@ -217,6 +226,7 @@ function validateRow(
     transport: transport!,
     expect: expect!,
     minTls,
+    certificate,
     when: when ?? "always",
     required,
     source: source ?? defaultSource,

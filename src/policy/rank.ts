@@ -10,6 +10,7 @@ import type { MatrixRow } from "./matrix.js";
 import { formatPorts } from "./matrix.js";
 import type { MissingHosts } from "./missing.js";
 import type { Namer } from "./namer.js";
+import { viaText, webProxyPath } from "./tunnel.js";
 import type { ConnectionView } from "./view.js";
 
 function rowOf(f: Finding, byId: Map<string, MatrixRow>): MatrixRow | undefined {
@@ -23,7 +24,8 @@ export function rank(findings: Finding[], byId: Map<string, MatrixRow>): void {
   const key = (f: Finding) => {
     const row = rowOf(f, byId);
     const required = row ? REQUIRED_RANK[row.required] : 3;
-    const path = (f.code === "blocked" || f.code === "refused") && required < 2 ? 0 : 1;
+    // A TLS-inspecting device on the cloud path fails every upload as surely as a block.
+    const path = (f.code === "blocked" || f.code === "refused" || f.code === "tls-inspection") && required < 2 ? 0 : 1;
     return [-SEVERITY_RANK[f.severity], path, required, f.frames.length ? f.frames[0] : Infinity];
   };
   const keys = new Map(findings.map((f) => [f, key(f)]));
@@ -54,18 +56,30 @@ export function fixFirst(
     const v = c ? verdicts.get(c.conv) : undefined;
     const row = rowOf(f, byId);
     const T = c ? c.transport.toUpperCase() : row?.transport.toUpperCase() ?? "";
-    const port = c ? c.server.port : row?.ports[0].first ?? 0;
+    const tunnel = c ? webProxyPath(c) : null;
+    const port = tunnel ? tunnel.targetPort : c ? c.server.port : row?.ports[0].first ?? 0;
     let host = c ? n.address(c.server.ip) : "";
     let role = v?.serverRole ?? null;
     const fromProxy = c ? (v?.clientRole === PROXY ? `the proxy ${n.address(c.client.ip)}` : n.address(c.client.ip)) : "the proxy";
     let action: string;
     switch (f.code) {
-      case "blocked": action = `allow ${T} ${port} from ${fromProxy}`; break;
+      case "blocked":
+        // Through a web proxy, the web proxy is the host to change (it refused the tunnel).
+        action = tunnel ? `allow the ${viaText(tunnel)} to ${n.wire("host", tunnel.target)}:${tunnel.targetPort} from ${fromProxy}` : `allow ${T} ${port} from ${fromProxy}`;
+        if (tunnel) role = null;
+        break;
       case "refused": action = `start the service on ${T} ${port}, or open it in the host's firewall`; break;
       case "weak-tls": action = `enable ${row?.minTls ?? "TLS 1.2"} or newer on ${T} ${port}`; break;
       case "plaintext-where-tls-required": action = `serve TLS on ${T} ${port}`; break;
       case "protocol-mismatch": action = `check what answers on ${T} ${port}: not the service the matrix expects`; break;
       case "tls-not-established": action = `check the TLS service on ${T} ${port}`; break;
+      case "tls-inspection": action = `exempt the Phoenix cloud's names from TLS inspection (the certificate on ${T} ${port} is re-signed)`; break;
+      case "certificate-self-signed": action = `find out what answers on ${T} ${port} with a self-signed certificate`; break;
+      case "certificate-expired": action = `renew the expired certificate on ${T} ${port}`; break;
+      case "certificate-not-yet-valid": action = `check the clocks (NTP) and the certificate's start date on ${T} ${port}`; break;
+      case "certificate-name-mismatch": action = `serve a certificate for the name the proxy uses on ${T} ${port}`; break;
+      case "certificate-weak-key": action = `reissue the certificate on ${T} ${port} with a 2048-bit RSA or P-256 key or stronger`; break;
+      case "certificate-weak-signature": action = `reissue the certificate on ${T} ${port} signed with SHA-256 or stronger`; break;
       case "wrong-path": action = `check how it is registered in Phoenix (the proxy reached it on ${T} ${port})`; break;
       case "wrong-direction":
         host = c ? n.address(c.client.ip) : host;
@@ -87,13 +101,15 @@ export function fixFirst(
       }
       default: action = f.fix ?? f.code;
     }
+    // Through a web proxy, what is wrong past it is the target's (named as the client wrote it).
+    if (tunnel && f.code !== "blocked") host = n.wire("host", tunnel.target);
     const impact = row?.impact ?? null;
     const k = `${host}|${action}`;
     if (seen.has(k)) continue;
     seen.add(k);
     // A host of unknown role is named by what the row expects it to be ("ESXi 10.0.1.7").
     const shown = role ?? (row && c && host === n.address(c.server.ip) ? row.server : null);
-    const label = shown ? `${ROLE_NAMES[shown] ?? shown} ${host}` : host;
+    const label = tunnel && f.code === "blocked" ? `Web proxy ${host}` : shown ? `${ROLE_NAMES[shown] ?? shown} ${host}` : host;
     out.push({ host, role, action, impact, code: f.code, severity: f.severity, text: `${label}: ${action}${impact && f.code !== "unexpected-port" && f.code !== "wrong-direction" ? ` — ${impact}` : ""}` });
   }
   return out;
