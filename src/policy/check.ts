@@ -72,7 +72,9 @@ export function checkConversations(views: readonly ConnectionView[], ctx: CheckC
     matrix.rows.filter((r) => rowMatches(r, port, c.transport) && fitsClient(r, cr) && fitsServer(r, sr) && (!r.sameHost || c.client.ip === c.server.ip));
 
   const addToGroup = (code: FindingCode, severity: Severity, rules: string[], c: ConnectionView, what: string, fix: string | null, byPort = true) => {
-    const key = [code, rules.join(","), c.transport, c.client.ip, c.server.ip, byPort ? c.server.port : "*"].join("|");
+    // Through a web proxy, conversations to different targets are different findings.
+    const target = webProxyPath(c);
+    const key = [code, rules.join(","), c.transport, c.client.ip, c.server.ip, byPort ? c.server.port : "*", target ? `${target.target}:${target.targetPort}` : ""].join("|");
     const g = groups.get(key);
     if (g) g.convs.push(c);
     else groups.set(key, { code, severity, rules, convs: [c], what, fix });
