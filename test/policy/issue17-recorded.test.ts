@@ -134,3 +134,17 @@ describe.skipIf(!HAVE_PUBLIC)("QUIC from the proxy (public corpus)", () => {
     expect(f.message).toContain("It is QUIC: Phoenix uploads to the cloud over TCP 443 only, so this is another program on the host (a browser, an updater). Blocking UDP 443 is harmless: QUIC clients fall back to TCP.");
   });
 });
+
+describe("certificate findings under --redact", () => {
+  it("name the subject and issuer part by part by pseudonyms: no name, address or organisation of the certificates is left", async () => {
+    const r = await reportFor([path.join(DIR, "certificates.pcap")], { redact: true });
+    const text = JSON.stringify(r.findings);
+    for (const h of EXP.hosts) {
+      for (const s of [h.ip, h.sni, ...dn(h.subject).split(", "), ...dn(h.issuer).split(", ")].filter((x) => !/^C=/.test(x))) expect(text, s).not.toContain(s);
+    }
+    const f = r.findings.find((x) => x.code === "tls-inspection")!;
+    // The product is ours (inspecting-issuers.json), and the dates are not identifying: both stay.
+    expect(f.message).toContain("(Fortinet FortiGate)");
+    expect(f.message).toContain(`valid ${iso(host("inspected").notBefore)} to ${iso(host("inspected").notAfter)}`);
+  });
+});
