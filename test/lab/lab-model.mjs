@@ -69,6 +69,7 @@ export const SEVERITY = {
   "tls-not-established": "error",
   "wrong-path": "warning",
   "certificate-not-verifiable": "info",
+  "certificate-self-signed": "error",
   "wrong-direction": "warning",
   "missing-expected": "warning",
   "ambiguous-role": "info",
@@ -219,6 +220,8 @@ export function check(row, c) {
     // TLS 1.3 encrypts the certificate: a row that checks it says so (findings.md, "Certificates").
     // The lab's other certificates are normal for their rows (self-signed on ESXi and vCenter, which private-ca allows).
     if (row.certificate && c.tls.version === "TLS 1.3") return "certificate-not-verifiable";
+    // Every certificate the lab serves is self-signed (lab.mjs, cert()): the cloud's row, which wants a public chain, says so when it is in clear.
+    if (row.certificate === "public" && TLS_RANK[c.tls.version] <= TLS_RANK["TLS 1.2"]) return "certificate-self-signed";
   }
   return "conforming";
 }
