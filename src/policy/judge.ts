@@ -19,6 +19,7 @@ export const FINDING_CODES = [
   "wrong-direction",
   "missing-expected",
   "ambiguous-role",
+  "name-not-resolved",
 ] as const;
 export type FindingCode = (typeof FINDING_CODES)[number];
 export type Severity = "error" | "warning" | "info";
