@@ -136,7 +136,10 @@ function handshake(socket: net.Socket, ex: TcpExchange, t: CheckTarget, o: Check
       settled = true;
       clearTimeout(timer);
       // close_notify, then our FIN; the server's FIN (or the timeout) ends it.
-      const closeTimer = setTimeout(() => s.destroy(), o.timeoutMs);
+      const closeTimer = setTimeout(() => {
+        s.destroy();
+        socket.destroy();
+      }, o.timeoutMs);
       stream.once("socket-close", () => {
         clearTimeout(closeTimer);
         resolve(h);

@@ -85,7 +85,8 @@ export class RecordingStream extends Duplex {
     super();
     socket.on("data", (b: Buffer) => {
       exchange.data(false, b);
-      if (!this.push(b)) socket.pause();
+      // Once TLS is done with the stream, what still comes is only recorded (the server's close).
+      if (!this.destroyed && !this.push(b)) socket.pause();
     });
     socket.on("end", () => {
       exchange.fin(false);
@@ -116,7 +117,10 @@ export class RecordingStream extends Duplex {
   }
 
   override _destroy(e: Error | null, cb: (e?: Error | null) => void): void {
-    this.socket.destroy();
+    // After our FIN the server's own FIN (or RST) is still to come, and on the wire it would be
+    // seen: let the socket close by itself (the caller's timeout destroys it), recording it.
+    if (this.socket.writableEnded && !this.socket.destroyed) this.socket.resume();
+    else this.socket.destroy();
     cb(e);
   }
 }
