@@ -21,9 +21,10 @@ export type CheckKind = (typeof CHECK_KINDS)[number];
 /**
  * How a check ended (conversations[].probe.result): TCP open / refused / filtered / unreachable;
  * a TLS 1.0/1.1 handshake `accepted` or `not-accepted`; NTP `answered`, `blocked` (no answer
- * within the timeout) or `refused` (ICMP port unreachable).
+ * within the timeout) or `refused` (ICMP port unreachable); `interrupted` when Ctrl-C cut it short
+ * (no conversation: nothing was learnt).
  */
-export type CheckResult = "open" | "refused" | "filtered" | "unreachable" | "accepted" | "not-accepted" | "answered" | "blocked";
+export type CheckResult = "open" | "refused" | "filtered" | "unreachable" | "accepted" | "not-accepted" | "answered" | "blocked" | "interrupted";
 
 /** What the NTP answer said (RFC 5905 §7.3), for probe.ntp. */
 export interface NtpAnswer {
@@ -84,12 +85,15 @@ export interface CheckOutcome {
 }
 
 const OPENSSL_SECLEVEL0 = "DEFAULT:@SECLEVEL=0";
+/** The errno connectTcp gives a connect that Ctrl-C cut short. */
+const ABORTED = "ABORTED";
 
 function recordOf(t: CheckTarget, check: CheckKind, result: CheckResult, elapsedMs: number, error: string | null, localPort: number, transport: "tcp" | "udp" = "tcp"): Omit<ProbeRecord, "conversation"> {
   return { check, result, elapsedMs, address: t.address, port: t.port, transport, name: t.name, role: t.role, row: t.row, error, localPort };
 }
 
 function tcpOutcome(t: CheckTarget, check: CheckKind, ex: TcpExchange, result: CheckResult, elapsedMs: number, error: string | null, o: CheckOptions): CheckOutcome {
+  if (error === ABORTED) return { record: recordOf(t, check, "interrupted", elapsedMs, null, ex.endpoints.clientPort), build: null };
   return { record: recordOf(t, check, result, elapsedMs, error, ex.endpoints.clientPort), build: (id) => ex.conversation(id, o.certificates) };
 }
 
@@ -298,7 +302,13 @@ async function ntpCheck(t: CheckTarget, o: CheckOptions): Promise<CheckOutcome> 
       s.close();
       resolve({ record: { ...recordOf(t, "ntp", result, elapsed(), error, ex.endpoints.clientPort, "udp"), ntp }, build: (id) => ex.conversation(id) });
     };
-    const onAbort = (): void => finish("blocked", "ABORTED", null);
+    const onAbort = (): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      s.close();
+      resolve({ record: recordOf(t, "ntp", "interrupted", elapsed(), null, ex.endpoints.clientPort, "udp"), build: null });
+    };
     o.signal?.addEventListener("abort", onAbort);
     const timer = setTimeout(() => finish("blocked", null, null), o.timeoutMs);
     let t1 = 0;
