@@ -156,6 +156,29 @@ describe.skipIf(skip !== null)(`probe in the lab's namespaces${skip ? ` (skipped
     expect(cloud.chainsToPublicRoot).toBe(false);
   });
 
+  it("Ctrl-C: no new checks, the one in progress cut short without a conversation, the report of what was checked written (exit 3)", async () => {
+    const child = spawn("ip", ["netns", "exec", `${PREFIX}-p`, process.execPath, cli, "probe", "--role", "esxi=10.79.0.18", "--role", "guest=10.79.0.10",
+      "--timeout", "120s", "--concurrency", "1", "--format", "json"], { stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (s: string) => (stdout += s));
+    // Four checks planned (902, then 3542, 3389, 22), one at a time. The signal once the run has
+    // begun (its first line on stderr); the dropped 902 cannot finish within 120 s.
+    child.stderr.setEncoding("utf8").on("data", (s: string) => {
+      stderr += s;
+      if (/checks on 2 hosts/.test(stderr) && !child.killed) child.kill("SIGINT");
+    });
+    const code = await new Promise<number | null>((res) => child.once("close", (c) => res(c)));
+    expect(stderr).toMatch(/interrupted: no new checks/);
+    expect(code).toBe(3);
+    const r = JSON.parse(stdout) as Json;
+    expect(r.probe.interrupted).toBe(true);
+    const esx = r.probe.checks.find((c) => c.address === "10.79.0.18")!;
+    expect(esx).toMatchObject({ result: "interrupted", conversation: null });
+    expect(r.findings.map((f) => f.code)).not.toContain("blocked");
+    expect((r.probe as unknown as { notRun: number }).notRun).toBe(4 - r.probe.checks.filter((c) => c.check !== "tls-1.0" && c.check !== "tls-1.1").length);
+  });
+
   it("--evidence: analyze of the probe's own traffic gives the same findings (and tls-not-established on the refused TLS 1.0/1.1 handshakes)", () => {
     expect(probe.probe.evidence).toBe(`${dir}/probe.pcapng`);
     expect(existsSync(`${dir}/probe.pcapng`)).toBe(true);
