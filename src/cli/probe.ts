@@ -10,7 +10,7 @@ import { formatIp, parseIp } from "../decode/addr.js";
 import { evaluate, type CaptureInfo } from "../policy/evaluate.js";
 import { builtinMatrix, loadMatrixFile, roleNames, type Matrix, type MatrixRow } from "../policy/matrix.js";
 import { PLAIN_NAMER } from "../policy/namer.js";
-import { loadRolesFile, parseRoleArgs, RoleMap, type RoleEntry } from "../policy/roles.js";
+import { loadRolesFile, parseRoleArgs, roleExpectation, RoleMap, type RoleEntry } from "../policy/roles.js";
 import type { ProbeRecord } from "../probe/checks.js";
 import { DEFAULT_CONCURRENCY, runProbe, type PlannedCheck, type ProbeRun } from "../probe/run.js";
 import { DEFAULT_MAX_HOSTS, isHostName, resolveTargets, type Host, type RoleTarget, type Unresolved } from "../probe/targets.js";
@@ -81,7 +81,7 @@ function rolesGiven(o: ProbeCliOptions, known: readonly string[]): { entries: Ro
     const role = text.slice(0, eq).trim();
     const slash = value.indexOf("/");
     if (eq > 0 && parseIp(slash < 0 ? value : value.slice(0, slash)) === null && isHostName(value)) {
-      if (!known.includes(role)) parseRoleArgs([`${role}=0.0.0.0`], known); // the policy's message for an unknown role
+      if (!known.includes(role)) throw new Error(`--role ${text}: expected ${roleExpectation(known)}, got "${role}"`);
       byName.push({ role, value, origin: `--role ${text}` });
     } else addressArgs.push(text);
   }
@@ -178,7 +178,7 @@ function progressLine(done: number, total: number, last: PlannedCheck): string {
 }
 
 export function registerProbeCommand(program: Command): void {
-  const cmd = program
+  program
     .command("probe")
     .description("check every matrix row from the proxy now: connect to the hosts given for each role, speak each row's protocol, and report with the same findings, formats and exit codes as analyze")
     .option("--role <name=address|cidr|hostname>", "a role's hosts: proxy=10.0.0.5, esxi=10.0.1.0/28, cloud=phoenix.druva.com (repeatable; docs/roles.md)", (v: string, prev: string[]) => [...prev, v], [])
@@ -230,7 +230,6 @@ Examples:
     .action(async (opts: ProbeCliOptions) => {
       process.exitCode = await runProbeCommand(opts);
     });
-  void cmd;
 }
 
 /** `phoenix-netcheck probe`: returns the exit code. */
@@ -310,7 +309,7 @@ async function probeAndReport(o: ProbeCliOptions, matrix: Matrix, entries: RoleE
       note(`phoenix-netcheck: no evidence file: ${(e as Error).message}`);
     }
   }
-  const addrs = (t: RoleTarget) => hosts.filter((h) => h.role === t.role && (h.name === t.value.replace(/\.$/, "") || (h.name === null && inNet(h.address, t.value)))).map((h) => h.address);
+  const addrs = (t: RoleTarget) => hosts.filter((h) => h.role === t.role && h.given === t.value).map((h) => h.address);
   const report = probeReport(run, matrix, entries, hosts, unresolved, {
     timeoutMs: o.timeout, concurrency: o.concurrency, interrupted: ac.signal.aborted,
     targets: targets.map((t) => ({ role: t.role, given: t.value, name: isHostName(t.value) && parseIp(t.value) === null ? t.value : null, addresses: addrs(t), error: unresolved.find((u: Unresolved) => u.role === t.role && u.name === t.value)?.error ?? null })),
@@ -318,23 +317,6 @@ async function probeAndReport(o: ProbeCliOptions, matrix: Matrix, entries: RoleE
   });
   const reportOpts: ReportCliOptions = { ...o, role: [], reassemblyBytes: 16384 };
   return writeReport(report, matrix, reportOpts, { out, ...(evidenceError ? { code: 2 } : {}) });
-}
-
-/** Is `address` one of the network's (or the address itself)? Text compare after expansion is enough for a capped list. */
-function inNet(address: string, net: string): boolean {
-  if (!net.includes("/")) return address === net;
-  const [base, len] = net.split("/");
-  const a = parseIp(address);
-  const b = parseIp(base);
-  if (a === null || b === null || a.version !== b.version) return false;
-  const bits = Number(len);
-  for (let i = 0; i < 16; i++) {
-    const n = bits - 8 * i;
-    if (n <= 0) break;
-    const mask = n >= 8 ? 0xff : (0xff << (8 - n)) & 0xff;
-    if ((a.bytes[i] & mask) !== (b.bytes[i] & mask)) return false;
-  }
-  return true;
 }
 
 /** Starts tcpdump on --evidence-interface for the hosts checked; resolves once it captures. */

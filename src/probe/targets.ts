@@ -23,6 +23,8 @@ export interface Host {
   address: string;
   /** The name it came from, or null for an address. */
   name: string | null;
+  /** The role value it came from, as given (RoleTarget.value). */
+  given: string;
 }
 
 /** A name that did not resolve (probe.targets[].error). */
@@ -97,14 +99,14 @@ export async function resolveTargets(targets: readonly RoleTarget[], maxHosts: n
     if (isHostName(t.value) && parseIp(t.value) === null) {
       try {
         const addrs = await lookup(t.value.replace(/\.$/, ""), { all: true, verbatim: true });
-        for (const a of addrs) push({ role: t.role, address: formatIp(parseIp(a.address)!.bytes, a.family === 6 ? 6 : 4), name: t.value.replace(/\.$/, "") });
+        for (const a of addrs) push({ role: t.role, address: formatIp(parseIp(a.address)!.bytes, a.family === 6 ? 6 : 4), name: t.value.replace(/\.$/, ""), given: t.value });
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code ?? "";
         unresolved.push({ role: t.role, name: t.value, error: code === "ENOTFOUND" ? "no such name (NXDOMAIN or no address)" : code || String(e) });
       }
       continue;
     }
-    for (const a of expandNetwork(t.value, maxHosts)) push({ role: t.role, address: a, name: null });
+    for (const a of expandNetwork(t.value, maxHosts)) push({ role: t.role, address: a, name: null, given: t.value });
   }
   return { hosts, unresolved };
 }
