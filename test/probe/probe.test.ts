@@ -5,7 +5,7 @@
  * made with openssl here).
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -16,6 +16,7 @@ import { parseNtpAnswer, runChecks } from "../../src/probe/checks.js";
 import { TcpExchange, UdpExchange } from "../../src/probe/exchange.js";
 import { expandNetwork, resolveTargets, TargetError } from "../../src/probe/targets.js";
 import { timeoutArg } from "../../src/cli/probe.js";
+import { built, lines, run } from "../cli/cli-run.js";
 
 const ends = { clientAddress: "192.0.2.1", clientPort: 40000, serverAddress: "192.0.2.9", serverPort: 22 };
 const ascii = (s: string) => new TextEncoder().encode(s);
@@ -207,5 +208,33 @@ describe.skipIf(!haveOpenssl)("the TLS check against a real OpenSSL server on lo
     expect(out[0].record.error).toBe("ECONNREFUSED");
     expect(out[0].record.elapsedMs).toBeGreaterThanOrEqual(0);
     expect(connState(out[0].build!(1)!)).toBe("REJ");
+  });
+});
+
+describe.skipIf(!built)("the probe command's arguments (built CLI)", () => {
+  it("--help names every option and gives examples", () => {
+    const r = run(["probe", "--help"]);
+    expect(r.code).toBe(0);
+    for (const o of ["--role", "--roles", "--timeout", "--concurrency", "--max-hosts", "--evidence", "-o, --output", "--format", "--force", "--fail-on"]) expect(r.stdout).toContain(o);
+    expect(r.stdout).toMatch(/Examples:\n {2}phoenix-netcheck probe --role vcenter=/);
+  });
+  it("no hosts, an unknown role, a network over --max-hosts: exit 2, one line, nothing sent", () => {
+    expect(run(["probe"]).stderr).toMatch(/probe needs hosts to check/);
+    const bad = run(["probe", "--role", "esx=vc.example.com"]);
+    expect([bad.code, bad.stderr]).toEqual([2, expect.stringMatching(/--role esx=vc\.example\.com: expected a role .*got "esx"/)]);
+    const big = run(["probe", "--role", "esxi=10.0.0.0/16"]);
+    expect([big.code, lines(big.stderr)]).toEqual([2, [expect.stringMatching(/65534 host addresses, more than the 256 .*--max-hosts/)]]);
+  });
+  it("an existing -o without --force is refused before any check (exit 2, the file untouched)", () => {
+    const d = mkdtempSync(path.join(tmpdir(), "pnc-probe-o-"));
+    try {
+      writeFileSync(`${d}/r.json`, "keep");
+      const r = run(["probe", "--role", "guest=192.0.2.7", "-o", `${d}/r.json`]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).not.toMatch(/checks on/);
+      expect(readFileSync(`${d}/r.json`, "utf8")).toBe("keep");
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
   });
 });
