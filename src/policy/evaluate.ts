@@ -215,6 +215,12 @@ export function evaluate(input: PolicyInput): Evaluation {
     const why = [...new Set(nv.flatMap((v) => v.limits))];
     add("not-verifiable", false, `${nv.length} conversation${nv.length === 1 ? "" : "s"} on matrix rows could not be verified from the capture (${why.join(", ")}); none of them counts as passed.`, null);
   }
+  // TLS 1.3 and QUIC encrypt the certificate: a row that checks it was not checked (certificate.ts).
+  const hidden = [...result.verdicts.values()].filter((v) => v.findings.includes("certificate-not-verifiable")).length;
+  if (hidden) {
+    add("certificate-not-verifiable", false, `${hidden} conversation${hidden === 1 ? "" : "s"} on rows that check the server's certificate negotiated TLS 1.3, which encrypts it: ${hidden === 1 ? "its certificate was" : "their certificates were"} not verified from the capture, and none counts as checked.`,
+      "Run phoenix-netcheck probe on the proxy: it checks the certificates from the client side.");
+  }
   if (coverage.some((c) => c.inconclusive)) result.summary.verdict = "inconclusive";
   return { ...result, coverage, duplicates: new Map([...dupOf].map(([v, k]) => [v.conv, k.id])) };
 }

@@ -418,7 +418,7 @@ describe("invalid matrix files: exact messages", () => {
     expect(problemsOf(withRow({ ...goodRow, trasnport: "tcp" }))).toEqual(['rows[0].trasnport: unknown key; did you mean "transport"?']);
     expect(problemsOf(JSON.stringify({ row: [goodRow] }))).toEqual(['row: unknown key; did you mean "rows"?']);
     expect(problemsOf(withRow({ ...goodRow, colour: "red" }))).toEqual([
-      "rows[0].colour: unknown key; expected one of id, client, server, sameHost, port, ports, transport, expect, minTls, when, required, source, impact, notes",
+      "rows[0].colour: unknown key; expected one of id, client, server, sameHost, port, ports, transport, expect, minTls, certificate, when, required, source, impact, notes",
     ]);
   });
 
