@@ -268,6 +268,11 @@ async function probeAndReport(o: ProbeCliOptions, matrix: Matrix, entries: RoleE
   const { plan, skipped } = planChecks(matrix, hosts);
   for (const s of skipped) note(`phoenix-netcheck: not checked: ${s}`);
 
+  // --evidence: the probe's own traffic, captured by tcpdump while the checks run (started
+  // first: no engine or no permission is exit 2 before anything is sent).
+  let evidence: { stop: AbortController; done: Promise<LiveSummary> } | null = null;
+  if (pcapOut !== null) evidence = await startEvidence(o, hosts, pcapOut);
+
   const ac = new AbortController();
   const onSignal = (sig: NodeJS.Signals): void => {
     if (ac.signal.aborted) {
@@ -279,10 +284,6 @@ async function probeAndReport(o: ProbeCliOptions, matrix: Matrix, entries: RoleE
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
-
-  // --evidence: the probe's own traffic, captured by tcpdump while the checks run.
-  let evidence: { stop: AbortController; done: Promise<LiveSummary> } | null = null;
-  if (pcapOut !== null) evidence = await startEvidence(o, hosts, pcapOut);
 
   const showProgress = !o.quiet && o.progress !== false && stderr.isTTY === true;
   let run: ProbeRun;
