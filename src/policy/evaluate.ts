@@ -11,6 +11,7 @@ import { checkConversations, type PolicyResult } from "./check.js";
 import { inferRoles, proxyKnown } from "./infer.js";
 import type { Matrix, MatrixRow } from "./matrix.js";
 import { type Namer, PLAIN_NAMER } from "./namer.js";
+import { unresolvedFindings, type UnresolvedName } from "./names.js";
 import type { RoleMap } from "./roles.js";
 import { type ConnectionView, connectionView } from "./view.js";
 
@@ -46,6 +47,8 @@ export interface PolicyInput {
   filter?: { text: string; accepts: (p: DecodedPacket) => boolean } | null;
   /** How sentences name addresses, files and wire strings: PLAIN_NAMER, or MARKING_NAMER for --redact (docs/redaction.md). */
   namer?: Namer;
+  /** probe: host names given for roles that did not resolve (name-not-resolved findings, names.ts). */
+  unresolvedNames?: readonly UnresolvedName[];
 }
 
 /** A limit of the capture (summary.coverage[]). */
@@ -141,6 +144,13 @@ export function evaluate(input: PolicyInput): Evaluation {
     rowInFilter: (r) => !excluded.includes(r),
     namer,
   });
+  if (input.unresolvedNames?.length) {
+    const u = unresolvedFindings(input.unresolvedNames, input.matrix, namer);
+    result.findings.unshift(...u.findings);
+    result.fixFirst.unshift(...u.fixFirst);
+    result.summary.findings.error += u.findings.length;
+    if (result.summary.verdict !== "inconclusive") result.summary.verdict = "fail";
+  }
   for (const [v, kept] of dupOf) {
     result.verdicts.set(v.conv, { ...(result.verdicts.get(kept.conv) ?? { clientRole: null, serverRole: null, rule: null, ruleKind: null, alternatives: [], findings: [], status: "duplicate", limits: [] }), status: "duplicate", findings: [] });
   }

@@ -23,6 +23,7 @@ export const FINDING_CODES = [
   "ambiguous-role",
   ...CERTIFICATE_CODES,
   "via-web-proxy",
+  "name-not-resolved",
 ] as const;
 export type FindingCode = (typeof FINDING_CODES)[number];
 export type Severity = "error" | "warning" | "info";
