@@ -18,7 +18,7 @@ import {
   type LiveProgress,
   type LiveSummary,
 } from "../capture/live.js";
-import { DEFAULT_FLOW_OPTIONS } from "../flow/table.js";
+import { DEFAULT_FLOW_OPTIONS } from "../flow/index.js";
 import { evaluate } from "../policy/evaluate.js";
 import type { Matrix } from "../policy/matrix.js";
 import { RoleMap } from "../policy/roles.js";

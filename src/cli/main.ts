@@ -4,7 +4,7 @@
  * above --fail-on, 2 the tool could not do its job (bad arguments, unreadable or non-capture file).
  */
 import { Command, CommanderError, Option } from "commander";
-import { DEFAULT_MAX_CONVERSATIONS } from "../flow/table.js";
+import { DEFAULT_MAX_CONVERSATIONS } from "../flow/index.js";
 import { policyInputs } from "../pipeline/run.js";
 import { VERSION } from "../pipeline/version.js";
 import { addReportOptions, positiveInt, runAnalyze, tableWidth, type AnalyzeCliOptions } from "./analyze.js";

@@ -5,7 +5,7 @@
  */
 import type { ClientBy } from "./orientation.js";
 import type { Datagram } from "./sample.js";
-import { udpHistory, udpState, type TcpTracker } from "./tcp-state.js";
+import { udpHistory, udpState, type TcpTracker } from "./tcp/index.js";
 
 export type Transport = "tcp" | "udp";
 

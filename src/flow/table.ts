@@ -31,9 +31,11 @@
 import type { DecodedPacket } from "../decode/packet.js";
 import { IPPROTO_TCP, IPPROTO_UDP } from "../decode/packet.js";
 import { Conversation, FIRST_FRAMES_KEPT } from "./conversation.js";
+import { FlowBudget, Lifetime, release, UDP_SAMPLE_OVERHEAD } from "./lifetime.js";
+import { type FlowStats, type FlowTableOptions } from "./options.js";
 import { FlowHasher, sameAddr } from "./key.js";
 import { NO_SERVER_PORTS, orient } from "./orientation.js";
-import { TcpTracker } from "./tcp-state.js";
+import { TcpTracker } from "./tcp/index.js";
 
 /**
  * Where the table hands the conversations it is done with (the pipeline's detection and
@@ -53,167 +55,11 @@ export interface FlowSink {
   unlisted(c: Conversation): void;
 }
 
-/** Bytes counted for one kept UDP datagram beyond its data: the record object and its view. */
-export const UDP_SAMPLE_OVERHEAD = 64;
-
-/** Free what a retired conversation held for detection; its counters stay. */
-function release(c: Conversation): void {
-  if (c.tcp !== null) c.tcp.release();
-  c.datagrams.length = 0;
-  c.chargedBytes = 0;
-}
-
-export interface FlowTableOptions {
-  /** Bytes of in-order payload kept per TCP direction for detection (default 16 KiB). */
-  reassemblyCap: number;
-  /** UDP datagrams kept per direction for detection, and bytes kept of each. */
-  udpSampleCount: number;
-  udpSampleBytes: number;
-  /**
-   * Most conversations listed one by one in the run (all captures together), and most held in the table at once
-   * (default DEFAULT_MAX_CONVERSATIONS). Past it, conversations are folded into aggregates and
-   * the report says the limit was hit (`--max-conversations`).
-   */
-  maxConversations?: number;
-  /** Seconds of capture time after which a quiet conversation is retired (default 300, Zeek's tcp_inactivity_timeout); 0 never. */
-  idleTimeout?: number;
-  /** The same for a finished TCP conversation (FIN both ways or a RST); default 5; 0 never. */
-  finishedTimeout?: number;
-  /**
-   * Bytes that retired conversations may go on holding (their kept TCP prefixes and UDP samples,
-   * for callers that read them after the analysis), all captures of the run together; past it the
-   * oldest are freed. Default 32 MiB.
-   */
-  retainedBytes?: number;
-  /**
-   * Bytes that conversations still in the table may hold for detection at once, for the whole run
-   * (TCP stream buffers, their bitmaps, frame maps and hole lists, UDP samples). Past it the least
-   * recently active conversations are retired early (detected on what they have, bytes freed),
-   * counted in `retiredForMemory`. Default 128 MiB.
-   */
-  maxHeldBytes?: number;
-  /**
-   * Ports above 1023 that identify a service, for deciding who is the client when neither SYN nor
-   * the protocol says (src/flow/orientation.ts rule 3). None when not given; the pipeline passes
-   * its set (src/pipeline/server-ports.ts).
-   */
-  likelyServerPorts?: ReadonlySet<number>;
-  /** Key of the flow hash (two 32-bit words); random per run (FlowBudget) when not given. Tests only: reports never depend on it. */
-  hashKey?: readonly number[];
-}
-
-/** Default of `maxConversations`; the run's peak memory from the defaults is bounded in docs/performance.md ("The bound"). */
-export const DEFAULT_MAX_CONVERSATIONS = 20_000;
 /** Buckets of a new table (a power of two); doubled as conversations arrive. */
 const INITIAL_BUCKETS = 1024;
 /** Recycled conversations and trackers kept for reuse at most. */
 const FREE_LIST_MAX = 4096;
 
-export const DEFAULT_FLOW_OPTIONS: FlowTableOptions = {
-  reassemblyCap: 16 * 1024,
-  udpSampleCount: 8,
-  udpSampleBytes: 2048,
-  maxConversations: DEFAULT_MAX_CONVERSATIONS,
-  idleTimeout: 300,
-  finishedTimeout: 5,
-  retainedBytes: 32 * 1024 * 1024,
-  maxHeldBytes: 128 * 1024 * 1024,
-};
-
-/**
- * The limits of one run, shared by the tables of all its captures (analyzeFiles reads files one
- * after another, each with its own table): conversations listed, bytes held by
- * live conversations, bytes retired conversations go on holding. A file given three times costs
- * no more than once (issue 19).
- */
-export class FlowBudget {
-  readonly maxConversations: number;
-  readonly maxHeldBytes: number;
-  readonly retainedBytes: number;
-  /** Conversations listed one by one so far in the run. */
-  listed = 0;
-  /** Bytes held right now by conversations not yet retired (all tables). */
-  heldBytes = 0;
-  /** Largest `heldBytes` seen. */
-  peakHeldBytes = 0;
-  /** Retired listed conversations that still hold their bytes, oldest first (from `keptHead` on). */
-  private kept: Conversation[] = [];
-  private keptHead = 0;
-  /** Bytes they hold. */
-  keptBytes = 0;
-  /** The flow hash, keyed once per run (a random secret unless `hashKey` is given). */
-  readonly hasher: FlowHasher;
-
-  constructor(opts: Partial<FlowTableOptions> = DEFAULT_FLOW_OPTIONS) {
-    const max = opts.maxConversations ?? DEFAULT_MAX_CONVERSATIONS;
-    this.maxConversations = Number.isFinite(max) && max >= 1 ? Math.floor(max) : DEFAULT_MAX_CONVERSATIONS;
-    this.maxHeldBytes = opts.maxHeldBytes ?? DEFAULT_FLOW_OPTIONS.maxHeldBytes!;
-    this.retainedBytes = opts.retainedBytes ?? DEFAULT_FLOW_OPTIONS.retainedBytes!;
-    this.hasher = new FlowHasher(opts.hashKey);
-  }
-
-  /** `c` (retired, listed) keeps its `chargedBytes` while the budget lasts; returns how many older ones were freed. */
-  retain(c: Conversation): number {
-    if (c.chargedBytes === 0) return 0;
-    this.kept.push(c);
-    this.keptBytes += c.chargedBytes;
-    let freed = 0;
-    while (this.keptBytes > this.retainedBytes && this.keptHead < this.kept.length) {
-      const old = this.kept[this.keptHead++];
-      this.keptBytes -= old.chargedBytes;
-      release(old);
-      freed++;
-    }
-    if (this.keptHead > 1024 && this.keptHead * 2 > this.kept.length) {
-      this.kept = this.kept.slice(this.keptHead);
-      this.keptHead = 0;
-    }
-    return freed;
-  }
-}
-
-/** How the table kept within its limits (the report's `captures[].flow`). */
-export interface FlowStats {
-  /** The limit in force. */
-  maxConversations: number;
-  /** True when more conversations were seen than the limit: some are only in aggregates. */
-  limitHit: boolean;
-  /** Every conversation seen (listed + folded into aggregates). */
-  conversations: number;
-  /** Listed one by one. */
-  listed: number;
-  /**
-   * Folded into aggregates, and how many aggregate entries hold them. These three (and
-   * `coarseAggregated`) are counted by whoever folds the unlisted conversations (the pipeline,
-   * src/pipeline/aggregate.ts); the table leaves them at 0.
-   */
-  aggregated: number;
-  aggregates: number;
-  /** Removed from the table before the end of the capture because it was full. */
-  evicted: number;
-  /** Retired before the end (idle or finished and quiet): detected early, kept bytes freed. */
-  retiredEarly: number;
-  /**
-   * Of those, retired because the run's held-bytes budget (`maxHeldBytes`) was full: detection ran
-   * on the bytes they had so far, later payload is not kept.
-   */
-  retiredForMemory: number;
-  /** Folded into an aggregate coarser than `port` because MAX_AGGREGATES entries existed. */
-  coarseAggregated: number;
-  /** Listed conversations whose kept bytes the retained-bytes budget freed (their facts stay). */
-  retainedReleased: number;
-}
-
-/** An intrusive doubly linked list of conversations, least recently active first. */
-class Recency {
-  head: Conversation | null = null;
-  tail: Conversation | null = null;
-  size = 0;
-  constructor(readonly id: number) {}
-}
-const OPEN = 0;
-const FINISHED = 1;
-const RETIRED = 2;
 
 export class FlowTable {
   /** Bucket chains (via Conversation.nextInBucket), indexed by `hash & mask`. */
@@ -232,9 +78,7 @@ export class FlowTable {
 
   private readonly maxConversations: number;
   private readonly budget: FlowBudget;
-  private readonly idleTimeout: number;
-  private readonly finishedTimeout: number;
-  private readonly lists = [new Recency(OPEN), new Recency(FINISHED), new Recency(RETIRED)];
+  private readonly lifetime: Lifetime;
   private held = 0;
   private finished = false;
   private readonly serverPorts: ReadonlySet<number>;
@@ -254,8 +98,6 @@ export class FlowTable {
   ) {
     this.budget = budget ?? new FlowBudget(opts);
     this.maxConversations = this.budget.maxConversations;
-    this.idleTimeout = opts.idleTimeout ?? DEFAULT_FLOW_OPTIONS.idleTimeout!;
-    this.finishedTimeout = opts.finishedTimeout ?? DEFAULT_FLOW_OPTIONS.finishedTimeout!;
     this.hasher = this.budget.hasher;
     this.serverPorts = opts.likelyServerPorts ?? NO_SERVER_PORTS;
     this.stats = {
@@ -271,6 +113,7 @@ export class FlowTable {
       coarseAggregated: 0,
       retainedReleased: 0,
     };
+    this.lifetime = new Lifetime(opts, this.budget, this.stats, (c) => this.retireEarly(c));
   }
 
   /** Conversations in the table right now. */
@@ -342,73 +185,19 @@ export class FlowTable {
         budget.heldBytes += n + UDP_SAMPLE_OVERHEAD;
       }
     }
-    this.touch(conv);
+    const lifetime = this.lifetime;
+    lifetime.touch(conv);
     if (budget.heldBytes > budget.peakHeldBytes) budget.peakHeldBytes = budget.heldBytes;
-    if (budget.heldBytes > budget.maxHeldBytes) this.relieve(conv);
-    this.expire(tsSec);
+    if (budget.heldBytes > budget.maxHeldBytes) lifetime.relieve(conv);
+    lifetime.expire(tsSec);
     return conv;
   }
 
-  // ---- limits: recency lists, retiring, eviction ----
-
-  /** Move `c` to the most recent end of the list its state belongs in. */
-  private touch(c: Conversation): void {
-    const want = c.retired ? this.lists[RETIRED] : c.tcp !== null && c.tcp.finished ? this.lists[FINISHED] : this.lists[OPEN];
-    if (want.tail === c) return;
-    if (c.lruList >= 0) this.removeFromList(c, this.lists[c.lruList]);
-    c.lruPrev = want.tail;
-    c.lruNext = null;
-    if (want.tail !== null) want.tail.lruNext = c;
-    else want.head = c;
-    want.tail = c;
-    want.size++;
-    c.lruList = want.id;
-  }
-
-  private removeFromList(c: Conversation, l: Recency): void {
-    if (c.lruPrev !== null) c.lruPrev.lruNext = c.lruNext;
-    else l.head = c.lruNext;
-    if (c.lruNext !== null) c.lruNext.lruPrev = c.lruPrev;
-    else l.tail = c.lruPrev;
-    c.lruPrev = c.lruNext = null;
-    l.size--;
-    c.lruList = -1;
-  }
-
-  /** Retire the conversations that have been quiet too long (capture time `now`). */
-  private expire(now: number): void {
-    const idle = this.idleTimeout;
-    const fin = this.finishedTimeout;
-    if (fin > 0) {
-      const l = this.lists[FINISHED];
-      while (l.head !== null && now - l.head.endSec > fin) this.retireEarly(l.head);
-    }
-    if (idle > 0) {
-      const l = this.lists[OPEN];
-      while (l.head !== null && now - l.head.endSec > idle) this.retireEarly(l.head);
-    }
-  }
-
-  /**
-   * Over the held-bytes budget: retire the least recently active conversations (finished ones
-   * first) until it fits again, sparing `current`.
-   */
-  private relieve(current: Conversation): void {
-    this.relieveFrom(this.lists[FINISHED], current);
-    this.relieveFrom(this.lists[OPEN], current);
-  }
-
-  private relieveFrom(l: Recency, current: Conversation): void {
-    while (this.budget.heldBytes > this.budget.maxHeldBytes && l.head !== null && l.head !== current) {
-      this.stats.retiredForMemory++;
-      this.retireEarly(l.head);
-    }
-  }
-
+  /** Retired before the end (idle, finished and quiet, or over the byte budget): it stays in the table. */
   private retireEarly(c: Conversation): void {
     this.retire(c);
     this.stats.retiredEarly++;
-    this.touch(c);
+    this.lifetime.touch(c);
   }
 
   /**
@@ -441,7 +230,7 @@ export class FlowTable {
   /** `c` leaves the table for good: listed ones stay in the list, the others go to the sink. */
   private leave(c: Conversation): void {
     this.unlink(c);
-    if (c.lruList >= 0) this.removeFromList(c, this.lists[c.lruList]);
+    this.lifetime.remove(c);
     c.inTable = false;
     this.held--;
     this.retire(c);
@@ -463,8 +252,7 @@ export class FlowTable {
 
   /** Make room for one more: the least recently active conversation leaves the table. */
   private evictOne(): void {
-    const l = this.lists[RETIRED].head !== null ? this.lists[RETIRED] : this.lists[FINISHED].head !== null ? this.lists[FINISHED] : this.lists[OPEN];
-    const c = l.head;
+    const c = this.lifetime.evictionCandidate();
     if (c === null) return;
     this.stats.evicted++;
     this.leave(c);
@@ -480,7 +268,7 @@ export class FlowTable {
   finish(): void {
     if (this.finished) return;
     this.finished = true;
-    for (const l of this.lists) {
+    for (const l of this.lifetime.lists) {
       for (let c = l.head; c !== null; ) {
         const next = c.lruNext;
         if (!c.listed) {

@@ -9,7 +9,7 @@
  */
 import type { ConversationFacts } from "../detect/types.js";
 import { Conversation, FIRST_FRAMES_KEPT, connHistory, connState } from "../flow/conversation.js";
-import type { FlowStats } from "../flow/table.js";
+import type { FlowStats } from "../flow/index.js";
 import type { AggregateInfo, AggregateLevel } from "../policy/view.js";
 
 const LEVELS: readonly AggregateLevel[] = ["port", "hosts", "client", "all"];

@@ -12,7 +12,7 @@ import { FragmentReassembler } from "../decode/fragments.js";
 import { DecodedPacket, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP } from "../decode/packet.js";
 import type { DecodeCounts } from "../decode/counts.js";
 import type { Conversation } from "../flow/conversation.js";
-import { DEFAULT_FLOW_OPTIONS, FlowBudget, FlowTable, type FlowSink, type FlowTableOptions } from "../flow/table.js";
+import { DEFAULT_FLOW_OPTIONS, FlowBudget, FlowTable, type FlowSink, type FlowTableOptions } from "../flow/index.js";
 import { connectionView, type ConnectionView } from "../policy/view.js";
 import type { CaptureResult } from "../report/record.js";
 import { Aggregator, type AggregateCount } from "./aggregate.js";

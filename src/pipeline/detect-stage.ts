@@ -10,7 +10,7 @@ import { CertificateCache } from "../detect/tls-certificate.js";
 import { emptyFacts, type ConversationFacts, type StreamSample } from "../detect/types.js";
 import type { Conversation } from "../flow/conversation.js";
 import { frameAt, sampleOf } from "../flow/sample.js";
-import type { TcpTracker } from "../flow/tcp-state.js";
+import type { TcpTracker } from "../flow/index.js";
 
 export class DetectStage {
   /** Parsed certificates and chain verdicts, shared by one capture's conversations (docs/detectors/tls.md). */
@@ -22,7 +22,7 @@ export class DetectStage {
     const sample: StreamSample = sampleOf(conv);
     sample.certificates = this.certificates;
     // No payload either way: every detector says no and the registry ends at "none" (checked for
-    // every port, both transports, in test/flow/lifetime.test.ts). A scan's million SYN-only
+    // every port, both transports, in test/flow/table.test.ts). A scan's million SYN-only
     // conversations skip the registry walk.
     const facts = hasNoPayload(sample) ? emptyFacts() : detect(sample);
     const t = conv.tcp;

@@ -13,7 +13,7 @@ import path from "node:path";
 import { readCapture } from "../capture/file.js";
 import { compileFilter } from "../decode/filter.js";
 import type { DecodedPacket } from "../decode/packet.js";
-import { DEFAULT_FLOW_OPTIONS, type FlowTableOptions } from "../flow/table.js";
+import { DEFAULT_FLOW_OPTIONS, type FlowTableOptions } from "../flow/index.js";
 import { SEVERITY_RANK, type Severity } from "../policy/check.js";
 import { evaluate } from "../policy/evaluate.js";
 import { builtinMatrix, loadMatrixFile, roleNames, type Matrix } from "../policy/matrix.js";

@@ -13,7 +13,7 @@ import { cat, eth, ipv4, tcp, udp } from "../decode/build.js";
 import { analyzeFiles, CaptureAnalysis, RunBudget } from "../../src/pipeline/index.js";
 import { readCaptureFrom } from "../../src/capture/file.js";
 import type { Conversation } from "../../src/flow/conversation.js";
-import { DEFAULT_FLOW_OPTIONS, UDP_SAMPLE_OVERHEAD, type FlowTableOptions } from "../../src/flow/table.js";
+import { DEFAULT_FLOW_OPTIONS, UDP_SAMPLE_OVERHEAD, type FlowTableOptions } from "../../src/flow/index.js";
 
 const dir = mkdtempSync(path.join(tmpdir(), "run-budget-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -5,7 +5,7 @@
  */
 import { readCaptureFrom, type CaptureSummary } from "../../src/capture/file.js";
 import { CaptureAnalysis, type Analysis } from "../../src/pipeline/index.js";
-import { DEFAULT_FLOW_OPTIONS, type FlowTableOptions } from "../../src/flow/table.js";
+import { DEFAULT_FLOW_OPTIONS, type FlowTableOptions } from "../../src/flow/index.js";
 import { evaluate } from "../../src/policy/evaluate.js";
 import { builtinMatrix } from "../../src/policy/matrix.js";
 import { RoleMap } from "../../src/policy/roles.js";

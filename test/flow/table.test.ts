@@ -10,9 +10,9 @@ import { readCaptureFrom } from "../../src/capture/file.js";
 import { detect } from "../../src/detect/registry.js";
 import type { StreamSample } from "../../src/detect/types.js";
 import { Conversation } from "../../src/flow/conversation.js";
-import { DEFAULT_FLOW_OPTIONS } from "../../src/flow/table.js";
-import { TcpTracker } from "../../src/flow/tcp-state.js";
-import { analyzeBytes } from "./harness.js";
+import { DEFAULT_FLOW_OPTIONS } from "../../src/flow/index.js";
+import { TcpTracker } from "../../src/flow/index.js";
+import { analyzeBytes } from "../fuzz/harness.js";
 
 const SCANNER = [10, 9, 0, 1];
 const TARGET = [10, 9, 1, 1];

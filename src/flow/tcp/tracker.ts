@@ -17,9 +17,12 @@
  * roles ourselves, but when the first segment we see comes from the server we print Zeek's '^'
  * (Zeek would have flipped to agree with us).
  */
-import type { DecodedPacket } from "../decode/packet.js";
-import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from "../decode/packet.js";
-import { StreamBuffer } from "./reassembly.js";
+import type { DecodedPacket } from "../../decode/packet.js";
+import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from "../../decode/packet.js";
+import { CLOSED, ESTABLISHED, INACTIVE, PARTIAL, RESET, SYN_ACK_SENT, SYN_SENT, endpointStateName, tcpConnState } from "./conn-state.js";
+import { Endpoint, isClean } from "./endpoint.js";
+import { HoleList } from "./holes.js";
+import { StreamBuffer } from "./stream-buffer.js";
 
 export interface TcpCounters {
   /** Payload segments that brought no byte we had not already seen (pure duplicates). */
@@ -38,83 +41,6 @@ export interface TcpCounters {
   inconsistentOverlaps: number;
 }
 
-/** Zeek's per-endpoint TCP states (TCP_ENDPOINT_*), in Zeek's order. */
-export const EndpointState = {
-  Inactive: 0,
-  SynSent: 1,
-  SynAckSent: 2,
-  Partial: 3,
-  Established: 4,
-  Closed: 5,
-  Reset: 6,
-} as const;
-export type EndpointState = (typeof EndpointState)[keyof typeof EndpointState];
-
-const INACTIVE = EndpointState.Inactive;
-const SYN_SENT = EndpointState.SynSent;
-const SYN_ACK_SENT = EndpointState.SynAckSent;
-const PARTIAL = EndpointState.Partial;
-const ESTABLISHED = EndpointState.Established;
-const CLOSED = EndpointState.Closed;
-const RESET = EndpointState.Reset;
-
-const STATE_NAMES = ["inactive", "syn-sent", "syn-ack-sent", "partial", "established", "closed", "reset"];
-
-/** Lower-case name of an endpoint state ("established", …), for reports and debugging. */
-export function endpointStateName(s: EndpointState): string {
-  return STATE_NAMES[s] ?? "unknown";
-}
-
-/** Zeek's RSTOS0 test on the history: optional flip mark, the originator's SYN, no reply, then its RST. */
-const RSTOS0_HISTORY = /^\^?S[^HAFGIQ]*R/;
-
-/**
- * Zeek's conn_state for TCP from the two endpoint states (main.zeek conn_state()). `origSize` /
- * `respSize` are the payload sizes from sequence numbers (Zeek's c$orig$size), used to tell a
- * rejection (REJ) from a reset of a connection that carried data.
- */
-export function tcpConnState(
-  orig: EndpointState,
-  resp: EndpointState,
-  origSize: number,
-  respSize: number,
-  history: string,
-): string {
-  const oInactive = orig === INACTIVE || orig === PARTIAL;
-  const rInactive = resp === INACTIVE || resp === PARTIAL;
-  if (resp === RESET) {
-    if (orig === SYN_SENT || orig === SYN_ACK_SENT || (orig === RESET && origSize === 0 && respSize === 0)) return "REJ";
-    return oInactive ? "RSTRH" : "RSTR";
-  }
-  if (orig === RESET) {
-    if (rInactive) return RSTOS0_HISTORY.test(history) ? "RSTOS0" : "OTH";
-    return "RSTO";
-  }
-  if (resp === CLOSED && orig === CLOSED) return "SF";
-  if (orig === CLOSED) return rInactive ? "SH" : "S2";
-  if (resp === CLOSED) return oInactive ? "SHR" : "S3";
-  if (orig === SYN_SENT && resp === INACTIVE) return "S0";
-  if (orig === ESTABLISHED && resp === ESTABLISHED) return "S1";
-  return "OTH";
-}
-
-/** Zeek's conn_state for UDP: who sent at least one datagram. */
-export function udpState(clientPackets: number, serverPackets: number): string {
-  if (clientPackets > 0) return serverPackets > 0 ? "SF" : "S0";
-  return serverPackets > 0 ? "SHR" : "OTH";
-}
-
-/**
- * Zeek's UDP history: 'D' once the originator sent a datagram, 'd' once the responder did, in
- * the order they happened; '^' first when the first datagram came from the server (Zeek flipped).
- * Zeek records D/d for every datagram, empty ones included, so pass "sent at least one datagram"
- * to match Zeek exactly. Checksums are not verified, so there is no 'C'/'c'.
- */
-export function udpHistory(clientPayloadSeen: boolean, serverPayloadSeen: boolean, firstFromServer = false): string {
-  if (firstFromServer) return "^" + (serverPayloadSeen ? "d" : "") + (clientPayloadSeen ? "D" : "");
-  return (clientPayloadSeen ? "D" : "") + (serverPayloadSeen ? "d" : "");
-}
-
 // History bit masks, one set per endpoint (Zeek shifts the responder's by 16 into one word).
 const H_SYN = 0x1;
 const H_FIN = 0x2;
@@ -126,142 +52,8 @@ const H_MULTI = 0x40;
 
 /** Zeek ignores SYN/RST sequence jumps larger than this (TOO_LARGE_SEQ_DELTA). */
 const TOO_LARGE_SEQ_DELTA = 1048576;
-/**
- * Holes tracked per direction; past this the two closest are merged into one (whose bytes in
- * between were seen), so a late segment is still known to fill a hole, never written off.
- */
-export const MAX_HOLES = 16;
-/** Bytes counted for one endpoint's hole lists once allocated: three arrays of up to MAX_HOLES + 1 doubles and their headers. */
-export const HOLE_LIST_BYTES = 3 * (16 + 8 * (MAX_HOLES + 1));
 /** History letters kept; SYN/FIN/RST letters repeat on new sequence numbers, so bound it. */
 export const MAX_HISTORY = 128;
-
-/** One side of the connection: Zeek's TCP_Endpoint, plus our hole list and stream buffer. */
-class Endpoint {
-  state: EndpointState = INACTIVE;
-  prevState: EndpointState = INACTIVE;
-  /** Zeek's start_seq (ISN, or first seq − 1 midstream) as a uint32. */
-  startSeq = 0;
-  /** Zeek's last_seq and ack_seq, relative to startSeq (so SYN = 0, first data byte = 1). */
-  lastRel = 0;
-  ackRel = 0;
-  finCnt = 0;
-  /** Relative sequence number one past the FIN octet (Zeek's FIN_seq). */
-  finRel = 0;
-  rstCnt = 0;
-  /** Sequence number of this side's first SYN (for port reuse), or -1. */
-  synSeq = -1;
-
-  histSeen = 0;
-  histLastSyn = 0;
-  histLastFin = 0;
-  histLastRst = 0;
-  rxmtCnt = 0;
-  rxmtThresh = 1;
-  win0Cnt = 0;
-  win0Thresh = 1;
-  gapCnt = 0;
-  gapThresh = 1;
-
-  /** Stream offset one past the highest byte any payload segment covered. */
-  seenEnd = 0;
-  /** Stream offset below which the peer's ACKs have already been checked for gaps. */
-  ackedTo = 0;
-  /** Holes below seenEnd whose bytes were never captured, ascending, ≤ MAX_HOLES. */
-  holeStart: number[] | null = null;
-  holeEnd: number[] | null = null;
-  /**
-   * Bytes of each hole not received yet: its length, or less for a hole merged from two (the
-   * bytes seen between them are inside it, and where they are is no longer known).
-   */
-  holeMiss: number[] | null = null;
-  /** The capture saw a segment of this side carrying data (its bytes captured or cut by the snap length). */
-  payloadSeen = false;
-  /** One past the highest offset of this side's data the peer acknowledged while none of it was captured. */
-  unseenAcked = 0;
-  /**
-   * Stream offset of the first kept byte. 0, except for a side whose SYN was not captured: its
-   * kept bytes start at the first payload byte the capture saw, wherever its numbering began (a
-   * zero-length keep-alive at seq − 1 must not leave a one-byte hole before the stream).
-   */
-  streamBase = 0;
-  /** While this side has sent nothing: the first acknowledgment number the peer sent it (uint32), or -1. */
-  firstAck = -1;
-
-  constructor(
-    readonly isOrig: boolean,
-    readonly stream: StreamBuffer,
-  ) {}
-
-  /** Back to a new endpoint's state (the table reuses trackers; test/fuzz/limits.test.ts compares with a fresh one). */
-  reset(): void {
-    this.state = INACTIVE;
-    this.prevState = INACTIVE;
-    this.startSeq = 0;
-    this.lastRel = 0;
-    this.ackRel = 0;
-    this.finCnt = 0;
-    this.finRel = 0;
-    this.rstCnt = 0;
-    this.synSeq = -1;
-    this.histSeen = 0;
-    this.histLastSyn = 0;
-    this.histLastFin = 0;
-    this.histLastRst = 0;
-    this.rxmtCnt = 0;
-    this.rxmtThresh = 1;
-    this.win0Cnt = 0;
-    this.win0Thresh = 1;
-    this.gapCnt = 0;
-    this.gapThresh = 1;
-    this.seenEnd = 0;
-    this.ackedTo = 0;
-    this.holeStart = null;
-    this.holeEnd = null;
-    this.holeMiss = null;
-    this.payloadSeen = false;
-    this.unseenAcked = 0;
-    this.streamBase = 0;
-    this.firstAck = -1;
-  }
-
-  /** Memory of the hole lists: allocated on the first hole, each at most MAX_HOLES + 1 numbers. */
-  get holeListBytes(): number {
-    return this.holeStart === null ? 0 : HOLE_LIST_BYTES;
-  }
-
-  setState(s: EndpointState): void {
-    if (s !== this.state) {
-      this.prevState = this.state;
-      this.state = s;
-    }
-  }
-
-  /** Unwrap 32-bit `seq` to a relative number, choosing the value nearest `ref` (±2^31). */
-  rel(seq: number, ref: number): number {
-    return ref + ((seq - this.startSeq - ref) | 0);
-  }
-
-  /** Re-base sequence numbering at `start` (Zeek's InitStartSeq/InitAckSeq/InitLastSeq). */
-  init(start: number, lastRel: number): void {
-    this.startSeq = start >>> 0;
-    this.ackRel = 0;
-    this.lastRel = lastRel;
-  }
-
-  /** Zeek's Size(): payload bytes per sequence numbers (SYN and FIN octets not counted). */
-  size(peer: Endpoint): number {
-    if (this.prevState === SYN_SENT && this.state === RESET && peer.state === INACTIVE && this.ackRel > 1) return 0;
-    let size = this.lastRel > this.ackRel ? this.lastRel : this.ackRel;
-    if (size > 0) size--;
-    if (this.finCnt > 0 && size > 0) size--;
-    return size < 0 ? 0 : size;
-  }
-}
-
-function isClean(e: Endpoint): boolean {
-  return e.state === ESTABLISHED || (e.state === CLOSED && e.prevState === ESTABLISHED);
-}
 
 export class TcpTracker {
   readonly counters: TcpCounters = {
@@ -490,17 +282,15 @@ export class TcpTracker {
     // count as "finished" for port reuse unless its FINs or RST say so.
     if (endOfConversation) this.finishedCalled = true;
     for (const ep of [this.orig, this.resp]) {
-      const hs = ep.holeStart;
-      const hm = ep.holeMiss;
-      if (hs !== null && hm !== null) {
-        for (let i = 0; i < hs.length; i++) {
+      const h = ep.holes;
+      if (h !== null) {
+        const hm = h.miss;
+        for (let i = 0; i < hm.length; i++) {
           if (hm[i] <= 0) continue;
           this.counters.gaps++;
           this.counters.gapBytes += hm[i];
         }
-        hs.length = 0;
-        ep.holeEnd!.length = 0;
-        hm.length = 0;
+        h.clear();
       }
       // Data a FIN says was sent but that never showed up.
       const finOffset = ep.finRel - 2;
@@ -596,7 +386,7 @@ export class TcpTracker {
     if (moved) {
       ep.seenEnd = 0;
       ep.ackedTo = 0;
-      if (ep.holeStart !== null) ep.holeStart.length = ep.holeEnd!.length = ep.holeMiss!.length = 0;
+      if (ep.holes !== null) ep.holes.clear();
       if (ep.stream.length > 0) ep.stream.finish();
     }
   }
@@ -747,14 +537,15 @@ export class TcpTracker {
     if (this.partial && r <= 2) return;
     sender.ackedTo = upTo;
     const clean = isClean(sender) && isClean(acker);
-    const hs = sender.holeStart;
-    const he = sender.holeEnd;
-    const hm = sender.holeMiss;
+    const h = sender.holes;
     // Contiguous holes below the ACK make one gap of their missing bytes.
     let pendingStart = -1;
     let pendingEnd = -1;
     let pendingBytes = 0;
-    if (hs !== null && he !== null && hm !== null) {
+    if (h !== null) {
+      const hs = h.start;
+      const he = h.end;
+      const hm = h.miss;
       let k = 0;
       while (k < hs.length && hs[k] < upTo) {
         const end = he[k] < upTo ? he[k] : upTo;
@@ -777,11 +568,7 @@ export class TcpTracker {
           break;
         }
       }
-      if (k > 0) {
-        hs.splice(0, k);
-        he.splice(0, k);
-        hm.splice(0, k);
-      }
+      h.dropFirst(k);
     }
     if (upTo > sender.seenEnd) {
       // ACKed bytes we never saw at all.
@@ -837,7 +624,7 @@ export class TcpTracker {
       // numbering made of the bytes before (a zero-length keep-alive at seq − 1 puts the first
       // data byte at offset 1) is before the capture, not a hole in it.
       ep.streamBase = off;
-      if (off > ep.seenEnd && (ep.holeStart === null || ep.holeStart.length === 0)) {
+      if (off > ep.seenEnd && (ep.holes === null || ep.holes.length === 0)) {
         ep.seenEnd = off;
         if (ep.ackedTo < off) ep.ackedTo = off;
       }
@@ -849,15 +636,15 @@ export class TcpTracker {
     const lowEnd = c < seen0 ? c : seen0;
     if (s < lowEnd) {
       const lo = s > 0 ? s : 0;
-      filled = this.fillHoles(ep, lo, lowEnd);
+      filled = ep.holes !== null ? ep.holes.fill(lo, lowEnd) : 0;
       dup = lowEnd - s - filled;
     }
     const advanced = e > seen0;
     if (advanced) {
       const from = s > seen0 ? s : seen0;
-      if (from > seen0) this.addHole(ep, seen0, from); // bytes skipped: not captured (yet)
+      if (from > seen0) (ep.holes ??= new HoleList()).add(seen0, from); // bytes skipped: not captured (yet)
       const capEnd = c > from ? c : from;
-      if (capEnd < e) this.addHole(ep, capEnd, e); // snap length cut the tail
+      if (capEnd < e) (ep.holes ??= new HoleList()).add(capEnd, e); // snap length cut the tail
       ep.seenEnd = e;
     }
     if (!advanced && filled === 0) this.counters.retransmissions++;
@@ -873,107 +660,5 @@ export class TcpTracker {
     const before = ep.stream.inconsistent;
     ep.stream.add(off - ep.streamBase, p.payloadBuf, p.payloadOffset, captured, missing, frame);
     this.counters.inconsistentOverlaps += ep.stream.inconsistent - before;
-  }
-
-  /** Remove [a, b) from the hole list; returns how many hole bytes it filled. */
-  private fillHoles(ep: Endpoint, a: number, b: number): number {
-    const hs = ep.holeStart;
-    const he = ep.holeEnd;
-    const hm = ep.holeMiss;
-    if (hs === null || he === null || hm === null || b <= a) return 0;
-    let filled = 0;
-    for (let k = 0; k < hs.length; k++) {
-      const h0 = hs[k];
-      const h1 = he[k];
-      if (h0 >= b) break;
-      if (h1 <= a) continue;
-      const lo = a > h0 ? a : h0;
-      const hi = b < h1 ? b : h1;
-      if (hm[k] === h1 - h0) {
-        // An exact hole: every byte of it is missing.
-        filled += hi - lo;
-        if (lo === h0 && hi === h1) {
-          hs.splice(k, 1);
-          he.splice(k, 1);
-          hm.splice(k, 1);
-          k--;
-        } else if (lo === h0) {
-          hs[k] = hi;
-          hm[k] = h1 - hi;
-        } else if (hi === h1) {
-          he[k] = lo;
-          hm[k] = lo - h0;
-        } else {
-          // Filled the middle: split into two holes.
-          he[k] = lo;
-          hm[k] = lo - h0;
-          hs.splice(k + 1, 0, hi);
-          he.splice(k + 1, 0, h1);
-          hm.splice(k + 1, 0, h1 - hi);
-          k++;
-        }
-      } else {
-        // A merged hole: which of its bytes were seen is not known, so the overlap fills as many
-        // as it still misses (a late segment counts as out-of-order, never as a retransmission).
-        const f = Math.min(hi - lo, hm[k]);
-        filled += f;
-        hm[k] -= f;
-        if (lo === h0) hs[k] = hi;
-        else if (hi === h1) he[k] = lo;
-        if (hm[k] > he[k] - hs[k]) hm[k] = he[k] - hs[k];
-        if (hm[k] <= 0) {
-          hs.splice(k, 1);
-          he.splice(k, 1);
-          hm.splice(k, 1);
-          k--;
-        }
-      }
-    }
-    // After the loop: merging shifts the list, which would upset the index above.
-    if (hs.length > MAX_HOLES) this.mergeHoles(ep);
-    return filled;
-  }
-
-  private addHole(ep: Endpoint, a: number, b: number): void {
-    if (b <= a) return;
-    if (ep.holeStart === null) {
-      ep.holeStart = [];
-      ep.holeEnd = [];
-      ep.holeMiss = [];
-    }
-    const hs = ep.holeStart;
-    const he = ep.holeEnd!;
-    const hm = ep.holeMiss!;
-    const n = hs.length;
-    if (n > 0 && he[n - 1] === a) {
-      he[n - 1] = b;
-      hm[n - 1] += b - a;
-    } else {
-      hs.push(a);
-      he.push(b);
-      hm.push(b - a);
-    }
-    if (hs.length > MAX_HOLES) this.mergeHoles(ep);
-  }
-
-  /**
-   * Keep at most MAX_HOLES holes: the two with the fewest seen bytes between them become one.
-   * Nothing is written off (issue 19: a shuffled stream of a million segments had its late ones
-   * counted as retransmissions once the lowest holes were dropped); gaps are declared only when
-   * an ACK passes a hole or at finish(), with the bytes still missing.
-   */
-  private mergeHoles(ep: Endpoint): void {
-    const hs = ep.holeStart!;
-    const he = ep.holeEnd!;
-    const hm = ep.holeMiss!;
-    while (hs.length > MAX_HOLES) {
-      let best = 0;
-      for (let k = 1; k + 1 < hs.length; k++) if (hs[k + 1] - he[k] < hs[best + 1] - he[best]) best = k;
-      he[best] = he[best + 1];
-      hm[best] += hm[best + 1];
-      hs.splice(best + 1, 1);
-      he.splice(best + 1, 1);
-      hm.splice(best + 1, 1);
-    }
   }
 }
