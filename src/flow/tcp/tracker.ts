@@ -20,51 +20,21 @@
 import type { DecodedPacket } from "../../decode/packet.js";
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from "../../decode/packet.js";
 import { CLOSED, ESTABLISHED, INACTIVE, PARTIAL, RESET, SYN_ACK_SENT, SYN_SENT, endpointStateName, tcpConnState } from "./conn-state.js";
-import { Endpoint, isClean } from "./endpoint.js";
-import { HoleList } from "./holes.js";
+import { Endpoint } from "./endpoint.js";
+import { TcpHistory } from "./history.js";
+import { PayloadAccounting, type TcpCounters } from "./payload.js";
 import { StreamBuffer } from "./stream-buffer.js";
 
-export interface TcpCounters {
-  /** Payload segments that brought no byte we had not already seen (pure duplicates). */
-  retransmissions: number;
-  /** Payload segments that filled (part of) a hole: they arrived after later bytes. */
-  outOfOrder: number;
-  /** Payload segments that repeated some seen bytes and also brought new ones. */
-  overlaps: number;
-  /** Holes declared lost: ACKed by the peer but never captured, or still open at finish(). */
-  gaps: number;
-  /** Bytes in those holes (Zeek's missed_bytes). */
-  gapBytes: number;
-  /** Zero-window advertisements (window 0 on a non-RST segment, as Zeek counts them). */
-  zeroWindows: number;
-  /** Payload segments whose bytes disagreed with bytes already seen at the same offsets (Zeek's rexmit_inconsistency). */
-  inconsistentOverlaps: number;
-}
-
-// History bit masks, one set per endpoint (Zeek shifts the responder's by 16 into one word).
-const H_SYN = 0x1;
-const H_FIN = 0x2;
-const H_RST = 0x4;
-const H_FIN_RST = 0x8;
-const H_DATA = 0x10;
-const H_ACK = 0x20;
-const H_MULTI = 0x40;
+export type { TcpCounters } from "./payload.js";
+export { MAX_HISTORY } from "./history.js";
 
 /** Zeek ignores SYN/RST sequence jumps larger than this (TOO_LARGE_SEQ_DELTA). */
 const TOO_LARGE_SEQ_DELTA = 1048576;
-/** History letters kept; SYN/FIN/RST letters repeat on new sequence numbers, so bound it. */
-export const MAX_HISTORY = 128;
-
 export class TcpTracker {
-  readonly counters: TcpCounters = {
-    retransmissions: 0,
-    outOfOrder: 0,
-    overlaps: 0,
-    gaps: 0,
-    gapBytes: 0,
-    zeroWindows: 0,
-    inconsistentOverlaps: 0,
-  };
+  private readonly hist = new TcpHistory();
+  private readonly payload = new PayloadAccounting(this.hist);
+  /** The payload's counters (payload.ts). */
+  readonly counters: TcpCounters = this.payload.counters;
   /** What the client sent. */
   readonly client: StreamBuffer;
   /** What the server sent. */
@@ -72,7 +42,6 @@ export class TcpTracker {
 
   private readonly orig: Endpoint;
   private readonly resp: Endpoint;
-  private hist = "";
   private speaker: "client" | "server" | null = null;
   private seenOrigPacket = false;
   private seenRespPacket = false;
@@ -83,7 +52,9 @@ export class TcpTracker {
   private sawSynAck = false;
 
   /** Payload bytes seen more than once (retransmitted or overlapping) and not kept twice. */
-  duplicateBytes = 0;
+  get duplicateBytes(): number {
+    return this.payload.duplicateBytes;
+  }
 
   constructor(reassemblyCap = 16384) {
     this.client = new StreamBuffer(reassemblyCap);
@@ -99,13 +70,13 @@ export class TcpTracker {
       this.resp.state,
       this.orig.size(this.resp),
       this.resp.size(this.orig),
-      this.hist,
+      this.hist.letters,
     );
   }
 
   /** Zeek history letters (uppercase = client). */
   get history(): string {
-    return this.hist;
+    return this.hist.letters;
   }
 
   /** True once this connection is over (FIN both ways, or an RST). */
@@ -203,7 +174,7 @@ export class TcpTracker {
     const len = captured + (p.payloadMissing > 0 ? p.payloadMissing : 0);
     const seq = p.seq >>> 0;
 
-    if (this.segments++ === 0 && !fromClient) this.addRaw("^");
+    if (this.segments++ === 0 && !fromClient) this.hist.addRaw("^");
     this.setPartialStatus(fromClient, syn, ack);
 
     // Sequence space this segment occupies (SYN and FIN take one octet each; RST data does not count).
@@ -218,13 +189,13 @@ export class TcpTracker {
     const relSeq = ep.rel(seq, ep.lastRel);
     const underflow = relSeq < 0;
 
-    this.updateHistory(ep, syn, fin, rst, ack, relSeq, len);
+    this.hist.update(ep, syn, fin, rst, ack, relSeq, len);
 
     // Zero window: Zeek ignores it on a RST, after the peer's FIN and after our own RST.
     if (p.window === 0 && !rst && peer.state !== CLOSED && ep.state !== RESET) {
       this.counters.zeroWindows++;
       if (++ep.win0Cnt === ep.win0Thresh) {
-        this.addLetter(ep, "W");
+        this.hist.addLetter(ep, "W");
         ep.win0Thresh *= 10;
       }
     }
@@ -263,11 +234,11 @@ export class TcpTracker {
 
     // After the state update, as Zeek does: an ACK that reveals a gap in a RST or a half-open
     // connection is not trusted, and RST ACKs are ignored altogether.
-    if (ack && !rst) this.ackReceived(peer, ep, relAck);
+    if (ack && !rst) this.payload.ackReceived(peer, ep, relAck, this.partial);
 
     if (len > 0 && !rst) {
       if (this.speaker === null) this.speaker = fromClient ? "client" : "server";
-      if (!underflow) this.dataSent(ep, peer, (syn ? relSeq + 1 : relSeq) - 1, p, captured, len - captured, frame);
+      if (!underflow) this.payload.dataSent(ep, (syn ? relSeq + 1 : relSeq) - 1, p, captured, len - captured, frame);
     }
     if (fin) ep.stream.setEnd(ep.finRel - 2 - ep.streamBase);
     else if (rst && !underflow) ep.stream.setEnd(relSeq - 1 - ep.streamBase, false);
@@ -309,13 +280,12 @@ export class TcpTracker {
    * conversations does not leave a million trackers for the garbage collector.
    */
   reset(): void {
-    const k = this.counters;
-    k.retransmissions = k.outOfOrder = k.overlaps = k.gaps = k.gapBytes = k.zeroWindows = k.inconsistentOverlaps = 0;
+    this.payload.reset();
     this.client.reset();
     this.server.reset();
     this.orig.reset();
     this.resp.reset();
-    this.hist = "";
+    this.hist.reset();
     this.speaker = null;
     this.seenOrigPacket = false;
     this.seenRespPacket = false;
@@ -324,7 +294,6 @@ export class TcpTracker {
     this.finishedCalled = false;
     this.sawSyn = false;
     this.sawSynAck = false;
-    this.duplicateBytes = 0;
   }
 
   /** Free both directions' kept bytes (after detection); state, history and counters stay. */
@@ -391,58 +360,6 @@ export class TcpTracker {
     }
   }
 
-  private addRaw(code: string): void {
-    if (this.hist.length < MAX_HISTORY) this.hist += code;
-  }
-
-  private addLetter(ep: Endpoint, upper: string): void {
-    this.addRaw(ep.isOrig ? upper : upper.toLowerCase());
-  }
-
-  /** Returns true when the letter was already recorded for this endpoint; else records it. */
-  private checkHistory(ep: Endpoint, mask: number, upper: string): boolean {
-    if ((ep.histSeen & mask) !== 0) return true;
-    ep.histSeen |= mask;
-    this.addLetter(ep, upper);
-    return false;
-  }
-
-  /** Zeek's update_history. */
-  private updateHistory(
-    ep: Endpoint,
-    syn: boolean,
-    fin: boolean,
-    rst: boolean,
-    ack: boolean,
-    relSeq: number,
-    len: number,
-  ): void {
-    const bits = (syn ? 1 : 0) + (fin ? 1 : 0) + (rst ? 1 : 0);
-    if (bits > 1) {
-      if (fin && rst) this.checkHistory(ep, H_FIN_RST, "I");
-      else this.checkHistory(ep, H_MULTI, "Q");
-    } else if (bits === 1) {
-      if (syn) {
-        const code = ack ? "H" : "S";
-        if (this.checkHistory(ep, H_SYN, code) && relSeq !== ep.histLastSyn) this.addLetter(ep, code);
-        ep.histLastSyn = relSeq;
-      }
-      if (fin) {
-        // A FIN's sequence number is where its data ends.
-        if (this.checkHistory(ep, H_FIN, "F") && relSeq + len !== ep.histLastFin) this.addLetter(ep, "F");
-        ep.histLastFin = relSeq + len;
-      }
-      if (rst) {
-        if (this.checkHistory(ep, H_RST, "R") && relSeq !== ep.histLastRst) this.addLetter(ep, "R");
-        ep.histLastRst = relSeq;
-      }
-    } else if (len > 0) {
-      this.checkHistory(ep, H_DATA, "D");
-    } else if (ack) {
-      this.checkHistory(ep, H_ACK, "A");
-    }
-  }
-
   /** Zeek's update_last_seq: track the highest sequence sent; a payload that does not advance it is a 't'. */
   private updateLastSeq(ep: Endpoint, relEnd: number, syn: boolean, fin: boolean, rst: boolean, len: number): void {
     const delta = relEnd - ep.lastRel;
@@ -452,7 +369,7 @@ export class TcpTracker {
     else if (delta > 0) ep.lastRel = relEnd;
     else if (len > 0) {
       if (++ep.rxmtCnt === ep.rxmtThresh) {
-        this.addLetter(ep, "T");
+        this.hist.addLetter(ep, "T");
         ep.rxmtThresh *= 10;
       }
     }
@@ -522,143 +439,5 @@ export class TcpTracker {
       default:
         break;
     }
-  }
-
-  /**
-   * The peer acknowledged `sender`'s data up to relative `relAck`: bytes below it that we never
-   * captured are a gap (Zeek's AckReceived → Undelivered → Gap).
-   */
-  private ackReceived(sender: Endpoint, acker: Endpoint, relAck: number): void {
-    let r = relAck;
-    if (sender.finCnt > 0 && r >= sender.finRel) r = sender.finRel - 1; // the FIN octet is not data
-    const upTo = r - 1; // stream offset one past the last acknowledged byte
-    if (upTo <= sender.ackedTo) return;
-    // Midstream, the first ACKs may point one byte below/at our invented start (keep-alives): ignore.
-    if (this.partial && r <= 2) return;
-    sender.ackedTo = upTo;
-    const clean = isClean(sender) && isClean(acker);
-    const h = sender.holes;
-    // Contiguous holes below the ACK make one gap of their missing bytes.
-    let pendingStart = -1;
-    let pendingEnd = -1;
-    let pendingBytes = 0;
-    if (h !== null) {
-      const hs = h.start;
-      const he = h.end;
-      const hm = h.miss;
-      let k = 0;
-      while (k < hs.length && hs[k] < upTo) {
-        const end = he[k] < upTo ? he[k] : upTo;
-        // A hole cut by the ACK keeps as many missing bytes as its part above can hold.
-        const keep = he[k] <= upTo ? 0 : Math.min(hm[k], he[k] - upTo);
-        const missing = hm[k] - keep;
-        if (pendingEnd === hs[k]) {
-          pendingEnd = end;
-          pendingBytes += missing;
-        } else {
-          if (pendingStart >= 0) this.declareGap(sender, pendingBytes, clean);
-          pendingStart = hs[k];
-          pendingEnd = end;
-          pendingBytes = missing;
-        }
-        if (he[k] <= upTo) k++;
-        else {
-          hs[k] = upTo; // the part above the ACK stays open
-          hm[k] = keep;
-          break;
-        }
-      }
-      h.dropFirst(k);
-    }
-    if (upTo > sender.seenEnd) {
-      // ACKed bytes we never saw at all.
-      if (pendingEnd === sender.seenEnd) {
-        pendingEnd = upTo;
-        pendingBytes += upTo - sender.seenEnd;
-      } else {
-        if (pendingStart >= 0) this.declareGap(sender, pendingBytes, clean);
-        pendingStart = sender.seenEnd;
-        pendingEnd = upTo;
-        pendingBytes = upTo - sender.seenEnd;
-      }
-      sender.seenEnd = upTo;
-    }
-    if (pendingStart >= 0) this.declareGap(sender, pendingBytes, clean);
-    if (!sender.payloadSeen) {
-      if (upTo > sender.unseenAcked) sender.unseenAcked = upTo;
-      // A side picked up midstream has no kept stream yet: it starts at its first captured byte.
-      if (sender.synSeq < 0) return;
-    }
-    sender.stream.gapUpTo(upTo - sender.streamBase);
-  }
-
-  private declareGap(ep: Endpoint, bytes: number, history: boolean): void {
-    if (bytes <= 0) return;
-    this.counters.gaps++;
-    this.counters.gapBytes += bytes;
-    // Zeek only puts 'g' in the history while both sides are established or closing cleanly.
-    if (history && ++ep.gapCnt === ep.gapThresh) {
-      this.addLetter(ep, "G");
-      ep.gapThresh *= 10;
-    }
-  }
-
-  /**
-   * Payload at stream offset `off`: classify it against what this side already sent (new,
-   * duplicate, hole-filling), keep the hole list, and hand the bytes to the stream buffer.
-   */
-  private dataSent(
-    ep: Endpoint,
-    peer: Endpoint,
-    off: number,
-    p: DecodedPacket,
-    captured: number,
-    missing: number,
-    frame: number,
-  ): void {
-    const s = off;
-    const c = off + captured; // end of captured bytes
-    const e = c + missing; // end of the sequence range
-    if (!ep.payloadSeen && ep.synSeq < 0 && ep.stream.length === 0) {
-      // Picked up midstream: this side's stream starts at its first captured byte. Whatever its
-      // numbering made of the bytes before (a zero-length keep-alive at seq − 1 puts the first
-      // data byte at offset 1) is before the capture, not a hole in it.
-      ep.streamBase = off;
-      if (off > ep.seenEnd && (ep.holes === null || ep.holes.length === 0)) {
-        ep.seenEnd = off;
-        if (ep.ackedTo < off) ep.ackedTo = off;
-      }
-    }
-    const seen0 = ep.seenEnd;
-    // Captured bytes below what we had seen: either fill holes or repeat old bytes.
-    let filled = 0;
-    let dup = 0;
-    const lowEnd = c < seen0 ? c : seen0;
-    if (s < lowEnd) {
-      const lo = s > 0 ? s : 0;
-      filled = ep.holes !== null ? ep.holes.fill(lo, lowEnd) : 0;
-      dup = lowEnd - s - filled;
-    }
-    const advanced = e > seen0;
-    if (advanced) {
-      const from = s > seen0 ? s : seen0;
-      if (from > seen0) (ep.holes ??= new HoleList()).add(seen0, from); // bytes skipped: not captured (yet)
-      const capEnd = c > from ? c : from;
-      if (capEnd < e) (ep.holes ??= new HoleList()).add(capEnd, e); // snap length cut the tail
-      ep.seenEnd = e;
-    }
-    if (!advanced && filled === 0) this.counters.retransmissions++;
-    if (filled > 0) this.counters.outOfOrder++;
-    if (dup > 0 && (advanced || filled > 0)) this.counters.overlaps++;
-    if (dup > 0) this.duplicateBytes += dup;
-    // A keep-alive (RFC 9293 §3.8.4: one byte at the last acknowledged sequence number, seq =
-    // next − 1, usually garbage) is not stream data: it neither ends the kept prefix nor counts
-    // as a copy that disagrees.
-    if (captured + missing === 1 && s === seen0 - 1) return;
-    // The capture saw this side send data, even when the snap length cut all of its bytes.
-    ep.payloadSeen = true;
-    const before = ep.stream.inconsistent;
-    ep.stream.add(off - ep.streamBase, p.payloadBuf, p.payloadOffset, captured, missing, frame);
-    this.counters.inconsistentOverlaps += ep.stream.inconsistent - before;
   }
 }
