@@ -19,13 +19,12 @@ import {
   type LiveSummary,
 } from "../capture/live.js";
 import { DEFAULT_FLOW_OPTIONS } from "../flow/index.js";
-import { evaluate } from "../policy/evaluate.js";
 import type { Matrix } from "../policy/matrix.js";
-import { RoleMap } from "../policy/roles.js";
+import type { RoleMap } from "../policy/roles.js";
 import { liveEvidenceSource, type LiveEvidenceSource } from "../report/evidence.js";
 import { jsonSafe, terminalSafe } from "../report/sanitize.js";
 import { CaptureAnalysis } from "../pipeline/capture-analysis.js";
-import { finishReport, namerFor, policyInputs } from "../pipeline/run.js";
+import { finishReport, findingsSoFar as findingsSoFarOf, namerFor, policyInputs } from "../pipeline/run.js";
 import { VERSION } from "../pipeline/version.js";
 import { addReportOptions, checkRedactKeyPath, openReportOutput, positiveInt, tailOptions, type Format, type ReportCliOptions } from "./analyze.js";
 import { CAPTURE_EXTENSIONS, openOutput, type OutputFile } from "./output.js";
@@ -241,14 +240,7 @@ async function captureAndReport(
         if (now - lastPolicy >= Math.max(1000, policyCost * 20)) {
           lastPolicy = now;
           const t0 = Date.now();
-          const res = evaluate({
-            conversations: ca.viewsSoFar(),
-            captures: [],
-            matrix,
-            roles: new RoleMap(roles.explicit),
-            captureSeconds: p.elapsedMs / 1000,
-          });
-          findingsSoFar = res.findings.filter((f) => f.code !== "missing-expected" && f.severity !== "info").length;
+          findingsSoFar = findingsSoFarOf(ca.viewsSoFar(), matrix, roles, p.elapsedMs / 1000);
           policyCost = Date.now() - t0;
         }
         stderr.write(`\r\x1b[K${liveStatusLine(p, ca.table.conversations.length, findingsSoFar)}`);

@@ -13,6 +13,7 @@ export {
   EXIT_INCONCLUSIVE,
   exitCodeFor,
   finishReport,
+  findingsSoFar,
   namerFor,
   policyFilter,
   policyInputs,

@@ -117,6 +117,16 @@ export function reportOf(a: Analysis, p: PolicyChoice): Report {
   return buildReport(a, policy, p.matrix, VERSION, p.filter?.text ?? null);
 }
 
+/**
+ * The live status line's count: warnings and errors among the conversations so far, from ports,
+ * roles and states (content checks need the detectors, which run as conversations leave), not
+ * counting missing-expected (the capture is not over). `roles`: the explicit ones, copied.
+ */
+export function findingsSoFar(views: readonly ConnectionView[], matrix: Matrix, roles: RoleMap, seconds: number): number {
+  const res = evaluate({ conversations: views, captures: [], matrix, roles: new RoleMap(roles.explicit), captureSeconds: seconds });
+  return res.findings.filter((f) => f.code !== "missing-expected" && f.severity !== "info").length;
+}
+
 /** docs/findings.md: 3 when the capture cannot support a verdict (whatever --fail-on says), else 1 for findings at or above --fail-on, else 0. */
 export const EXIT_INCONCLUSIVE = 3;
 
