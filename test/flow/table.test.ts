@@ -10,12 +10,11 @@ import { readCaptureFrom } from "../../src/capture/file.js";
 import { detect } from "../../src/detect/registry.js";
 import type { StreamSample } from "../../src/detect/types.js";
 import { Conversation } from "../../src/flow/conversation.js";
-import { DEFAULT_FLOW_OPTIONS, FlowBudget, FlowTable, type FlowSink } from "../../src/flow/index.js";
+import { DEFAULT_FLOW_OPTIONS, FlowBudget, FlowTable, TcpTracker, type FlowSink } from "../../src/flow/index.js";
 import { decodePacket } from "../../src/decode/decode.js";
 import { FragmentReassembler } from "../../src/decode/fragments.js";
 import { DecodedPacket } from "../../src/decode/packet.js";
 import { Status } from "../../src/decode/status.js";
-import { TcpTracker } from "../../src/flow/index.js";
 import { analyzeBytes } from "../fuzz/harness.js";
 
 const SCANNER = [10, 9, 0, 1];
