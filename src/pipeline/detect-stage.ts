@@ -16,6 +16,13 @@ export class DetectStage {
   /** Parsed certificates and chain verdicts, shared by one capture's conversations (docs/detectors/tls.md). */
   private readonly certificates = new CertificateCache();
   private readonly found = new Map<Conversation, ConversationFacts>();
+  /**
+   * An unlisted conversation detected as it leaves the table is folded right after (FlowSink:
+   * retire, then unlisted): its facts wait here instead of in the map, so a scan's million
+   * conversations past the limit cost no map entry each.
+   */
+  private leaving: Conversation | null = null;
+  private leavingFacts: ConversationFacts | null = null;
 
   /** Run the detectors on `conv` (its tracker finished by the table) and keep what they found. */
   detect(conv: Conversation): ConversationFacts {
@@ -33,17 +40,25 @@ export class DetectStage {
         if (f > 0) a.frame = f;
       }
     }
-    this.found.set(conv, facts);
+    if (!conv.listed && !conv.inTable) {
+      this.leaving = conv;
+      this.leavingFacts = facts;
+    } else this.found.set(conv, facts);
     return facts;
   }
 
-  /** What was found in `conv`, or null when it has not been detected (yet). */
+  /** What was found in `conv` (listed, or unlisted and still in the table), or null when it has not been detected (yet). */
   factsOf(conv: Conversation): ConversationFacts | null {
     return this.found.get(conv) ?? null;
   }
 
   /** Forget `conv` (folded into an aggregate: the table reuses its object) and return its facts. */
   take(conv: Conversation): ConversationFacts | null {
+    if (this.leaving === conv) {
+      const lf = this.leavingFacts;
+      this.leaving = this.leavingFacts = null;
+      return lf;
+    }
     const f = this.found.get(conv) ?? null;
     this.found.delete(conv);
     return f;
