@@ -8,6 +8,7 @@ import { InvalidArgumentError, Option } from "commander";
 import { captureLive, LiveCaptureError, type LiveSummary } from "../capture/live.js";
 import { formatIp, parseIp } from "../decode/addr.js";
 import { evaluate, type CaptureInfo } from "../policy/evaluate.js";
+import { connectionView } from "../policy/view.js";
 import { builtinMatrix, loadMatrixFile, roleNames, type Matrix, type MatrixRow } from "../policy/matrix.js";
 import { PLAIN_NAMER } from "../policy/namer.js";
 import { loadRolesFile, parseRoleArgs, roleExpectation, RoleMap, type RoleEntry } from "../policy/roles.js";
@@ -17,9 +18,10 @@ import { DEFAULT_MAX_HOSTS, isHostName, resolveTargets, type Host, type RoleTarg
 import { buildReport, type ConversationRecord, type Report } from "../report/record.js";
 import { terminalSafe } from "../report/sanitize.js";
 import { REPORT_SECTIONS, type ReportSection } from "../report/summary-text.js";
-import { FORMATS, openReportOutput, positiveInt, writeReport, type Format, type ReportCliOptions } from "./analyze.js";
+import { writeReport } from "../pipeline/run.js";
+import { VERSION } from "../pipeline/version.js";
+import { FORMATS, openReportOutput, positiveInt, tailOptions, type Format, type ReportCliOptions } from "./analyze.js";
 import { CAPTURE_EXTENSIONS, openOutput, type OutputFile } from "./output.js";
-import { VERSION } from "./version.js";
 
 export interface ProbeCliOptions {
   role: string[];
@@ -146,17 +148,19 @@ export function probeReport(run: ProbeRun, matrix: Matrix, given: readonly RoleE
   for (const h of hosts) if (h.name !== null) add(h.role, h.address, `--role ${h.role}=${h.name}`);
   // The proxy is where the checks left from (unless given): the client address of every conversation.
   if (!given.some((e) => e.role === "proxy")) {
-    for (const c of run.conversations) add("proxy", formatIp(c.clientIp, c.ipVersion), "the address the checks left from");
+    for (const { conv: c } of run.conversations) add("proxy", formatIp(c.clientIp, c.ipVersion), "the address the checks left from");
   }
   const roles = new RoleMap(entries);
-  const packets = run.conversations.reduce((s, c) => s + c.packetsClient + c.packetsServer, 0);
+  const packets = run.conversations.reduce((s, { conv: c }) => s + c.packetsClient + c.packetsServer, 0);
   const seconds = Math.max(0, (run.endMs - run.startMs) / 1000);
   const info: CaptureInfo = {
     file: "probe", packets, transportPackets: packets, unsupportedLinkPackets: 0, stopped: null,
     interrupted: summary.interrupted, cut: null, bytes: 0, capturedBytes: 0, lastTimestamp: run.endMs / 1000,
   };
-  const policy = evaluate({ conversations: run.conversations, captures: [info], matrix, roles, captureSeconds: seconds, namer: PLAIN_NAMER, unresolvedNames: unresolved });
-  const report = buildReport({ captures: [], conversations: run.conversations }, policy, matrix, VERSION) as ProbeReport;
+  // The same frozen view a capture's conversation gets (src/policy/view.ts), ending when the run did.
+  const views = run.conversations.map((p) => connectionView(p.conv, p.facts, null, run.endMs / 1000));
+  const policy = evaluate({ conversations: views, captures: [info], matrix, roles, captureSeconds: seconds, namer: PLAIN_NAMER, unresolvedNames: unresolved });
+  const report = buildReport({ captures: [], conversations: views }, policy, matrix, VERSION) as ProbeReport;
   report.summary.captureSeconds = Number(seconds.toFixed(6));
   for (const rec of report.conversations) {
     const p = run.records.find((r) => r.conversation === rec.id);
@@ -317,7 +321,7 @@ async function probeAndReport(o: ProbeCliOptions, matrix: Matrix, entries: RoleE
     skipped, evidence: evidence !== null && !evidenceError ? o.evidence! : null,
   });
   const reportOpts: ReportCliOptions = { ...o, role: [], reassemblyBytes: 16384 };
-  return writeReport(report, matrix, reportOpts, { out, ...(evidenceError ? { code: 2 } : {}) });
+  return writeReport(report, { matrix, ...tailOptions(reportOpts, out) }, evidenceError ? { code: 2 } : {});
 }
 
 /** Starts tcpdump on --evidence-interface for the hosts checked; resolves once it captures. */

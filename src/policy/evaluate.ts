@@ -13,7 +13,7 @@ import type { Matrix, MatrixRow } from "./matrix.js";
 import { type Namer, PLAIN_NAMER } from "./namer.js";
 import { unresolvedFindings, type UnresolvedName } from "./names.js";
 import type { RoleMap } from "./roles.js";
-import { type ConnectionView, connectionView } from "./view.js";
+import type { ConnectionView } from "./view.js";
 
 /** What the policy needs to know of each capture file. */
 export interface CaptureInfo {
@@ -37,7 +37,8 @@ export interface CaptureInfo {
 }
 
 export interface PolicyInput {
-  conversations: readonly Conversation[];
+  /** The conversations, frozen (src/policy/view.ts). */
+  conversations: readonly ConnectionView[];
   captures: readonly CaptureInfo[];
   matrix: Matrix;
   roles: RoleMap;
@@ -117,8 +118,7 @@ function pct(n: number, of: number): string {
 }
 
 export function evaluate(input: PolicyInput): Evaluation {
-  const lastOf = input.captures.map((c) => c.lastTimestamp ?? 0);
-  const all = input.conversations.map((c) => connectionView(c, lastOf[c.capture] ?? 0));
+  const all = input.conversations;
   const dupOf = findDuplicates(all);
   const views = all.filter((v) => !dupOf.has(v));
   const namer = input.namer ?? PLAIN_NAMER;

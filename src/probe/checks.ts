@@ -10,8 +10,7 @@ import type net from "node:net";
 import tls from "node:tls";
 import { NTP_HEADER } from "../detect/ntp.js";
 import { readChain, type CertificateCache } from "../detect/tls-certificate.js";
-import type { Conversation } from "../flow/conversation.js";
-import { UdpExchange, type TcpExchange } from "./exchange.js";
+import { UdpExchange, type Probed, type TcpExchange } from "./exchange.js";
 import { closeRecorded, connectTcp, localAddressFor, readUntil, RecordingStream, sendRecorded } from "./socket.js";
 
 /** What a check does: `tcp` is reachability only (rows whose protocol the probe cannot speak). */
@@ -78,10 +77,10 @@ export interface CheckOptions {
   certificates?: CertificateCache;
 }
 
-/** A check's conversation before the report numbers it: `build(id)` makes the Conversation. */
+/** A check's conversation before the report numbers it: `build(id)` makes the conversation and its facts. */
 export interface CheckOutcome {
   record: Omit<ProbeRecord, "conversation">;
-  build: ((id: number) => Conversation | null) | null;
+  build: ((id: number) => Probed | null) | null;
 }
 
 const OPENSSL_SECLEVEL0 = "DEFAULT:@SECLEVEL=0";
@@ -171,8 +170,8 @@ function handshake(socket: net.Socket, ex: TcpExchange, t: CheckTarget, o: Check
  * the detector saw none; the probe, the client, has it (getPeerCertificate), read into the same
  * ChainCertificate facts by the detector's own reader. Visible, then: the probe did see it.
  */
-function addPeerChain(c: Conversation | null, h: Handshake, cache?: CertificateCache): Conversation | null {
-  const t = c?.facts?.tls;
+function addPeerChain(c: Probed | null, h: Handshake, cache?: CertificateCache): Probed | null {
+  const t = c?.facts.tls;
   if (!t || !h.ok || h.chain.length === 0 || t.chain.length > 0) return c;
   const r = readChain(h.chain, h.chain.length, cache);
   t.chain = r.chain;

@@ -5,14 +5,21 @@
  * events are replayed here as the TCP segments they were — SYN, SYN-ACK, ACK, one segment per
  * chunk of data, FINs or a RST — into the flow layer's own TcpTracker, so the Zeek state and
  * history (SF, REJ, S0…) are the tracker's, and the detectors then read the kept bytes through
- * the same `detectConversation` that `analyze` calls. No verdict is made here.
+ * the same `detectFacts` that `analyze` calls. No verdict is made here.
  */
 import { parseIp } from "../decode/addr.js";
 import { DecodedPacket } from "../decode/packet.js";
-import { detectConversation } from "../detect/conversation.js";
+import { detectFacts } from "../detect/conversation-facts.js";
 import type { CertificateCache } from "../detect/tls-certificate.js";
+import type { ConversationFacts } from "../detect/types.js";
 import { Conversation } from "../flow/conversation.js";
-import { TcpTracker } from "../flow/tcp-state.js";
+import { TcpTracker } from "../flow/tcp/index.js";
+
+/** A check's conversation and what the detectors found in it (the policy makes its view of the two). */
+export interface Probed {
+  conv: Conversation;
+  facts: ConversationFacts;
+}
 
 /** RFC 9293 §3.1 flag bits. */
 const FIN = 0x01;
@@ -101,7 +108,7 @@ export class TcpExchange {
    * The conversation (id and stream given by the caller), its facts filled by the detectors; null
    * when the addresses are not IP addresses of one version.
    */
-  conversation(id: number, certificates?: CertificateCache): Conversation | null {
+  conversation(id: number, certificates?: CertificateCache): Probed | null {
     const c = baseConversation(this.endpoints, "tcp");
     if (c === null) return null;
     c.id = id;
@@ -158,8 +165,9 @@ export class TcpExchange {
       if (fins.length === 2 && !this.events.some((e) => e.kind === "rst")) send(!fins[1].fromClient, ACK, null);
     }
     // "filtered": the SYN alone (the kernel's retransmissions of it are not counted: one attempt).
-    detectConversation(c, true, certificates);
-    return c;
+    // The flow table finishes a tracker before detection; so does the replay.
+    t.finish(true);
+    return { conv: c, facts: detectFacts(c, certificates) };
   }
 }
 
@@ -177,7 +185,7 @@ export class UdpExchange {
     this.datagrams.push({ fromClient, bytes: Uint8Array.from(bytes) });
   }
 
-  conversation(id: number): Conversation | null {
+  conversation(id: number): Probed | null {
     const c = baseConversation(this.endpoints, "udp");
     if (c === null) return null;
     c.id = id;
@@ -201,8 +209,7 @@ export class UdpExchange {
       c.icmpCode = this.icmpCode;
       c.icmpCount = 1;
     }
-    detectConversation(c, true);
-    return c;
+    return { conv: c, facts: detectFacts(c) };
   }
 }
 

@@ -4,8 +4,8 @@
  * stops starting checks and cuts the running ones short; what was checked is returned, marked.
  */
 import { CertificateCache } from "../detect/tls-certificate.js";
-import type { Conversation } from "../flow/conversation.js";
 import { runChecks, type CheckOutcome, type CheckTarget, type ProbeRecord } from "./checks.js";
+import type { Probed } from "./exchange.js";
 
 /** Concurrency when --concurrency is not given. */
 export const DEFAULT_CONCURRENCY = 8;
@@ -26,9 +26,9 @@ export interface ProbeRun {
   /** Every check made, in plan order, with its conversation id. */
   records: ProbeRecord[];
   /** The conversations, ids 1… in plan order. */
-  conversations: Conversation[];
+  conversations: Probed[];
   /** Conversation → its record. */
-  byConversation: Map<Conversation, ProbeRecord>;
+  byConversation: Map<Probed, ProbeRecord>;
   /** Planned checks not made (Ctrl-C came first). */
   notRun: number;
   startMs: number;
@@ -50,12 +50,12 @@ export async function runProbe(plan: readonly PlannedCheck[], o: ProbeRunOptions
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(o.concurrency, plan.length)) }, worker));
   const records: ProbeRecord[] = [];
-  const conversations: Conversation[] = [];
-  const byConversation = new Map<Conversation, ProbeRecord>();
+  const conversations: Probed[] = [];
+  const byConversation = new Map<Probed, ProbeRecord>();
   for (const r of results) {
     for (const out of r ?? []) {
       const conv = out.build?.(conversations.length + 1) ?? null;
-      const rec: ProbeRecord = { ...out.record, conversation: conv?.id ?? null };
+      const rec: ProbeRecord = { ...out.record, conversation: conv?.conv.id ?? null };
       records.push(rec);
       if (conv !== null) {
         conversations.push(conv);

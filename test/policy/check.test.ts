@@ -8,7 +8,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { exitCodeFor, reportFor } from "../../src/cli/analyze.js";
+import { exitCodeFor, reportFor } from "../../src/pipeline/index.js";
 import type { Report } from "../../src/report/record.js";
 import { HAVE_PUBLIC, PUBLIC_DIR, REPO_ROOT } from "../support/corpus.js";
 

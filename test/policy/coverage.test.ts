@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readCapture } from "../../src/capture/file.js";
 import { PcapngWriter } from "../../src/capture/pcapng-writer.js";
 import type { RawPacket } from "../../src/capture/types.js";
-import { exitCodeFor, reportFor } from "../../src/cli/analyze.js";
+import { exitCodeFor, reportFor } from "../../src/pipeline/index.js";
 import type { Report } from "../../src/report/record.js";
 import { HAVE_PUBLIC, PUBLIC_DIR, REPO_ROOT } from "../support/corpus.js";
 

@@ -10,7 +10,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { reportFor } from "../../src/cli/analyze.js";
+import { reportFor } from "../../src/pipeline/index.js";
 import type { Report } from "../../src/report/record.js";
 import { HAVE_PUBLIC, PUBLIC_DIR, REPO_ROOT } from "../support/corpus.js";
 

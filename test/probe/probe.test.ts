@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import tls from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connState } from "../../src/flow/conversation.js";
+import { connState } from "../../src/flow/index.js";
 import { parseNtpAnswer, runChecks } from "../../src/probe/checks.js";
 import { TcpExchange, UdpExchange } from "../../src/probe/exchange.js";
 import { expandNetwork, resolveTargets, TargetError } from "../../src/probe/targets.js";
@@ -25,16 +25,16 @@ describe("a check's events as the analyzer's conversation", () => {
   it("a refused connect is REJ (SYN, then RST-ACK)", () => {
     const ex = new TcpExchange(ends);
     ex.outcome = "refused";
-    const c = ex.conversation(1)!;
+    const { conv: c, facts } = ex.conversation(1)!;
     expect(connState(c)).toBe("REJ");
     expect(c.tcp!.history).toBe("Sr");
-    expect(c.facts!.protocol).toBe("none");
+    expect(facts.protocol).toBe("none");
   });
 
   it("a filtered connect is S0 (the SYN alone)", () => {
     const ex = new TcpExchange(ends);
     ex.outcome = "filtered";
-    const c = ex.conversation(1)!;
+    const { conv: c, facts } = ex.conversation(1)!;
     expect(connState(c)).toBe("S0");
     expect(c.packetsServer).toBe(0);
   });
@@ -43,7 +43,7 @@ describe("a check's events as the analyzer's conversation", () => {
     const ex = new TcpExchange(ends);
     ex.outcome = "unreachable";
     ex.icmpCode = 1; // RFC 792 host unreachable
-    const c = ex.conversation(1)!;
+    const { conv: c, facts } = ex.conversation(1)!;
     expect([c.icmpType, c.icmpCode, c.icmpCount]).toEqual([3, 1, 1]);
   });
 
@@ -54,11 +54,11 @@ describe("a check's events as the analyzer's conversation", () => {
     ex.data(true, ascii("SSH-2.0-phoenix_netcheck_probe\r\n"));
     ex.fin(true);
     ex.fin(false);
-    const c = ex.conversation(7)!;
+    const { conv: c, facts } = ex.conversation(7)!;
     expect(c.id).toBe(7);
     expect(connState(c)).toBe("SF");
-    expect(c.facts!.protocol).toBe("ssh");
-    expect(c.facts!.ssh!.serverSoftware).toBe("OpenSSH_9.2p1");
+    expect(facts.protocol).toBe("ssh");
+    expect(facts.ssh!.serverSoftware).toBe("OpenSSH_9.2p1");
   });
 
   it("an NTP exchange without an answer but with ICMP port unreachable", () => {
@@ -67,9 +67,9 @@ describe("a check's events as the analyzer's conversation", () => {
     req[0] = 0x23; // LI 0, VN 4, mode 3
     ex.datagram(true, req);
     ex.icmpCode = 3;
-    const c = ex.conversation(1)!;
+    const { conv: c, facts } = ex.conversation(1)!;
     expect(c.datagramsClient).toBe(1);
-    expect(c.facts!.protocol).toBe("ntp");
+    expect(facts.protocol).toBe("ntp");
     expect([c.icmpType, c.icmpCode]).toEqual([3, 3]);
   });
 });
@@ -184,9 +184,9 @@ describe.skipIf(!haveOpenssl)("the TLS check against a real OpenSSL server on lo
     expect(out.map((o) => [o.record.check, o.record.result])).toEqual([["tls", "open"], ["tls-1.0", "not-accepted"], ["tls-1.1", "not-accepted"]]);
     expect(out[1].build).toBeNull();
     expect(out[0].record.tls?.protocol).toBe("TLSv1.3");
-    const c = out[0].build!(1)!;
-    const t = c.facts!.tls!;
-    expect(c.facts!.protocol).toBe("tls");
+    const { conv: c, facts } = out[0].build!(1)!;
+    const t = facts.tls!;
+    expect(facts.protocol).toBe("tls");
     expect(t.versionCode).toBe(0x0304);
     expect(t.sni).toBe("probe-test.example");
     // TLS 1.3: the certificate was encrypted on the wire; the probe, the client, has it.
@@ -207,7 +207,7 @@ describe.skipIf(!haveOpenssl)("the TLS check against a real OpenSSL server on lo
     expect(out[0].record.result).toBe("refused");
     expect(out[0].record.error).toBe("ECONNREFUSED");
     expect(out[0].record.elapsedMs).toBeGreaterThanOrEqual(0);
-    expect(connState(out[0].build!(1)!)).toBe("REJ");
+    expect(connState(out[0].build!(1)!.conv)).toBe("REJ");
   });
 });
 
