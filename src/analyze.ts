@@ -3,9 +3,7 @@
  * detection. Files are read one after another, each streamed with constant memory; the result is
  * what the report writers render.
  */
-import { readCapture, type CaptureSummary } from "./capture/file.js";
-import { RawPacketView } from "./capture/pcap.js";
-import type { CaptureError, RawPacket } from "./capture/types.js";
+import { readCapture, type CaptureError, type CaptureSummary, type RawPacket } from "./capture/index.js";
 import { decodePacket, hasTransport, MSG_UNSUPPORTED_LINK_TYPE } from "./decode/decode.js";
 import { FragmentReassembler } from "./decode/fragments.js";
 import { DecodedPacket, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP } from "./decode/packet.js";
@@ -129,11 +127,8 @@ export class CaptureAnalysis {
     this.packets++;
     const counts = this.counts;
     const p = this.decoded;
-    // The readers' packets are decoded in place in their chunk (no view per packet).
-    const st =
-      pkt instanceof RawPacketView
-        ? decodePacket(pkt.buf, pkt.caplen, pkt.origLen, pkt.linkType, pkt.tsSec, p, this.frags, pkt.start)
-        : decodePacket(pkt.data, pkt.caplen, pkt.origLen, pkt.linkType, pkt.tsSec, p, this.frags);
+    // Decoded in place in the reader's chunk (no view per packet).
+    const st = decodePacket(pkt.buf, pkt.caplen, pkt.origLen, pkt.linkType, pkt.tsSec, p, this.frags, pkt.start);
     // The filter sees what could be decoded (addresses, ports, protocol); a packet it rejects
     // is not analyzed at all, as with tcpdump's filter.
     if (this.filter !== null && !this.filter(p)) return;

@@ -18,7 +18,7 @@ import {
   type LiveCaptureInfo,
   type LiveProgress,
   type LiveSummary,
-} from "../capture/live.js";
+} from "../capture/index.js";
 import { DEFAULT_FLOW_OPTIONS } from "../flow/table.js";
 import { evaluate } from "../policy/evaluate.js";
 import { type Namer, PLAIN_NAMER } from "../policy/namer.js";

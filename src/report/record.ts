@@ -3,8 +3,7 @@
  * Internal state (src/flow/conversation.ts) is turned into this plain, JSON-ready shape here and
  * nowhere else, so the table, JSON, Markdown and HTML reports cannot disagree.
  */
-import type { LiveCaptureInfo } from "../capture/live.js";
-import type { CaptureError } from "../capture/types.js";
+import type { CaptureError, LiveCaptureInfo } from "../capture/index.js";
 import type { Analysis, CaptureResult, DecodeCounts } from "../analyze.js";
 import { formatIp } from "../decode/addr.js";
 import type { Anomaly, ConversationFacts, Protocol, QuicFacts, TlsFacts } from "../detect/types.js";

@@ -14,10 +14,10 @@ import { join, resolve } from "node:path";
 import { PassThrough } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CaptureAnalysis } from "../../src/analyze.js";
-import { capLoadError } from "../../src/capture/engine-cap.js";
-import { findTcpdump } from "../../src/capture/engine-tcpdump.js";
-import { readCapture } from "../../src/capture/file.js";
-import { captureLive, type EngineName } from "../../src/capture/live.js";
+import { capLoadError } from "../../src/capture/live/engine-cap.js";
+import { findTcpdump } from "../../src/capture/live/engine-tcpdump.js";
+import { readCapture } from "../../src/capture/reader/file.js";
+import { captureLive, type EngineName } from "../../src/capture/index.js";
 import { runCapture } from "../../src/cli/capture.js";
 
 const repo = resolve(__dirname, "../..");

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { MAX_BLOCK_BYTES, PcapngReader, makeIface, splitTimestamp } from "../../src/capture/pcapng.js";
+import { MAX_BLOCK_BYTES, PcapngReader, makeIface, splitTimestamp } from "../../src/capture/reader/pcapng.js";
 import {
   block,
   cat,

@@ -10,7 +10,7 @@ import { collidingV6Endpoints, oldFlowHash } from "../bench/collide.mjs";
 import { pcapHeader, pcapRecord } from "../capture/build.js";
 import { cat, eth, ipv4, ipv6, tcp, udp } from "../decode/build.js";
 import { CaptureAnalysis } from "../../src/analyze.js";
-import { readCaptureFrom } from "../../src/capture/file.js";
+import { readCaptureFrom } from "../../src/capture/index.js";
 import { FlowHasher } from "../../src/flow/key.js";
 import { DEFAULT_FLOW_OPTIONS } from "../../src/flow/table.js";
 import { analyzeBytes } from "../fuzz/harness.js";

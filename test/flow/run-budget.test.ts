@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { pcapHeader, pcapRecord } from "../capture/build.js";
 import { cat, eth, ipv4, tcp, udp } from "../decode/build.js";
 import { analyzeFiles, CaptureAnalysis } from "../../src/analyze.js";
-import { readCaptureFrom } from "../../src/capture/file.js";
+import { readCaptureFrom } from "../../src/capture/index.js";
 import type { Conversation } from "../../src/flow/conversation.js";
 import { DEFAULT_FLOW_OPTIONS, FlowBudget, UDP_SAMPLE_OVERHEAD, type FlowTableOptions } from "../../src/flow/table.js";
 

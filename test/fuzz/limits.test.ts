@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { pcapHeader, pcapRecord } from "../capture/build.js";
 import { cat, eth, ipv4, tcp } from "../decode/build.js";
 import { CaptureAnalysis } from "../../src/analyze.js";
-import { readCaptureFrom } from "../../src/capture/file.js";
+import { readCaptureFrom } from "../../src/capture/index.js";
 import { detect } from "../../src/detect/registry.js";
 import type { StreamSample } from "../../src/detect/types.js";
 import { Conversation } from "../../src/flow/conversation.js";

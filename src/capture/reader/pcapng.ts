@@ -12,8 +12,9 @@
  * events). They use up a frame number although we deliver no packet for them, so that our
  * `frame` equals the number Wireshark shows and a `frame.number==N` filter finds the packet.
  */
-import type { CaptureReader, RawPacket } from "./types.js";
-import { MAX_RECORD_BYTES, QueuedReader, hex4, u16, u32, type ReaderOptions } from "./pcap.js";
+import type { CaptureReader, RawPacket } from "../types.js";
+import type { ReaderOptions } from "./pcap.js";
+import { MAX_RECORD_BYTES, QueuedReader, hex4, u16, u32 } from "./queue.js";
 
 export const BLOCK_SHB = 0x0a0d0d0a;
 export const BLOCK_IDB = 0x00000001;

@@ -13,51 +13,13 @@
 import { open, type FileHandle } from "node:fs/promises";
 import { Readable, pipeline } from "node:stream";
 import { createGunzip } from "node:zlib";
-import type { LiveCaptureInfo } from "./live.js";
+import type { CaptureError, CaptureSummary, CaptureTimestamp, RawPacket } from "../types.js";
 import { SNIFF_BYTES, createReader, hexBytes, sniff } from "./sniff.js";
-import type { CaptureError, CaptureFormat, RawPacket } from "./types.js";
 
 /** 1 MiB reads measured twice as fast as 64 KiB ones on this reader. */
 export const DEFAULT_CHUNK_SIZE = 1024 * 1024;
 /** Decompressed piece size for gzip input (see gunzipChunks). */
 const GUNZIP_CHUNK_SIZE = 128 * 1024;
-
-export interface CaptureTimestamp {
-  sec: number;
-  /** Nanoseconds within the second. */
-  nsec: number;
-}
-
-/** What readCapture found; the names match the report's `captures[]` entry. */
-export interface CaptureSummary {
-  /** The source as given ("-" for stdin). */
-  file: string;
-  format: CaptureFormat;
-  /** True when the file was gzip-compressed (offsets are then in the decompressed bytes). */
-  compressed: boolean;
-  /** LINKTYPE_* values of the interfaces, in order of first appearance. */
-  linkTypes: number[];
-  /** Packets delivered to onPacket. */
-  packets: number;
-  /** Frame numbers used, as Wireshark counts them (pcapng custom blocks count, see docs/capture.md). */
-  frames: number;
-  /** Sum of the original (on-the-wire) lengths. */
-  bytes: number;
-  /** Sum of the captured lengths. */
-  capturedBytes: number;
-  /** Timestamp of the first packet in file order that has one (an SPB has none), else null. */
-  firstTimestamp: CaptureTimestamp | null;
-  /** Timestamp of the last packet in file order that has one, else null. */
-  lastTimestamp: CaptureTimestamp | null;
-  /** Problems inside the capture, in file order. A fatal one means the rest was not read. */
-  errors: CaptureError[];
-  /** Size of the file on disk (compressed size for gzip); null for stdin, pipes and devices. */
-  fileSize: number | null;
-  /** Live capture only (`capture`): interface, engine, counters, what the engine cannot give (docs/live-capture.md). */
-  live?: LiveCaptureInfo;
-  /** True when the reading was stopped (ReadCaptureOptions.signal) before the end of the input. */
-  interrupted?: boolean;
-}
 
 export interface ReadCaptureOptions {
   /** Bytes per read; default DEFAULT_CHUNK_SIZE. */
