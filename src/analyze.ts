@@ -4,7 +4,7 @@
  * what the report writers render.
  */
 import { readCapture, type CaptureError, type CaptureSummary, type RawPacket } from "./capture/index.js";
-import { decodePacket, hasTransport, MSG_UNSUPPORTED_LINK_TYPE } from "./decode/decode.js";
+import { DecodeContext, decodePacket, hasTransport, MSG_UNSUPPORTED_LINK_TYPE } from "./decode/decode.js";
 import { FragmentReassembler } from "./decode/fragments.js";
 import { DecodedPacket, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP } from "./decode/packet.js";
 import { Status } from "./decode/status.js";
@@ -104,6 +104,7 @@ export class CaptureAnalysis {
   /** Packets the --filter expression let through. */
   accepted = 0;
   private readonly frags = new FragmentReassembler();
+  private readonly decoding = new DecodeContext(this.frags);
   private readonly decodeErrors: CaptureError[] = [];
   private readonly decoded = new DecodedPacket();
   /** Parsed certificates and chain verdicts, shared by this capture's conversations (docs/detectors/tls.md). */
@@ -128,7 +129,7 @@ export class CaptureAnalysis {
     const counts = this.counts;
     const p = this.decoded;
     // Decoded in place in the reader's chunk (no view per packet).
-    const st = decodePacket(pkt.buf, pkt.caplen, pkt.origLen, pkt.linkType, pkt.tsSec, p, this.frags, pkt.start);
+    const st = decodePacket(pkt, p, this.decoding);
     // The filter sees what could be decoded (addresses, ports, protocol); a packet it rejects
     // is not analyzed at all, as with tcpdump's filter.
     if (this.filter !== null && !this.filter(p)) return;

@@ -6,6 +6,7 @@
  * bounds before reading, reports problems through out.fail() with a static message, and writes
  * into the reused `out`. Byte views in `out` borrow `data` (or the reassembler's buffer).
  */
+import type { RawPacket } from "../capture/index.js";
 import { decodeEthernet, ETHERTYPE_IPV4, ETHERTYPE_IPV6 } from "./ethernet.js";
 import { FragmentReassembler, FragResult } from "./fragments.js";
 import { decodeIcmp, decodeIcmpv6 } from "./icmp.js";
@@ -50,13 +51,24 @@ export const SUPPORTED_LINK_TYPES: readonly number[] = Object.freeze([
   LINKTYPE_LINUX_SLL2,
 ]);
 
-/** Payload bounds of the network layer; one instance, reused (decoding is synchronous). */
-const span = new IpSpan();
+/**
+ * What decoding keeps from one packet to the next, owned by whoever decodes a capture (one per
+ * capture analysis, one per evidence re-read): the IP reassembler and the network layer's scratch
+ * payload bounds. Nothing is kept at module level, so two analyses never share state.
+ */
+export class DecodeContext {
+  /** Payload bounds of the network layer, reused for every packet. */
+  readonly span = new IpSpan();
+  constructor(readonly frags: FragmentReassembler = new FragmentReassembler()) {}
+}
+
+/** What decodePacket reads of a packet: these fields of the capture's packet record. */
+export type DecodeInput = Pick<RawPacket, "buf" | "start" | "caplen" | "origLen" | "linkType" | "tsSec">;
 
 /**
- * Decode one frame. `data` holds the captured bytes (only the first `caplen` are used), `origLen`
- * is the length on the wire, `tsSec` the capture time in seconds (fragment timeouts run on it).
- * Resets and fills `out` and returns out.status:
+ * Decode one frame: `packet.buf[start, start + caplen)` holds the captured bytes (read in place),
+ * `origLen` is the length on the wire, `tsSec` the capture time in seconds (fragment timeouts run
+ * on it). Resets and fills `out` and returns out.status:
  *  - OK: every layer decoded (for IP protocols other than TCP/UDP/ICMP/ICMPv6 see Unsupported);
  *  - Truncated / Malformed: out.failedLayer and out.message say where and why;
  *  - Unsupported: unknown link type (failedLayer "link"), a non-IP EtherType (etherType set), or
@@ -65,21 +77,19 @@ const span = new IpSpan();
  * The fragment that completes a datagram decodes the transport layer from the reassembled bytes
  * (reassembled and wasFragment true), as tshark shows it on that frame only.
  */
-export function decodePacket(
-  data: Uint8Array,
-  caplen: number,
-  origLen: number,
-  linkType: number,
-  tsSec: number,
-  out: DecodedPacket,
-  frags: FragmentReassembler,
-  start = 0,
-): Status {
+export function decodePacket(packet: DecodeInput, out: DecodedPacket, ctx: DecodeContext): Status {
+  const data = packet.buf;
+  const start = packet.start;
+  const caplen = packet.caplen;
+  const origLen = packet.origLen;
+  const linkType = packet.linkType;
+  const tsSec = packet.tsSec;
+  const frags = ctx.frags;
   out.reset();
   out.linkType = linkType;
   if (frags.datagramsInProgress > 0) frags.expire(tsSec);
-  // The frame is data[start, start + caplen): `start` lets a reader's whole chunk be passed with
-  // no view per packet. Never read past the buffer (a NaN or negative caplen reads nothing).
+  // The frame is data[start, start + caplen): a reader's whole chunk is passed with no view per
+  // packet. Never read past the buffer (a NaN or negative caplen reads nothing).
   const s = start >= 0 && start <= data.length ? Math.floor(start) : data.length;
   let end = data.length;
   if (!(caplen >= 0)) end = s;
@@ -122,8 +132,8 @@ export function decodePacket(
   }
   if (off < 0) return out.status;
 
-  if (out.etherType === ETHERTYPE_IPV4) return decodeIPv4Packet(data, off, end, wireEnd, tsSec, out, frags);
-  if (out.etherType === ETHERTYPE_IPV6) return decodeIPv6Packet(data, off, end, wireEnd, tsSec, out, frags);
+  if (out.etherType === ETHERTYPE_IPV4) return decodeIPv4Packet(data, off, end, wireEnd, tsSec, out, ctx);
+  if (out.etherType === ETHERTYPE_IPV6) return decodeIPv6Packet(data, off, end, wireEnd, tsSec, out, ctx);
   return out.fail(Status.Unsupported, "link", MSG_NOT_IP);
 }
 
@@ -134,8 +144,10 @@ function decodeIPv4Packet(
   wireEnd: number,
   tsSec: number,
   out: DecodedPacket,
-  frags: FragmentReassembler,
+  ctx: DecodeContext,
 ): Status {
+  const span = ctx.span;
+  const frags = ctx.frags;
   if (!decodeIPv4(data, off, end, wireEnd, out, span)) return out.status;
   if (!span.isFragment) return decodeTransport(data, span.start, span.end, span.missing, out);
   out.wasFragment = true;
@@ -157,8 +169,10 @@ function decodeIPv6Packet(
   wireEnd: number,
   tsSec: number,
   out: DecodedPacket,
-  frags: FragmentReassembler,
+  ctx: DecodeContext,
 ): Status {
+  const span = ctx.span;
+  const frags = ctx.frags;
   if (!decodeIPv6(data, off, end, wireEnd, out, span)) return out.status;
   if (!span.isFragment) return decodeTransport(data, span.start, span.end, span.missing, out);
   out.wasFragment = true;

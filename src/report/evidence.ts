@@ -25,8 +25,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { PcapngWriter, readCapture, type CaptureSummary, type RawPacket } from "../capture/index.js";
 import { parseIp } from "../decode/addr.js";
-import { decodePacket, hasTransport } from "../decode/decode.js";
-import { FragmentReassembler } from "../decode/fragments.js";
+import { DecodeContext, decodePacket, hasTransport } from "../decode/decode.js";
 import { DecodedPacket, IPPROTO_TCP, IPPROTO_UDP } from "../decode/packet.js";
 import type { ConversationRecord, EvidenceRecord, Report } from "./record.js";
 
@@ -206,7 +205,7 @@ async function collect(source: string, selections: Selection[], filter: ((p: Dec
     for (const f of s.icmp) icmpFrames.set(f, [...(icmpFrames.get(f) ?? []), s]);
   }
   const decoded = new DecodedPacket();
-  const frags = new FragmentReassembler();
+  const decoding = new DecodeContext();
   await readCapture(source, (pkt: RawPacket) => {
     let copy: Kept | null = null;
     const keep = (): Kept =>
@@ -219,7 +218,7 @@ async function collect(source: string, selections: Selection[], filter: ((p: Dec
     if (quoting !== undefined) for (const s of quoting) s.addIcmp(keep());
     // Decoded as the analysis decoded it (same reassembly of IP fragments, same filter), so the
     // packets found are the ones the conversation counted.
-    decodePacket(pkt.buf, pkt.caplen, pkt.origLen, pkt.linkType, pkt.tsSec, decoded, frags, pkt.start);
+    decodePacket(pkt, decoded, decoding);
     if (filter !== null && !filter(decoded)) return;
     if (!hasTransport(decoded)) return;
     const cands = byPorts.get(portKey(decoded.ipProto, decoded.srcPort, decoded.dstPort));
