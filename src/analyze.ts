@@ -4,9 +4,10 @@
  * what the report writers render.
  */
 import { readCapture, type CaptureError, type CaptureSummary, type RawPacket } from "./capture/index.js";
-import { DecodeContext, decodePacket, hasTransport, MSG_UNSUPPORTED_LINK_TYPE } from "./decode/decode.js";
+import { DecodeContext, decodePacket, hasTransport } from "./decode/decode.js";
 import { FragmentReassembler } from "./decode/fragments.js";
 import { DecodedPacket, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP } from "./decode/packet.js";
+import { Reason } from "./decode/reason.js";
 import { Status } from "./decode/status.js";
 import { detectConversation } from "./detect/conversation.js";
 import { CertificateCache } from "./detect/tls-certificate.js";
@@ -141,7 +142,7 @@ export class CaptureAnalysis {
 
     if (st !== Status.OK) {
       if (st === Status.Unsupported) {
-        if (p.message === MSG_UNSUPPORTED_LINK_TYPE) {
+        if (p.reason === Reason.UnsupportedLinkType) {
           const k = String(pkt.linkType);
           counts.unsupportedLinkTypes[k] = (counts.unsupportedLinkTypes[k] ?? 0) + 1;
         } else if (p.ipVersion === 0) {

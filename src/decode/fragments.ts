@@ -14,6 +14,7 @@
  * thrown. The reassembler allocates only while it holds fragments (a key string per fragment,
  * one buffer and bitmap per datagram); packets that are not fragments never reach it.
  */
+import { Reason } from "./reason.js";
 
 /** What `addV4` / `addV6` did with a fragment. */
 export const FragResult = {
@@ -126,8 +127,8 @@ export class FragmentReassembler {
   length = 0;
   /** IPv6: the Next Header that starts the reassembled fragmentable part; -1 for IPv4. */
   nextHeader = -1;
-  /** Static reason for the last Rejected. */
-  message = "";
+  /** Why the last fragment was Rejected. */
+  reason: Reason = Reason.None;
 
   /** Insertion order = order of first fragment, which is what timeout and eviction walk. */
   private readonly inProgress = new Map<string, Datagram>();
@@ -255,7 +256,7 @@ export class FragmentReassembler {
     this.buf = new Uint8Array(0);
     this.length = 0;
     this.nextHeader = -1;
-    this.message = "";
+    this.reason = Reason.None;
   }
 
   private add(
@@ -279,7 +280,7 @@ export class FragmentReassembler {
         this.remove(key, d);
         this.dropped++;
       }
-      return this.reject("IP fragment ends beyond the largest possible datagram");
+      return this.reject(Reason.FragmentPastMaximum);
     }
 
     if (d === undefined) {
@@ -287,7 +288,7 @@ export class FragmentReassembler {
       const capacity = Math.min(this.limits.maxDatagramSize, Math.max(INITIAL_CAPACITY, roundUpPow2(fragEnd)));
       const old = capacity === INITIAL_CAPACITY ? this.spare.pop() : undefined;
       d = old !== undefined ? old.reuse(tsSec) : new Datagram(tsSec, capacity);
-      if (!this.reserve(d, d.heldBytes)) return this.reject("IP fragment reassembly memory limit reached");
+      if (!this.reserve(d, d.heldBytes)) return this.reject(Reason.FragmentMemoryLimit);
       if (this.inProgress.size === 0) this.nextExpiry = tsSec + this.limits.timeoutSec;
       this.inProgress.set(key, d);
     }
@@ -295,15 +296,15 @@ export class FragmentReassembler {
     // The datagram's end is fixed by the fragment with MF (IPv6: M) clear. Fragments that
     // contradict it are refused rather than trusted: data past the end, or a second, different end.
     if (!more) {
-      if (d.total >= 0 && d.total !== fragEnd) return this.reject("IP fragment gives the datagram a second, different end");
-      if (d.highest > fragEnd) return this.reject("IP final fragment ends before data already received");
+      if (d.total >= 0 && d.total !== fragEnd) return this.reject(Reason.FragmentSecondEnd);
+      if (d.highest > fragEnd) return this.reject(Reason.FragmentFinalBeforeData);
       d.total = fragEnd;
     } else if (d.total >= 0 && fragEnd > d.total) {
-      return this.reject("IP fragment extends past the final fragment's end");
+      return this.reject(Reason.FragmentPastFinal);
     }
 
     if (fragEnd > d.buf.length && !this.grow(key, d, fragEnd)) {
-      return this.reject("IP fragment reassembly memory limit reached");
+      return this.reject(Reason.FragmentMemoryLimit);
     }
 
     // Copy only bytes not received before. First copy wins: it is what Wireshark shows for the
@@ -345,9 +346,9 @@ export class FragmentReassembler {
     return FragResult.Held;
   }
 
-  private reject(message: string): FragResult {
+  private reject(reason: Reason): FragResult {
     this.rejected++;
-    this.message = message;
+    this.reason = reason;
     return FragResult.Rejected;
   }
 
