@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { readCapture } from "../../src/capture/reader/file.js";
-import { BT_EPB, BT_IDB, BT_ISB, BT_SHB, BYTE_ORDER_MAGIC, PcapngWriter, splitNsWords } from "../../src/capture/writer/pcapng.js";
+import { splitNsWords } from "../../src/capture/writer/options.js";
+import { BT_EPB, BT_IDB, BT_ISB, BT_SHB, BYTE_ORDER_MAGIC, PcapngWriter } from "../../src/capture/writer/pcapng.js";
 import type { RawPacket } from "../../src/capture/types.js";
 
 const dir = mkdtempSync(join(tmpdir(), "pnc-pcapng-writer-"));
