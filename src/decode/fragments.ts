@@ -14,7 +14,11 @@
  * thrown. The reassembler allocates only while it holds fragments (a key string per fragment,
  * one buffer and bitmap per datagram); packets that are not fragments never reach it.
  */
+import { Datagram, DATAGRAM_OVERHEAD, INITIAL_CAPACITY, roundUpPow2 } from "./datagram.js";
 import { Reason } from "./reason.js";
+
+/** Dropped datagrams kept for reuse at most. */
+const SPARE_MAX = 64;
 
 /** What `addV4` / `addV6` did with a fragment. */
 export const FragResult = {
@@ -51,56 +55,6 @@ export const DEFAULT_FRAGMENT_LIMITS: Readonly<FragmentLimits> = Object.freeze({
   maxDatagramSize: 65535,
   timeoutSec: 30,
 });
-
-/** Bytes counted per datagram in progress beyond its buffer and bitmap: the Datagram object, its Map entry and key string. */
-export const DATAGRAM_OVERHEAD = 128;
-
-/** Dropped datagrams kept for reuse at most. */
-const SPARE_MAX = 64;
-
-/** Smallest first allocation for a datagram's buffer; it doubles as fragments arrive, up to maxDatagramSize. Small, so a flood of one-fragment datagrams costs little. */
-const INITIAL_CAPACITY = 256;
-
-class Datagram {
-  /** Capture time (seconds) of the first fragment. */
-  firstTs: number;
-  buf: Uint8Array;
-  /** One bit per byte of `buf`: set when that byte has been received. */
-  bits: Uint8Array;
-  /** Distinct payload bytes received so far. */
-  received = 0;
-  /** End of the furthest byte received so far. */
-  highest = 0;
-  /** Payload length, known once the final fragment (MF / M flag clear) has arrived; else -1. */
-  total = -1;
-  /** IPv6: Next Header of the offset-0 fragment's fragment header (RFC 8200 §4.5); else -1. */
-  nextHeader = -1;
-  /** Fragments stored for this datagram. */
-  fragments = 0;
-
-  constructor(firstTs: number, capacity: number) {
-    this.firstTs = firstTs;
-    this.buf = new Uint8Array(capacity);
-    this.bits = new Uint8Array((capacity + 7) >>> 3);
-  }
-
-  /** Buffer, bitmap, and the object with its key string (DATAGRAM_OVERHEAD). */
-  /** Back to a new datagram's state, keeping its (smallest-size) buffer: see `spare`. */
-  reuse(firstTs: number): this {
-    this.firstTs = firstTs;
-    this.bits.fill(0);
-    this.received = 0;
-    this.highest = 0;
-    this.total = -1;
-    this.nextHeader = -1;
-    this.fragments = 0;
-    return this;
-  }
-
-  get heldBytes(): number {
-    return this.buf.length + this.bits.length + DATAGRAM_OVERHEAD;
-  }
-}
 
 export class FragmentReassembler {
   readonly limits: Readonly<FragmentLimits>;
@@ -401,10 +355,4 @@ export class FragmentReassembler {
     this.inProgress.delete(key);
     this.held -= d.heldBytes;
   }
-}
-
-function roundUpPow2(n: number): number {
-  let c = 1;
-  while (c < n) c *= 2;
-  return c;
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { DecodeContext, decodePacket, hasTransport } from "../../src/decode/decode.js";
-import { DATAGRAM_OVERHEAD, DEFAULT_FRAGMENT_LIMITS, FragmentReassembler, FragResult } from "../../src/decode/fragments.js";
+import { DATAGRAM_OVERHEAD } from "../../src/decode/datagram.js";
+import { DEFAULT_FRAGMENT_LIMITS, FragmentReassembler, FragResult } from "../../src/decode/fragments.js";
 import { DecodedPacket } from "../../src/decode/packet.js";
 import { Status } from "../../src/decode/status.js";
 import { cat, eth, extHeader, fill, fragHeader, IP6_A, IP6_B, ipv4, ipv6, payloadOf, ramp, record, tcp, udp } from "./build.js";
