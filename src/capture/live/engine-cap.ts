@@ -17,7 +17,7 @@
  *   (seen here: a second capture in the same process crashed). Every Cap object and its Buffer
  *   is therefore kept referenced for the life of the process (64 KiB per capture);
  * - it drains the kernel ring in one synchronous loop while packets keep coming, so under a
- *   flood timers and signals wait (live.ts checks the duration inside the packet callback).
+ *   flood timers and signals wait (stop.ts checks the duration inside the packet callback).
  *
  * The module is loaded lazily with createRequire in try/catch, so everything else works without it
  * (its install fails, harmlessly, on machines without libpcap-dev).
