@@ -17,7 +17,7 @@ import {
   type LiveCaptureInfo,
   type LiveProgress,
   type LiveSummary,
-} from "../capture/live.js";
+} from "../capture/index.js";
 import { DEFAULT_FLOW_OPTIONS } from "../flow/index.js";
 import type { Matrix } from "../policy/matrix.js";
 import type { RoleMap } from "../policy/roles.js";

@@ -5,7 +5,7 @@
  */
 import type { Command } from "commander";
 import { InvalidArgumentError, Option } from "commander";
-import { captureLive, LiveCaptureError, type LiveSummary } from "../capture/live.js";
+import { captureLive, LiveCaptureError, type LiveSummary } from "../capture/index.js";
 import { formatIp, parseIp } from "../decode/addr.js";
 import { evaluate, type CaptureInfo } from "../policy/evaluate.js";
 import { connectionView } from "../policy/view.js";

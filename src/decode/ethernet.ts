@@ -9,6 +9,7 @@
 import type { DecodedPacket } from "./packet.js";
 import { Status } from "./status.js";
 import { decodeVlanTags } from "./vlan.js";
+import { Reason } from "./reason.js";
 
 export const ETHERNET_HEADER_LEN = 14;
 export const ETHERTYPE_IPV4 = 0x0800;
@@ -24,7 +25,7 @@ export const ETHERTYPE_MIN = 0x0600;
  */
 export function decodeEthernet(data: Uint8Array, end: number, out: DecodedPacket, s = 0): number {
   if (end - s < ETHERNET_HEADER_LEN) {
-    out.fail(Status.Truncated, "ethernet", "Ethernet header cut (fewer than 14 bytes)");
+    out.fail(Status.Truncated, "ethernet", Reason.EthernetCut);
     return -1;
   }
   // Copied byte by byte: subarray() would allocate a view per packet.
@@ -39,7 +40,7 @@ export function decodeEthernet(data: Uint8Array, end: number, out: DecodedPacket
   if (out.etherType < ETHERTYPE_MIN) {
     // A length, not a type: 802.3 with LLC (also possible inside a VLAN tag).
     out.etherType = 0;
-    out.fail(Status.Unsupported, "ethernet", "IEEE 802.3 length field (LLC frame), not an EtherType");
+    out.fail(Status.Unsupported, "ethernet", Reason.Ieee8023Length);
     return -1;
   }
   return off;

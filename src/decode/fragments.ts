@@ -14,6 +14,11 @@
  * thrown. The reassembler allocates only while it holds fragments (a key string per fragment,
  * one buffer and bitmap per datagram); packets that are not fragments never reach it.
  */
+import { Datagram, DATAGRAM_OVERHEAD, INITIAL_CAPACITY, roundUpPow2 } from "./datagram.js";
+import { Reason } from "./reason.js";
+
+/** Dropped datagrams kept for reuse at most. */
+const SPARE_MAX = 64;
 
 /** What `addV4` / `addV6` did with a fragment. */
 export const FragResult = {
@@ -51,56 +56,6 @@ export const DEFAULT_FRAGMENT_LIMITS: Readonly<FragmentLimits> = Object.freeze({
   timeoutSec: 30,
 });
 
-/** Bytes counted per datagram in progress beyond its buffer and bitmap: the Datagram object, its Map entry and key string. */
-export const DATAGRAM_OVERHEAD = 128;
-
-/** Dropped datagrams kept for reuse at most. */
-const SPARE_MAX = 64;
-
-/** Smallest first allocation for a datagram's buffer; it doubles as fragments arrive, up to maxDatagramSize. Small, so a flood of one-fragment datagrams costs little. */
-const INITIAL_CAPACITY = 256;
-
-class Datagram {
-  /** Capture time (seconds) of the first fragment. */
-  firstTs: number;
-  buf: Uint8Array;
-  /** One bit per byte of `buf`: set when that byte has been received. */
-  bits: Uint8Array;
-  /** Distinct payload bytes received so far. */
-  received = 0;
-  /** End of the furthest byte received so far. */
-  highest = 0;
-  /** Payload length, known once the final fragment (MF / M flag clear) has arrived; else -1. */
-  total = -1;
-  /** IPv6: Next Header of the offset-0 fragment's fragment header (RFC 8200 §4.5); else -1. */
-  nextHeader = -1;
-  /** Fragments stored for this datagram. */
-  fragments = 0;
-
-  constructor(firstTs: number, capacity: number) {
-    this.firstTs = firstTs;
-    this.buf = new Uint8Array(capacity);
-    this.bits = new Uint8Array((capacity + 7) >>> 3);
-  }
-
-  /** Buffer, bitmap, and the object with its key string (DATAGRAM_OVERHEAD). */
-  /** Back to a new datagram's state, keeping its (smallest-size) buffer: see `spare`. */
-  reuse(firstTs: number): this {
-    this.firstTs = firstTs;
-    this.bits.fill(0);
-    this.received = 0;
-    this.highest = 0;
-    this.total = -1;
-    this.nextHeader = -1;
-    this.fragments = 0;
-    return this;
-  }
-
-  get heldBytes(): number {
-    return this.buf.length + this.bits.length + DATAGRAM_OVERHEAD;
-  }
-}
-
 export class FragmentReassembler {
   readonly limits: Readonly<FragmentLimits>;
 
@@ -126,8 +81,8 @@ export class FragmentReassembler {
   length = 0;
   /** IPv6: the Next Header that starts the reassembled fragmentable part; -1 for IPv4. */
   nextHeader = -1;
-  /** Static reason for the last Rejected. */
-  message = "";
+  /** Why the last fragment was Rejected. */
+  reason: Reason = Reason.None;
 
   /** Insertion order = order of first fragment, which is what timeout and eviction walk. */
   private readonly inProgress = new Map<string, Datagram>();
@@ -255,7 +210,7 @@ export class FragmentReassembler {
     this.buf = new Uint8Array(0);
     this.length = 0;
     this.nextHeader = -1;
-    this.message = "";
+    this.reason = Reason.None;
   }
 
   private add(
@@ -279,7 +234,7 @@ export class FragmentReassembler {
         this.remove(key, d);
         this.dropped++;
       }
-      return this.reject("IP fragment ends beyond the largest possible datagram");
+      return this.reject(Reason.FragmentPastMaximum);
     }
 
     if (d === undefined) {
@@ -287,7 +242,7 @@ export class FragmentReassembler {
       const capacity = Math.min(this.limits.maxDatagramSize, Math.max(INITIAL_CAPACITY, roundUpPow2(fragEnd)));
       const old = capacity === INITIAL_CAPACITY ? this.spare.pop() : undefined;
       d = old !== undefined ? old.reuse(tsSec) : new Datagram(tsSec, capacity);
-      if (!this.reserve(d, d.heldBytes)) return this.reject("IP fragment reassembly memory limit reached");
+      if (!this.reserve(d, d.heldBytes)) return this.reject(Reason.FragmentMemoryLimit);
       if (this.inProgress.size === 0) this.nextExpiry = tsSec + this.limits.timeoutSec;
       this.inProgress.set(key, d);
     }
@@ -295,15 +250,15 @@ export class FragmentReassembler {
     // The datagram's end is fixed by the fragment with MF (IPv6: M) clear. Fragments that
     // contradict it are refused rather than trusted: data past the end, or a second, different end.
     if (!more) {
-      if (d.total >= 0 && d.total !== fragEnd) return this.reject("IP fragment gives the datagram a second, different end");
-      if (d.highest > fragEnd) return this.reject("IP final fragment ends before data already received");
+      if (d.total >= 0 && d.total !== fragEnd) return this.reject(Reason.FragmentSecondEnd);
+      if (d.highest > fragEnd) return this.reject(Reason.FragmentFinalBeforeData);
       d.total = fragEnd;
     } else if (d.total >= 0 && fragEnd > d.total) {
-      return this.reject("IP fragment extends past the final fragment's end");
+      return this.reject(Reason.FragmentPastFinal);
     }
 
     if (fragEnd > d.buf.length && !this.grow(key, d, fragEnd)) {
-      return this.reject("IP fragment reassembly memory limit reached");
+      return this.reject(Reason.FragmentMemoryLimit);
     }
 
     // Copy only bytes not received before. First copy wins: it is what Wireshark shows for the
@@ -345,9 +300,9 @@ export class FragmentReassembler {
     return FragResult.Held;
   }
 
-  private reject(message: string): FragResult {
+  private reject(reason: Reason): FragResult {
     this.rejected++;
-    this.message = message;
+    this.reason = reason;
     return FragResult.Rejected;
   }
 
@@ -400,10 +355,4 @@ export class FragmentReassembler {
     this.inProgress.delete(key);
     this.held -= d.heldBytes;
   }
-}
-
-function roundUpPow2(n: number): number {
-  let c = 1;
-  while (c < n) c *= 2;
-  return c;
 }

@@ -13,6 +13,7 @@ import { walkIPv6Extensions } from "./ipv6.js";
 import type { DecodedPacket } from "./packet.js";
 import { IPPROTO_TCP, IPPROTO_UDP } from "./packet.js";
 import { Status } from "./status.js";
+import { Reason } from "./reason.js";
 
 export const ICMP_HEADER_LEN = 8;
 
@@ -65,11 +66,11 @@ export function decodeIcmpv6(buf: Uint8Array, off: number, end: number, missing:
 function decodeIcmpHeader(buf: Uint8Array, off: number, end: number, missing: number, out: DecodedPacket, layer: string): boolean {
   const captured = end - off;
   if (captured + missing < 4) {
-    out.fail(Status.Malformed, layer, "ICMP message shorter than 4 bytes");
+    out.fail(Status.Malformed, layer, Reason.IcmpShort);
     return false;
   }
   if (captured < 4) {
-    out.fail(Status.Truncated, layer, "ICMP header cut by snaplen");
+    out.fail(Status.Truncated, layer, Reason.IcmpHeaderCut);
     return false;
   }
   out.icmpType = buf[off];
@@ -92,12 +93,12 @@ function decodeIcmpHeader(buf: Uint8Array, off: number, end: number, missing: nu
 function decodeQuoted(buf: Uint8Array, q: number, end: number, missing: number, out: DecodedPacket, version: 4 | 6, layer: string): void {
   const headerLen = version === 4 ? 20 : 40;
   if (q + headerLen > end) {
-    if (missing > 0) out.fail(Status.Truncated, layer, "ICMP quoted packet cut by snaplen");
-    else out.fail(Status.Malformed, layer, "ICMP error too short to quote an IP header");
+    if (missing > 0) out.fail(Status.Truncated, layer, Reason.IcmpQuotedCut);
+    else out.fail(Status.Malformed, layer, Reason.IcmpQuoteTooShort);
     return;
   }
   if (buf[q] >>> 4 !== version) {
-    out.fail(Status.Malformed, layer, "ICMP quoted packet has the wrong IP version");
+    out.fail(Status.Malformed, layer, Reason.IcmpQuotedVersion);
     return;
   }
   let transport: number;
@@ -105,7 +106,7 @@ function decodeQuoted(buf: Uint8Array, q: number, end: number, missing: number, 
   if (version === 4) {
     const ihl = (buf[q] & 0x0f) * 4;
     if (ihl < 20) {
-      out.fail(Status.Malformed, layer, "ICMP quoted IPv4 header length (IHL) below 5");
+      out.fail(Status.Malformed, layer, Reason.IcmpQuotedIhlBelow5);
       return;
     }
     for (let i = 0; i < 4; i++) {

@@ -8,6 +8,7 @@
  */
 import type { DecodedPacket } from "./packet.js";
 import { Status } from "./status.js";
+import { Reason } from "./reason.js";
 
 export const IPV4_MIN_HEADER_LEN = 20;
 
@@ -31,9 +32,9 @@ export class IpSpan {
   fragNextHeader = -1;
   /** Upper-layer protocol number found (IPv4 Protocol, or the end of the IPv6 header chain). */
   proto = 0;
-  /** Why a walk stopped (IPv6 extension headers); static strings. */
+  /** Why a walk stopped (IPv6 extension headers). */
   failStatus: Status = Status.OK;
-  failMessage = "";
+  failReason: Reason = Reason.None;
 
   reset(): void {
     this.start = 0;
@@ -46,7 +47,7 @@ export class IpSpan {
     this.fragNextHeader = -1;
     this.proto = 0;
     this.failStatus = Status.OK;
-    this.failMessage = "";
+    this.failReason = Reason.None;
   }
 
   /** Set the payload bounds: data[start, min(end, declaredEnd)) captured, the rest missing. */
@@ -59,9 +60,9 @@ export class IpSpan {
     return true;
   }
 
-  failWith(status: Status, message: string): boolean {
+  failWith(status: Status, reason: Reason): boolean {
     this.failStatus = status;
-    this.failMessage = message;
+    this.failReason = reason;
     return false;
   }
 }
@@ -74,17 +75,17 @@ export class IpSpan {
 export function decodeIPv4(data: Uint8Array, off: number, end: number, wireEnd: number, out: DecodedPacket, span: IpSpan): boolean {
   span.reset();
   if (off + IPV4_MIN_HEADER_LEN > end) {
-    out.fail(Status.Truncated, "ipv4", "IPv4 header cut (fewer than 20 bytes)");
+    out.fail(Status.Truncated, "ipv4", Reason.Ipv4Cut);
     return false;
   }
   const vihl = data[off];
   if (vihl >>> 4 !== 4) {
-    out.fail(Status.Malformed, "ipv4", "IPv4 version field is not 4");
+    out.fail(Status.Malformed, "ipv4", Reason.Ipv4Version);
     return false;
   }
   const hl = (vihl & 0x0f) * 4;
   if (hl < IPV4_MIN_HEADER_LEN) {
-    out.fail(Status.Malformed, "ipv4", "IPv4 header length (IHL) below 5");
+    out.fail(Status.Malformed, "ipv4", Reason.Ipv4IhlBelow5);
     return false;
   }
   const totalLength = (data[off + 2] << 8) | data[off + 3];
@@ -102,7 +103,7 @@ export function decodeIPv4(data: Uint8Array, off: number, end: number, wireEnd: 
     declaredEnd = wireEnd;
   } else {
     if (totalLength < hl) {
-      out.fail(Status.Malformed, "ipv4", "IPv4 total length below the header length");
+      out.fail(Status.Malformed, "ipv4", Reason.Ipv4TotalLength);
       return false;
     }
     // Total Length bounds the payload: Ethernet pads short frames to 60 bytes, and the padding is
@@ -111,11 +112,11 @@ export function decodeIPv4(data: Uint8Array, off: number, end: number, wireEnd: 
     if (declaredEnd > wireEnd) declaredEnd = wireEnd;
   }
   if (off + hl > declaredEnd) {
-    out.fail(Status.Malformed, "ipv4", "IPv4 options run past the end of the packet");
+    out.fail(Status.Malformed, "ipv4", Reason.Ipv4OptionsPastEnd);
     return false;
   }
   if (off + hl > end) {
-    out.fail(Status.Truncated, "ipv4", "IPv4 options cut by snaplen");
+    out.fail(Status.Truncated, "ipv4", Reason.Ipv4OptionsCut);
     return false;
   }
   span.finish(off + hl, end, declaredEnd, out.ipProto); // options (RFC 791 §3.1) are skipped

@@ -8,6 +8,7 @@
 import { IpSpan } from "./ipv4.js";
 import type { DecodedPacket } from "./packet.js";
 import { Status } from "./status.js";
+import { Reason } from "./reason.js";
 
 export const IPV6_HEADER_LEN = 40;
 export const IPPROTO_HOPOPTS = 0;
@@ -33,11 +34,11 @@ export const MAX_EXTENSION_HEADERS = 16;
 export function decodeIPv6(data: Uint8Array, off: number, end: number, wireEnd: number, out: DecodedPacket, span: IpSpan): boolean {
   span.reset();
   if (off + IPV6_HEADER_LEN > end) {
-    out.fail(Status.Truncated, "ipv6", "IPv6 header cut (fewer than 40 bytes)");
+    out.fail(Status.Truncated, "ipv6", Reason.Ipv6Cut);
     return false;
   }
   if (data[off] >>> 4 !== 6) {
-    out.fail(Status.Malformed, "ipv6", "IPv6 version field is not 6");
+    out.fail(Status.Malformed, "ipv6", Reason.Ipv6Version);
     return false;
   }
   const payloadLength = (data[off + 4] << 8) | data[off + 5];
@@ -53,7 +54,7 @@ export function decodeIPv6(data: Uint8Array, off: number, end: number, wireEnd: 
   if (declaredEnd > wireEnd) declaredEnd = wireEnd;
   const ok = walkIPv6Extensions(data, off + IPV6_HEADER_LEN, end, declaredEnd, data[off + 6], true, span);
   if (!ok) {
-    out.fail(span.failStatus, "ipv6", span.failMessage);
+    out.fail(span.failStatus, "ipv6", span.failReason);
     return false;
   }
   out.ipProto = span.proto;
@@ -65,7 +66,7 @@ export function decodeIPv6(data: Uint8Array, off: number, end: number, wireEnd: 
  * to the upper-layer header (or a fragment header). On success span.start/end/missing/proto are
  * set, and for a fragment (offset or M flag not zero) span.isFragment and the fragment fields, with
  * span.start at the fragmentable part. `allowFragment` false refuses any fragment header (inside a
- * reassembled datagram). On failure span.failStatus/failMessage say why and false is returned.
+ * reassembled datagram). On failure span.failStatus/failReason say why and false is returned.
  * The span is reset first.
  */
 export function walkIPv6Extensions(
@@ -81,7 +82,7 @@ export function walkIPv6Extensions(
   let pos = off;
   let first = true;
   for (let count = 0; ; count++) {
-    if (count > MAX_EXTENSION_HEADERS) return span.failWith(Status.Malformed, "IPv6 extension header chain too long");
+    if (count > MAX_EXTENSION_HEADERS) return span.failWith(Status.Malformed, Reason.Ipv6ChainTooLong);
     switch (next) {
       case IPPROTO_HOPOPTS:
       case IPPROTO_ROUTING:
@@ -89,23 +90,23 @@ export function walkIPv6Extensions(
       case IPPROTO_AH: {
         // RFC 8200 §4.3: hop-by-hop options only directly after the IPv6 header.
         if (next === IPPROTO_HOPOPTS && !first) {
-          return span.failWith(Status.Malformed, "IPv6 hop-by-hop options header not first");
+          return span.failWith(Status.Malformed, Reason.Ipv6HopByHopNotFirst);
         }
-        if (pos + 2 > declaredEnd) return span.failWith(Status.Malformed, "IPv6 extension header runs past the payload length");
-        if (pos + 2 > end) return span.failWith(Status.Truncated, "IPv6 extension header cut by snaplen");
+        if (pos + 2 > declaredEnd) return span.failWith(Status.Malformed, Reason.Ipv6ExtensionPastPayload);
+        if (pos + 2 > end) return span.failWith(Status.Truncated, Reason.Ipv6ExtensionCut);
         // Hdr Ext Len: 8-octet units not counting the first 8 (RFC 8200 §4.3-4.6); for AH,
         // 4-octet units minus 2 (RFC 4302 §2.2).
         const len = next === IPPROTO_AH ? (data[pos + 1] + 2) * 4 : (data[pos + 1] + 1) * 8;
-        if (pos + len > declaredEnd) return span.failWith(Status.Malformed, "IPv6 extension header runs past the payload length");
-        if (pos + len > end) return span.failWith(Status.Truncated, "IPv6 extension header cut by snaplen");
+        if (pos + len > declaredEnd) return span.failWith(Status.Malformed, Reason.Ipv6ExtensionPastPayload);
+        if (pos + len > end) return span.failWith(Status.Truncated, Reason.Ipv6ExtensionCut);
         next = data[pos];
         pos += len;
         break;
       }
       case IPPROTO_FRAGMENT: {
         // RFC 8200 §4.5: next header (1), reserved (1), offset (13 bits) res (2) M (1), id (4).
-        if (pos + 8 > declaredEnd) return span.failWith(Status.Malformed, "IPv6 fragment header runs past the payload length");
-        if (pos + 8 > end) return span.failWith(Status.Truncated, "IPv6 fragment header cut by snaplen");
+        if (pos + 8 > declaredEnd) return span.failWith(Status.Malformed, Reason.Ipv6FragmentHeaderPastPayload);
+        if (pos + 8 > end) return span.failWith(Status.Truncated, Reason.Ipv6FragmentHeaderCut);
         const om = (data[pos + 2] << 8) | data[pos + 3];
         const fragOffset = om & 0xfff8; // (om >> 3) * 8
         const more = (om & 1) !== 0;
@@ -116,7 +117,7 @@ export function walkIPv6Extensions(
           pos += 8;
           break;
         }
-        if (!allowFragment) return span.failWith(Status.Malformed, "IPv6 fragment header inside a fragmented datagram");
+        if (!allowFragment) return span.failWith(Status.Malformed, Reason.Ipv6FragmentInFragment);
         span.isFragment = true;
         span.fragOffset = fragOffset;
         span.moreFragments = more;

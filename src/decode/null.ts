@@ -15,6 +15,7 @@
 import { ETHERTYPE_IPV4, ETHERTYPE_IPV6 } from "./ethernet.js";
 import type { DecodedPacket } from "./packet.js";
 import { Status } from "./status.js";
+import { Reason } from "./reason.js";
 
 export const LINKTYPE_NULL = 0;
 export const LINKTYPE_LOOP = 108;
@@ -35,7 +36,7 @@ const AF_INET6_DARWIN = 30;
 /** LINKTYPE_NULL: returns 4 (the network layer's offset) with out.etherType set, or -1. */
 export function decodeNull(data: Uint8Array, end: number, out: DecodedPacket, s = 0): number {
   if (end - s < 4) {
-    out.fail(Status.Truncated, "null", "BSD loopback header cut (fewer than 4 bytes)");
+    out.fail(Status.Truncated, "null", Reason.NullCut);
     return -1;
   }
   let af = (data[s] | (data[s + 1] << 8) | (data[s + 2] << 16) | (data[s + 3] << 24)) >>> 0; // little-endian host
@@ -46,7 +47,7 @@ export function decodeNull(data: Uint8Array, end: number, out: DecodedPacket, s 
 /** LINKTYPE_LOOP: the family in network byte order. */
 export function decodeLoop(data: Uint8Array, end: number, out: DecodedPacket, s = 0): number {
   if (end - s < 4) {
-    out.fail(Status.Truncated, "loop", "OpenBSD loopback header cut (fewer than 4 bytes)");
+    out.fail(Status.Truncated, "loop", Reason.LoopCut);
     return -1;
   }
   const af = ((data[s] << 24) | (data[s + 1] << 16) | (data[s + 2] << 8) | data[s + 3]) >>> 0;
@@ -65,7 +66,7 @@ function familyToEtherType(af: number, out: DecodedPacket, layer: string, s: num
       out.etherType = ETHERTYPE_IPV6;
       return s + 4;
     default:
-      out.fail(Status.Unsupported, layer, "loopback address family is not IPv4 or IPv6");
+      out.fail(Status.Unsupported, layer, Reason.LoopbackFamily);
       return -1;
   }
 }
@@ -73,14 +74,14 @@ function familyToEtherType(af: number, out: DecodedPacket, layer: string, s: num
 /** Raw IP: the version nibble of the first byte decides. Returns 0 with out.etherType set, or -1. */
 export function decodeRawIp(data: Uint8Array, end: number, out: DecodedPacket, s = 0): number {
   if (end - s < 1) {
-    out.fail(Status.Truncated, "raw", "raw IP packet is empty");
+    out.fail(Status.Truncated, "raw", Reason.RawEmpty);
     return -1;
   }
   const version = data[s] >>> 4;
   if (version === 4) out.etherType = ETHERTYPE_IPV4;
   else if (version === 6) out.etherType = ETHERTYPE_IPV6;
   else {
-    out.fail(Status.Malformed, "raw", "raw IP version nibble is neither 4 nor 6");
+    out.fail(Status.Malformed, "raw", Reason.RawVersion);
     return -1;
   }
   return s;

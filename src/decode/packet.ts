@@ -1,3 +1,4 @@
+import { Reason, REASON_TEXT } from "./reason.js";
 import { Status } from "./status.js";
 
 /**
@@ -11,8 +12,13 @@ export class DecodedPacket {
   status: Status = Status.OK;
   /** Name of the layer that returned a non-OK status ("ipv4", "tcp", …), else "". */
   failedLayer = "";
-  /** Static description of why that layer failed, else "". */
-  message = "";
+  /** Why that layer failed (Reason.None when it did not): what code compares. */
+  reason: Reason = Reason.None;
+
+  /** The reason's message for people ("" when none), word for word as the reports print it. */
+  get message(): string {
+    return REASON_TEXT[this.reason];
+  }
 
   // ---- link layer ----
   linkType = 0;
@@ -81,7 +87,7 @@ export class DecodedPacket {
   reset(): void {
     this.status = Status.OK;
     this.failedLayer = "";
-    this.message = "";
+    this.reason = Reason.None;
     this.linkType = 0;
     this.etherType = 0;
     this.vlanCount = 0;
@@ -117,11 +123,11 @@ export class DecodedPacket {
   }
 
   /** Record a failure of `layer`; keeps the first failure. Returns the status for chaining. */
-  fail(status: Status, layer: string, message: string): Status {
+  fail(status: Status, layer: string, reason: Reason): Status {
     if (this.status === Status.OK) {
       this.status = status;
       this.failedLayer = layer;
-      this.message = message;
+      this.reason = reason;
     }
     return status;
   }

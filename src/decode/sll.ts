@@ -13,6 +13,7 @@
 import type { DecodedPacket } from "./packet.js";
 import { Status } from "./status.js";
 import { decodeVlanTags } from "./vlan.js";
+import { Reason } from "./reason.js";
 
 export const LINKTYPE_LINUX_SLL = 113;
 export const LINKTYPE_LINUX_SLL2 = 276;
@@ -38,7 +39,7 @@ function senderMac(data: Uint8Array, lenAt: number, lenBytes: 1 | 2, addrAt: num
 /** Returns the offset of the network layer with out.etherType set, or -1 after out.fail(). */
 export function decodeSll(data: Uint8Array, end: number, out: DecodedPacket, s = 0): number {
   if (end - s < SLL_HEADER_LEN) {
-    out.fail(Status.Truncated, "sll", "Linux cooked (SLL) header cut (fewer than 16 bytes)");
+    out.fail(Status.Truncated, "sll", Reason.SllCut);
     return -1;
   }
   const protocol = (data[s + 14] << 8) | data[s + 15];
@@ -49,7 +50,7 @@ export function decodeSll(data: Uint8Array, end: number, out: DecodedPacket, s =
 /** Returns the offset of the network layer with out.etherType set, or -1 after out.fail(). */
 export function decodeSll2(data: Uint8Array, end: number, out: DecodedPacket, s = 0): number {
   if (end - s < SLL2_HEADER_LEN) {
-    out.fail(Status.Truncated, "sll2", "Linux cooked v2 (SLL2) header cut (fewer than 20 bytes)");
+    out.fail(Status.Truncated, "sll2", Reason.Sll2Cut);
     return -1;
   }
   const protocol = (data[s] << 8) | data[s + 1];

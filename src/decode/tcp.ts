@@ -6,6 +6,7 @@
  * options (data offset × 4 − 20). The checksum is not checked (offload; see ipv4.ts).
  */
 import type { DecodedPacket } from "./packet.js";
+import { Reason } from "./reason.js";
 import { Status } from "./status.js";
 
 export const TCP_MIN_HEADER_LEN = 20;
@@ -18,28 +19,10 @@ export const TCP_MIN_HEADER_LEN = 20;
  */
 export const TCP_FIXED_FIELDS_LEN = 16;
 
-// Failures before the fixed fields were read (nothing filled in):
-export const MSG_TCP_SHORT = "TCP segment shorter than 16 bytes";
-export const MSG_TCP_HEADER_CUT = "TCP header cut by snaplen before the window field";
-// Failures after them (ports, seq/ack, flags and window filled in):
-export const MSG_TCP_SHORT_AFTER_WINDOW = "TCP segment ends inside its 20-byte header";
-export const MSG_TCP_CUT_AFTER_WINDOW = "TCP header cut by snaplen after the window field";
-export const MSG_TCP_OFFSET_BELOW_5 = "TCP data offset below 5";
-export const MSG_TCP_OFFSET_PAST_PAYLOAD = "TCP data offset past the end of the IP payload";
-/** The options alone were cut by the snaplen (the SYN of a snaplen-68 capture). */
-export const MSG_TCP_OPTIONS_CUT = "TCP options cut by snaplen";
-
-/**
- * TCP failures that happen after ports, seq/ack, flags and window were filled in: the segment
- * still belongs to its conversation (see TCP_FIXED_FIELDS_LEN).
- */
-export const TCP_FAILURES_WITH_FIELDS: ReadonlySet<string> = new Set([
-  MSG_TCP_SHORT_AFTER_WINDOW,
-  MSG_TCP_CUT_AFTER_WINDOW,
-  MSG_TCP_OFFSET_BELOW_5,
-  MSG_TCP_OFFSET_PAST_PAYLOAD,
-  MSG_TCP_OPTIONS_CUT,
-]);
+// Failures before the fixed fields were read (nothing filled in): Reason.TcpShort, TcpHeaderCut.
+// Failures after them (ports, seq/ack, flags and window filled in; keepsTcpFields in reason.ts):
+// TcpShortAfterWindow, TcpCutAfterWindow, TcpOffsetBelow5, TcpOffsetPastPayload, and TcpOptionsCut
+// when the options alone were cut by the snaplen (the SYN of a snaplen-68 capture).
 
 // Option kinds (RFC 9293 §3.2, RFC 7323, RFC 2018).
 const OPT_EOL = 0;
@@ -57,8 +40,8 @@ export function decodeTcp(buf: Uint8Array, off: number, end: number, missing: nu
   const captured = end - off;
   const promised = captured + missing; // what the IP length says the segment holds
   if (captured < TCP_FIXED_FIELDS_LEN) {
-    if (promised < TCP_FIXED_FIELDS_LEN) return out.fail(Status.Malformed, "tcp", MSG_TCP_SHORT);
-    return out.fail(Status.Truncated, "tcp", MSG_TCP_HEADER_CUT);
+    if (promised < TCP_FIXED_FIELDS_LEN) return out.fail(Status.Malformed, "tcp", Reason.TcpShort);
+    return out.fail(Status.Truncated, "tcp", Reason.TcpHeaderCut);
   }
   out.srcPort = (buf[off] << 8) | buf[off + 1];
   out.dstPort = (buf[off + 2] << 8) | buf[off + 3];
@@ -67,16 +50,16 @@ export function decodeTcp(buf: Uint8Array, off: number, end: number, missing: nu
   const hl = (buf[off + 12] >>> 4) * 4;
   out.tcpFlags = buf[off + 13]; // CWR ECE URG ACK PSH RST SYN FIN
   out.window = (buf[off + 14] << 8) | buf[off + 15];
-  if (promised < TCP_MIN_HEADER_LEN) return out.fail(Status.Malformed, "tcp", MSG_TCP_SHORT_AFTER_WINDOW);
-  if (captured < TCP_MIN_HEADER_LEN) return out.fail(Status.Truncated, "tcp", MSG_TCP_CUT_AFTER_WINDOW);
-  if (hl < TCP_MIN_HEADER_LEN) return out.fail(Status.Malformed, "tcp", MSG_TCP_OFFSET_BELOW_5);
-  if (hl > promised) return out.fail(Status.Malformed, "tcp", MSG_TCP_OFFSET_PAST_PAYLOAD);
+  if (promised < TCP_MIN_HEADER_LEN) return out.fail(Status.Malformed, "tcp", Reason.TcpShortAfterWindow);
+  if (captured < TCP_MIN_HEADER_LEN) return out.fail(Status.Truncated, "tcp", Reason.TcpCutAfterWindow);
+  if (hl < TCP_MIN_HEADER_LEN) return out.fail(Status.Malformed, "tcp", Reason.TcpOffsetBelow5);
+  if (hl > promised) return out.fail(Status.Malformed, "tcp", Reason.TcpOffsetPastPayload);
   const optEnd = hl <= captured ? off + hl : end;
   parseTcpOptions(buf, off + TCP_MIN_HEADER_LEN, optEnd, out);
   if (hl > captured) {
     // The payload, if any, was all cut; its length still moves the sequence space on.
     out.payloadMissing = promised - hl;
-    return out.fail(Status.Truncated, "tcp", MSG_TCP_OPTIONS_CUT);
+    return out.fail(Status.Truncated, "tcp", Reason.TcpOptionsCut);
   }
   out.payloadBuf = buf;
   out.payloadOffset = off + hl;

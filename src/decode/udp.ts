@@ -3,6 +3,7 @@
  */
 import type { DecodedPacket } from "./packet.js";
 import { Status } from "./status.js";
+import { Reason } from "./reason.js";
 
 export const UDP_HEADER_LEN = 8;
 
@@ -15,10 +16,10 @@ export const UDP_HEADER_LEN = 8;
 export function decodeUdp(buf: Uint8Array, off: number, end: number, missing: number, out: DecodedPacket): Status {
   const captured = end - off;
   const promised = captured + missing;
-  if (promised < UDP_HEADER_LEN) return out.fail(Status.Malformed, "udp", "UDP datagram shorter than the 8-byte header");
-  if (captured < UDP_HEADER_LEN) return out.fail(Status.Truncated, "udp", "UDP header cut by snaplen");
+  if (promised < UDP_HEADER_LEN) return out.fail(Status.Malformed, "udp", Reason.UdpShort);
+  if (captured < UDP_HEADER_LEN) return out.fail(Status.Truncated, "udp", Reason.UdpHeaderCut);
   const length = (buf[off + 4] << 8) | buf[off + 5];
-  if (length < UDP_HEADER_LEN) return out.fail(Status.Malformed, "udp", "UDP length field below 8");
+  if (length < UDP_HEADER_LEN) return out.fail(Status.Malformed, "udp", Reason.UdpLengthBelow8);
   out.srcPort = (buf[off] << 8) | buf[off + 1];
   out.dstPort = (buf[off + 2] << 8) | buf[off + 3];
   const udpLen = length <= promised ? length : promised;

@@ -7,6 +7,7 @@
  */
 import type { DecodedPacket } from "./packet.js";
 import { Status } from "./status.js";
+import { Reason } from "./reason.js";
 
 export const ETHERTYPE_VLAN = 0x8100;
 export const ETHERTYPE_QINQ = 0x88a8;
@@ -29,7 +30,7 @@ export function decodeVlanTags(data: Uint8Array, off: number, end: number, ether
   // Each tag consumes 4 bytes, so the loop ends when the captured bytes do.
   while (isVlanTpid(type)) {
     if (off + 4 > end) {
-      out.fail(Status.Truncated, "vlan", "VLAN tag cut (fewer than 4 bytes after the TPID)");
+      out.fail(Status.Truncated, "vlan", Reason.VlanCut);
       return -1;
     }
     // TCI: PCP(3) DEI(1) VID(12); only the VID matters here.

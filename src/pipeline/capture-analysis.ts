@@ -4,10 +4,8 @@
  * policy and report read. Fed one packet at a time: by `analyzeFiles` (src/pipeline/run.ts) from
  * a file, or by live capture from libpcap or tcpdump (src/cli/capture.ts).
  */
-import type { CaptureSummary } from "../capture/file.js";
-import { RawPacketView } from "../capture/pcap.js";
-import type { RawPacket } from "../capture/types.js";
-import { decodePacket } from "../decode/decode.js";
+import type { CaptureSummary, RawPacket } from "../capture/index.js";
+import { DecodeContext, decodePacket } from "../decode/decode.js";
 import { FragmentReassembler } from "../decode/fragments.js";
 import { DecodedPacket, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP } from "../decode/packet.js";
 import type { DecodeCounts } from "../decode/counts.js";
@@ -36,6 +34,7 @@ export class CaptureAnalysis {
   /** Packets the --filter expression let through. */
   accepted = 0;
   private readonly frags = new FragmentReassembler();
+  private readonly decoding = new DecodeContext(this.frags);
   private readonly tally = new DecodeTally();
   private readonly decoded = new DecodedPacket();
   private readonly detection = new DetectStage();
@@ -73,11 +72,8 @@ export class CaptureAnalysis {
   packet(pkt: RawPacket): void {
     this.packets++;
     const p = this.decoded;
-    // The readers' packets are decoded in place in their chunk (no view per packet).
-    const st =
-      pkt instanceof RawPacketView
-        ? decodePacket(pkt.buf, pkt.caplen, pkt.origLen, pkt.linkType, pkt.tsSec, p, this.frags, pkt.start)
-        : decodePacket(pkt.data, pkt.caplen, pkt.origLen, pkt.linkType, pkt.tsSec, p, this.frags);
+    // Decoded in place in the reader's chunk (no view per packet).
+    const st = decodePacket(pkt, p, this.decoding);
     // The filter sees what could be decoded (addresses, ports, protocol); a packet it rejects
     // is not analyzed at all, as with tcpdump's filter.
     if (this.filter !== null && !this.filter(p)) return;

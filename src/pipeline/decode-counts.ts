@@ -4,7 +4,8 @@
  */
 import type { CaptureError, RawPacket } from "../capture/types.js";
 import type { DecodeCounts } from "../decode/counts.js";
-import { hasTransport, MSG_UNSUPPORTED_LINK_TYPE } from "../decode/decode.js";
+import { hasTransport } from "../decode/decode.js";
+import { Reason } from "../decode/reason.js";
 import type { FragmentReassembler } from "../decode/fragments.js";
 import type { DecodedPacket } from "../decode/packet.js";
 import { Status } from "../decode/status.js";
@@ -42,7 +43,7 @@ export class DecodeTally {
     if (p.reassembled) counts.reassembled++;
     if (st === Status.OK) return true;
     if (st === Status.Unsupported) {
-      if (p.message === MSG_UNSUPPORTED_LINK_TYPE) {
+      if (p.reason === Reason.UnsupportedLinkType) {
         const k = String(pkt.linkType);
         counts.unsupportedLinkTypes[k] = (counts.unsupportedLinkTypes[k] ?? 0) + 1;
       } else if (p.ipVersion === 0) {

@@ -10,7 +10,7 @@
  */
 import { renameSync, unlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { readCapture } from "../capture/file.js";
+import { readCapture } from "../capture/index.js";
 import { compileFilter } from "../decode/filter.js";
 import type { DecodedPacket } from "../decode/packet.js";
 import { DEFAULT_FLOW_OPTIONS, type FlowTableOptions } from "../flow/index.js";

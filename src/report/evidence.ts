@@ -23,13 +23,9 @@ import { createHash } from "node:crypto";
 import { closeSync, existsSync, openSync, readFileSync, renameSync, statSync, unlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { readCapture, type CaptureSummary } from "../capture/file.js";
-import { RawPacketView } from "../capture/pcap.js";
-import { PcapngWriter } from "../capture/pcapng-writer.js";
-import type { RawPacket } from "../capture/types.js";
+import { PcapngWriter, readCapture, type CaptureSummary, type RawPacket } from "../capture/index.js";
 import { parseIp } from "../decode/addr.js";
-import { decodePacket, hasTransport } from "../decode/decode.js";
-import { FragmentReassembler } from "../decode/fragments.js";
+import { DecodeContext, decodePacket, hasTransport } from "../decode/decode.js";
 import { DecodedPacket, IPPROTO_TCP, IPPROTO_UDP } from "../decode/packet.js";
 import type { ConversationRecord, EvidenceRecord, Report } from "./record.js";
 
@@ -74,7 +70,7 @@ interface Label {
 }
 
 /** A packet copied out of the source capture (`data` is a copy, not the reader's borrowed view). */
-type Kept = Omit<RawPacket, "offset">;
+type Kept = Omit<RawPacket, "offset" | "buf" | "start">;
 
 /** One chosen conversation while the source is re-read. */
 class Selection {
@@ -209,7 +205,7 @@ async function collect(source: string, selections: Selection[], filter: ((p: Dec
     for (const f of s.icmp) icmpFrames.set(f, [...(icmpFrames.get(f) ?? []), s]);
   }
   const decoded = new DecodedPacket();
-  const frags = new FragmentReassembler();
+  const decoding = new DecodeContext();
   await readCapture(source, (pkt: RawPacket) => {
     let copy: Kept | null = null;
     const keep = (): Kept =>
@@ -222,8 +218,7 @@ async function collect(source: string, selections: Selection[], filter: ((p: Dec
     if (quoting !== undefined) for (const s of quoting) s.addIcmp(keep());
     // Decoded as the analysis decoded it (same reassembly of IP fragments, same filter), so the
     // packets found are the ones the conversation counted.
-    if (pkt instanceof RawPacketView) decodePacket(pkt.buf, pkt.caplen, pkt.origLen, pkt.linkType, pkt.tsSec, decoded, frags, pkt.start);
-    else decodePacket(pkt.data, pkt.caplen, pkt.origLen, pkt.linkType, pkt.tsSec, decoded, frags);
+    decodePacket(pkt, decoded, decoding);
     if (filter !== null && !filter(decoded)) return;
     if (!hasTransport(decoded)) return;
     const cands = byPorts.get(portKey(decoded.ipProto, decoded.srcPort, decoded.dstPort));

@@ -3,9 +3,7 @@
  * The frozen connection view (src/policy/view.ts) is turned into this plain, JSON-ready shape
  * here and nowhere else, so the table, JSON, Markdown and HTML reports cannot disagree.
  */
-import type { LiveCaptureInfo } from "../capture/live.js";
-import type { CaptureSummary } from "../capture/file.js";
-import type { CaptureError } from "../capture/types.js";
+import type { CaptureError, CaptureSummary, LiveCaptureInfo } from "../capture/index.js";
 import type { DecodeCounts } from "../decode/counts.js";
 import { formatIp } from "../decode/addr.js";
 import type { Anomaly, ConversationFacts, Protocol, QuicFacts, TlsFacts } from "../detect/types.js";

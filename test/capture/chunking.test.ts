@@ -3,8 +3,8 @@
  * the readers give the same packets, timestamps, frame numbers and errors.
  */
 import { describe, expect, it } from "vitest";
-import { ChunkQueue } from "../../src/capture/pcap.js";
-import { createReader } from "../../src/capture/sniff.js";
+import { ChunkQueue } from "../../src/capture/reader/queue.js";
+import { createReader } from "../../src/capture/reader/sniff.js";
 import { readAll, rng } from "./build.js";
 import { variants } from "./variants.js";
 

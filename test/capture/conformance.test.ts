@@ -7,8 +7,8 @@
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { readCapture } from "../../src/capture/file.js";
-import { createReader, sniff, type FileReader } from "../../src/capture/sniff.js";
+import { readCapture } from "../../src/capture/reader/file.js";
+import { createReader, sniff, type FileReader } from "../../src/capture/reader/sniff.js";
 import type { CaptureFormat, RawPacket } from "../../src/capture/types.js";
 import { epoch } from "./build.js";
 

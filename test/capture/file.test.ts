@@ -7,9 +7,9 @@ import path from "node:path";
 import { PassThrough, Readable } from "node:stream";
 import { gzipSync } from "node:zlib";
 import { afterAll, describe, expect, it } from "vitest";
-import { CaptureOpenError, readCapture, readCaptureFrom, type CaptureSummary } from "../../src/capture/file.js";
-import { createReader } from "../../src/capture/sniff.js";
-import type { RawPacket } from "../../src/capture/types.js";
+import { CaptureOpenError, readCapture, readCaptureFrom } from "../../src/capture/reader/file.js";
+import { createReader } from "../../src/capture/reader/sniff.js";
+import type { CaptureSummary, RawPacket } from "../../src/capture/types.js";
 import { cat, epb, idb, payload, pcapHeader, pcapRecord, readAll, shb, snap, spb, type PacketSnap } from "./build.js";
 import { variants } from "./variants.js";
 

@@ -13,11 +13,11 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { PassThrough } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { capLoadError } from "../../src/capture/live/engine-cap.js";
+import { findTcpdump } from "../../src/capture/live/engine-tcpdump.js";
+import { readCapture } from "../../src/capture/reader/file.js";
+import { captureLive, type EngineName } from "../../src/capture/index.js";
 import { CaptureAnalysis } from "../../src/pipeline/index.js";
-import { capLoadError } from "../../src/capture/engine-cap.js";
-import { findTcpdump } from "../../src/capture/engine-tcpdump.js";
-import { readCapture } from "../../src/capture/file.js";
-import { captureLive, type EngineName } from "../../src/capture/live.js";
 import { runCapture } from "../../src/cli/capture.js";
 
 const repo = resolve(__dirname, "../..");

@@ -8,9 +8,9 @@ import { existsSync, mkdtempSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { findTcpdump } from "../../src/capture/engine-tcpdump.js";
-import { readCapture } from "../../src/capture/file.js";
-import { MAX_TIMEOUT_MS, parseDuration, selectEngine } from "../../src/capture/live.js";
+import { findTcpdump } from "../../src/capture/live/engine-tcpdump.js";
+import { readCapture } from "../../src/capture/reader/file.js";
+import { MAX_TIMEOUT_MS, parseDuration, selectEngine } from "../../src/capture/index.js";
 
 const repo = resolve(__dirname, "../..");
 const cli = join(repo, "dist/cli/main.js");
@@ -140,7 +140,7 @@ describe.skipIf(why !== null)("live capture faults (tcpdump engine, built CLI, n
   it.skipIf(!unshare)("a full disk under -w: the file ends at a whole block, the report names a frame and offset inside it", async () => {
     veth("full0", 3);
     const dir = mkdtempSync(join(tmpdir(), "pnc-lf-full-"));
-    const verify = `import("${join(repo, "dist/capture/file.js")}").then(async (m) => { const s = await m.readCapture(process.argv[1], () => {}); const { size } = await import("node:fs").then((f) => f.statSync(process.argv[1])); console.error("VERIFY " + JSON.stringify({ packets: s.packets, errors: s.errors.length, size })); })`;
+    const verify = `import("${join(repo, "dist/capture/index.js")}").then(async (m) => { const s = await m.readCapture(process.argv[1], () => {}); const { size } = await import("node:fs").then((f) => f.statSync(process.argv[1])); console.error("VERIFY " + JSON.stringify({ packets: s.packets, errors: s.errors.length, size })); })`;
     const script = `mount -t tmpfs -o size=64k tmpfs "$1" && ip netns exec "$2" "$3" "$4" capture -i full0 --engine tcpdump -w "$1/full.pcapng" --format json --fail-on none --count 2000; "$3" -e '${verify}' "$1/full.pcapng"`;
     const c = capture([], [unshare!, "-m", "--propagation", "private", "sh", "-c", script, "sh", dir, ns, process.execPath, cli]);
     await c.started;

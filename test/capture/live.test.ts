@@ -1,9 +1,9 @@
 // Live capture pieces that need no privilege and no traffic: option parsing, tcpdump's messages
 // and counters, cap's link-type names, the interface list and the live summary line.
 import { describe, expect, it } from "vitest";
-import { capLinkType } from "../../src/capture/engine-cap.js";
-import { classifyTcpdumpError, findTcpdump, parseTcpdumpCounters, TcpdumpEngine } from "../../src/capture/engine-tcpdump.js";
-import { interfaceExists, LiveCaptureError, listInterfaces, parseDuration, parseSize, selectEngine } from "../../src/capture/live.js";
+import { capLinkType } from "../../src/capture/live/engine-cap.js";
+import { classifyTcpdumpError, findTcpdump, parseTcpdumpCounters, TcpdumpEngine } from "../../src/capture/live/engine-tcpdump.js";
+import { interfaceExists, LiveCaptureError, listInterfaces, parseDuration, parseSize, selectEngine } from "../../src/capture/index.js";
 import { formatInterfaceList, liveStatusLine, stopLine } from "../../src/cli/capture.js";
 
 describe("parseDuration", () => {

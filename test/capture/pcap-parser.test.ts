@@ -12,7 +12,7 @@ import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
 // @ts-expect-error -- pcap-parser ships no type declarations
 import pcapParser from "pcap-parser";
-import { PcapReader } from "../../src/capture/pcap.js";
+import { PcapReader } from "../../src/capture/reader/pcap.js";
 import { cat, payload, pcapHeader, pcapRecord } from "./build.js";
 import { variants } from "./variants.js";
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { PcapReader, MAX_SANE_CAPLEN } from "../../src/capture/pcap.js";
+import { PcapReader } from "../../src/capture/reader/pcap.js";
+import { MAX_SANE_CAPLEN } from "../../src/capture/reader/queue.js";
 import { cat, payload, pcapHeader, pcapRecord, readAll, u32 } from "./build.js";
 
 const mk = () => new PcapReader();

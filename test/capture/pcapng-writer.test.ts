@@ -3,8 +3,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { readCapture } from "../../src/capture/file.js";
-import { BT_EPB, BT_IDB, BT_ISB, BT_SHB, BYTE_ORDER_MAGIC, PcapngWriter, splitNsWords } from "../../src/capture/pcapng-writer.js";
+import { readCapture } from "../../src/capture/reader/file.js";
+import { splitNsWords } from "../../src/capture/writer/options.js";
+import { BT_EPB, BT_IDB, BT_ISB, BT_SHB, BYTE_ORDER_MAGIC, PcapngWriter } from "../../src/capture/writer/pcapng.js";
 import type { RawPacket } from "../../src/capture/types.js";
 
 const dir = mkdtempSync(join(tmpdir(), "pnc-pcapng-writer-"));

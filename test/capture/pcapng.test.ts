@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { MAX_BLOCK_BYTES, PcapngReader, makeIface, splitTimestamp } from "../../src/capture/pcapng.js";
+import { PcapngReader } from "../../src/capture/reader/pcapng.js";
+import { MAX_BLOCK_BYTES, makeIface, splitTimestamp } from "../../src/capture/reader/pcapng-blocks.js";
 import {
   block,
   cat,

@@ -9,7 +9,7 @@ import path from "node:path";
 import { afterAll, bench, describe } from "vitest";
 // @ts-expect-error -- pcap-parser ships no type declarations
 import pcapParser from "pcap-parser";
-import { readCapture } from "../../src/capture/file.js";
+import { readCapture } from "../../src/capture/reader/file.js";
 import { payload, pcapHeader, pcapRecord, rng } from "./build.js";
 
 const PACKETS = 100_000;

@@ -5,7 +5,7 @@
  */
 import { DecodedPacket } from "../../src/decode/packet.js";
 import { FragmentReassembler } from "../../src/decode/fragments.js";
-import { decodePacket } from "../../src/decode/decode.js";
+import { DecodeContext, decodePacket, type DecodeInput } from "../../src/decode/decode.js";
 import type { Status } from "../../src/decode/status.js";
 
 export type Bytes = number[] | Uint8Array;
@@ -228,8 +228,16 @@ export function decodeOnce(
   tsSec = 1_700_000_000,
 ): { p: DecodedPacket; status: Status; frags: FragmentReassembler } {
   const p = new DecodedPacket();
-  const status = decodePacket(frame, caplen, origLen, linkType, tsSec, p, frags);
+  const status = decodePacket(record(frame, caplen, origLen, linkType, tsSec), p, new DecodeContext(frags));
   return { p, status, frags };
+}
+
+/**
+ * The packet record decodePacket reads, for a frame built here: its bytes at `buf[0, caplen)`
+ * (as a reader hands them, borrowed), the wire length, link type and capture time.
+ */
+export function record(buf: Uint8Array, caplen = buf.length, origLen = buf.length, linkType = 1, tsSec = 1_700_000_000): DecodeInput {
+  return { buf, start: 0, caplen, origLen, linkType, tsSec };
 }
 
 /** The payload view as an array, for comparisons. */

@@ -9,8 +9,8 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { decodePacket, hasTransport } from "../../src/decode/decode.js";
-import { FragmentReassembler } from "../../src/decode/fragments.js";
+import { DecodeContext, decodePacket, hasTransport } from "../../src/decode/decode.js";
+import { record } from "./build.js";
 import { quotedTransportBytes } from "../../src/decode/icmp.js";
 import { DecodedPacket, IPPROTO_TCP, IPPROTO_UDP } from "../../src/decode/packet.js";
 import { Status } from "../../src/decode/status.js";
@@ -77,14 +77,14 @@ describe.skipIf(files.length === 0)(`capture corpus (${root}) vs tshark conversa
     const oracle = JSON.parse(readFileSync(file + ".tshark.json", "utf8"));
     const records = readCaptureFile(new Uint8Array(readFileSync(file)));
     const p = new DecodedPacket();
-    const frags = new FragmentReassembler();
+    const ctx = new DecodeContext();
     const ours = new Map<string, Conv>();
     let threw = 0;
     for (const r of records) {
       if (r.frame > oracle.frame_count) break; // tshark stopped there (damaged file)
       let status: Status;
       try {
-        status = decodePacket(r.data, r.caplen, r.origLen, r.linkType, r.tsSec, p, frags);
+        status = decodePacket(record(r.data, r.caplen, r.origLen, r.linkType, r.tsSec), p, ctx);
       } catch {
         threw++;
         continue;

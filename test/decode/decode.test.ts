@@ -1,9 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { decodePacket, hasTransport, SUPPORTED_LINK_TYPES } from "../../src/decode/decode.js";
-import { FragmentReassembler } from "../../src/decode/fragments.js";
+import { DecodeContext, decodePacket, hasTransport, SUPPORTED_LINK_TYPES } from "../../src/decode/decode.js";
 import { DecodedPacket } from "../../src/decode/packet.js";
 import { Status } from "../../src/decode/status.js";
-import { cat, eth, extHeader, fill, ipv4, ipv6, ramp, tcp, u16, udp, vlanTag } from "./build.js";
+import { cat, eth, extHeader, fill, ipv4, ipv6, ramp, record, tcp, u16, udp, vlanTag } from "./build.js";
 
 const T0 = 1_700_000_000;
 
@@ -22,10 +21,11 @@ describe("a full TCP/IPv4 frame truncated at every byte offset", () => {
   it("never throws; Truncated (at the right layer) until the TCP header is whole, then OK with payloadMissing", () => {
     expect(fullTcpFrame.length).toBe(HEADERS + 50);
     const p = new DecodedPacket();
-    const frags = new FragmentReassembler();
+    const ctx = new DecodeContext();
+    const frags = ctx.frags;
     for (let caplen = 0; caplen <= fullTcpFrame.length; caplen++) {
       const data = fullTcpFrame.slice(0, caplen); // a fresh, exactly sized buffer: reads past it would show
-      const status = decodePacket(data, caplen, fullTcpFrame.length, 1, T0, p, frags);
+      const status = decodePacket(record(data, caplen, fullTcpFrame.length, 1, T0), p, ctx);
       if (caplen < HEADERS) {
         expect(status, `caplen ${caplen}`).toBe(Status.Truncated);
         const layer = caplen < 14 ? "ethernet" : caplen < 38 ? "ipv4" : "tcp";
@@ -44,9 +44,10 @@ describe("a full TCP/IPv4 frame truncated at every byte offset", () => {
     const frame = eth(0x86dd, ipv6({ next: 0, payload: cat(extHeader(60), extHeader(17, 1), udp({ payload: ramp(30) })) }));
     const headers = 14 + 40 + 8 + 16 + 8;
     const p = new DecodedPacket();
-    const frags = new FragmentReassembler();
+    const ctx = new DecodeContext();
+    const frags = ctx.frags;
     for (let caplen = 0; caplen <= frame.length; caplen++) {
-      const status = decodePacket(frame.slice(0, caplen), caplen, frame.length, 1, T0, p, frags);
+      const status = decodePacket(record(frame.slice(0, caplen), caplen, frame.length, 1, T0), p, ctx);
       expect(status, `caplen ${caplen}`).toBe(caplen < headers ? Status.Truncated : Status.OK);
       if (caplen >= headers) expect(p.payloadMissing).toBe(frame.length - caplen);
     }
@@ -54,11 +55,12 @@ describe("a full TCP/IPv4 frame truncated at every byte offset", () => {
 
   it("caplen 0, negative or NaN, and origLen below caplen, are handled", () => {
     const p = new DecodedPacket();
-    const frags = new FragmentReassembler();
-    expect(decodePacket(fullTcpFrame, 0, 100, 1, T0, p, frags)).toBe(Status.Truncated);
-    expect(decodePacket(fullTcpFrame, -5, 100, 1, T0, p, frags)).toBe(Status.Truncated);
-    expect(decodePacket(fullTcpFrame, Number.NaN, 100, 1, T0, p, frags)).toBe(Status.Truncated);
-    expect(decodePacket(fullTcpFrame, fullTcpFrame.length, 10, 1, T0, p, frags)).toBe(Status.OK);
+    const ctx = new DecodeContext();
+    const frags = ctx.frags;
+    expect(decodePacket(record(fullTcpFrame, 0, 100, 1, T0), p, ctx)).toBe(Status.Truncated);
+    expect(decodePacket(record(fullTcpFrame, -5, 100, 1, T0), p, ctx)).toBe(Status.Truncated);
+    expect(decodePacket(record(fullTcpFrame, Number.NaN, 100, 1, T0), p, ctx)).toBe(Status.Truncated);
+    expect(decodePacket(record(fullTcpFrame, fullTcpFrame.length, 10, 1, T0), p, ctx)).toBe(Status.OK);
     expect(p.payloadMissing).toBe(0);
   });
 });
@@ -66,14 +68,15 @@ describe("a full TCP/IPv4 frame truncated at every byte offset", () => {
 describe("the reused DecodedPacket", () => {
   it("carries nothing over from the previous packet", () => {
     const p = new DecodedPacket();
-    const frags = new FragmentReassembler();
+    const ctx = new DecodeContext();
+    const frags = ctx.frags;
     const syn = eth(0x8100, cat(vlanTag(5, 0x0800), ipv4({ proto: 6, payload: tcp({ options: tcpOptions, payload: [1] }) })));
-    decodePacket(syn, syn.length, syn.length, 1, T0, p, frags);
+    decodePacket(record(syn, syn.length, syn.length, 1, T0), p, ctx);
     expect(p.mss).toBe(1460);
     expect(p.vlanCount).toBe(1);
 
     const dgram = eth(0x0800, ipv4({ proto: 17, payload: udp({ sport: 9 }) }));
-    expect(decodePacket(dgram, dgram.length, dgram.length, 1, T0, p, frags)).toBe(Status.OK);
+    expect(decodePacket(record(dgram, dgram.length, dgram.length, 1, T0), p, ctx)).toBe(Status.OK);
     expect(p.vlanCount).toBe(0);
     expect(p.mss).toBe(-1);
     expect(p.windowScale).toBe(-1);
@@ -83,14 +86,14 @@ describe("the reused DecodedPacket", () => {
     expect(p.srcPort).toBe(9);
 
     const arp = eth(0x0806, fill(28, 0));
-    expect(decodePacket(arp, arp.length, arp.length, 1, T0, p, frags)).toBe(Status.Unsupported);
+    expect(decodePacket(record(arp, arp.length, arp.length, 1, T0), p, ctx)).toBe(Status.Unsupported);
     expect(p.ipVersion).toBe(0);
     expect(p.ipProto).toBe(0);
     expect(p.srcPort).toBe(0);
     expect(p.message).not.toBe("");
 
     const raw = ipv6({ next: 17, payload: udp() });
-    expect(decodePacket(raw, raw.length, raw.length, 229, T0, p, frags)).toBe(Status.OK);
+    expect(decodePacket(record(raw, raw.length, raw.length, 229, T0), p, ctx)).toBe(Status.OK);
     expect(p.hasMac).toBe(false);
     expect(p.message).toBe("");
     expect(p.failedLayer).toBe("");
@@ -101,7 +104,7 @@ describe("hasTransport", () => {
   it("is false for ICMP, non-IP and held fragments, true for TCP/UDP", () => {
     const decode = (f: Uint8Array, lt = 1) => {
       const p = new DecodedPacket();
-      decodePacket(f, f.length, f.length, lt, T0, p, new FragmentReassembler());
+      decodePacket(record(f, f.length, f.length, lt, T0), p, new DecodeContext());
       return p;
     };
     expect(hasTransport(decode(eth(0x0800, ipv4({ proto: 6, payload: tcp() }))))).toBe(true);
@@ -122,7 +125,8 @@ describe("garbage never throws", () => {
       return (seed >>> 0) & 0xff;
     };
     const p = new DecodedPacket();
-    const frags = new FragmentReassembler();
+    const ctx = new DecodeContext();
+    const frags = ctx.frags;
     const statuses = new Set<number>();
     const linkTypes = [...SUPPORTED_LINK_TYPES, 105, 147];
     // Valid headers with random tails reach deeper layers than pure noise would.
@@ -141,7 +145,7 @@ describe("garbage never throws", () => {
       const data = new Uint8Array([...prefix, ...tail]);
       const caplen = rnd() < 200 ? data.length : rnd() % (data.length + 1);
       const lt = linkTypes[rnd() % linkTypes.length];
-      const status = decodePacket(data.subarray(0, caplen), caplen, data.length + (rnd() & 3), lt, T0 + (i >> 8), p, frags);
+      const status = decodePacket(record(data.subarray(0, caplen), caplen, data.length + (rnd() & 3), lt, T0 + (i >> 8)), p, ctx);
       statuses.add(status);
       // Plain checks in the loop (expect() per iteration is slow); failures are listed at the end.
       if (

@@ -1,9 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { decodePacket, hasTransport } from "../../src/decode/decode.js";
-import { DATAGRAM_OVERHEAD, DEFAULT_FRAGMENT_LIMITS, FragmentReassembler, FragResult } from "../../src/decode/fragments.js";
+import { DecodeContext, decodePacket, hasTransport } from "../../src/decode/decode.js";
+import { DATAGRAM_OVERHEAD } from "../../src/decode/datagram.js";
+import { DEFAULT_FRAGMENT_LIMITS, FragmentReassembler, FragResult } from "../../src/decode/fragments.js";
 import { DecodedPacket } from "../../src/decode/packet.js";
 import { Status } from "../../src/decode/status.js";
-import { cat, eth, extHeader, fill, fragHeader, IP6_A, IP6_B, ipv4, ipv6, payloadOf, ramp, tcp, udp } from "./build.js";
+import { cat, eth, extHeader, fill, fragHeader, IP6_A, IP6_B, ipv4, ipv6, payloadOf, ramp, record, tcp, udp } from "./build.js";
 
 const T0 = 1_700_000_000;
 
@@ -29,9 +30,12 @@ function v6Fragments(fragmentable: Uint8Array, size: number, firstNext: number, 
 
 class Run {
   readonly p = new DecodedPacket();
-  constructor(readonly frags = new FragmentReassembler()) {}
+  readonly ctx: DecodeContext;
+  constructor(readonly frags = new FragmentReassembler()) {
+    this.ctx = new DecodeContext(frags);
+  }
   decode(frame: Uint8Array, ts = T0, caplen = frame.length): number {
-    return decodePacket(frame, caplen, frame.length, 1, ts, this.p, this.frags);
+    return decodePacket(record(frame, caplen, frame.length, 1, ts), this.p, this.ctx);
   }
 }
 

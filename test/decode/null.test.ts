@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { MSG_UNSUPPORTED_LINK_TYPE, SUPPORTED_LINK_TYPES } from "../../src/decode/decode.js";
+import { SUPPORTED_LINK_TYPES } from "../../src/decode/decode.js";
+import { Reason } from "../../src/decode/reason.js";
 import { Status } from "../../src/decode/status.js";
 import { cat, decodeOnce, ipv4, ipv6, tcp, u32, u32le, udp } from "./build.js";
 
@@ -90,14 +91,15 @@ describe("unknown link types", () => {
     const { p, status } = decodeOnce(v4, lt);
     expect(status).toBe(Status.Unsupported);
     expect(p.failedLayer).toBe("link");
-    expect(p.message).toBe(MSG_UNSUPPORTED_LINK_TYPE);
+    expect(p.reason).toBe(Reason.UnsupportedLinkType);
+    expect(p.message).toBe("unsupported link type");
     expect(p.linkType).toBe(lt);
   });
 
   it("SUPPORTED_LINK_TYPES lists exactly the types that decode", () => {
     for (let lt = 0; lt < 300; lt++) {
       const { p } = decodeOnce(v4, lt);
-      const supported = p.message !== MSG_UNSUPPORTED_LINK_TYPE;
+      const supported = p.reason !== Reason.UnsupportedLinkType;
       expect(supported, `link type ${lt}`).toBe(SUPPORTED_LINK_TYPES.includes(lt));
     }
   });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { hasTransport } from "../../src/decode/decode.js";
 import { Status } from "../../src/decode/status.js";
-import { MSG_TCP_OFFSET_BELOW_5, MSG_TCP_OPTIONS_CUT } from "../../src/decode/tcp.js";
+import { Reason } from "../../src/decode/reason.js";
 import { cat, decodeOnce, eth, ipv4, payloadOf, ramp, tcp, u16, u32 } from "./build.js";
 
 const frameOf = (seg: Uint8Array) => eth(0x0800, ipv4({ proto: 6, payload: seg }));
@@ -88,7 +88,8 @@ describe("TCP header (RFC 9293 §3.1)", () => {
     const { p, status } = decodeOnce(frameOf(tcp({ sport: 1234, dataOffset: doff })));
     expect(status).toBe(Status.Malformed);
     expect(p.failedLayer).toBe("tcp");
-    expect(p.message).toBe(MSG_TCP_OFFSET_BELOW_5);
+    expect(p.reason).toBe(Reason.TcpOffsetBelow5);
+    expect(p.message).toBe("TCP data offset below 5");
     expect(p.srcPort).toBe(1234);
     expect(hasTransport(p)).toBe(true);
     expect(p.payloadLength).toBe(0);
@@ -125,7 +126,8 @@ describe("TCP header (RFC 9293 §3.1)", () => {
     const frame = frameOf(tcp({ sport: 4000, dport: 25, seq: 77, flags: 0x02, options: allOptions.slice(0, 20) }));
     const { p, status } = decodeOnce(frame.subarray(0, 68 - 14), 1, 54, frame.length);
     expect(status).toBe(Status.Truncated);
-    expect(p.message).toBe(MSG_TCP_OPTIONS_CUT);
+    expect(p.reason).toBe(Reason.TcpOptionsCut);
+    expect(p.message).toBe("TCP options cut by snaplen");
     expect(p.srcPort).toBe(4000);
     expect(p.dstPort).toBe(25);
     expect(p.seq).toBe(77);

@@ -10,8 +10,8 @@ import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { pcapHeader, pcapRecord } from "../capture/build.js";
 import { cat, eth, ipv4, tcp, udp } from "../decode/build.js";
+import { readCaptureFrom } from "../../src/capture/index.js";
 import { analyzeFiles, CaptureAnalysis, RunBudget } from "../../src/pipeline/index.js";
-import { readCaptureFrom } from "../../src/capture/file.js";
 import type { Conversation } from "../../src/flow/conversation.js";
 import { DEFAULT_FLOW_OPTIONS, UDP_SAMPLE_OVERHEAD, type FlowTableOptions } from "../../src/flow/index.js";
 

@@ -6,12 +6,12 @@ import { describe, expect, it } from "vitest";
 import { pcapHeader, pcapRecord } from "../capture/build.js";
 import { cat, eth, ipv4, tcp } from "../decode/build.js";
 import { CaptureAnalysis } from "../../src/pipeline/index.js";
-import { readCaptureFrom } from "../../src/capture/file.js";
+import { readCaptureFrom } from "../../src/capture/index.js";
 import { detect } from "../../src/detect/registry.js";
 import type { StreamSample } from "../../src/detect/types.js";
 import { Conversation } from "../../src/flow/conversation.js";
 import { DEFAULT_FLOW_OPTIONS, FlowBudget, FlowTable, TcpTracker, type FlowSink } from "../../src/flow/index.js";
-import { decodePacket } from "../../src/decode/decode.js";
+import { DecodeContext, decodePacket } from "../../src/decode/decode.js";
 import { FragmentReassembler } from "../../src/decode/fragments.js";
 import { DecodedPacket } from "../../src/decode/packet.js";
 import { Status } from "../../src/decode/status.js";
@@ -220,12 +220,12 @@ describe("the table hands conversations to its sink, and reads nothing back", ()
     const opts = { ...DEFAULT_FLOW_OPTIONS, maxConversations };
     const t = new FlowTable(0, opts, 0, sink, new FlowBudget(opts));
     const p = new DecodedPacket();
-    const frags = new FragmentReassembler();
+    const ctx = new DecodeContext(new FragmentReassembler());
     async function* one(): AsyncGenerator<Uint8Array> {
       yield bytes;
     }
     await readCaptureFrom(one(), "t", (pkt) => {
-      if (decodePacket(pkt.data, pkt.caplen, pkt.origLen, pkt.linkType, pkt.tsSec, p, frags) === Status.OK) t.packet(p, pkt.frame, pkt.origLen, pkt.tsSec, pkt.tsNsec);
+      if (decodePacket(pkt, p, ctx) === Status.OK) t.packet(p, pkt.frame, pkt.origLen, pkt.tsSec, pkt.tsNsec);
     });
     t.finish();
     return { t, retired, unlisted };

@@ -13,7 +13,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSy
 import { createHash } from "node:crypto";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { CaptureOpenError } from "../../src/capture/file.js";
+import { CaptureOpenError } from "../../src/capture/index.js";
 import { analyzeBytes } from "./harness.js";
 import { layout, mutate, rng } from "./mutate.js";
 

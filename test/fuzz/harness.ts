@@ -3,7 +3,7 @@
  * (fed in chunks), decode, conversations, detection, roles and matrix checks, report record and
  * JSON. Used by the fuzz tests and the hostile-file tests.
  */
-import { readCaptureFrom, type CaptureSummary } from "../../src/capture/file.js";
+import { readCaptureFrom, type CaptureSummary } from "../../src/capture/index.js";
 import { CaptureAnalysis, type Analysis } from "../../src/pipeline/index.js";
 import { DEFAULT_FLOW_OPTIONS, type FlowTableOptions } from "../../src/flow/index.js";
 import { evaluate } from "../../src/policy/evaluate.js";

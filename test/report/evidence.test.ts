@@ -11,8 +11,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { PassThrough } from "node:stream";
 import { afterAll, describe, expect, it } from "vitest";
-import { readCapture } from "../../src/capture/file.js";
-import type { RawPacket } from "../../src/capture/types.js";
+import { readCapture } from "../../src/capture/index.js";
+import type { RawPacket } from "../../src/capture/index.js";
 import { runAnalyze, type AnalyzeCliOptions } from "../../src/cli/analyze.js";
 import { exitCodeFor, reportFor } from "../../src/pipeline/index.js";
 import {
@@ -51,7 +51,7 @@ const BIG_CONVERSATION = path.join(PUBLIC_DIR, "pcapng-content-with-pcap-extensi
 const SYNSCAN = path.join(PUBLIC_DIR, "synscan-incl-902-903-3389-22-443.pcap");
 
 /** A packet as read, its bytes as hex (comparable with toEqual); the interface id is the file's own. */
-type Pkt = Omit<RawPacket, "offset" | "interfaceId" | "data"> & { data: string };
+type Pkt = Omit<RawPacket, "offset" | "interfaceId" | "data" | "buf" | "start"> & { data: string };
 
 async function packets(file: string): Promise<Map<number, Pkt>> {
   const out = new Map<number, Pkt>();

@@ -4,7 +4,7 @@
  */
 import { PcapReader, type ReaderOptions } from "./pcap.js";
 import { PcapngReader } from "./pcapng.js";
-import type { CaptureFormat } from "./types.js";
+import type { CaptureFormat } from "../types.js";
 
 export type SniffedFormat = CaptureFormat | "gzip";
 

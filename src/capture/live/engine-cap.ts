@@ -17,14 +17,15 @@
  *   (seen here: a second capture in the same process crashed). Every Cap object and its Buffer
  *   is therefore kept referenced for the life of the process (64 KiB per capture);
  * - it drains the kernel ring in one synchronous loop while packets keep coming, so under a
- *   flood timers and signals wait (live.ts checks the duration inside the packet callback).
+ *   flood timers and signals wait (stop.ts checks the duration inside the packet callback).
  *
  * The module is loaded lazily with createRequire in try/catch, so everything else works without it
  * (its install fails, harmlessly, on machines without libpcap-dev).
  */
 import { createRequire } from "node:module";
 import { performance } from "node:perf_hooks";
-import type { RawPacket } from "./types.js";
+import { PacketRecord } from "../packet.js";
+import type { RawPacket } from "../types.js";
 import {
   CAP_MAX_SNAPLEN,
   interfaceDownMessage,
@@ -35,7 +36,7 @@ import {
   type EngineSession,
   type EngineStartOptions,
   type LiveEngine,
-} from "./live.js";
+} from "./engine.js";
 
 /** The parts of cap 0.2.1's API we use. */
 interface CapInstance {
@@ -140,9 +141,8 @@ export class CapEngine implements LiveEngine {
     // copies them with .slice(), which on a Buffer is another view of this one reused Buffer
     // (flow/table.ts keeps UDP samples that way; a Buffer view there got the next packet's bytes).
     const bytes = new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.length);
-    const pkt: RawPacket = {
-      frame: 0, offset: 0, tsSec: 0, tsNsec: 0, caplen: 0, origLen: 0, linkType, interfaceId: 0, data: bytes.subarray(0, 0),
-    };
+    const pkt = new PacketRecord();
+    pkt.linkType = linkType;
     let frames = 0;
     let closed = false;
     let resolveDone!: (r: EngineResult) => void;
@@ -160,7 +160,7 @@ export class CapEngine implements LiveEngine {
       pkt.tsNsec = ns - s * 1e9;
       pkt.caplen = caplen;
       pkt.origLen = nbytes; // what libpcap kept (≤ 65,535): the wire length is not given
-      pkt.data = bytes.subarray(0, caplen);
+      pkt.at(bytes, 0);
       onPacket(pkt);
     });
 

@@ -24,6 +24,7 @@
  * that stops in the middle of an asynchronous write.
  */
 import { closeSync, fsyncSync, ftruncateSync, openSync, writeSync } from "node:fs";
+import { enc, OPT_COMMENT, optionsLength, optionText, splitNs, tsValue, u64Value, writeOptions, type Ns64 } from "./options.js";
 
 /** Block types (§4.1, §4.2, §4.3, §4.6). */
 export const BT_SHB = 0x0a0d0d0a;
@@ -34,8 +35,6 @@ export const BT_ISB = 0x00000005;
 export const BYTE_ORDER_MAGIC = 0x1a2b3c4d;
 
 /** Option codes (§3.5, §4.1, §4.2, §4.6). */
-const OPT_ENDOFOPT = 0;
-const OPT_COMMENT = 1;
 const SHB_HARDWARE = 2;
 const SHB_OS = 3;
 const SHB_USERAPPL = 4;
@@ -52,8 +51,6 @@ const ISB_USRDELIV = 8;
 /** Default size of the write buffer; a block bigger than it is written on its own. */
 export const DEFAULT_WRITE_BUFFER = 256 * 1024;
 
-const TWO32 = 4294967296;
-const enc = new TextEncoder();
 
 export interface PcapngWriterOptions {
   /** Interface name written as if_name in every IDB (e.g. "eth0"). */
@@ -74,9 +71,6 @@ export interface PcapngWriterOptions {
   /** opt_comment on the SHB (§4.1, §3.5): where the section's packets came from. */
   comment?: string | null;
 }
-
-/** An option value is at most 65535 bytes (16-bit Option Length, §3.5). */
-export const MAX_OPTION_BYTES = 65535;
 
 /** Final counters for an Interface Statistics Block; a null field is left out (unknown). */
 export interface PcapngStats {
@@ -121,6 +115,8 @@ export class PcapngWriter {
   private used = 0;
   private fileOffset = 0;
   private readonly opts: PcapngWriterOptions;
+  /** The packet timestamp's two words, reused so the hot path allocates nothing. */
+  private readonly ts: Ns64 = { high: 0, low: 0 };
 
   /** False when the descriptor was given by the caller, who closes it. */
   private readonly ownsFd: boolean;
@@ -184,9 +180,9 @@ export class PcapngWriter {
     b.writeUInt32LE(ifId, at + 8);
     // With if_tsresol 9 the timestamp is a 64-bit count of nanoseconds since 1970 (§4.2, §4.3),
     // split into high and low 32-bit words.
-    splitNs(tsSec, tsNsec);
-    b.writeUInt32LE(tsHigh, at + 12);
-    b.writeUInt32LE(tsLow, at + 16);
+    const ts = splitNs(tsSec, tsNsec, this.ts);
+    b.writeUInt32LE(ts.high, at + 12);
+    b.writeUInt32LE(ts.low, at + 16);
     b.writeUInt32LE(cap, at + 20);
     b.writeUInt32LE(Math.max(origLen, cap) >>> 0, at + 24);
     b.set(data.subarray(0, cap), at + 28);
@@ -348,9 +344,9 @@ export class PcapngWriter {
     b.writeUInt32LE(BT_ISB, at);
     b.writeUInt32LE(total, at + 4);
     b.writeUInt32LE(ifId, at + 8);
-    splitNs(s.endSec, s.endNsec);
-    b.writeUInt32LE(tsHigh, at + 12);
-    b.writeUInt32LE(tsLow, at + 16);
+    const ts = splitNs(s.endSec, s.endNsec, this.ts);
+    b.writeUInt32LE(ts.high, at + 12);
+    b.writeUInt32LE(ts.low, at + 16);
     const end = writeOptions(b, at + 20, opts);
     b.writeUInt32LE(total, end);
     this.used = end + 4;
@@ -368,75 +364,4 @@ export class PcapngWriter {
     }
     return this.used;
   }
-}
-
-// Results of splitNs, kept in module scope so the hot path allocates nothing.
-let tsHigh = 0;
-let tsLow = 0;
-
-/**
- * sec·10^9 + nsec as two 32-bit words, exactly, without BigInt: the product exceeds 2^53, so it is
- * built from sec's high and low 16 bits (each partial product stays below 2^53).
- */
-export function splitNs(sec: number, nsec: number): void {
-  const secHi = Math.floor(sec / 65536);
-  const secLo = sec - secHi * 65536;
-  const p = secHi * 1e9; // < 2^48 for any sec below 2^34
-  const pHi = Math.floor(p / 65536);
-  const pLo = p - pHi * 65536;
-  let low = pLo * 65536 + secLo * 1e9 + nsec; // < 2^47: exact
-  const carry = Math.floor(low / TWO32);
-  low -= carry * TWO32;
-  tsHigh = (pHi + carry) >>> 0;
-  tsLow = low >>> 0;
-}
-
-/** The two words computed by splitNs (for tests). */
-export function splitNsWords(sec: number, nsec: number): [number, number] {
-  splitNs(sec, nsec);
-  return [tsHigh, tsLow];
-}
-
-/** An ISB timestamp option value: high word then low word, as in the block itself (§4.6). */
-function tsValue(sec: number, nsec: number): Uint8Array {
-  splitNs(sec, nsec);
-  const v = Buffer.alloc(8);
-  v.writeUInt32LE(tsHigh, 0);
-  v.writeUInt32LE(tsLow, 4);
-  return v;
-}
-
-function u64Value(n: number): Uint8Array {
-  const v = Buffer.alloc(8);
-  v.writeBigUInt64LE(BigInt(Math.max(0, Math.floor(n))));
-  return v;
-}
-
-/** A UTF-8 option value, cut (at a character boundary) to the 65535 bytes an option can hold. */
-function optionText(s: string): Uint8Array {
-  const v = enc.encode(s);
-  if (v.length <= MAX_OPTION_BYTES) return v;
-  let n = MAX_OPTION_BYTES;
-  while (n > 0 && (v[n] & 0xc0) === 0x80) n--; // back to the first byte of a UTF-8 sequence
-  return v.subarray(0, n);
-}
-
-function optionsLength(opts: [number, Uint8Array][]): number {
-  let n = 0;
-  for (const [, v] of opts) n += 4 + ((v.length + 3) & ~3);
-  return n + 4; // opt_endofopt
-}
-
-function writeOptions(b: Buffer, at: number, opts: [number, Uint8Array][]): number {
-  for (const [code, v] of opts) {
-    b.writeUInt16LE(code, at);
-    b.writeUInt16LE(v.length, at + 2);
-    b.set(v, at + 4);
-    const padded = (v.length + 3) & ~3;
-    b.fill(0, at + 4 + v.length, at + 4 + padded);
-    at += 4 + padded;
-  }
-  b.writeUInt16LE(OPT_ENDOFOPT, at);
-  b.writeUInt16LE(0, at + 2);
-  return at + 4;
 }

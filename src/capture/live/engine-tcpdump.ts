@@ -20,8 +20,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { accessSync, constants, readFileSync } from "node:fs";
 import { delimiter, join } from "node:path";
-import { readCaptureFrom } from "./file.js";
-import type { RawPacket } from "./types.js";
+import { readCaptureFrom } from "../reader/file.js";
+import type { RawPacket } from "../types.js";
 import {
   interfaceDownMessage,
   LiveCaptureError,
@@ -32,7 +32,7 @@ import {
   type EngineSession,
   type EngineStartOptions,
   type LiveEngine,
-} from "./live.js";
+} from "./engine.js";
 
 /** The largest snaplen libpcap accepts (MAXIMUM_SNAPLEN in libpcap 1.10). */
 const TCPDUMP_MAX_SNAPLEN = 262144;

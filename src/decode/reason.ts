@@ -1,0 +1,135 @@
+/**
+ * Why a layer stopped decoding: one value per static failure, so that code tells failures apart
+ * by this enum and never by comparing message text (gopacket returns typed errors the same way).
+ * `REASON_TEXT` is the message users read (the report's decode errors, "frame N: layer: text"),
+ * kept word for word.
+ */
+export const Reason = {
+  None: 0,
+  UnsupportedLinkType: 1,
+  NotIp: 2,
+  EthernetCut: 3,
+  Ieee8023Length: 4,
+  VlanCut: 5,
+  SllCut: 6,
+  Sll2Cut: 7,
+  NullCut: 8,
+  LoopCut: 9,
+  LoopbackFamily: 10,
+  RawEmpty: 11,
+  RawVersion: 12,
+  Ipv4Cut: 13,
+  Ipv4Version: 14,
+  Ipv4IhlBelow5: 15,
+  Ipv4TotalLength: 16,
+  Ipv4OptionsPastEnd: 17,
+  Ipv4OptionsCut: 18,
+  Ipv4FragmentCut: 19,
+  Ipv4FragmentHeld: 20,
+  Ipv6Cut: 21,
+  Ipv6Version: 22,
+  Ipv6ChainTooLong: 23,
+  Ipv6HopByHopNotFirst: 24,
+  Ipv6ExtensionPastPayload: 25,
+  Ipv6ExtensionCut: 26,
+  Ipv6FragmentHeaderPastPayload: 27,
+  Ipv6FragmentHeaderCut: 28,
+  Ipv6FragmentInFragment: 29,
+  Ipv6FragmentCut: 30,
+  Ipv6FragmentHeld: 31,
+  FragmentPastMaximum: 32,
+  FragmentMemoryLimit: 33,
+  FragmentSecondEnd: 34,
+  FragmentFinalBeforeData: 35,
+  FragmentPastFinal: 36,
+  IpProtocolNotDecoded: 37,
+  TcpShort: 38,
+  TcpHeaderCut: 39,
+  TcpShortAfterWindow: 40,
+  TcpCutAfterWindow: 41,
+  TcpOffsetBelow5: 42,
+  TcpOffsetPastPayload: 43,
+  TcpOptionsCut: 44,
+  UdpShort: 45,
+  UdpHeaderCut: 46,
+  UdpLengthBelow8: 47,
+  IcmpShort: 48,
+  IcmpHeaderCut: 49,
+  IcmpQuotedCut: 50,
+  IcmpQuoteTooShort: 51,
+  IcmpQuotedVersion: 52,
+  IcmpQuotedIhlBelow5: 53,
+} as const;
+export type Reason = (typeof Reason)[keyof typeof Reason];
+
+/** The message of each reason, indexed by its value. */
+export const REASON_TEXT: readonly string[] = Object.freeze([
+  "",
+  "unsupported link type",
+  "network protocol is not IPv4 or IPv6",
+  "Ethernet header cut (fewer than 14 bytes)",
+  "IEEE 802.3 length field (LLC frame), not an EtherType",
+  "VLAN tag cut (fewer than 4 bytes after the TPID)",
+  "Linux cooked (SLL) header cut (fewer than 16 bytes)",
+  "Linux cooked v2 (SLL2) header cut (fewer than 20 bytes)",
+  "BSD loopback header cut (fewer than 4 bytes)",
+  "OpenBSD loopback header cut (fewer than 4 bytes)",
+  "loopback address family is not IPv4 or IPv6",
+  "raw IP packet is empty",
+  "raw IP version nibble is neither 4 nor 6",
+  "IPv4 header cut (fewer than 20 bytes)",
+  "IPv4 version field is not 4",
+  "IPv4 header length (IHL) below 5",
+  "IPv4 total length below the header length",
+  "IPv4 options run past the end of the packet",
+  "IPv4 options cut by snaplen",
+  "IPv4 fragment cut by snaplen, not reassembled",
+  "IPv4 fragment held for reassembly",
+  "IPv6 header cut (fewer than 40 bytes)",
+  "IPv6 version field is not 6",
+  "IPv6 extension header chain too long",
+  "IPv6 hop-by-hop options header not first",
+  "IPv6 extension header runs past the payload length",
+  "IPv6 extension header cut by snaplen",
+  "IPv6 fragment header runs past the payload length",
+  "IPv6 fragment header cut by snaplen",
+  "IPv6 fragment header inside a fragmented datagram",
+  "IPv6 fragment cut by snaplen, not reassembled",
+  "IPv6 fragment held for reassembly",
+  "IP fragment ends beyond the largest possible datagram",
+  "IP fragment reassembly memory limit reached",
+  "IP fragment gives the datagram a second, different end",
+  "IP final fragment ends before data already received",
+  "IP fragment extends past the final fragment's end",
+  "IP protocol not decoded",
+  "TCP segment shorter than 16 bytes",
+  "TCP header cut by snaplen before the window field",
+  "TCP segment ends inside its 20-byte header",
+  "TCP header cut by snaplen after the window field",
+  "TCP data offset below 5",
+  "TCP data offset past the end of the IP payload",
+  "TCP options cut by snaplen",
+  "UDP datagram shorter than the 8-byte header",
+  "UDP header cut by snaplen",
+  "UDP length field below 8",
+  "ICMP message shorter than 4 bytes",
+  "ICMP header cut by snaplen",
+  "ICMP quoted packet cut by snaplen",
+  "ICMP error too short to quote an IP header",
+  "ICMP quoted packet has the wrong IP version",
+  "ICMP quoted IPv4 header length (IHL) below 5",
+]);
+
+/**
+ * TCP failures that happen after ports, seq/ack, flags and window were filled in: the segment
+ * still belongs to its conversation (tcp.ts, TCP_FIXED_FIELDS_LEN).
+ */
+export function keepsTcpFields(r: Reason): boolean {
+  return (
+    r === Reason.TcpShortAfterWindow ||
+    r === Reason.TcpCutAfterWindow ||
+    r === Reason.TcpOffsetBelow5 ||
+    r === Reason.TcpOffsetPastPayload ||
+    r === Reason.TcpOptionsCut
+  );
+}
