@@ -48,11 +48,10 @@ export function conversationStatus(c: ConversationRecord, sev: Map<number, Sever
 
 /**
  * Conversations a record stands for: 1, or how many an aggregate entry (conversations past the
- * flow table's limit, folded together) holds. Read structurally, as summary-text.ts does, so this
- * compiles with and without the `aggregate` field in the record.
+ * flow table's limit, folded together) holds.
  */
 export function weight(c: ConversationRecord): number {
-  return (c as ConversationRecord & { aggregate?: { conversations: number } | null }).aggregate?.conversations ?? 1;
+  return c.aggregate?.conversations ?? 1;
 }
 
 /** Sort key for an address: IPv4 numerically, then IPv6 as text (RFC 5952 text sorts well enough). */

@@ -560,7 +560,7 @@ function conversationsSection(r: Report, sev: Map<number, Severity>, hosts: Host
     const codes = c.findings.length ? `${pill(st)} ${c.findings.map((f) => `<span class="nw">${esc(f)}</span>`).join(", ")}` : st === "ok" ? pill("ok") : "";
     const start = oneDate ? shortTime(c.start).slice(11) : shortTime(c.start);
     // An aggregate entry stands for many conversations past the flow table's limit.
-    const agg = aggregateOf(c);
+    const agg = c.aggregate;
     const range = agg && agg.serverPorts.low !== agg.serverPorts.high ? `${agg.serverPorts.low}–${agg.serverPorts.high}` : null;
     const portCell = `${range ?? c.server.port}/${c.transport}`;
     const seen = agg
@@ -599,19 +599,10 @@ function conversationsSection(r: Report, sev: Map<number, Severity>, hosts: Host
   );
 }
 
-// Fields being added to the record (aggregate entries past the flow table's conversation limit,
-// its stats per capture), read structurally like summary-text.ts, so this compiles either way.
-type Aggregate = { conversations: number; level: string; serverPorts: { low: number; high: number } };
-type FlowStats = { limitHit: boolean; maxConversations: number; conversations: number; listed: number; aggregated: number; aggregates: number };
-
-function aggregateOf(c: ConversationRecord): Aggregate | null {
-  return (c as ConversationRecord & { aggregate?: Aggregate | null }).aggregate ?? null;
-}
-
 function decodeNotes(c: CaptureRecord): string {
   const d = c.decode;
   const out: string[] = [];
-  const flow = (c as CaptureRecord & { flow?: FlowStats | null }).flow;
+  const flow = c.flow;
   if (flow?.limitHit) {
     out.push(
       `conversation limit ${fmt(flow.maxConversations)} reached: ${fmt(flow.conversations)} seen, ${fmt(flow.listed)} listed, ` +

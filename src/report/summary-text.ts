@@ -19,24 +19,9 @@ export const MAX_LISTED = 30;
 /** Wire strings (banners, URIs, anomaly messages) are cut to this many characters. */
 export const MAX_WIRE_TEXT = 160;
 
-// ---------------------------------------------------------------------------------------------
-// Fields being added to the record (aggregate entries past the conversation limit, flow-table
-// stats), read structurally so this file compiles with and without them.
-
-interface AggregateFields {
-  aggregate?: { conversations: number; level: string; serverPorts: { low: number; high: number } } | null;
-}
-interface FlowFields {
-  flow?: { limitHit: boolean; maxConversations: number; conversations: number; listed: number; aggregated: number; aggregates: number } | null;
-}
-
-function aggregateOf(c: ConversationRecord): NonNullable<AggregateFields["aggregate"]> | null {
-  return (c as ConversationRecord & AggregateFields).aggregate ?? null;
-}
-
 /** Conversations a record stands for: 1, or how many an aggregate entry folds together. */
 function weight(c: ConversationRecord): number {
-  return aggregateOf(c)?.conversations ?? 1;
+  return c.aggregate?.conversations ?? 1;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -405,7 +390,7 @@ export interface ConversationView {
 }
 
 function kindText(c: ConversationRecord): string {
-  const agg = aggregateOf(c);
+  const agg = c.aggregate;
   if (agg) {
     const ports = agg.serverPorts.low === agg.serverPorts.high ? `port ${agg.serverPorts.low}` : `ports ${agg.serverPorts.low}–${agg.serverPorts.high}`;
     return `${plural(agg.conversations, "conversation")} past the limit, folded (same ${agg.level}; ${ports})`;
@@ -480,7 +465,7 @@ export function conversationView(c: ConversationRecord, multiCapture: boolean): 
     serverAddress: hostPort(c.server.ip, c.server.port),
     clientRole: c.client.role,
     serverRole: c.server.role,
-    port: aggregateOf(c) ? portText(c.transport, "*") : portText(c.transport, c.server.port),
+    port: c.aggregate ? portText(c.transport, "*") : portText(c.transport, c.server.port),
     kind: kindText(c),
     state: c.state,
     history: c.history,
@@ -547,7 +532,7 @@ export function captureView(c: CaptureRecord): CaptureView {
   if (c.errors.length > MAX_CAPTURE_ERRORS) errors.push(`… ${plural(c.errors.length - MAX_CAPTURE_ERRORS, "more error")} (--format json lists them)`);
   const unlisted = c.decode?.errorsNotListed ?? 0;
   if (unlisted > 0) errors.push(`${plural(unlisted, "more decode error")} counted, not listed`);
-  const flow = (c as CaptureRecord & FlowFields).flow;
+  const flow = c.flow;
   if (flow?.limitHit) {
     errors.push(
       `conversation limit ${num(flow.maxConversations)} reached: ${num(flow.conversations)} seen, ${num(flow.listed)} listed, ` +
