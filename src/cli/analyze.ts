@@ -17,7 +17,7 @@ import { type RedactionEntry, redactReportWithMap } from "../report/redact.js";
 import { renderTable } from "../report/table.js";
 import { openOutput, REPORT_EXTENSIONS, type OutputFile } from "./output.js";
 import { terminalSafe } from "../report/sanitize.js";
-import { FIRST_SCREEN_SECTIONS, REPORT_SECTIONS, type ReportSection } from "../report/summary-text.js";
+import { FIRST_SCREEN_SECTIONS, REPORT_SECTIONS, type ReportSection } from "../report/view/index.js";
 import { Progress } from "./progress.js";
 import { VERSION } from "./version.js";
 

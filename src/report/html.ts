@@ -14,8 +14,8 @@ import type { Finding, Severity } from "../policy/check.js";
 import type { MatrixRow } from "../policy/matrix.js";
 import { formatPorts, rowServerText } from "../policy/matrix.js";
 import { CSP, CSS, JS } from "./html-assets.js";
-import { conversationStatus, ipKey, renderDiagram, severityByConversation, STATUS_RANK, weight, worse } from "./html-diagram.js";
-import type { ConvGroup, Status } from "./html-diagram.js";
+import { renderDiagram } from "./html-diagram.js";
+import type { ConvGroup } from "./html-diagram.js";
 import type { FixFirst } from "../policy/check.js";
 import { hostIndex, isAddress, linkText, nameWithSources } from "./html-hosts.js";
 import type { HostFacts } from "./html-hosts.js";
@@ -25,7 +25,7 @@ import type { CaptureRecord, ConversationRecord, Report } from "./record.js";
 import { escapeHtml } from "./sanitize.js";
 // The wording every report shares (terminal table, Markdown, HTML): numbers, durations, the
 // protocol details of a conversation, section titles and the sentences for empty sections.
-import { coverageLines, detailLines, duration, evidenceFramesText, evidenceLine, fixFirstLines, NO_FINDINGS, NO_ROLES, NOT_SEEN, num as fmt, plural, SECTION, verdictView, wiresharkLabel } from "./summary-text.js";
+import { addressSortKey as ipKey, conversationStatus, coverageLines, detailLines, duration, evidenceFramesText, evidenceLine, fixFirstLines, flowLimitText, NO_FINDINGS, NO_ROLES, NOT_SEEN, num as fmt, plural, SECTION, severityByConversation, STATUS_RANK, verdictView, weight, wiresharkLabel, worse, type Status } from "./view/index.js";
 
 export interface HtmlOptions {
   /** The matrix rows the report was checked against (shown with what was seen of each). */
@@ -602,13 +602,8 @@ function conversationsSection(r: Report, sev: Map<number, Severity>, hosts: Host
 function decodeNotes(c: CaptureRecord): string {
   const d = c.decode;
   const out: string[] = [];
-  const flow = c.flow;
-  if (flow?.limitHit) {
-    out.push(
-      `conversation limit ${fmt(flow.maxConversations)} reached: ${fmt(flow.conversations)} seen, ${fmt(flow.listed)} listed, ` +
-        `${fmt(flow.aggregated)} folded into ${plural(flow.aggregates, "aggregate entry", "aggregate entries")}`,
-    );
-  }
+  const limit = flowLimitText(c);
+  if (limit) out.push(limit);
   if (d.malformed) out.push(`${d.malformed} malformed`);
   if (d.snaplenCut) out.push(`${d.snaplenCut} cut by snaplen`);
   if (d.fragments) out.push(`${d.fragments} fragments, ${d.reassembled} reassembled${d.fragmentsIncomplete ? `, ${d.fragmentsIncomplete} incomplete` : ""}`);

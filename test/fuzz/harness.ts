@@ -15,7 +15,7 @@ import { renderJson } from "../../src/report/json.js";
 import { renderMarkdown } from "../../src/report/markdown.js";
 import { buildReport, captureInfos, captureSeconds, type Report } from "../../src/report/record.js";
 import { redactReportWithMap } from "../../src/report/redact.js";
-import { FIRST_SCREEN_SECTIONS } from "../../src/report/summary-text.js";
+import { FIRST_SCREEN_SECTIONS } from "../../src/report/view/index.js";
 import { renderTable } from "../../src/report/table.js";
 
 async function* chunked(bytes: Uint8Array, chunk: number): AsyncGenerator<Uint8Array> {
