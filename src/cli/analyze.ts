@@ -8,7 +8,7 @@ import { evaluate } from "../policy/evaluate.js";
 import { builtinMatrix, loadMatrixFile, roleNames, type Matrix } from "../policy/matrix.js";
 import { MARKING_NAMER, PLAIN_NAMER, type Namer } from "../policy/namer.js";
 import { loadRolesFile, parseRoleArgs, RoleMap } from "../policy/roles.js";
-import { renderHtml } from "../report/html.js";
+import { renderHtml } from "../report/html/page.js";
 import { renderJson } from "../report/json.js";
 import { renderMarkdown } from "../report/markdown.js";
 import { buildReport, captureInfos, captureSeconds, type Report } from "../report/record.js";

@@ -23,7 +23,7 @@ import {
   checkEvidenceDestination,
   writeEvidence,
 } from "../../src/report/evidence.js";
-import { renderHtml } from "../../src/report/html.js";
+import { renderHtml } from "../../src/report/html/page.js";
 import { renderMarkdown } from "../../src/report/markdown.js";
 import { evidenceFramesText } from "../../src/report/view/index.js";
 import type { Report } from "../../src/report/record.js";
