@@ -8,16 +8,25 @@ import { evaluate } from "../policy/evaluate.js";
 import { builtinMatrix, loadMatrixFile, roleNames, type Matrix } from "../policy/matrix.js";
 import { MARKING_NAMER, PLAIN_NAMER, type Namer } from "../policy/namer.js";
 import { loadRolesFile, parseRoleArgs, RoleMap } from "../policy/roles.js";
-import { renderHtml } from "../report/html/page.js";
-import { renderJson } from "../report/json.js";
-import { renderMarkdown } from "../report/markdown.js";
-import { buildReport, captureInfos, captureSeconds, type Report } from "../report/record.js";
-import { addEvidence, checkEvidenceDestination } from "../report/evidence.js";
-import { type RedactionEntry, redactReportWithMap } from "../report/redact.js";
-import { renderTable } from "../report/table.js";
+import {
+  addEvidence,
+  buildReport,
+  captureInfos,
+  captureSeconds,
+  checkEvidenceDestination,
+  FIRST_SCREEN_SECTIONS,
+  type RedactionEntry,
+  redactReportWithMap,
+  renderHtml,
+  renderJson,
+  renderMarkdown,
+  renderTable,
+  type Report,
+  REPORT_SECTIONS,
+  type ReportSection,
+  terminalSafe,
+} from "../report/index.js";
 import { openOutput, REPORT_EXTENSIONS, type OutputFile } from "./output.js";
-import { terminalSafe } from "../report/sanitize.js";
-import { FIRST_SCREEN_SECTIONS, REPORT_SECTIONS, type ReportSection } from "../report/view/index.js";
 import { Progress } from "./progress.js";
 import { VERSION } from "./version.js";
 

@@ -23,9 +23,17 @@ import { DEFAULT_FLOW_OPTIONS } from "../flow/table.js";
 import { evaluate } from "../policy/evaluate.js";
 import { type Namer, PLAIN_NAMER } from "../policy/namer.js";
 import { RoleMap } from "../policy/roles.js";
-import { addEvidence, liveEvidenceSource, type LiveEvidenceSource } from "../report/evidence.js";
-import { buildReport, captureInfos, captureSeconds, type Report } from "../report/record.js";
-import { jsonSafe, terminalSafe } from "../report/sanitize.js";
+import {
+  addEvidence,
+  buildReport,
+  captureInfos,
+  captureSeconds,
+  jsonSafe,
+  type LiveEvidenceSource,
+  liveEvidenceSource,
+  type Report,
+  terminalSafe,
+} from "../report/index.js";
 import { checkRedactKeyPath, namerFor, openReportOutput, policyInputs, writeReport, type Format } from "./analyze.js";
 import { CAPTURE_EXTENSIONS, openOutput, type OutputFile } from "./output.js";
 import { VERSION } from "./version.js";

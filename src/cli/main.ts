@@ -8,7 +8,7 @@ import { DEFAULT_MAX_CONVERSATIONS } from "../flow/table.js";
 import { addReportOptions, policyInputs, positiveInt, runAnalyze, tableWidth, type AnalyzeCliOptions } from "./analyze.js";
 import { registerCaptureCommand } from "./capture.js";
 import { renderMatrixTable } from "./matrix.js";
-import { terminalSafe } from "../report/sanitize.js";
+import { terminalSafe } from "../report/index.js";
 import { VERSION } from "./version.js";
 
 export function buildProgram(): Command {

@@ -22,7 +22,7 @@ import {
   EvidenceError,
   checkEvidenceDestination,
   writeEvidence,
-} from "../../src/report/evidence.js";
+} from "../../src/report/index.js";
 import { renderHtml } from "../../src/report/html/page.js";
 import { renderMarkdown } from "../../src/report/markdown.js";
 import { evidenceFramesText } from "../../src/report/view/index.js";
