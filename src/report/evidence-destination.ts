@@ -4,7 +4,7 @@
  * read-only directory, an input file or the report file itself), and for the capture command the
  * live capture's own file (liveEvidenceSource). The writing itself is evidence.ts.
  */
-import { closeSync, existsSync, openSync, readFileSync, renameSync, statSync, unlinkSync } from "node:fs";
+import { closeSync, openSync, statSync, unlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { CaptureSummary } from "../capture/file.js";

@@ -20,10 +20,9 @@
  * so an interrupted run never leaves a half file under the real name.
  */
 import { createHash } from "node:crypto";
-import { closeSync, existsSync, openSync, readFileSync, renameSync, statSync, unlinkSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, renameSync, unlinkSync } from "node:fs";
 import path from "node:path";
-import { readCapture, type CaptureSummary } from "../capture/file.js";
+import { readCapture } from "../capture/file.js";
 import { RawPacketView } from "../capture/pcap.js";
 import { PcapngWriter } from "../capture/pcapng-writer.js";
 import type { RawPacket } from "../capture/types.js";

@@ -3,7 +3,6 @@
  * an address, click-target groups and sortable tables. Every string a part takes is escaped here
  * (sanitize.ts's escapeHtml, which also makes control and bidi characters visible).
  */
-import type { Severity } from "../../policy/check.js";
 import { num as fmt, plural, type Status } from "../view/index.js";
 import { escapeHtml } from "../sanitize.js";
 import { nameWithSources, linkText, type HostFacts } from "./hosts.js";
@@ -52,8 +51,6 @@ export function bytes(n: number): string {
 }
 
 export const STATUS_TEXT: Record<Status, string> = { error: "error", warning: "warning", info: "info", none: "no rule", ok: "clean" };
-export const SEVERITIES: Severity[] = ["error", "warning", "info"];
-export const SEVERITY_HEADING: Record<Severity, string> = { error: "Errors", warning: "Warnings", info: "Info" };
 
 export function pill(status: Status, text = STATUS_TEXT[status]): string {
   const cls = status === "none" ? "s-none" : status === "ok" ? "s-ok" : `s-${status}`;

@@ -4,8 +4,8 @@
  */
 import type { Finding } from "../../policy/check.js";
 import type { ConversationRecord, Report } from "../record.js";
-import { duration, evidenceFramesText, NO_FINDINGS, num as fmt, plural, SECTION, wiresharkLabel } from "../view/index.js";
-import { esc, Groups, hostExtra, ipWithName, pill, SEVERITIES, SEVERITY_HEADING, seconds, shortTime, type Hosts } from "./cells.js";
+import { duration, evidenceFramesText, findingGroups, NO_FINDINGS, num as fmt, plural, SECTION, wiresharkLabel } from "../view/index.js";
+import { esc, Groups, hostExtra, ipWithName, pill, seconds, shortTime, type Hosts } from "./cells.js";
 
 export function convLine(c: ConversationRecord, hosts: Hosts): string {
   const dur = seconds(c.end) - seconds(c.start);
@@ -65,14 +65,16 @@ export function findingCard(f: Finding, index: number, byId: Map<number, Convers
   );
 }
 
+/**
+ * The findings as the view groups them (view/findings.ts: errors, warnings, info, report order
+ * inside a group), the same groups the table and Markdown list; each card is drawn from its record.
+ */
 export function findingsSection(r: Report, byId: Map<number, ConversationRecord>, groups: Groups, hosts: Hosts): string {
   const out = [`<section><h2 id="findings">${esc(SECTION.findings)}</h2>`];
   if (r.findings.length === 0) out.push(`<p class="empty">${esc(NO_FINDINGS)}</p>`);
-  for (const s of SEVERITIES) {
-    const list = r.findings.map((f, i) => ({ f, i })).filter((x) => x.f.severity === s);
-    if (list.length === 0) continue;
-    out.push(`<h3 id="findings-${s}">${SEVERITY_HEADING[s]} (${list.length})</h3>`);
-    for (const { f, i } of list) out.push(findingCard(f, i, byId, groups, hosts, wiresharkLabel(r)));
+  for (const g of findingGroups(r)) {
+    out.push(`<h3 id="findings-${g.severity}">${g.name} (${g.items.length})</h3>`);
+    for (const v of g.items) out.push(findingCard(r.findings[v.index], v.index, byId, groups, hosts, wiresharkLabel(r)));
   }
   out.push(`</section>`);
   return out.join("");

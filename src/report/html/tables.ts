@@ -5,7 +5,7 @@ import type { Finding, Severity } from "../../policy/check.js";
 import type { MatrixRow } from "../../policy/matrix.js";
 import { formatPorts, rowServerText } from "../../policy/matrix.js";
 import type { CaptureRecord, ConversationRecord, Report } from "../record.js";
-import { addressSortKey as ipKey, conversationStatus, detailLines, duration, evidenceLine, flowLimitText, NO_ROLES, NOT_SEEN, num as fmt, plural, SECTION, STATUS_RANK, weight, worse, type Status } from "../view/index.js";
+import { addressSortKey as ipKey, conversationStatus, detailLines, duration, evidenceLine, flowLimitText, NO_ROLES, NOT_SEEN, num as fmt, plural, roleViews, SECTION, STATUS_RANK, weight, worse, type Status } from "../view/index.js";
 import { bytes, esc, hostExtra, ipWithName, num, pill, seconds, shortTime, table, timeCell, type Hosts } from "./cells.js";
 
 export function matrixSection(r: Report, rowsIn: MatrixRow[] | undefined, sev: Map<number, Severity>, hosts: Hosts): string {
@@ -74,9 +74,10 @@ export function matrixSection(r: Report, rowsIn: MatrixRow[] | undefined, sev: M
 }
 
 export function rolesSection(r: Report, hosts: Hosts): string {
-  const rows = [...r.roles]
-    .sort((a, b) => (ipKey(a.ip) < ipKey(b.ip) ? -1 : ipKey(a.ip) > ipKey(b.ip) ? 1 : 0))
-    .map((x) => `<tr><td class="mono" data-v="${esc(ipKey(x.ip))}">${esc(x.ip)}${hostExtra(x.ip, hosts)}</td><td>${esc(x.role)}</td><td>${esc(x.source)}</td><td class="wrap">${esc(x.reason)}</td></tr>`);
+  // The roles the table and Markdown list (view/summary.ts), here in address order.
+  const rows = roleViews(r)
+    .sort((a, b) => (ipKey(a.host) < ipKey(b.host) ? -1 : ipKey(a.host) > ipKey(b.host) ? 1 : 0))
+    .map((x) => `<tr><td class="mono" data-v="${esc(ipKey(x.host))}">${esc(x.host)}${hostExtra(x.host, hosts)}</td><td>${esc(x.role)}</td><td>${esc(x.source)}</td><td class="wrap">${esc(x.reason)}</td></tr>`);
   return (
     `<section><h2 id="roles">${esc(SECTION.roles)}</h2>` +
     table("t-roles", [["Address", "text"], ["Role", "text"], ["How", "text"], ["Reason", "text"]], rows, NO_ROLES) +

@@ -7,6 +7,8 @@ import type { Report, ReportFinding } from "../record.js";
 import { compactNumbers, duration, framesText, num, plural } from "./format.js";
 
 export interface FindingView {
+  /** Its place in the report's `findings` (0-based): HTML's anchor is finding-(index + 1). */
+  index: number;
   code: string;
   severity: Severity;
   /** "rule esxi-902", or null. */
@@ -22,6 +24,8 @@ export interface FindingView {
 
 export interface FindingGroup {
   severity: Severity;
+  /** "Errors", "Warnings", "Info". */
+  name: string;
   /** "Errors (2)". */
   title: string;
   items: FindingView[];
@@ -33,7 +37,7 @@ const GROUPS: { severity: Severity; name: string }[] = [
   { severity: "info", name: "Info" },
 ];
 
-export function findingView(f: ReportFinding, files: readonly string[] = []): FindingView {
+export function findingView(f: ReportFinding, files: readonly string[] = [], index = -1): FindingView {
   const where: string[] = [];
   // With several captures, frame numbers are only meaningful with the file they are in.
   const byCapture = f.framesIn ?? [];
@@ -51,6 +55,7 @@ export function findingView(f: ReportFinding, files: readonly string[] = []): Fi
     where.push(`${plural(f.attempts, "attempt")} over ${duration(f.durationSeconds ?? 0)}`);
   }
   return {
+    index,
     code: f.code,
     severity: f.severity,
     rule: f.rule ? `rule ${f.rule}` : null,
@@ -70,8 +75,8 @@ export function wiresharkLabel(r: Report): string {
 export function findingGroups(r: Report): FindingGroup[] {
   return GROUPS.map(({ severity, name }) => {
     const files = r.captures.map((c) => c.file.split(/[\\/]/).pop() || c.file);
-    const items = r.findings.filter((f) => f.severity === severity).map((f) => findingView(f, files));
-    return { severity, title: `${name} (${num(items.length)})`, items };
+    const items = r.findings.map((f, i) => ({ f, i })).filter(({ f }) => f.severity === severity).map(({ f, i }) => findingView(f, files, i));
+    return { severity, name, title: `${name} (${num(items.length)})`, items };
   }).filter((g) => g.items.length > 0);
 }
 
