@@ -15,8 +15,8 @@ export function jsonForScript(v: unknown): string {
 
 export const esc = escapeHtml;
 
-/** Shorten by code points (never splitting a surrogate pair), with an ellipsis. */
-export function clip(s: string, max: number): string {
+/** Shorten by code points (never splitting a surrogate pair), with an ellipsis: for headings and titles (view/format.ts clip says how much was left out instead). */
+export function shorten(s: string, max: number): string {
   const cps = Array.from(s);
   return cps.length <= max ? s : cps.slice(0, max - 1).join("") + "…";
 }
@@ -81,7 +81,7 @@ export function hostExtra(ip: string, hosts: Hosts, link: string | null = null):
   const h = hosts.get(ip);
   let out = "";
   if (h && h.names.length) {
-    const shown = h.names.slice(0, NAMES_SHOWN).map((n) => clip(n.name, NAME_MAX));
+    const shown = h.names.slice(0, NAMES_SHOWN).map((n) => shorten(n.name, NAME_MAX));
     const more = h.names.length - shown.length + h.moreNames;
     out += `<div class="hn" title="${namesTitle(h)}">${esc(shown.join(", "))}${more > 0 ? ` <span class="muted">+${more}</span>` : ""}</div>`;
   }
@@ -94,7 +94,7 @@ export function hostExtra(ip: string, hosts: Hosts, link: string | null = null):
 export function ipWithName(ip: string, hosts: Hosts): string {
   const h = hosts.get(ip);
   if (!h || h.names.length === 0) return esc(ip);
-  return `${esc(ip)} <span class="hn" title="${namesTitle(h)}">(${esc(clip(h.names[0].name, NAME_MAX))}${h.names.length + h.moreNames > 1 ? " …" : ""})</span>`;
+  return `${esc(ip)} <span class="hn" title="${namesTitle(h)}">(${esc(shorten(h.names[0].name, NAME_MAX))}${h.names.length + h.moreNames > 1 ? " …" : ""})</span>`;
 }
 
 export class Groups {

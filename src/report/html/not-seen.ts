@@ -6,7 +6,7 @@ import type { MatrixRow } from "../../policy/matrix.js";
 import { formatPorts, rowServerText } from "../../policy/matrix.js";
 import type { Report } from "../record.js";
 import { duration, num as fmt, plural, SECTION } from "../view/index.js";
-import { clip, esc, ipWithName, type Hosts } from "./cells.js";
+import { shorten, esc, ipWithName, type Hosts } from "./cells.js";
 
 export const SECTION_NOT_SEEN = "What was not seen, and why";
 
@@ -51,7 +51,7 @@ export function notSeenSection(r: Report, rowsIn: MatrixRow[] | undefined, hosts
       if (seen.has(row.id)) continue;
       const why: string[] = [];
       const missing = r.findings.map((f, i) => ({ f, i })).filter(({ f }) => f.code === "missing-expected" && f.rule === row.id);
-      for (const { f, i } of missing) why.push(`<a href="#finding-${i + 1}">finding ${i + 1}</a>: ${esc(clip(f.message, 220))}`);
+      for (const { f, i } of missing) why.push(`<a href="#finding-${i + 1}">finding ${i + 1}</a>: ${esc(shorten(f.message, 220))}`);
       if (filtered.has(row.id)) why.push(esc(`Outside the --filter "${r.summary.filter ?? ""}": not judged, and not missing.`));
       const noClient = row.client !== "any" && !roles.has(row.client);
       // Optional rows with nothing else to say share one line: they are the usual case.

@@ -16,7 +16,7 @@ import { hostIndex } from "./hosts.js";
 import type { MatrixRow } from "../../policy/matrix.js";
 import type { Report } from "../record.js";
 import { severityByConversation } from "../view/index.js";
-import { clip, esc, Groups, jsonForScript, type Hosts } from "./cells.js";
+import { shorten, esc, Groups, jsonForScript, type Hosts } from "./cells.js";
 import { findingsSection } from "./findings.js";
 import { notSeenSection } from "./not-seen.js";
 import { firstScreen, header, headline, nav, verdictText } from "./summary.js";
@@ -72,7 +72,7 @@ export function renderHtml(r: Report, o: HtmlOptions = {}): string {
     `<meta http-equiv="Content-Security-Policy" content="${esc(CSP)}">` +
     `<meta name="viewport" content="width=device-width, initial-scale=1">` +
     `<meta name="generator" content="${esc(`${r.generator.name} ${r.generator.version}`)}">` +
-    `<title>${esc(clip(title, 200))}</title><link rel="icon" href="data:,">` +
+    `<title>${esc(shorten(title, 200))}</title><link rel="icon" href="data:,">` +
     `<style>${CSS}</style></head><body>` +
     body +
     `<script type="application/json" id="report-data">${jsonForScript(data)}</script>` +

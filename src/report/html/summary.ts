@@ -6,7 +6,7 @@ import type { FixFirst } from "../../policy/check.js";
 import type { ConversationRecord, Report } from "../record.js";
 import { coverageLines, duration, fixFirstLines, NO_FINDINGS, num as fmt, plural, SECTION, STATUS_RANK, verdictView } from "../view/index.js";
 import { isAddress } from "./hosts.js";
-import { clip, esc, hostExtra, pill, type Hosts } from "./cells.js";
+import { shorten, esc, hostExtra, pill, type Hosts } from "./cells.js";
 
 export function verdictText(r: Report): string {
   return verdictView(r).word;
@@ -24,7 +24,7 @@ export function header(r: Report): string {
     `<div class="verdict" id="verdict" data-verdict="${s.verdict}">${verdictText(r)}</div>` +
     `<div>${(s.coverage ?? []).filter((c) => c.inconclusive).map((c) => `<div class="why">${esc(c.message)}</div>`).join("")}<div class="counts">${plural(f.error, "error")} · ${plural(f.warning, "warning")} · ${fmt(f.info)} info</div>` +
     `<div class="facts">${plural(s.conversations, "conversation")}, ${fmt(s.matched)} matched to the matrix · ` +
-    `${plural(r.captures.length, "capture")} (${esc(clip(files.join(", "), 140))}), ${plural(packets, "packet")} over ${esc(duration(s.captureSeconds))}` +
+    `${plural(r.captures.length, "capture")} (${esc(shorten(files.join(", "), 140))}), ${plural(packets, "packet")} over ${esc(duration(s.captureSeconds))}` +
     `${errors ? ` · <strong>${plural(errors, "capture error")}</strong>` : ""}</div>` +
     `<div class="tool">${esc(r.generator.name)} ${esc(r.generator.version)} · matrix: ${esc(r.matrix.product)} v${esc(r.matrix.version)} (${plural(r.matrix.rows, "row")})</div>` +
     `</div></div></header>`
@@ -55,7 +55,7 @@ export function headline(r: Report): string {
   }
   const more = r.findings.filter((f) => f.severity !== "info").length - top.length;
   return (
-    `<ul class="headline">${top.map(({ f, i }) => `<li>${pill(f.severity)} <a href="#finding-${i + 1}">${esc(clip(f.message, 220))}</a></li>`).join("")}</ul>` +
+    `<ul class="headline">${top.map(({ f, i }) => `<li>${pill(f.severity)} <a href="#finding-${i + 1}">${esc(shorten(f.message, 220))}</a></li>`).join("")}</ul>` +
     (more > 0 ? `<p class="muted">and ${plural(more, "more finding")} below.</p>` : "")
   );
 }
