@@ -7,6 +7,7 @@ import { Command, CommanderError, Option } from "commander";
 import { DEFAULT_MAX_CONVERSATIONS } from "../flow/table.js";
 import { addReportOptions, policyInputs, positiveInt, runAnalyze, tableWidth, type AnalyzeCliOptions } from "./analyze.js";
 import { registerCaptureCommand } from "./capture.js";
+import { registerProbeCommand } from "./probe.js";
 import { renderMatrixTable } from "./matrix.js";
 import { terminalSafe } from "../report/index.js";
 import { VERSION } from "./version.js";
@@ -69,6 +70,7 @@ Examples:
     });
 
   registerCaptureCommand(program, addReportOptions);
+  registerProbeCommand(program);
 
   program
     .command("matrix")

@@ -282,6 +282,7 @@ export const plaintextDetector: Detector = {
       if (c > 0) {
         const sv = findTlsStart(s.server, 0, "server");
         if (analyzeTls(s.client, s.server, out, c, sv > 0 ? sv : s.server.length, s.certificates)) {
+          out.tunnel = { via: "starttls", target: null, targetPort: null, accepted: sv > 0 ? true : refusedStarttls(s.server) ? false : null };
           out.anomalies.push({
             name: "starttls",
             message: `a TLS handshake starts at byte ${c} of the client's stream, after text in clear (STARTTLS or similar)`,
@@ -293,6 +294,19 @@ export const plaintextDetector: Detector = {
     }
   },
 };
+
+/**
+ * The server's last text line refuses (it sent no TLS): SMTP/FTP 4xx or 5xx (RFC 3207 §4: 454 "TLS
+ * not available"; RFC 4217 §4: 431/534), POP3 "-ERR" (RFC 2595 §4), IMAP "tag NO"/"tag BAD" (RFC 9051 §6.2.1).
+ */
+function refusedStarttls(server: Uint8Array): boolean {
+  let end = server.length;
+  while (end > 0 && (server[end - 1] === 0x0a || server[end - 1] === 0x0d)) end--;
+  let start = end;
+  while (start > 0 && server[start - 1] !== 0x0a && end - start < MAX_BANNER) start--;
+  const line = asciiString(server, start, end, MAX_BANNER);
+  return /^[45]\d\d(?:[ -]|$)/.test(line) || line.startsWith("-ERR") || /^\S+ (?:NO|BAD)(?: |$)/.test(line);
+}
 
 /** `unknown`: payload was seen but no detector recognised it and it is not text. */
 export const unknownDetector: Detector = {

@@ -8,11 +8,12 @@
  *
  * The probe wants a whole request line up to "HTTP/d.d" (a bare "GET " also starts Redis and
  * memcached commands), or a status line from the server. Header scans are bounded (MAX_HEADERS
- * lines, MAX_LINE bytes a line). After a 2xx answer to CONNECT the tunnel usually carries TLS,
- * which is analysed from the end of both header blocks.
+ * lines, MAX_LINE bytes a line). A CONNECT fills `tunnel`; after a 2xx answer the tunnel usually
+ * carries TLS, which is analysed from the end of both header blocks and is then the protocol.
  */
 import { MAX_BANNER, asciiString, readLine } from "./fallback.js";
 import { analyzeTls } from "./tls.js";
+import { authority, tlsFollows } from "./tunnel.js";
 import type { ConversationFacts, Detector, Direction, ProbeResult, StreamSample } from "./types.js";
 
 /** Longest request or header line we look through (common server limits are 8 KiB). */
@@ -240,11 +241,22 @@ function analyze(s: StreamSample, out: ConversationFacts): void {
   }
   out.banner = statusLine ?? requestLine;
 
-  // A 2xx to CONNECT turns the connection into a tunnel (RFC 9110 §9.3.6); through a proxy to
-  // HTTPS that tunnel starts with a TLS handshake.
-  if (http.method === "CONNECT" && http.status !== null && http.status >= 200 && http.status < 300 && clientBody >= 0 && serverBody >= 0) {
-    analyzeTls(c, v, out, clientBody, serverBody, s.certificates);
-  }
+  if (http.method === "CONNECT") connectTunnel(s, out, http, clientBody, serverBody);
+}
+
+/**
+ * A 2xx to CONNECT turns the connection into a tunnel (RFC 9110 §9.3.6); through a web proxy to
+ * HTTPS that tunnel starts with a TLS handshake, which is the real protocol: `protocol` becomes
+ * `tls`, `tls` the inner handshake, `http` keeps the CONNECT's facts (docs/detectors/tunnels.md).
+ */
+function connectTunnel(s: StreamSample, out: ConversationFacts, http: NonNullable<ConversationFacts["http"]>, clientBody: number, serverBody: number): void {
+  const a = authority(http.uri ?? "");
+  const accepted = http.status === null ? null : http.status >= 200 && http.status < 300;
+  out.tunnel = { via: "http-connect", target: a.host, targetPort: a.port, accepted };
+  if (accepted !== true || clientBody < 0 || serverBody < 0) return;
+  if (!tlsFollows(s.client, s.server, clientBody, serverBody)) return;
+  analyzeTls(s.client, s.server, out, clientBody, serverBody, s.certificates);
+  out.protocol = "tls";
 }
 
 export const httpDetector: Detector = {

@@ -25,6 +25,7 @@ import { quicDetector } from "./quic.js";
 import { rdpDetector } from "./rdp.js";
 import { sshDetector } from "./ssh.js";
 import { tlsDetector } from "./tls.js";
+import { tunnelDetector } from "./tunnel.js";
 import { emptyFacts, type ConversationFacts, type Detector, type ProbeResult, type StreamSample } from "./types.js";
 import { vmwareAuthdDetector } from "./vmware-authd.js";
 
@@ -35,6 +36,7 @@ export const detectors: readonly Detector[] = [
   sshDetector,
   rdpDetector,
   httpDetector,
+  tunnelDetector,
   quicDetector,
   dtlsDetector,
   nbnsDetector,

@@ -235,6 +235,18 @@ export interface RdpUdpFacts {
   mtu: { up: number; down: number } | null;
 }
 
+/** A cleartext preamble after which the stream carries TLS (HTTP CONNECT, SOCKS, STARTTLS-likes). */
+export interface TunnelFacts {
+  /** How: an HTTP CONNECT through a web proxy, SOCKS 4/4a/5, PostgreSQL SSLRequest, LDAP StartTLS, a text STARTTLS (SMTP/IMAP/POP3/FTP AUTH TLS). */
+  via: "http-connect" | "socks4" | "socks5" | "postgres-sslrequest" | "ldap-starttls" | "starttls";
+  /** The host the tunnel leads to (CONNECT authority host, SOCKS 4a/5 domain or address), or null (STARTTLS-likes: the same server). */
+  target: string | null;
+  /** The port the tunnel leads to, or null. */
+  targetPort: number | null;
+  /** Whether the other side accepted (2xx to CONNECT, SOCKS granted, PostgreSQL 'S', LDAP success); null when its answer was not seen. */
+  accepted: boolean | null;
+}
+
 /** Protocol-specific facts; each detector fills only its own field. */
 export interface ConversationFacts {
   /**
@@ -269,6 +281,8 @@ export interface ConversationFacts {
   quic?: QuicFacts;
   /** True when a vmware-authd banner was followed by a TLS handshake. */
   authdTls?: boolean;
+  /** TLS after a cleartext preamble: how the stream got there (docs/detectors/tunnels.md); absent when none. */
+  tunnel?: TunnelFacts;
   anomalies: Anomaly[];
 }
 

@@ -364,3 +364,68 @@ export const nbnsAnswer = bytes(
   u16be(0), u16be(300), // TTL
   u16be(6), u16be(0x0000), 10, 18, 0, 9, // RDLENGTH 6: NB_FLAGS, NB_ADDRESS 10.18.0.9
 );
+
+// ---------------------------------------------------------------------------------------------
+// Preambles before TLS (docs/detectors/tunnels.md): SOCKS5 (RFC 1928), PostgreSQL, LDAP StartTLS
+// ---------------------------------------------------------------------------------------------
+
+/** SOCKS5 greeting offering "no authentication" only (RFC 1928 §3). */
+export const socks5Greeting = bytes(
+  0x05, // VER 5
+  0x01, // NMETHODS 1
+  0x00, // METHOD X'00' NO AUTHENTICATION REQUIRED
+);
+/** The server's method selection: no authentication (§3). */
+export const socks5NoAuth = bytes(
+  0x05, // VER 5
+  0x00, // METHOD X'00'
+);
+/** CONNECT to a domain name (§4). */
+export const socks5ConnectDomain = bytes(
+  0x05, // VER 5
+  0x01, // CMD CONNECT
+  0x00, // RSV
+  0x03, // ATYP DOMAINNAME
+  16, // name length
+  "backup.druva.com", // the name, no NUL
+  u16be(443), // DST.PORT
+);
+/** The reply (§6): succeeded, bound to 192.0.2.1:40000. */
+export function socks5Reply(rep: number): Uint8Array {
+  return bytes(
+    0x05, // VER 5
+    rep, // REP (X'00' succeeded, X'02' not allowed by ruleset, …)
+    0x00, // RSV
+    0x01, // ATYP IPv4
+    192, 0, 2, 1, // BND.ADDR
+    u16be(40000), // BND.PORT
+  );
+}
+
+/** PostgreSQL SSLRequest (frontend/backend protocol, "SSL Session Encryption"). */
+export const pgSslRequest = bytes(
+  0x00, 0x00, 0x00, 0x08, // Int32 length 8
+  0x04, 0xd2, 0x16, 0x2f, // Int32 80877103, the SSLRequest code
+);
+
+/** "1.3.6.1.4.1.1466.20037", the StartTLS requestName (RFC 4511 §4.14.1), 22 bytes. */
+export const LDAP_STARTTLS_OID = "1.3.6.1.4.1.1466.20037";
+/** The StartTLS ExtendedRequest as the first LDAPMessage (RFC 4511 §4.1.1, §4.12). */
+export const ldapStartTlsRequest = bytes(
+  0x30, 0x1d, // LDAPMessage SEQUENCE, 29 bytes
+  0x02, 0x01, 0x01, // messageID INTEGER 1
+  0x77, 0x18, // [APPLICATION 23] ExtendedRequest, 24 bytes
+  0x80, 0x16, // requestName [0], 22 bytes
+  LDAP_STARTTLS_OID,
+);
+/** Its ExtendedResponse ([APPLICATION 24], LDAPResult first, §4.1.9). */
+export function ldapStartTlsResponse(resultCode: number): Uint8Array {
+  return bytes(
+    0x30, 0x0c, // LDAPMessage SEQUENCE, 12 bytes
+    0x02, 0x01, 0x01, // messageID INTEGER 1
+    0x78, 0x07, // [APPLICATION 24] ExtendedResponse, 7 bytes
+    0x0a, 0x01, resultCode, // resultCode ENUMERATED (0 success, 2 protocolError)
+    0x04, 0x00, // matchedDN ""
+    0x04, 0x00, // diagnosticMessage ""
+  );
+}

@@ -37,7 +37,10 @@ describe("http detector", () => {
     const client = bytes("CONNECT backup.druva.com:443 HTTP/1.1\r\nHost: backup.druva.com:443\r\n\r\n", clientHello("backup.druva.com"));
     const server = bytes("HTTP/1.1 200 Connection established\r\n\r\n", serverHello());
     const f = detect(tcp(client, server, { serverPort: 3128 }));
-    expect(f.protocol).toBe("http");
+    // The TLS inside is the real protocol (issue 17); http keeps the CONNECT's facts.
+    expect(f.protocol).toBe("tls");
+    expect(f.clientProtocol).toBeNull();
+    expect(f.tunnel).toEqual({ via: "http-connect", target: "backup.druva.com", targetPort: 443, accepted: true });
     expect(f.http?.method).toBe("CONNECT");
     expect(f.http?.uri).toBe("backup.druva.com:443");
     expect(f.http?.status).toBe(200);
@@ -50,6 +53,7 @@ describe("http detector", () => {
     expect(f.http?.host).toBe("10.0.0.5:902");
     expect(names(f.anomalies)).toEqual(["http_missing_host"]);
     expect(f.tls).toBeNull(); // no tunnel after a 403
+    expect(f.tunnel).toEqual({ via: "http-connect", target: "10.0.0.5", targetPort: 902, accepted: false });
   });
 
   it("names header problems", () => {

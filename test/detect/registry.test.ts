@@ -7,14 +7,15 @@ import { bytes, randomBytes, rng, tcp, udp, zeros } from "./sample.js";
 describe("detector registry", () => {
   it("lists every protocol of the report contract exactly once", () => {
     const all: Protocol[] = ["tls", "quic", "dtls", "vmware-authd", "ssh", "rdp", "http", "ntp", "dns", "nbns", "plaintext", "unknown", "none"];
-    expect(detectors.map((d) => d.protocol).sort()).toEqual([...all].sort());
+    // tls twice: the TLS detector, and the tunnel detector (SOCKS, PostgreSQL, LDAP preambles), whose protocol is the TLS after the preamble.
+    expect(detectors.map((d) => d.protocol).sort()).toEqual([...all, "tls"].sort());
   });
 
   it("declares each detector as data: transports, ports", () => {
     // (minBytes and maxBytes are read by no code, so asserting on them tested nothing.)
     for (const d of detectors) expect(d.transports.length).toBeGreaterThan(0);
     const strong = detectors.filter((d) => d.byContent).map((d) => d.protocol);
-    expect(strong).toEqual(["vmware-authd", "tls", "ssh", "rdp", "http", "quic", "dtls", "nbns"]);
+    expect(strong).toEqual(["vmware-authd", "tls", "ssh", "rdp", "http", "tls", "quic", "dtls", "nbns"]);
   });
 
   it("content wins over ports: TLS on 22 is TLS, SSH on 443 is SSH", () => {

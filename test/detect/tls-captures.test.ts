@@ -77,13 +77,11 @@ function convForStream(convs: Conversation[], oracle: { conversations?: { tcp?: 
 
 /**
  * TLS after a cleartext prefix that no detector follows, so the conversation's own facts have no
- * TLS (SOCKS is not followed; STARTTLS is, by the plaintext detector). For these the parser is
- * checked directly from where the first hello starts, and the conversation's protocol is checked
- * to be what it says here, so a change shows up.
+ * TLS. For these the parser is checked directly from where the first hello starts, and the
+ * conversation's protocol is checked to be what it says here, so a change shows up. Empty since
+ * SOCKS, CONNECT and STARTTLS are all followed (docs/detectors/tunnels.md).
  */
-const TLS_AFTER_PREFIX: Record<string, { protocol: string; why: string }> = {
-  "socks-https-example.pcap": { protocol: "unknown", why: "SOCKS5 on 1080, then TLS" },
-};
+const TLS_AFTER_PREFIX: Record<string, { protocol: string; why: string }> = {};
 
 describe.skipIf(!existsSync(publicDir))("TLS facts against tshark 4.0.17 (captures/public and captures/ja4)", () => {
   const files = [...captures(publicDir).map((f) => path.join(publicDir, f)), ...captures(ja4Dir).map((f) => path.join(ja4Dir, f))];
@@ -125,6 +123,37 @@ describe.skipIf(!existsSync(publicDir))("STARTTLS is followed", () => {
     expect(c.facts?.protocol).toBe("plaintext");
     expect(c.facts?.tls?.version).toBe("TLS 1.2");
     expect(c.facts?.anomalies.map((a) => a.name)).toContain("starttls");
+  });
+});
+
+describe.skipIf(!existsSync(ja4Dir))("TLS after a preamble on real captures", () => {
+  it("socks-https-example.pcap: SOCKS4, SOCKS4a and SOCKS5 to example.com, then the TLS inside is the protocol", async () => {
+    const convs = await conversationsOf(path.join(ja4Dir, "socks-https-example.pcap"));
+    // The three connections' preambles, as the capture's bytes say (04 01 01bb 5db8d877 00…;
+    // 04 01 01bb 00000001 00 "www.example.com" 00; 05 02 00 01 / 05 01 00 01 5db8d877 01bb).
+    expect(convs.map((c) => c.facts?.tunnel)).toEqual([
+      { via: "socks4", target: "93.184.216.119", targetPort: 443, accepted: true },
+      { via: "socks4", target: "www.example.com", targetPort: 443, accepted: true },
+      { via: "socks5", target: "93.184.216.119", targetPort: 443, accepted: true },
+    ]);
+    for (const c of convs) {
+      expect(c.facts?.protocol).toBe("tls");
+      expect(c.facts?.tls?.clientHelloSeen).toBe(true);
+      expect(c.facts?.tls?.serverHelloSeen).toBe(true);
+    }
+  });
+
+  it("https-connect.pcap: CONNECT through a web proxy, the tunnelled TLS is the protocol", async () => {
+    const convs = await conversationsOf(path.join(ja4Dir, "https-connect.pcap"));
+    const tunnelled = convs.filter((c) => c.facts?.tunnel !== undefined);
+    expect(tunnelled.length).toBeGreaterThan(0);
+    for (const c of tunnelled) {
+      expect(c.facts?.tunnel?.via).toBe("http-connect");
+      expect(c.facts?.http?.method).toBe("CONNECT");
+      expect(c.facts?.tunnel?.target).toBe(c.facts?.http?.uri?.replace(/:\d+$/, ""));
+      if (c.facts?.tunnel?.accepted === true && c.facts?.tls !== null) expect(c.facts?.protocol).toBe("tls");
+    }
+    expect(tunnelled.some((c) => c.facts?.protocol === "tls")).toBe(true);
   });
 });
 
@@ -183,7 +212,7 @@ describe.skipIf(!existsSync(ja4Dir))("JA4 against FoxIO's published values (capt
       const s = sampleOf(conv);
       let cs = 0;
       let ss = 0;
-      if (conv.facts?.protocol !== "tls") {
+      if (conv.facts?.protocol !== "tls" || conv.facts.tunnel !== undefined) {
         // TLS after a cleartext prefix (HTTP CONNECT, SOCKS): find where the hello starts.
         cs = Math.max(0, findTlsStart(s.client, 0, "client"));
         ss = Math.max(0, findTlsStart(s.server, 0, "server"));

@@ -1,0 +1,319 @@
+/**
+ * TLS after a binary cleartext preamble (issue 17, docs/detectors/tunnels.md): SOCKS 4/4a/5, the
+ * PostgreSQL SSLRequest and LDAP StartTLS. Each preamble is read from both sides; the conversation
+ * is this detector's (`tls`) only when a TLS handshake follows the preamble on at least one side,
+ * so a SOCKS connection that carries SSH, or a PostgreSQL server that answers 'N', is not `tls`.
+ * HTTP CONNECT is read by http.ts and the text STARTTLS by the plaintext fallback; both fill the
+ * same `tunnel` fact.
+ *
+ * Every reader returns where the preamble ends on each side (-1: not this preamble, or cut) and
+ * never reads past the end of its buffer.
+ */
+import { analyzeTls, probeTlsClient, probeTlsServer } from "./tls.js";
+import type { ConversationFacts, Detector, ProbeResult, StreamSample, TunnelFacts } from "./types.js";
+
+/** One preamble as read: where TLS may start on each side (-1 when that side's part was not read) and the fact. */
+export interface Preamble {
+  clientEnd: number;
+  serverEnd: number;
+  tunnel: TunnelFacts;
+}
+
+// ---- SOCKS 5 (RFC 1928, RFC 1929) ----
+
+/** SOCKS5 ATYP (RFC 1928 §4): the address that follows and its length. */
+function socks5Address(b: Uint8Array, p: number): { end: number; host: string } | null {
+  if (p >= b.length) return null;
+  const atyp = b[p];
+  if (atyp === 0x01) {
+    // IPv4: 4 bytes.
+    if (p + 5 > b.length) return null;
+    return { end: p + 5, host: `${b[p + 1]}.${b[p + 2]}.${b[p + 3]}.${b[p + 4]}` };
+  }
+  if (atyp === 0x03) {
+    // DOMAINNAME: one length byte, then the name (no NUL).
+    if (p + 2 > b.length) return null;
+    const n = b[p + 1];
+    if (n === 0 || p + 2 + n > b.length || !printable(b, p + 2, p + 2 + n)) return null;
+    return { end: p + 2 + n, host: ascii(b, p + 2, p + 2 + n) };
+  }
+  if (atyp === 0x04) {
+    // IPv6: 16 bytes, written as eight groups (not compressed: the report prints what was sent).
+    if (p + 17 > b.length) return null;
+    const g: string[] = [];
+    for (let i = 0; i < 16; i += 2) g.push(((b[p + 1 + i] << 8) | b[p + 2 + i]).toString(16));
+    return { end: p + 17, host: g.join(":") };
+  }
+  return null;
+}
+
+/**
+ * The SOCKS5 request (RFC 1928 §4) or reply (§6) at `p`: VER 5, CMD/REP, RSV 0, ATYP, address, port.
+ * `request`: CMD must be 1 CONNECT, 2 BIND or 3 UDP ASSOCIATE; a reply's REP is 0x00–0x08.
+ */
+function socks5Message(b: Uint8Array, p: number, request: boolean): { end: number; code: number; host: string; port: number } | null {
+  if (p + 4 > b.length || b[p] !== 0x05 || b[p + 2] !== 0x00) return null;
+  const code = b[p + 1];
+  if (request ? code < 1 || code > 3 : code > 8) return null;
+  const a = socks5Address(b, p + 3);
+  if (a === null || a.end + 2 > b.length) return null;
+  return { end: a.end + 2, code, host: a.host, port: (b[a.end] << 8) | b[a.end + 1] };
+}
+
+/** The client's SOCKS5 side: greeting (VER 5, NMETHODS, METHODS), the RFC 1929 sub-negotiation if chosen, the request. */
+function socks5Client(b: Uint8Array, method: number): { end: number; host: string; port: number } | null {
+  // Greeting (§3): VER 5, NMETHODS 1–255, that many method bytes.
+  if (b.length < 3 || b[0] !== 0x05 || b[1] === 0) return null;
+  let p = 2 + b[1];
+  if (p > b.length) return null;
+  if (method === 0x02) {
+    // RFC 1929 §2: VER 1, ULEN, UNAME, PLEN, PASSWD.
+    if (p + 2 > b.length || b[p] !== 0x01) return null;
+    p += 2 + b[p + 1];
+    if (p >= b.length) return null;
+    p += 1 + b[p];
+    if (p > b.length) return null;
+  }
+  const r = socks5Message(b, p, true);
+  return r === null ? null : { end: r.end, host: r.host, port: r.port };
+}
+
+function readSocks5(c: Uint8Array, s: Uint8Array): Preamble | null {
+  if (c.length < 3 || c[0] !== 0x05) return null;
+  // The server's method selection (§3): VER 5, METHOD (0 none, 2 username/password, 0xFF none acceptable).
+  const method = s.length >= 2 && s[0] === 0x05 ? s[1] : -1;
+  // Without the server's choice, the client's side is read both ways (no authentication, then RFC 1929).
+  const req = method === -1 ? (socks5Client(c, 0) ?? socks5Client(c, 2)) : socks5Client(c, method);
+  if (req === null) return null;
+  // The greeting must offer the method the server chose.
+  if (method >= 0 && method !== 0xff && !offers(c, method)) return null;
+  const tunnel: TunnelFacts = { via: "socks5", target: req.host, targetPort: req.port, accepted: null };
+  let serverEnd = -1;
+  if (method === 0xff) tunnel.accepted = false;
+  else if (method >= 0) {
+    let p = 2;
+    if (method === 0x02) {
+      // RFC 1929 §2: VER 1, STATUS (0 success).
+      if (s.length >= 4 && s[2] === 0x01) {
+        if (s[3] !== 0x00) tunnel.accepted = false;
+        p = 4;
+      } else p = -1;
+    }
+    if (p >= 0 && tunnel.accepted === null) {
+      const rep = socks5Message(s, p, false);
+      if (rep !== null) {
+        tunnel.accepted = rep.code === 0x00; // §6: X'00' succeeded
+        serverEnd = rep.end;
+      }
+    }
+  }
+  return { clientEnd: req.end, serverEnd, tunnel };
+}
+
+function offers(c: Uint8Array, method: number): boolean {
+  for (let i = 2; i < 2 + c[1] && i < c.length; i++) if (c[i] === method) return true;
+  return false;
+}
+
+// ---- SOCKS 4 and 4a (the SOCKS4 protocol text; SOCKS 4A: a simple extension to SOCKS 4) ----
+
+/** Longest USERID or 4a domain name we look through for its NUL. */
+const MAX_SOCKS4_FIELD = 255;
+
+/** The NUL ending a printable field at `p`, or -1. */
+function nulAfter(b: Uint8Array, p: number): number {
+  const end = Math.min(b.length, p + MAX_SOCKS4_FIELD + 1);
+  for (let i = p; i < end; i++) {
+    if (b[i] === 0x00) return i;
+    if (b[i] < 0x20 || b[i] >= 0x7f) return -1;
+  }
+  return -1;
+}
+
+function readSocks4(c: Uint8Array, s: Uint8Array): Preamble | null {
+  // Request: VN 4, CD 1 CONNECT or 2 BIND, DSTPORT (2), DSTIP (4), USERID, NUL.
+  if (c.length < 9 || c[0] !== 0x04 || (c[1] !== 0x01 && c[1] !== 0x02)) return null;
+  const port = (c[2] << 8) | c[3];
+  const uidEnd = nulAfter(c, 8);
+  if (uidEnd < 0) return null;
+  let end = uidEnd + 1;
+  let host = `${c[4]}.${c[5]}.${c[6]}.${c[7]}`;
+  // 4a: DSTIP 0.0.0.x with x ≠ 0 means "the domain name follows the USERID's NUL, NUL-terminated".
+  if (c[4] === 0 && c[5] === 0 && c[6] === 0 && c[7] !== 0) {
+    const nameEnd = nulAfter(c, end);
+    if (nameEnd <= end) return null;
+    host = ascii(c, end, nameEnd);
+    end = nameEnd + 1;
+  }
+  // 4a is SOCKS4's own extension: `via` names the version byte on the wire.
+  const tunnel: TunnelFacts = { via: "socks4", target: host, targetPort: port, accepted: null };
+  // Reply: VN 0, CD 90 granted / 91 rejected / 92, 93 identd failures, DSTPORT, DSTIP (8 bytes).
+  let serverEnd = -1;
+  if (s.length >= 8 && s[0] === 0x00 && s[1] >= 90 && s[1] <= 93) {
+    tunnel.accepted = s[1] === 90;
+    serverEnd = 8;
+  }
+  return { clientEnd: end, serverEnd, tunnel };
+}
+
+// ---- PostgreSQL SSLRequest (PostgreSQL protocol, "SSL Session Encryption") ----
+
+/** Int32 length 8, Int32 80877103 (0x04d2162f): the SSLRequest code. */
+const SSL_REQUEST = [0x00, 0x00, 0x00, 0x08, 0x04, 0xd2, 0x16, 0x2f];
+
+function readPostgres(c: Uint8Array, s: Uint8Array): Preamble | null {
+  if (c.length < 8) return null;
+  for (let i = 0; i < 8; i++) if (c[i] !== SSL_REQUEST[i]) return null;
+  // The server answers one byte: 'S' (go ahead with TLS) or 'N' (no TLS here).
+  const a = s.length > 0 ? s[0] : -1;
+  const accepted = a === 0x53 ? true : a === 0x4e ? false : null;
+  return { clientEnd: 8, serverEnd: accepted === null ? -1 : 1, tunnel: { via: "postgres-sslrequest", target: null, targetPort: null, accepted } };
+}
+
+// ---- LDAP StartTLS (RFC 4511 §4.14, BER as restricted by §5.1) ----
+
+/** "1.3.6.1.4.1.1466.20037", the StartTLS requestName (RFC 4511 §4.14.1). */
+const STARTTLS_OID = "1.3.6.1.4.1.1466.20037";
+
+/** A BER tag-length header at `p` (definite length only, RFC 4511 §5.1): content start and end, or null. */
+function ber(b: Uint8Array, p: number, tag: number): { start: number; end: number } | null {
+  if (p + 2 > b.length || b[p] !== tag) return null;
+  const l0 = b[p + 1];
+  let len = l0;
+  let start = p + 2;
+  if (l0 >= 0x80) {
+    // Long form: 0x81–0x84 say how many length bytes follow; 0x80 (indefinite) is not allowed.
+    const n = l0 & 0x7f;
+    if (n === 0 || n > 4 || p + 2 + n > b.length) return null;
+    len = 0;
+    for (let i = 0; i < n; i++) len = len * 256 + b[p + 2 + i];
+    start = p + 2 + n;
+  }
+  const end = start + len;
+  return end <= b.length ? { start, end } : null;
+}
+
+/**
+ * LDAPMessage ::= SEQUENCE { messageID INTEGER, protocolOp, controls [0] OPTIONAL } (§4.1.1):
+ * the whole message's end and where protocolOp's tag is, or null.
+ */
+function ldapMessage(b: Uint8Array): { end: number; op: number } | null {
+  const seq = ber(b, 0, 0x30);
+  if (seq === null) return null;
+  const id = ber(b, seq.start, 0x02); // messageID: INTEGER (0 .. 2^31-1), 1–4 content bytes
+  if (id === null || id.end - id.start < 1 || id.end - id.start > 4) return null;
+  return id.end < seq.end ? { end: seq.end, op: id.end } : null;
+}
+
+function readLdap(c: Uint8Array, s: Uint8Array): Preamble | null {
+  const m = ldapMessage(c);
+  if (m === null) return null;
+  // ExtendedRequest ::= [APPLICATION 23] SEQUENCE { requestName [0] LDAPOID, requestValue [1] OPTIONAL }.
+  const op = ber(c, m.op, 0x77);
+  if (op === null || op.end > m.end) return null;
+  const name = ber(c, op.start, 0x80);
+  if (name === null || name.end > op.end || ascii(c, name.start, name.end) !== STARTTLS_OID) return null;
+  const tunnel: TunnelFacts = { via: "ldap-starttls", target: null, targetPort: null, accepted: null };
+  let serverEnd = -1;
+  const r = ldapMessage(s);
+  if (r !== null) {
+    // ExtendedResponse ::= [APPLICATION 24] SEQUENCE { COMPONENTS OF LDAPResult, … } (§4.12);
+    // LDAPResult starts with resultCode ENUMERATED, 0 = success (§4.1.9).
+    const rop = ber(s, r.op, 0x78);
+    const code = rop === null ? null : ber(s, rop.start, 0x0a);
+    if (code !== null && code.end - code.start === 1) {
+      tunnel.accepted = s[code.start] === 0;
+      serverEnd = r.end;
+    }
+  }
+  return { clientEnd: m.end, serverEnd, tunnel };
+}
+
+// ---- the detector ----
+
+const READERS = [readSocks5, readSocks4, readPostgres, readLdap] as const;
+
+/** The binary preamble this conversation opens with, or null. */
+export function readPreamble(client: Uint8Array, server: Uint8Array): Preamble | null {
+  for (const r of READERS) {
+    const p = r(client, server);
+    if (p !== null) return p;
+  }
+  return null;
+}
+
+/** Does TLS follow the preamble: a ClientHello right after the client's part, or a TLS server flight right after the server's? */
+export function tlsFollows(client: Uint8Array, server: Uint8Array, clientEnd: number, serverEnd: number): boolean {
+  return (clientEnd >= 0 && probeTlsClient(client, clientEnd) === "match") || (serverEnd >= 0 && probeTlsServer(server, serverEnd) === "match");
+}
+
+function probe(s: StreamSample): ProbeResult {
+  const p = readPreamble(s.client, s.server);
+  if (p !== null) return tlsFollows(s.client, s.server, p.clientEnd, p.serverEnd) ? "match" : "no";
+  // The server's side alone (registry.ts, serverDisagrees): a preamble reply and then a TLS flight.
+  if (s.client.length === 0 && s.server.length > 0) return serverAlone(s.server) ? "match" : "no";
+  return "no";
+}
+
+/**
+ * The server's answers alone, each followed by a TLS server flight: SOCKS5 method selection and
+ * reply, a SOCKS4 reply, PostgreSQL 'S', an LDAP ExtendedResponse. Weak shapes on their own; the
+ * TLS flight right after makes them strong.
+ */
+function serverAlone(s: Uint8Array): boolean {
+  const tlsAt = (at: number): boolean => at >= 0 && probeTlsServer(s, at) === "match";
+  if (s[0] === 0x05 && s.length >= 2) {
+    const rep = socks5Message(s, s[1] === 0x02 ? 4 : 2, false);
+    if (rep !== null && tlsAt(rep.end)) return true;
+  }
+  if (s[0] === 0x00 && s.length >= 8 && s[1] >= 90 && s[1] <= 93 && tlsAt(8)) return true;
+  if (s[0] === 0x53 && tlsAt(1)) return true;
+  const r = ldapMessage(s);
+  return r !== null && ber(s, r.op, 0x78) !== null && tlsAt(r.end);
+}
+
+function analyze(s: StreamSample, out: ConversationFacts): void {
+  const p = readPreamble(s.client, s.server);
+  if (p === null) {
+    // Only the server's side (serverDisagrees): its TLS is read by the TLS detector's rules.
+    return;
+  }
+  out.tunnel = p.tunnel;
+  analyzeTls(s.client, s.server, out, p.clientEnd >= 0 ? p.clientEnd : s.client.length, p.serverEnd >= 0 ? p.serverEnd : s.server.length, s.certificates);
+}
+
+export const tunnelDetector: Detector = {
+  protocol: "tls",
+  transports: ["tcp"],
+  // SOCKS, PostgreSQL, LDAP.
+  ports: [1080, 5432, 389],
+  byContent: true,
+  minBytes: 3,
+  maxBytes: 1024,
+  probe,
+  analyze,
+};
+
+// ---- helpers ----
+
+function printable(b: Uint8Array, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (b[i] < 0x21 || b[i] >= 0x7f) return false;
+  return true;
+}
+
+function ascii(b: Uint8Array, from: number, to: number): string {
+  let out = "";
+  for (let i = from; i < to && i < b.length; i++) out += String.fromCharCode(b[i]);
+  return out;
+}
+
+/**
+ * The authority of an HTTP CONNECT (RFC 9110 §9.3.6, RFC 9112 §3.2.3 authority-form): host and
+ * port, an IPv6 literal without its brackets. Null parts when it does not parse.
+ */
+export function authority(uri: string): { host: string | null; port: number | null } {
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]\s]+)):(\d{1,5})$/.exec(uri);
+  if (m === null) return { host: uri.length > 0 ? uri : null, port: null };
+  const port = Number(m[3]);
+  return { host: m[1] ?? m[2], port: port <= 65535 ? port : null };
+}
