@@ -5,10 +5,7 @@
 import { statSync } from "node:fs";
 import path from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
-import { checkEvidenceDestination } from "../report/evidence.js";
-import type { Analysis } from "../report/record.js";
-import { terminalSafe } from "../report/sanitize.js";
-import { FIRST_SCREEN_SECTIONS, REPORT_SECTIONS, type ReportSection } from "../report/summary-text.js";
+import { checkEvidenceDestination, FIRST_SCREEN_SECTIONS, REPORT_SECTIONS, terminalSafe, type Analysis, type ReportSection } from "../report/index.js";
 import { analyzeInputs, finishReport, namerFor, policyFilter, policyInputs, type FailOn, type Format, type RenderChoice, type ReportTail } from "../pipeline/run.js";
 import { openOutput, REPORT_EXTENSIONS, type OutputFile } from "./output.js";
 import { Progress } from "./progress.js";

@@ -21,8 +21,7 @@ import {
 import { DEFAULT_FLOW_OPTIONS } from "../flow/index.js";
 import type { Matrix } from "../policy/matrix.js";
 import type { RoleMap } from "../policy/roles.js";
-import { liveEvidenceSource, type LiveEvidenceSource } from "../report/evidence.js";
-import { jsonSafe, terminalSafe } from "../report/sanitize.js";
+import { jsonSafe, liveEvidenceSource, terminalSafe, type LiveEvidenceSource } from "../report/index.js";
 import { CaptureAnalysis } from "../pipeline/capture-analysis.js";
 import { finishReport, findingsSoFar as findingsSoFarOf, namerFor, policyInputs } from "../pipeline/run.js";
 import { VERSION } from "../pipeline/version.js";

@@ -11,7 +11,7 @@ import { addReportOptions, positiveInt, runAnalyze, tableWidth, type AnalyzeCliO
 import { registerCaptureCommand } from "./capture.js";
 import { registerProbeCommand } from "./probe.js";
 import { renderMatrixTable } from "./matrix.js";
-import { terminalSafe } from "../report/sanitize.js";
+import { terminalSafe } from "../report/index.js";
 
 export function buildProgram(): Command {
   const program = new Command();

@@ -18,7 +18,7 @@
 import { randomBytes } from "node:crypto";
 import { closeSync, fsyncSync, linkSync, openSync, renameSync, statSync, unlinkSync, writeSync, type Stats } from "node:fs";
 import { basename, dirname, extname, join, resolve } from "node:path";
-import { terminalSafe } from "../report/sanitize.js";
+import { terminalSafe } from "../report/index.js";
 
 /** The destination cannot or must not be written. One line; the CLI exits 2. */
 export class OutputError extends Error {

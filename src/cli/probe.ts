@@ -15,9 +15,7 @@ import { loadRolesFile, parseRoleArgs, roleExpectation, RoleMap, type RoleEntry 
 import type { ProbeRecord } from "../probe/checks.js";
 import { DEFAULT_CONCURRENCY, runProbe, type PlannedCheck, type ProbeRun } from "../probe/run.js";
 import { DEFAULT_MAX_HOSTS, isHostName, resolveTargets, type Host, type RoleTarget, type Unresolved } from "../probe/targets.js";
-import { buildReport, type ConversationRecord, type Report } from "../report/record.js";
-import { terminalSafe } from "../report/sanitize.js";
-import { REPORT_SECTIONS, type ReportSection } from "../report/summary-text.js";
+import { buildReport, type ConversationRecord, type Report, REPORT_SECTIONS, type ReportSection, terminalSafe } from "../report/index.js";
 import { writeReport } from "../pipeline/run.js";
 import { VERSION } from "../pipeline/version.js";
 import { FORMATS, openReportOutput, positiveInt, tailOptions, type Format, type ReportCliOptions } from "./analyze.js";

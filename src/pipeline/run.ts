@@ -20,14 +20,22 @@ import { builtinMatrix, loadMatrixFile, roleNames, type Matrix } from "../policy
 import { MARKING_NAMER, PLAIN_NAMER, type Namer } from "../policy/namer.js";
 import { loadRolesFile, parseRoleArgs, RoleMap } from "../policy/roles.js";
 import type { ConnectionView } from "../policy/view.js";
-import { addEvidence } from "../report/evidence.js";
-import { renderHtml } from "../report/html.js";
-import { renderJson } from "../report/json.js";
-import { renderMarkdown } from "../report/markdown.js";
-import { buildReport, captureInfos, captureSeconds, type Analysis, type CaptureResult, type Report } from "../report/record.js";
-import { type RedactionEntry, redactReportWithMap } from "../report/redact.js";
-import type { ReportSection } from "../report/summary-text.js";
-import { renderTable } from "../report/table.js";
+import {
+  addEvidence,
+  buildReport,
+  captureInfos,
+  captureSeconds,
+  redactReportWithMap,
+  renderHtml,
+  renderJson,
+  renderMarkdown,
+  renderTable,
+  type Analysis,
+  type CaptureResult,
+  type RedactionEntry,
+  type Report,
+  type ReportSection,
+} from "../report/index.js";
 import { CaptureAnalysis, RunBudget } from "./capture-analysis.js";
 import { VERSION } from "./version.js";
 

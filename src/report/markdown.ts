@@ -1,6 +1,6 @@
 /**
  * The report as GitHub Flavored Markdown, for tickets, wikis and pull requests: the same content
- * as the terminal table (summary-text.ts words it), in lists and GFM tables. Every string goes
+ * as the terminal table (the section views in view/ word it), in lists and GFM tables. Every string goes
  * through escapeMarkdown (text) or markdownCode (Wireshark filters, stream filters) at the point
  * of output, so a hostile SNI or banner cannot add a link, raw HTML, an image or a table cell. No
  * HTML is written at all: cells hold several facts separated by "; " instead of <br>.
@@ -25,7 +25,7 @@ import {
   verdictView,
   fixFirstLines,
   coverageLines,
-} from "./summary-text.js";
+} from "./view/index.js";
 
 /**
  * A Wireshark filter, exactly: as a code span, which shows every character as is — unless it

@@ -29,7 +29,7 @@ import {
   fixFirstLines,
   coverageLines,
   type ReportSection,
-} from "./summary-text.js";
+} from "./view/index.js";
 
 export interface TableOptions {
   /** Terminal width in columns; every line of the output is at most this wide (at least 40 is used). */

@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { isGrease, isGreaseAlpn, ja3, ja3s, ja4, ja4Variants } from "../../src/detect/fingerprint.js";
 import type { ParsedClientHello, ParsedServerHello } from "../../src/detect/tls.js";
@@ -70,7 +69,7 @@ describe("JA4 (FoxIO technical_details/JA4.md)", () => {
   it("uses d/i for SNI presence, counts without GREASE, caps counts at 99, zeroes empty hashes", () => {
     expect(ja4(hello({}), "t")).toBe("t12i000000_000000000000_000000000000");
     // SNI alone: part c has nothing to hash (https3-301-get.pcap in the JA4 reference captures).
-    expect(ja4(hello({ ciphers: [0x0a0a, 0x002f], extensions: [0x0000] }), "t")).toBe(`t12d010100_${createHash("sha256").update("002f").digest("hex").slice(0, 12)}_000000000000`);
+    expect(ja4(hello({ ciphers: [0x0a0a, 0x002f], extensions: [0x0000] }), "t")).toBe("t12d010100_ba72b8082249_000000000000"); // sha256("002f") cut to 12, by hand once
     const many = hello({ ciphers: Array.from({ length: 150 }, (_, i) => 0x0100 + i), extensions: Array.from({ length: 120 }, (_, i) => 0x0100 + i) });
     expect(ja4(many, "t").slice(0, 10)).toBe("t12i999900");
   });
@@ -104,7 +103,8 @@ describe("JA3 / JA3S (salesforce/ja3, as tshark 4.0 computes them)", () => {
     });
     const j = ja3(h);
     expect(j.full).toBe("771,49195-47,0-10-11,29-23,0-1-2");
-    expect(j.hash).toBe(createHash("md5").update(j.full).digest("hex"));
+    // MD5 of the string above (md5sum of the 32 bytes, by hand once): a literal, not the implementation again.
+    expect(j.hash).toBe("05e4f17d3c08b0d14ce4eba649c279a4");
     expect(ja3(hello({ legacyVersion: 0x0301, ciphers: [0x0005] })).full).toBe("769,5,,,");
   });
 

@@ -11,12 +11,9 @@ describe("detector registry", () => {
     expect(detectors.map((d) => d.protocol).sort()).toEqual([...all, "tls"].sort());
   });
 
-  it("declares each detector as data: transports, ports, byte bounds", () => {
-    for (const d of detectors) {
-      expect(d.transports.length).toBeGreaterThan(0);
-      expect(d.minBytes).toBeGreaterThanOrEqual(0);
-      expect(d.maxBytes).toBeGreaterThanOrEqual(0);
-    }
+  it("declares each detector as data: transports, ports", () => {
+    // (minBytes and maxBytes are read by no code, so asserting on them tested nothing.)
+    for (const d of detectors) expect(d.transports.length).toBeGreaterThan(0);
     const strong = detectors.filter((d) => d.byContent).map((d) => d.protocol);
     expect(strong).toEqual(["vmware-authd", "tls", "ssh", "rdp", "http", "tls", "quic", "dtls", "nbns"]);
   });

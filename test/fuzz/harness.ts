@@ -10,12 +10,12 @@ import { evaluate } from "../../src/policy/evaluate.js";
 import { builtinMatrix } from "../../src/policy/matrix.js";
 import { RoleMap } from "../../src/policy/roles.js";
 import { MARKING_NAMER } from "../../src/policy/namer.js";
-import { renderHtml } from "../../src/report/html.js";
+import { renderHtml } from "../../src/report/html/page.js";
 import { renderJson } from "../../src/report/json.js";
 import { renderMarkdown } from "../../src/report/markdown.js";
 import { buildReport, captureInfos, captureSeconds, type Report } from "../../src/report/record.js";
 import { redactReportWithMap } from "../../src/report/redact.js";
-import { FIRST_SCREEN_SECTIONS } from "../../src/report/summary-text.js";
+import { FIRST_SCREEN_SECTIONS } from "../../src/report/view/index.js";
 import { renderTable } from "../../src/report/table.js";
 
 async function* chunked(bytes: Uint8Array, chunk: number): AsyncGenerator<Uint8Array> {

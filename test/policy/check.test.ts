@@ -92,8 +92,7 @@ describe("finding codes on recorded captures", () => {
     expect(v12.conversations[0]).toMatchObject({ rule: "vcenter-443", status: "conforming" });
   });
 
-  it("tls-not-established: ClientHello answered by an alert (public corpus)", async () => {
-    if (!HAVE_PUBLIC) return;
+  it.skipIf(!HAVE_PUBLIC)("tls-not-established: ClientHello answered by an alert (public corpus; skipped without ../shared)", async () => {
     const r = await reportFor([path.join(PUBLIC_DIR, "tls12-handshake-failure-alert.pcap")]);
     const f = r.findings.find((x) => x.code === "tls-not-established")!;
     expect(f.message).toContain("fatal handshake_failure alert");

@@ -23,10 +23,10 @@ import {
   EvidenceError,
   checkEvidenceDestination,
   writeEvidence,
-} from "../../src/report/evidence.js";
-import { renderHtml } from "../../src/report/html.js";
+} from "../../src/report/index.js";
+import { renderHtml } from "../../src/report/html/page.js";
 import { renderMarkdown } from "../../src/report/markdown.js";
-import { evidenceFramesText } from "../../src/report/summary-text.js";
+import { evidenceFramesText } from "../../src/report/view/index.js";
 import type { Report } from "../../src/report/record.js";
 import { renderTable } from "../../src/report/table.js";
 import { HAVE_PUBLIC, PUBLIC_DIR, REPO_ROOT, SKIP_MESSAGE } from "../support/corpus.js";

@@ -8,7 +8,7 @@
  * and `san`); MACs from `client.mac` / `server.mac`; VLAN IDs from `conversations[].vlan`. With
  * `--redact` these fields are already pseudonyms, so what is shown here is too. The caller escapes.
  */
-import type { ConversationRecord, Report } from "./record.js";
+import type { ConversationRecord, Report } from "../record.js";
 
 export type NameSource = "dns" | "sni" | "certificate";
 

@@ -1,0 +1,194 @@
+/**
+ * The HTML report's sortable tables: matrix rows, roles, conversations, captures and capture errors.
+ */
+import type { Finding, Severity } from "../../policy/check.js";
+import type { MatrixRow } from "../../policy/matrix.js";
+import { formatPorts, rowServerText } from "../../policy/matrix.js";
+import type { CaptureRecord, ConversationRecord, Report } from "../record.js";
+import { addressSortKey as ipKey, conversationStatus, detailLines, duration, evidenceLine, flowLimitText, NO_ROLES, NOT_SEEN, num as fmt, plural, roleViews, SECTION, STATUS_RANK, weight, worse, type Status } from "../view/index.js";
+import { bytes, esc, hostExtra, ipWithName, num, pill, seconds, shortTime, table, timeCell, type Hosts } from "./cells.js";
+
+export function matrixSection(r: Report, rowsIn: MatrixRow[] | undefined, sev: Map<number, Severity>, hosts: Hosts): string {
+  const seen = new Map<string, ConversationRecord[]>();
+  for (const c of r.conversations) {
+    if (c.rule === null) continue;
+    const l = seen.get(c.rule) ?? [];
+    l.push(c);
+    seen.set(c.rule, l);
+  }
+  const findingsByRule = new Map<string, Finding[]>();
+  for (const f of r.findings) {
+    if (f.rule === null) continue;
+    const l = findingsByRule.get(f.rule) ?? [];
+    l.push(f);
+    findingsByRule.set(f.rule, l);
+  }
+  const rows: string[] = [];
+  const described = new Set<string>();
+  const line = (id: string, kind: string, path: string, ports: string, portKey: number, expect: string, required: string, when: string) => {
+    const convs = seen.get(id) ?? [];
+    const fs = findingsByRule.get(id) ?? [];
+    let st: Status | null = null;
+    for (const c of convs) st = st === null ? conversationStatus(c, sev) : worse(st, conversationStatus(c, sev));
+    for (const f of fs) st = st === null ? f.severity : worse(st, f.severity);
+    const pairs = [...new Map(convs.map((c) => [`${c.client.ip} ${c.server.ip}`, c])).values()];
+    const shown = pairs.slice(0, 3).map((c) => `${ipWithName(c.client.ip, hosts)} → ${ipWithName(c.server.ip, hosts)}`);
+    const hostCell = pairs.length ? shown.join(", ") + (pairs.length > 3 ? ` <span class="muted">+${pairs.length - 3}</span>` : "") : `<span class="muted">—</span>`;
+    const statusCell = st === null ? `<td data-v="0">${pill("none", NOT_SEEN)}</td>` : `<td data-v="${STATUS_RANK[st] + 1}">${pill(st)}</td>`;
+    const codes = [...new Set(fs.map((f) => f.code))];
+    const rc = st === "error" ? "r-error" : st === "warning" ? "r-warning" : st === "ok" ? "r-ok" : "";
+    rows.push(
+      `<tr${rc ? ` class="${rc}"` : ""}><td class="mono nw">${esc(id)}</td><td>${esc(kind)}</td><td>${esc(path)}</td><td class="mono nw" data-v="${portKey}">${esc(ports)}</td>` +
+        `<td>${esc(expect)}</td><td>${esc(required)}</td>${num(convs.length)}<td class="mono">${hostCell}</td>${statusCell}` +
+        `<td>${esc(codes.join(", "))}</td><td class="wrap">${esc(when)}</td></tr>`,
+    );
+    described.add(id);
+  };
+  for (const row of rowsIn ?? []) {
+    line(
+      row.id, "matrix", `${row.client} → ${rowServerText(row)}${row.sameHost ? " (same host)" : ""}`,
+      `${formatPorts(row.ports)}/${row.transport}`, row.ports[0]?.first ?? 0,
+      `${row.expect}${row.minTls ? `, ≥ ${row.minTls}` : ""}`, row.required, row.when,
+    );
+  }
+  // Rules seen that the caller did not describe (infrastructure, related, or no rows given).
+  for (const [id, convs] of [...seen.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
+    if (described.has(id)) continue;
+    const ports = [...new Set(convs.map((c) => `${c.server.port}/${c.transport}`))];
+    const roles = [...new Set(convs.map((c) => `${c.client.role ?? "?"} → ${c.server.role ?? "?"}`))];
+    line(id, convs[0].ruleKind ?? "", roles.join(", "), ports.join(", "), convs[0].server.port, "", "", "");
+  }
+  const note = rowsIn
+    ? `Every row of the matrix (${r.matrix.product} v${r.matrix.version}) with the conversations that matched it; other rules seen (infrastructure such as DNS, related VMware traffic) follow.`
+    : `The rules the conversations matched (the matrix rows themselves were not given to the report).`;
+  return (
+    `<section><h2 id="matrix">${esc(SECTION.matrix)}</h2><p class="muted">${esc(note)}</p>` +
+    table(
+      "t-matrix",
+      [["Row", "text"], ["Kind", "text"], ["Client → server", "text"], ["Port", "num"], ["Expects", "text"], ["Required", "text"], ["Seen", "num"], ["Hosts", "text"], ["Status", "num"], ["Findings", "text"], ["When", "text"]],
+      rows,
+      "No matrix row given and no conversation matched a rule.",
+    ) +
+    `</section>`
+  );
+}
+
+export function rolesSection(r: Report, hosts: Hosts): string {
+  // The roles the table and Markdown list (view/summary.ts), here in address order.
+  const rows = roleViews(r)
+    .sort((a, b) => (ipKey(a.host) < ipKey(b.host) ? -1 : ipKey(a.host) > ipKey(b.host) ? 1 : 0))
+    .map((x) => `<tr><td class="mono" data-v="${esc(ipKey(x.host))}">${esc(x.host)}${hostExtra(x.host, hosts)}</td><td>${esc(x.role)}</td><td>${esc(x.source)}</td><td class="wrap">${esc(x.reason)}</td></tr>`);
+  return (
+    `<section><h2 id="roles">${esc(SECTION.roles)}</h2>` +
+    table("t-roles", [["Address", "text"], ["Role", "text"], ["How", "text"], ["Reason", "text"]], rows, NO_ROLES) +
+    `</section>`
+  );
+}
+
+export function conversationsSection(r: Report, sev: Map<number, Severity>, hosts: Hosts): string {
+  // One date for every conversation (the usual case): print it once, in the header.
+  const dates = new Set(r.conversations.map((c) => c.start.slice(0, 10)));
+  const oneDate = dates.size === 1 ? [...dates][0] : null;
+  const multi = r.captures.length > 1;
+  const total = r.conversations.reduce((n, c) => n + weight(c), 0);
+  // The conversation's own VLAN and this side's MAC, not every one the address was seen with.
+  const endpoint = (e: ConversationRecord["client"], port: number | null, vlan: number | null) => {
+    const link = [vlan !== null ? `VLAN ${vlan}` : "", e.mac !== null ? `MAC ${e.mac}` : ""].filter(Boolean).join(" · ");
+    return `<td class="mono ep" data-v="${esc(ipKey(e.ip))}"><span class="nw">${esc(e.ip)}${port !== null ? `:${port}` : ""}</span>${e.role ? `<div class="role">${esc(e.role)}</div>` : ""}${hostExtra(e.ip, hosts, link)}</td>`;
+  };
+  const rows = r.conversations.map((c) => {
+    const st = conversationStatus(c, sev);
+    const rc = st === "error" ? "r-error" : st === "warning" ? "r-warning" : st === "ok" ? "r-ok" : "";
+    const dur = seconds(c.end) - seconds(c.start);
+    const anomalies = c.anomalies.map((a) => esc(`${a.name}: ${a.message}`)).join("&#10;");
+    const codes = c.findings.length ? `${pill(st)} ${c.findings.map((f) => `<span class="nw">${esc(f)}</span>`).join(", ")}` : st === "ok" ? pill("ok") : "";
+    const start = oneDate ? shortTime(c.start).slice(11) : shortTime(c.start);
+    // An aggregate entry stands for many conversations past the flow table's limit.
+    const agg = c.aggregate;
+    const range = agg && agg.serverPorts.low !== agg.serverPorts.high ? `${agg.serverPorts.low}–${agg.serverPorts.high}` : null;
+    const portCell = `${range ?? c.server.port}/${c.transport}`;
+    const seen = agg
+      ? [`${plural(agg.conversations, "conversation")} past the conversation limit, folded (same ${agg.level}${range ? `; ports ${range}` : ""})`, ...detailLines(c)]
+      : detailLines(c);
+    return (
+      `<tr data-id="${c.id}"${rc ? ` class="${rc}"` : ""}>` +
+      (agg ? `<td class="num" data-v="${c.id}">${c.id}<div class="role">×${esc(fmt(agg.conversations))} folded</div></td>` : num(c.id)) +
+      endpoint(c.client, c.client.port, c.vlan) +
+      endpoint(c.server, null, c.vlan) +
+      `<td class="num nw" data-v="${c.server.port}">${esc(portCell)}</td>` +
+      `<td>${esc(c.protocol)}</td><td class="wrap"${anomalies ? ` title="${anomalies}"` : ""}>${esc(seen.join(" · "))}</td>` +
+      `<td class="mono" title="history ${esc(c.history)}">${esc(c.state)}</td>` +
+      `<td data-v="${STATUS_RANK[st]}">${codes}</td><td class="mono nw">${esc(c.rule ?? "")}</td>` +
+      `<td class="mono nw" data-v="${esc(c.start)}" title="${esc(c.start)}">${esc(start)}</td>` +
+      num(Number.isFinite(dur) ? Number(dur.toFixed(9)) : 0, duration(dur)) +
+      num(c.packets.client + c.packets.server, `${c.packets.client} / ${c.packets.server}`) +
+      num(c.bytes.client + c.bytes.server, bytes(c.bytes.client + c.bytes.server)) +
+      num(c.firstFrame, `${c.firstFrame}–${c.lastFrame}`) +
+      num(c.stream) +
+      (multi ? num(c.capture + 1) : "") +
+      `</tr>`
+    );
+  });
+  const heads: [string, "num" | "text"][] = [
+    ["#", "num"], ["Client", "text"], ["Server", "text"], ["Port", "num"], ["Protocol", "text"], ["Seen", "text"], ["State", "text"], ["Findings", "num"],
+    ["Rule", "text"], [oneDate ? `Start (UTC, ${oneDate})` : "Start (UTC)", "text"], ["Duration", "num"], ["Packets c/s", "num"], ["Bytes", "num"],
+    ["Frames", "num"], ["Stream", "num"],
+  ];
+  if (multi) heads.push(["Capture", "num"]);
+  return (
+    `<section><h2 id="conversations">Conversations (${fmt(total)}${total !== r.conversations.length ? `, in ${plural(r.conversations.length, "row")}` : ""})</h2>` +
+    `<div class="filterbar" id="conv-filter" hidden><span></span><button type="button">Show all</button></div>` +
+    table("t-conv", heads, rows, "No TCP or UDP conversation in the capture.") +
+    `</section>`
+  );
+}
+
+export function decodeNotes(c: CaptureRecord): string {
+  const d = c.decode;
+  const out: string[] = [];
+  const limit = flowLimitText(c);
+  if (limit) out.push(limit);
+  if (d.malformed) out.push(`${d.malformed} malformed`);
+  if (d.snaplenCut) out.push(`${d.snaplenCut} cut by snaplen`);
+  if (d.fragments) out.push(`${d.fragments} fragments, ${d.reassembled} reassembled${d.fragmentsIncomplete ? `, ${d.fragmentsIncomplete} incomplete` : ""}`);
+  const nonIp = Object.values(d.nonIp).reduce((a, b) => a + b, 0);
+  if (nonIp) out.push(`${nonIp} non-IP`);
+  const other = Object.values(d.otherIpProtocols).reduce((a, b) => a + b, 0);
+  if (other) out.push(`${other} other IP protocols`);
+  const unsup = Object.values(d.unsupportedLinkTypes).reduce((a, b) => a + b, 0);
+  if (unsup) out.push(`${unsup} on unsupported link types`);
+  if (d.icmpUnmatched) out.push(`${d.icmpUnmatched} ICMP errors for unknown conversations`);
+  if (d.errorsNotListed) out.push(`${d.errorsNotListed} errors not listed`);
+  return out.join(", ");
+}
+
+export function capturesSection(r: Report): string {
+  const rows = r.captures.map((c, i) => {
+    const rc = c.errors.some((e) => e.fatal) ? "r-error" : c.errors.length ? "r-warning" : "";
+    return (
+      `<tr${rc ? ` class="${rc}"` : ""}>${num(i + 1)}<td class="mono wrap">${esc(c.file)}</td><td>${esc(c.format)}${c.compressed ? " (gzip)" : ""}</td>` +
+      `<td class="mono">${esc(c.linkTypes.join(", "))}</td>${num(c.packets)}${num(c.bytes, bytes(c.bytes))}${timeCell(c.firstTimestamp)}${timeCell(c.lastTimestamp)}` +
+      `${num(c.errors.length)}<td class="wrap">${esc(decodeNotes(c))}</td></tr>`
+    );
+  });
+  const errs = r.captures.flatMap((c, i) =>
+    c.errors.map(
+      (e) =>
+        `<tr class="${e.fatal ? "r-error" : "r-warning"}">${num(i + 1)}<td class="mono wrap">${esc(c.file)}</td>${num(e.frame)}${num(e.offset)}` +
+        `<td class="wrap">${esc(e.message)}</td><td>${e.fatal ? "yes: reading stopped here" : "no"}</td></tr>`,
+    ),
+  );
+  return (
+    `<section><h2 id="captures">${esc(SECTION.captures)}</h2>` +
+    table(
+      "t-captures",
+      [["#", "num"], ["File", "text"], ["Format", "text"], ["Link types", "text"], ["Packets", "num"], ["Bytes", "num"], ["First packet (UTC)", "text"], ["Last packet (UTC)", "text"], ["Errors", "num"], ["Decoding", "text"]],
+      rows,
+      "No capture.",
+    ) +
+    `<h3 id="capture-errors">Capture errors (${errs.length})</h3>` +
+    table("t-errors", [["Capture", "num"], ["File", "text"], ["Frame", "num"], ["Offset", "num"], ["Message", "text"], ["Fatal", "text"]], errs, "No capture had an error: every file was read to its end.") +
+    (evidenceLine(r) ? `<p id="evidence" class="wrap">${esc(evidenceLine(r)!)}</p>` : "") +
+    `</section>`
+  );
+}
