@@ -11,7 +11,7 @@ import { FragmentReassembler } from "./decode/fragments.js";
 import { DecodedPacket, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP } from "./decode/packet.js";
 import { Status } from "./decode/status.js";
 import { detectConversation } from "./detect/conversation.js";
-import { CertificateCache } from "./detect/tls-certificate.js";
+import { CertificateCache } from "./detect/tls/index.js";
 import type { Conversation } from "./flow/conversation.js";
 import { DEFAULT_FLOW_OPTIONS, FlowBudget, FlowTable, type FlowStats, type FlowTableOptions } from "./flow/table.js";
 

@@ -18,7 +18,7 @@
  * 001xxxxx) are counted as DTLS once a DTLS record was seen, never parsed.
  */
 import { firstBytes } from "./fallback.js";
-import { alertDescriptionName, cipherName, emptyTlsFacts, ENCRYPTED_ALERT, parseClientHello, parseServerHello } from "./tls.js";
+import { alertDescriptionName, cipherName, emptyTlsFacts, ENCRYPTED_ALERT, parseClientHello, parseServerHello } from "./tls/index.js";
 import type { ConversationFacts, Datagram, Detector, ProbeResult, StreamSample, TlsFacts } from "./types.js";
 
 const HEADER = 13;

@@ -5,7 +5,7 @@
  *
  * Like dpkt's fallback to raw bytes, an unknown payload is a result, not a failure.
  */
-import { analyzeTls, findTlsStart } from "./tls.js";
+import { analyzeTls, findTlsStart } from "./tls/index.js";
 import type { ConversationFacts, Detector, Direction, StreamSample } from "./types.js";
 
 /** How many leading bytes of a direction the text test looks at. */

@@ -12,7 +12,7 @@
  * carries TLS, which is analysed from the end of both header blocks and is then the protocol.
  */
 import { MAX_BANNER, asciiString, readLine } from "./fallback.js";
-import { analyzeTls } from "./tls.js";
+import { analyzeTls } from "./tls/index.js";
 import { authority, tlsFollows } from "./tunnel.js";
 import type { ConversationFacts, Detector, Direction, ProbeResult, StreamSample } from "./types.js";
 

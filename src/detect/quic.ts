@@ -12,7 +12,7 @@
  * certificate) is encrypted with keys an observer does not have.
  */
 import { initialKeys, openLongHeaderPacket, quicVersionInfo, type InitialKeys, type QuicVersionInfo } from "./quic-crypto.js";
-import { alertDescriptionName, emptyTlsFacts, fillHelloFacts, parseClientHello, parseServerHello, truncation, unreadableFacts, type ParsedClientHello, type ParsedServerHello } from "./tls.js";
+import { alertDescriptionName, emptyTlsFacts, fillHelloFacts, parseClientHello, parseServerHello, truncation, unreadableFacts, type ParsedClientHello, type ParsedServerHello } from "./tls/index.js";
 import type { ConversationFacts, Datagram, Detector, Direction, ProbeResult, QuicFacts, StreamSample, TlsTruncation } from "./types.js";
 
 /** RFC 9000 §17.2: connection IDs of version 1 are at most 20 bytes. */

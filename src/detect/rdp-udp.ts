@@ -16,7 +16,7 @@
  *   0x0010, §2.2.2.2) is coded data, not read.
  * All integers are big-endian (network byte order, §2.2).
  */
-import { analyzeTls } from "./tls.js";
+import { analyzeTls } from "./tls/index.js";
 import type { ConversationFacts, Datagram, ProbeResult, RdpUdpFacts, StreamSample } from "./types.js";
 
 const FLAG_SYN = 0x0001;

@@ -16,7 +16,7 @@
  */
 import { MAX_BANNER, asciiString, indexOfAscii, startsWithAscii, u16be, u16le, u32le } from "./fallback.js";
 import { analyzeRdpUdp, probeRdpUdp } from "./rdp-udp.js";
-import { analyzeTls } from "./tls.js";
+import { analyzeTls } from "./tls/index.js";
 import type { ConversationFacts, Detector, Direction, ProbeResult, StreamSample } from "./types.js";
 
 /** TPKT header (4) + fixed X.224 CR/CC header (7): MS-RDPBCGR §3.3.5.3.1 drops anything shorter. */

@@ -24,7 +24,7 @@ import { ntpDetector } from "./ntp.js";
 import { quicDetector } from "./quic.js";
 import { rdpDetector } from "./rdp.js";
 import { sshDetector } from "./ssh.js";
-import { tlsDetector } from "./tls.js";
+import { tlsDetector } from "./tls/index.js";
 import { tunnelDetector } from "./tunnel.js";
 import { emptyFacts, type ConversationFacts, type Detector, type ProbeResult, type StreamSample } from "./types.js";
 import { vmwareAuthdDetector } from "./vmware-authd.js";

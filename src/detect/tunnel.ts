@@ -9,7 +9,7 @@
  * Every reader returns where the preamble ends on each side (-1: not this preamble, or cut) and
  * never reads past the end of its buffer.
  */
-import { analyzeTls, probeTlsClient, probeTlsServer } from "./tls.js";
+import { analyzeTls, probeTlsClient, probeTlsServer } from "./tls/index.js";
 import type { ConversationFacts, Detector, ProbeResult, StreamSample, TunnelFacts } from "./types.js";
 
 /** One preamble as read: where TLS may start on each side (-1 when that side's part was not read) and the fact. */

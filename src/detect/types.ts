@@ -7,7 +7,7 @@
  * StreamSample and never throw: bad bytes become named anomalies (Zeek's "weirds").
  */
 
-import type { CertificateCache } from "./tls-certificate.js";
+import type { CertificateCache } from "./tls/certificate.js";
 
 /** What `protocol` in the report can say. */
 export type Protocol =

@@ -9,7 +9,7 @@
  * the client's bytes alone (a ClientHello at offset 0) would otherwise make the conversation "tls".
  */
 import { MAX_BANNER, asciiString, indexOfAscii, isMostlyText, prefixState, readLine } from "./fallback.js";
-import { analyzeTls, probeTlsClient, probeTlsServer, startsWithRecord } from "./tls.js";
+import { analyzeTls, probeTlsClient, probeTlsServer, startsWithRecord } from "./tls/index.js";
 import type { ConversationFacts, Detector, StreamSample } from "./types.js";
 
 /** What every authd greeting starts with (the version after it varies: 1.00, 1.10, …). */
