@@ -338,8 +338,6 @@ export const dnsDetector: Detector = {
   transports: ["udp", "tcp"],
   ports: DNS_PORTS,
   byContent: false,
-  minBytes: HEADER + 5,
-  maxBytes: 2 + HEADER + MAX_NAME + 4,
   probe,
   analyze,
 };

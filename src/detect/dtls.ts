@@ -176,8 +176,6 @@ export const dtlsDetector: Detector = {
   transports: ["udp"],
   ports: [443, 4433, 5061, 3391, 5349],
   byContent: true,
-  minBytes: HEADER,
-  maxBytes: HEADER,
   probe,
   analyze,
 };

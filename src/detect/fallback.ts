@@ -5,7 +5,7 @@
  *
  * Like dpkt's fallback to raw bytes, an unknown payload is a result, not a failure.
  */
-import { analyzeTls, findTlsStart } from "./tls/index.js";
+import { findTlsStart } from "./tls/index.js";
 import type { ConversationFacts, Detector, Direction, StreamSample } from "./types.js";
 
 /** How many leading bytes of a direction the text test looks at. */
@@ -267,8 +267,6 @@ export const plaintextDetector: Detector = {
   transports: ["tcp", "udp"],
   ports: [],
   byContent: false,
-  minBytes: 1,
-  maxBytes: TEXT_WINDOW,
   probe(s: StreamSample) {
     const f = firstBytes(s);
     return f !== null && isMostlyText(f.bytes) ? "match" : "no";
@@ -277,21 +275,27 @@ export const plaintextDetector: Detector = {
     out.banner = textBanner(s);
     // A text protocol that upgrades to TLS on the same connection (SMTP/IMAP/IRC STARTTLS): the
     // conversation stays `plaintext` — it began in clear — but the TLS that follows is reported.
-    if (s.transport === "tcp") {
-      const c = findTlsStart(s.client, 0, "client");
-      if (c > 0) {
-        const sv = findTlsStart(s.server, 0, "server");
-        if (analyzeTls(s.client, s.server, out, c, sv > 0 ? sv : s.server.length, s.certificates)) {
-          out.tunnel = { via: "starttls", target: null, targetPort: null, accepted: sv > 0 ? true : refusedStarttls(s.server) ? false : null };
-          out.anomalies.push({
-            name: "starttls",
-            message: `a TLS handshake starts at byte ${c} of the client's stream, after text in clear (STARTTLS or similar)`,
-            direction: "client",
-            offset: c,
-          });
-        }
-      }
-    }
+    if (s.transport !== "tcp") return null;
+    const c = findTlsStart(s.client, 0, "client");
+    if (c <= 0) return null;
+    const sv = findTlsStart(s.server, 0, "server");
+    return {
+      child: "tls",
+      client: s.client,
+      server: s.server,
+      clientStart: c,
+      serverStart: sv > 0 ? sv : s.server.length,
+      then(found, facts) {
+        if (!found) return;
+        facts.tunnel = { via: "starttls", target: null, targetPort: null, accepted: sv > 0 ? true : refusedStarttls(s.server) ? false : null };
+        facts.anomalies.push({
+          name: "starttls",
+          message: `a TLS handshake starts at byte ${c} of the client's stream, after text in clear (STARTTLS or similar)`,
+          direction: "client",
+          offset: c,
+        });
+      },
+    };
   },
 };
 
@@ -314,8 +318,6 @@ export const unknownDetector: Detector = {
   transports: ["tcp", "udp"],
   ports: [],
   byContent: false,
-  minBytes: 1,
-  maxBytes: 0,
   probe(s: StreamSample) {
     return hasNoPayload(s) ? "no" : "match";
   },
@@ -330,8 +332,6 @@ export const noneDetector: Detector = {
   transports: ["tcp", "udp"],
   ports: [],
   byContent: false,
-  minBytes: 0,
-  maxBytes: 0,
   probe(s: StreamSample) {
     return hasNoPayload(s) ? "match" : "no";
   },

@@ -100,8 +100,6 @@ export const nbnsDetector: Detector = {
   transports: ["udp"],
   ports: [NBNS_PORT],
   byContent: true,
-  minBytes: HEADER + 1 + ENCODED + 1 + 4,
-  maxBytes: HEADER + 1 + ENCODED + 1 + 4,
   probe,
   analyze,
 };

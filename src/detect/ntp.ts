@@ -248,8 +248,6 @@ export const ntpDetector: Detector = {
   transports: ["udp"],
   ports: [NTP_PORT],
   byContent: false,
-  minBytes: PRIV_HEADER,
-  maxBytes: NTP_HEADER,
   probe,
   analyze,
 };

@@ -463,8 +463,6 @@ export const quicDetector: Detector = {
   transports: ["udp"],
   ports: [443, 4433, 8443, 784, 853],
   byContent: true,
-  minBytes: 7,
-  maxBytes: 1200,
   probe(s: StreamSample): ProbeResult {
     const first = s.datagrams.find((d) => d.fromClient);
     if (first !== undefined) return probeQuicDatagram(first.data) ? "match" : "no";

@@ -200,8 +200,6 @@ export const sshDetector: Detector = {
   transports: ["tcp"],
   ports: [22],
   byContent: true,
-  minBytes: 6,
-  maxBytes: MAX_PREAMBLE_BYTES,
   probe,
   analyze,
 };

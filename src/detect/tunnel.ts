@@ -9,8 +9,8 @@
  * Every reader returns where the preamble ends on each side (-1: not this preamble, or cut) and
  * never reads past the end of its buffer.
  */
-import { analyzeTls, probeTlsClient, probeTlsServer } from "./tls/index.js";
-import type { ConversationFacts, Detector, ProbeResult, StreamSample, TunnelFacts } from "./types.js";
+import { probeTlsClient, probeTlsServer } from "./tls/index.js";
+import type { ConversationFacts, Detector, Handoff, ProbeResult, StreamSample, TunnelFacts } from "./types.js";
 
 /** One preamble as read: where TLS may start on each side (-1 when that side's part was not read) and the fact. */
 export interface Preamble {
@@ -261,25 +261,31 @@ function probe(s: StreamSample): ProbeResult {
  * TLS flight right after makes them strong.
  */
 function serverAlone(s: Uint8Array): boolean {
+  return serverAloneEnd(s) >= 0;
+}
+
+/** Where the TLS server flight starts after one of those answers, or -1. */
+function serverAloneEnd(s: Uint8Array): number {
   const tlsAt = (at: number): boolean => at >= 0 && probeTlsServer(s, at) === "match";
   if (s[0] === 0x05 && s.length >= 2) {
     const rep = socks5Message(s, s[1] === 0x02 ? 4 : 2, false);
-    if (rep !== null && tlsAt(rep.end)) return true;
+    if (rep !== null && tlsAt(rep.end)) return rep.end;
   }
-  if (s[0] === 0x00 && s.length >= 8 && s[1] >= 90 && s[1] <= 93 && tlsAt(8)) return true;
-  if (s[0] === 0x53 && tlsAt(1)) return true;
+  if (s[0] === 0x00 && s.length >= 8 && s[1] >= 90 && s[1] <= 93 && tlsAt(8)) return 8;
+  if (s[0] === 0x53 && tlsAt(1)) return 1;
   const r = ldapMessage(s);
-  return r !== null && ber(s, r.op, 0x78) !== null && tlsAt(r.end);
+  return r !== null && ber(s, r.op, 0x78) !== null && tlsAt(r.end) ? r.end : -1;
 }
 
-function analyze(s: StreamSample, out: ConversationFacts): void {
+function analyze(s: StreamSample, out: ConversationFacts): Handoff | null {
   const p = readPreamble(s.client, s.server);
   if (p === null) {
-    // Only the server's side (serverDisagrees): its TLS is read by the TLS detector's rules.
-    return;
+    // Only the server's side (serverDisagrees): its answer, then TLS from where it ends.
+    const end = serverAloneEnd(s.server);
+    return end < 0 ? null : { child: "tls", client: s.client, server: s.server, clientStart: 0, serverStart: end };
   }
   out.tunnel = p.tunnel;
-  analyzeTls(s.client, s.server, out, p.clientEnd >= 0 ? p.clientEnd : s.client.length, p.serverEnd >= 0 ? p.serverEnd : s.server.length, s.certificates);
+  return { child: "tls", client: s.client, server: s.server, clientStart: p.clientEnd >= 0 ? p.clientEnd : s.client.length, serverStart: p.serverEnd >= 0 ? p.serverEnd : s.server.length };
 }
 
 export const tunnelDetector: Detector = {
@@ -288,8 +294,6 @@ export const tunnelDetector: Detector = {
   // SOCKS, PostgreSQL, LDAP.
   ports: [1080, 5432, 389],
   byContent: true,
-  minBytes: 3,
-  maxBytes: 1024,
   probe,
   analyze,
 };

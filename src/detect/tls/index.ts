@@ -25,8 +25,6 @@ export const tlsDetector: Detector = {
   transports: ["tcp"],
   ports: [443, 3542, 3545, 8443, 993, 995, 465, 636, 990, 5061],
   byContent: true,
-  minBytes: 1,
-  maxBytes: 11,
   probe(s: StreamSample): ProbeResult {
     const c = probeTlsClient(s.client, 0);
     if (c === "match") return "match";
