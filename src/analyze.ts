@@ -10,8 +10,7 @@ import { decodePacket, hasTransport, MSG_UNSUPPORTED_LINK_TYPE } from "./decode/
 import { FragmentReassembler } from "./decode/fragments.js";
 import { DecodedPacket, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP } from "./decode/packet.js";
 import { Status } from "./decode/status.js";
-import { detectConversation } from "./detect/conversation.js";
-import { CertificateCache } from "./detect/tls/index.js";
+import { CertificateCache, detectConversation } from "./detect/index.js";
 import type { Conversation } from "./flow/conversation.js";
 import { DEFAULT_FLOW_OPTIONS, FlowBudget, FlowTable, type FlowStats, type FlowTableOptions } from "./flow/table.js";
 

@@ -5,7 +5,7 @@
  */
 import type { Conversation } from "../flow/conversation.js";
 import type { TcpTracker } from "../flow/tcp-state.js";
-import { hasNoPayload } from "./fallback.js";
+import { hasNoPayload } from "./text.js";
 import { detect } from "./registry.js";
 import type { CertificateCache } from "./tls/certificate.js";
 import { emptyFacts, type ConversationFacts, type StreamSample } from "./types.js";

@@ -18,7 +18,7 @@
  * 5353 (and the client port) with the usual detectors, elsewhere only after every strong probe.
  */
 import { formatIp } from "../decode/addr.js";
-import { u16be, u32be } from "./fallback.js";
+import { u16be, u32be } from "./text.js";
 import type { Anomaly, ConversationFacts, Detector, Direction, ProbeResult, StreamSample } from "./types.js";
 
 export const DNS_PORTS: readonly number[] = [53, 5353];

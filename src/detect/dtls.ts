@@ -17,7 +17,7 @@
  * they are defined on TLS. RFC 9147's encrypted records with the unified header (first byte
  * 001xxxxx) are counted as DTLS once a DTLS record was seen, never parsed.
  */
-import { firstBytes } from "./fallback.js";
+import { firstBytes } from "./text.js";
 import { alertDescriptionName, cipherName, emptyTlsFacts, ENCRYPTED_ALERT, parseClientHello, parseServerHello } from "./tls/index.js";
 import type { ConversationFacts, Datagram, Detector, ProbeResult, StreamSample, TlsFacts } from "./types.js";
 

@@ -11,7 +11,7 @@
  * lines, MAX_LINE bytes a line). A CONNECT fills `tunnel`; after a 2xx answer the tunnel usually
  * carries TLS, which is analysed from the end of both header blocks and is then the protocol.
  */
-import { MAX_BANNER, asciiString, readLine } from "./fallback.js";
+import { MAX_BANNER, asciiString, readLine } from "./text.js";
 import { authority, tlsFollows } from "./tunnel.js";
 import type { ConversationFacts, Detector, Direction, Handoff, ProbeResult, StreamSample } from "./types.js";
 

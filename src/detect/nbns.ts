@@ -16,7 +16,7 @@
  * workstation, <20> file server, <1d> master browser) and the RCODE names.
  */
 import { RCODE_NAMES } from "./dns.js";
-import { firstBytes } from "./fallback.js";
+import { firstBytes } from "./text.js";
 import type { ConversationFacts, Detector, ProbeResult, StreamSample } from "./types.js";
 
 export const NBNS_PORT = 137;

@@ -14,7 +14,7 @@
  *   CC variable part:  RDP_NEG_RSP (type 0x02 | flags | length 8 | selectedProtocol u32 LE) or
  *                      RDP_NEG_FAILURE (type 0x03 | flags | length 8 | failureCode u32 LE).
  */
-import { MAX_BANNER, asciiString, indexOfAscii, startsWithAscii, u16be, u16le, u32le } from "./fallback.js";
+import { MAX_BANNER, asciiString, indexOfAscii, startsWithAscii, u16be, u16le, u32le } from "./text.js";
 import { analyzeRdpUdp, probeRdpUdp } from "./rdp-udp.js";
 import type { ConversationFacts, Detector, Direction, Handoff, ProbeResult, StreamSample } from "./types.js";
 

@@ -17,7 +17,8 @@
  */
 import { dnsDetector } from "./dns.js";
 import { dtlsDetector } from "./dtls.js";
-import { fallbackDetectors, noneDetector, plaintextDetector, serverTextLine, unknownDetector } from "./fallback.js";
+import { fallbackDetectors, noneDetector, plaintextDetector, unknownDetector } from "./fallback.js";
+import { serverTextLine } from "./text.js";
 import { httpDetector } from "./http.js";
 import { nbnsDetector } from "./nbns.js";
 import { ntpDetector } from "./ntp.js";
@@ -192,4 +193,19 @@ export function detect(sample: StreamSample): ConversationFacts {
     facts.banner ??= serverTextLine(server.sample);
   }
   return facts;
+}
+
+/**
+ * The likely server ports the detectors declare (Zeek's likely_server_ports, from the analyzers'
+ * registered ports), for the flow layer's orientation and anyone else who needs "is this port a
+ * service": one set derived from `detectors`, instead of hand lists. A fresh set per call (the
+ * caller keeps it); it never changes during a run.
+ */
+export function detectorServerPorts(transport?: "tcp" | "udp"): ReadonlySet<number> {
+  const ports = new Set<number>();
+  for (const d of detectors) {
+    if (transport !== undefined && !d.transports.includes(transport)) continue;
+    for (const p of d.ports) ports.add(p);
+  }
+  return ports;
 }

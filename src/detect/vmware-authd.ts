@@ -8,7 +8,7 @@
  * strong content, so this detector is tried on every port, and it runs before the TLS detector:
  * the client's bytes alone (a ClientHello at offset 0) would otherwise make the conversation "tls".
  */
-import { MAX_BANNER, asciiString, indexOfAscii, isMostlyText, prefixState, readLine } from "./fallback.js";
+import { MAX_BANNER, asciiString, indexOfAscii, isMostlyText, prefixState, readLine } from "./text.js";
 import { probeTlsClient, probeTlsServer, startsWithRecord } from "./tls/index.js";
 import type { ConversationFacts, Detector, Handoff, StreamSample } from "./types.js";
 

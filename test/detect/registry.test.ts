@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { choose, detect, detectors } from "../../src/detect/registry.js";
+import { choose, detect, detectorServerPorts, detectors } from "../../src/detect/registry.js";
 import { sshDetector } from "../../src/detect/ssh.js";
 import type { Protocol } from "../../src/detect/types.js";
 import { authdBanner, clientHello, dnsQuery, dnsResponse, ntpV4Client, ntpV4Server, rdpConfirm, rdpRequest, serverHello, sshClient, sshServer } from "./fixtures.js";
@@ -77,5 +77,18 @@ describe("detector registry", () => {
     expect(f.protocol).toBe("ssh");
     expect(f.ssh).not.toBeNull();
     expect([f.tls, f.rdp, f.http, f.ntp, f.dns]).toEqual([null, null, null, null, null]);
+  });
+});
+
+describe("detectorServerPorts", () => {
+  it("is the union of the detectors' declared ports, per transport", () => {
+    const all = detectorServerPorts();
+    for (const d of detectors) for (const p of d.ports) expect(all.has(p), `${d.protocol} port ${p}`).toBe(true);
+    expect(all.size).toBe(new Set(detectors.flatMap((d) => [...d.ports])).size);
+    // 902 (vmware-authd) and 1080 (SOCKS) are TCP detectors' ports; 123 (NTP) is UDP only.
+    expect(detectorServerPorts("tcp").has(902)).toBe(true);
+    expect(detectorServerPorts("tcp").has(1080)).toBe(true);
+    expect(detectorServerPorts("tcp").has(123)).toBe(false);
+    expect(detectorServerPorts("udp").has(123)).toBe(true);
   });
 });
