@@ -4,7 +4,7 @@
  * §3 SNI, RFC 7301 ALPN, RFC 8422 §5.1 groups / point formats).
  */
 import type { Anomaly, Direction } from "../types.js";
-import { EXT_ALPN, EXT_EC_POINT_FORMATS, EXT_KEY_SHARE, EXT_KEY_SHARE_OLD, EXT_SERVER_NAME, EXT_SIGNATURE_ALGORITHMS, EXT_SUPPORTED_GROUPS, EXT_SUPPORTED_VERSIONS, HRR_RANDOM, IDENTITY, type OffsetMap, type ParsedClientHello, type ParsedServerHello, Sink, extensionName, isGrease, isPrintableHost, printable, u16 } from "./messages.js";
+import { emptyServerHello, EXT_ALPN, EXT_EC_POINT_FORMATS, EXT_KEY_SHARE, EXT_KEY_SHARE_OLD, EXT_SERVER_NAME, EXT_SIGNATURE_ALGORITHMS, EXT_SUPPORTED_GROUPS, EXT_SUPPORTED_VERSIONS, HRR_RANDOM, IDENTITY, type OffsetMap, type ParsedClientHello, type ParsedServerHello, Sink, extensionName, isGrease, isPrintableHost, printable, u16 } from "./messages.js";
 
 // ---------------------------------------------------------------------------------------------
 // Hello parsers. `b[from, to)` is the handshake message body (its 4-byte header is just before
@@ -272,19 +272,7 @@ function equalsAt(b: Uint8Array, p: number, x: Uint8Array): boolean {
  * compression method. A random equal to HRR_RANDOM makes it a HelloRetryRequest.
  */
 export function readServerHello(b: Uint8Array, from: number, to: number, at: OffsetMap, sink: Sink | null, dir: Direction): ParsedServerHello | null {
-  const h: ParsedServerHello = {
-    sslv2: false,
-    offset: at(from - 4),
-    legacyVersion: 0,
-    sessionIdLength: 0,
-    cipher: null,
-    compressionMethod: null,
-    extensions: [],
-    supportedVersion: null,
-    alpn: null,
-    keyShareGroup: null,
-    helloRetryRequest: false,
-  };
+  const h = emptyServerHello(at(from - 4), 0);
   const bad = (name: string, msg: string, x: number) => sink?.add(name, msg, dir, at(x));
   let p = from;
   if (to - p < 2 + 32) {

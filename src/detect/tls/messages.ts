@@ -59,6 +59,23 @@ export interface ParsedServerHello {
   helloRetryRequest: boolean;
 }
 
+/** A TLS ServerHello at `offset` with `legacyVersion` and nothing else read yet. */
+export function emptyServerHello(offset: number, legacyVersion: number): ParsedServerHello {
+  return {
+    sslv2: false,
+    offset,
+    legacyVersion,
+    sessionIdLength: 0,
+    cipher: null,
+    compressionMethod: null,
+    extensions: [],
+    supportedVersion: null,
+    alpn: null,
+    keyShareGroup: null,
+    helloRetryRequest: false,
+  };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Names
 // ---------------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import type { Direction, TlsTruncation } from "../types.js";
 import { readCertificates, type CertificateCache, type Certificates } from "./certificate.js";
 import { readClientHello, readServerHello } from "./hello.js";
 import { parseSslv2ClientHello, parseSslv2ServerHello, sslv2Length } from "./sslv2.js";
-import { CT_ALERT, CT_APPLICATION_DATA, CT_CHANGE_CIPHER_SPEC, CT_HANDSHAKE, CT_HEARTBEAT, ENCRYPTED_ALERT, HT_CERTIFICATE, HT_CLIENT_HELLO, HT_HELLO_RETRY_REQUEST_DRAFT, HT_SERVER_HELLO, MAX_ALERTS, MAX_CHAIN, MAX_HANDSHAKE_MESSAGE, MAX_RECORDS, MAX_RECORD_LENGTH, type OffsetMap, type ParsedClientHello, type ParsedServerHello, Sink, alertDescriptionName, u16, u24 } from "./messages.js";
+import { emptyServerHello, CT_ALERT, CT_APPLICATION_DATA, CT_CHANGE_CIPHER_SPEC, CT_HANDSHAKE, CT_HEARTBEAT, ENCRYPTED_ALERT, HT_CERTIFICATE, HT_CLIENT_HELLO, HT_HELLO_RETRY_REQUEST_DRAFT, HT_SERVER_HELLO, MAX_ALERTS, MAX_CHAIN, MAX_HANDSHAKE_MESSAGE, MAX_RECORDS, MAX_RECORD_LENGTH, type OffsetMap, type ParsedClientHello, type ParsedServerHello, Sink, alertDescriptionName, u16, u24 } from "./messages.js";
 
 // ---------------------------------------------------------------------------------------------
 // Record walking and handshake reassembly (one side)
@@ -298,19 +298,9 @@ export function walkSide(b: Uint8Array, start: number, opt: SideOptions, sink: S
 
 /** Draft TLS 1.3 HelloRetryRequest (type 6, drafts ≤ 21): server_version(2) [cipher_suite(2)] extensions. */
 function parseServerHelloDraftHrr(b: Uint8Array, from: number, _to: number, offset: number): ParsedServerHello {
-  return {
-    sslv2: false,
-    offset,
-    legacyVersion: u16(b, from),
-    sessionIdLength: 0,
-    cipher: null,
-    compressionMethod: null,
-    extensions: [],
-    supportedVersion: null,
-    alpn: null,
-    keyShareGroup: null,
-    helloRetryRequest: true,
-  };
+  const h = emptyServerHello(offset, u16(b, from));
+  h.helloRetryRequest = true;
+  return h;
 }
 
 /** TLS ≤ 1.2 Certificate: certificate_list<0..2^24-1>, each ASN.1Cert<1..2^24-1>; leaf first. */

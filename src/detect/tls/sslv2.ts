@@ -4,7 +4,7 @@
  */
 import type { Direction } from "../types.js";
 import { emptyClientHello } from "./hello.js";
-import { type ParsedClientHello, type ParsedServerHello, Sink, u16 } from "./messages.js";
+import { emptyServerHello, type ParsedClientHello, type ParsedServerHello, Sink, u16 } from "./messages.js";
 
 // ---------------------------------------------------------------------------------------------
 // SSL 2.0 (draft-hickman-netscape-ssl-00). Record header: when the high bit of the first byte is
@@ -64,19 +64,8 @@ export function parseSslv2ServerHello(b: Uint8Array, p: number, end: number, sin
     sink?.add("tls_sslv2_bad_length", `SSL 2.0 SERVER-HELLO record of ${len} bytes (${end - p} captured) is too short or cut`, dir, rec);
     return null;
   }
-  const hello: ParsedServerHello = {
-    sslv2: true,
-    offset: rec,
-    legacyVersion: u16(b, p + 3),
-    sessionIdLength: 0,
-    cipher: null,
-    compressionMethod: null,
-    extensions: [],
-    supportedVersion: null,
-    alpn: null,
-    keyShareGroup: null,
-    helloRetryRequest: false,
-  };
+  const hello = emptyServerHello(rec, u16(b, p + 3));
+  hello.sslv2 = true;
   const certLen = u16(b, p + 5);
   const cs = u16(b, p + 7);
   const cid = u16(b, p + 9);
