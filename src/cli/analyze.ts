@@ -1,28 +1,20 @@
-import { renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+/**
+ * `phoenix-netcheck analyze` and the options every report command shares: this file parses them
+ * and calls the pipeline (src/pipeline/run.ts), which judges, builds, renders and writes.
+ */
+import { statSync } from "node:fs";
 import path from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
-import { analyzeFiles } from "../analyze.js";
-import { compileFilter } from "../decode/filter.js";
-import { SEVERITY_RANK, type Severity } from "../policy/check.js";
-import { evaluate } from "../policy/evaluate.js";
-import { builtinMatrix, loadMatrixFile, roleNames, type Matrix } from "../policy/matrix.js";
-import { MARKING_NAMER, PLAIN_NAMER, type Namer } from "../policy/namer.js";
-import { loadRolesFile, parseRoleArgs, RoleMap } from "../policy/roles.js";
-import { renderHtml } from "../report/html.js";
-import { renderJson } from "../report/json.js";
-import { renderMarkdown } from "../report/markdown.js";
-import { buildReport, captureInfos, captureSeconds, type Report } from "../report/record.js";
-import { addEvidence, checkEvidenceDestination } from "../report/evidence.js";
-import { type RedactionEntry, redactReportWithMap } from "../report/redact.js";
-import { renderTable } from "../report/table.js";
-import { openOutput, REPORT_EXTENSIONS, type OutputFile } from "./output.js";
+import { checkEvidenceDestination } from "../report/evidence.js";
+import type { Analysis } from "../report/record.js";
 import { terminalSafe } from "../report/sanitize.js";
 import { FIRST_SCREEN_SECTIONS, REPORT_SECTIONS, type ReportSection } from "../report/summary-text.js";
+import { analyzeInputs, finishReport, namerFor, policyFilter, policyInputs, type FailOn, type Format, type RenderChoice, type ReportTail } from "../pipeline/run.js";
+import { openOutput, REPORT_EXTENSIONS, type OutputFile } from "./output.js";
 import { Progress } from "./progress.js";
-import { VERSION } from "./version.js";
 
-export const FORMATS = ["table", "json", "markdown", "html"] as const;
-export type Format = (typeof FORMATS)[number];
+export const FORMATS = ["table", "json", "markdown", "html"] as const satisfies readonly Format[];
+export type { Format };
 
 /** The options every report command (analyze, capture) shares. */
 export interface ReportCliOptions {
@@ -31,7 +23,7 @@ export interface ReportCliOptions {
   matrix?: string;
   role: string[];
   roles?: string;
-  failOn: "error" | "warning" | "info" | "none";
+  failOn: FailOn;
   redact?: boolean;
   /** --redact-key FILE: the pseudonym → original table, written apart from the report (implies --redact). */
   redactKey?: string;
@@ -107,25 +99,6 @@ export function tableWidth(toTerminal: boolean, columns: number | undefined, env
   return 120;
 }
 
-/** The matrix and roles the options ask for; throws MatrixError / RoleError (exit 2). */
-export function policyInputs(o: { matrix?: string; role: string[]; roles?: string }): { matrix: Matrix; roles: RoleMap } {
-  const matrix = o.matrix ? loadMatrixFile(o.matrix) : builtinMatrix();
-  const known = roleNames(matrix);
-  const entries = [...(o.roles ? loadRolesFile(o.roles, known) : []), ...parseRoleArgs(o.role, known)];
-  return { matrix, roles: new RoleMap(entries) };
-}
-
-/** 0 pass; 1 a finding at or above --fail-on; the caller maps errors to 2. */
-/** docs/findings.md: 3 when the capture cannot support a verdict (whatever --fail-on says), else 1 for findings at or above --fail-on, else 0. */
-export const EXIT_INCONCLUSIVE = 3;
-
-export function exitCodeFor(report: Report, failOn: ReportCliOptions["failOn"]): number {
-  if (report.summary.verdict === "inconclusive") return EXIT_INCONCLUSIVE;
-  if (failOn === "none") return 0;
-  const bar = SEVERITY_RANK[failOn as Severity];
-  return report.findings.some((f) => SEVERITY_RANK[f.severity] >= bar) ? 1 : 0;
-}
-
 /** --format, else the output file's extension, else table on a terminal and JSON in a pipe. */
 export function resolveFormat(o: { format?: Format; output?: string }, stdoutIsTty: boolean): Format {
   if (o.format) return o.format;
@@ -154,66 +127,38 @@ export function openReportOutput(o: { output?: string; format?: Format; force?: 
   });
 }
 
-export interface WriteIo {
-  stdout?: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
-  env?: NodeJS.ProcessEnv;
-  /** The -o file opened (and checked) by openReportOutput before the analysis; opened here if not given. */
-  out?: OutputFile | null;
-  /** The exit code the run ends with if it is not the findings' one (capture: 2 when it broke off). */
-  code?: number;
-}
-
 /**
- * Render and write a report as the options say; returns the exit code (0 or 1, or io.code). Throws
- * OutputError (exit 2) when the -o file cannot be written; the file is then left as it was.
+ * How the report is rendered, from the options and where it goes: the format (resolveFormat),
+ * and for the table the width (tableWidth), colour (--color; NO_COLOR, no-color.org: any
+ * non-empty value turns colour off unless asked for) and sections (--sections, -v).
  */
-export function writeReport(report: Report, matrix: Matrix, o: ReportCliOptions, io: WriteIo = {}): number {
-  const stdout = io.stdout ?? process.stdout;
-  const env = io.env ?? process.env;
-  const out = io.out !== undefined ? io.out : openReportOutput(o, []);
+export function renderChoice(
+  o: Pick<ReportCliOptions, "format" | "output" | "color" | "sections" | "verbose">,
+  out: OutputFile | null,
+  stdout: { isTTY?: boolean; columns?: number } = process.stdout,
+  env: NodeJS.ProcessEnv = process.env,
+): RenderChoice {
   const toTerminal = out === null && stdout.isTTY === true;
-  const format = resolveFormat(o, toTerminal);
-  let shown = report;
-  if (o.redact || o.redactKey) {
-    const { report: red, map } = redactReportWithMap(report);
-    shown = red;
-    if (o.redactKey) writeRedactionKey(o.redactKey, map, o.output ?? null);
-  }
-  let text: string;
-  switch (format) {
-    case "json":
-      text = renderJson(shown);
-      break;
-    case "markdown":
-      text = renderMarkdown(shown, matrix.rows);
-      break;
-    case "html":
-      text = renderHtml(shown, { matrixRows: matrix.rows });
-      break;
-    default: {
-      // NO_COLOR (no-color.org): any non-empty value turns colour off unless asked for.
-      const color = o.color === "always" || (o.color === "auto" && toTerminal && !env.NO_COLOR);
-      const width = tableWidth(toTerminal, stdout.columns, env);
-      const sections = o.sections ?? (o.verbose ? undefined : FIRST_SCREEN_SECTIONS);
-      text = renderTable(shown, { width, color, sections }, matrix.rows);
-    }
-  }
-  const code = io.code ?? exitCodeFor(report, o.failOn);
-  if (out !== null) {
-    out.write(text);
-    out.commit();
-  } else {
-    // A reader that closes the pipe early (`| head`) ends the process from main.ts's EPIPE
-    // handler, which exits with process.exitCode: set it first, so the findings' code is kept.
-    if (stdout === process.stdout) process.exitCode = code;
-    stdout.write(text);
-  }
-  return code;
+  return {
+    format: resolveFormat(o, toTerminal),
+    width: tableWidth(toTerminal, stdout.columns, env),
+    color: o.color === "always" || (o.color === "auto" && toTerminal && !env.NO_COLOR),
+    sections: o.sections ?? (o.verbose ? undefined : FIRST_SCREEN_SECTIONS),
+  };
 }
 
-/** The namer the policy writes its sentences with: marks for --redact (and --redact-key), else plain values. */
-export function namerFor(o: { redact?: boolean; redactKey?: string }): Namer {
-  return o.redact || o.redactKey ? MARKING_NAMER : PLAIN_NAMER;
+/** The parts of the pipeline's tail the report options decide. */
+export function tailOptions(o: ReportCliOptions, out: OutputFile | null, stdout?: NodeJS.WritableStream & { isTTY?: boolean; columns?: number }): Pick<ReportTail, "render" | "failOn" | "redact" | "redactKey" | "reportName" | "out" | "quiet" | "stdout"> {
+  return {
+    render: renderChoice(o, out, stdout),
+    failOn: o.failOn,
+    redact: o.redact,
+    redactKey: o.redactKey,
+    reportName: o.output ?? null,
+    out,
+    quiet: o.quiet,
+    ...(stdout ? { stdout } : {}),
+  };
 }
 
 /** Device and inode of an existing file, or null. */
@@ -243,83 +188,6 @@ export function checkRedactKeyPath(key: string | undefined, inputs: readonly str
   if (id !== null && !force) throw new Error(`--redact-key ${key} exists: give --force to replace it, or another name`);
 }
 
-/** The redaction key file: JSON, written beside and then renamed over FILE, readable by its owner only. */
-export function writeRedactionKey(file: string, map: readonly RedactionEntry[], report: string | null): void {
-  const key = {
-    schema: "phoenix-netcheck.redaction-key/v1",
-    note: "The originals behind the pseudonyms of one redacted report. Keep this file; never attach it to the ticket.",
-    report: report === null ? null : path.basename(report),
-    entries: map.map((e) => ({ pseudonym: e.pseudonym, kind: e.kind, original: e.original })),
-  };
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
-  try {
-    writeFileSync(tmp, JSON.stringify(key, null, 2) + "\n", { mode: 0o600, flag: "wx" });
-    renameSync(tmp, file);
-  } catch (e) {
-    try {
-      unlinkSync(tmp);
-    } catch {
-      // nothing was written
-    }
-    throw e;
-  }
-}
-
-/** The whole pipeline for a list of files: read, decode, rebuild, detect, check, report. */
-export async function reportFor(
-  files: string[],
-  o: AnalyzeInputs = {},
-): Promise<Report> {
-  return (await analyzeToReport(files, o)).report;
-}
-
-export interface AnalyzeInputs {
-  matrix?: string;
-  role?: string[];
-  roles?: string;
-  reassemblyBytes?: number;
-  maxConversations?: number;
-  filter?: string;
-  resync?: boolean;
-  onProgress?: Progress;
-  /** Aborting stops the reading; the report covers what was read (captures[].interrupted). */
-  signal?: AbortSignal;
-  /** Write the policy's sentences with marks, for redaction (namerFor). */
-  redact?: boolean;
-  /** How each file is named in the report, when not as given (the goldens show repository-relative paths). */
-  labels?: string[];
-}
-
-async function analyzeToReport(files: string[], o: AnalyzeInputs): Promise<{ report: Report; matrix: Matrix }> {
-  const { matrix, roles } = policyInputs({ matrix: o.matrix, role: o.role ?? [], roles: o.roles });
-  const filter = o.filter ? compileFilter(o.filter) : undefined;
-  const progress = o.onProgress;
-  const analysis = await analyzeFiles(files, {
-    flow: {
-      ...(o.reassemblyBytes ? { reassemblyCap: o.reassemblyBytes } : {}),
-      ...(o.maxConversations ? { maxConversations: o.maxConversations } : {}),
-    },
-    filter,
-    resync: o.resync ?? false,
-    signal: o.signal,
-    onProgress: progress ? (file, read, size, packets) => progress.update(file, read, size, packets) : undefined,
-  });
-  progress?.done();
-  o.labels?.forEach((label, i) => {
-    if (analysis.captures[i]) analysis.captures[i].summary.file = label;
-  });
-  const policy = evaluate({
-    conversations: analysis.conversations,
-    captures: captureInfos(analysis),
-    matrix,
-    roles,
-    captureSeconds: captureSeconds(analysis),
-    filter: filter && o.filter ? { text: o.filter, accepts: filter } : null,
-    namer: namerFor(o),
-  });
-  return { report: buildReport(analysis, policy, matrix, VERSION, o.filter ?? null), matrix };
-}
-
 /** `phoenix-netcheck analyze`: returns the process exit code. */
 export async function runAnalyze(files: string[], o: AnalyzeCliOptions): Promise<number> {
   checkRedactKeyPath(o.redactKey, files, o.output, o.force === true);
@@ -339,12 +207,16 @@ export async function runAnalyze(files: string[], o: AnalyzeCliOptions): Promise
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
-  let analyzed: { report: Report; matrix: Matrix };
   let out: OutputFile | null = null;
+  let analysis: Analysis;
+  let t: ReportTail;
   try {
     // The destination first: a name that cannot be written must not cost the analysis.
     out = openReportOutput(o, files);
-    analyzed = await analyzeToReport(files, { ...o, redact: o.redact || o.redactKey !== undefined, onProgress: progress, signal: ac.signal });
+    const { matrix, roles } = policyInputs({ matrix: o.matrix, role: o.role ?? [], roles: o.roles });
+    const filter = policyFilter(o.filter);
+    analysis = await analyzeInputs(files, { ...o, onProgress: progress, signal: ac.signal }, filter);
+    t = { ...tailOptions(o, out), matrix, roles, filter, namer: namerFor(o) };
   } catch (e) {
     out?.discard();
     throw e;
@@ -352,27 +224,22 @@ export async function runAnalyze(files: string[], o: AnalyzeCliOptions): Promise
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
   }
-  const { matrix } = analyzed;
   // --evidence: the frames behind the findings, read again from the inputs (not after Ctrl-C: the
   // report is partial and the user asked to stop).
-  const ev =
-    o.evidence && !ac.signal.aborted
-      ? await addEvidence(analyzed.report, o.evidence, {
-          sources: files, reportFile: o.output ?? null, filter: o.filter ? compileFilter(o.filter) : null, resync: o.resync,
-          application: `phoenix-netcheck ${VERSION}`, redact: o.redact, quiet: o.quiet, stderr: process.stderr,
-        })
-      : { report: analyzed.report, error: null };
   if (o.evidence && ac.signal.aborted && !o.quiet) process.stderr.write(`phoenix-netcheck: no evidence file written: the analysis was interrupted\n`);
-  const report = ev.report;
-  if (!o.quiet) {
-    for (const c of report.captures) {
-      for (const e of c.errors.filter((x) => x.fatal)) process.stderr.write(`phoenix-netcheck: ${terminalSafe(c.file)}: ${terminalSafe(e.message)} (the report covers what was read before)\n`);
-      if (c.interrupted) process.stderr.write(`phoenix-netcheck: ${terminalSafe(c.file)}: read up to frame ${c.frames} when stopped; the report is partial\n`);
-    }
-    const notRead = files.slice(report.captures.length);
-    if (notRead.length > 0) process.stderr.write(`phoenix-netcheck: not read: ${notRead.map(terminalSafe).join(", ")}\n`);
-  }
-  const code = writeReport(report, matrix, o, { out, ...(ev.error !== null ? { code: 2 } : {}) });
+  const code = await finishReport(analysis, {
+    ...t,
+    evidence: o.evidence && !ac.signal.aborted ? { file: o.evidence, sources: files, filter: t.filter?.accepts ?? null, resync: o.resync } : null,
+    beforeWrite: (report) => {
+      if (o.quiet) return;
+      for (const c of report.captures) {
+        for (const e of c.errors.filter((x) => x.fatal)) process.stderr.write(`phoenix-netcheck: ${terminalSafe(c.file)}: ${terminalSafe(e.message)} (the report covers what was read before)\n`);
+        if (c.interrupted) process.stderr.write(`phoenix-netcheck: ${terminalSafe(c.file)}: read up to frame ${c.frames} when stopped; the report is partial\n`);
+      }
+      const notRead = files.slice(report.captures.length);
+      if (notRead.length > 0) process.stderr.write(`phoenix-netcheck: not read: ${notRead.map(terminalSafe).join(", ")}\n`);
+    },
+  });
   if (ac.signal.aborted) {
     // A read left waiting on a pipe or FIFO would keep the process alive: the report is out, end.
     setImmediate(() => process.exit(typeof process.exitCode === "number" ? process.exitCode : code));

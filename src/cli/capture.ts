@@ -5,7 +5,6 @@
  */
 import type { Command } from "commander";
 import { InvalidArgumentError, Option } from "commander";
-import { CaptureAnalysis, type Analysis } from "../analyze.js";
 import {
   captureLive,
   DEFAULT_BUFFER_SIZE,
@@ -19,16 +18,16 @@ import {
   type LiveProgress,
   type LiveSummary,
 } from "../capture/live.js";
-import { DEFAULT_FLOW_OPTIONS } from "../flow/table.js";
-import { evaluate } from "../policy/evaluate.js";
-import { type Namer, PLAIN_NAMER } from "../policy/namer.js";
-import { RoleMap } from "../policy/roles.js";
-import { addEvidence, liveEvidenceSource, type LiveEvidenceSource } from "../report/evidence.js";
-import { buildReport, captureInfos, captureSeconds, type Report } from "../report/record.js";
+import { DEFAULT_FLOW_OPTIONS } from "../flow/index.js";
+import type { Matrix } from "../policy/matrix.js";
+import type { RoleMap } from "../policy/roles.js";
+import { liveEvidenceSource, type LiveEvidenceSource } from "../report/evidence.js";
 import { jsonSafe, terminalSafe } from "../report/sanitize.js";
-import { checkRedactKeyPath, namerFor, openReportOutput, policyInputs, writeReport, type Format } from "./analyze.js";
+import { CaptureAnalysis } from "../pipeline/capture-analysis.js";
+import { finishReport, findingsSoFar as findingsSoFarOf, namerFor, policyInputs } from "../pipeline/run.js";
+import { VERSION } from "../pipeline/version.js";
+import { addReportOptions, checkRedactKeyPath, openReportOutput, positiveInt, tailOptions, type Format, type ReportCliOptions } from "./analyze.js";
 import { CAPTURE_EXTENSIONS, openOutput, type OutputFile } from "./output.js";
-import { VERSION } from "./version.js";
 
 export interface CaptureCliOptions {
   interface?: string;
@@ -70,12 +69,6 @@ export interface CaptureIo {
   onStarted?: () => void;
 }
 
-function positiveInt(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`expected a positive whole number, got "${v}"`);
-  return n;
-}
-
 function durationArg(v: string): number {
   const ms = parseDuration(v);
   if (ms === null) throw new InvalidArgumentError(`expected a duration such as 90s, 10m, 1h or 1h30m, got "${v}"`);
@@ -88,8 +81,8 @@ function sizeArg(v: string): number {
   return n;
 }
 
-/** Adds `capture` to the program; `addReportOptions` adds the options every report command shares. */
-export function registerCaptureCommand(program: Command, addReportOptions: (cmd: Command) => Command): void {
+/** Adds `capture` to the program, with the options every report command shares (addReportOptions). */
+export function registerCaptureCommand(program: Command): void {
   const cmd = program
     .command("capture")
     .description("capture live on the proxy's interface, analyze while capturing, write the evidence pcapng, and report when stopped (Ctrl-C, --duration or --count)")
@@ -173,7 +166,7 @@ export async function runCapture(o: CaptureCliOptions, io: CaptureIo = {}): Prom
   const ev = o.evidence ? liveEvidenceSource(o.evidence, o.write ?? null, o.output ?? null, o.force === true) : null;
   const { matrix, roles } = policyInputs({ matrix: o.matrix, role: o.role ?? [], roles: o.roles });
   checkRedactKeyPath(o.redactKey, o.write ? [o.write] : [], o.output, o.force === true);
-  const reportOpts = {
+  const reportOpts: ReportCliOptions = {
     format: o.format as Format | undefined,
     output: o.output,
     role: o.role ?? [],
@@ -183,7 +176,8 @@ export async function runCapture(o: CaptureCliOptions, io: CaptureIo = {}): Prom
     color: o.color ?? "auto",
     reassemblyBytes: o.reassemblyBytes ?? 16384,
     force: o.force,
-  } as const;
+    quiet: o.quiet,
+  };
   let pcapOut: OutputFile | null = null;
   let out: OutputFile | null = null;
   try {
@@ -207,9 +201,9 @@ export async function runCapture(o: CaptureCliOptions, io: CaptureIo = {}): Prom
 async function captureAndReport(
   o: CaptureCliOptions,
   io: CaptureIo,
-  matrix: ReturnType<typeof policyInputs>["matrix"],
+  matrix: Matrix,
   roles: RoleMap,
-  reportOpts: Parameters<typeof writeReport>[2],
+  reportOpts: ReportCliOptions,
   pcapOut: OutputFile | null,
   ev: LiveEvidenceSource | null,
   out: OutputFile | null,
@@ -246,14 +240,7 @@ async function captureAndReport(
         if (now - lastPolicy >= Math.max(1000, policyCost * 20)) {
           lastPolicy = now;
           const t0 = Date.now();
-          const res = evaluate({
-            conversations: ca.table.conversations,
-            captures: [],
-            matrix,
-            roles: new RoleMap(roles.explicit),
-            captureSeconds: p.elapsedMs / 1000,
-          });
-          findingsSoFar = res.findings.filter((f) => f.code !== "missing-expected" && f.severity !== "info").length;
+          findingsSoFar = findingsSoFarOf(ca.viewsSoFar(), matrix, roles, p.elapsedMs / 1000);
           policyCost = Date.now() - t0;
         }
         stderr.write(`\r\x1b[K${liveStatusLine(p, ca.table.conversations.length, findingsSoFar)}`);
@@ -303,38 +290,33 @@ async function captureAndReport(
     stderr.write(`phoenix-netcheck: ${terminalSafe((e as Error).message)}\n`);
   }
   if (ev !== null) summary = ev.untemp(summary);
-  let report = liveReport(ca, summary, matrix, roles, namerFor(o));
+  const result = ca.finish(summary);
   if (!o.quiet) {
     stderr.write(terminalSafe(stopLine(summary.live)) + "\n");
     for (const e of summary.errors) {
       stderr.write(`phoenix-netcheck: ${terminalSafe(e.message)}${e.fatal ? " (the report covers what was captured before)" : ""}\n`);
     }
   }
-  // --evidence: the frames behind the findings, read back from the -w file (or the temporary pcapng).
-  let evidenceError: string | null = null;
-  if (ev !== null && !evidenceFailed) {
-    const r = await addEvidence(report, o.evidence!, {
-      sources: [ev.source], names: [ev.name], reportFile: o.output ?? null,
-      application: `phoenix-netcheck ${VERSION}`, redact: o.redact, quiet: o.quiet, stderr,
-    });
-    report = r.report;
-    evidenceError = r.error;
-    // Without -w the temporary pcapng is the only copy of the packets: kept when the evidence failed.
-    if (r.error === null) ev.cleanup();
-    else if (ev.source !== o.write) stderr.write(`phoenix-netcheck: the whole capture is kept in ${ev.source}\n`);
-  }
   // A capture that broke off (interface gone, engine failed) or whose evidence could not be
   // written did not do its job: exit 2, with the report of what it captured written all the same.
-  const brokeOff = evidenceFailed || evidenceError !== null || summary.errors.some((e) => e.fatal);
-  return writeReport(report, matrix, reportOpts, { stdout, out, ...(brokeOff ? { code: 2 } : {}) });
-}
-
-/** The analysis of one live capture as a report, with `captures[0].live`. */
-export function liveReport(ca: CaptureAnalysis, summary: LiveSummary, matrix: ReturnType<typeof policyInputs>["matrix"], roles: RoleMap, namer: Namer = PLAIN_NAMER): Report {
-  const result = ca.finish(summary);
-  const analysis: Analysis = { captures: [result], conversations: ca.table.conversations };
-  const policy = evaluate({ conversations: analysis.conversations, captures: captureInfos(analysis), matrix, roles, captureSeconds: captureSeconds(analysis), namer });
-  return buildReport(analysis, policy, matrix, VERSION);
+  return finishReport(
+    { captures: [result], conversations: ca.conversations },
+    {
+      ...tailOptions(reportOpts, out, stdout),
+      matrix,
+      roles,
+      namer: namerFor(o),
+      stderr,
+      failed: evidenceFailed || summary.errors.some((e) => e.fatal),
+      // --evidence: the frames behind the findings, read back from the -w file (or the temporary pcapng).
+      evidence: ev !== null && !evidenceFailed ? { file: o.evidence!, sources: [ev.source], names: [ev.name] } : null,
+      afterEvidence: (error) => {
+        // Without -w the temporary pcapng is the only copy of the packets: kept when the evidence failed.
+        if (error === null) ev!.cleanup();
+        else if (ev!.source !== o.write) stderr.write(`phoenix-netcheck: the whole capture is kept in ${ev!.source}\n`);
+      },
+    },
+  );
 }
 
 /** One line on stderr when the capture stops: why, how many, drops, the file. */

@@ -4,12 +4,14 @@
  * above --fail-on, 2 the tool could not do its job (bad arguments, unreadable or non-capture file).
  */
 import { Command, CommanderError, Option } from "commander";
-import { DEFAULT_MAX_CONVERSATIONS } from "../flow/table.js";
-import { addReportOptions, policyInputs, positiveInt, runAnalyze, tableWidth, type AnalyzeCliOptions } from "./analyze.js";
+import { DEFAULT_MAX_CONVERSATIONS } from "../flow/index.js";
+import { policyInputs } from "../pipeline/run.js";
+import { VERSION } from "../pipeline/version.js";
+import { addReportOptions, positiveInt, runAnalyze, tableWidth, type AnalyzeCliOptions } from "./analyze.js";
 import { registerCaptureCommand } from "./capture.js";
+import { registerProbeCommand } from "./probe.js";
 import { renderMatrixTable } from "./matrix.js";
 import { terminalSafe } from "../report/sanitize.js";
-import { VERSION } from "./version.js";
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -68,7 +70,8 @@ Examples:
       process.exitCode = await runAnalyze(files, opts);
     });
 
-  registerCaptureCommand(program, addReportOptions);
+  registerCaptureCommand(program);
+  registerProbeCommand(program);
 
   program
     .command("matrix")

@@ -1,6 +1,6 @@
 /**
  * `--filter`: a subset of the pcap-filter(7) language, applied to decoded packets before
- * analysis (src/analyze.ts, AnalyzeOptions.filter). Live capture hands the same text to libpcap
+ * analysis (src/pipeline/run.ts, AnalyzeOptions.filter). Live capture hands the same text to libpcap
  * unchanged, so the subset is chosen to mean the same thing in both places: every expression
  * accepted here is valid pcap-filter syntax with the same meaning (one deliberate extension: ICMP
  * errors, below), and everything else is refused with the column of the mistake.

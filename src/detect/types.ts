@@ -28,44 +28,15 @@ export type Protocol =
 /** A probe's answer (Suricata: ALPROTO found / need more data / ALPROTO_FAILED). */
 export type ProbeResult = "match" | "more" | "no";
 
-export type Direction = "client" | "server";
+import type { Direction, StreamSample as FlowSample } from "../flow/sample.js";
 
-/** One UDP datagram's payload (or the first bytes of it), in capture order. */
-export interface Datagram {
-  fromClient: boolean;
-  /** 1-based frame number it came in. */
-  frame: number;
-  data: Uint8Array;
-}
+export type { Datagram, Direction } from "../flow/sample.js";
 
-/** What a detector is shown of one conversation. Buffers are read-only to detectors. */
-export interface StreamSample {
-  transport: "tcp" | "udp";
-  clientPort: number;
-  serverPort: number;
-  /** TCP: the first bytes of in-order payload the client sent (bounded, default 16 KiB). */
-  client: Uint8Array;
-  /** TCP: the first bytes of in-order payload the server sent. */
-  server: Uint8Array;
-  /** TCP: true when no more bytes can come that way (closed, cap reached, gap, end of capture). */
-  clientDone: boolean;
-  serverDone: boolean;
-  /** TCP: true when `client`/`server` stops because a segment was missing (capture loss). */
-  clientGap: boolean;
-  serverGap: boolean;
-  /**
-   * TCP: true when that side's SYN was not captured (the capture began mid-connection), so its
-   * bytes may start anywhere in its stream, even inside a record. Always false for UDP.
-   */
-  clientStartMissing: boolean;
-  serverStartMissing: boolean;
-  /** Who sent the first payload byte; null when neither did. */
-  firstSpeaker: Direction | null;
-  /** UDP: the first datagrams both ways (bounded count and size). Empty for TCP. */
-  datagrams: Datagram[];
-  /** The analysis's cache of parsed certificates (absent: every certificate is parsed afresh). */
-  certificates?: CertificateCache;
-}
+/**
+ * What a detector is shown of one conversation: flow's sample (src/flow/sample.ts), plus the
+ * analysis's cache of parsed certificates (absent: every certificate is parsed afresh).
+ */
+export type StreamSample = FlowSample & { certificates?: CertificateCache };
 
 /** Something wrong inside a detected protocol, recorded instead of thrown. */
 export interface Anomaly {

@@ -1,10 +1,11 @@
 /**
  * One TCP or UDP conversation as the flow table keeps it while reading. This is the internal,
- * mutable form; src/report/record.ts turns it into the documented record every reporter renders.
+ * mutable form: flow knows nothing of what the detectors found in it. The pipeline freezes it,
+ * with the detectors' facts, into the read-only view policy and report read (src/policy/view.ts).
  */
-import type { ConversationFacts, Datagram } from "../detect/types.js";
 import type { ClientBy } from "./orientation.js";
-import { udpState, type TcpTracker } from "./tcp-state.js";
+import type { Datagram } from "./sample.js";
+import { udpHistory, udpState, type TcpTracker } from "./tcp/index.js";
 
 export type Transport = "tcp" | "udp";
 
@@ -53,8 +54,6 @@ export class Conversation {
   icmpCount = 0;
   /** Frame numbers of the ICMP errors (the first few). */
   readonly icmpFrames: number[] = [];
-  /** What the detectors found; set when the conversation is finalized. */
-  facts: ConversationFacts | null = null;
   /**
    * The link-layer source address each side's first packet came from (Ethernet only; *MacSeen
    * false otherwise). The capture point's own addresses (IPv4, IPv6, VLAN sub-interfaces) share
@@ -68,6 +67,7 @@ export class Conversation {
   vlan = -1;
   /** Packets whose payload the capture's snap length cut (caplen < length on the wire). */
   truncatedPackets = 0;
+  // ---- the table's plumbing (intrusive links: no allocation per packet, see src/flow/table.ts) ----
   /** Symmetric flow hash and the next conversation in the same hash bucket (flow table chaining). */
   hash = 0;
   nextInBucket: Conversation | null = null;
@@ -84,12 +84,10 @@ export class Conversation {
   retired = false;
   /** Bytes this conversation holds for detection, as counted in the run's FlowBudget. */
   chargedBytes = 0;
-  /** Set on an aggregate: many conversations folded into this one entry (see FlowTable, docs/performance.md). */
-  aggregate: AggregateInfo | null = null;
 
   /**
    * Back to the state of `new Conversation()`, keeping its arrays (the flow table reuses the
-   * conversations it folds into aggregates). `tcp` is set to null: the caller recycles it.
+   * conversations that leave it unlisted). `tcp` is set to null: the caller recycles it.
    */
   reset(): void {
     this.id = 0;
@@ -122,7 +120,6 @@ export class Conversation {
     this.icmpCode = -1;
     this.icmpCount = 0;
     this.icmpFrames.length = 0;
-    this.facts = null;
     this.clientMac.fill(0);
     this.serverMac.fill(0);
     this.clientMacSeen = false;
@@ -137,30 +134,19 @@ export class Conversation {
     this.inTable = false;
     this.listed = true;
     this.retired = false;
-    this.aggregate = null;
     this.chargedBytes = 0;
   }
 }
 
-/** What an aggregate entry stands for. */
-export interface AggregateInfo {
-  /** How many conversations were folded into it. */
-  conversations: number;
-  /** Their Zeek conn_state (all the same: it is part of the key) and the first one's history. */
-  state: string;
-  history: string;
-  /**
-   * What the members share: "port" (same client, server and server port), "hosts" (same client and
-   * server, any port), "client" (same client), "all" (only transport, state and protocol).
-   */
-  level: "port" | "hosts" | "client" | "all";
-  /** Lowest and highest server port among the members. */
-  serverPortLow: number;
-  serverPortHigh: number;
+/**
+ * Zeek conn_state of a conversation: the TCP tracker's, or Zeek's UDP rule. Computed once per
+ * conversation, when the pipeline freezes its view (src/policy/view.ts); everyone reads that.
+ */
+export function connState(c: Conversation): string {
+  return c.tcp !== null ? c.tcp.state : udpState(c.packetsClient, c.packetsServer);
 }
 
-/** Zeek conn_state of a conversation: the TCP tracker's, or Zeek's UDP rule. */
-export function connState(c: Conversation): string {
-  if (c.aggregate !== null) return c.aggregate.state;
-  return c.tcp !== null ? c.tcp.state : udpState(c.packetsClient, c.packetsServer);
+/** Zeek history of a conversation: the TCP tracker's letters, or the UDP ones (docs/tcp-state.md). */
+export function connHistory(c: Conversation): string {
+  return c.tcp !== null ? c.tcp.history : udpHistory(c.packetsClient > 0, c.packetsServer > 0, c.firstFromServer);
 }

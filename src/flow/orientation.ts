@@ -14,7 +14,9 @@
  *       - DNS, mDNS, LLMNR and NetBIOS name service (53, 5353, 5355, 137): the QR/R bit in the
  *         flags (RFC 1035 §4.1.1, RFC 1002 §4.2.1.1) is 1 on a response, whose sender is the server.
  *  3. Without that: the first sender is the client, unless only the other's port is a service
- *     port — then the roles flip, as Zeek does with its likely_server_ports ("service-port").
+ *     port — then the roles flip, as Zeek does with its likely_server_ports ("service-port"). A
+ *     service port is a well-known one (below 1024, RFC 6335 §6) or one of the set the caller
+ *     passes in (FlowTableOptions.likelyServerPorts; the pipeline's, src/pipeline/server-ports.ts).
  *  4. Else the first sender ("first-packet").
  *
  * Kept apart from the conversation table (src/flow/table.ts) so that the table's hashing and
@@ -26,14 +28,12 @@ import { IPPROTO_TCP, IPPROTO_UDP, TCP_ACK, TCP_SYN } from "../decode/packet.js"
 /** How the client was chosen (the report's `clientBy`). */
 export type ClientBy = "syn" | "syn-ack" | "protocol" | "service-port" | "first-packet";
 
-/** Ports that identify a service even above 1023 (the Phoenix matrix's and common ones). */
-const SERVICE_PORTS = new Set([
-  902, 903, 1433, 1521, 2049, 3268, 3306, 3389, 3542, 3545, 5060, 5061, 5353, 5355, 5432, 5900, 5985, 5986, 6379,
-  6443, 6667, 8000, 8080, 8443, 9418, 9440, 27017,
-]);
+/** No service ports above 1023: the default when the caller passes none. */
+export const NO_SERVER_PORTS: ReadonlySet<number> = new Set<number>();
 
-export function isServicePort(port: number): boolean {
-  return (port > 0 && port < 1024) || SERVICE_PORTS.has(port);
+/** A well-known port (1–1023), or one of `likely` (ports that identify a service above 1023). */
+export function isServicePort(port: number, likely: ReadonlySet<number> = NO_SERVER_PORTS): boolean {
+  return (port > 0 && port < 1024) || likely.has(port);
 }
 
 const NTP_PORT = 123;
@@ -84,8 +84,11 @@ export function udpSenderIsClient(srcPort: number, dstPort: number, b: Uint8Arra
   return null;
 }
 
-/** Decide who is the client from the first packet of a conversation (see the file comment). */
-export function orient(p: DecodedPacket): Orientation {
+/**
+ * Decide who is the client from the first packet of a conversation (see the file comment).
+ * `likely`: the service ports above 1023 for rule 3.
+ */
+export function orient(p: DecodedPacket, likely: ReadonlySet<number> = NO_SERVER_PORTS): Orientation {
   if (p.ipProto === IPPROTO_TCP) {
     const synFlags = p.tcpFlags & (TCP_SYN | TCP_ACK);
     if (synFlags === TCP_SYN) return BY_SYN;
@@ -94,6 +97,6 @@ export function orient(p: DecodedPacket): Orientation {
     const role = udpSenderIsClient(p.srcPort, p.dstPort, p.payloadBuf, p.payloadOffset, p.payloadLength);
     if (role !== null) return role ? PROTOCOL_CLIENT : PROTOCOL_SERVER;
   }
-  if (isServicePort(p.srcPort) && !isServicePort(p.dstPort)) return BY_SERVICE_PORT;
+  if (isServicePort(p.srcPort, likely) && !isServicePort(p.dstPort, likely)) return BY_SERVICE_PORT;
   return BY_FIRST_PACKET;
 }

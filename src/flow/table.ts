@@ -16,14 +16,13 @@
  * Bounded memory (docs/performance.md): memory grows with the conversations held, never with the
  * packets, and the table holds at most `maxConversations`.
  *  - Retiring: a conversation quiet for `idleTimeout` seconds of capture time (`finishedTimeout`
- *    once it is finished: FIN both ways or a RST) is handed to `onRetire` (detection) and its kept
- *    bytes are freed. It stays in the table, so a later packet still joins it.
+ *    once it is finished: FIN both ways or a RST) is handed to the sink's `retire` (the pipeline
+ *    detects it there) and its kept bytes are freed. It stays in the table, so a later packet
+ *    still joins it.
  *  - Listing: the first `maxConversations` conversations of the run (all its captures, see
- *    FlowBudget) are listed one by one. Past that the
- *    limit is hit: a new conversation is tracked as usual but, once it leaves the table, it is
- *    folded into an aggregate entry (same transport, client, server, server port, state,
- *    protocol) instead of being listed. Aggregates are bounded too (MAX_AGGREGATES; past it
- *    they share ever fewer fields, down to transport, state and protocol).
+ *    FlowBudget) are listed one by one. Past that the limit is hit: a new conversation is tracked
+ *    as usual but, once it leaves the table, it goes to the sink's `unlisted` (the pipeline folds
+ *    it into an aggregate entry, src/pipeline/aggregate.ts) and its object is reused.
  *  - Eviction: when the table is full, the least recently active conversation leaves it
  *    (retired ones first, then finished ones, then open ones). Only then can a later packet of
  *    the same 5-tuple start a new conversation: below the limit nothing ever leaves the table
@@ -31,177 +30,36 @@
  */
 import type { DecodedPacket } from "../decode/packet.js";
 import { IPPROTO_TCP, IPPROTO_UDP } from "../decode/packet.js";
-import { Conversation, FIRST_FRAMES_KEPT, connState } from "./conversation.js";
+import { Conversation, FIRST_FRAMES_KEPT } from "./conversation.js";
+import { FlowBudget, Lifetime, release, UDP_SAMPLE_OVERHEAD } from "./lifetime.js";
+import { type FlowStats, type FlowTableOptions } from "./options.js";
 import { FlowHasher, sameAddr } from "./key.js";
-import { orient } from "./orientation.js";
-import { TcpTracker, udpHistory } from "./tcp-state.js";
+import { NO_SERVER_PORTS, orient } from "./orientation.js";
+import { TcpTracker } from "./tcp/index.js";
 
-type AggregateLevel = "port" | "hosts" | "client" | "all";
-const LEVELS: readonly AggregateLevel[] = ["port", "hosts", "client", "all"];
-
-/** An address as a short map key (not for display). */
-function ipKey(ip: Uint8Array, v: 4 | 6): string {
-  if (v === 4) return String(((ip[0] << 24) | (ip[1] << 16) | (ip[2] << 8) | ip[3]) >>> 0);
-  let k = "";
-  for (let i = 0; i < 16; i += 2) k += ((ip[i] << 8) | ip[i + 1]).toString(36) + ":";
-  return k;
+/**
+ * Where the table hands the conversations it is done with (the pipeline's detection and
+ * aggregation, src/pipeline/capture-analysis.ts). The table never reads what the sink found.
+ */
+export interface FlowSink {
+  /**
+   * Last look at `c`'s kept bytes (its TCP tracker is finished): called once per conversation,
+   * when it is retired early (idle, finished and quiet, over the byte budget), when it leaves the
+   * table, or at the end of the capture. The bytes are freed or retained after the call.
+   */
+  retire(c: Conversation): void;
+  /**
+   * `c`, past the run's `maxConversations` (not listed), left the table for good (after
+   * `retire`). The table reuses the object after the call: copy what you keep.
+   */
+  unlisted(c: Conversation): void;
 }
 
-/** Bytes counted for one kept UDP datagram beyond its data: the record object and its view. */
-export const UDP_SAMPLE_OVERHEAD = 64;
-
-/** Free what a retired conversation held for detection; its counters and facts stay. */
-function release(c: Conversation): void {
-  if (c.tcp !== null) c.tcp.release();
-  c.datagrams.length = 0;
-  c.chargedBytes = 0;
-}
-
-export interface FlowTableOptions {
-  /** Bytes of in-order payload kept per TCP direction for detection (default 16 KiB). */
-  reassemblyCap: number;
-  /** UDP datagrams kept per direction for detection, and bytes kept of each. */
-  udpSampleCount: number;
-  udpSampleBytes: number;
-  /**
-   * Most conversations listed one by one in the run (all captures together), and most held in the table at once
-   * (default DEFAULT_MAX_CONVERSATIONS). Past it, conversations are folded into aggregates and
-   * the report says the limit was hit (`--max-conversations`).
-   */
-  maxConversations?: number;
-  /** Seconds of capture time after which a quiet conversation is retired (default 300, Zeek's tcp_inactivity_timeout); 0 never. */
-  idleTimeout?: number;
-  /** The same for a finished TCP conversation (FIN both ways or a RST); default 5; 0 never. */
-  finishedTimeout?: number;
-  /**
-   * Bytes that retired conversations may go on holding (their kept TCP prefixes and UDP samples,
-   * for callers that read them after the analysis), all captures of the run together; past it the
-   * oldest are freed. Default 32 MiB.
-   */
-  retainedBytes?: number;
-  /**
-   * Bytes that conversations still in the table may hold for detection at once, for the whole run
-   * (TCP stream buffers, their bitmaps, frame maps and hole lists, UDP samples). Past it the least
-   * recently active conversations are retired early (detected on what they have, bytes freed),
-   * counted in `retiredForMemory`. Default 128 MiB.
-   */
-  maxHeldBytes?: number;
-  /** Key of the flow hash (two 32-bit words); random per run (FlowBudget) when not given. Tests only: reports never depend on it. */
-  hashKey?: readonly number[];
-}
-
-/** Default of `maxConversations`; the run's peak memory from the defaults is bounded in docs/performance.md ("The bound"). */
-export const DEFAULT_MAX_CONVERSATIONS = 20_000;
 /** Buckets of a new table (a power of two); doubled as conversations arrive. */
 const INITIAL_BUCKETS = 1024;
 /** Recycled conversations and trackers kept for reuse at most. */
 const FREE_LIST_MAX = 4096;
-/** Most aggregate entries in the run at full detail; past it aggregates share fewer fields. */
-export const MAX_AGGREGATES = 10_000;
 
-export const DEFAULT_FLOW_OPTIONS: FlowTableOptions = {
-  reassemblyCap: 16 * 1024,
-  udpSampleCount: 8,
-  udpSampleBytes: 2048,
-  maxConversations: DEFAULT_MAX_CONVERSATIONS,
-  idleTimeout: 300,
-  finishedTimeout: 5,
-  retainedBytes: 32 * 1024 * 1024,
-  maxHeldBytes: 128 * 1024 * 1024,
-};
-
-/**
- * The limits of one run, shared by the tables of all its captures (analyzeFiles reads files one
- * after another, each with its own table): conversations listed, aggregate entries, bytes held by
- * live conversations, bytes retired conversations go on holding. A file given three times costs
- * no more than once (issue 19).
- */
-export class FlowBudget {
-  readonly maxConversations: number;
-  readonly maxHeldBytes: number;
-  readonly retainedBytes: number;
-  /** Conversations listed one by one so far in the run. */
-  listed = 0;
-  /** Aggregate entries made so far in the run. */
-  aggregates = 0;
-  /** Bytes held right now by conversations not yet retired (all tables). */
-  heldBytes = 0;
-  /** Largest `heldBytes` seen. */
-  peakHeldBytes = 0;
-  /** Retired listed conversations that still hold their bytes, oldest first (from `keptHead` on). */
-  private kept: Conversation[] = [];
-  private keptHead = 0;
-  /** Bytes they hold. */
-  keptBytes = 0;
-  /** The flow hash, keyed once per run (a random secret unless `hashKey` is given). */
-  readonly hasher: FlowHasher;
-
-  constructor(opts: Partial<FlowTableOptions> = DEFAULT_FLOW_OPTIONS) {
-    const max = opts.maxConversations ?? DEFAULT_MAX_CONVERSATIONS;
-    this.maxConversations = Number.isFinite(max) && max >= 1 ? Math.floor(max) : DEFAULT_MAX_CONVERSATIONS;
-    this.maxHeldBytes = opts.maxHeldBytes ?? DEFAULT_FLOW_OPTIONS.maxHeldBytes!;
-    this.retainedBytes = opts.retainedBytes ?? DEFAULT_FLOW_OPTIONS.retainedBytes!;
-    this.hasher = new FlowHasher(opts.hashKey);
-  }
-
-  /** `c` (retired, listed) keeps its `chargedBytes` while the budget lasts; returns how many older ones were freed. */
-  retain(c: Conversation): number {
-    if (c.chargedBytes === 0) return 0;
-    this.kept.push(c);
-    this.keptBytes += c.chargedBytes;
-    let freed = 0;
-    while (this.keptBytes > this.retainedBytes && this.keptHead < this.kept.length) {
-      const old = this.kept[this.keptHead++];
-      this.keptBytes -= old.chargedBytes;
-      release(old);
-      freed++;
-    }
-    if (this.keptHead > 1024 && this.keptHead * 2 > this.kept.length) {
-      this.kept = this.kept.slice(this.keptHead);
-      this.keptHead = 0;
-    }
-    return freed;
-  }
-}
-
-/** How the table kept within its limits (the report's `captures[].flow`). */
-export interface FlowStats {
-  /** The limit in force. */
-  maxConversations: number;
-  /** True when more conversations were seen than the limit: some are only in aggregates. */
-  limitHit: boolean;
-  /** Every conversation seen (listed + folded into aggregates). */
-  conversations: number;
-  /** Listed one by one. */
-  listed: number;
-  /** Folded into aggregates, and how many aggregate entries hold them. */
-  aggregated: number;
-  aggregates: number;
-  /** Removed from the table before the end of the capture because it was full. */
-  evicted: number;
-  /** Retired before the end (idle or finished and quiet): detected early, kept bytes freed. */
-  retiredEarly: number;
-  /**
-   * Of those, retired because the run's held-bytes budget (`maxHeldBytes`) was full: detection ran
-   * on the bytes they had so far, later payload is not kept.
-   */
-  retiredForMemory: number;
-  /** Folded into an aggregate coarser than `port` because MAX_AGGREGATES entries existed. */
-  coarseAggregated: number;
-  /** Listed conversations whose kept bytes the retained-bytes budget freed (their facts stay). */
-  retainedReleased: number;
-}
-
-/** An intrusive doubly linked list of conversations, least recently active first. */
-class Recency {
-  head: Conversation | null = null;
-  tail: Conversation | null = null;
-  size = 0;
-  constructor(readonly id: number) {}
-}
-const OPEN = 0;
-const FINISHED = 1;
-const RETIRED = 2;
 
 export class FlowTable {
   /** Bucket chains (via Conversation.nextInBucket), indexed by `hash & mask`. */
@@ -213,43 +71,35 @@ export class FlowTable {
    * it depends on the random key, and reports must not.
    */
   longestChain = 0;
-  /**
-   * The conversations listed one by one, in order of creation (first frame); after `finish()`
-   * followed by the aggregates.
-   */
+  /** The conversations listed one by one, in order of creation (first frame). */
   readonly conversations: Conversation[] = [];
   private nextTcpStream = 0;
   private nextUdpStream = 0;
-  /** ICMP errors that quoted a packet of no known conversation. */
-  unmatchedIcmp = 0;
 
   private readonly maxConversations: number;
   private readonly budget: FlowBudget;
-  private readonly idleTimeout: number;
-  private readonly finishedTimeout: number;
-  private readonly lists = [new Recency(OPEN), new Recency(FINISHED), new Recency(RETIRED)];
+  private readonly lifetime: Lifetime;
   private held = 0;
-  private readonly aggregates = new Map<string, Conversation>();
   private finished = false;
+  private readonly serverPorts: ReadonlySet<number>;
   readonly stats: FlowStats;
 
   /**
-   * `onRetire` runs detection on a conversation before its kept bytes are freed (the pipeline
-   * passes detectConversation). Without it nothing is retired early and nothing freed. `budget`:
-   * the run's limits, shared with the other captures' tables (a new one when not given).
+   * `sink` gets each conversation before its kept bytes are freed, and the unlisted ones when
+   * they leave. `budget`: the run's limits, shared with the other captures' tables (a new one
+   * when not given).
    */
   constructor(
     private readonly capture: number,
-    private readonly opts: FlowTableOptions = DEFAULT_FLOW_OPTIONS,
-    private idBase = 0,
-    private readonly onRetire: ((c: Conversation) => void) | null = null,
+    private readonly opts: FlowTableOptions,
+    private idBase: number,
+    private readonly sink: FlowSink,
     budget?: FlowBudget,
   ) {
     this.budget = budget ?? new FlowBudget(opts);
     this.maxConversations = this.budget.maxConversations;
-    this.idleTimeout = opts.idleTimeout ?? DEFAULT_FLOW_OPTIONS.idleTimeout!;
-    this.finishedTimeout = opts.finishedTimeout ?? DEFAULT_FLOW_OPTIONS.finishedTimeout!;
     this.hasher = this.budget.hasher;
+    this.serverPorts = opts.likelyServerPorts ?? NO_SERVER_PORTS;
     this.stats = {
       maxConversations: this.maxConversations,
       limitHit: false,
@@ -263,6 +113,7 @@ export class FlowTable {
       coarseAggregated: 0,
       retainedReleased: 0,
     };
+    this.lifetime = new Lifetime(opts, this.budget, this.stats, (c) => this.retireEarly(c));
   }
 
   /** Conversations in the table right now. */
@@ -334,87 +185,35 @@ export class FlowTable {
         budget.heldBytes += n + UDP_SAMPLE_OVERHEAD;
       }
     }
-    this.touch(conv);
+    const lifetime = this.lifetime;
+    lifetime.touch(conv);
     if (budget.heldBytes > budget.peakHeldBytes) budget.peakHeldBytes = budget.heldBytes;
-    if (budget.heldBytes > budget.maxHeldBytes && this.onRetire !== null) this.relieve(conv);
-    if (this.onRetire !== null) this.expire(tsSec);
+    if (budget.heldBytes > budget.maxHeldBytes) lifetime.relieve(conv);
+    lifetime.expire(tsSec);
     return conv;
   }
 
-  // ---- limits: recency lists, retiring, eviction, aggregates ----
-
-  /** Move `c` to the most recent end of the list its state belongs in. */
-  private touch(c: Conversation): void {
-    const want = c.retired ? this.lists[RETIRED] : c.tcp !== null && c.tcp.finished ? this.lists[FINISHED] : this.lists[OPEN];
-    if (want.tail === c) return;
-    if (c.lruList >= 0) this.removeFromList(c, this.lists[c.lruList]);
-    c.lruPrev = want.tail;
-    c.lruNext = null;
-    if (want.tail !== null) want.tail.lruNext = c;
-    else want.head = c;
-    want.tail = c;
-    want.size++;
-    c.lruList = want.id;
-  }
-
-  private removeFromList(c: Conversation, l: Recency): void {
-    if (c.lruPrev !== null) c.lruPrev.lruNext = c.lruNext;
-    else l.head = c.lruNext;
-    if (c.lruNext !== null) c.lruNext.lruPrev = c.lruPrev;
-    else l.tail = c.lruPrev;
-    c.lruPrev = c.lruNext = null;
-    l.size--;
-    c.lruList = -1;
-  }
-
-  /** Retire the conversations that have been quiet too long (capture time `now`). */
-  private expire(now: number): void {
-    const idle = this.idleTimeout;
-    const fin = this.finishedTimeout;
-    if (fin > 0) {
-      const l = this.lists[FINISHED];
-      while (l.head !== null && now - l.head.endSec > fin) this.retireEarly(l.head);
-    }
-    if (idle > 0) {
-      const l = this.lists[OPEN];
-      while (l.head !== null && now - l.head.endSec > idle) this.retireEarly(l.head);
-    }
-  }
-
-  /**
-   * Over the held-bytes budget: retire the least recently active conversations (finished ones
-   * first) until it fits again, sparing `current`.
-   */
-  private relieve(current: Conversation): void {
-    this.relieveFrom(this.lists[FINISHED], current);
-    this.relieveFrom(this.lists[OPEN], current);
-  }
-
-  private relieveFrom(l: Recency, current: Conversation): void {
-    while (this.budget.heldBytes > this.budget.maxHeldBytes && l.head !== null && l.head !== current) {
-      this.stats.retiredForMemory++;
-      this.retireEarly(l.head);
-    }
-  }
-
+  /** Retired before the end (idle, finished and quiet, or over the byte budget): it stays in the table. */
   private retireEarly(c: Conversation): void {
-    this.retire(c, false);
+    this.retire(c);
     this.stats.retiredEarly++;
-    this.touch(c);
+    this.lifetime.touch(c);
   }
 
   /**
-   * Detection runs (onRetire), then the kept bytes go: the TCP streams, the UDP samples. `final`
-   * says no packet can join it any more (it left the table).
+   * The sink reads the kept bytes (detection), then they go: the TCP streams, the UDP samples.
+   * The tracker is finished without counting as closed (`finish(false)`): a conversation retired
+   * early stays in the table, and a later SYN on its 4-tuple must not split it unless its FINs or
+   * RST say it ended.
    */
-  private retire(c: Conversation, final: boolean): void {
-    if (c.retired || this.onRetire === null) return;
-    if (c.tcp !== null && !final) c.tcp.finish(false);
-    this.onRetire(c);
+  private retire(c: Conversation, endOfCapture = false): void {
+    if (c.retired) return;
+    if (c.tcp !== null) c.tcp.finish(endOfCapture);
+    this.sink.retire(c);
     this.settle(c);
   }
 
-  /** Detection has run on `c`: its bytes leave the held budget, and are freed or retained. */
+  /** The sink has read `c`: its bytes leave the held budget, and are freed or retained. */
   private settle(c: Conversation): void {
     c.retired = true;
     this.budget.heldBytes -= c.chargedBytes;
@@ -428,29 +227,20 @@ export class FlowTable {
     this.stats.retainedReleased += this.budget.retain(c);
   }
 
-  /**
-   * After the caller detected the conversations left at the end of the capture (`finish()`): what
-   * they hold moves from the held budget to the retained one, so the next file starts with an
-   * empty held budget and the run's retained bytes stay bounded whatever the number of files.
-   */
-  retainAll(): void {
-    for (const c of this.conversations) if (c.aggregate === null && !c.retired && c.facts !== null) this.settle(c);
-  }
-
-  /** `c` leaves the table for good: listed ones stay in the list, the others join an aggregate. */
+  /** `c` leaves the table for good: listed ones stay in the list, the others go to the sink. */
   private leave(c: Conversation): void {
     this.unlink(c);
-    if (c.lruList >= 0) this.removeFromList(c, this.lists[c.lruList]);
+    this.lifetime.remove(c);
     c.inTable = false;
     this.held--;
-    this.retire(c, true);
+    this.retire(c);
     if (!c.listed) {
-      this.fold(c);
+      this.sink.unlisted(c);
       this.recycle(c);
     }
   }
 
-  /** Conversations and trackers of folded conversations, reused by create() (bounded). */
+  /** Conversations and trackers of unlisted conversations, reused by create() (bounded). */
   private readonly freeConvs: Conversation[] = [];
   private readonly freeTrackers: TcpTracker[] = [];
 
@@ -462,123 +252,34 @@ export class FlowTable {
 
   /** Make room for one more: the least recently active conversation leaves the table. */
   private evictOne(): void {
-    const l = this.lists[RETIRED].head !== null ? this.lists[RETIRED] : this.lists[FINISHED].head !== null ? this.lists[FINISHED] : this.lists[OPEN];
-    const c = l.head;
+    const c = this.lifetime.evictionCandidate();
     if (c === null) return;
     this.stats.evicted++;
     this.leave(c);
   }
 
-  /** Fold a conversation that is not listed into its aggregate entry. */
-  private fold(c: Conversation): void {
-    const state = connState(c);
-    const proto = c.facts?.protocol ?? "none";
-    const t = c.transport;
-    const v = c.ipVersion;
-    const rest = `${t}${v}|${state}|${proto}|${c.icmpCount > 0 ? `${c.icmpType}/${c.icmpCode}` : ""}`;
-    const client = ipKey(c.clientIp, v);
-    const server = ipKey(c.serverIp, v);
-    let agg: Conversation | undefined;
-    for (let i = 0; i < LEVELS.length && agg === undefined; i++) {
-      const level = LEVELS[i];
-      // Built only as far as needed: most folds stop at the first level.
-      const key =
-        i === 0 ? `${rest}|${client}|${server}|${c.serverPort}` : i === 1 ? `${rest}|${client}|${server}|*` : i === 2 ? `${rest}|${client}|*|*` : `${rest}|*|*|*`;
-      agg = this.aggregates.get(key);
-      // Each coarser level may add a tenth of the cap more; "all" has only a handful of keys.
-      // The cap is the run's: every capture's entries count.
-      if (agg === undefined && (level === "all" || this.budget.aggregates < MAX_AGGREGATES + (i * MAX_AGGREGATES) / 10)) {
-        agg = this.newAggregate(c, level, state);
-        this.aggregates.set(key, agg);
-        this.budget.aggregates++;
-      }
-      if (agg !== undefined && i > 0) this.stats.coarseAggregated++;
-    }
-    const a = agg!;
-    const info = a.aggregate!;
-    info.conversations++;
-    if (c.serverPort < info.serverPortLow) info.serverPortLow = c.serverPort;
-    if (c.serverPort > info.serverPortHigh) info.serverPortHigh = c.serverPort;
-    a.packetsClient += c.packetsClient;
-    a.packetsServer += c.packetsServer;
-    a.bytesClient += c.bytesClient;
-    a.bytesServer += c.bytesServer;
-    if (c.firstFrame < a.firstFrame) a.firstFrame = c.firstFrame;
-    if (c.lastFrame > a.lastFrame) a.lastFrame = c.lastFrame;
-    if (a.firstFrames.length < FIRST_FRAMES_KEPT) a.firstFrames.push(c.firstFrame);
-    if (c.startSec < a.startSec || (c.startSec === a.startSec && c.startNsec < a.startNsec)) {
-      a.startSec = c.startSec;
-      a.startNsec = c.startNsec;
-    }
-    if (c.endSec > a.endSec || (c.endSec === a.endSec && c.endNsec > a.endNsec)) {
-      a.endSec = c.endSec;
-      a.endNsec = c.endNsec;
-    }
-    if (c.icmpCount > 0) {
-      a.icmpType = c.icmpType;
-      a.icmpCode = c.icmpCode;
-      a.icmpCount += c.icmpCount;
-      for (const f of c.icmpFrames) if (a.icmpFrames.length < 16) a.icmpFrames.push(f);
-    }
-    this.stats.aggregated++;
-  }
-
-  private newAggregate(c: Conversation, level: AggregateLevel, state: string): Conversation {
-    const a = new Conversation();
-    a.capture = c.capture;
-    a.stream = -1;
-    a.transport = c.transport;
-    a.ipVersion = c.ipVersion;
-    if (level === "port" || level === "hosts" || level === "client") a.clientIp.set(c.clientIp);
-    if (level === "port" || level === "hosts") a.serverIp.set(c.serverIp);
-    a.serverPort = level === "port" ? c.serverPort : 0;
-    a.clientBy = c.clientBy;
-    a.firstFrame = c.firstFrame;
-    a.lastFrame = c.lastFrame;
-    a.startSec = c.startSec;
-    a.startNsec = c.startNsec;
-    a.endSec = c.endSec;
-    a.endNsec = c.endNsec;
-    a.firstFromServer = c.firstFromServer;
-    a.facts = c.facts;
-    a.retired = true;
-    a.listed = true;
-    a.aggregate = {
-      conversations: 0,
-      state,
-      history: c.tcp !== null ? c.tcp.history : udpHistory(c.packetsClient > 0, c.packetsServer > 0, c.firstFromServer),
-      level,
-      serverPortLow: c.serverPort,
-      serverPortHigh: c.serverPort,
-    };
-    return a;
-  }
-
   /**
-   * End of the capture: conversations still in the table that are not listed are detected and
-   * folded; the aggregates get ids and join `conversations` after the listed ones. Listed
-   * conversations not yet detected are left to the caller (facts === null).
+   * End of the capture: every conversation still in the table goes to the sink (the unlisted
+   * ones first, then the listed ones in order of creation, their trackers finished as closed),
+   * and what the listed ones hold moves from the held budget to the retained one, so the next
+   * file starts with an empty held budget and the run's retained bytes stay bounded whatever
+   * the number of files.
    */
   finish(): void {
     if (this.finished) return;
     this.finished = true;
-    for (const l of this.lists) {
+    for (const l of this.lifetime.lists) {
       for (let c = l.head; c !== null; ) {
         const next = c.lruNext;
         if (!c.listed) {
-          this.retire(c, true);
-          this.fold(c);
+          this.retire(c);
+          this.sink.unlisted(c);
           this.recycle(c);
         }
         c = next;
       }
     }
-    for (const a of this.aggregates.values()) {
-      a.id = ++this.idBase;
-      this.conversations.push(a);
-    }
-    this.stats.aggregates = this.aggregates.size;
-    this.aggregates.clear();
+    for (const c of this.conversations) this.retire(c, true);
   }
 
   private isFromClient(conv: Conversation, p: DecodedPacket): boolean {
@@ -606,11 +307,10 @@ export class FlowTable {
         return c;
       }
     }
-    this.unmatchedIcmp++;
     return null;
   }
 
-  /** Last id handed out (so the next capture's table can continue the numbering). */
+  /** Last id handed out (the pipeline numbers its aggregate entries on from it). */
   get lastId(): number {
     return this.idBase;
   }
@@ -680,7 +380,7 @@ export class FlowTable {
       this.budget.listed++;
       this.conversations.push(c);
     } else {
-      // Past the limit: tracked like any other, then folded into an aggregate (id 0, not listed).
+      // Past the limit: tracked like any other, then handed to the sink unlisted (id 0).
       c.listed = false;
       this.stats.limitHit = true;
     }
@@ -692,7 +392,7 @@ export class FlowTable {
     c.stream = tcp ? this.nextTcpStream++ : this.nextUdpStream++;
 
     // Decide who is the client (src/flow/orientation.ts).
-    const o = orient(p);
+    const o = orient(p, this.serverPorts);
     const srcIsClient = o.srcIsClient;
     c.clientBy = o.by;
 

@@ -11,8 +11,9 @@ import { checkConversations, type PolicyResult } from "./check.js";
 import { inferRoles, proxyKnown } from "./infer.js";
 import type { Matrix, MatrixRow } from "./matrix.js";
 import { type Namer, PLAIN_NAMER } from "./namer.js";
+import { unresolvedFindings, type UnresolvedName } from "./names.js";
 import type { RoleMap } from "./roles.js";
-import { type ConnectionView, connectionView } from "./view.js";
+import type { ConnectionView } from "./view.js";
 
 /** What the policy needs to know of each capture file. */
 export interface CaptureInfo {
@@ -36,7 +37,8 @@ export interface CaptureInfo {
 }
 
 export interface PolicyInput {
-  conversations: readonly Conversation[];
+  /** The conversations, frozen (src/policy/view.ts). */
+  conversations: readonly ConnectionView[];
   captures: readonly CaptureInfo[];
   matrix: Matrix;
   roles: RoleMap;
@@ -46,6 +48,8 @@ export interface PolicyInput {
   filter?: { text: string; accepts: (p: DecodedPacket) => boolean } | null;
   /** How sentences name addresses, files and wire strings: PLAIN_NAMER, or MARKING_NAMER for --redact (docs/redaction.md). */
   namer?: Namer;
+  /** probe: host names given for roles that did not resolve (name-not-resolved findings, names.ts). */
+  unresolvedNames?: readonly UnresolvedName[];
 }
 
 /** A limit of the capture (summary.coverage[]). */
@@ -114,8 +118,7 @@ function pct(n: number, of: number): string {
 }
 
 export function evaluate(input: PolicyInput): Evaluation {
-  const lastOf = input.captures.map((c) => c.lastTimestamp ?? 0);
-  const all = input.conversations.map((c) => connectionView(c, lastOf[c.capture] ?? 0));
+  const all = input.conversations;
   const dupOf = findDuplicates(all);
   const views = all.filter((v) => !dupOf.has(v));
   const namer = input.namer ?? PLAIN_NAMER;
@@ -141,6 +144,13 @@ export function evaluate(input: PolicyInput): Evaluation {
     rowInFilter: (r) => !excluded.includes(r),
     namer,
   });
+  if (input.unresolvedNames?.length) {
+    const u = unresolvedFindings(input.unresolvedNames, input.matrix, namer);
+    result.findings.unshift(...u.findings);
+    result.fixFirst.unshift(...u.fixFirst);
+    result.summary.findings.error += u.findings.length;
+    if (result.summary.verdict !== "inconclusive") result.summary.verdict = "fail";
+  }
   for (const [v, kept] of dupOf) {
     result.verdicts.set(v.conv, { ...(result.verdicts.get(kept.conv) ?? { clientRole: null, serverRole: null, rule: null, ruleKind: null, alternatives: [], findings: [], status: "duplicate", limits: [] }), status: "duplicate", findings: [] });
   }
@@ -204,6 +214,12 @@ export function evaluate(input: PolicyInput): Evaluation {
   if (nv.length) {
     const why = [...new Set(nv.flatMap((v) => v.limits))];
     add("not-verifiable", false, `${nv.length} conversation${nv.length === 1 ? "" : "s"} on matrix rows could not be verified from the capture (${why.join(", ")}); none of them counts as passed.`, null);
+  }
+  // TLS 1.3 and QUIC encrypt the certificate: a row that checks it was not checked (certificate.ts).
+  const hidden = [...result.verdicts.values()].filter((v) => v.findings.includes("certificate-not-verifiable")).length;
+  if (hidden) {
+    add("certificate-not-verifiable", false, `${hidden} conversation${hidden === 1 ? "" : "s"} on rows that check the server's certificate negotiated TLS 1.3, which encrypts it: ${hidden === 1 ? "its certificate was" : "their certificates were"} not verified from the capture, and none counts as checked.`,
+      "Run phoenix-netcheck probe on the proxy: it checks the certificates from the client side.");
   }
   if (coverage.some((c) => c.inconclusive)) result.summary.verdict = "inconclusive";
   return { ...result, coverage, duplicates: new Map([...dupOf].map(([v, k]) => [v.conv, k.id])) };

@@ -13,6 +13,7 @@ import type { Matrix } from "./matrix.js";
 import { rowMatches } from "./matrix.js";
 import { type Namer, type WireKind, PLAIN_NAMER } from "./namer.js";
 import type { RoleMap } from "./roles.js";
+import { webProxyPath } from "./tunnel.js";
 import type { ConnectionView, EndpointView } from "./view.js";
 
 /** Server names that are the Phoenix cloud or its storage endpoints (suffix match on the SNI). */
@@ -58,8 +59,13 @@ function serverNames(c: ConnectionView): { name: string; how: string; kind: Wire
   return out;
 }
 
+/** Names in a web-proxy tunnel are its target's (CONNECT authority, SNI inside), never the web proxy's. */
+const throughWebProxy = (c: ConnectionView) => webProxyPath(c) !== null;
+
+/** On a proxy row's port; through a web proxy, the tunnel's target port is the one the proxy reaches. */
 function isProxyShaped(c: ConnectionView, matrix: Matrix): boolean {
-  return matrix.rows.some((r) => r.client === "proxy" && rowMatches(r, c.server.port, c.transport));
+  const port = webProxyPath(c)?.targetPort ?? c.server.port;
+  return matrix.rows.some((r) => r.client === "proxy" && rowMatches(r, port, c.transport));
 }
 
 /** Infer roles the given map does not have, into a copy of it. */
@@ -126,7 +132,7 @@ export function inferRoles(views: readonly ConnectionView[], matrix: Matrix, giv
 
   // 3. vCenter by name (SNI, certificate, Host, DNS answers) or by the vSphere API it serves.
   for (const c of views) {
-    if (known(c.server, c.ipVersion) === "proxy") continue;
+    if (known(c.server, c.ipVersion) === "proxy" || throughWebProxy(c)) continue;
     const x = serverNames(c).find((s) => isVcenterName(s.name));
     if (x) infer(c.server, c.ipVersion, "vcenter", `${x.how} ${quote(x)} names a vCenter (${where(c)})`);
     const uri = c.facts?.http?.uri;
@@ -152,6 +158,7 @@ export function inferRoles(views: readonly ConnectionView[], matrix: Matrix, giv
   }
   // 5. The cloud by its names.
   for (const c of views) {
+    if (throughWebProxy(c)) continue;
     const x = serverNames(c).find((s) => isCloudName(s.name));
     if (x) infer(c.server, c.ipVersion, "cloud", `${x.how} ${quote(x)} is a Phoenix cloud name (${where(c)})`);
   }

@@ -3,8 +3,10 @@
  * finding, conforming, or "not verifiable" with the reason — from the bytes both sides sent, and
  * never from what the capture did not show.
  */
+import { CERTIFICATE_CODES, judgeCertificate } from "./certificate.js";
 import type { Expectation, MatrixRow, TlsVersionName } from "./matrix.js";
 import { type Namer, PLAIN_NAMER } from "./namer.js";
+import { refusalText, webProxyPath } from "./tunnel.js";
 import type { ConnectionView } from "./view.js";
 
 export const FINDING_CODES = [
@@ -19,6 +21,9 @@ export const FINDING_CODES = [
   "wrong-direction",
   "missing-expected",
   "ambiguous-role",
+  ...CERTIFICATE_CODES,
+  "via-web-proxy",
+  "name-not-resolved",
 ] as const;
 export type FindingCode = (typeof FINDING_CODES)[number];
 export type Severity = "error" | "warning" | "info";
@@ -154,6 +159,8 @@ function tlsChecks(c: ConnectionView, row: MatrixRow, limits: Limit[], n: Namer)
     const l: Limit[] = limits.length ? limits : c.truncatedPackets > 0 ? ["snaplen"] : ["start-missing"];
     return nv(l, "TLS was seen, but not the handshake that says its version");
   }
+  const cert = judgeCertificate(tls, row.certificate, c.start, tls.sni, n);
+  if (cert) return { kind: "finding", ...cert };
   return ok;
 }
 
@@ -165,9 +172,16 @@ export function judgeRow(c: ConnectionView, row: MatrixRow, ctx: JudgeContext): 
     if (cutByEnd(c)) return nv(["end-of-capture"], "its only attempt came less than 1 s before the end of the capture");
     return { kind: "finding", code: "blocked", severity: "error", what: "", fix: null };
   }
+  const n = ctx.namer ?? PLAIN_NAMER;
+  // Through a web proxy: a CONNECT (or SOCKS request) it refused is the cloud row's path blocked.
+  const path = webProxyPath(c);
+  if (path && (path.accepted === false || (path.accepted === null && c.tls === null))) {
+    return err("blocked", refusalText(c, path, n),
+      `Allow ${n.wire("host", path.target)}:${path.targetPort} for ${n.address(c.client.ip)} on the web proxy ${n.address(c.server.ip)} (its access rules and the ports it lets CONNECT reach).`);
+  }
   const limits = contentLimits(c);
   if (c.serverUnseen) return nv(limits, "the server's side of the conversation is not in the capture");
-  return judgeContent(c, row, row.expect, limits, ctx.namer ?? PLAIN_NAMER);
+  return judgeContent(c, row, row.expect, limits, n);
 }
 
 function judgeContent(c: ConnectionView, row: MatrixRow, expect: Expectation, limits: Limit[], n: Namer): Judgement {

@@ -24,7 +24,9 @@ export type WireKind =
   /** A banner or other line of text a host sent. */
   | "banner"
   /** A certificate subject CN (a host name, or any text). */
-  | "cn";
+  | "cn"
+  /** A certificate's whole subject or issuer name ("O=Acme, CN=FortiGate CA"), named part by part. */
+  | "dn";
 
 export interface Namer {
   /** An address as the report prints it (dotted IPv4, RFC 5952 IPv6). */
@@ -48,7 +50,7 @@ export const PLAIN_NAMER: Namer = {
 
 /** The kinds a mark can carry. */
 export type MarkKind = "address" | "mac" | "file" | "typed" | WireKind;
-const MARK_KINDS = new Set<string>(["address", "mac", "file", "typed", "name", "host", "uri", "method", "banner", "cn"]);
+const MARK_KINDS = new Set<string>(["address", "mac", "file", "typed", "name", "host", "uri", "method", "banner", "cn", "dn"]);
 
 /**
  * A mark: U+E002, the kind, ":", the value in base64url, U+E003. Private-use characters cannot

@@ -1,13 +1,32 @@
 /**
- * The read-only view of one conversation that the policy judges: everything the checks need,
- * computed once (state, history, what the capture could not show) instead of read from the TCP
- * tracker by every check. Built by `connectionView` after detection; never changed afterwards.
+ * The read-only view of one conversation that the policy judges and the report records:
+ * everything they need, computed once (state, history, what the capture could not show) instead
+ * of read from the TCP tracker by every check. The pipeline builds it with `connectionView` when
+ * a capture ends, after detection (src/pipeline/capture-analysis.ts); never changed afterwards.
  */
 import { formatIp } from "../decode/addr.js";
 import type { ConversationFacts, Protocol, TlsFacts } from "../detect/types.js";
-import type { AggregateInfo, Conversation } from "../flow/conversation.js";
-import { connState } from "../flow/conversation.js";
-import { udpHistory } from "../flow/tcp-state.js";
+import type { Conversation } from "../flow/conversation.js";
+import { connHistory, connState } from "../flow/conversation.js";
+
+/**
+ * What the members of an aggregate share: "port" (same client, server and server port), "hosts"
+ * (same client and server, any port), "client" (same client), "all" (only transport, state and protocol).
+ */
+export type AggregateLevel = "port" | "hosts" | "client" | "all";
+
+/** What an aggregate entry stands for (src/pipeline/aggregate.ts, docs/performance.md). */
+export interface AggregateInfo {
+  /** How many conversations were folded into it. */
+  conversations: number;
+  /** Their Zeek conn_state (all the same: it is part of the key) and the first one's history. */
+  state: string;
+  history: string;
+  level: AggregateLevel;
+  /** Lowest and highest server port among the members. */
+  serverPortLow: number;
+  serverPortHigh: number;
+}
 
 export interface EndpointView {
   /** Address as tshark prints it. */
@@ -20,7 +39,7 @@ export interface EndpointView {
 }
 
 export interface ConnectionView {
-  /** The conversation this view was made from (the report reads its counters and frames). */
+  /** The conversation this view was made from (the report reads its counters and frames; an aggregate's sums). */
   readonly conv: Conversation;
   readonly id: number;
   readonly capture: number;
@@ -28,7 +47,7 @@ export interface ConnectionView {
   readonly ipVersion: 4 | 6;
   readonly client: EndpointView;
   readonly server: EndpointView;
-  /** Zeek conn_state and history. */
+  /** Zeek conn_state and history, computed once here (an aggregate's: its members'). */
   readonly state: string;
   readonly history: string;
   readonly packetsClient: number;
@@ -65,6 +84,7 @@ export interface ConnectionView {
   readonly unreachable: boolean;
   readonly icmpType: number;
   readonly icmpCode: number;
+  /** Set on an aggregate: many conversations past the limit folded into this one entry. */
   readonly aggregate: AggregateInfo | null;
   /** Frame numbers to point at: the first few, ICMP errors, anomalies. */
   readonly frames: readonly number[];
@@ -79,11 +99,11 @@ function macText(b: Uint8Array): string {
 
 const MAX_FRAMES = 50;
 
-function framesOf(c: Conversation): number[] {
+function framesOf(c: Conversation, f: ConversationFacts | null): number[] {
   const s = new Set<number>();
-  for (const f of c.firstFrames) s.add(f);
-  for (const f of c.icmpFrames) s.add(f);
-  for (const a of c.facts?.anomalies ?? []) if (a.frame) s.add(a.frame);
+  for (const x of c.firstFrames) s.add(x);
+  for (const x of c.icmpFrames) s.add(x);
+  for (const a of f?.anomalies ?? []) if (a.frame) s.add(a.frame);
   return [...s].sort((a, b) => a - b).slice(0, MAX_FRAMES);
 }
 
@@ -96,14 +116,18 @@ function serverWentOn(history: string): boolean {
   return /[ad]/.test(history);
 }
 
-export function connectionView(c: Conversation, captureEnd: number): ConnectionView {
+/**
+ * Freeze `c` with what the detectors found (`facts`, null when not detected) and, for an
+ * aggregate entry, what it stands for. `captureEnd`: its capture's last packet, seconds.
+ */
+export function connectionView(c: Conversation, facts: ConversationFacts | null, aggregate: AggregateInfo | null, captureEnd: number): ConnectionView {
   const t = c.tcp;
-  const f = c.facts;
-  const history = c.aggregate !== null ? c.aggregate.history : t !== null ? t.history : udpHistory(c.packetsClient > 0, c.packetsServer > 0, c.firstFromServer);
+  const f = facts;
+  const history = aggregate !== null ? aggregate.history : connHistory(c);
   // The tracker knows each side's start (its SYN) and whether the peer acknowledged bytes the
   // capture never saw from it (Zeek's possible_split_routing); a side the capture never showed a
   // packet of, while the other went on, is unseen too.
-  const tracked = t !== null && c.aggregate === null;
+  const tracked = t !== null && aggregate === null;
   const noHandshake = tracked && !t.synSeen && !t.synAckSeen;
   const clientStartMissing = tracked && (t.clientStartMissing || noHandshake);
   const serverStartMissing = tracked && (t.serverStartMissing || noHandshake);
@@ -116,7 +140,7 @@ export function connectionView(c: Conversation, captureEnd: number): ConnectionV
     ipVersion: c.ipVersion,
     client: Object.freeze({ ip: formatIp(c.clientIp, c.ipVersion), bytes: c.clientIp, port: c.clientPort, mac: c.clientMacSeen ? macText(c.clientMac) : null }),
     server: Object.freeze({ ip: formatIp(c.serverIp, c.ipVersion), bytes: c.serverIp, port: c.serverPort, mac: c.serverMacSeen ? macText(c.serverMac) : null }),
-    state: connState(c),
+    state: aggregate !== null ? aggregate.state : connState(c),
     history,
     packetsClient: c.packetsClient,
     packetsServer: c.packetsServer,
@@ -133,14 +157,14 @@ export function connectionView(c: Conversation, captureEnd: number): ConnectionV
     serverGap: t !== null && t.server.gap,
     clientPayload: t !== null ? t.client.length : c.datagramsClient,
     serverPayload: t !== null ? t.server.length : c.datagramsServer,
-    serverUnseen: t !== null && c.aggregate === null && (t.serverUnseen || (c.packetsServer === 0 && c.packetsClient > 0 && clientWentOn(history))),
-    clientUnseen: t !== null && c.aggregate === null && (t.clientUnseen || (c.packetsClient === 0 && c.packetsServer > 0 && serverWentOn(history))),
+    serverUnseen: t !== null && aggregate === null && (t.serverUnseen || (c.packetsServer === 0 && c.packetsClient > 0 && clientWentOn(history))),
+    clientUnseen: t !== null && aggregate === null && (t.clientUnseen || (c.packetsClient === 0 && c.packetsServer > 0 && serverWentOn(history))),
     truncatedPackets: c.truncatedPackets,
     unreachable,
     icmpType: c.icmpType,
     icmpCode: c.icmpCode,
-    aggregate: c.aggregate,
-    frames: framesOf(c),
+    aggregate,
+    frames: framesOf(c, f),
     firstFrame: c.firstFrame,
   });
 }

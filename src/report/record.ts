@@ -1,17 +1,16 @@
 /**
  * The one documented conversation record (docs/report-schema.md) that every reporter renders.
- * Internal state (src/flow/conversation.ts) is turned into this plain, JSON-ready shape here and
- * nowhere else, so the table, JSON, Markdown and HTML reports cannot disagree.
+ * The frozen connection view (src/policy/view.ts) is turned into this plain, JSON-ready shape
+ * here and nowhere else, so the table, JSON, Markdown and HTML reports cannot disagree.
  */
 import type { LiveCaptureInfo } from "../capture/live.js";
+import type { CaptureSummary } from "../capture/file.js";
 import type { CaptureError } from "../capture/types.js";
-import type { Analysis, CaptureResult, DecodeCounts } from "../analyze.js";
+import type { DecodeCounts } from "../decode/counts.js";
 import { formatIp } from "../decode/addr.js";
 import type { Anomaly, ConversationFacts, Protocol, QuicFacts, TlsFacts } from "../detect/types.js";
-import type { Conversation } from "../flow/conversation.js";
-import { connState } from "../flow/conversation.js";
-import type { FlowStats } from "../flow/table.js";
-import { udpHistory, type TcpCounters } from "../flow/tcp-state.js";
+import type { FlowStats, TcpCounters } from "../flow/index.js";
+import type { ConnectionView } from "../policy/view.js";
 import type { ConversationStatus, ConversationVerdict, Finding, FindingCode, FixFirst, Limit } from "../policy/check.js";
 import type { CaptureInfo, CoverageEntry, Evaluation } from "../policy/evaluate.js";
 import type { Matrix } from "../policy/matrix.js";
@@ -19,6 +18,22 @@ import type { RoleMap } from "../policy/roles.js";
 import { isoTime } from "./time.js";
 
 export const REPORT_SCHEMA = "phoenix-netcheck.report/v1";
+
+/** One capture as the pipeline hands it to the report (src/pipeline/capture-analysis.ts). */
+export interface CaptureResult {
+  summary: CaptureSummary;
+  /** Reader errors and per-packet decode errors, in frame order (decode errors bounded). */
+  errors: CaptureError[];
+  decode: DecodeCounts;
+  /** How the flow table kept within its limits (maxConversations, aggregates, evictions). */
+  flow?: FlowStats;
+}
+
+/** What a report is made of: the captures, and every conversation frozen into its view (listed ones, then aggregates, capture by capture). */
+export interface Analysis {
+  captures: CaptureResult[];
+  conversations: readonly ConnectionView[];
+}
 
 export interface EndpointRecord {
   /** Address as tshark prints it: dotted IPv4, RFC 5952 IPv6. */
@@ -181,9 +196,11 @@ function macText(seen: boolean, b: Uint8Array): string | null {
   return [...b].map((x) => x.toString(16).padStart(2, "0")).join(":");
 }
 
-export function conversationRecord(c: Conversation, v: ConversationVerdict | undefined, duplicateOf: number | null = null): ConversationRecord {
-  const f = c.facts;
+export function conversationRecord(view: ConnectionView, v: ConversationVerdict | undefined, duplicateOf: number | null = null): ConversationRecord {
+  const c = view.conv;
+  const f = view.facts;
   const t = c.tcp;
+  const agg = view.aggregate;
   return {
     id: c.id,
     capture: c.capture,
@@ -198,8 +215,8 @@ export function conversationRecord(c: Conversation, v: ConversationVerdict | und
     lastFrame: c.lastFrame,
     start: isoTime(c.startSec, c.startNsec),
     end: isoTime(c.endSec, c.endNsec),
-    state: connState(c),
-    history: c.aggregate !== null ? c.aggregate.history : t !== null ? t.history : udpHistory(c.packetsClient > 0, c.packetsServer > 0, c.firstFromServer),
+    state: view.state,
+    history: view.history,
     protocol: f?.protocol ?? "none",
     clientProtocol: f?.clientProtocol ?? null,
     tls: f?.tls ?? null,
@@ -232,11 +249,11 @@ export function conversationRecord(c: Conversation, v: ConversationVerdict | und
     truncatedPackets: c.truncatedPackets,
     duplicateOf,
     aggregate:
-      c.aggregate !== null
+      agg !== null
         ? {
-            conversations: c.aggregate.conversations,
-            level: c.aggregate.level,
-            serverPorts: { low: c.aggregate.serverPortLow, high: c.aggregate.serverPortHigh },
+            conversations: agg.conversations,
+            level: agg.level,
+            serverPorts: { low: agg.serverPortLow, high: agg.serverPortHigh },
           }
         : null,
   };
@@ -362,7 +379,7 @@ export function captureSeconds(a: Analysis): number {
 
 function roleRecords(a: Analysis, roles: RoleMap): RoleRecord[] {
   const out = new Map<string, RoleRecord>();
-  for (const c of a.conversations) {
+  for (const { conv: c } of a.conversations) {
     for (const [ip, v] of [[c.clientIp, c.ipVersion], [c.serverIp, c.ipVersion]] as const) {
       const text = formatIp(ip, v);
       if (out.has(text)) continue;
@@ -381,7 +398,7 @@ export function buildReport(a: Analysis, policy: Evaluation, matrix: Matrix, ver
     matrix: { product: matrix.product, version: matrix.version, rows: matrix.rows.length },
     captures: a.captures.map(captureRecord),
     roles: roleRecords(a, roles),
-    conversations: a.conversations.map((c) => conversationRecord(c, policy.verdicts.get(c), policy.duplicates.get(c) ?? null)),
+    conversations: a.conversations.map((v) => conversationRecord(v, policy.verdicts.get(v.conv), policy.duplicates.get(v.conv) ?? null)),
     findings: policy.findings,
     summary: { ...policy.summary, coverage: policy.coverage, fixFirst: policy.fixFirst, filter, captureSeconds: Number(captureSeconds(a).toFixed(6)) },
   };

@@ -77,7 +77,7 @@ type Handling =
 
 /** How a value the policy marked (src/policy/namer.ts) is named: as the field it came from. */
 const MARK_HANDLING: Record<MarkKind, Handling> = {
-  address: "ip", mac: "mac", file: "file", typed: "data", name: "nameOrIp", host: "hostPort", uri: "uri", method: "method", banner: "banner", cn: "cn",
+  address: "ip", mac: "mac", file: "file", typed: "data", name: "nameOrIp", host: "hostPort", uri: "uri", method: "method", banner: "banner", cn: "cn", dn: "dn",
 };
 
 const FIELDS: Record<string, Handling> = {

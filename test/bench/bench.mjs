@@ -21,7 +21,8 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { DEFAULT_FRAGMENT_LIMITS } from "../../dist/decode/fragments.js";
-import { DEFAULT_FLOW_OPTIONS, MAX_AGGREGATES } from "../../dist/flow/table.js";
+import { DEFAULT_FLOW_OPTIONS } from "../../dist/flow/index.js";
+import { MAX_AGGREGATES } from "../../dist/pipeline/aggregate.js";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 

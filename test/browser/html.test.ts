@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { reportFor } from "../../src/cli/analyze.js";
+import { reportFor } from "../../src/pipeline/index.js";
 import { builtinMatrix } from "../../src/policy/matrix.js";
 import { VERDICT_COLOURS } from "../../src/report/html-assets.js";
 import { renderHtml } from "../../src/report/html.js";

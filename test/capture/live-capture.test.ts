@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { PassThrough } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CaptureAnalysis } from "../../src/analyze.js";
+import { CaptureAnalysis } from "../../src/pipeline/index.js";
 import { capLoadError } from "../../src/capture/engine-cap.js";
 import { findTcpdump } from "../../src/capture/engine-tcpdump.js";
 import { readCapture } from "../../src/capture/file.js";

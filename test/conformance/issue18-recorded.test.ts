@@ -7,7 +7,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { reportFor } from "../../src/cli/analyze.js";
+import { reportFor } from "../../src/pipeline/index.js";
 import { REPO_ROOT } from "../support/corpus.js";
 
 const DIR = path.join(REPO_ROOT, "fixtures/recorded/issue18");

@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { reportFor } from "../../src/cli/analyze.js";
+import { reportFor } from "../../src/pipeline/index.js";
 import type { ConversationRecord } from "../../src/report/record.js";
 import { REPO_ROOT } from "../support/corpus.js";
 

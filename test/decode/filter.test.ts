@@ -5,7 +5,7 @@
  */
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { analyzeFiles } from "../../src/analyze.js";
+import { analyzeFiles } from "../../src/pipeline/index.js";
 import { compileFilter, FilterError } from "../../src/decode/filter.js";
 import { DecodedPacket } from "../../src/decode/packet.js";
 import { Status } from "../../src/decode/status.js";
@@ -287,7 +287,7 @@ describe("through the pipeline (fixtures/recorded/tcp-udp-failures.pcap)", () =>
 
   it("udp port 30000 keeps both datagrams and the ICMP errors that answered them", async () => {
     const a = await run("udp port 30000");
-    expect(a.conversations.map((c) => [c.transport, c.serverPort, c.icmpCount])).toEqual([
+    expect(a.conversations.map((c) => [c.transport, c.server.port, c.conv.icmpCount])).toEqual([
       ["udp", 30000, 1],
       ["udp", 30000, 1],
     ]);
@@ -297,7 +297,7 @@ describe("through the pipeline (fixtures/recorded/tcp-udp-failures.pcap)", () =>
 
   it("udp port 30000 and not icmp and not icmp6 drops the errors", async () => {
     const a = await run("udp port 30000 and not icmp and not icmp6");
-    expect(a.conversations.map((c) => c.icmpCount)).toEqual([0, 0]);
+    expect(a.conversations.map((c) => c.conv.icmpCount)).toEqual([0, 0]);
     expect(a.captures[0].decode.icmp).toBe(0);
   });
 
@@ -305,6 +305,6 @@ describe("through the pipeline (fixtures/recorded/tcp-udp-failures.pcap)", () =>
     const v6only = await run("ip6");
     expect(v6only.conversations.map((c) => c.ipVersion)).toEqual([6]);
     const syn = await run("tcp port 8443");
-    expect(syn.conversations.map((c) => [c.serverPort, c.packetsClient, c.packetsServer])).toEqual([[8443, 3, 0]]);
+    expect(syn.conversations.map((c) => [c.server.port, c.packetsClient, c.packetsServer])).toEqual([[8443, 3, 0]]);
   });
 });

@@ -8,7 +8,7 @@
  */
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { analyzeFiles } from "../../src/analyze.js";
+import { analyzeFiles } from "../../src/pipeline/index.js";
 import type { Protocol } from "../../src/detect/types.js";
 import { corpusFiles, HAVE_PUBLIC, oracle, PUBLIC_DIR, SKIP_MESSAGE } from "../support/corpus.js";
 
@@ -67,15 +67,15 @@ describe.skipIf(!HAVE_PUBLIC)(`protocol labels agree with tshark on ${PUBLIC_DIR
         const facts = c.facts;
         expect(facts, `conversation ${c.id} was detected`).not.toBeNull();
         const ours = facts!.protocol;
-        const where = `${name} ${c.transport} stream ${c.stream} (server port ${c.serverPort})`;
+        const where = `${name} ${c.transport} stream ${c.conv.stream} (server port ${c.server.port})`;
         expect(facts!.anomalies.filter((x) => x.name.endsWith("internal_error")), where).toEqual([]);
-        const ws = ((o.streams?.[c.transport] ?? []) as OracleStream[]).find((s) => s.stream === c.stream);
+        const ws = ((o.streams?.[c.transport] ?? []) as OracleStream[]).find((s) => s.stream === c.conv.stream);
         const theirs = ws !== undefined ? tsharkLabel(ws) : null;
         if (theirs !== null) {
           expect(ours, `${where}: tshark says ${theirs}`).toBe(theirs);
           agreed.set(theirs, (agreed.get(theirs) ?? 0) + 1);
         } else if ((COMPARED as readonly string[]).includes(ours)) {
-          const known = blind.find((b) => b.transport === c.transport && b.stream === c.stream && b.protocol === ours);
+          const known = blind.find((b) => b.transport === c.transport && b.stream === c.conv.stream && b.protocol === ours);
           expect(known, `${where}: we say ${ours}, tshark says ${ws?.detected ?? "nothing"}`).toBeDefined();
           expect(ws?.a_first_payload_hex ?? "", `${where}: first client bytes`).toMatch(new RegExp("^" + known!.clientHex));
         }

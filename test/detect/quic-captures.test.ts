@@ -9,7 +9,7 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import type { Conversation } from "../../src/flow/conversation.js";
+import type { ConnectionView } from "../../src/policy/view.js";
 import { JA4_DIR, PUBLIC_DIR, type OracleConversation } from "../support/corpus.js";
 import { conversationsOf, ourTls, tsharkTls, type OracleTlsEntry } from "../support/tls-oracle.js";
 
@@ -27,9 +27,9 @@ function oracleOf(file: string): { tls?: OracleTlsEntry[]; conversations?: { udp
 }
 
 /** Our UDP conversation for tshark's udp.stream: same number, same ports, same first frame. */
-function convFor(convs: Conversation[], oc: OracleConversation): Conversation | undefined {
+function convFor(convs: readonly ConnectionView[], oc: OracleConversation): ConnectionView | undefined {
   return convs.find(
-    (c) => c.transport === "udp" && c.stream === oc.stream && c.firstFrame === oc.first_frame && [oc.a_port, oc.b_port].sort().join() === [c.clientPort, c.serverPort].sort().join(),
+    (c) => c.transport === "udp" && c.conv.stream === oc.stream && c.firstFrame === oc.first_frame && [oc.a_port, oc.b_port].sort().join() === [c.client.port, c.server.port].sort().join(),
   );
 }
 
@@ -83,8 +83,8 @@ describe.skipIf(ja4Files.length === 0)("QUIC JA4 against FoxIO's published value
       const oc = (o.conversations?.udp ?? []).find((c) => c.stream === stream)!;
       const conv = convFor(convs, oc);
       expect(conv, `${name} udp.stream ${stream}`).toBeDefined();
-      expect(conv!.clientPort).toBe(e.src_port);
-      expect(conv!.serverPort).toBe(e.dst_port);
+      expect(conv!.client.port).toBe(e.src_port);
+      expect(conv!.server.port).toBe(e.dst_port);
       expect(conv!.facts?.tls?.ja4, `${name} udp.stream ${stream}`).toBe(e.ja4);
       compared++;
     }
@@ -117,7 +117,7 @@ describe.skipIf(!existsSync(path.join(PUBLIC_DIR, "snaplen256-quic-udp443.pcap")
 describe.skipIf(!existsSync(path.join(PUBLIC_DIR, "ipv6-tls12-and-gquic.pcap")))("Google QUIC", () => {
   it("is quic with its Q0xx version, the CHLO's SNI, and no TLS facts (its handshake is not TLS)", async () => {
     const convs = await conversationsOf(path.join(PUBLIC_DIR, "ipv6-tls12-and-gquic.pcap"));
-    const g = convs.find((c) => c.transport === "udp" && c.stream === 0)!;
+    const g = convs.find((c) => c.transport === "udp" && c.conv.stream === 0)!;
     expect(g.facts?.protocol).toBe("quic");
     expect(g.facts?.quic?.version).toBe("Q025");
     expect(g.facts?.quic?.sni).toBe("www.google.it"); // frame 5's CHLO, tag SNI (tshark: "Server Name Indication: www.google.it")

@@ -5,7 +5,7 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { analyzeFiles } from "../../src/analyze.js";
+import { analyzeFiles } from "../../src/pipeline/index.js";
 import { analyzeWith, detect } from "../../src/detect/registry.js";
 import { rdpDetector } from "../../src/detect/rdp.js";
 import { analyzeRdpUdp, probeRdpUdp } from "../../src/detect/rdp-udp.js";

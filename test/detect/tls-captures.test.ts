@@ -9,11 +9,11 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import type { Conversation } from "../../src/flow/conversation.js";
+import type { ConnectionView } from "../../src/policy/view.js";
 import { analyzeTls, cipherName, findTlsStart, parseTlsHandshake, tlsVersionName } from "../../src/detect/tls/index.js";
 import { emptyFacts } from "../../src/detect/types.js";
 import { ja4Variants } from "../../src/detect/tls/fingerprint.js";
-import { sampleOf } from "../../src/detect/conversation.js";
+import { sampleOf } from "../../src/flow/sample.js";
 import { conversationsOf, ourTls, tsharkTls, type OracleTlsEntry } from "../support/tls-oracle.js";
 
 const shared = path.resolve(__dirname, "../../../shared/captures");
@@ -63,13 +63,13 @@ interface OracleConv {
 }
 
 /** Our TCP conversation for tshark's tcp.stream: same two endpoints, same first frame. */
-function convForStream(convs: Conversation[], oracle: { conversations?: { tcp?: OracleConv[] } }, stream: number): Conversation | undefined {
+function convForStream(convs: readonly ConnectionView[], oracle: { conversations?: { tcp?: OracleConv[] } }, stream: number): ConnectionView | undefined {
   const oc = (oracle.conversations?.tcp ?? []).find((c) => c.stream === stream);
   if (oc === undefined) return undefined;
   const want = [`${canonicalIp(oc.a)}|${oc.a_port}`, `${canonicalIp(oc.b)}|${oc.b_port}`].sort().join(" ");
   const same = convs.filter((c) => {
     if (c.transport !== "tcp") return false;
-    const ends = [`${ipString(c.clientIp, c.ipVersion)}|${c.clientPort}`, `${ipString(c.serverIp, c.ipVersion)}|${c.serverPort}`].sort().join(" ");
+    const ends = [`${ipString(c.client.bytes, c.ipVersion)}|${c.client.port}`, `${ipString(c.server.bytes, c.ipVersion)}|${c.server.port}`].sort().join(" ");
     return ends === want;
   });
   return same.find((c) => c.firstFrame === oc.first_frame) ?? (same.length === 1 ? same[0] : undefined);
@@ -107,7 +107,7 @@ describe.skipIf(!existsSync(publicDir))("TLS facts against tshark 4.0.17 (captur
       const prefixed = TLS_AFTER_PREFIX[base];
       if (prefixed !== undefined && t === null) {
         expect(conv!.facts?.protocol, `${where}: ${prefixed.why}`).toBe(prefixed.protocol);
-        const s = sampleOf(conv!);
+        const s = sampleOf(conv!.conv);
         const out = emptyFacts();
         analyzeTls(s.client, s.server, out, findTlsStart(s.client, 0, "client"), findTlsStart(s.server, 0, "server"));
         t = out.tls;
@@ -206,10 +206,10 @@ describe.skipIf(!existsSync(ja4Dir))("JA4 against FoxIO's published values (capt
       const where = `${f} tcp.stream ${stream} hello ${e.hello_index}`;
       const conv = convForStream(convs, oracle, stream)!;
       expect(conv, where).toBeDefined();
-      expect(conv.clientPort, where).toBe(e.src_port);
-      expect(conv.serverPort, where).toBe(e.dst_port);
+      expect(conv.client.port, where).toBe(e.src_port);
+      expect(conv.server.port, where).toBe(e.dst_port);
       // The report carries the first ClientHello's JA4; the per-hello values need the parsed hellos.
-      const s = sampleOf(conv);
+      const s = sampleOf(conv.conv);
       let cs = 0;
       let ss = 0;
       if (conv.facts?.protocol !== "tls" || conv.facts.tunnel !== undefined) {

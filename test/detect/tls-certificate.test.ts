@@ -10,8 +10,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { analyzeFiles } from "../../src/analyze.js";
-import { sampleOf } from "../../src/detect/conversation.js";
+import { analyzeFiles } from "../../src/pipeline/index.js";
+import { sampleOf } from "../../src/flow/sample.js";
 import { CertificateCache, readChain, signatureAlgorithmOid } from "../../src/detect/tls/certificate.js";
 import { analyzeTls } from "../../src/detect/tls/index.js";
 import { emptyFacts, type TlsFacts } from "../../src/detect/types.js";
@@ -225,7 +225,7 @@ describe.skipIf(!existsSync(path.join(PUBLIC_DIR, "ipv6-tls12-and-gquic.pcap")))
     expect(t.chainsToPublicRoot).toBe(true);
     expect(t.chain.every((x) => !x.selfSigned)).toBe(true);
     // The DERs again, from the sample, to re-send them in other orders.
-    const s = sampleOf(c);
+    const s = sampleOf(c.conv);
     const ders: Uint8Array[] = [];
     for (let i = 0; i + 4 < s.server.length && ders.length < t.chain.length; i++) {
       // Find each certificate by its SHA-256 among the SEQUENCEs in the server's bytes.

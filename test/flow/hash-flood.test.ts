@@ -9,10 +9,10 @@ import { describe, expect, it } from "vitest";
 import { collidingV6Endpoints, oldFlowHash } from "../bench/collide.mjs";
 import { pcapHeader, pcapRecord } from "../capture/build.js";
 import { cat, eth, ipv4, ipv6, tcp, udp } from "../decode/build.js";
-import { CaptureAnalysis } from "../../src/analyze.js";
+import { CaptureAnalysis } from "../../src/pipeline/index.js";
 import { readCaptureFrom } from "../../src/capture/file.js";
 import { FlowHasher } from "../../src/flow/key.js";
-import { DEFAULT_FLOW_OPTIONS } from "../../src/flow/table.js";
+import { DEFAULT_FLOW_OPTIONS } from "../../src/flow/index.js";
 import { analyzeBytes } from "../fuzz/harness.js";
 
 const SERVER = new Uint8Array(16);

@@ -7,8 +7,9 @@ import { describe, expect, it } from "vitest";
 import { decodeOnce, eth, ipv4, tcp, udp, type Bytes } from "../decode/build.js";
 import { dnsQuery, dnsResponse, ntpControlRequest, ntpControlResponse, ntpMonlist, ntpV4Client, ntpV4Server } from "../detect/fixtures.js";
 import { analyzeBytes } from "../fuzz/harness.js";
-import { orient, udpSenderIsClient } from "../../src/flow/orientation.js";
-import { F, HOST_A, HOST_B, pcapOf, udpFrames } from "./frames.js";
+import { isServicePort, orient, udpSenderIsClient } from "../../src/flow/orientation.js";
+import { likelyServerPorts } from "../../src/pipeline/server-ports.js";
+import { F, HOST_A, HOST_B, pcapOf, tcpFrames, udpFrames } from "./frames.js";
 
 function udpPacket(sport: number, dport: number, payload: Bytes) {
   return decodeOnce(eth(0x0800, ipv4({ proto: 17, payload: udp({ sport, dport, payload }) }))).p;
@@ -82,5 +83,43 @@ describe("whole captures that start with the answer", () => {
   it("DHCP 67 → 68 first: the DHCP server is the server", async () => {
     const r = await analyzeBytes(pcapOf(udpFrames(67, 68, [{ fromA: true, payload: new Array(240).fill(0) }])));
     expect(r.conversations[0]).toMatchObject({ server: { ip: HOST_A.join("."), port: 67 }, client: { port: 68 }, clientBy: "protocol" });
+  });
+});
+
+describe("orient: the service-port rule and the injected likely server ports", () => {
+  const rdp = new Set([3389]);
+  it("a well-known port (1–1023) is a service port without any set; 0 and 1024 are not", () => {
+    expect([isServicePort(1), isServicePort(443), isServicePort(1023)]).toEqual([true, true, true]);
+    expect([isServicePort(0), isServicePort(1024), isServicePort(3389)]).toEqual([false, false, false]);
+    expect(isServicePort(3389, rdp)).toBe(true);
+  });
+  it("above 1023 the roles flip only for a port in the set the caller passes", () => {
+    // A midstream ACK from 3389: without the set the first sender stays the client.
+    expect(orient(tcpPacket(3389, 50000, F.ACK))).toEqual({ srcIsClient: true, by: "first-packet" });
+    expect(orient(tcpPacket(3389, 50000, F.ACK), rdp)).toEqual({ srcIsClient: false, by: "service-port" });
+    // Towards the service port the first sender is the client anyway.
+    expect(orient(tcpPacket(50000, 3389, F.ACK), rdp)).toEqual({ srcIsClient: true, by: "first-packet" });
+  });
+  it("service ports on both sides, or on neither: the first sender is the client", () => {
+    expect(orient(tcpPacket(443, 3389, F.ACK), rdp)).toEqual({ srcIsClient: true, by: "first-packet" });
+    expect(orient(tcpPacket(53, 443, F.ACK))).toEqual({ srcIsClient: true, by: "first-packet" });
+    expect(orient(udpPacket(40000, 40001, [1, 2, 3, 4]), rdp)).toEqual({ srcIsClient: true, by: "first-packet" });
+  });
+  it("a SYN or SYN-ACK beats the ports: a SYN from 443 makes 443 the client", () => {
+    expect(orient(tcpPacket(443, 40000, F.SYN), rdp)).toEqual({ srcIsClient: true, by: "syn" });
+    expect(orient(tcpPacket(40000, 3389, F.SYN | F.ACK), rdp)).toEqual({ srcIsClient: false, by: "syn-ack" });
+  });
+  it("UDP without a protocol role: a service port on the sender's side flips, else the first speaker is the client", () => {
+    expect(orient(udpPacket(3389, 50000, [0xff, 0xff, 0xff, 0xff]), rdp)).toEqual({ srcIsClient: false, by: "service-port" });
+    expect(orient(udpPacket(50000, 3389, [0xff, 0xff, 0xff, 0xff]), rdp)).toEqual({ srcIsClient: true, by: "first-packet" });
+  });
+  it("the pipeline passes its set: a capture that starts with 3389's reply names 3389 the server", async () => {
+    expect(likelyServerPorts().has(3389)).toBe(true);
+    const r = await analyzeBytes(pcapOf(tcpFrames(3389, 50000, [
+      { fromA: true, seq: 5000, ack: 9000, flags: F.ACK | F.PSH, payload: [3, 0, 0, 11, 6, 0xd0, 0, 0, 0x12, 0x34, 0] }, // the server's X.224 CC first
+      { fromA: false, seq: 9000, ack: 5011, flags: F.ACK },
+    ])));
+    expect(r.conversations).toHaveLength(1);
+    expect(r.conversations[0]).toMatchObject({ server: { ip: HOST_A.join("."), port: 3389 }, client: { ip: HOST_B.join("."), port: 50000 }, clientBy: "service-port" });
   });
 });

@@ -1,5 +1,5 @@
 import { describe, it, expect } from "vitest";
-import { StreamBuffer, MAX_FRAME_RUNS } from "../../src/flow/reassembly.js";
+import { StreamBuffer, MAX_FRAME_RUNS } from "../../src/flow/tcp/stream-buffer.js";
 
 /** Bytes 0..n-1 of a made-up stream: byte i is (i*13 + 5) mod 256, so every offset is checkable. */
 function stream(n: number): Uint8Array {

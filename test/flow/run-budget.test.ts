@@ -10,10 +10,10 @@ import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { pcapHeader, pcapRecord } from "../capture/build.js";
 import { cat, eth, ipv4, tcp, udp } from "../decode/build.js";
-import { analyzeFiles, CaptureAnalysis } from "../../src/analyze.js";
+import { analyzeFiles, CaptureAnalysis, RunBudget } from "../../src/pipeline/index.js";
 import { readCaptureFrom } from "../../src/capture/file.js";
 import type { Conversation } from "../../src/flow/conversation.js";
-import { DEFAULT_FLOW_OPTIONS, FlowBudget, UDP_SAMPLE_OVERHEAD, type FlowTableOptions } from "../../src/flow/table.js";
+import { DEFAULT_FLOW_OPTIONS, UDP_SAMPLE_OVERHEAD, type FlowTableOptions } from "../../src/flow/index.js";
 
 const dir = mkdtempSync(path.join(tmpdir(), "run-budget-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -74,7 +74,7 @@ function holds(c: Conversation): number {
   return c.datagrams.reduce((s, d) => s + d.data.byteLength + UDP_SAMPLE_OVERHEAD, 0);
 }
 
-async function feed(bytes: Uint8Array, flow: Partial<FlowTableOptions>, budget: FlowBudget) {
+async function feed(bytes: Uint8Array, flow: Partial<FlowTableOptions>, budget: RunBudget) {
   const opts = { ...DEFAULT_FLOW_OPTIONS, ...flow };
   const ca = new CaptureAnalysis(0, 0, opts, null, budget);
   async function* one(): AsyncGenerator<Uint8Array> {
@@ -109,12 +109,12 @@ describe("one bound for the whole run, not per file", () => {
     const f = file("sessions.pcap", pcap(sessions(100, 1000)));
     const retainedBytes = 64 * 1024;
     const r = await analyzeFiles([f, f, f], { flow: { retainedBytes } });
-    const kept = r.conversations.reduce((s, c) => s + holds(c), 0);
+    const kept = r.conversations.reduce((s, c) => s + holds(c.conv), 0);
     expect(kept).toBeGreaterThan(0);
     expect(kept).toBeLessThanOrEqual(retainedBytes);
     // The newest conversations keep theirs; what was freed is counted, and detection had run first.
     const last = r.conversations[r.conversations.length - 1];
-    expect(last.tcp!.client.bytes().length).toBe(1000);
+    expect(last.conv.tcp!.client.bytes().length).toBe(1000);
     expect(r.captures.reduce((s, c) => s + c.flow!.retainedReleased, 0)).toBeGreaterThan(200);
     expect(r.conversations.every((c) => c.facts?.protocol === "plaintext")).toBe(true);
   });
@@ -123,7 +123,7 @@ describe("one bound for the whole run, not per file", () => {
 describe("every kept byte is counted against the held-bytes budget", () => {
   it("2,000 UDP flows with 8 samples each way: held bytes never pass the budget by more than one datagram", async () => {
     const maxHeldBytes = 512 * 1024;
-    const budget = new FlowBudget({ ...DEFAULT_FLOW_OPTIONS, maxHeldBytes });
+    const budget = new RunBudget({ ...DEFAULT_FLOW_OPTIONS, maxHeldBytes });
     const { ca, live, held, worst, result } = await feed(pcap(udpFlows(2000, 8), 100_000), { maxHeldBytes }, budget);
     expect(live).toBe(held);
     expect(worst).toBeLessThanOrEqual(maxHeldBytes + 1000 + UDP_SAMPLE_OVERHEAD);
@@ -133,11 +133,11 @@ describe("every kept byte is counted against the held-bytes budget", () => {
     expect(result.flow!.retiredForMemory).toBeGreaterThan(1000);
     // Retired early, still detected and listed with every packet counted.
     expect(ca.table.conversations).toHaveLength(2000);
-    expect(ca.table.conversations.every((c) => c.facts !== null && c.packetsClient === 8 && c.packetsServer === 8)).toBe(true);
+    expect(ca.conversations.every((c) => c.facts !== null && c.packetsClient === 8 && c.packetsServer === 8)).toBe(true);
   });
 
   it("the same flows with the default budget: nothing retired for memory, the count still exact", async () => {
-    const budget = new FlowBudget(DEFAULT_FLOW_OPTIONS);
+    const budget = new RunBudget(DEFAULT_FLOW_OPTIONS);
     const { live, held, worst, result } = await feed(pcap(udpFlows(200, 8), 100_000), {}, budget);
     expect(live).toBe(held);
     // 200 flows × 16 samples × (1,000 bytes + overhead), all held at the end of the packets.
@@ -159,14 +159,14 @@ describe("every kept byte is counted against the held-bytes budget", () => {
       }
     }
     const maxHeldBytes = 256 * 1024;
-    const budget = new FlowBudget({ ...DEFAULT_FLOW_OPTIONS, maxHeldBytes });
+    const budget = new RunBudget({ ...DEFAULT_FLOW_OPTIONS, maxHeldBytes });
     const { live, held, worst, result } = await feed(pcap(frames, 100_000), { maxHeldBytes }, budget);
     expect(live).toBe(held);
     // One segment can grow one buffer (×2, at most the 16 KiB cap), its bitmap and its hole lists.
     expect(worst).toBeLessThanOrEqual(maxHeldBytes + 16 * 1024 + 2048 + 3 * 1024);
     expect(result.flow!.retiredForMemory).toBeGreaterThan(0);
 
-    const free = new FlowBudget(DEFAULT_FLOW_OPTIONS);
+    const free = new RunBudget(DEFAULT_FLOW_OPTIONS);
     const all = await feed(pcap(frames, 100_000), {}, free);
     expect(all.live).toBe(all.held);
     expect(all.worst).toBeGreaterThan(maxHeldBytes); // the case does need the budget
@@ -181,7 +181,7 @@ describe("every limit's drops are in the report", () => {
     );
     // And one fragment that would end past 65,535 bytes: refused.
     frames.push(eth(0x0800, ipv4({ src: [192, 0, 2, 1], dst: [192, 0, 2, 2], proto: 17, id: 40000, fragOffset: 65528, more: false, payload: new Uint8Array(16) })));
-    const budget = new FlowBudget(DEFAULT_FLOW_OPTIONS);
+    const budget = new RunBudget(DEFAULT_FLOW_OPTIONS);
     const { result } = await feed(pcap(frames), {}, budget);
     const d = result.decode;
     expect(d.fragments).toBe(20_001);

@@ -1,7 +1,7 @@
 import { describe, it, expect } from "vitest";
 import { DecodedPacket, TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN } from "../../src/decode/packet.js";
 import { rng } from "../support/random.js";
-import { TcpTracker, tcpConnState, EndpointState, udpState, udpHistory } from "../../src/flow/tcp-state.js";
+import { TcpTracker, tcpConnState, EndpointState, udpState, udpHistory } from "../../src/flow/tcp/index.js";
 
 /*
  * The expected conn_state / history values below come from Zeek's rules (conn.log docs, main.zeek

@@ -4,8 +4,8 @@
  * JSON. Used by the fuzz tests and the hostile-file tests.
  */
 import { readCaptureFrom, type CaptureSummary } from "../../src/capture/file.js";
-import { CaptureAnalysis, type Analysis } from "../../src/analyze.js";
-import { DEFAULT_FLOW_OPTIONS, type FlowTableOptions } from "../../src/flow/table.js";
+import { CaptureAnalysis, type Analysis } from "../../src/pipeline/index.js";
+import { DEFAULT_FLOW_OPTIONS, type FlowTableOptions } from "../../src/flow/index.js";
 import { evaluate } from "../../src/policy/evaluate.js";
 import { builtinMatrix } from "../../src/policy/matrix.js";
 import { RoleMap } from "../../src/policy/roles.js";
@@ -39,7 +39,7 @@ function renderAll(r: Report, matrix: ReturnType<typeof builtinMatrix>): void {
 export async function analyzeBytes(bytes: Uint8Array, opts: { chunk?: number; flow?: Partial<FlowTableOptions>; render?: boolean } = {}): Promise<Report> {
   const ca = new CaptureAnalysis(0, 0, { ...DEFAULT_FLOW_OPTIONS, ...opts.flow });
   const summary: CaptureSummary = await readCaptureFrom(chunked(bytes, opts.chunk ?? 65536), "fuzz", (p) => ca.packet(p), { fileSize: bytes.length, resync: true });
-  const analysis: Analysis = { captures: [ca.finish(summary)], conversations: ca.table.conversations };
+  const analysis: Analysis = { captures: [ca.finish(summary)], conversations: ca.conversations };
   const matrix = builtinMatrix();
   const roles = new RoleMap([]);
   const policy = evaluate({ conversations: analysis.conversations, captures: captureInfos(analysis), matrix, roles, captureSeconds: captureSeconds(analysis) });

@@ -5,7 +5,7 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { reportFor } from "../../src/cli/analyze.js";
+import { reportFor } from "../../src/pipeline/index.js";
 import { compareReport, type LabExpected } from "./compare.mjs";
 
 const FIXTURES = path.resolve(__dirname, "../../fixtures");

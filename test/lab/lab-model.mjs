@@ -17,11 +17,11 @@
  * both ESXi roles). `sameHost`: client and server are one host.
  */
 export const MATRIX = [
-  { id: "cloud-443", client: "proxy", servers: ["cloud"], transport: "tcp", port: 443, expect: "tls", minTls: "TLS 1.2", required: "always" },
-  { id: "cloudcache-443", client: "proxy", servers: ["cloudcache"], transport: "tcp", port: 443, expect: "tls", minTls: "TLS 1.2", required: "if-present" },
-  { id: "vcenter-443", client: "proxy", servers: ["vcenter"], transport: "tcp", port: 443, expect: "tls", minTls: "TLS 1.2", required: "if-present" },
-  { id: "esxi-443", client: "proxy", servers: ["esxi-standalone"], transport: "tcp", port: 443, expect: "tls", minTls: "TLS 1.2", required: "if-present" },
-  { id: "esxi-902", client: "proxy", servers: ["esxi", "esxi-standalone"], transport: "tcp", port: 902, expect: "vmware-authd", minTls: "TLS 1.2", required: "if-present" },
+  { id: "cloud-443", client: "proxy", servers: ["cloud"], transport: "tcp", port: 443, expect: "tls", minTls: "TLS 1.2", certificate: "public", required: "always" },
+  { id: "cloudcache-443", client: "proxy", servers: ["cloudcache"], transport: "tcp", port: 443, expect: "tls", minTls: "TLS 1.2", certificate: "self-signed", required: "if-present" },
+  { id: "vcenter-443", client: "proxy", servers: ["vcenter"], transport: "tcp", port: 443, expect: "tls", minTls: "TLS 1.2", certificate: "private-ca", required: "if-present" },
+  { id: "esxi-443", client: "proxy", servers: ["esxi-standalone"], transport: "tcp", port: 443, expect: "tls", minTls: "TLS 1.2", certificate: "self-signed", required: "if-present" },
+  { id: "esxi-902", client: "proxy", servers: ["esxi", "esxi-standalone"], transport: "tcp", port: 902, expect: "vmware-authd", minTls: "TLS 1.2", certificate: "self-signed", required: "if-present" },
   { id: "guest-3542", client: "proxy", servers: ["guest"], transport: "tcp", port: 3542, expect: "tls", minTls: "TLS 1.2", required: "optional" },
   { id: "guest-3545", client: "guest", servers: ["guest"], transport: "tcp", port: 3545, expect: "tls", minTls: "TLS 1.2", required: "optional", sameHost: true },
   { id: "guest-3389", client: "proxy", servers: ["guest"], transport: "tcp", port: 3389, expect: "rdp", minTls: null, required: "optional" },
@@ -68,6 +68,8 @@ export const SEVERITY = {
   "weak-tls": "error",
   "tls-not-established": "error",
   "wrong-path": "warning",
+  "certificate-not-verifiable": "info",
+  "certificate-self-signed": "error",
   "wrong-direction": "warning",
   "missing-expected": "warning",
   "ambiguous-role": "info",
@@ -191,7 +193,7 @@ export function inferRoles(convs, given = new Map(), macOf = () => null) {
 const required = (rowId) => MATRIX.find((r) => r.id === rowId)?.required ?? null;
 
 /** What one candidate row says of a conversation (findings.md, "What each row checks"). */
-function check(row, c) {
+export function check(row, c) {
   if (c.outcome === "REJ" || c.outcome === "unreachable") return "refused";
   if (c.outcome === "S0" || c.outcome === "unanswered") return c.limits.includes("end-of-capture") ? "not-verifiable" : "blocked";
   if (c.limits.length > 0) return "not-verifiable";
@@ -215,6 +217,11 @@ function check(row, c) {
   if (tlsInside && c.tls) {
     if (c.tls.version === null) return "tls-not-established";
     if (row.minTls && TLS_RANK[c.tls.version] < TLS_RANK[row.minTls]) return "weak-tls";
+    // TLS 1.3 encrypts the certificate: a row that checks it says so (findings.md, "Certificates").
+    // The lab's other certificates are normal for their rows (self-signed on ESXi and vCenter, which private-ca allows).
+    if (row.certificate && c.tls.version === "TLS 1.3") return "certificate-not-verifiable";
+    // Every certificate the lab serves is self-signed (lab.mjs, cert()): the cloud's row, which wants a public chain, says so when it is in clear.
+    if (row.certificate === "public" && TLS_RANK[c.tls.version] <= TLS_RANK["TLS 1.2"]) return "certificate-self-signed";
   }
   return "conforming";
 }
@@ -315,7 +322,7 @@ export function judge(convs, roleMap, capture = {}) {
     else if (only === "not-verifiable") v.status = "not-verifiable";
     else {
       raise(only, SEVERITY[only], rule, rules, c);
-      v.status = "finding";
+      v.status = SEVERITY[only] === "info" ? "info" : "finding";
     }
     if (v.status !== "not-verifiable") v.limits = [];
   }
@@ -360,6 +367,7 @@ export function judge(convs, roleMap, capture = {}) {
   if (capture.filter) coverage.push("filtered");
   const statuses = [...per.values()].map((v) => v.status);
   if (statuses.includes("not-verifiable")) coverage.push("not-verifiable");
+  if ([...per.values()].some((v) => v.findings.includes("certificate-not-verifiable"))) coverage.push("certificate-not-verifiable");
   const judged = statuses.filter((s) => s !== "infrastructure" && s !== "related" && s !== "not-verifiable");
   // Nothing a row could judge: said as `filtered` when a --filter left it so, else `no-matrix-traffic`.
   if (judged.length === 0 && !capture.filter) coverage.push("no-matrix-traffic");
@@ -386,6 +394,6 @@ export function rankOf(f) {
   const sev = { error: 0, warning: 1, info: 2 }[f.severity] ?? 3;
   const rows = f.rule ? [f.rule] : f.rules ?? [];
   const req = Math.min(3, ...rows.map((r) => ({ always: 0, "if-present": 1, optional: 2 })[required(r)] ?? 3));
-  const backup = (f.code === "blocked" || f.code === "refused") && rows.some((r) => BACKUP_PATH.has(r)) ? 0 : 1;
+  const backup = (f.code === "blocked" || f.code === "refused" || f.code === "tls-inspection") && rows.some((r) => BACKUP_PATH.has(r)) ? 0 : 1;
   return `${sev}${req}${backup}`;
 }

@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { exitCodeFor, reportFor } from "../../src/cli/analyze.js";
+import { exitCodeFor, reportFor } from "../../src/pipeline/index.js";
 // Plain JavaScript modules shared with `npm run lab` (test/lab/*.mjs).
 import { compareReport, type LabExpected } from "./compare.mjs";
 import { splitKnown } from "./known-mismatches.mjs";

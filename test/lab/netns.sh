@@ -167,3 +167,45 @@ lab_teardown() {
 		ip netns del "$ns" 2>/dev/null || true
 	done
 }
+
+# A recorder's lifetime (fixtures/record-issue*.sh): on any exit, every PID in LAB_PIDS is killed
+# by its PID, the namespaces named PREFIX* are removed and the temp dir T is deleted. Removes
+# leftovers of an earlier run first, then sets T to a new temp dir /tmp/TMPNAME.XXXXXX.
+#   lab_recorder_begin PREFIX TMPNAME
+lab_recorder_begin() {
+	lab__check_prefix "$1" || return 1
+	LAB_REC_PREFIX=$1
+	LAB_PIDS=()
+	T=""
+	trap lab__recorder_end EXIT
+	trap 'exit 130' INT TERM
+	lab_teardown "$LAB_REC_PREFIX"
+	T=$(mktemp -d "/tmp/$2.XXXXXX")
+}
+
+lab__recorder_end() {
+	local rc=$? pid
+	set +e
+	for pid in "${LAB_PIDS[@]}"; do lab_kill_pid "$pid"; done
+	lab_teardown "$LAB_REC_PREFIX"
+	[ -n "$T" ] && rm -rf "$T"
+	exit "$rc"
+}
+
+# tcpdump on eth0 of NS writing T/FILE (the rest of the arguments: its options and filter), once
+# it listens; LAB_CAP is its PID. lab_cap_stop lets the last packets in and stops it.
+#   lab_cap_start NS FILE [tcpdump args]
+lab_cap_start() {
+	local ns=$1 f=$2
+	shift 2
+	ip netns exec "$ns" timeout 120 tcpdump -i eth0 -n -U --immediate-mode -Z root "$@" -w "$T/$f" >"$T/$f.log" 2>&1 &
+	LAB_PIDS+=("$!")
+	LAB_CAP=$!
+	lab_wait_file_line "$T/$f.log" "listening on" 50
+}
+
+lab_cap_stop() {
+	sleep 0.4
+	kill -TERM "$LAB_CAP" 2>/dev/null || true
+	wait "$LAB_CAP" 2>/dev/null || true
+}

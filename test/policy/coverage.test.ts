@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readCapture } from "../../src/capture/file.js";
 import { PcapngWriter } from "../../src/capture/pcapng-writer.js";
 import type { RawPacket } from "../../src/capture/types.js";
-import { exitCodeFor, reportFor } from "../../src/cli/analyze.js";
+import { exitCodeFor, reportFor } from "../../src/pipeline/index.js";
 import type { Report } from "../../src/report/record.js";
 import { HAVE_PUBLIC, PUBLIC_DIR, REPO_ROOT } from "../support/corpus.js";
 
@@ -43,14 +43,20 @@ beforeAll(async () => {
 });
 
 describe("coverage on the bundled sample and captures derived from it", () => {
-  it("the sample as recorded: its three problems, the most damaging first, and no limit", () => {
+  it("the sample as recorded: its three problems, the most damaging first, and no limit but the certificates TLS 1.3 hides", () => {
     expect(sample.summary.verdict).toBe("fail");
     expect(sample.findings.filter((f) => f.severity !== "info").map((f) => f.code)).toEqual(["blocked", "weak-tls", "unexpected-port"]);
     // Without roles the standalone ESXi host's 443 is a question (its registration is not on the wire), not a problem.
-    expect(sample.findings.filter((f) => f.severity === "info").map((f) => [f.code, f.rule])).toEqual([["ambiguous-role", "esxi-443"]]);
+    // The cloud's TLS 1.3 hides its certificates: said, never passed as checked (one per cloud host).
+    expect(sample.findings.filter((f) => f.severity === "info").map((f) => [f.code, f.rule])).toEqual([
+      ["certificate-not-verifiable", "cloud-443"],
+      ["certificate-not-verifiable", "cloud-443"],
+      ["ambiguous-role", "esxi-443"],
+    ]);
     expect(sample.summary.fixFirst).toHaveLength(3);
     expect(sample.summary.fixFirst[0].text).toMatch(/^ESXi \S+: allow TCP 902 from the proxy \S+ — NBD\/NBDSSL backups/);
-    expect(codes(sample)).toEqual([]);
+    expect(codes(sample)).toEqual(["certificate-not-verifiable"]);
+    expect(sample.summary.coverage[0]).toMatchObject({ inconclusive: false, message: expect.stringMatching(/^2 conversations on rows that check the server's certificate negotiated TLS 1\.3/) });
     expect(exitCodeFor(sample, "error")).toBe(1);
   });
 

@@ -384,6 +384,20 @@ describe("invalid matrix files: exact messages", () => {
     ]);
   });
 
+  it("certificate: one of the policies, only where TLS is expected, \"none\" when not given; the built-in rows' values", () => {
+    expect(problemsOf(withRow({ ...goodRow, certificate: "pubic" }))).toEqual([
+      'rows[0].certificate: expected "public", "private-ca", "self-signed" or "none", got "pubic" (did you mean "public"?)',
+    ]);
+    expect(problemsOf(withRow({ ...goodRow, expect: "ssh", minTls: null, certificate: "public" }))).toEqual([
+      'rows[0].certificate: expected "none" when expect is "ssh", got "public"',
+    ]);
+    const m = builtinMatrix();
+    expect(Object.fromEntries(m.rows.filter((r) => r.certificate !== "none").map((r) => [r.id, r.certificate]))).toEqual({
+      "cloud-443": "public", "cloudcache-443": "self-signed", "vcenter-443": "private-ca", "esxi-443": "self-signed", "esxi-902": "self-signed",
+    });
+    expect(parseMatrixText(withRow(goodRow), "extra.json").rows.find((r) => r.id === "extra-8443")?.certificate).toBe("none");
+  });
+
   it("missing id and other missing fields", () => {
     const { id: _id, ...noId } = goodRow;
     expect(problemsOf(withRow(noId))).toEqual([
@@ -418,7 +432,7 @@ describe("invalid matrix files: exact messages", () => {
     expect(problemsOf(withRow({ ...goodRow, trasnport: "tcp" }))).toEqual(['rows[0].trasnport: unknown key; did you mean "transport"?']);
     expect(problemsOf(JSON.stringify({ row: [goodRow] }))).toEqual(['row: unknown key; did you mean "rows"?']);
     expect(problemsOf(withRow({ ...goodRow, colour: "red" }))).toEqual([
-      "rows[0].colour: unknown key; expected one of id, client, server, sameHost, port, ports, transport, expect, minTls, when, required, source, impact, notes",
+      "rows[0].colour: unknown key; expected one of id, client, server, sameHost, port, ports, transport, expect, minTls, certificate, when, required, source, impact, notes",
     ]);
   });
 

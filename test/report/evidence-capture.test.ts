@@ -12,7 +12,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { capLoadError } from "../../src/capture/engine-cap.js";
 import { findTcpdump } from "../../src/capture/engine-tcpdump.js";
 import { readCapture } from "../../src/capture/file.js";
-import { exitCodeFor } from "../../src/cli/analyze.js";
+import { exitCodeFor } from "../../src/pipeline/index.js";
 import { runCapture } from "../../src/cli/capture.js";
 import type { Report } from "../../src/report/record.js";
 

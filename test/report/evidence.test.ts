@@ -13,7 +13,8 @@ import { PassThrough } from "node:stream";
 import { afterAll, describe, expect, it } from "vitest";
 import { readCapture } from "../../src/capture/file.js";
 import type { RawPacket } from "../../src/capture/types.js";
-import { exitCodeFor, reportFor, runAnalyze, type AnalyzeCliOptions } from "../../src/cli/analyze.js";
+import { runAnalyze, type AnalyzeCliOptions } from "../../src/cli/analyze.js";
+import { exitCodeFor, reportFor } from "../../src/pipeline/index.js";
 import {
   addEvidence,
   EVIDENCE_CONVERSATIONS_PER_FINDING,

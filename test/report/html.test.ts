@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 import { existsSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { reportFor } from "../../src/cli/analyze.js";
+import { reportFor } from "../../src/pipeline/index.js";
 import type { Finding } from "../../src/policy/check.js";
 import { builtinMatrix } from "../../src/policy/matrix.js";
 import { jsonForScript, renderHtml } from "../../src/report/html.js";

@@ -9,7 +9,8 @@ import { existsSync, linkSync, mkdtempSync, readdirSync, readFileSync, statSync,
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { reportFor, runAnalyze } from "../../src/cli/analyze.js";
+import { runAnalyze } from "../../src/cli/analyze.js";
+import { reportFor } from "../../src/pipeline/index.js";
 import { runCapture } from "../../src/cli/capture.js";
 import { formatIpv4, formatIpv6, parseIp } from "../../src/decode/addr.js";
 import { MARKING_NAMER, replaceMarks } from "../../src/policy/namer.js";

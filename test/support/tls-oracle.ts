@@ -3,15 +3,15 @@
  * `<file>.tshark.json`), in our report's spelling, and the same six facts of ours, so a test
  * compares them with one toEqual.
  */
-import { analyzeFiles } from "../../src/analyze.js";
+import { analyzeFiles } from "../../src/pipeline/index.js";
 import { cipherName, tlsVersionName } from "../../src/detect/tls/index.js";
 import type { TlsFacts } from "../../src/detect/types.js";
-import type { Conversation } from "../../src/flow/conversation.js";
+import type { ConnectionView } from "../../src/policy/view.js";
 
-const runs = new Map<string, Promise<Conversation[]>>();
+const runs = new Map<string, Promise<readonly ConnectionView[]>>();
 
 /** The conversations of one capture through the whole pipeline, analysed once per test file. */
-export function conversationsOf(file: string): Promise<Conversation[]> {
+export function conversationsOf(file: string): Promise<readonly ConnectionView[]> {
   let r = runs.get(file);
   if (r === undefined) {
     r = analyzeFiles([file]).then((a) => a.conversations);

@@ -18,7 +18,7 @@ import { fileURLToPath } from "node:url";
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, "../..");
 const { captureLive } = await import(join(repo, "dist/capture/live.js"));
-const { CaptureAnalysis } = await import(join(repo, "dist/analyze.js"));
+const { CaptureAnalysis } = await import(join(repo, "dist/pipeline/index.js"));
 
 const argv = process.argv.slice(2);
 const opt = (k, d) => {

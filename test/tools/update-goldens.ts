@@ -13,7 +13,7 @@
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { reportFor } from "../../src/cli/analyze.js";
+import { reportFor } from "../../src/pipeline/index.js";
 import { builtinMatrix } from "../../src/policy/matrix.js";
 import { renderMarkdown } from "../../src/report/markdown.js";
 import type { Report } from "../../src/report/record.js";

@@ -5,14 +5,17 @@
 import { describe, expect, it } from "vitest";
 import { pcapHeader, pcapRecord } from "../capture/build.js";
 import { cat, eth, ipv4, tcp } from "../decode/build.js";
-import { CaptureAnalysis } from "../../src/analyze.js";
+import { CaptureAnalysis } from "../../src/pipeline/index.js";
 import { readCaptureFrom } from "../../src/capture/file.js";
 import { detect } from "../../src/detect/registry.js";
 import type { StreamSample } from "../../src/detect/types.js";
 import { Conversation } from "../../src/flow/conversation.js";
-import { DEFAULT_FLOW_OPTIONS } from "../../src/flow/table.js";
-import { TcpTracker } from "../../src/flow/tcp-state.js";
-import { analyzeBytes } from "./harness.js";
+import { DEFAULT_FLOW_OPTIONS, FlowBudget, FlowTable, TcpTracker, type FlowSink } from "../../src/flow/index.js";
+import { decodePacket } from "../../src/decode/decode.js";
+import { FragmentReassembler } from "../../src/decode/fragments.js";
+import { DecodedPacket } from "../../src/decode/packet.js";
+import { Status } from "../../src/decode/status.js";
+import { analyzeBytes } from "../fuzz/harness.js";
 
 const SCANNER = [10, 9, 0, 1];
 const TARGET = [10, 9, 1, 1];
@@ -134,11 +137,11 @@ describe("table: never more than maxConversations held; retirement frees kept by
     const convs = ca.table.conversations;
     expect(convs).toHaveLength(2);
     expect(ca.table.stats.retiredEarly).toBe(2);
-    for (const c of convs) {
+    for (const [i, c] of convs.entries()) {
       expect(c.packetsClient + c.packetsServer).toBe(7);
       expect(c.tcp!.client.length).toBe(1000); // the prefix length stays…
       expect(c.tcp!.client.bytes().length).toBe(0); // …its bytes were freed
-      expect(c.facts?.protocol).toBe("plaintext");
+      expect(ca.conversations[i].facts?.protocol).toBe("plaintext");
     }
   });
 
@@ -198,5 +201,53 @@ describe("no payload either way: detection is 'none' on every port (the fast pat
       }
     }
     expect(other).toBe(0);
+  });
+});
+
+describe("the table hands conversations to its sink, and reads nothing back", () => {
+  /** Decode `bytes` (one pcap) into a bare FlowTable whose sink records what it is handed. */
+  async function table(bytes: Uint8Array, maxConversations: number) {
+    const retired: Conversation[] = [];
+    const unlisted: { conv: Conversation; wasRetired: boolean; id: number }[] = [];
+    const sink: FlowSink = {
+      retire: (c) => {
+        // The tracker is finished before the sink reads the bytes.
+        expect(c.retired).toBe(false);
+        retired.push(c);
+      },
+      unlisted: (c) => unlisted.push({ conv: c, wasRetired: retired.includes(c), id: c.id }),
+    };
+    const opts = { ...DEFAULT_FLOW_OPTIONS, maxConversations };
+    const t = new FlowTable(0, opts, 0, sink, new FlowBudget(opts));
+    const p = new DecodedPacket();
+    const frags = new FragmentReassembler();
+    async function* one(): AsyncGenerator<Uint8Array> {
+      yield bytes;
+    }
+    await readCaptureFrom(one(), "t", (pkt) => {
+      if (decodePacket(pkt.data, pkt.caplen, pkt.origLen, pkt.linkType, pkt.tsSec, p, frags) === Status.OK) t.packet(p, pkt.frame, pkt.origLen, pkt.tsSec, pkt.tsNsec);
+    });
+    t.finish();
+    return { t, retired, unlisted };
+  }
+
+  it("below the limit: every conversation is retired exactly once, at the end, none unlisted", async () => {
+    const { t, retired, unlisted } = await table(scan(50, 1000), 100);
+    expect(t.conversations).toHaveLength(50);
+    expect(retired).toHaveLength(50);
+    expect(new Set(retired).size).toBe(50);
+    expect(unlisted).toHaveLength(0);
+    expect(t.conversations.every((c) => c.retired)).toBe(true);
+  });
+
+  it("past the limit: the unlisted ones are retired, then handed over once (id 0), and the table is back to its limit", async () => {
+    const { t, retired, unlisted } = await table(scan(300, 1000), 100);
+    expect(t.conversations).toHaveLength(100);
+    expect(t.stats).toMatchObject({ conversations: 300, listed: 100, limitHit: true, aggregated: 0, aggregates: 0 });
+    expect(unlisted).toHaveLength(200);
+    expect(unlisted.every((u) => u.wasRetired && u.id === 0)).toBe(true);
+    // 300 retirements, but objects are reused: the table recycles what it handed over.
+    expect(retired).toHaveLength(300);
+    expect(t.size).toBeLessThanOrEqual(100);
   });
 });

@@ -1,0 +1,327 @@
+/**
+ * The pipeline, assembled once: files (or a live capture, or any other source of conversations)
+ * → policy → report → rendered and written, with the exit code. `analyze` and `capture`
+ * (src/cli/) parse their options and call these; docs/architecture-notes/pipeline.md has the
+ * signatures for a new caller.
+ *
+ *   analyzeFiles(files, opts)        capture files → Analysis (captures + frozen conversations)
+ *   reportOf(analysis, policy)       Analysis → Report: evaluate + buildReport
+ *   finishReport(analysis, tail)     Analysis → report (+ evidence) written → exit code
+ */
+import { renameSync, unlinkSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { readCapture } from "../capture/file.js";
+import { compileFilter } from "../decode/filter.js";
+import type { DecodedPacket } from "../decode/packet.js";
+import { DEFAULT_FLOW_OPTIONS, type FlowTableOptions } from "../flow/index.js";
+import { SEVERITY_RANK, type Severity } from "../policy/check.js";
+import { evaluate } from "../policy/evaluate.js";
+import { builtinMatrix, loadMatrixFile, roleNames, type Matrix } from "../policy/matrix.js";
+import { MARKING_NAMER, PLAIN_NAMER, type Namer } from "../policy/namer.js";
+import { loadRolesFile, parseRoleArgs, RoleMap } from "../policy/roles.js";
+import type { ConnectionView } from "../policy/view.js";
+import { addEvidence } from "../report/evidence.js";
+import { renderHtml } from "../report/html.js";
+import { renderJson } from "../report/json.js";
+import { renderMarkdown } from "../report/markdown.js";
+import { buildReport, captureInfos, captureSeconds, type Analysis, type CaptureResult, type Report } from "../report/record.js";
+import { type RedactionEntry, redactReportWithMap } from "../report/redact.js";
+import type { ReportSection } from "../report/summary-text.js";
+import { renderTable } from "../report/table.js";
+import { CaptureAnalysis, RunBudget } from "./capture-analysis.js";
+import { VERSION } from "./version.js";
+
+// ---- the head: capture files → conversations ----
+
+export interface AnalyzeOptions {
+  flow?: Partial<FlowTableOptions>;
+  /** A packet filter applied after decoding and before anything is counted (--filter). */
+  filter?: (p: DecodedPacket) => boolean;
+  onProgress?: (file: string, bytesRead: number, fileSize: number | null, packets: number) => void;
+  /**
+   * After a corrupt record or block length, look for the next plausible record and read on
+   * (listed in the capture's errors with the offsets) instead of stopping. Default false: tshark
+   * stops there, and the conformance test holds frame counts of damaged files to tshark's.
+   */
+  resync?: boolean;
+  /** Aborting stops the reading (the current file is marked `interrupted`, later ones are not read). */
+  signal?: AbortSignal;
+}
+
+/** Analyze capture files one after another into one result. */
+export async function analyzeFiles(files: string[], opts: AnalyzeOptions = {}): Promise<Analysis> {
+  const flowOpts = { ...DEFAULT_FLOW_OPTIONS, ...opts.flow };
+  // One budget for the whole run: the conversation limit, the aggregate cap and the byte budgets
+  // hold across all files together, not per file.
+  const budget = new RunBudget(flowOpts);
+  const captures: CaptureResult[] = [];
+  const conversations: ConnectionView[] = [];
+  let idBase = 0;
+  for (let ci = 0; ci < files.length; ci++) {
+    if (opts.signal?.aborted) break;
+    const file = files[ci];
+    const ca = new CaptureAnalysis(ci, idBase, flowOpts, opts.filter ?? null, budget);
+    const summary = await readCapture(file, (pkt) => ca.packet(pkt), {
+      resync: opts.resync ?? false,
+      signal: opts.signal,
+      onProgress: opts.onProgress ? (read, size) => opts.onProgress!(file, read, size, ca.packets) : undefined,
+    });
+    captures.push(ca.finish(summary));
+    conversations.push(...ca.conversations);
+    idBase = ca.lastId;
+  }
+  return { captures, conversations };
+}
+
+// ---- the tail: conversations → policy → report → written ----
+
+/** The matrix and roles the options ask for; throws MatrixError / RoleError (exit 2). */
+export function policyInputs(o: { matrix?: string; role: string[]; roles?: string }): { matrix: Matrix; roles: RoleMap } {
+  const matrix = o.matrix ? loadMatrixFile(o.matrix) : builtinMatrix();
+  const known = roleNames(matrix);
+  const entries = [...(o.roles ? loadRolesFile(o.roles, known) : []), ...parseRoleArgs(o.role, known)];
+  return { matrix, roles: new RoleMap(entries) };
+}
+
+/** The namer the policy writes its sentences with: marks for --redact (and --redact-key), else plain values. */
+export function namerFor(o: { redact?: boolean; redactKey?: string }): Namer {
+  return o.redact || o.redactKey ? MARKING_NAMER : PLAIN_NAMER;
+}
+
+/** A --filter the packets went through: its text and the compiled test. */
+export interface PolicyFilter {
+  text: string;
+  accepts: (p: DecodedPacket) => boolean;
+}
+
+/** What the policy judges by. */
+export interface PolicyChoice {
+  matrix: Matrix;
+  /** The explicit roles (--role, --roles); the policy infers more into a new map. */
+  roles: RoleMap;
+  filter?: PolicyFilter | null;
+  namer?: Namer;
+}
+
+/** Conversations and captures → the report: evaluate against the matrix, then the documented record. */
+export function reportOf(a: Analysis, p: PolicyChoice): Report {
+  const policy = evaluate({
+    conversations: a.conversations,
+    captures: captureInfos(a),
+    matrix: p.matrix,
+    roles: p.roles,
+    captureSeconds: captureSeconds(a),
+    filter: p.filter ?? null,
+    namer: p.namer ?? PLAIN_NAMER,
+  });
+  return buildReport(a, policy, p.matrix, VERSION, p.filter?.text ?? null);
+}
+
+/**
+ * The live status line's count: warnings and errors among the conversations so far, from ports,
+ * roles and states (content checks need the detectors, which run as conversations leave), not
+ * counting missing-expected (the capture is not over). `roles`: the explicit ones, copied.
+ */
+export function findingsSoFar(views: readonly ConnectionView[], matrix: Matrix, roles: RoleMap, seconds: number): number {
+  const res = evaluate({ conversations: views, captures: [], matrix, roles: new RoleMap(roles.explicit), captureSeconds: seconds });
+  return res.findings.filter((f) => f.code !== "missing-expected" && f.severity !== "info").length;
+}
+
+/** docs/findings.md: 3 when the capture cannot support a verdict (whatever --fail-on says), else 1 for findings at or above --fail-on, else 0. */
+export const EXIT_INCONCLUSIVE = 3;
+
+export type FailOn = "error" | "warning" | "info" | "none";
+
+export function exitCodeFor(report: Report, failOn: FailOn): number {
+  if (report.summary.verdict === "inconclusive") return EXIT_INCONCLUSIVE;
+  if (failOn === "none") return 0;
+  const bar = SEVERITY_RANK[failOn as Severity];
+  return report.findings.some((f) => SEVERITY_RANK[f.severity] >= bar) ? 1 : 0;
+}
+
+export type Format = "table" | "json" | "markdown" | "html";
+
+/** How the report is rendered (the cli works these out from the options and the terminal). */
+export interface RenderChoice {
+  format: Format;
+  /** Table: the width to wrap to, colour, and the sections (all when absent). */
+  width: number;
+  color: boolean;
+  sections?: readonly ReportSection[];
+}
+
+/** Where a report goes: an -o file opened (and checked) before the analysis (src/cli/output.ts's OutputFile), or standard output. */
+export interface ReportDestination {
+  write(text: string): void;
+  commit(): void;
+}
+
+/** The --evidence pcapng: where, and what to read the frames back from (src/report/evidence.ts). */
+export interface EvidenceChoice {
+  file: string;
+  sources: string[];
+  /** How the sources are named in the file's comments, when not as given. */
+  names?: string[];
+  filter?: ((p: DecodedPacket) => boolean) | null;
+  resync?: boolean;
+}
+
+export interface ReportTail extends PolicyChoice {
+  render: RenderChoice;
+  failOn: FailOn;
+  /** --redact or --redact-key: the report is redacted before it is rendered (the policy's namer should be MARKING_NAMER). */
+  redact?: boolean;
+  /** --redact-key FILE: the pseudonym → original table, written apart from the report. */
+  redactKey?: string;
+  /** The -o name as given (the redaction key and the evidence file name it), or null for standard output. */
+  reportName: string | null;
+  out: ReportDestination | null;
+  evidence?: EvidenceChoice | null;
+  /** After the evidence was written (error null) or not (the sentence why). */
+  afterEvidence?: (error: string | null) => void;
+  /** With the report as it will be written: the caller's notes on standard error. */
+  beforeWrite?: (report: Report) => void;
+  /** The run did not do its job (capture broke off, evidence not written): exit 2 whatever the findings. */
+  failed?: boolean;
+  quiet?: boolean;
+  stdout?: NodeJS.WritableStream;
+  stderr?: NodeJS.WritableStream;
+}
+
+/**
+ * The tail of every report command: the policy judges the conversations, the report is built,
+ * the --evidence file written, then the report rendered and written. Returns the exit code (0,
+ * 1 or 3 from the findings and --fail-on; 2 when `failed` or the evidence could not be written).
+ * Throws OutputError (exit 2) when the -o file cannot be written; it is then left as it was.
+ */
+export async function finishReport(a: Analysis, t: ReportTail): Promise<number> {
+  const stderr = t.stderr ?? process.stderr;
+  let report = reportOf(a, t);
+  let evidenceError: string | null = null;
+  if (t.evidence) {
+    const ev = t.evidence;
+    const r = await addEvidence(report, ev.file, {
+      sources: ev.sources, ...(ev.names ? { names: ev.names } : {}), reportFile: t.reportName, ...(ev.filter !== undefined ? { filter: ev.filter } : {}),
+      ...(ev.resync !== undefined ? { resync: ev.resync } : {}), application: `phoenix-netcheck ${VERSION}`, redact: t.redact, quiet: t.quiet, stderr,
+    });
+    report = r.report;
+    evidenceError = r.error;
+    t.afterEvidence?.(r.error);
+  }
+  t.beforeWrite?.(report);
+  return writeReport(report, t, { code: t.failed || evidenceError !== null ? 2 : undefined });
+}
+
+/**
+ * Render and write a report; returns the exit code (the findings' one, or `code`). Throws
+ * OutputError (exit 2) when the -o file cannot be written; the file is then left as it was.
+ */
+export function writeReport(report: Report, t: Pick<ReportTail, "matrix" | "render" | "failOn" | "redact" | "redactKey" | "reportName" | "out" | "stdout">, o: { code?: number } = {}): number {
+  const stdout = t.stdout ?? process.stdout;
+  let shown = report;
+  if (t.redact || t.redactKey) {
+    const { report: red, map } = redactReportWithMap(report);
+    shown = red;
+    if (t.redactKey) writeRedactionKey(t.redactKey, map, t.reportName);
+  }
+  const rows = t.matrix.rows;
+  let text: string;
+  switch (t.render.format) {
+    case "json":
+      text = renderJson(shown);
+      break;
+    case "markdown":
+      text = renderMarkdown(shown, rows);
+      break;
+    case "html":
+      text = renderHtml(shown, { matrixRows: rows });
+      break;
+    default:
+      text = renderTable(shown, { width: t.render.width, color: t.render.color, sections: t.render.sections }, rows);
+  }
+  const code = o.code ?? exitCodeFor(report, t.failOn);
+  if (t.out !== null) {
+    t.out.write(text);
+    t.out.commit();
+  } else {
+    // A reader that closes the pipe early (`| head`) ends the process from main.ts's EPIPE
+    // handler, which exits with process.exitCode: set it first, so the findings' code is kept.
+    if (stdout === process.stdout) process.exitCode = code;
+    stdout.write(text);
+  }
+  return code;
+}
+
+/** The redaction key file: JSON, written beside and then renamed over FILE, readable by its owner only. */
+export function writeRedactionKey(file: string, map: readonly RedactionEntry[], report: string | null): void {
+  const key = {
+    schema: "phoenix-netcheck.redaction-key/v1",
+    note: "The originals behind the pseudonyms of one redacted report. Keep this file; never attach it to the ticket.",
+    report: report === null ? null : path.basename(report),
+    entries: map.map((e) => ({ pseudonym: e.pseudonym, kind: e.kind, original: e.original })),
+  };
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
+  try {
+    writeFileSync(tmp, JSON.stringify(key, null, 2) + "\n", { mode: 0o600, flag: "wx" });
+    renameSync(tmp, file);
+  } catch (e) {
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // nothing was written
+    }
+    throw e;
+  }
+}
+
+// ---- the whole pipeline for a list of files ----
+
+export interface AnalyzeInputs {
+  matrix?: string;
+  role?: string[];
+  roles?: string;
+  reassemblyBytes?: number;
+  maxConversations?: number;
+  filter?: string;
+  resync?: boolean;
+  onProgress?: { update(file: string, read: number, size: number | null, packets: number): void; done(): void };
+  /** Aborting stops the reading; the report covers what was read (captures[].interrupted). */
+  signal?: AbortSignal;
+  /** Write the policy's sentences with marks, for redaction (namerFor). */
+  redact?: boolean;
+  /** How each file is named in the report, when not as given (the goldens show repository-relative paths). */
+  labels?: string[];
+}
+
+/** Files → Analysis, with the options' flow limits, filter and labels; the policy inputs are the caller's. */
+export async function analyzeInputs(files: string[], o: AnalyzeInputs, filter: PolicyFilter | null): Promise<Analysis> {
+  const progress = o.onProgress;
+  const analysis = await analyzeFiles(files, {
+    flow: {
+      ...(o.reassemblyBytes ? { reassemblyCap: o.reassemblyBytes } : {}),
+      ...(o.maxConversations ? { maxConversations: o.maxConversations } : {}),
+    },
+    filter: filter?.accepts,
+    resync: o.resync ?? false,
+    signal: o.signal,
+    onProgress: progress ? (file, read, size, packets) => progress.update(file, read, size, packets) : undefined,
+  });
+  progress?.done();
+  o.labels?.forEach((label, i) => {
+    if (analysis.captures[i]) analysis.captures[i].summary.file = label;
+  });
+  return analysis;
+}
+
+/** The --filter text compiled, or null. */
+export function policyFilter(text: string | undefined): PolicyFilter | null {
+  return text ? { text, accepts: compileFilter(text) } : null;
+}
+
+/** The whole pipeline for a list of files: read, decode, rebuild, detect, check, report. */
+export async function reportFor(files: string[], o: AnalyzeInputs = {}): Promise<Report> {
+  const { matrix, roles } = policyInputs({ matrix: o.matrix, role: o.role ?? [], roles: o.roles });
+  const filter = policyFilter(o.filter);
+  const analysis = await analyzeInputs(files, o, filter);
+  return reportOf(analysis, { matrix, roles, filter, namer: namerFor(o) });
+}
