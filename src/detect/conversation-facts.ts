@@ -8,9 +8,9 @@
 import type { Conversation } from "../flow/conversation.js";
 import type { TcpTracker } from "../flow/index.js";
 import { frameAt, sampleOf } from "../flow/sample.js";
-import { hasNoPayload } from "./fallback.js";
+import { hasNoPayload } from "./text.js";
 import { detect } from "./registry.js";
-import type { CertificateCache } from "./tls-certificate.js";
+import type { CertificateCache } from "./tls/index.js";
 import { emptyFacts, type ConversationFacts, type StreamSample } from "./types.js";
 
 /** The facts of `conv`; `certificates`: the analysis's certificate cache (one per capture or probe run). */

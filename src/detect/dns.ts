@@ -18,7 +18,7 @@
  * 5353 (and the client port) with the usual detectors, elsewhere only after every strong probe.
  */
 import { formatIp } from "../decode/addr.js";
-import { u16be, u32be } from "./fallback.js";
+import { u16be, u32be } from "./text.js";
 import type { Anomaly, ConversationFacts, Detector, Direction, ProbeResult, StreamSample } from "./types.js";
 
 export const DNS_PORTS: readonly number[] = [53, 5353];
@@ -338,8 +338,6 @@ export const dnsDetector: Detector = {
   transports: ["udp", "tcp"],
   ports: DNS_PORTS,
   byContent: false,
-  minBytes: HEADER + 5,
-  maxBytes: 2 + HEADER + MAX_NAME + 4,
   probe,
   analyze,
 };

@@ -17,8 +17,8 @@
  * they are defined on TLS. RFC 9147's encrypted records with the unified header (first byte
  * 001xxxxx) are counted as DTLS once a DTLS record was seen, never parsed.
  */
-import { firstBytes } from "./fallback.js";
-import { alertDescriptionName, cipherName, emptyTlsFacts, ENCRYPTED_ALERT, parseClientHello, parseServerHello } from "./tls.js";
+import { firstBytes } from "./text.js";
+import { alertDescriptionName, cipherName, emptyTlsFacts, ENCRYPTED_ALERT, parseClientHello, parseServerHello } from "./tls/index.js";
 import type { ConversationFacts, Datagram, Detector, ProbeResult, StreamSample, TlsFacts } from "./types.js";
 
 const HEADER = 13;
@@ -176,8 +176,6 @@ export const dtlsDetector: Detector = {
   transports: ["udp"],
   ports: [443, 4433, 5061, 3391, 5349],
   byContent: true,
-  minBytes: HEADER,
-  maxBytes: HEADER,
   probe,
   analyze,
 };

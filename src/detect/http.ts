@@ -11,10 +11,9 @@
  * lines, MAX_LINE bytes a line). A CONNECT fills `tunnel`; after a 2xx answer the tunnel usually
  * carries TLS, which is analysed from the end of both header blocks and is then the protocol.
  */
-import { MAX_BANNER, asciiString, readLine } from "./fallback.js";
-import { analyzeTls } from "./tls.js";
+import { MAX_BANNER, asciiString, readLine } from "./text.js";
 import { authority, tlsFollows } from "./tunnel.js";
-import type { ConversationFacts, Detector, Direction, ProbeResult, StreamSample } from "./types.js";
+import type { ConversationFacts, Detector, Direction, Handoff, ProbeResult, StreamSample } from "./types.js";
 
 /** Longest request or header line we look through (common server limits are 8 KiB). */
 export const MAX_LINE = 8192;
@@ -163,7 +162,7 @@ function readHeaders(
   return { end: pos, complete: false, values, counts };
 }
 
-function analyze(s: StreamSample, out: ConversationFacts): void {
+function analyze(s: StreamSample, out: ConversationFacts): Handoff | null {
   const http: NonNullable<ConversationFacts["http"]> = { method: null, uri: null, host: null, status: null, server: null };
   out.http = http;
   const c = s.client;
@@ -241,7 +240,7 @@ function analyze(s: StreamSample, out: ConversationFacts): void {
   }
   out.banner = statusLine ?? requestLine;
 
-  if (http.method === "CONNECT") connectTunnel(s, out, http, clientBody, serverBody);
+  return http.method === "CONNECT" ? connectTunnel(s, out, http, clientBody, serverBody) : null;
 }
 
 /**
@@ -249,14 +248,17 @@ function analyze(s: StreamSample, out: ConversationFacts): void {
  * HTTPS that tunnel starts with a TLS handshake, which is the real protocol: `protocol` becomes
  * `tls`, `tls` the inner handshake, `http` keeps the CONNECT's facts (docs/detectors/tunnels.md).
  */
-function connectTunnel(s: StreamSample, out: ConversationFacts, http: NonNullable<ConversationFacts["http"]>, clientBody: number, serverBody: number): void {
+function connectTunnel(s: StreamSample, out: ConversationFacts, http: NonNullable<ConversationFacts["http"]>, clientBody: number, serverBody: number): Handoff | null {
   const a = authority(http.uri ?? "");
   const accepted = http.status === null ? null : http.status >= 200 && http.status < 300;
   out.tunnel = { via: "http-connect", target: a.host, targetPort: a.port, accepted };
-  if (accepted !== true || clientBody < 0 || serverBody < 0) return;
-  if (!tlsFollows(s.client, s.server, clientBody, serverBody)) return;
-  analyzeTls(s.client, s.server, out, clientBody, serverBody, s.certificates);
-  out.protocol = "tls";
+  if (accepted !== true || clientBody < 0 || serverBody < 0) return null;
+  if (!tlsFollows(s.client, s.server, clientBody, serverBody)) return null;
+  return { child: "tls", client: s.client, server: s.server, clientStart: clientBody, serverStart: serverBody, then: tlsInside };
+}
+
+function tlsInside(found: boolean, out: ConversationFacts): void {
+  if (found) out.protocol = "tls";
 }
 
 export const httpDetector: Detector = {
@@ -264,8 +266,6 @@ export const httpDetector: Detector = {
   transports: ["tcp"],
   ports: [80, 8080, 8000, 3128],
   byContent: true,
-  minBytes: 14, // "GET / HTTP/1.1"
-  maxBytes: MAX_LINE,
   probe,
   analyze,
 };

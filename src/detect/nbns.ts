@@ -16,7 +16,7 @@
  * workstation, <20> file server, <1d> master browser) and the RCODE names.
  */
 import { RCODE_NAMES } from "./dns.js";
-import { firstBytes } from "./fallback.js";
+import { firstBytes } from "./text.js";
 import type { ConversationFacts, Detector, ProbeResult, StreamSample } from "./types.js";
 
 export const NBNS_PORT = 137;
@@ -100,8 +100,6 @@ export const nbnsDetector: Detector = {
   transports: ["udp"],
   ports: [NBNS_PORT],
   byContent: true,
-  minBytes: HEADER + 1 + ENCODED + 1 + 4,
-  maxBytes: HEADER + 1 + ENCODED + 1 + 4,
   probe,
   analyze,
 };

@@ -16,7 +16,7 @@
  * length; elsewhere (tried last among UDP probes) it also wants stratum, poll, precision, root
  * delay and root dispersion in the ranges real clocks use.
  */
-import { u16be, u32be } from "./fallback.js";
+import { u16be, u32be } from "./text.js";
 import type { Anomaly, ConversationFacts, Datagram, Detector, ProbeResult, StreamSample } from "./types.js";
 
 export const NTP_PORT = 123;
@@ -248,8 +248,6 @@ export const ntpDetector: Detector = {
   transports: ["udp"],
   ports: [NTP_PORT],
   byContent: false,
-  minBytes: PRIV_HEADER,
-  maxBytes: NTP_HEADER,
   probe,
   analyze,
 };

@@ -16,8 +16,7 @@
  *   0x0010, §2.2.2.2) is coded data, not read.
  * All integers are big-endian (network byte order, §2.2).
  */
-import { analyzeTls } from "./tls.js";
-import type { ConversationFacts, Datagram, ProbeResult, RdpUdpFacts, StreamSample } from "./types.js";
+import type { ConversationFacts, Datagram, Handoff, ProbeResult, RdpUdpFacts, StreamSample } from "./types.js";
 
 const FLAG_SYN = 0x0001;
 const FLAG_ACK = 0x0004;
@@ -136,7 +135,7 @@ function sourceStream(datagrams: readonly Datagram[], isn: number | null): Uint8
 }
 
 /** Fills out.rdp (with its `udp` part) and, for the reliable transport of versions 1 and 2, out.tls. */
-export function analyzeRdpUdp(s: StreamSample, out: ConversationFacts): void {
+export function analyzeRdpUdp(s: StreamSample, out: ConversationFacts): Handoff | null {
   const clientSyn = s.datagrams.find((d) => d.fromClient && readSyn(d.data, false) !== null);
   const serverSyn = s.datagrams.find((d) => !d.fromClient && readSyn(d.data, true) !== null);
   const cs = clientSyn !== undefined ? readSyn(clientSyn.data, false) : null;
@@ -153,8 +152,8 @@ export function analyzeRdpUdp(s: StreamSample, out: ConversationFacts): void {
   out.rdp = { cookie: null, requestedProtocols: [], selectedProtocol: null, failure: null, udp };
   // §3.1.5.1.3: the version both use is the server's choice (version 1 when either side gave none).
   const version = ss?.version ?? 1;
-  if (udp.lossy || version === VERSION_3) return; // DTLS (lossy) or MS-RDPEUDP2 framing: not read
+  if (udp.lossy || version === VERSION_3) return null; // DTLS (lossy) or MS-RDPEUDP2 framing: not read
   const client = sourceStream(s.datagrams.filter((d) => d.fromClient), cs?.isn ?? null);
   const server = sourceStream(s.datagrams.filter((d) => !d.fromClient), ss?.isn ?? null);
-  if (client.length > 0 || server.length > 0) analyzeTls(client, server, out, 0, 0, s.certificates);
+  return client.length > 0 || server.length > 0 ? { child: "tls", client, server, clientStart: 0, serverStart: 0 } : null;
 }

@@ -14,10 +14,9 @@
  *   CC variable part:  RDP_NEG_RSP (type 0x02 | flags | length 8 | selectedProtocol u32 LE) or
  *                      RDP_NEG_FAILURE (type 0x03 | flags | length 8 | failureCode u32 LE).
  */
-import { MAX_BANNER, asciiString, indexOfAscii, startsWithAscii, u16be, u16le, u32le } from "./fallback.js";
+import { MAX_BANNER, asciiString, indexOfAscii, startsWithAscii, u16be, u16le, u32le } from "./text.js";
 import { analyzeRdpUdp, probeRdpUdp } from "./rdp-udp.js";
-import { analyzeTls } from "./tls.js";
-import type { ConversationFacts, Detector, Direction, ProbeResult, StreamSample } from "./types.js";
+import type { ConversationFacts, Detector, Direction, Handoff, ProbeResult, StreamSample } from "./types.js";
 
 /** TPKT header (4) + fixed X.224 CR/CC header (7): MS-RDPBCGR §3.3.5.3.1 drops anything shorter. */
 export const X224_MIN = 11;
@@ -289,11 +288,11 @@ function analyzeConfirm(b: Uint8Array, out: ConversationFacts, rdp: NonNullable<
   return end;
 }
 
-function analyze(s: StreamSample, out: ConversationFacts): void {
+function analyze(s: StreamSample, out: ConversationFacts): Handoff | null {
   const rdp: NonNullable<ConversationFacts["rdp"]> = { cookie: null, requestedProtocols: [], selectedProtocol: null, failure: null };
   out.rdp = rdp;
   // Picked up midstream: no X.224 exchange to read, only the PDUs the probe recognised.
-  if (tpktX224(s.client, X224_CR) !== "match" && tpktX224(s.server, X224_CC) !== "match" && (s.clientStartMissing || s.serverStartMissing)) return;
+  if (tpktX224(s.client, X224_CR) !== "match" && tpktX224(s.server, X224_CC) !== "match" && (s.clientStartMissing || s.serverStartMissing)) return null;
   const clientEnd = s.client.length > 0 ? analyzeRequest(s.client, out, rdp) : 0;
   const serverEnd = analyzeConfirm(s.server, out, rdp);
 
@@ -302,12 +301,19 @@ function analyze(s: StreamSample, out: ConversationFacts): void {
     push(out, "rdp_selected_protocol_not_requested", `server selected ${sel} but the client requested ${rdp.requestedProtocols.join(", ")}`, "server", X224_MIN);
   }
   // Every protocol but Standard RDP Security runs inside TLS, started right after the CC.
-  if (sel !== null && sel !== "rdp" && serverEnd > 0) {
-    const found = analyzeTls(s.client, s.server, out, clientEnd, serverEnd, s.certificates);
-    if (!found && (s.client.length > clientEnd || s.server.length > serverEnd)) {
-      push(out, "rdp_tls_not_found", `server selected ${sel} but no TLS hello followed (client bytes from ${clientEnd}, server bytes from ${serverEnd})`, "server", serverEnd);
-    }
-  }
+  if (sel === null || sel === "rdp" || serverEnd <= 0) return null;
+  return {
+    child: "tls",
+    client: s.client,
+    server: s.server,
+    clientStart: clientEnd,
+    serverStart: serverEnd,
+    then(found, facts) {
+      if (!found && (s.client.length > clientEnd || s.server.length > serverEnd)) {
+        push(facts, "rdp_tls_not_found", `server selected ${sel} but no TLS hello followed (client bytes from ${clientEnd}, server bytes from ${serverEnd})`, "server", serverEnd);
+      }
+    },
+  };
 }
 
 /** TCP: the X.224 negotiation (this file); UDP: MS-RDPEUDP (rdp-udp.ts). */
@@ -316,8 +322,6 @@ export const rdpDetector: Detector = {
   transports: ["tcp", "udp"],
   ports: [3389],
   byContent: true,
-  minBytes: 6,
-  maxBytes: X224_MIN + 1,
   probe: (s) => (s.transport === "udp" ? probeRdpUdp(s) : probe(s)),
   analyze: (s, out) => (s.transport === "udp" ? analyzeRdpUdp(s, out) : analyze(s, out)),
 };

@@ -17,16 +17,17 @@
  */
 import { dnsDetector } from "./dns.js";
 import { dtlsDetector } from "./dtls.js";
-import { fallbackDetectors, noneDetector, plaintextDetector, serverTextLine, unknownDetector } from "./fallback.js";
+import { fallbackDetectors, noneDetector, plaintextDetector, unknownDetector } from "./fallback.js";
+import { serverTextLine } from "./text.js";
 import { httpDetector } from "./http.js";
 import { nbnsDetector } from "./nbns.js";
 import { ntpDetector } from "./ntp.js";
 import { quicDetector } from "./quic.js";
 import { rdpDetector } from "./rdp.js";
 import { sshDetector } from "./ssh.js";
-import { tlsDetector } from "./tls.js";
+import { analyzeTls, tlsDetector } from "./tls/index.js";
 import { tunnelDetector } from "./tunnel.js";
-import { emptyFacts, type ConversationFacts, type Detector, type ProbeResult, type StreamSample } from "./types.js";
+import { emptyFacts, type ConversationFacts, type Detector, type Handoff, type ProbeResult, type StreamSample } from "./types.js";
 import { vmwareAuthdDetector } from "./vmware-authd.js";
 
 /** Protocol detectors in the order their content probes run, then the fallbacks. */
@@ -65,53 +66,61 @@ function safeProbe(d: Detector, s: StreamSample): ProbeResult {
   }
 }
 
-/** The result of running the probes: the chosen detector, and whether an earlier probe is still waiting. */
+/** The result of running the probes: the chosen detector and which step of the order chose it. */
 export interface Choice {
   detector: Detector;
-  /** Which step chose it (1 content, 2 port, 3 weak, 4 fallback). */
+  /** Which step chose it (1 content, 2 port, 3 weak, 4 fallback): how the order is tested and explained. */
   step: 1 | 2 | 3 | 4;
-  /**
-   * Detectors tried before the chosen one that answered "more" on a sample that is not final:
-   * with more bytes one of them might still match. Empty for a finished conversation.
-   */
-  waiting: Detector[];
 }
 
 /** Runs the probes in registry order and returns the first match (the fallback always matches). */
 export function choose(s: StreamSample): Choice {
-  const final = sampleIsFinal(s);
-  const waiting: Detector[] = [];
   const tried = new Set<Detector>();
   const tryOne = (d: Detector): boolean => {
     tried.add(d);
     const r = safeProbe(d, s);
     if (r === "match") return true;
-    if (r === "more" && !final) waiting.push(d);
     return false;
   };
   const usable = detectors.filter((d) => !isFallback(d) && d.transports.includes(s.transport));
 
   // 1. Strong content on any port (Suricata: content patterns before port-based probing).
-  for (const d of usable) if (d.byContent && tryOne(d)) return { detector: d, step: 1, waiting };
+  for (const d of usable) if (d.byContent && tryOne(d)) return { detector: d, step: 1 };
   // 2. Weak detectors usual on this server port, then client port (Suricata: dp, then sp).
   for (const port of [s.serverPort, s.clientPort]) {
     for (const d of usable) {
-      if (!d.byContent && !tried.has(d) && d.ports.includes(port) && tryOne(d)) return { detector: d, step: 2, waiting };
+      if (!d.byContent && !tried.has(d) && d.ports.includes(port) && tryOne(d)) return { detector: d, step: 2 };
     }
   }
   // 3. The weak ones left, on any port, only after everything stronger said no.
-  for (const d of usable) if (!tried.has(d) && tryOne(d)) return { detector: d, step: 3, waiting };
+  for (const d of usable) if (!tried.has(d) && tryOne(d)) return { detector: d, step: 3 };
   // 4. Fallback.
   for (const d of [noneDetector, plaintextDetector]) {
-    if (safeProbe(d, s) === "match") return { detector: d, step: 4, waiting };
+    if (safeProbe(d, s) === "match") return { detector: d, step: 4 };
   }
-  return { detector: unknownDetector, step: 4, waiting };
+  return { detector: unknownDetector, step: 4 };
 }
 
-/** `d.analyze` on `s` into `facts`; a throw becomes a `detector_internal_error` anomaly. */
-function runAnalyze(d: Detector, s: StreamSample, facts: ConversationFacts): void {
+/**
+ * The children a detector may hand the rest of a stream to (types.ts, Handoff), by name. Each
+ * fills its facts from the handoff's offsets and says whether it found its protocol.
+ */
+const CHILDREN: Readonly<Record<Handoff["child"], (h: Handoff, s: StreamSample, out: ConversationFacts) => boolean>> = {
+  tls: (h, s, out) => analyzeTls(h.client, h.server, out, h.clientStart, h.serverStart, s.certificates),
+};
+
+/**
+ * `d.analyze` on `s` into `facts`, then the child it handed the rest to, if any, then the
+ * parent's `then`. A throw becomes a `detector_internal_error` anomaly. Exported for tests that
+ * analyse with one detector directly.
+ */
+export function analyzeWith(d: Detector, s: StreamSample, facts: ConversationFacts): void {
   try {
-    d.analyze(s, facts);
+    const h = d.analyze(s, facts);
+    if (h) {
+      const found = CHILDREN[h.child](h, s, facts);
+      h.then?.(found, facts);
+    }
   } catch (e) {
     facts.anomalies.push({
       name: "detector_internal_error",
@@ -174,14 +183,29 @@ export function detect(sample: StreamSample): ConversationFacts {
   const facts = emptyFacts();
   const { detector } = choose(sample);
   facts.protocol = detector.protocol;
-  runAnalyze(detector, sample, facts);
+  analyzeWith(detector, sample, facts);
   const server = serverDisagrees(sample, detector);
   if (server !== null) {
     facts.clientProtocol = detector.protocol;
     facts.protocol = server.detector.protocol;
     facts.banner = null;
-    runAnalyze(server.detector, server.sample, facts);
+    analyzeWith(server.detector, server.sample, facts);
     facts.banner ??= serverTextLine(server.sample);
   }
   return facts;
+}
+
+/**
+ * The likely server ports the detectors declare (Zeek's likely_server_ports, from the analyzers'
+ * registered ports), for the flow layer's orientation and anyone else who needs "is this port a
+ * service": one set derived from `detectors`, instead of hand lists. A fresh set per call (the
+ * caller keeps it); it never changes during a run.
+ */
+export function detectorServerPorts(transport?: "tcp" | "udp"): ReadonlySet<number> {
+  const ports = new Set<number>();
+  for (const d of detectors) {
+    if (transport !== undefined && !d.transports.includes(transport)) continue;
+    for (const p of d.ports) ports.add(p);
+  }
+  return ports;
 }

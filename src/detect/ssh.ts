@@ -8,7 +8,7 @@
  * identification; the client may not. Detection is Zeek's signature `payload /^[sS][sS][hH]-[12]\./`
  * on either side, plus the server-preamble case the RFC allows.
  */
-import { MAX_BANNER, asciiString, prefixState, readLine } from "./fallback.js";
+import { MAX_BANNER, asciiString, prefixState, readLine } from "./text.js";
 import type { Anomaly, ConversationFacts, Detector, Direction, ProbeResult, StreamSample } from "./types.js";
 
 /** RFC 4253 §4.2: the identification line, CR LF included, is at most 255 characters. */
@@ -200,8 +200,6 @@ export const sshDetector: Detector = {
   transports: ["tcp"],
   ports: [22],
   byContent: true,
-  minBytes: 6,
-  maxBytes: MAX_PREAMBLE_BYTES,
   probe,
   analyze,
 };

@@ -9,8 +9,9 @@
  * Every reader returns where the preamble ends on each side (-1: not this preamble, or cut) and
  * never reads past the end of its buffer.
  */
-import { analyzeTls, probeTlsClient, probeTlsServer } from "./tls.js";
-import type { ConversationFacts, Detector, ProbeResult, StreamSample, TunnelFacts } from "./types.js";
+import { Cursor } from "../bytes/cursor.js";
+import { probeTlsClient, probeTlsServer } from "./tls/index.js";
+import type { ConversationFacts, Detector, Handoff, ProbeResult, StreamSample, TunnelFacts } from "./types.js";
 
 /** One preamble as read: where TLS may start on each side (-1 when that side's part was not read) and the fact. */
 export interface Preamble {
@@ -21,28 +22,27 @@ export interface Preamble {
 
 // ---- SOCKS 5 (RFC 1928, RFC 1929) ----
 
-/** SOCKS5 ATYP (RFC 1928 §4): the address that follows and its length. */
-function socks5Address(b: Uint8Array, p: number): { end: number; host: string } | null {
-  if (p >= b.length) return null;
-  const atyp = b[p];
+/** SOCKS5 ATYP and address (RFC 1928 §4) at the cursor, or null (the cursor then went short or the type is unknown). */
+function socks5Address(c: Cursor): string | null {
+  const atyp = c.u8();
+  const b = c.buf;
+  const p = c.pos;
   if (atyp === 0x01) {
     // IPv4: 4 bytes.
-    if (p + 5 > b.length) return null;
-    return { end: p + 5, host: `${b[p + 1]}.${b[p + 2]}.${b[p + 3]}.${b[p + 4]}` };
+    return c.skip(4) ? `${b[p]}.${b[p + 1]}.${b[p + 2]}.${b[p + 3]}` : null;
   }
   if (atyp === 0x03) {
     // DOMAINNAME: one length byte, then the name (no NUL).
-    if (p + 2 > b.length) return null;
-    const n = b[p + 1];
-    if (n === 0 || p + 2 + n > b.length || !printable(b, p + 2, p + 2 + n)) return null;
-    return { end: p + 2 + n, host: ascii(b, p + 2, p + 2 + n) };
+    const n = c.u8();
+    if (n <= 0 || !c.skip(n) || !printable(b, p + 1, p + 1 + n)) return null;
+    return ascii(b, p + 1, p + 1 + n);
   }
   if (atyp === 0x04) {
     // IPv6: 16 bytes, written as eight groups (not compressed: the report prints what was sent).
-    if (p + 17 > b.length) return null;
+    if (!c.has(16)) return null;
     const g: string[] = [];
-    for (let i = 0; i < 16; i += 2) g.push(((b[p + 1 + i] << 8) | b[p + 2 + i]).toString(16));
-    return { end: p + 17, host: g.join(":") };
+    for (let i = 0; i < 8; i++) g.push(c.u16().toString(16));
+    return g.join(":");
   }
   return null;
 }
@@ -52,12 +52,16 @@ function socks5Address(b: Uint8Array, p: number): { end: number; host: string } 
  * `request`: CMD must be 1 CONNECT, 2 BIND or 3 UDP ASSOCIATE; a reply's REP is 0x00–0x08.
  */
 function socks5Message(b: Uint8Array, p: number, request: boolean): { end: number; code: number; host: string; port: number } | null {
-  if (p + 4 > b.length || b[p] !== 0x05 || b[p + 2] !== 0x00) return null;
-  const code = b[p + 1];
+  const c = new Cursor(b, p);
+  const ver = c.u8();
+  const code = c.u8();
+  const rsv = c.u8();
+  if (c.short || ver !== 0x05 || rsv !== 0x00) return null;
   if (request ? code < 1 || code > 3 : code > 8) return null;
-  const a = socks5Address(b, p + 3);
-  if (a === null || a.end + 2 > b.length) return null;
-  return { end: a.end + 2, code, host: a.host, port: (b[a.end] << 8) | b[a.end + 1] };
+  const host = socks5Address(c);
+  const port = c.u16();
+  if (host === null || c.short) return null;
+  return { end: c.pos, code, host, port };
 }
 
 /** The client's SOCKS5 side: greeting (VER 5, NMETHODS, METHODS), the RFC 1929 sub-negotiation if chosen, the request. */
@@ -261,25 +265,31 @@ function probe(s: StreamSample): ProbeResult {
  * TLS flight right after makes them strong.
  */
 function serverAlone(s: Uint8Array): boolean {
+  return serverAloneEnd(s) >= 0;
+}
+
+/** Where the TLS server flight starts after one of those answers, or -1. */
+function serverAloneEnd(s: Uint8Array): number {
   const tlsAt = (at: number): boolean => at >= 0 && probeTlsServer(s, at) === "match";
   if (s[0] === 0x05 && s.length >= 2) {
     const rep = socks5Message(s, s[1] === 0x02 ? 4 : 2, false);
-    if (rep !== null && tlsAt(rep.end)) return true;
+    if (rep !== null && tlsAt(rep.end)) return rep.end;
   }
-  if (s[0] === 0x00 && s.length >= 8 && s[1] >= 90 && s[1] <= 93 && tlsAt(8)) return true;
-  if (s[0] === 0x53 && tlsAt(1)) return true;
+  if (s[0] === 0x00 && s.length >= 8 && s[1] >= 90 && s[1] <= 93 && tlsAt(8)) return 8;
+  if (s[0] === 0x53 && tlsAt(1)) return 1;
   const r = ldapMessage(s);
-  return r !== null && ber(s, r.op, 0x78) !== null && tlsAt(r.end);
+  return r !== null && ber(s, r.op, 0x78) !== null && tlsAt(r.end) ? r.end : -1;
 }
 
-function analyze(s: StreamSample, out: ConversationFacts): void {
+function analyze(s: StreamSample, out: ConversationFacts): Handoff | null {
   const p = readPreamble(s.client, s.server);
   if (p === null) {
-    // Only the server's side (serverDisagrees): its TLS is read by the TLS detector's rules.
-    return;
+    // Only the server's side (serverDisagrees): its answer, then TLS from where it ends.
+    const end = serverAloneEnd(s.server);
+    return end < 0 ? null : { child: "tls", client: s.client, server: s.server, clientStart: 0, serverStart: end };
   }
   out.tunnel = p.tunnel;
-  analyzeTls(s.client, s.server, out, p.clientEnd >= 0 ? p.clientEnd : s.client.length, p.serverEnd >= 0 ? p.serverEnd : s.server.length, s.certificates);
+  return { child: "tls", client: s.client, server: s.server, clientStart: p.clientEnd >= 0 ? p.clientEnd : s.client.length, serverStart: p.serverEnd >= 0 ? p.serverEnd : s.server.length };
 }
 
 export const tunnelDetector: Detector = {
@@ -288,8 +298,6 @@ export const tunnelDetector: Detector = {
   // SOCKS, PostgreSQL, LDAP.
   ports: [1080, 5432, 389],
   byContent: true,
-  minBytes: 3,
-  maxBytes: 1024,
   probe,
   analyze,
 };

@@ -7,7 +7,7 @@
  * StreamSample and never throw: bad bytes become named anomalies (Zeek's "weirds").
  */
 
-import type { CertificateCache } from "./tls-certificate.js";
+import type { CertificateCache } from "./tls/certificate.js";
 
 /** What `protocol` in the report can say. */
 export type Protocol =
@@ -261,6 +261,25 @@ export function emptyFacts(): ConversationFacts {
   return { protocol: "none", clientProtocol: null, banner: null, tls: null, ssh: null, rdp: null, http: null, ntp: null, dns: null, anomalies: [] };
 }
 
+/**
+ * "TLS from here": a detector hands the rest of the stream to a child, as Zeek's RDP analyzer
+ * adds an SSL child. The registry runs the child (registry.ts, CHILDREN) on the bytes named here
+ * from the offsets given, then calls `then` with whether the child found its protocol, so the
+ * parent can finish its own facts (authdTls, rdp_tls_not_found, protocol tls after a CONNECT).
+ */
+export interface Handoff {
+  /** The child protocol that reads the rest. */
+  child: "tls";
+  /** The streams the child reads: the sample's own, or ones the parent rebuilt (RDP over UDP's reliable channel). */
+  client: Uint8Array;
+  server: Uint8Array;
+  /** Where the child starts in each (the end of the parent's preamble). */
+  clientStart: number;
+  serverStart: number;
+  /** Called after the child ran: `found` is true when it found its protocol (a ClientHello or ServerHello). */
+  then?(found: boolean, out: ConversationFacts): void;
+}
+
 /** A detector, declared as data. */
 export interface Detector {
   protocol: Protocol;
@@ -273,11 +292,11 @@ export interface Detector {
    * which are only tried on their usual ports or after every strong probe said no.
    */
   byContent: boolean;
-  /** Bytes the probe needs at least before it can answer (fewer → "more"). */
-  minBytes: number;
-  /** Bytes after which the probe's answer is final. */
-  maxBytes: number;
   probe(s: StreamSample): ProbeResult;
-  /** Fill `out` (protocol is set by the caller). Never throws; bad bytes go to out.anomalies. */
-  analyze(s: StreamSample, out: ConversationFacts): void;
+  /**
+   * Fill `out` (protocol is set by the caller) with this detector's own facts. Never throws; bad
+   * bytes go to out.anomalies. Returns a Handoff when the rest of the stream is another
+   * protocol's (TLS after a preamble), else null or nothing.
+   */
+  analyze(s: StreamSample, out: ConversationFacts): Handoff | null | void;
 }

@@ -8,9 +8,9 @@
  * strong content, so this detector is tried on every port, and it runs before the TLS detector:
  * the client's bytes alone (a ClientHello at offset 0) would otherwise make the conversation "tls".
  */
-import { MAX_BANNER, asciiString, indexOfAscii, isMostlyText, prefixState, readLine } from "./fallback.js";
-import { analyzeTls, probeTlsClient, probeTlsServer, startsWithRecord } from "./tls.js";
-import type { ConversationFacts, Detector, StreamSample } from "./types.js";
+import { MAX_BANNER, asciiString, indexOfAscii, isMostlyText, prefixState, readLine } from "./text.js";
+import { probeTlsClient, probeTlsServer, startsWithRecord } from "./tls/index.js";
+import type { ConversationFacts, Detector, Handoff, StreamSample } from "./types.js";
 
 /** What every authd greeting starts with (the version after it varies: 1.00, 1.10, …). */
 export const AUTHD_SIGNATURE = "220 VMware Authentication Daemon";
@@ -25,7 +25,7 @@ function probe(s: StreamSample) {
   return s.serverDone ? "no" : "more";
 }
 
-function analyze(s: StreamSample, out: ConversationFacts): void {
+function analyze(s: StreamSample, out: ConversationFacts): Handoff {
   const server = s.server;
   const client = s.client;
   const line = readLine(server, 0, MAX_AUTHD_LINE);
@@ -67,12 +67,20 @@ function analyze(s: StreamSample, out: ConversationFacts): void {
 
   // TLS starts right after the greeting on the server side and at byte 0 on the client side.
   const serverStart = line.ending === "none" ? server.length : line.next;
-  out.authdTls = analyzeTls(client, server, out, 0, serverStart, s.certificates);
-
-  if (client.length > 0 && probeTlsClient(client, 0) === "no" && !startsWithRecord(client)) notTls(out, client, 0, "client");
-  if (server.length > serverStart && probeTlsServer(server, serverStart) === "no" && !startsWithRecord(server.subarray(serverStart))) {
-    notTls(out, server, serverStart, "server");
-  }
+  return {
+    child: "tls",
+    client,
+    server,
+    clientStart: 0,
+    serverStart,
+    then(found, facts) {
+      facts.authdTls = found;
+      if (client.length > 0 && probeTlsClient(client, 0) === "no" && !startsWithRecord(client)) notTls(facts, client, 0, "client");
+      if (server.length > serverStart && probeTlsServer(server, serverStart) === "no" && !startsWithRecord(server.subarray(serverStart))) {
+        notTls(facts, server, serverStart, "server");
+      }
+    },
+  };
 }
 
 /**
@@ -97,8 +105,6 @@ export const vmwareAuthdDetector: Detector = {
   transports: ["tcp"],
   ports: [902],
   byContent: true,
-  minBytes: AUTHD_SIGNATURE.length,
-  maxBytes: MAX_AUTHD_LINE,
   probe,
   analyze,
 };

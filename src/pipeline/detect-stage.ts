@@ -4,7 +4,7 @@
  * conversation, until the conversation is frozen into its view or folded into an aggregate.
  */
 import { detectFacts } from "../detect/conversation-facts.js";
-import { CertificateCache } from "../detect/tls-certificate.js";
+import { CertificateCache } from "../detect/tls/index.js";
 import type { ConversationFacts } from "../detect/types.js";
 import type { Conversation } from "../flow/conversation.js";
 

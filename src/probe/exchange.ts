@@ -10,7 +10,7 @@
 import { parseIp } from "../decode/addr.js";
 import { DecodedPacket } from "../decode/packet.js";
 import { detectFacts } from "../detect/conversation-facts.js";
-import type { CertificateCache } from "../detect/tls-certificate.js";
+import type { CertificateCache } from "../detect/tls/index.js";
 import type { ConversationFacts } from "../detect/types.js";
 import { Conversation } from "../flow/conversation.js";
 import { TcpTracker } from "../flow/tcp/index.js";

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { TEXT_THRESHOLD, TEXT_WINDOW, isMostlyText, plaintextDetector, textRatio } from "../../src/detect/fallback.js";
+import { plaintextDetector } from "../../src/detect/fallback.js";
+import { TEXT_THRESHOLD, TEXT_WINDOW, isMostlyText, textRatio } from "../../src/detect/text.js";
 import { detect } from "../../src/detect/registry.js";
 import { bytes, randomBytes, rng, tcp, udp } from "./sample.js";
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { isGrease, isGreaseAlpn, ja3, ja3s, ja4, ja4Variants } from "../../src/detect/fingerprint.js";
-import type { ParsedClientHello, ParsedServerHello } from "../../src/detect/tls.js";
+import { isGrease, isGreaseAlpn, ja3, ja3s, ja4, ja4Variants } from "../../src/detect/tls/index.js";
+import type { ParsedClientHello, ParsedServerHello } from "../../src/detect/tls/index.js";
 
 const hex = (list: string) => list.split(",").map((x) => parseInt(x, 16));
 const text = (s: string) => Uint8Array.from(Buffer.from(s, "latin1"));

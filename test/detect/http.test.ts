@@ -1,13 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { httpDetector } from "../../src/detect/http.js";
-import { detect } from "../../src/detect/registry.js";
+import { analyzeWith, detect } from "../../src/detect/registry.js";
 import { emptyFacts } from "../../src/detect/types.js";
 import { clientHello, httpRequest, httpResponse, serverHello } from "./fixtures.js";
 import { bytes, names, tcp } from "./sample.js";
 
 function analyze(client: Uint8Array, server: Uint8Array) {
   const f = emptyFacts();
-  httpDetector.analyze(tcp(client, server), f);
+  analyzeWith(httpDetector, tcp(client, server), f);
   return f;
 }
 

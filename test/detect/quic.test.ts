@@ -6,7 +6,8 @@
  */
 import { describe, expect, it } from "vitest";
 import { initialKeys, openLongHeaderPacket, quicVersionInfo } from "../../src/detect/quic-crypto.js";
-import { analyzeQuic, gquicSni, probeQuicDatagram, quicDetector, readVarint } from "../../src/detect/quic.js";
+import { analyzeQuic, quicDetector } from "../../src/detect/quic.js";
+import { gquicSni, probeQuicDatagram, readVarint } from "../../src/detect/quic-wire.js";
 import { detect } from "../../src/detect/registry.js";
 import { emptyFacts, type Datagram, type StreamSample } from "../../src/detect/types.js";
 import { udp } from "./sample.js";

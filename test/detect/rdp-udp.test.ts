@@ -6,7 +6,8 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { analyzeFiles } from "../../src/pipeline/index.js";
-import { detect } from "../../src/detect/registry.js";
+import { analyzeWith, detect } from "../../src/detect/registry.js";
+import { rdpDetector } from "../../src/detect/rdp.js";
 import { analyzeRdpUdp, probeRdpUdp } from "../../src/detect/rdp-udp.js";
 import { emptyFacts, type StreamSample } from "../../src/detect/types.js";
 import { PUBLIC_DIR } from "../support/corpus.js";
@@ -30,7 +31,7 @@ describe("MS-RDPEUDP built from the spec", () => {
 
   it("reads the SYN and the spec's SYN+ACK: correlation id, MTUs, no version from the server (so version 1)", () => {
     const out = emptyFacts();
-    analyzeRdpUdp(sample([[true, syn(2)], [false, SPEC_SYN_ACK]]), out);
+    analyzeWith(rdpDetector, sample([[true, syn(2)], [false, SPEC_SYN_ACK]]), out);
     expect(out.rdp?.udp).toEqual({
       syn: true,
       synAck: true,
@@ -46,7 +47,7 @@ describe("MS-RDPEUDP built from the spec", () => {
   it("reassembles the tunnelled TLS from source payloads in sequence order", () => {
     const out = emptyFacts();
     const cut = 40;
-    analyzeRdpUdp(
+    analyzeWith(rdpDetector,
       sample([
         [true, syn(2)],
         [false, synAck(2)],
@@ -67,11 +68,11 @@ describe("MS-RDPEUDP built from the spec", () => {
 
   it("the lossy transport (DTLS) and version 3 (MS-RDPEUDP2 framing) are recognised, their TLS not read", () => {
     const lossy = emptyFacts();
-    analyzeRdpUdp(sample([[true, syn(2, true)], [false, synAck(2)], [true, data(SERVER_ISN, CLIENT_ISN + 1, ch)]]), lossy);
+    analyzeWith(rdpDetector, sample([[true, syn(2, true)], [false, synAck(2)], [true, data(SERVER_ISN, CLIENT_ISN + 1, ch)]]), lossy);
     expect(lossy.rdp?.udp?.lossy).toBe(true);
     expect(lossy.tls).toBeNull();
     const v3 = emptyFacts();
-    analyzeRdpUdp(sample([[true, syn(0x0101)], [false, synAck(0x0101)], [true, data(SERVER_ISN, CLIENT_ISN + 1, ch)]]), v3);
+    analyzeWith(rdpDetector, sample([[true, syn(0x0101)], [false, synAck(0x0101)], [true, data(SERVER_ISN, CLIENT_ISN + 1, ch)]]), v3);
     expect([v3.rdp?.udp?.clientVersion, v3.rdp?.udp?.serverVersion]).toEqual(["3", "3"]);
     expect(v3.tls).toBeNull();
   });

@@ -1,13 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { rdpDetector, requestedProtocolNames } from "../../src/detect/rdp.js";
-import { detect } from "../../src/detect/registry.js";
+import { analyzeWith, detect } from "../../src/detect/registry.js";
 import { emptyFacts } from "../../src/detect/types.js";
 import { clientHello, rdpConfirm, rdpRequest, serverHello } from "./fixtures.js";
 import { bytes, names, tcp, u16be } from "./sample.js";
 
 function analyze(client: Uint8Array, server: Uint8Array) {
   const f = emptyFacts();
-  rdpDetector.analyze(tcp(client, server, { serverPort: 3389 }), f);
+  analyzeWith(rdpDetector, tcp(client, server, { serverPort: 3389 }), f);
   return f;
 }
 

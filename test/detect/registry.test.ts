@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { choose, detect, detectors } from "../../src/detect/registry.js";
+import { choose, detect, detectorServerPorts, detectors } from "../../src/detect/registry.js";
+import { sshDetector } from "../../src/detect/ssh.js";
 import type { Protocol } from "../../src/detect/types.js";
 import { authdBanner, clientHello, dnsQuery, dnsResponse, ntpV4Client, ntpV4Server, rdpConfirm, rdpRequest, serverHello, sshClient, sshServer } from "./fixtures.js";
 import { bytes, randomBytes, rng, tcp, udp, zeros } from "./sample.js";
@@ -11,9 +12,10 @@ describe("detector registry", () => {
     expect(detectors.map((d) => d.protocol).sort()).toEqual([...all, "tls"].sort());
   });
 
-  it("declares each detector as data: transports, ports", () => {
-    // (minBytes and maxBytes are read by no code, so asserting on them tested nothing.)
-    for (const d of detectors) expect(d.transports.length).toBeGreaterThan(0);
+  it("declares each detector as data: transports, ports, strength", () => {
+    for (const d of detectors) {
+      expect(d.transports.length).toBeGreaterThan(0);
+    }
     const strong = detectors.filter((d) => d.byContent).map((d) => d.protocol);
     expect(strong).toEqual(["vmware-authd", "tls", "ssh", "rdp", "http", "tls", "quic", "dtls", "nbns"]);
   });
@@ -58,13 +60,10 @@ describe("detector registry", () => {
     expect(choose(udp([[true, odd]], { serverPort: 40000, clientPort: 123 })).detector.protocol).toBe("ntp");
   });
 
-  it("a probe's 'more' counts as 'no' once the sample is final, and is reported while not", () => {
+  it("a probe's 'more' counts as 'no' once the sample is final", () => {
     const partial = bytes("SSH-");
+    expect(sshDetector.probe(tcp(partial, new Uint8Array(0), { serverPort: 22, clientDone: false, serverDone: false }))).toBe("more");
     expect(detect(tcp(partial, new Uint8Array(0), { serverPort: 22 })).protocol).toBe("plaintext");
-    const open = choose(tcp(partial, new Uint8Array(0), { serverPort: 22, clientDone: false, serverDone: false }));
-    expect(open.waiting.map((d) => d.protocol)).toContain("ssh");
-    const done = choose(tcp(partial, new Uint8Array(0), { serverPort: 22 }));
-    expect(done.waiting).toEqual([]);
   });
 
   it("falls back to none, plaintext and unknown", () => {
@@ -78,5 +77,18 @@ describe("detector registry", () => {
     expect(f.protocol).toBe("ssh");
     expect(f.ssh).not.toBeNull();
     expect([f.tls, f.rdp, f.http, f.ntp, f.dns]).toEqual([null, null, null, null, null]);
+  });
+});
+
+describe("detectorServerPorts", () => {
+  it("is the union of the detectors' declared ports, per transport", () => {
+    const all = detectorServerPorts();
+    for (const d of detectors) for (const p of d.ports) expect(all.has(p), `${d.protocol} port ${p}`).toBe(true);
+    expect(all.size).toBe(new Set(detectors.flatMap((d) => [...d.ports])).size);
+    // 902 (vmware-authd) and 1080 (SOCKS) are TCP detectors' ports; 123 (NTP) is UDP only.
+    expect(detectorServerPorts("tcp").has(902)).toBe(true);
+    expect(detectorServerPorts("tcp").has(1080)).toBe(true);
+    expect(detectorServerPorts("tcp").has(123)).toBe(false);
+    expect(detectorServerPorts("udp").has(123)).toBe(true);
   });
 });

@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { detect } from "../../src/detect/registry.js";
-import { ENCRYPTED_ALERT } from "../../src/detect/tls.js";
+import { ENCRYPTED_ALERT } from "../../src/detect/tls/index.js";
 import { authdBanner, clientHello, httpRequest, rdpRequest, serverHello, sshClient, sshServer } from "./fixtures.js";
 import { bytes, randomBytes, rng, tcp } from "./sample.js";
 

@@ -10,9 +10,9 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import type { ConnectionView } from "../../src/policy/view.js";
-import { analyzeTls, cipherName, findTlsStart, parseTlsHandshake, tlsVersionName } from "../../src/detect/tls.js";
+import { analyzeTls, cipherName, findTlsStart, parseTlsHandshake, tlsVersionName } from "../../src/detect/tls/index.js";
 import { emptyFacts } from "../../src/detect/types.js";
-import { ja4Variants } from "../../src/detect/fingerprint.js";
+import { ja4Variants } from "../../src/detect/tls/fingerprint.js";
 import { sampleOf } from "../../src/flow/sample.js";
 import { conversationsOf, ourTls, tsharkTls, type OracleTlsEntry } from "../support/tls-oracle.js";
 

@@ -1,8 +1,8 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { isGrease } from "../../src/detect/fingerprint.js";
-import { ALERT_DESCRIPTION_NAMES, CIPHER_SUITE_NAMES, EXTENSION_TYPE_NAMES } from "../../src/detect/tls-names.js";
+import { isGrease } from "../../src/detect/tls/messages.js";
+import { ALERT_DESCRIPTION_NAMES, CIPHER_SUITE_NAMES, EXTENSION_TYPE_NAMES } from "../../src/detect/tls/names.js";
 
 function tsharkVersion(): string | null {
   try {
@@ -14,7 +14,7 @@ function tsharkVersion(): string | null {
 const version = tsharkVersion();
 const generatedWith = "TShark (Wireshark) 4.0.17";
 
-describe("tls-names.ts (generated)", () => {
+describe("tls/names.ts (generated)", () => {
   it("holds IANA-style cipher names only, no GREASE, each name once", () => {
     const names = [...CIPHER_SUITE_NAMES.values()];
     expect(names.length).toBeGreaterThan(340);

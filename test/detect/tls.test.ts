@@ -13,7 +13,7 @@ import {
   probeTlsServer,
   tlsDetector,
   tlsVersionName,
-} from "../../src/detect/tls.js";
+} from "../../src/detect/tls/index.js";
 import { emptyFacts, type Anomaly, type ConversationFacts, type StreamSample } from "../../src/detect/types.js";
 import {
   alert,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { detect } from "../../src/detect/registry.js";
+import { analyzeWith, detect } from "../../src/detect/registry.js";
 import { emptyFacts } from "../../src/detect/types.js";
 import { vmwareAuthdDetector } from "../../src/detect/vmware-authd.js";
 import { AUTHD_LINE, authdBanner, clientHello, serverHello } from "./fixtures.js";
@@ -59,14 +59,14 @@ describe("vmware-authd detector", () => {
 
   it("names a daemon that does not require SSL and a bare-LF greeting", () => {
     const f = emptyFacts();
-    vmwareAuthdDetector.analyze(tcp(new Uint8Array(0), bytes("220 VMware Authentication Daemon Version 1.00\n")), f);
+    analyzeWith(vmwareAuthdDetector, tcp(new Uint8Array(0), bytes("220 VMware Authentication Daemon Version 1.00\n")), f);
     expect(names(f.anomalies)).toEqual(["authd_banner_missing_cr", "authd_ssl_not_required"]);
     expect(f.banner).toBe("220 VMware Authentication Daemon Version 1.00");
   });
 
   it("names a greeting that never ends", () => {
     const f = emptyFacts();
-    vmwareAuthdDetector.analyze(tcp(new Uint8Array(0), bytes("220 VMware Authentication Daemon Version 1.10: SSL Req")), f);
+    analyzeWith(vmwareAuthdDetector, tcp(new Uint8Array(0), bytes("220 VMware Authentication Daemon Version 1.10: SSL Req")), f);
     expect(names(f.anomalies)).toEqual(["authd_banner_unterminated"]);
   });
 

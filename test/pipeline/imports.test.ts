@@ -9,7 +9,8 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 
 const SRC = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../src");
-const ORDER = ["capture", "decode", "flow", "detect", "probe", "policy", "report", "pipeline", "cli"];
+// bytes/ (the byte cursor) is a leaf every folder may import, so it comes first.
+const ORDER = ["bytes", "capture", "decode", "flow", "detect", "probe", "policy", "report", "pipeline", "cli"];
 
 function sources(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>

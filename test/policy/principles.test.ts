@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { parseIp } from "../../src/decode/addr.js";
-import { emptyTlsFacts } from "../../src/detect/tls.js";
+import { emptyTlsFacts } from "../../src/detect/tls/index.js";
 import { emptyFacts, type ConversationFacts, type TlsFacts } from "../../src/detect/types.js";
 import { Conversation } from "../../src/flow/conversation.js";
 import { checkConversations, type PolicyResult } from "../../src/policy/check.js";

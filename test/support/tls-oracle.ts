@@ -4,7 +4,7 @@
  * compares them with one toEqual.
  */
 import { analyzeFiles } from "../../src/pipeline/index.js";
-import { cipherName, tlsVersionName } from "../../src/detect/tls.js";
+import { cipherName, tlsVersionName } from "../../src/detect/tls/index.js";
 import type { TlsFacts } from "../../src/detect/types.js";
 import type { ConnectionView } from "../../src/policy/view.js";
 

@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 /**
- * Regenerates src/detect/tls-names.ts from `tshark -G values` (Wireshark's value_string tables),
+ * Regenerates src/detect/tls/names.ts from `tshark -G values` (Wireshark's value_string tables),
  * corrected to the IANA registries, because the IANA registry files cannot be downloaded here.
  *
- *   node test/tools/gen-tls-names.mjs            # rewrites src/detect/tls-names.ts
+ *   node test/tools/gen-tls-names.mjs            # rewrites src/detect/tls/names.ts
  *   node test/tools/gen-tls-names.mjs --check    # exit 1 if the committed file differs
  *
  * The committed file was generated with TShark 4.0.17 (Debian 12). What the corrections are, and
@@ -36,7 +36,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const outFile = path.resolve(here, "../../src/detect/tls-names.ts");
+const outFile = path.resolve(here, "../../src/detect/tls/names.ts");
 
 /** IANA-assigned cipher suite ranges (tls-parameters-4; everything else is Unassigned/Reserved). */
 const IANA_CIPHER_RANGES = [
@@ -138,7 +138,7 @@ if (process.argv.includes("--check")) {
     console.error(`${outFile} differs from what this tshark generates`);
     process.exit(1);
   }
-  console.log("tls-names.ts is up to date");
+  console.log("tls/names.ts is up to date");
 } else {
   writeFileSync(outFile, text);
   console.log(`wrote ${outFile}`);

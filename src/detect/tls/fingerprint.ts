@@ -3,23 +3,11 @@
  * tshark 4.0 computes them) and JA4 (FoxIO-LLC/ja4, technical_details/JA4.md; BSD-3-Clause).
  * Only JA4 of the JA4+ family is implemented: the others are under the FoxIO License.
  *
- * Pure functions over the hello records tls.ts produces; no parsing here.
+ * Pure functions over the hello records hello.ts produces; no parsing here.
  */
 import { createHash } from "node:crypto";
-import type { ParsedClientHello, ParsedServerHello } from "./tls.js";
+import { type ParsedClientHello, type ParsedServerHello, isGrease, isGreaseAlpn } from "./messages.js";
 
-/**
- * RFC 8701 §2: GREASE values are 0x0A0A, 0x1A1A, …, 0xFAFA (both bytes equal, low nibble 0xA) for
- * cipher suites, extensions, named groups, signature algorithms and versions.
- */
-export function isGrease(v: number): boolean {
-  return (v & 0x0f0f) === 0x0a0a && v >> 8 === (v & 0xff);
-}
-
-/** RFC 8701 §2: a GREASE ALPN identifier is two identical bytes of the form 0x?A. */
-export function isGreaseAlpn(p: Uint8Array): boolean {
-  return p.length === 2 && p[0] === p[1] && (p[0] & 0x0f) === 0x0a;
-}
 
 function md5(s: string): string {
   return createHash("md5").update(s).digest("hex");

@@ -8,11 +8,13 @@
  * A capture shows the same few server chains over and over, and parsing and verifying one costs
  * milliseconds, so results are kept in a CertificateCache that the analysis owns and hands to the
  * detectors through the StreamSample (ARCHITECTURE-REVIEW §6: no module-global caches of input).
- * The only module state is the root store, built once from Node's constant list.
+ * The only module state is the root store, built once from Node's constant list (not input: the
+ * same for every analysis, and parsing it per call would cost more than the analysis).
  */
 import { createHash, X509Certificate } from "node:crypto";
 import { rootCertificates } from "node:tls";
-import type { CertificateFacts, ChainCertificate } from "./types.js";
+import type { Anomaly, CertificateFacts, ChainCertificate, Direction } from "../types.js";
+import { Sink } from "./messages.js";
 
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
@@ -353,3 +355,29 @@ export function readChain(ders: readonly Uint8Array[], chainLength: number, cach
   const toRoot = !leafParsed ? null : cache !== undefined ? cache.chainsToPublicRoot(xs, chain) : chainsToPublicRoot(xs);
   return { leaf, chain, chainsToPublicRoot: toRoot };
 }
+
+// ---------------------------------------------------------------------------------------------
+// Certificates (RFC 5246 §7.4.2): certificate_list<0..2^24-1> of ASN.1Cert<1..2^24-1>.
+// ---------------------------------------------------------------------------------------------
+
+/** Subject/issuer/validity/SAN of one DER certificate; null (and a tls_certificate_unparseable anomaly) when it does not parse. */
+export function certificateFacts(der: Uint8Array, chainLength: number, anomalies?: Anomaly[]): CertificateFacts | null {
+  return readCertificates([der], chainLength, anomalies ? new Sink(anomalies) : null, "server", 0).leaf;
+}
+
+/** The leaf's facts and the chain of the DER certificates sent (leaf first); an unparseable leaf is an anomaly. */
+export function readCertificates(ders: Uint8Array[], chainLength: number, sink: Sink | null, dir: Direction, offset: number, cache?: CertificateCache): Certificates {
+  const r = readChain(ders, chainLength, cache);
+  if (typeof r.leaf === "string") {
+    sink?.add("tls_certificate_unparseable", `leaf certificate of ${ders[0].length} bytes does not parse as X.509 DER (${r.leaf})`, dir, offset);
+  }
+  return { leaf: typeof r.leaf === "string" ? null : r.leaf, chain: r.chain, chainsToPublicRoot: r.chainsToPublicRoot };
+}
+
+/** What a Certificate message (or an SSL 2.0 SERVER-HELLO) gave. */
+export interface Certificates {
+  leaf: CertificateFacts | null;
+  chain: ChainCertificate[];
+  chainsToPublicRoot: boolean | null;
+}
+
