@@ -86,6 +86,8 @@ export const REDACTION_FIELDS = {
   "conversations.http.method": "method",
   "conversations.http.uri": "uri",
   "conversations.http.host": "hostPort",
+  "conversations.tunnel.via": "keep",
+  "conversations.tunnel.target": "nameOrIp",
   "conversations.quic.version": "keep",
   "conversations.quic.offeredVersions": "keep",
   "conversations.quic.dcid": "keep",

@@ -6,7 +6,7 @@
 import type { CaptureError, CaptureSummary, LiveCaptureInfo } from "../capture/index.js";
 import type { DecodeCounts } from "../decode/counts.js";
 import { formatIp } from "../decode/addr.js";
-import type { Anomaly, ConversationFacts, Protocol, QuicFacts, TlsFacts } from "../detect/types.js";
+import type { Anomaly, ConversationFacts, Protocol, QuicFacts, TlsFacts, TunnelFacts } from "../detect/types.js";
 import type { FlowStats, TcpCounters } from "../flow/index.js";
 import type { ConnectionView } from "../policy/view.js";
 import type { ConversationStatus, ConversationVerdict, Finding, FindingCode, FixFirst, Limit } from "../policy/check.js";
@@ -119,6 +119,8 @@ export interface ConversationRecord {
   dns: ConversationFacts["dns"];
   /** QUIC facts (version, Initial packets opened, …) for protocol quic, else null; its TLS handshake is in `tls`. */
   quic?: QuicFacts | null;
+  /** TLS after a cleartext preamble (HTTP CONNECT through a web proxy, SOCKS, PostgreSQL SSLRequest, LDAP StartTLS, STARTTLS): how, and where to; null when none (docs/detectors/tunnels.md). */
+  tunnel?: TunnelFacts | null;
   /** ICMP/ICMPv6 errors quoting this conversation: last type and code, how many, their frames. */
   icmp: { type: number; code: number; count: number; frames: number[] } | null;
   /**
@@ -225,6 +227,7 @@ export function conversationRecord(view: ConnectionView, v: ConversationVerdict 
     ntp: f?.ntp ?? null,
     dns: f?.dns ?? null,
     quic: f?.quic ?? null,
+    tunnel: f?.tunnel ?? null,
     icmp: c.icmpCount > 0 ? { type: c.icmpType, code: c.icmpCode, count: c.icmpCount, frames: [...c.icmpFrames] } : null,
     tcp:
       t !== null

