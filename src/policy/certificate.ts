@@ -5,6 +5,8 @@
  * a public chain for the cloud, a private CA (VMCA) for vCenter, a self-signed certificate for
  * ESXi — and how much each problem weighs there.
  */
+import { X509Certificate } from "node:crypto";
+import { rootCertificates } from "node:tls";
 import type { ChainCertificate, TlsFacts } from "../detect/types.js";
 import inspecting from "./inspecting-issuers.json" with { type: "json" };
 import type { CertificatePolicy } from "./matrix-model.js";
@@ -65,6 +67,36 @@ export function inspectingProduct(chain: readonly ChainCertificate[]): string | 
   return null;
 }
 
+/**
+ * The organisations (O=) of the public store's roots, lower-cased: Node's Mozilla store is the
+ * same for every run, so it is read once, on first use (as detect/tls/certificate.ts reads the
+ * roots themselves).
+ */
+let rootOrganisations: Set<string> | null = null;
+function publicRootOrganisations(): Set<string> {
+  if (rootOrganisations === null) {
+    const orgs = new Set<string>();
+    for (const pem of rootCertificates) {
+      const o = /^O=(.+)$/m.exec(new X509Certificate(pem).subject);
+      if (o) orgs.add(o[1].trim().toLowerCase());
+    }
+    rootOrganisations = orgs;
+  }
+  return rootOrganisations;
+}
+
+/**
+ * The public CA an unfinished chain points at: the organisation (O=) in the issuer of the top
+ * certificate sent, when a root of the public store carries the same organisation ("Amazon",
+ * "DigiCert Inc"); null otherwise. A server that leaves out its intermediate certificate sends
+ * such a chain, and it leads to no root from the capture alone.
+ */
+export function publicIssuerOrganisation(top: ChainCertificate): string | null {
+  if (top.selfSigned) return null;
+  const o = /(?:^|,)\s*O=([^,]+)/.exec(top.issuer);
+  return o && publicRootOrganisations().has(o[1].trim().toLowerCase()) ? o[1].trim() : null;
+}
+
 /** RFC 6125 §6.4.3: a wildcard stands for the whole left-most label only. */
 function nameMatches(pattern: string, host: string): boolean {
   const p = pattern.toLowerCase().replace(/\.$/, "");
@@ -121,9 +153,21 @@ export function judgeCertificate(tls: TlsFacts, policy: CertificatePolicy, at: n
   if (tls.chainsToPublicRoot === false && !leaf.selfSigned) {
     const product = inspectingProduct(chain);
     const top = chain[chain.length - 1];
-    add("tls-inspection",
-      `the certificate was issued by ${dn(leaf.issuer)}${product ? ` (${product})` : ", a corporate CA"}, and its chain leads to no public root (${about(leaf)}${chain.length > 1 ? `; top of the chain sent: ${dn(top.subject)}` : ""}): a TLS-inspecting firewall or proxy re-signs this connection — the most common cause of cloud uploads failing behind a corporate firewall.`,
-      `Exempt the Phoenix cloud's names (${sni ? `${n.wire("name", sni)}, ` : ""}*.druva.com and its storage endpoints) from TLS inspection on ${product ?? "the inspecting device"}, or have the proxy trust its CA.`);
+    const publicCa = product === null ? publicIssuerOrganisation(top) : null;
+    if (publicCa !== null && weigh["tls-inspection"]) {
+      // Not proof of inspection: the chain stops below a public CA's root. A warning, so that
+      // nobody is sent to a firewall on a server's incomplete chain.
+      found.push({
+        code: "tls-inspection",
+        severity: "warning",
+        what: `the chain sent stops at ${dn(top.subject)}, issued by ${dn(top.issuer)}, whose organisation (${n.wire("dn", publicCa)}) is a public CA's, and leads to no public root from the capture (${about(leaf)}): either the server leaves out its intermediate certificate, or something re-signs the connection under a public CA's name.`,
+        fix: "Run phoenix-netcheck probe on the proxy: it shows the chain the proxy is given and whether it verifies; a TLS-inspecting device names itself there.",
+      });
+    } else {
+      add("tls-inspection",
+        `the certificate was issued by ${dn(leaf.issuer)}${product ? ` (${product})` : ", a corporate CA"}, and its chain leads to no public root (${about(leaf)}${chain.length > 1 ? `; top of the chain sent: ${dn(top.subject)}` : ""}): a TLS-inspecting firewall or proxy re-signs this connection — the most common cause of cloud uploads failing behind a corporate firewall.`,
+        `Exempt the Phoenix cloud's names (${sni ? `${n.wire("name", sni)}, ` : ""}*.druva.com and its storage endpoints) from TLS inspection on ${product ?? "the inspecting device"}, or have the proxy trust its CA.`);
+    }
   }
   if (leaf.selfSigned) {
     add("certificate-self-signed", `the certificate is self-signed (${about(leaf)}): it leads to no public root.`,
