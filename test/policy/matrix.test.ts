@@ -556,5 +556,9 @@ describe("phoenix-netcheck matrix, printed", () => {
     }
     const wide = renderMatrixTable(m, 200);
     for (const r of m.rows) expect(wide).toContain(`│ ${r.id} `);
+    // Wide: each row's certificate property (the cloud's chain must be public; vCenter's VMCA is normal).
+    const cloud = wide.split("\n").find((l) => l.includes("│ cloud-443 "))!;
+    expect(cloud).toMatch(/│ TLS 1\.2 +│ always +│ public +│/);
+    expect(wide.split("\n").find((l) => l.includes("│ vcenter-443 "))).toMatch(/│ private-ca +│/);
   });
 });
