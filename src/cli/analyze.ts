@@ -5,9 +5,10 @@
 import { statSync } from "node:fs";
 import path from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
+import { LiveCaptureError } from "../capture/index.js";
 import { checkEvidenceDestination, FIRST_SCREEN_SECTIONS, REPORT_SECTIONS, terminalSafe, type Analysis, type ReportSection } from "../report/index.js";
 import { analyzeInputs, finishReport, namerFor, policyFilter, policyInputs, type FailOn, type Format, type RenderChoice, type ReportTail } from "../pipeline/run.js";
-import { openOutput, REPORT_EXTENSIONS, type OutputFile } from "./output.js";
+import { CAPTURE_EXTENSIONS, openOutput, REPORT_EXTENSIONS, type OutputFile } from "./output.js";
 import { Progress } from "./progress.js";
 
 export const FORMATS = ["table", "json", "markdown", "html"] as const satisfies readonly Format[];
@@ -122,6 +123,31 @@ export function openReportOutput(o: { output?: string; format?: Format; force?: 
     inputs,
     others,
   });
+}
+
+/**
+ * A live command's two destinations — the pcapng of the packets it sends or sees (`capture -w`,
+ * `probe --evidence`) and the report's -o — checked and opened before anything is captured or
+ * sent, then `run` with both; whatever `run` did not commit is discarded (never half-written).
+ */
+export async function withLiveOutputs(
+  o: { output?: string; format?: Format; force?: boolean },
+  pcap: { file: string | undefined; flag: string; dash: string },
+  run: (pcapOut: OutputFile | null, out: OutputFile | null) => Promise<number>,
+): Promise<number> {
+  let pcapOut: OutputFile | null = null;
+  let out: OutputFile | null = null;
+  try {
+    if (pcap.file !== undefined) {
+      if (pcap.file === "-") throw new LiveCaptureError("options", pcap.dash);
+      pcapOut = openOutput(pcap.file, { what: "evidence file", flag: pcap.flag, extensions: CAPTURE_EXTENSIONS, force: o.force === true, inputs: [] });
+    }
+    out = openReportOutput(o, [], pcap.file !== undefined ? [pcap.file] : []);
+    return await run(pcapOut, out);
+  } finally {
+    pcapOut?.discard();
+    out?.discard();
+  }
 }
 
 /**

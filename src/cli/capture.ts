@@ -25,8 +25,8 @@ import { jsonSafe, liveEvidenceSource, terminalSafe, type LiveEvidenceSource } f
 import { CaptureAnalysis } from "../pipeline/capture-analysis.js";
 import { finishReport, findingsSoFar as findingsSoFarOf, namerFor, policyInputs } from "../pipeline/run.js";
 import { VERSION } from "../pipeline/version.js";
-import { addReportOptions, checkRedactKeyPath, openReportOutput, positiveInt, tailOptions, type Format, type ReportCliOptions } from "./analyze.js";
-import { CAPTURE_EXTENSIONS, openOutput, type OutputFile } from "./output.js";
+import { addReportOptions, checkRedactKeyPath, positiveInt, tailOptions, withLiveOutputs, type Format, type ReportCliOptions } from "./analyze.js";
+import type { OutputFile } from "./output.js";
 
 export interface CaptureCliOptions {
   interface?: string;
@@ -177,24 +177,9 @@ export async function runCapture(o: CaptureCliOptions, io: CaptureIo = {}): Prom
     force: o.force,
     quiet: o.quiet,
   };
-  let pcapOut: OutputFile | null = null;
-  let out: OutputFile | null = null;
-  try {
-    if (o.write !== undefined) {
-      if (o.write === "-") throw new LiveCaptureError("options", "-w needs a file name (the report, not the packets, can go to standard output)");
-      pcapOut = openOutput(o.write, { what: "evidence file", flag: "-w", extensions: CAPTURE_EXTENSIONS, force: o.force === true, inputs: [] });
-    }
-    out = openReportOutput(reportOpts, [], o.write !== undefined ? [o.write] : []);
-  } catch (e) {
-    pcapOut?.discard();
-    throw e;
-  }
-  try {
-    return await captureAndReport(o, io, matrix, roles, reportOpts, pcapOut, ev, out);
-  } finally {
-    pcapOut?.discard();
-    out?.discard();
-  }
+  return withLiveOutputs(reportOpts, { file: o.write, flag: "-w", dash: "-w needs a file name (the report, not the packets, can go to standard output)" }, (pcapOut, out) =>
+    captureAndReport(o, io, matrix, roles, reportOpts, pcapOut, ev, out),
+  );
 }
 
 async function captureAndReport(

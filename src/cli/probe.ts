@@ -5,7 +5,7 @@
  */
 import type { Command } from "commander";
 import { InvalidArgumentError, Option } from "commander";
-import { captureLive, LiveCaptureError, type LiveSummary } from "../capture/index.js";
+import { captureLive, type LiveSummary } from "../capture/index.js";
 import { formatIp, parseIp } from "../decode/addr.js";
 import { evaluate, type CaptureInfo } from "../policy/evaluate.js";
 import { connectionView } from "../policy/view.js";
@@ -18,8 +18,8 @@ import { DEFAULT_MAX_HOSTS, isHostName, resolveTargets, type Host, type RoleTarg
 import { buildReport, type ConversationRecord, type Report, REPORT_SECTIONS, type ReportSection, terminalSafe } from "../report/index.js";
 import { writeReport } from "../pipeline/run.js";
 import { VERSION } from "../pipeline/version.js";
-import { FORMATS, openReportOutput, positiveInt, tailOptions, type Format, type ReportCliOptions } from "./analyze.js";
-import { CAPTURE_EXTENSIONS, openOutput, type OutputFile } from "./output.js";
+import { FORMATS, positiveInt, tailOptions, withLiveOutputs, type Format, type ReportCliOptions } from "./analyze.js";
+import type { OutputFile } from "./output.js";
 
 export interface ProbeCliOptions {
   role: string[];
@@ -240,24 +240,9 @@ export async function runProbeCommand(o: ProbeCliOptions): Promise<number> {
   const { entries, targets } = rolesGiven(o, roleNames(matrix));
   if (targets.length === 0) throw new Error("probe needs hosts to check: give them with --role NAME=ADDRESS|CIDR|HOSTNAME or --roles FILE");
   // The destinations first: a name that cannot be written must not cost the run.
-  let pcapOut: OutputFile | null = null;
-  let out: OutputFile | null = null;
-  try {
-    if (o.evidence !== undefined) {
-      if (o.evidence === "-") throw new LiveCaptureError("options", "--evidence needs a file name");
-      pcapOut = openOutput(o.evidence, { what: "evidence file", flag: "--evidence", extensions: CAPTURE_EXTENSIONS, force: o.force === true, inputs: [] });
-    }
-    out = openReportOutput(o, [], o.evidence !== undefined ? [o.evidence] : []);
-  } catch (e) {
-    pcapOut?.discard();
-    throw e;
-  }
-  try {
-    return await probeAndReport(o, matrix, entries, targets, pcapOut, out);
-  } finally {
-    pcapOut?.discard();
-    out?.discard();
-  }
+  return withLiveOutputs(o, { file: o.evidence, flag: "--evidence", dash: "--evidence needs a file name" }, (pcapOut, out) =>
+    probeAndReport(o, matrix, entries, targets, pcapOut, out),
+  );
 }
 
 async function probeAndReport(o: ProbeCliOptions, matrix: Matrix, entries: RoleEntry[], targets: RoleTarget[], pcapOut: OutputFile | null, out: OutputFile | null): Promise<number> {

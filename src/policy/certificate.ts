@@ -5,8 +5,7 @@
  * a public chain for the cloud, a private CA (VMCA) for vCenter, a self-signed certificate for
  * ESXi — and how much each problem weighs there.
  */
-import { X509Certificate } from "node:crypto";
-import { rootCertificates } from "node:tls";
+import { isPublicRootOrganisation } from "../detect/tls/index.js";
 import type { ChainCertificate, TlsFacts } from "../detect/types.js";
 import inspecting from "./inspecting-issuers.json" with { type: "json" };
 import type { CertificatePolicy } from "./matrix-model.js";
@@ -68,24 +67,6 @@ export function inspectingProduct(chain: readonly ChainCertificate[]): string | 
 }
 
 /**
- * The organisations (O=) of the public store's roots, lower-cased: Node's Mozilla store is the
- * same for every run, so it is read once, on first use (as detect/tls/certificate.ts reads the
- * roots themselves).
- */
-let rootOrganisations: Set<string> | null = null;
-function publicRootOrganisations(): Set<string> {
-  if (rootOrganisations === null) {
-    const orgs = new Set<string>();
-    for (const pem of rootCertificates) {
-      const o = /^O=(.+)$/m.exec(new X509Certificate(pem).subject);
-      if (o) orgs.add(o[1].trim().toLowerCase());
-    }
-    rootOrganisations = orgs;
-  }
-  return rootOrganisations;
-}
-
-/**
  * The public CA an unfinished chain points at: the organisation (O=) in the issuer of the top
  * certificate sent, when a root of the public store carries the same organisation ("Amazon",
  * "DigiCert Inc"); null otherwise. A server that leaves out its intermediate certificate sends
@@ -94,7 +75,7 @@ function publicRootOrganisations(): Set<string> {
 export function publicIssuerOrganisation(top: ChainCertificate): string | null {
   if (top.selfSigned) return null;
   const o = /(?:^|,)\s*O=([^,]+)/.exec(top.issuer);
-  return o && publicRootOrganisations().has(o[1].trim().toLowerCase()) ? o[1].trim() : null;
+  return o && isPublicRootOrganisation(o[1]) ? o[1].trim() : null;
 }
 
 /** RFC 6125 §6.4.3: a wildcard stands for the whole left-most label only. */

@@ -19,7 +19,7 @@ for (const [k, v] of [...self].sort((a, b) => b[1] - a[1]).slice(0, n)) {
 console.log(`${(total / 1000).toFixed(0).padStart(7)} ms total`);
 
 // Inclusive time of the functions named in PROFILE_INCLUSIVE (comma-separated), e.g.
-// PROFILE_INCLUSIVE=detectConversation,decodePacket
+// PROFILE_INCLUSIVE=detectFacts,decodePacket
 if (process.env.PROFILE_INCLUSIVE) {
   const names = new Set(process.env.PROFILE_INCLUSIVE.split(","));
   const parent = new Map();

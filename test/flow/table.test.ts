@@ -186,7 +186,7 @@ describe("recycling: a reset conversation and tracker equal fresh ones", () => {
   });
 });
 
-describe("no payload either way: detection is 'none' on every port (the fast path in detectConversation)", () => {
+describe("no payload either way: detection is 'none' on every port (the fast path in detectFacts)", () => {
   it("the registry agrees for all 65,536 ports, TCP and UDP, any gap/done flags", () => {
     let other = 0;
     for (const transport of ["tcp", "udp"] as const) {

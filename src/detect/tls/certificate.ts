@@ -249,6 +249,22 @@ function roots(): Map<string, X509Certificate[]> {
   return rootsBySubject;
 }
 
+/** The organisations (O=) of the store's roots, lower-cased (built on first use, from roots()). */
+let rootOrganisations: Set<string> | null = null;
+
+/** Does a root of Node's store carry this organisation ("Amazon", "DigiCert Inc"; case-insensitive)? */
+export function isPublicRootOrganisation(org: string): boolean {
+  if (rootOrganisations === null) {
+    const orgs = new Set<string>();
+    for (const subject of roots().keys()) {
+      const o = /^O=(.+)$/m.exec(subject);
+      if (o) orgs.add(o[1].trim().toLowerCase());
+    }
+    rootOrganisations = orgs;
+  }
+  return rootOrganisations.has(org.trim().toLowerCase());
+}
+
 function issuedByRoot(x: X509Certificate): boolean {
   for (const r of roots().get(x.issuer) ?? []) {
     if (r.fingerprint256 === x.fingerprint256) return true; // the server sent the root itself

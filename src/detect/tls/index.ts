@@ -12,7 +12,7 @@ import { analyzeTls } from "./handshake.js";
 import { probeTlsClient, probeTlsServer, recordChain, startsWithRecord } from "./probe.js";
 import { CT_HANDSHAKE, ENCRYPTED_ALERT, MAX_RECORD_LENGTH, type ParsedClientHello, type ParsedServerHello, alertDescriptionName, cipherName, extensionName, isGrease, isGreaseAlpn, tlsVersionName } from "./messages.js";
 
-export { CertificateCache, certificateFacts, opensslTimeToIso, readChain } from "./certificate.js";
+export { CertificateCache, certificateFacts, isPublicRootOrganisation, opensslTimeToIso, readChain } from "./certificate.js";
 export { ja3, ja3s, ja4, ja4Variants } from "./fingerprint.js";
 export { parseClientHello, parseServerHello } from "./hello.js";
 export { analyzeTls, clientMaxVersion, emptyTlsFacts, fillHelloFacts, parseTlsHandshake, serverSelectedVersion, type TlsHandshake } from "./handshake.js";
