@@ -186,7 +186,8 @@ export function registerProbeCommand(program: Command): void {
     .option("--role <name=address|cidr|hostname>", "a role's hosts: proxy=10.0.0.5, esxi=10.0.1.0/28, cloud=phoenix.druva.com (repeatable; docs/roles.md)", (v: string, prev: string[]) => [...prev, v], [])
     .option("--roles <file>", 'roles file (JSON or YAML) as analyze takes it, e.g. {"roles": {"esxi": ["10.0.1.0/28"]}}')
     .option("--matrix <file>", "a matrix file (JSON or YAML) that extends or replaces the built-in Phoenix matrix (docs/matrix-format.md)")
-    .option("--timeout <time>", "per check: connect, banner, handshake, NTP answer (3s, 500ms)", timeoutArg, DEFAULT_TIMEOUT_MS)
+    // The default shown as a user writes it ("3s"), not as the milliseconds it is held in.
+    .addOption(new Option("--timeout <time>", "per check: connect, banner, handshake, NTP answer (3s, 500ms)").argParser(timeoutArg).default(DEFAULT_TIMEOUT_MS, `${DEFAULT_TIMEOUT_MS / 1000}s`))
     .option("--concurrency <n>", "checks running at once", positiveInt, DEFAULT_CONCURRENCY)
     .option("--max-hosts <n>", `hosts checked at most, all roles together (networks are expanded; more is refused)`, positiveInt, DEFAULT_MAX_HOSTS)
     .option("--evidence <file.pcapng>", "capture the probe's own traffic to FILE.pcapng with tcpdump (root); analyze it to see the same findings from the wire")
