@@ -50,6 +50,8 @@ export interface DestinationRules {
   inputs: readonly string[];
   /** Other files this run writes (-w when checking -o): never the same as this one. */
   others?: readonly string[];
+  /** The new file's permissions (default 0o644; the redaction key is its owner's only). */
+  mode?: number;
 }
 
 function show(p: string): string {
@@ -100,6 +102,7 @@ export class OutputFile {
     readonly path: string,
     private readonly force: boolean,
     readonly direct: boolean,
+    mode = 0o644,
   ) {
     const dest = path;
     if (direct) {
@@ -114,7 +117,7 @@ export class OutputFile {
       // Hidden, beside the destination (a rename within one file system is atomic), and unique.
       const tmp = join(dir, `.${basename(dest)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
       try {
-        this.fd = openSync(tmp, "wx", 0o644);
+        this.fd = openSync(tmp, "wx", mode);
       } catch (e) {
         throw new OutputError(`cannot create ${show(dest)}: ${errText(e)} (directory ${show(dir)})`);
       }
@@ -250,5 +253,5 @@ export function openOutput(dest: string, rules: DestinationRules): OutputFile | 
     throw new OutputError(`${rules.flag} ${show(dest)}: that is a capture file's name, not a report's; use .json, .md, .html or .txt`);
   }
   if (st !== null && !rules.force) throw new OutputError(`${show(dest)} already exists: use --force to replace it, or choose another name`);
-  return new OutputFile(dest, rules.force, false);
+  return new OutputFile(dest, rules.force, false, rules.mode);
 }

@@ -85,8 +85,8 @@ export interface LiveEvidenceSource {
  * capture writes and the evidence is read back from — the -w file, or, without -w, a temporary
  * file (removed afterwards) so the packets can be read a second time.
  */
-export function liveEvidenceSource(dest: string, write: string | null, reportFile: string | null, force = false): LiveEvidenceSource {
-  checkEvidenceDestination(dest, write !== null ? [write] : [], reportFile, force);
+export function liveEvidenceSource(dest: string, write: string | null, reportFile: string | null, force = false, otherInputs: readonly string[] = []): LiveEvidenceSource {
+  checkEvidenceDestination(dest, [...(write !== null ? [write] : []), ...otherInputs], reportFile, force);
   if (write !== null) {
     if (path.resolve(write) === path.resolve(dest)) throw new EvidenceError(`--evidence ${dest} is also the -w file: give them different names`);
     return { source: write, name: path.basename(write), untemp: (s) => s, cleanup: () => {} };

@@ -113,6 +113,35 @@ describe.skipIf(!built)("-o never destroys a file it was not asked to write (bui
     refused(run(["analyze", fifo, "-o", d]), /is a directory: give a file name$/);
   });
 
+  it("the --roles and --matrix files are inputs too: no report or key over them (by name or inode), even with --force", () => {
+    const d = fresh();
+    const roles = path.join(d, "roles.json");
+    writeFileSync(roles, '{"roles": {"proxy": ["10.66.0.142"]}}\n');
+    const matrix = path.join(d, "matrix.json");
+    writeFileSync(matrix, '{"rows": []}\n');
+    const before = [sha(roles), sha(matrix)];
+    refused(run(["analyze", sample, "--roles", roles, "-o", roles, "--force"]), /-o .*roles\.json is the input .*roles\.json: refusing to write the report over it$/);
+    refused(run(["analyze", sample, "--matrix", matrix, "-o", matrix, "--force"]), /-o .*matrix\.json is the input .*matrix\.json/);
+    linkSync(roles, path.join(d, "same.json"));
+    refused(run(["analyze", sample, "--roles", roles, "-o", path.join(d, "same.json"), "--force"]), /same\.json is the input .*roles\.json/);
+    refused(run(["analyze", sample, "--roles", roles, "--redact-key", path.join(d, "same.json"), "--force"]), /--redact-key .*same\.json is an input \(.*roles\.json\)/);
+    // probe and capture check the same before any host is checked or any interface opened.
+    refused(run(["probe", "--roles", roles, "-o", roles, "--force"]), /-o .*roles\.json is the input/);
+    refused(run(["capture", "-i", "pnc-no-such-if0", "--roles", roles, "-o", path.join(d, "same.json"), "--force"]), /same\.json is the input .*roles\.json/);
+    expect([sha(roles), sha(matrix)]).toEqual(before);
+    expect(entries(d)).toEqual(["matrix.json", "roles.json", "same.json"]);
+  });
+
+  it.skipIf(!mkfifo)("--redact-key's directory is checked like -o's: one line, before reading a byte", () => {
+    const d = fresh();
+    const fifo = path.join(d, "in.pcap");
+    expect(spawnSync(mkfifo!, [fifo]).status).toBe(0);
+    refused(run(["analyze", fifo, "--redact-key", path.join(d, "nodir", "k.json")]), /cannot create .*nodir\/k\.json: no such directory \(ENOENT\)/);
+    writeFileSync(path.join(d, "afile"), "x");
+    refused(run(["analyze", fifo, "--redact-key", path.join(d, "afile", "k.json")]), /cannot create .*afile\/k\.json: a part of the path is not a directory \(ENOTDIR\)/);
+    expect(entries(d)).toEqual(["afile", "in.pcap"]);
+  });
+
   // Root ignores permission bits: a read-only bind mount, in a mount namespace of its own so
   // nothing outside the test sees it.
   it.skipIf(!isRoot || !unshare || !mkfifo)("a read-only directory: one line, before reading a byte", () => {
