@@ -263,7 +263,7 @@ export async function runAnalyze(files: string[], o: AnalyzeCliOptions): Promise
   if (o.evidence && ac.signal.aborted && !o.quiet) process.stderr.write(`phoenix-netcheck: no evidence file written: the analysis was interrupted\n`);
   const code = await finishReport(analysis, {
     ...t,
-    evidence: o.evidence && !ac.signal.aborted ? { file: o.evidence, sources: files, filter: t.filter?.accepts ?? null, resync: o.resync } : null,
+    evidence: o.evidence && !ac.signal.aborted ? { file: o.evidence, sources: files, filter: t.filter?.accepts ?? null, resync: o.resync, replace: o.force === true } : null,
     beforeWrite: (report) => {
       if (o.quiet) return;
       for (const c of report.captures) {

@@ -301,7 +301,7 @@ async function captureAndReport(
       stderr,
       failed: evidenceFailed || summary.errors.some((e) => e.fatal),
       // --evidence: the frames behind the findings, read back from the -w file (or the temporary pcapng).
-      evidence: ev !== null && !evidenceFailed ? { file: o.evidence!, sources: [ev.source], names: [ev.name] } : null,
+      evidence: ev !== null && !evidenceFailed ? { file: o.evidence!, sources: [ev.source], names: [ev.name], replace: o.force === true } : null,
       afterEvidence: (error) => {
         // Without -w the temporary pcapng is the only copy of the packets: kept when the evidence failed.
         if (error === null) ev!.cleanup();

@@ -16,9 +16,9 @@
  * - `-` is standard output.
  */
 import { randomBytes } from "node:crypto";
-import { closeSync, fsyncSync, linkSync, openSync, renameSync, statSync, unlinkSync, writeSync, type Stats } from "node:fs";
+import { closeSync, fsyncSync, openSync, statSync, unlinkSync, writeSync, type Stats } from "node:fs";
 import { basename, dirname, extname, join, resolve } from "node:path";
-import { terminalSafe } from "../report/index.js";
+import { placeFile, terminalSafe } from "../report/index.js";
 
 /** The destination cannot or must not be written. One line; the CLI exits 2. */
 export class OutputError extends Error {
@@ -162,20 +162,7 @@ export class OutputFile {
     if (this.tempPath === null) return;
     live.delete(this);
     try {
-      if (this.force) renameSync(this.tempPath, this.path);
-      else {
-        // link(2) fails with EEXIST if the name appeared since the check: never replace it.
-        try {
-          linkSync(this.tempPath, this.path);
-        } catch (e) {
-          if ((e as NodeJS.ErrnoException).code === "EEXIST") throw e;
-          // File systems without hard links (vfat, some FUSE): check, then rename.
-          if (statOrNull(this.path) !== null) throw Object.assign(new Error("exists"), { code: "EEXIST" });
-          renameSync(this.tempPath, this.path);
-          return;
-        }
-        unlinkSync(this.tempPath);
-      }
+      placeFile(this.tempPath, this.path, this.force);
     } catch (e) {
       removeQuietly(this.tempPath);
       if ((e as NodeJS.ErrnoException).code === "EEXIST") {

@@ -171,6 +171,8 @@ export interface EvidenceChoice {
   names?: string[];
   filter?: ((p: DecodedPacket) => boolean) | null;
   resync?: boolean;
+  /** --force: replace a file of that name. */
+  replace?: boolean;
 }
 
 export interface ReportTail extends PolicyChoice {
@@ -209,7 +211,7 @@ export async function finishReport(a: Analysis, t: ReportTail): Promise<number> 
     const ev = t.evidence;
     const r = await addEvidence(report, ev.file, {
       sources: ev.sources, ...(ev.names ? { names: ev.names } : {}), reportFile: t.reportName, ...(ev.filter !== undefined ? { filter: ev.filter } : {}),
-      ...(ev.resync !== undefined ? { resync: ev.resync } : {}), application: `phoenix-netcheck ${VERSION}`, redact: t.redact, quiet: t.quiet, stderr,
+      ...(ev.resync !== undefined ? { resync: ev.resync } : {}), application: `phoenix-netcheck ${VERSION}`, redact: t.redact, quiet: t.quiet, stderr, replace: ev.replace === true,
     });
     report = r.report;
     evidenceError = r.error;
