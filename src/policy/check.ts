@@ -6,7 +6,7 @@
  * and turned into the "what to fix first" list.
  */
 import { parseIp } from "../decode/addr.js";
-import type { Conversation } from "../flow/conversation.js";
+import type { ConversationData } from "../flow/conversation.js";
 import type { CheckContext, ConversationVerdict, Finding, PolicyResult } from "./finding.js";
 import { PROXY } from "./finding.js";
 import { type Group, buildFindings } from "./group.js";
@@ -59,7 +59,7 @@ export function checkConversations(views: readonly ConnectionView[], ctx: CheckC
   const { matrix, roles } = ctx;
   const n = ctx.namer ?? PLAIN_NAMER;
   const byId = new Map(matrix.rows.map((r) => [r.id, r]));
-  const verdicts = new Map<Conversation, ConversationVerdict>();
+  const verdicts = new Map<ConversationData, ConversationVerdict>();
   const candidateRows = new Map<ConnectionView, string[]>();
   const proxyFound = proxyKnown(views, roles);
   const groups = new Map<string, Group>();

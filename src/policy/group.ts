@@ -3,7 +3,7 @@
  * one finding (docs/findings.md, "Codes"), with the sentence, frames and Wireshark filter that
  * show them; a scan of more than five unexpected ports between two hosts is folded into one.
  */
-import type { Conversation } from "../flow/conversation.js";
+import type { ConversationData } from "../flow/conversation.js";
 import type { ConversationVerdict, Finding } from "./finding.js";
 import { PROXY } from "./finding.js";
 import { type FindingCode, type Severity, icmpText, isRefused, isUnanswered } from "./judge.js";
@@ -28,7 +28,7 @@ function hostLabel(ip: string, role: string | null, n: Namer): string {
   return role ? `${t} (${role})` : t;
 }
 
-export function buildFindings(groups: Map<string, Group>, verdicts: Map<Conversation, ConversationVerdict>, n: Namer): Finding[] {
+export function buildFindings(groups: Map<string, Group>, verdicts: Map<ConversationData, ConversationVerdict>, n: Namer): Finding[] {
   // More than five unexpected ports between the same two hosts (a scan) fold into one finding.
   const byHosts = new Map<string, number>();
   const hostKey = (c: ConnectionView) => [c.transport, c.client.ip, c.server.ip].join("|");
@@ -67,7 +67,7 @@ function framesOf(convs: readonly ConnectionView[]): number[] {
   return [...s].sort((a, b) => a - b).slice(0, 50);
 }
 
-function groupFinding(g: Group, verdicts: Map<Conversation, ConversationVerdict>, namer: Namer): Finding {
+function groupFinding(g: Group, verdicts: Map<ConversationData, ConversationVerdict>, namer: Namer): Finding {
   const c = g.convs[0];
   const v = verdicts.get(c.conv)!;
   const client = hostLabel(c.client.ip, v.clientRole, namer);
