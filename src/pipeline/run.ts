@@ -37,6 +37,7 @@ import {
   type ReportSection,
 } from "../report/index.js";
 import { CaptureAnalysis, RunBudget } from "./capture-analysis.js";
+import { ShardedCapture, ShardPool } from "./sharded.js";
 import { VERSION } from "./version.js";
 
 // ---- the head: capture files → conversations ----
@@ -54,6 +55,13 @@ export interface AnalyzeOptions {
   resync?: boolean;
   /** Aborting stops the reading (the current file is marked `interrupted`, later ones are not read). */
   signal?: AbortSignal;
+  /**
+   * Worker threads the conversations are sharded over (--threads); 1 (the default here) keeps
+   * everything on this thread. The report is the same at every count (src/pipeline/sharded.ts).
+   */
+  threads?: number;
+  /** Bytes of one batch of a shard's channel (tests vary it; the report does not depend on it). */
+  batchBytes?: number;
 }
 
 /** Analyze capture files one after another into one result. */
@@ -64,19 +72,25 @@ export async function analyzeFiles(files: string[], opts: AnalyzeOptions = {}): 
   const budget = new RunBudget(flowOpts);
   const captures: CaptureResult[] = [];
   const conversations: ConnectionView[] = [];
+  const threads = Math.max(1, Math.floor(opts.threads ?? 1));
+  const pool = threads > 1 ? new ShardPool(threads, flowOpts, opts.batchBytes) : null;
   let idBase = 0;
-  for (let ci = 0; ci < files.length; ci++) {
-    if (opts.signal?.aborted) break;
-    const file = files[ci];
-    const ca = new CaptureAnalysis(ci, idBase, flowOpts, opts.filter ?? null, budget);
-    const summary = await readCapture(file, (pkt) => ca.packet(pkt), {
-      resync: opts.resync ?? false,
-      signal: opts.signal,
-      onProgress: opts.onProgress ? (read, size) => opts.onProgress!(file, read, size, ca.packets) : undefined,
-    });
-    captures.push(ca.finish(summary));
-    conversations.push(...ca.conversations);
-    idBase = ca.lastId;
+  try {
+    for (let ci = 0; ci < files.length; ci++) {
+      if (opts.signal?.aborted) break;
+      const file = files[ci];
+      const ca = pool !== null ? new ShardedCapture(ci, idBase, pool, opts.filter ?? null) : new CaptureAnalysis(ci, idBase, flowOpts, opts.filter ?? null, budget);
+      const summary = await readCapture(file, (pkt) => ca.packet(pkt), {
+        resync: opts.resync ?? false,
+        signal: opts.signal,
+        onProgress: opts.onProgress ? (read, size) => opts.onProgress!(file, read, size, ca.packets) : undefined,
+      });
+      captures.push(await ca.finish(summary));
+      for (const v of ca.conversations) conversations.push(v);
+      idBase = ca.lastId;
+    }
+  } finally {
+    if (pool !== null) await pool.close();
   }
   return { captures, conversations };
 }
@@ -299,6 +313,10 @@ export interface AnalyzeInputs {
   redact?: boolean;
   /** How each file is named in the report, when not as given (the goldens show repository-relative paths). */
   labels?: string[];
+  /** Worker threads (AnalyzeOptions.threads); default 1. */
+  threads?: number;
+  /** A shard channel's batch size (AnalyzeOptions.batchBytes). */
+  batchBytes?: number;
 }
 
 /** Files → Analysis, with the options' flow limits, filter and labels; the policy inputs are the caller's. */
@@ -312,6 +330,8 @@ export async function analyzeInputs(files: string[], o: AnalyzeInputs, filter: P
     filter: filter?.accepts,
     resync: o.resync ?? false,
     signal: o.signal,
+    threads: o.threads ?? 1,
+    ...(o.batchBytes ? { batchBytes: o.batchBytes } : {}),
     onProgress: progress ? (file, read, size, packets) => progress.update(file, read, size, packets) : undefined,
   });
   progress?.done();
