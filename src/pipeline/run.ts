@@ -27,6 +27,7 @@ import {
   captureSeconds,
   redactReportWithMap,
   renderHtml,
+  jsonPieces,
   renderJson,
   renderMarkdown,
   renderTable,
@@ -247,10 +248,11 @@ export function writeReport(report: Report, t: Pick<ReportTail, "matrix" | "rend
     if (t.redactKey) writeRedactionKey(t.redactKey, map, t.reportName);
   }
   const rows = t.matrix.rows;
-  let text: string;
+  let text: string | Iterable<string>;
   switch (t.render.format) {
     case "json":
-      text = renderJson(shown);
+      // Written as it is made (a large report is never one string).
+      text = jsonPieces(shown);
       break;
     case "markdown":
       text = renderMarkdown(shown, rows);
@@ -262,14 +264,15 @@ export function writeReport(report: Report, t: Pick<ReportTail, "matrix" | "rend
       text = renderTable(shown, { width: t.render.width, color: t.render.color, sections: t.render.sections }, rows);
   }
   const code = o.code ?? exitCodeFor(report, t.failOn);
+  const pieces = typeof text === "string" ? [text] : text;
   if (t.out !== null) {
-    t.out.write(text);
+    for (const piece of pieces) t.out.write(piece);
     t.out.commit();
   } else {
     // A reader that closes the pipe early (`| head`) ends the process from main.ts's EPIPE
     // handler, which exits with process.exitCode: set it first, so the findings' code is kept.
     if (stdout === process.stdout) process.exitCode = code;
-    stdout.write(text);
+    for (const piece of pieces) stdout.write(piece);
   }
   return code;
 }

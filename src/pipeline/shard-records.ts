@@ -1,7 +1,7 @@
 /**
  * The records a sharded run's main thread hands its workers (docs/performance.md, "Threads"): one
- * decoded TCP/UDP packet or ICMP error each, written into a batch of shared memory that only the
- * shard's worker reads. The main thread has already decoded the packet (and reassembled its
+ * decoded TCP/UDP packet or ICMP error each,  written into a batch that only the
+ * shard's worker reads (shard-channel.ts). The main thread has already decoded the packet (and reassembled its
  * fragments, counted it, applied the filter); the worker refills a `DecodedPacket` from the record
  * and hands it to its flow table, as the one-thread path hands the packet it decoded.
  *
@@ -48,12 +48,12 @@ export function recordSize(payloadLength: number): number {
   return (RECORD_HEADER + payloadLength + 7) & ~7;
 }
 
-/** Typed views of one batch of shared memory (reused: no allocation per record). */
+/** Typed views of one batch (made once per batch: no allocation per record). */
 export class BatchView {
   readonly bytes: Uint8Array;
   readonly i32: Int32Array;
   readonly f64: Float64Array;
-  constructor(buffer: SharedArrayBuffer | ArrayBuffer, byteOffset: number, byteLength: number) {
+  constructor(buffer: ArrayBuffer, byteOffset: number, byteLength: number) {
     this.bytes = new Uint8Array(buffer, byteOffset, byteLength);
     this.i32 = new Int32Array(buffer, byteOffset, byteLength >> 2);
     this.f64 = new Float64Array(buffer, byteOffset, byteLength >> 3);
@@ -107,18 +107,30 @@ export function writeRecord(
   b.f64[d + TS_SEC / 8] = tsSec;
   b.f64[d + CLOCK / 8] = clock;
   const u = b.bytes;
-  u.set(p.srcIp, at + SRC_IP);
-  u.set(p.dstIp, at + DST_IP);
+  // Byte loops, not set(): a few bytes each, and no view allocated per packet.
+  const n = p.ipVersion === 6 ? 16 : 4;
+  copyIn(u, at + SRC_IP, p.srcIp, 0, n);
+  copyIn(u, at + DST_IP, p.dstIp, 0, n);
   if (p.hasMac) {
-    u.set(p.srcMac, at + SRC_MAC);
-    u.set(p.dstMac, at + DST_MAC);
+    copyIn(u, at + SRC_MAC, p.srcMac, 0, 6);
+    copyIn(u, at + DST_MAC, p.dstMac, 0, 6);
   }
   if (p.hasQuoted) {
-    u.set(p.quotedSrcIp, at + Q_SRC_IP);
-    u.set(p.quotedDstIp, at + Q_DST_IP);
+    const q = p.quotedIpVersion === 6 ? 16 : 4;
+    copyIn(u, at + Q_SRC_IP, p.quotedSrcIp, 0, q);
+    copyIn(u, at + Q_DST_IP, p.quotedDstIp, 0, q);
   }
-  if (len > 0) u.set(p.payloadBuf.subarray(p.payloadOffset, p.payloadOffset + len), at + RECORD_HEADER);
+  const src = p.payloadBuf;
+  if (len <= 64) copyIn(u, at + RECORD_HEADER, src, p.payloadOffset, len);
+  // A reader's chunk is a Buffer: its copy() is a memcpy with no view made.
+  else if (Buffer.isBuffer(src)) src.copy(u, at + RECORD_HEADER, p.payloadOffset, p.payloadOffset + len);
+  else u.set(src.subarray(p.payloadOffset, p.payloadOffset + len), at + RECORD_HEADER);
   return size;
+}
+
+/** `to[at, at + n) = from[off, off + n)`. */
+function copyIn(to: Uint8Array, at: number, from: Uint8Array, off: number, n: number): void {
+  for (let i = 0; i < n; i++) to[at + i] = from[off + i];
 }
 
 /** One record read back: the packet refilled in place, and what came with it. */
@@ -179,15 +191,17 @@ export class RecordReader {
     p.quotedDstPort = qp >>> 16;
     p.ttl = w[i + 23];
     const u = b.bytes;
-    p.srcIp.set(u.subarray(at + SRC_IP, at + SRC_IP + 16));
-    p.dstIp.set(u.subarray(at + DST_IP, at + DST_IP + 16));
+    const n = p.ipVersion === 6 ? 16 : 4;
+    copyIn(p.srcIp, 0, u, at + SRC_IP, n);
+    copyIn(p.dstIp, 0, u, at + DST_IP, n);
     if (p.hasMac) {
-      p.srcMac.set(u.subarray(at + SRC_MAC, at + SRC_MAC + 6));
-      p.dstMac.set(u.subarray(at + DST_MAC, at + DST_MAC + 6));
+      copyIn(p.srcMac, 0, u, at + SRC_MAC, 6);
+      copyIn(p.dstMac, 0, u, at + DST_MAC, 6);
     }
     if (p.hasQuoted) {
-      p.quotedSrcIp.set(u.subarray(at + Q_SRC_IP, at + Q_SRC_IP + 16));
-      p.quotedDstIp.set(u.subarray(at + Q_DST_IP, at + Q_DST_IP + 16));
+      const q = p.quotedIpVersion === 6 ? 16 : 4;
+      copyIn(p.quotedSrcIp, 0, u, at + Q_SRC_IP, q);
+      copyIn(p.quotedDstIp, 0, u, at + Q_DST_IP, q);
     }
     p.payloadBuf = u;
     p.payloadOffset = at + RECORD_HEADER;

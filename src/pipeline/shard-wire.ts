@@ -3,25 +3,17 @@ import type { ConversationFacts } from "../detect/types.js";
 import type { ConversationData, FlowStats, FlowTableOptions } from "../flow/index.js";
 import type { AggregateInfo, ConnectionView } from "../policy/view.js";
 import type { MessagePort } from "node:worker_threads";
-import type { ChannelMemory } from "./shard-channel.js";
 
 /** The worker's `workerData`. */
 export interface ShardSetup {
-  memory: ChannelMemory;
-  /** The worker's end of the message port beside the channel. */
+  /** The worker's end of the shard's channel (shard-channel.ts), and its control words. */
   port: MessagePort;
+  control: SharedArrayBuffer;
   /** The run's shared counts (conversation-stage.ts SHARED_COUNTERS). */
   counters: SharedArrayBuffer;
   /** The run's flow options, with this shard's part of the held-bytes budget. */
   flow: FlowTableOptions;
 }
-
-/** On the port, in channel order. */
-export type ShardMessage =
-  | { kind: "begin"; capture: number }
-  | { kind: "record"; buffer: ArrayBuffer }
-  /** `end`: the capture's last timestamp (s); `clock`: capture time the other shards saw after this one's last packet. */
-  | { kind: "finish"; end: number; clock: number };
 
 /** A listed conversation's view as it crosses threads: its conversation a plain snapshot. */
 export type WireView = Omit<ConnectionView, "conv"> & { conv: ConversationData };

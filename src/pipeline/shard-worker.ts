@@ -1,24 +1,22 @@
 /**
  * A shard's worker thread: it owns the conversations whose flow hash falls in its shard — their
  * flow table, TCP state, reassembly and detection (conversation-stage.ts, the same code the
- * one-thread path runs) — fed the decoded packets the main thread writes into its channel
+ * one-thread path runs) — fed the decoded packets the main thread writes into batches
  * (shard-channel.ts, shard-records.ts). At the end of each capture it sends back the views of its
  * listed conversations and its aggregate entries as plain data; the main thread merges the
  * shards' lists by first frame and numbers them (sharded.ts).
  */
-import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from "node:worker_threads";
+import { parentPort, workerData, type MessagePort } from "node:worker_threads";
 import { DecodedPacket } from "../decode/packet.js";
 import { snapshotOf, type FlowStats, type FlowTableOptions } from "../flow/index.js";
-import { Channel, FREE, MESSAGE, RECORDS, STOP, type ChannelMemory } from "./shard-channel.js";
+import { WorkerEnd, type ToWorker } from "./shard-channel.js";
 import { BatchView, KIND_PACKET, NO_CLOCK, RecordReader } from "./shard-records.js";
 import { ConversationStage, RunBudget } from "./conversation-stage.js";
-import type { ShardMessage, ShardResult, ShardSetup } from "./shard-wire.js";
+import type { ShardResult, ShardSetup } from "./shard-wire.js";
 
 const setup = workerData as ShardSetup;
-const channel = new Channel(setup.memory);
 const port: MessagePort = setup.port;
-const batches: BatchView[] = [];
-for (let k = 0; k < setup.memory.batches; k++) batches.push(new BatchView(setup.memory.data, k * setup.memory.batchBytes, setup.memory.batchBytes));
+const end = new WorkerEnd(port, setup.control);
 
 const flowOpts: FlowTableOptions = setup.flow;
 const budget = new RunBudget(flowOpts);
@@ -42,48 +40,52 @@ function record(b: BatchView, at: number): number {
   return size;
 }
 
-function message(m: ShardMessage): void {
-  if (m.kind === "begin") {
-    capture = m.capture;
-    icmpUnmatched = 0;
-    stage = new ConversationStage(m.capture, 0, flowOpts, budget);
-  } else if (m.kind === "record") {
-    record(new BatchView(m.buffer, 0, m.buffer.byteLength), 0);
-  } else {
-    const s = stage!;
-    if (m.clock !== NO_CLOCK) s.table.advance(m.clock);
-    const { listed, aggregates } = s.finish(m.end);
-    const result: ShardResult = {
-      kind: "result",
-      capture,
-      listed: listed.map((v) => ({ ...v, conv: snapshotOf(v.conv) })),
-      aggregates: aggregates.map((a) => ({ key: a.key, info: a.info, facts: a.facts, conv: snapshotOf(a.conv) })),
-      stats: { ...s.table.stats } as FlowStats,
-      icmpUnmatched,
-    };
-    stage = null;
-    parentPort!.postMessage(result);
+function finish(clock: number, endSec: number): void {
+  const s = stage!;
+  if (clock !== NO_CLOCK) s.table.advance(clock);
+  const { listed, aggregates } = s.finish(endSec);
+  const result: ShardResult = {
+    kind: "result",
+    capture,
+    listed: listed.map((v) => ({ ...v, conv: snapshotOf(v.conv) })),
+    aggregates: aggregates.map((a) => ({ key: a.key, info: a.info, facts: a.facts, conv: snapshotOf(a.conv) })),
+    stats: { ...s.table.stats } as FlowStats,
+    icmpUnmatched,
+  };
+  stage = null;
+  parentPort!.postMessage(result);
+}
+
+function onMessage(m: ToWorker): void {
+  switch (m.kind) {
+    case "batch": {
+      const b = new BatchView(m.buffer, 0, m.buffer.byteLength);
+      for (let at = 0; at < m.used; ) at += record(b, at);
+      end.giveBack(m.buffer);
+      break;
+    }
+    case "record":
+      record(new BatchView(m.buffer, 0, m.buffer.byteLength), 0);
+      break;
+    case "begin":
+      capture = m.capture;
+      icmpUnmatched = 0;
+      stage = new ConversationStage(m.capture, 0, flowOpts, budget);
+      break;
+    case "finish":
+      finish(m.clock, m.end);
+      break;
+    case "stop":
+      port.close();
   }
 }
 
-try {
-  for (let k = 0; ; k = (k + 1) % batches.length) {
-    channel.waitWhile(k, FREE);
-    const state = channel.state(k);
-    if (state === RECORDS) {
-      const b = batches[k];
-      const used = channel.used(k);
-      for (let at = 0; at < used; ) at += record(b, at);
-    } else if (state === MESSAGE) {
-      const got = receiveMessageOnPort(port);
-      if (got === undefined) throw new Error("shard worker: a batch announced a message that is not there");
-      message(got.message as ShardMessage);
-    }
-    channel.publish(k, FREE);
-    if (state === STOP) break;
+port.on("message", (m: ToWorker) => {
+  try {
+    onMessage(m);
+  } catch (e) {
+    end.fail();
+    parentPort!.postMessage({ kind: "error", message: e instanceof Error ? (e.stack ?? e.message) : String(e) });
+    port.close();
   }
-  port.close();
-} catch (e) {
-  channel.fail();
-  parentPort!.postMessage({ kind: "error", message: e instanceof Error ? (e.stack ?? e.message) : String(e) });
-}
+});

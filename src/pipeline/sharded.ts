@@ -10,7 +10,7 @@
  * (listing, table size, held bytes) is reached; past one, which conversations a limit takes
  * depends on the shards' timing, and the report says the limit was hit.
  */
-import { MessageChannel, Worker } from "node:worker_threads";
+import { MessageChannel, Worker, type MessagePort } from "node:worker_threads";
 import type { CaptureSummary, RawPacket } from "../capture/index.js";
 import { IPPROTO_TCP, IPPROTO_UDP, type DecodedPacket } from "../decode/packet.js";
 import type { DecodeCounts } from "../decode/counts.js";
@@ -21,20 +21,18 @@ import { mergeAggregates, type AggregateEntry } from "./aggregate.js";
 import { endOf } from "./capture-analysis.js";
 import { SHARED_COUNTERS } from "./conversation-stage.js";
 import { PacketFront } from "./packet-front.js";
-import { Channel, channelMemory, MESSAGE, RECORDS, STOP } from "./shard-channel.js";
+import { CONTROL_WORDS, MainEnd, type ToWorker } from "./shard-channel.js";
 import { BatchView, KIND_ICMP_ERROR, KIND_PACKET, NO_CLOCK, recordSize, writeRecord } from "./shard-records.js";
-import type { ShardMessage, ShardReply, ShardResult, ShardSetup } from "./shard-wire.js";
+import type { ShardReply, ShardResult, ShardSetup } from "./shard-wire.js";
 
-/** Bytes of one batch, and batches in a shard's ring (the ring is what a shard may hold unread). */
+/** Bytes of one batch, and batches per shard (what a shard may hold unread). */
 export const DEFAULT_BATCH_BYTES = 1 << 20;
 const BATCHES = 4;
 
-/** One shard: its worker, its channel and where the main thread writes next. */
+/** One shard: its worker, its channel and the batch the main thread writes into. */
 class Shard {
-  private readonly channel: Channel;
-  private readonly batches: BatchView[] = [];
-  private readonly port: import("node:worker_threads").MessagePort;
-  private k = 0;
+  private readonly channel: MainEnd;
+  private batch: BatchView | null = null;
   private at = 0;
   /** Latest capture time (s) of the packets other shards got since this shard's last record. */
   clock = NO_CLOCK;
@@ -42,10 +40,8 @@ class Shard {
   private waiting: ((r: ShardReply) => void) | null = null;
   private failure: string | null = null;
 
-  constructor(readonly worker: Worker, memory: ReturnType<typeof channelMemory>, port: import("node:worker_threads").MessagePort) {
-    this.channel = new Channel(memory);
-    this.port = port;
-    for (let k = 0; k < memory.batches; k++) this.batches.push(new BatchView(memory.data, k * memory.batchBytes, memory.batchBytes));
+  constructor(readonly worker: Worker, port: MessagePort, control: SharedArrayBuffer, private readonly batchBytes: number) {
+    this.channel = new MainEnd(port, control, BATCHES, batchBytes);
     worker.on("message", (r: ShardReply) => this.reply(r));
     worker.on("error", (e) => this.reply({ kind: "error", message: e.stack ?? e.message }));
     worker.on("exit", (code) => {
@@ -72,51 +68,40 @@ class Shard {
     });
   }
 
-  private fail(): never {
-    throw new Error(`a shard worker failed${this.failure ? `: ${this.failure}` : ""}`);
-  }
-
   /** Write one record (a decoded TCP/UDP packet, or an ICMP error). */
   write(kind: number, p: DecodedPacket, pkt: RawPacket): void {
     const clock = this.clock;
     this.clock = NO_CLOCK;
     const size = recordSize(kind === KIND_PACKET ? p.payloadLength : 0);
-    const batchBytes = this.batches[0].bytes.byteLength;
-    if (size > batchBytes) {
-      // Larger than a batch: on the port, in its place in the order.
+    if (size > this.batchBytes) {
+      // Larger than a batch: a message of its own, in its place in the order.
       const buffer = new ArrayBuffer(size);
       writeRecord(new BatchView(buffer, 0, size), 0, kind, p, pkt.frame, pkt.origLen, pkt.tsSec, pkt.tsNsec, clock);
       this.send({ kind: "record", buffer }, [buffer]);
       return;
     }
-    if (this.at + size > batchBytes) this.flush();
-    this.at += writeRecord(this.batches[this.k], this.at, kind, p, pkt.frame, pkt.origLen, pkt.tsSec, pkt.tsNsec, clock);
+    if (this.batch !== null && this.at + size > this.batchBytes) this.flush();
+    if (this.batch === null) {
+      const buffer = this.channel.take();
+      if (buffer === null) throw new Error(`a shard worker failed${this.failure ? `: ${this.failure}` : ""}`);
+      this.batch = new BatchView(buffer, 0, buffer.byteLength);
+    }
+    this.at += writeRecord(this.batch, this.at, kind, p, pkt.frame, pkt.origLen, pkt.tsSec, pkt.tsNsec, clock);
   }
 
   /** Hand the records written so far to the worker. */
   flush(): void {
-    if (this.at === 0) return;
-    this.channel.publish(this.k, RECORDS, this.at);
-    this.next();
+    if (this.batch === null) return;
+    const buffer = this.batch.bytes.buffer as ArrayBuffer;
+    this.channel.send({ kind: "batch", buffer, used: this.at }, [buffer]);
+    this.batch = null;
+    this.at = 0;
   }
 
   /** A message for the worker, after everything written before it. */
-  send(m: ShardMessage, transfer: ArrayBuffer[] = []): void {
+  send(m: ToWorker, transfer: ArrayBuffer[] = []): void {
     this.flush();
-    this.port.postMessage(m, transfer);
-    this.channel.publish(this.k, MESSAGE);
-    this.next();
-  }
-
-  stop(): void {
-    this.flush();
-    this.channel.publish(this.k, STOP);
-  }
-
-  private next(): void {
-    this.k = (this.k + 1) % this.batches.length;
-    this.at = 0;
-    if (!this.channel.waitFree(this.k)) this.fail();
+    this.channel.send(m, transfer);
   }
 }
 
@@ -145,11 +130,11 @@ export class ShardPool {
     const flow: FlowTableOptions = { ...flowOpts, maxHeldBytes: Math.floor((flowOpts.maxHeldBytes ?? 0) / threads) };
     const url = new URL("./shard-worker.js", import.meta.url);
     for (let i = 0; i < threads; i++) {
-      const memory = channelMemory(BATCHES, Math.max(1024, batchBytes));
+      const control = new SharedArrayBuffer(4 * CONTROL_WORDS);
       const { port1, port2 } = new MessageChannel();
-      const setup: ShardSetup = { memory, port: port2, counters, flow };
+      const setup: ShardSetup = { port: port2, control, counters, flow };
       const worker = new Worker(url, { workerData: setup, transferList: [port2] });
-      this.shards.push(new Shard(worker, memory, port1));
+      this.shards.push(new Shard(worker, port1, control, Math.max(1024, batchBytes)));
     }
   }
 
@@ -165,13 +150,7 @@ export class ShardPool {
   /** Stop the workers (after the last capture, or when the run breaks off). */
   async close(): Promise<void> {
     const exits = this.shards.map((s) => new Promise<void>((resolve) => s.worker.once("exit", () => resolve())));
-    for (const s of this.shards) {
-      try {
-        s.stop();
-      } catch {
-        // A worker that failed is ended below.
-      }
-    }
+    for (const s of this.shards) s.send({ kind: "stop" });
     await Promise.race([Promise.all(exits), new Promise((r) => setTimeout(r, 2000).unref())]);
     await Promise.all(this.shards.map((s) => s.worker.terminate()));
   }
