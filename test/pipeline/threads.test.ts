@@ -4,11 +4,14 @@
  * recorded fixtures and the lab's captures, with and without roles. The workers run the built
  * code (dist/pipeline/shard-worker.js), so this needs `npm run build` (npm test does it).
  */
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { built, cli, repo, run } from "../cli/cli-run.js";
 import { corpusFiles, HAVE_PUBLIC, PUBLIC_DIR, SKIP_MESSAGE } from "../support/corpus.js";
+import { pcapHeader, pcapRecord } from "../capture/build.js";
+import { cat, eth, ipv4, tcp, udp } from "../decode/build.js";
 
 type RunModule = typeof import("../../src/pipeline/run.js");
 type ReportModule = typeof import("../../src/report/index.js");
@@ -73,6 +76,50 @@ describe.skipIf(!built)("the report at every thread count and batch size (needs 
       }
     }, 240_000);
   }
+
+  it("a shard's conversations expire on the other shards' packets' time, as in one table", async () => {
+    // Eight TCP sessions (each: SYN, SYN-ACK, ACK, 1,000 bytes, FIN, FIN) at t = 0–1 s, each from
+    // its own client port (so they spread over the shards), then one UDP datagram of another
+    // flow at t = 20 s, then each session's late ACK at t = 60 s. One table retires all eight early
+    // on the datagram's time (finished and quiet past 5 s), before their late ACKs: retiredEarly 8.
+    // A shard whose next packet is a late ACK must first retire its sessions on the time the
+    // other shards' packets brought, or the ACK would find them still open.
+    const A = [192, 0, 2, 1];
+    const B = [192, 0, 2, 2];
+    const frames: { t: number; f: Uint8Array }[] = [];
+    for (let i = 0; i < 8; i++) {
+      const sport = 40000 + 7 * i;
+      const c = (o: Parameters<typeof tcp>[0]) => eth(0x0800, ipv4({ src: A, dst: B, proto: 6, payload: tcp({ sport, dport: 8080, ...o }) }));
+      const sv = (o: Parameters<typeof tcp>[0]) => eth(0x0800, ipv4({ src: B, dst: A, proto: 6, payload: tcp({ sport: 8080, dport: sport, ...o }) }));
+      frames.push(
+        { t: 0, f: c({ seq: 100, flags: 0x02 }) }, // SYN
+        { t: 0, f: sv({ seq: 900, ack: 101, flags: 0x12 }) }, // SYN-ACK
+        { t: 0, f: c({ seq: 101, ack: 901, flags: 0x10 }) }, // ACK
+        { t: 0, f: c({ seq: 101, ack: 901, flags: 0x18, payload: new Uint8Array(1000).fill(0x41) }) }, // data
+        { t: 1, f: c({ seq: 1101, ack: 901, flags: 0x11 }) }, // FIN
+        { t: 1, f: sv({ seq: 901, ack: 1102, flags: 0x11 }) }, // FIN
+      );
+    }
+    frames.push({ t: 20, f: eth(0x0800, ipv4({ src: [192, 0, 2, 9], dst: [192, 0, 2, 10], proto: 17, payload: udp({ sport: 5000, dport: 6000, payload: [1, 2, 3] }) })) });
+    // Then each session's late last ACK (t = 60): in one table it joins a session already retired.
+    for (let i = 0; i < 8; i++) {
+      frames.push({ t: 60, f: eth(0x0800, ipv4({ src: A, dst: B, proto: 6, payload: tcp({ sport: 40000 + 7 * i, dport: 8080, seq: 1102, ack: 902, flags: 0x10 }) })) });
+    }
+    const dir = mkdtempSync(path.join(tmpdir(), "pnc-threads-"));
+    try {
+      const file = path.join(dir, "expiry.pcap");
+      writeFileSync(file, cat(pcapHeader({ le: true, snaplen: 65535, linkType: 1 }), ...frames.map((x) => pcapRecord(true, 1_700_000_000 + x.t, 0, x.f))));
+      const one = await jsonReport([file], 1);
+      expect(one.report.captures[0].flow?.retiredEarly).toBe(8);
+      for (const threads of [2, 4]) {
+        const many = await jsonReport([file], threads);
+        expect(many.report.captures[0].flow?.retiredEarly).toBe(8);
+        expect(many.text).toBe(one.text);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 
   it("past the listing limit the counts are the run's: the same conversations and packets, folded the same number of times", async () => {
     const files = captures(path.join(repo, "fixtures/recorded"));
