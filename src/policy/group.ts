@@ -61,10 +61,25 @@ function framesIn(convs: readonly ConnectionView[]): { capture: number; frames: 
   return [...by].sort((a, b) => a[0] - b[0]).map(([capture, cs]) => ({ capture, frames: framesOf(cs) }));
 }
 
+/** The first 50 frames of the conversations, each once, in order. */
 function framesOf(convs: readonly ConnectionView[]): number[] {
-  const s = new Set<number>();
-  for (const c of convs) for (const f of c.frames) s.add(f);
-  return [...s].sort((a, b) => a - b).slice(0, 50);
+  // A conversation's frames all come at or after its first frame: once 50 are known, one that
+  // starts after the 50th has none to add (a group of a scan's thousands stops early).
+  let kept: number[] = [];
+  let bound = Infinity;
+  for (const c of convs) {
+    if (c.firstFrame > bound) continue;
+    for (const f of c.frames) if (f <= bound) kept.push(f);
+    if (kept.length >= 200) {
+      kept = firstFifty(kept);
+      if (kept.length === 50) bound = kept[49];
+    }
+  }
+  return firstFifty(kept);
+}
+
+function firstFifty(frames: number[]): number[] {
+  return [...new Set(frames)].sort((a, b) => a - b).slice(0, 50);
 }
 
 function groupFinding(g: Group, verdicts: Map<ConversationData, ConversationVerdict>, namer: Namer): Finding {
