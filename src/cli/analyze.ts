@@ -3,7 +3,6 @@
  * and calls the pipeline (src/pipeline/run.ts), which judges, builds, renders and writes.
  */
 import { statSync } from "node:fs";
-import { availableParallelism } from "node:os";
 import path from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { LiveCaptureError } from "../capture/index.js";
@@ -213,26 +212,6 @@ export function checkRedactKeyPath(key: string | undefined, inputs: readonly str
   if (id !== null && !force) throw new Error(`--redact-key ${key} exists: give --force to replace it, or another name`);
 }
 
-/** Inputs this large (all files together) are sharded over every core unless --threads says otherwise. */
-export const AUTO_THREADS_MIB = 32;
-
-/**
- * --threads when not given: the machine's cores for inputs of AUTO_THREADS_MIB or more (standard
- * input counts as large), else 1 — starting workers costs more than a small capture takes.
- */
-export function autoThreads(files: readonly string[]): number {
-  let bytes = 0;
-  for (const f of files) {
-    if (f === "-") return availableParallelism();
-    try {
-      bytes += statSync(f).size;
-    } catch {
-      // Unreadable: the reader says so.
-    }
-  }
-  return bytes >= AUTO_THREADS_MIB * 1024 * 1024 ? availableParallelism() : 1;
-}
-
 /** `phoenix-netcheck analyze`: returns the process exit code. */
 export async function runAnalyze(files: string[], o: AnalyzeCliOptions): Promise<number> {
   checkRedactKeyPath(o.redactKey, files, o.output, o.force === true);
@@ -260,7 +239,7 @@ export async function runAnalyze(files: string[], o: AnalyzeCliOptions): Promise
     out = openReportOutput(o, files);
     const { matrix, roles } = policyInputs({ matrix: o.matrix, role: o.role ?? [], roles: o.roles });
     const filter = policyFilter(o.filter);
-    analysis = await analyzeInputs(files, { ...o, threads: o.threads ?? autoThreads(files), onProgress: progress, signal: ac.signal }, filter);
+    analysis = await analyzeInputs(files, { ...o, onProgress: progress, signal: ac.signal }, filter);
     t = { ...tailOptions(o, out), matrix, roles, filter, namer: namerFor(o) };
   } catch (e) {
     out?.discard();

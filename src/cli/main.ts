@@ -7,7 +7,7 @@ import { Command, CommanderError, Option } from "commander";
 import { DEFAULT_MAX_CONVERSATIONS } from "../flow/index.js";
 import { policyInputs } from "../pipeline/run.js";
 import { VERSION } from "../pipeline/version.js";
-import { addReportOptions, AUTO_THREADS_MIB, positiveInt, runAnalyze, tableWidth, type AnalyzeCliOptions } from "./analyze.js";
+import { addReportOptions, positiveInt, runAnalyze, tableWidth, type AnalyzeCliOptions } from "./analyze.js";
 import { registerCaptureCommand } from "./capture.js";
 import { registerProbeCommand } from "./probe.js";
 import { renderMatrixTable } from "./matrix.js";
@@ -30,7 +30,7 @@ export function buildProgram(): Command {
     .option("--filter <expr>", 'analyze only packets that match a tcpdump-style filter: host, net, port, portrange, tcp, udp, icmp, and/or/not (docs/filter.md), e.g. "host 10.0.0.5 and port 902"')
     .option("--max-conversations <n>", `conversations listed one by one and held at once, for the whole run (all files together); past it they are folded into aggregate entries and the report says so (default ${DEFAULT_MAX_CONVERSATIONS})`, positiveInt)
     .option("--resync", "after a corrupt record or block length, search for the next plausible record and read on instead of stopping there (tshark stops)")
-    .option("--threads <n>", `worker threads the conversations are sharded over, by flow hash (default: the machine's cores for inputs of ${AUTO_THREADS_MIB} MiB or more, else 1; 1 keeps everything on one thread); the report is the same at every count`, positiveInt);
+    .option("--threads <n>", "threads to analyze with: 1 (the default) reads, decodes and tracks on this one; N above 1 shards the conversations by flow hash over N-1 worker threads while this one reads and decodes (docs/performance.md: on 2 cores it is slower today). The report is the same at every count", positiveInt);
   addReportOptions(analyze)
     .addHelpText(
       "after",

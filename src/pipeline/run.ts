@@ -57,8 +57,9 @@ export interface AnalyzeOptions {
   /** Aborting stops the reading (the current file is marked `interrupted`, later ones are not read). */
   signal?: AbortSignal;
   /**
-   * Worker threads the conversations are sharded over (--threads); 1 (the default here) keeps
-   * everything on this thread. The report is the same at every count (src/pipeline/sharded.ts).
+   * Threads to analyze with (--threads): 1 (the default) keeps everything on this thread; N above
+   * 1 shards the conversations over N-1 worker threads while this one reads and decodes
+   * (src/pipeline/sharded.ts). The report is the same at every count.
    */
   threads?: number;
   /** Bytes of one batch of a shard's channel (tests vary it; the report does not depend on it). */
@@ -74,7 +75,7 @@ export async function analyzeFiles(files: string[], opts: AnalyzeOptions = {}): 
   const captures: CaptureResult[] = [];
   const conversations: ConnectionView[] = [];
   const threads = Math.max(1, Math.floor(opts.threads ?? 1));
-  const pool = threads > 1 ? new ShardPool(threads, flowOpts, opts.batchBytes) : null;
+  const pool = threads > 1 ? new ShardPool(threads - 1, flowOpts, opts.batchBytes) : null;
   let idBase = 0;
   try {
     for (let ci = 0; ci < files.length; ci++) {
