@@ -44,6 +44,7 @@ export interface AnalyzeCliOptions extends ReportCliOptions {
   filter?: string;
   maxConversations?: number;
   resync?: boolean;
+  threads?: number;
 }
 
 function collect(v: string, prev: string[]): string[] {

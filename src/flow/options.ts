@@ -20,7 +20,8 @@ export interface FlowTableOptions {
   /**
    * Bytes that retired conversations may go on holding (their kept TCP prefixes and UDP samples,
    * for callers that read them after the analysis), all captures of the run together; past it the
-   * oldest are freed. Default 32 MiB.
+   * oldest are freed. Default 0: nothing in the product reads kept bytes after detection (the
+   * report is made of facts and counters), and a sharded run's workers keep none.
    */
   retainedBytes?: number;
   /**
@@ -50,7 +51,7 @@ export const DEFAULT_FLOW_OPTIONS: FlowTableOptions = {
   maxConversations: DEFAULT_MAX_CONVERSATIONS,
   idleTimeout: 300,
   finishedTimeout: 5,
-  retainedBytes: 32 * 1024 * 1024,
+  retainedBytes: 0,
   maxHeldBytes: 128 * 1024 * 1024,
 };
 

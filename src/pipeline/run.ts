@@ -26,6 +26,7 @@ import {
   captureSeconds,
   redactReportWithMap,
   renderHtml,
+  jsonPieces,
   renderJson,
   renderMarkdown,
   renderTable,
@@ -36,6 +37,7 @@ import {
   type ReportSection,
 } from "../report/index.js";
 import { CaptureAnalysis, RunBudget } from "./capture-analysis.js";
+import { ShardedCapture, ShardPool } from "./sharded.js";
 import { VERSION } from "./version.js";
 
 // ---- the head: capture files → conversations ----
@@ -53,6 +55,14 @@ export interface AnalyzeOptions {
   resync?: boolean;
   /** Aborting stops the reading (the current file is marked `interrupted`, later ones are not read). */
   signal?: AbortSignal;
+  /**
+   * Threads to analyze with (--threads): 1 (the default) keeps everything on this thread; N above
+   * 1 shards the conversations over N-1 worker threads while this one reads and decodes
+   * (src/pipeline/sharded.ts). The report is the same at every count.
+   */
+  threads?: number;
+  /** Bytes of one batch of a shard's channel (tests vary it; the report does not depend on it). */
+  batchBytes?: number;
 }
 
 /** Analyze capture files one after another into one result. */
@@ -63,19 +73,25 @@ export async function analyzeFiles(files: string[], opts: AnalyzeOptions = {}): 
   const budget = new RunBudget(flowOpts);
   const captures: CaptureResult[] = [];
   const conversations: ConnectionView[] = [];
+  const threads = Math.max(1, Math.floor(opts.threads ?? 1));
+  const pool = threads > 1 ? new ShardPool(threads - 1, flowOpts, opts.batchBytes) : null;
   let idBase = 0;
-  for (let ci = 0; ci < files.length; ci++) {
-    if (opts.signal?.aborted) break;
-    const file = files[ci];
-    const ca = new CaptureAnalysis(ci, idBase, flowOpts, opts.filter ?? null, budget);
-    const summary = await readCapture(file, (pkt) => ca.packet(pkt), {
-      resync: opts.resync ?? false,
-      signal: opts.signal,
-      onProgress: opts.onProgress ? (read, size) => opts.onProgress!(file, read, size, ca.packets) : undefined,
-    });
-    captures.push(ca.finish(summary));
-    conversations.push(...ca.conversations);
-    idBase = ca.lastId;
+  try {
+    for (let ci = 0; ci < files.length; ci++) {
+      if (opts.signal?.aborted) break;
+      const file = files[ci];
+      const ca = pool !== null ? new ShardedCapture(ci, idBase, pool, opts.filter ?? null) : new CaptureAnalysis(ci, idBase, flowOpts, opts.filter ?? null, budget);
+      const summary = await readCapture(file, (pkt) => ca.packet(pkt), {
+        resync: opts.resync ?? false,
+        signal: opts.signal,
+        onProgress: opts.onProgress ? (read, size) => opts.onProgress!(file, read, size, ca.packets) : undefined,
+      });
+      captures.push(await ca.finish(summary));
+      for (const v of ca.conversations) conversations.push(v);
+      idBase = ca.lastId;
+    }
+  } finally {
+    if (pool !== null) await pool.close();
   }
   return { captures, conversations };
 }
@@ -234,10 +250,11 @@ export function writeReport(report: Report, t: Pick<ReportTail, "matrix" | "rend
     if (t.redactKey) writeRedactionKey(t.redactKey, map, t.reportName);
   }
   const rows = t.matrix.rows;
-  let text: string;
+  let text: string | Iterable<string>;
   switch (t.render.format) {
     case "json":
-      text = renderJson(shown);
+      // Written as it is made (a large report is never one string).
+      text = jsonPieces(shown);
       break;
     case "markdown":
       text = renderMarkdown(shown, rows);
@@ -249,14 +266,15 @@ export function writeReport(report: Report, t: Pick<ReportTail, "matrix" | "rend
       text = renderTable(shown, { width: t.render.width, color: t.render.color, sections: t.render.sections }, rows);
   }
   const code = o.code ?? exitCodeFor(report, t.failOn);
+  const pieces = typeof text === "string" ? [text] : text;
   if (t.out !== null) {
-    t.out.write(text);
+    for (const piece of pieces) t.out.write(piece);
     t.out.commit();
   } else {
     // A reader that closes the pipe early (`| head`) ends the process from main.ts's EPIPE
     // handler, which exits with process.exitCode: set it first, so the findings' code is kept.
     if (stdout === process.stdout) process.exitCode = code;
-    stdout.write(text);
+    for (const piece of pieces) stdout.write(piece);
   }
   return code;
 }
@@ -290,6 +308,10 @@ export interface AnalyzeInputs {
   redact?: boolean;
   /** How each file is named in the report, when not as given (the goldens show repository-relative paths). */
   labels?: string[];
+  /** Worker threads (AnalyzeOptions.threads); default 1. */
+  threads?: number;
+  /** A shard channel's batch size (AnalyzeOptions.batchBytes). */
+  batchBytes?: number;
 }
 
 /** Files → Analysis, with the options' flow limits, filter and labels; the policy inputs are the caller's. */
@@ -303,6 +325,8 @@ export async function analyzeInputs(files: string[], o: AnalyzeInputs, filter: P
     filter: filter?.accepts,
     resync: o.resync ?? false,
     signal: o.signal,
+    threads: o.threads ?? 1,
+    ...(o.batchBytes ? { batchBytes: o.batchBytes } : {}),
     onProgress: progress ? (file, read, size, packets) => progress.update(file, read, size, packets) : undefined,
   });
   progress?.done();

@@ -6,7 +6,7 @@
  */
 import { formatIp } from "../decode/addr.js";
 import type { ConversationFacts, Protocol, TlsFacts } from "../detect/types.js";
-import type { Conversation } from "../flow/conversation.js";
+import type { Conversation, ConversationData } from "../flow/conversation.js";
 import { connHistory, connState } from "../flow/conversation.js";
 
 /**
@@ -40,7 +40,7 @@ export interface EndpointView {
 
 export interface ConnectionView {
   /** The conversation this view was made from (the report reads its counters and frames; an aggregate's sums). */
-  readonly conv: Conversation;
+  readonly conv: ConversationData;
   readonly id: number;
   readonly capture: number;
   readonly transport: "tcp" | "udp";

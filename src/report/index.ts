@@ -23,7 +23,7 @@ export { REDACTION_FIELDS, redactionOf, type Handling } from "./record-redaction
 export { REDACTION_NOTE, redactReport, redactReportWithMap, unmarkReport, type RedactionEntry } from "./redact.js";
 export { columnWidths, renderTable, type TableOptions } from "./table.js";
 export { renderMarkdown } from "./markdown.js";
-export { renderJson } from "./json.js";
+export { jsonPieces, renderJson } from "./json.js";
 export { jsonForScript, renderHtml, type HtmlOptions } from "./html/page.js";
 export {
   EVIDENCE_CONFORMING,
