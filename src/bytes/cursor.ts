@@ -1,11 +1,16 @@
 /**
  * One bounds-checked byte cursor for every parser (as mcap's TypeScript `Reader.ts`): reads move
  * forward through `buf[start, end)` and never read past `end`. A read that does not fit returns
- * -1 (numbers) or false and sets `short`, leaving the position where it was, so a parser can read
- * a whole fixed header and check once. Never throws.
+ * -1 (numbers), null (bytes) or false and sets `short`, leaving the position where it was, so a
+ * parser can read a whole fixed header and check `ok` once. Never throws.
  *
- * A leaf: imports nothing, and every folder may import it. Hot paths keep one cursor and
- * `reset(buf, start, end)` it per message, so parsing allocates nothing.
+ * Nested structures (a TLS vector, an extension's data, a DNS RDATA) are read through a second
+ * cursor bounded to them: `sub(n, into)` / `vec(lengthBytes, into)` point a caller-owned cursor at
+ * the next bytes and step over them, so a reader of the inner part cannot run into the outer one.
+ *
+ * A leaf: imports nothing, and every folder may import it. Hot paths keep their cursors and
+ * `reset(buf, start, end)` them per message, so reading a field allocates nothing (only `bytes`,
+ * a copy the caller keeps, does).
  */
 export class Cursor {
   buf: Uint8Array = EMPTY;
@@ -27,6 +32,11 @@ export class Cursor {
     this.pos = Math.max(0, Math.min(start, this.end));
     this.short = false;
     return this;
+  }
+
+  /** No read has failed since the last reset. */
+  get ok(): boolean {
+    return !this.short;
   }
 
   /** Bytes left. */
@@ -69,6 +79,64 @@ export class Cursor {
     const p = this.pos;
     this.pos += 4;
     return ((b[p] << 24) | (b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3]) >>> 0;
+  }
+
+  /** Big-endian unsigned 64-bit as a number (exact up to 2^53; the wire formats that have them use them as counters or timestamps). */
+  u64(): number {
+    if (!this.has(8)) return -1;
+    const hi = this.u32();
+    return hi * 0x1_0000_0000 + this.u32();
+  }
+
+  /** Unsigned big-endian integer of `n` bytes (1 to 4): a length prefix or a field whose width is a parameter. */
+  uint(n: 1 | 2 | 3 | 4): number {
+    return n === 1 ? this.u8() : n === 2 ? this.u16() : n === 3 ? this.u24() : this.u32();
+  }
+
+  /** A copy of the next `n` bytes (the caller keeps it), or null. */
+  bytes(n: number): Uint8Array | null {
+    if (!this.has(n)) return null;
+    const p = this.pos;
+    this.pos += n;
+    return this.buf.slice(p, p + n);
+  }
+
+  /** The next `n` bytes as a view into the buffer (no copy: read it before the buffer changes), or null. */
+  view(n: number): Uint8Array | null {
+    if (!this.has(n)) return null;
+    const p = this.pos;
+    this.pos += n;
+    return this.buf.subarray(p, p + n);
+  }
+
+  /**
+   * Points `into` at the next `n` bytes and moves past them. When they are not there, `into` is
+   * left empty (every read of it fails), this cursor is marked short and does not move.
+   */
+  sub(n: number, into: Cursor): boolean {
+    if (!this.has(n)) {
+      into.reset(this.buf, this.pos, this.pos);
+      return false;
+    }
+    into.reset(this.buf, this.pos, this.pos + n);
+    this.pos += n;
+    return true;
+  }
+
+  /**
+   * A vector with a `lengthBytes`-byte length prefix (RFC 8446 §3.4 `<0..2^8-1>`, `<0..2^16-1>`,
+   * `<0..2^24-1>`): points `into` at its body and moves past it; returns the length, or -1 (and
+   * does not move, `into` empty) when the prefix or the body is not there.
+   */
+  vec(lengthBytes: 1 | 2 | 3, into: Cursor): number {
+    const p = this.pos;
+    const n = this.uint(lengthBytes);
+    if (n < 0 || !this.sub(n, into)) {
+      this.pos = p;
+      into.reset(this.buf, p, p);
+      return -1;
+    }
+    return n;
   }
 
   /** The byte `k` ahead without moving, or -1. */
