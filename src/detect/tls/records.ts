@@ -4,6 +4,7 @@
  * server Certificate (RFC 5246 §7.4.2). Parsing stops where that side's records become encrypted
  * (after its ChangeCipherSpec in TLS ≤ 1.2; after the ServerHello in TLS 1.3).
  */
+import { Cursor } from "../../bytes/cursor.js";
 import type { Direction, TlsTruncation } from "../types.js";
 import { readCertificates, type CertificateCache, type Certificates } from "./certificate.js";
 import { readClientHello, readServerHello } from "./hello.js";
@@ -144,13 +145,13 @@ export function walkSide(b: Uint8Array, start: number, opt: SideOptions, sink: S
     const buf = hs.buf;
     if (dir === "client") {
       if (type === HT_CLIENT_HELLO && needClientHello() && complete) {
-        const h = readClientHello(buf, from, to, at, sink, dir);
+        const h = readClientHello(new Cursor(buf, from, to), at, sink, dir);
         if (h !== null) res.clientHellos.push(h);
       }
       return;
     }
     if (type === HT_SERVER_HELLO && complete) {
-      const h = readServerHello(buf, from, to, at, sink, dir);
+      const h = readServerHello(new Cursor(buf, from, to), at, sink, dir);
       if (h === null) return;
       res.serverHellos.push(h);
       const v = h.supportedVersion ?? h.legacyVersion;
