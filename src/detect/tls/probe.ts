@@ -3,6 +3,7 @@
  * start after a cleartext prefix, and does a stream begin with well-formed records (a capture
  * that began mid-connection).
  */
+import { Cursor } from "../../bytes/cursor.js";
 import type { Direction, ProbeResult } from "../types.js";
 import { sslv2Length } from "./sslv2.js";
 import { CT_ALERT, CT_APPLICATION_DATA, CT_CHANGE_CIPHER_SPEC, CT_HANDSHAKE, CT_HEARTBEAT, HT_CLIENT_HELLO, HT_HELLO_RETRY_REQUEST_DRAFT, HT_SERVER_HELLO, MAX_RECORD_LENGTH, u16, u24 } from "./messages.js";
@@ -44,7 +45,7 @@ export function probeTlsClient(bytes: Uint8Array, start: number): ProbeResult {
   if ((b0 & 0x80) !== 0) {
     if (n < 3) return "more";
     if (bytes[s + 2] !== 1) return "no";
-    const len = sslv2Length(bytes, s);
+    const len = sslv2Length(new Cursor(bytes, s));
     if (n < 11) return "more";
     const version = u16(bytes, s + 3);
     if (version !== 0x0002 && bytes[s + 3] !== 3) return "no";
