@@ -81,6 +81,24 @@ export class Cursor {
     return ((b[p] << 24) | (b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3]) >>> 0;
   }
 
+  /** Little-endian unsigned 16-bit (the MS-RDPBCGR structures, MS-RDPEUDP's are big-endian). */
+  u16le(): number {
+    if (!this.has(2)) return -1;
+    const b = this.buf;
+    const p = this.pos;
+    this.pos += 2;
+    return b[p] | (b[p + 1] << 8);
+  }
+
+  /** Little-endian unsigned 32-bit. */
+  u32le(): number {
+    if (!this.has(4)) return -1;
+    const b = this.buf;
+    const p = this.pos;
+    this.pos += 4;
+    return (b[p] | (b[p + 1] << 8) | (b[p + 2] << 16) | (b[p + 3] << 24)) >>> 0;
+  }
+
   /** Big-endian unsigned 64-bit as a number (exact up to 2^53; the wire formats that have them use them as counters or timestamps). */
   u64(): number {
     if (!this.has(8)) return -1;

@@ -66,6 +66,14 @@ describe("Cursor", () => {
     expect(c.uint(1)).toBe(0xcc);
   });
 
+  it("u16le and u32le read little-endian", () => {
+    const c = new Cursor(Uint8Array.of(0x01, 0x02, 0x03, 0x04, 0x05, 0xff));
+    expect(c.u16le()).toBe(0x0201);
+    expect(c.u32le()).toBe(0xff050403); // unsigned, though the top bit is set
+    expect(c.u16le()).toBe(-1);
+    expect(c.ok).toBe(false);
+  });
+
   it("sub bounds an inner cursor to n bytes and steps over them", () => {
     const c = new Cursor(b, 1);
     const inner = new Cursor();
