@@ -106,6 +106,22 @@ export class Cursor {
     return hi * 0x1_0000_0000 + this.u32();
   }
 
+  /**
+   * A QUIC variable-length integer (RFC 9000 §16): the two high bits of the first byte say 1, 2, 4
+   * or 8 bytes, the rest is the value, big-endian (exact up to 2^53). -1 when cut.
+   */
+  varint(): number {
+    if (!this.has(1)) return -1;
+    const b = this.buf;
+    const p = this.pos;
+    const len = 1 << (b[p] >> 6);
+    if (!this.has(len)) return -1;
+    let v = b[p] & 0x3f;
+    for (let i = 1; i < len; i++) v = v * 256 + b[p + i];
+    this.pos += len;
+    return v;
+  }
+
   /** Unsigned big-endian integer of `n` bytes (1 to 4): a length prefix or a field whose width is a parameter. */
   uint(n: 1 | 2 | 3 | 4): number {
     return n === 1 ? this.u8() : n === 2 ? this.u16() : n === 3 ? this.u24() : this.u32();
