@@ -12,6 +12,21 @@ import { CT_ALERT, CT_APPLICATION_DATA, CT_CHANGE_CIPHER_SPEC, CT_HANDSHAKE, CT_
 // ---------------------------------------------------------------------------------------------
 
 /**
+ * The rest of a TLSPlaintext header after its type (RFC 8446 §5.1: legacy_record_version 3.0–3.4,
+ * then length(2)): the length, or "more" when the bytes end first, "no" when it is not 3.x.
+ */
+function recordLength(c: Cursor): number | "more" | "no" {
+  const major = c.u8();
+  if (major < 0) return "more";
+  if (major !== 3) return "no";
+  const minor = c.u8();
+  if (minor < 0) return "more";
+  if (minor > 4) return "no";
+  const len = c.u16();
+  return len < 0 ? "more" : len;
+}
+
+/**
  * Does `bytes` from `start` look like the start of a TLS (or SSL 2.0/3.0) client handshake?
  * TLS: handshake record (22), version 3.x, plausible length, handshake type client_hello (1),
  * client_version 3.x. SSL 2.0: 2-byte header, MSG-CLIENT-HELLO (1), version 0x0002 or 3.x,
@@ -23,16 +38,10 @@ export function probeTlsClient(bytes: Uint8Array, start: number): ProbeResult {
   const b0 = c.u8();
   if (b0 < 0) return "more";
   if (b0 === CT_HANDSHAKE) {
-    // TLSPlaintext (RFC 8446 §5.1): type(1) legacy_record_version(2) length(2); then the
-    // Handshake header (§4): msg_type(1) length(3); then ClientHello.legacy_version(2).
-    const major = c.u8();
-    if (major < 0) return "more";
-    if (major !== 3) return "no";
-    const minor = c.u8();
-    if (minor < 0) return "more";
-    if (minor > 4) return "no";
-    const len = c.u16();
-    if (len < 0) return "more";
+    // After the record header, the Handshake header (RFC 8446 §4): msg_type(1) length(3); then
+    // ClientHello.legacy_version(2).
+    const len = recordLength(c);
+    if (typeof len === "string") return len;
     if (len < 4) return "no";
     const msgType = c.u8();
     // A record longer than TLS allows that still opens with a ClientHello (22, 3.x, …, 1) is a
@@ -77,14 +86,8 @@ export function probeTlsServer(bytes: Uint8Array, start: number): ProbeResult {
   const b0 = c.u8();
   if (b0 < 0) return "more";
   if (b0 === CT_HANDSHAKE || b0 === CT_ALERT) {
-    const major = c.u8();
-    if (major < 0) return "more";
-    if (major !== 3) return "no";
-    const minor = c.u8();
-    if (minor < 0) return "more";
-    if (minor > 4) return "no";
-    const len = c.u16();
-    if (len < 0) return "more";
+    const len = recordLength(c);
+    if (typeof len === "string") return len;
     if (b0 === CT_ALERT) {
       // An alert in clear: level(1) description(1) (RFC 5246 §7.2).
       if (len !== 2) return "no";
