@@ -4,9 +4,11 @@
  * -1 (numbers), null (bytes) or false and sets `short`, leaving the position where it was, so a
  * parser can read a whole fixed header and check `ok` once. Never throws.
  *
- * Nested structures (a TLS vector, an extension's data, a DNS RDATA) are read through a second
- * cursor bounded to them: `sub(n, into)` / `vec(lengthBytes, into)` point a caller-owned cursor at
- * the next bytes and step over them, so a reader of the inner part cannot run into the outer one.
+ * Nested structures (a TLS extension's data, a certificate list, a record's fragment, a DER or BER
+ * element) are read through a second cursor bounded to them: `sub(n, into)` points a caller-owned
+ * cursor at the next `n` bytes and steps over them, so a reader of the inner part cannot run into
+ * the outer one. (No length-prefixed `vec`: every parser reports the declared length when it does
+ * not fit, so it reads the prefix itself and then calls `sub`.)
  *
  * A leaf: imports nothing, and every folder may import it. Hot paths keep their cursors and
  * `reset(buf, start, end)` them per message, so reading a field allocates nothing (only `bytes`,
@@ -99,13 +101,6 @@ export class Cursor {
     return (b[p] | (b[p + 1] << 8) | (b[p + 2] << 16) | (b[p + 3] << 24)) >>> 0;
   }
 
-  /** Big-endian unsigned 64-bit as a number (exact up to 2^53; the wire formats that have them use them as counters or timestamps). */
-  u64(): number {
-    if (!this.has(8)) return -1;
-    const hi = this.u32();
-    return hi * 0x1_0000_0000 + this.u32();
-  }
-
   /**
    * A QUIC variable-length integer (RFC 9000 §16): the two high bits of the first byte say 1, 2, 4
    * or 8 bytes, the rest is the value, big-endian (exact up to 2^53). -1 when cut.
@@ -155,22 +150,6 @@ export class Cursor {
     into.reset(this.buf, this.pos, this.pos + n);
     this.pos += n;
     return true;
-  }
-
-  /**
-   * A vector with a `lengthBytes`-byte length prefix (RFC 8446 §3.4 `<0..2^8-1>`, `<0..2^16-1>`,
-   * `<0..2^24-1>`): points `into` at its body and moves past it; returns the length, or -1 (and
-   * does not move, `into` empty) when the prefix or the body is not there.
-   */
-  vec(lengthBytes: 1 | 2 | 3, into: Cursor): number {
-    const p = this.pos;
-    const n = this.uint(lengthBytes);
-    if (n < 0 || !this.sub(n, into)) {
-      this.pos = p;
-      into.reset(this.buf, p, p);
-      return -1;
-    }
-    return n;
   }
 
   /** The byte `k` ahead without moving, or -1. */
