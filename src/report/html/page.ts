@@ -59,7 +59,7 @@ export function renderHtml(r: Report, o: HtmlOptions = {}): string {
     notSeenSection(r, o.matrixRows, hosts) +
     diagramSection(r, groups, hosts) +
     findingsSection(r, byId, groups, hosts) +
-    matrixSection(r, o.matrixRows, sev, hosts) +
+    matrixSection(r, o.matrixRows) +
     rolesSection(r, hosts) +
     conversationsSection(r, sev, hosts) +
     capturesSection(r) +
