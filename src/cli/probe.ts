@@ -6,7 +6,7 @@
 import type { Command } from "commander";
 import { InvalidArgumentError, Option } from "commander";
 import { captureLive, type LiveSummary } from "../capture/index.js";
-import { formatIp, parseIp } from "../decode/addr.js";
+import { formatIp, parseIp } from "../decode/index.js";
 import { evaluate, type CaptureInfo } from "../policy/evaluate.js";
 import { connectionView } from "../policy/view.js";
 import { builtinMatrix, loadMatrixFile, roleNames, type Matrix, type MatrixRow } from "../policy/matrix.js";

@@ -4,7 +4,7 @@
  * record here and nowhere else, so the table, JSON, Markdown and HTML reports cannot disagree.
  */
 import type { CaptureError } from "../capture/index.js";
-import { formatIp } from "../decode/addr.js";
+import { formatIp } from "../decode/index.js";
 import type { ConnectionView } from "../policy/view.js";
 import type { ConversationVerdict } from "../policy/check.js";
 import type { CaptureInfo, Evaluation } from "../policy/evaluate.js";

@@ -3,7 +3,7 @@
  * the shapes of names, addresses, MACs, e-mail addresses, software versions, banners and quotes,
  * and address helpers (IPv4-mapped addresses as IPv4, special address kinds, reverse-DNS nibbles).
  */
-import { formatIp, parseIp } from "../../decode/addr.js";
+import { formatIp, parseIp } from "../../decode/index.js";
 import { CLOUD_NAME_SUFFIXES } from "../../policy/infer.js";
 
 // ---------------------------------------------------------------------------------------------

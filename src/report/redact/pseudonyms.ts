@@ -5,7 +5,7 @@
  * file names. `collect` learns roles and names from the report's fields; `rewrite` replaces every
  * string by the rule for its field (record-redaction.ts).
  */
-import { formatIp, parseIp } from "../../decode/addr.js";
+import { formatIp, parseIp } from "../../decode/index.js";
 import { type MarkKind } from "../../policy/namer.js";
 import { STANDARD_ROLES } from "../../policy/roles.js";
 import type { Report } from "../record.js";
