@@ -19,8 +19,7 @@ import {
   type LiveSummary,
 } from "../capture/index.js";
 import { DEFAULT_FLOW_OPTIONS } from "../flow/index.js";
-import type { Matrix } from "../policy/matrix.js";
-import type { RoleMap } from "../policy/roles.js";
+import type { Matrix, RoleMap } from "../policy/index.js";
 import { jsonSafe, liveEvidenceSource, terminalSafe, type LiveEvidenceSource } from "../report/index.js";
 import { CaptureAnalysis } from "../pipeline/capture-analysis.js";
 import { finishReport, findingsSoFar as findingsSoFarOf, namerFor, policyInputs } from "../pipeline/run.js";

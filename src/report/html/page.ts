@@ -13,7 +13,7 @@
 import { CSP, CSS, JS } from "./assets.js";
 import { renderDiagram } from "./diagram/index.js";
 import { hostIndex } from "./hosts.js";
-import type { MatrixRow } from "../../policy/matrix.js";
+import type { MatrixRow } from "../../policy/index.js";
 import type { Report } from "../record.js";
 import { severityByConversation } from "../view/index.js";
 import { shorten, esc, Groups, jsonForScript, type Hosts } from "./cells.js";

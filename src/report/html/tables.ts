@@ -1,8 +1,7 @@
 /**
  * The HTML report's sortable tables: matrix rows, roles, conversations, captures and capture errors.
  */
-import type { Severity } from "../../policy/check.js";
-import type { MatrixRow } from "../../policy/matrix.js";
+import type { MatrixRow, Severity } from "../../policy/index.js";
 import type { CaptureRecord, ConversationRecord, Report } from "../record.js";
 import { addressSortKey as ipKey, conversationStatus, detailLines, duration, evidenceLine, flowLimitText, matrixView, NO_ROLES, NOT_SEEN, num as fmt, plural, roleViews, SECTION, STATUS_RANK, weight } from "../view/index.js";
 import { bytes, esc, hostExtra, num, pill, seconds, shortTime, table, timeCell, type Hosts } from "./cells.js";

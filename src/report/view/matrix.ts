@@ -1,8 +1,7 @@
 /**
  * The matrix rows and what was seen on each, as the table, Markdown and HTML reports list them.
  */
-import type { MatrixRow } from "../../policy/matrix.js";
-import { formatPorts, rowServerText } from "../../policy/matrix.js";
+import { formatPorts, type MatrixRow, rowServerText } from "../../policy/index.js";
 import type { ConversationRecord, Report } from "../record.js";
 import { detailLines } from "./conversations.js";
 import { compactNumbers, counted, distinct, num, plural, portText } from "./format.js";
