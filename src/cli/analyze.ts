@@ -249,7 +249,7 @@ export async function runAnalyze(files: string[], o: AnalyzeCliOptions): Promise
     out = openReportOutput(o, inputs);
     const { matrix, roles } = policyInputs({ matrix: o.matrix, role: o.role ?? [], roles: o.roles });
     const filter = policyFilter(o.filter);
-    analysis = await analyzeInputs(files, { ...o, onProgress: progress, signal: ac.signal }, filter);
+    analysis = await analyzeInputs(files, { ...o, onProgress: progress, signal: ac.signal }, filter, matrix);
     t = { ...tailOptions(o, out, undefined, keyOut), matrix, roles, filter, namer: namerFor(o) };
   } catch (e) {
     out?.discard();

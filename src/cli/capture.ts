@@ -19,11 +19,11 @@ import {
   type LiveSummary,
 } from "../capture/index.js";
 import { DEFAULT_FLOW_OPTIONS } from "../flow/index.js";
-import type { Matrix } from "../policy/matrix.js";
-import type { RoleMap } from "../policy/roles.js";
+import type { Matrix, RoleMap } from "../policy/index.js";
 import { jsonSafe, liveEvidenceSource, terminalSafe, type LiveEvidenceSource } from "../report/index.js";
 import { CaptureAnalysis } from "../pipeline/capture-analysis.js";
 import { finishReport, findingsSoFar as findingsSoFarOf, namerFor, policyInputs } from "../pipeline/run.js";
+import { likelyServerPorts } from "../pipeline/server-ports.js";
 import { VERSION } from "../pipeline/version.js";
 import { addReportOptions, openRedactKey, policyFiles, positiveInt, tailOptions, withLiveOutputs, type Format, type ReportCliOptions } from "./analyze.js";
 import type { OutputFile } from "./output.js";
@@ -202,7 +202,12 @@ async function captureAndReport(
 ): Promise<number> {
   const stdout = io.stdout ?? process.stdout;
   const stderr = io.stderr ?? process.stderr;
-  const flowOpts = { ...DEFAULT_FLOW_OPTIONS, ...(o.reassemblyBytes ? { reassemblyCap: o.reassemblyBytes } : {}) };
+  const flowOpts = {
+    ...DEFAULT_FLOW_OPTIONS,
+    ...(o.reassemblyBytes ? { reassemblyCap: o.reassemblyBytes } : {}),
+    // The matrix's server ports orient conversations, as in analyze (src/pipeline/server-ports.ts).
+    likelyServerPorts: likelyServerPorts(matrix),
+  };
   const ca = new CaptureAnalysis(0, 0, flowOpts, null);
 
   let signal = io.signal;

@@ -17,7 +17,7 @@
  * but a 12-byte header is still a weak signature: byContent is false, so DNS is tried on 53 and
  * 5353 (and the client port) with the usual detectors, elsewhere only after every strong probe.
  */
-import { formatIp } from "../decode/addr.js";
+import { formatIp } from "../decode/index.js";
 import { Cursor } from "../bytes/cursor.js";
 import type { Anomaly, ConversationFacts, Detector, Direction, ProbeResult, StreamSample } from "./types.js";
 

@@ -34,7 +34,7 @@ export interface FlowTableOptions {
   /**
    * Ports above 1023 that identify a service, for deciding who is the client when neither SYN nor
    * the protocol says (src/flow/orientation.ts rule 3). None when not given; the pipeline passes
-   * its set (src/pipeline/server-ports.ts).
+   * the one set it derives from the detectors and the matrix (src/pipeline/server-ports.ts).
    */
   likelyServerPorts?: ReadonlySet<number>;
   /** Key of the flow hash (two 32-bit words); random per run (FlowBudget) when not given. Tests only: reports never depend on it. */

@@ -22,8 +22,7 @@
  * Kept apart from the conversation table (src/flow/table.ts) so that the table's hashing and
  * limits and these rules change independently (ARCHITECTURE-REVIEW).
  */
-import type { DecodedPacket } from "../decode/packet.js";
-import { IPPROTO_TCP, IPPROTO_UDP, TCP_ACK, TCP_SYN } from "../decode/packet.js";
+import { type DecodedPacket, IPPROTO_TCP, IPPROTO_UDP, TCP_ACK, TCP_SYN } from "../decode/index.js";
 
 /** How the client was chosen (the report's `clientBy`). */
 export type ClientBy = "syn" | "syn-ack" | "protocol" | "service-port" | "first-packet";

@@ -25,8 +25,7 @@
  *    the same 5-tuple start a new conversation: below the limit nothing ever leaves the table
  *    and conversation splitting is exactly Wireshark's.
  */
-import type { DecodedPacket } from "../decode/packet.js";
-import { IPPROTO_TCP, IPPROTO_UDP } from "../decode/packet.js";
+import { type DecodedPacket, IPPROTO_TCP, IPPROTO_UDP } from "../decode/index.js";
 import { Conversation, FIRST_FRAMES_KEPT } from "./conversation.js";
 import { FlowBudget, Lifetime, release, UDP_SAMPLE_OVERHEAD } from "./lifetime.js";
 import { type FlowStats, type FlowTableOptions } from "./options.js";

@@ -38,6 +38,7 @@ import {
 } from "../report/index.js";
 import { CaptureAnalysis, RunBudget } from "./capture-analysis.js";
 import { ShardedCapture, ShardPool } from "./sharded.js";
+import { likelyServerPorts } from "./server-ports.js";
 import { VERSION } from "./version.js";
 
 // ---- the head: capture files → conversations ----
@@ -314,11 +315,16 @@ export interface AnalyzeInputs {
   batchBytes?: number;
 }
 
-/** Files → Analysis, with the options' flow limits, filter and labels; the policy inputs are the caller's. */
-export async function analyzeInputs(files: string[], o: AnalyzeInputs, filter: PolicyFilter | null): Promise<Analysis> {
+/**
+ * Files → Analysis, with the options' flow limits, filter and labels; the policy inputs are the
+ * caller's. `matrix`: the one the run checks against, whose server ports orient conversations
+ * (server-ports.ts); the built-in one when not given.
+ */
+export async function analyzeInputs(files: string[], o: AnalyzeInputs, filter: PolicyFilter | null, matrix?: Matrix): Promise<Analysis> {
   const progress = o.onProgress;
   const analysis = await analyzeFiles(files, {
     flow: {
+      likelyServerPorts: likelyServerPorts(matrix),
       ...(o.reassemblyBytes ? { reassemblyCap: o.reassemblyBytes } : {}),
       ...(o.maxConversations ? { maxConversations: o.maxConversations } : {}),
     },
@@ -345,6 +351,6 @@ export function policyFilter(text: string | undefined): PolicyFilter | null {
 export async function reportFor(files: string[], o: AnalyzeInputs = {}): Promise<Report> {
   const { matrix, roles } = policyInputs({ matrix: o.matrix, role: o.role ?? [], roles: o.roles });
   const filter = policyFilter(o.filter);
-  const analysis = await analyzeInputs(files, o, filter);
+  const analysis = await analyzeInputs(files, o, filter, matrix);
   return reportOf(analysis, { matrix, roles, filter, namer: namerFor(o) });
 }

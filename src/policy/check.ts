@@ -5,8 +5,8 @@
  * the capture could not show is "not verifiable". Findings are merged, ranked by what they break,
  * and turned into the "what to fix first" list.
  */
-import { parseIp } from "../decode/addr.js";
-import type { ConversationData } from "../flow/conversation.js";
+import { parseIp } from "../decode/index.js";
+import type { ConversationData } from "../flow/index.js";
 import type { CheckContext, ConversationVerdict, Finding, PolicyResult } from "./finding.js";
 import { PROXY } from "./finding.js";
 import { type Group, buildFindings } from "./group.js";

@@ -4,9 +4,8 @@
  * and what the capture could not show stated as coverage (docs/findings.md, "Verdict, coverage
  * and exit code").
  */
-import { parseIp } from "../decode/addr.js";
-import { DecodedPacket, IPPROTO_TCP, IPPROTO_UDP } from "../decode/packet.js";
-import type { ConversationData } from "../flow/conversation.js";
+import { DecodedPacket, IPPROTO_TCP, IPPROTO_UDP, parseIp } from "../decode/index.js";
+import type { ConversationData } from "../flow/index.js";
 import { checkConversations, type PolicyResult } from "./check.js";
 import { inferRoles, proxyKnown } from "./infer.js";
 import type { Matrix, MatrixRow } from "./matrix.js";

@@ -3,7 +3,7 @@
  * one finding (docs/findings.md, "Codes"), with the sentence, frames and Wireshark filter that
  * show them; a scan of more than five unexpected ports between two hosts is folded into one.
  */
-import type { ConversationData } from "../flow/conversation.js";
+import type { ConversationData } from "../flow/index.js";
 import type { ConversationVerdict, Finding } from "./finding.js";
 import { PROXY } from "./finding.js";
 import { type FindingCode, type Severity, icmpText, isRefused, isUnanswered } from "./judge.js";

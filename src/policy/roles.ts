@@ -7,7 +7,7 @@
  * with a sentence saying why (e.g. "sent the VMware authd banner on 902"); `lookup()` says whether
  * the answer was given or inferred, and why.
  */
-import { formatIp, parseIp } from "../decode/addr.js";
+import { formatIp, parseIp } from "../decode/index.js";
 import { Problems, ValidationError, checkKeys, isPlainObject, joinPath, readStructuredFile, parseStructured, suggest } from "./validate.js";
 import type { ParsedDocument } from "./validate.js";
 

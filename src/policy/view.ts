@@ -4,10 +4,9 @@
  * of read from the TCP tracker by every check. The pipeline builds it with `connectionView` when
  * a capture ends, after detection (src/pipeline/capture-analysis.ts); never changed afterwards.
  */
-import { formatIp } from "../decode/addr.js";
-import type { ConversationFacts, Protocol, TlsFacts } from "../detect/types.js";
-import type { Conversation, ConversationData } from "../flow/conversation.js";
-import { connHistory, connState } from "../flow/conversation.js";
+import { formatIp } from "../decode/index.js";
+import type { ConversationFacts, Protocol, TlsFacts } from "../detect/index.js";
+import { connHistory, connState, type Conversation, type ConversationData } from "../flow/index.js";
 
 /**
  * What the members of an aggregate share: "port" (same client, server and server port), "hosts"

@@ -23,9 +23,7 @@ import { createHash } from "node:crypto";
 import { existsSync, readFileSync, unlinkSync } from "node:fs";
 import path from "node:path";
 import { PcapngWriter, readCapture, type CaptureSummary, type RawPacket } from "../capture/index.js";
-import { parseIp } from "../decode/addr.js";
-import { DecodeContext, decodePacket, hasTransport } from "../decode/decode.js";
-import { DecodedPacket, IPPROTO_TCP, IPPROTO_UDP } from "../decode/packet.js";
+import { DecodeContext, DecodedPacket, decodePacket, hasTransport, IPPROTO_TCP, IPPROTO_UDP, parseIp } from "../decode/index.js";
 import type { ConversationRecord, EvidenceRecord, Report } from "./record.js";
 import { placeFile } from "./evidence-destination.js";
 
