@@ -36,6 +36,9 @@ const VSPHERE_PATHS = /^\/(sdk|api|rest|ui)(\/|$|\?)/;
 /** A MAC that is the source of more addresses than this is a router's: it links nothing. */
 const MAX_ADDRESSES_PER_MAC = 4;
 
+/** The all-zero MAC: what anonymised or synthetic captures carry in place of the real ones. */
+const ZERO_MAC = "00:00:00:00:00:00";
+
 export const ESXI_CANDIDATES = ["esxi", "esxi-standalone"] as const;
 
 function where(c: ConnectionView): string {
@@ -115,9 +118,15 @@ export function inferRoles(views: readonly ConnectionView[], matrix: Matrix, giv
       if (!m.has(e.ip)) m.set(e.ip, { e, v: c.ipVersion, c });
     }
   }
+  // A MAC that both ends of one conversation send from is no host's (a capture whose MACs were
+  // rewritten or zeroed, a link that shows one router on both sides): it links nothing.
+  const sharedMacs = new Set<string>([ZERO_MAC]);
+  for (const c of views) if (c.client.mac !== null && c.client.mac === c.server.mac && c.client.ip !== c.server.ip) sharedMacs.add(c.client.mac);
   const proxyMacs = new Map<string, string>();
   for (const c of views) {
-    for (const e of [c.client, c.server]) if (e.mac !== null && known(e, c.ipVersion) === "proxy" && !proxyMacs.has(e.mac)) proxyMacs.set(e.mac, e.ip);
+    for (const e of [c.client, c.server]) {
+      if (e.mac !== null && !sharedMacs.has(e.mac) && known(e, c.ipVersion) === "proxy" && !proxyMacs.has(e.mac)) proxyMacs.set(e.mac, e.ip);
+    }
   }
   for (const [mac, proxyIp] of proxyMacs) {
     const addrs = addressesByMac.get(mac)!;
