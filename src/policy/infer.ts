@@ -148,14 +148,19 @@ export function inferRoles(views: readonly ConnectionView[], matrix: Matrix, giv
     if (uri && VSPHERE_PATHS.test(uri)) infer(c.server, c.ipVersion, "vcenter", `served the vSphere API path ${n.wire("uri", uri.split("?")[0])} (${where(c)})`);
   }
   // DNS answers name addresses that may not be in any conversation yet; they apply to those that are.
-  const answered = new Map<string, { name: string; c: ConnectionView }>();
-  for (const c of views) for (const a of c.facts?.dns?.answers ?? []) if (!answered.has(a.address)) answered.set(a.address, { name: a.name, c });
+  // A cloud name must be what the client asked for: a CNAME chain ending in amazonaws.com
+  // (…elb.amazonaws.com) is only where some other service is hosted, not the Phoenix cloud.
+  const answered = new Map<string, { name: string; c: ConnectionView; askedCloud: boolean }>();
+  for (const c of views) {
+    const askedCloud = (c.facts?.dns?.queries ?? []).some(isCloudName);
+    for (const a of c.facts?.dns?.answers ?? []) if (!answered.has(a.address)) answered.set(a.address, { name: a.name, c, askedCloud });
+  }
   for (const c of views) {
     for (const e of [c.server, c.client]) {
       const a = answered.get(e.ip);
       if (!a) continue;
       if (isVcenterName(a.name)) infer(e, c.ipVersion, "vcenter", `a DNS answer names it ${n.wire("name", a.name)}, a vCenter (${where(a.c)})`);
-      else if (isCloudName(a.name)) infer(e, c.ipVersion, "cloud", `a DNS answer names it ${n.wire("name", a.name)}, a Phoenix cloud name (${where(a.c)})`);
+      else if (isCloudName(a.name) && a.askedCloud) infer(e, c.ipVersion, "cloud", `a DNS answer names it ${n.wire("name", a.name)}, a Phoenix cloud name (${where(a.c)})`);
     }
   }
 

@@ -2,18 +2,20 @@
  * Findings the corpus's real captures raised and their bytes did not support (issue 18, found by
  * running `analyze` with no flags over ../shared/captures): an ICMP "fragmentation needed" on an
  * established TLS connection called `refused`, and a MAC that both ends of a conversation send
- * from (rewritten or zeroed MACs) making the server "the proxy's other address". Each principle on
- * a capture built frame by frame (fields commented in test/decode/build.ts) and on the real one.
+ * from (rewritten or zeroed MACs) making the server "the proxy's other address", and a CNAME to
+ * …elb.amazonaws.com making Sophos's own service the Phoenix cloud (then tls-inspection). Each
+ * principle on a capture built frame by frame (fields commented in test/decode/build.ts) and on
+ * the real one.
  */
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { reportFor } from "../../src/pipeline/index.js";
 import type { Report } from "../../src/report/index.js";
 import { clientHello, serverHello } from "../detect/fixtures.js";
-import { eth, icmp, ipv4, tcp, u16 } from "../decode/build.js";
+import { eth, icmp, ipv4, tcp, u16, u32 } from "../decode/build.js";
 import { analyzeBytes } from "../fuzz/harness.js";
 import { HAVE_JA4, HAVE_PUBLIC, JA4_DIR, PUBLIC_DIR, SKIP_MESSAGE } from "../support/corpus.js";
-import { F, HOST_A, HOST_B, pcapOf, tcpFrames, type Seg } from "../flow/frames.js";
+import { F, HOST_A, HOST_B, pcapOf, tcpFrames, udpFrames, type Seg } from "../flow/frames.js";
 
 const C = 40001; // client port
 const S = 443; // server port: the cloud, vCenter and ESXi rows
@@ -107,6 +109,47 @@ describe("a MAC that both ends of one conversation send from links nothing", () 
     const r = await reportFor([path.join(PUBLIC_DIR, "tls13-chrome-x25519-kyber.pcap")]);
     expect(r.roles.find((x) => x.ip === "142.250.200.14")).toBeUndefined();
     expect(codesOf(r)).not.toContain("unexpected-port");
+  });
+});
+
+/** A DNS name as labels (RFC 1035 §3.1): length, bytes, …, 0. */
+function dnsName(name: string): number[] {
+  return [...name.split(".").flatMap((l) => [l.length, ...Buffer.from(l)]), 0];
+}
+
+/** A DNS response (RFC 1035 §4.1): `asked` IN A, answered by a CNAME to `target` and target's A record `address`. */
+function dnsAnswer(asked: string, target: string, address: number[]): number[] {
+  const cname = dnsName(target);
+  return [
+    ...u16(0x1234), // ID
+    ...u16(0x8180), // flags: QR 1 (response), RD, RA, RCODE 0
+    ...u16(1), ...u16(2), ...u16(0), ...u16(0), // QDCOUNT 1, ANCOUNT 2, NSCOUNT, ARCOUNT
+    ...dnsName(asked), ...u16(1), ...u16(1), // question: QNAME, QTYPE A, QCLASS IN
+    ...dnsName(asked), ...u16(5), ...u16(1), ...u32(60), ...u16(cname.length), ...cname, // asked CNAME target, TTL 60
+    ...cname, ...u16(1), ...u16(1), ...u32(60), ...u16(4), ...address, // target A address
+  ];
+}
+
+describe("the cloud by a DNS answer: the name asked for must be a cloud name too", () => {
+  /** A DNS answer from HOST_B naming HOST_B itself, then the client's TCP handshake to HOST_B:443 (no SNI). */
+  async function roleAfter(asked: string) {
+    const dns = udpFrames(53000, 53, [{ fromA: false, payload: dnsAnswer(asked, "lb-1216884911.eu-west-1.elb.amazonaws.com", HOST_B) }]);
+    const r = await analyzeBytes(pcapOf([...dns, ...tcpFrames(C, S, tlsSegs().slice(0, 3))]));
+    return r.roles.find((x) => x.ip === HOST_B.join("."));
+  }
+
+  it("a query for another service's name whose CNAME ends in elb.amazonaws.com does not make its address the cloud", async () => {
+    expect(await roleAfter("mcs2-cloudstation.prod.hydra.sophos.com")).toBeUndefined();
+  });
+
+  it("control: a query for a Phoenix name, CNAME to the same load balancer: the cloud, by the DNS answer", async () => {
+    expect(await roleAfter("phoenix.druva.com")).toMatchObject({ role: "cloud", reason: expect.stringContaining("DNS answer") });
+  });
+
+  it.skipIf(!HAVE_JA4)("ja4/ssh2.pcapng: Sophos's own service at 34.248.242.11 (CNAME …elb.amazonaws.com) is not the cloud, so no tls-inspection", async () => {
+    const r = await reportFor([path.join(JA4_DIR, "ssh2.pcapng")]);
+    expect(r.roles.find((x) => x.ip === "34.248.242.11")).toBeUndefined();
+    expect(r.findings.filter((f) => f.severity === "error").map((f) => f.code)).toEqual([]);
   });
 });
 
