@@ -15,7 +15,7 @@
  *                      RDP_NEG_FAILURE (type 0x03 | flags | length 8 | failureCode u32 LE).
  */
 import { Cursor } from "../bytes/cursor.js";
-import { MAX_BANNER, asciiString, indexOfAscii, startsWithAscii } from "./text.js";
+import { MAX_BANNER, TEXT_THRESHOLD, asciiString, indexOfAscii, startsWithAscii, textRatio } from "./text.js";
 import { analyzeRdpUdp, probeRdpUdp } from "./rdp-udp.js";
 import type { ConversationFacts, Detector, Direction, Handoff, ProbeResult, StreamSample } from "./types.js";
 
@@ -105,9 +105,10 @@ function tpktX224(b: Uint8Array, code: number): "match" | "prefix" | "no" {
  * §2.2.8.1.2 input: header byte with action 0 in its two low bits — the high bits are flags, the
  * middle four the event count on input — then length1, and length2 when length1's top bit is set:
  * a 15-bit length of the whole PDU), or a slow-path TPKT packet (03 00, u16 length, RFC 1006 §6).
- * -1 when the bytes there are neither; 0 when they are cut before the length.
+ * -1 when the bytes there are neither; 0 when they are cut before the length. `output`: the
+ * server's side, whose fast-path header's four middle bits are reserved and 0 (§2.2.9.1.2).
  */
-function pduLength(c: Cursor): number {
+function pduLength(c: Cursor, output: boolean): number {
   if (c.left < 2) return 0;
   const h = c.u8();
   if (h === TPKT_VERSION) {
@@ -116,7 +117,7 @@ function pduLength(c: Cursor): number {
     if (len < 0) return 0;
     return len >= 7 ? len : -1;
   }
-  if ((h & 0x03) !== 0) return -1;
+  if ((h & 0x03) !== 0 || (output && (h & 0x3c) !== 0)) return -1;
   const l1 = c.u8();
   if ((l1 & 0x80) === 0) return l1 >= 3 ? l1 : -1;
   const l2 = c.u8();
@@ -133,12 +134,15 @@ function pduLength(c: Cursor): number {
  * exactly all of a finished side (issue 18: "0x80 + a length equal to the segment"). Only
  * for a side whose start is missing: a side whose start was captured shows its X.224 exchange.
  */
-function midstreamPdus(b: Uint8Array, done: boolean): boolean {
+function midstreamPdus(b: Uint8Array, done: boolean, output: boolean): boolean {
+  // Text is text (issue 18: plain text needs printable bytes, and RDP needs binary PDUs): an HTTP
+  // response's letters can chain as fast-path lengths by chance.
+  if (textRatio(b, 0) >= TEXT_THRESHOLD) return false;
   const c = new Cursor(b);
   const pdu = new Cursor();
   let n = 0;
   while (c.left > 0 && n < 64) {
-    const len = pduLength(pdu.reset(b, c.pos));
+    const len = pduLength(pdu.reset(b, c.pos), output);
     if (len < 0) return false;
     if (len === 0 || !c.skip(len)) return n >= 2; // cut by the end of the kept bytes, after two whole ones
     n++;
@@ -150,8 +154,8 @@ function midstreamPdus(b: Uint8Array, done: boolean): boolean {
 
 function probe(s: StreamSample): ProbeResult {
   if (s.client.length + s.server.length > 0 && (s.clientStartMissing || s.serverStartMissing)) {
-    const c = s.client.length === 0 || (s.clientStartMissing && midstreamPdus(s.client, s.clientDone));
-    const v = s.server.length === 0 || (s.serverStartMissing && midstreamPdus(s.server, s.serverDone));
+    const c = s.client.length === 0 || (s.clientStartMissing && midstreamPdus(s.client, s.clientDone, false));
+    const v = s.server.length === 0 || (s.serverStartMissing && midstreamPdus(s.server, s.serverDone, true));
     if (c && v) return "match";
   }
   const c = tpktX224(s.client, X224_CR);
