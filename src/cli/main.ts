@@ -106,8 +106,10 @@ export async function main(argv: string[]): Promise<number> {
       return e.exitCode === 0 ? 0 : 2;
     }
     // CaptureOpenError, ValidationError, FilterError, OutputError, LiveCaptureError, and anything
-    // else: one line (file names in it may come from anywhere, so it is made terminal-safe).
-    process.stderr.write(`phoenix-netcheck: ${terminalSafe(e instanceof Error ? e.message : String(e))}\n`);
+    // else: one line, or one problem a line for a list (a roles or matrix file's); each line is
+    // made terminal-safe (file names in it may come from anywhere).
+    const text = e instanceof Error ? e.message : String(e);
+    process.stderr.write(`phoenix-netcheck: ${text.split("\n").map(terminalSafe).join("\n")}\n`);
     return 2;
   }
 }

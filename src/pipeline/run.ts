@@ -8,7 +8,6 @@
  *   reportOf(analysis, policy)       Analysis → Report: evaluate + buildReport
  *   finishReport(analysis, tail)     Analysis → report (+ evidence) written → exit code
  */
-import { renameSync, unlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { readCapture } from "../capture/index.js";
 import { compileFilter } from "../decode/filter.js";
@@ -172,6 +171,8 @@ export interface EvidenceChoice {
   names?: string[];
   filter?: ((p: DecodedPacket) => boolean) | null;
   resync?: boolean;
+  /** --force: replace a file of that name. */
+  replace?: boolean;
 }
 
 export interface ReportTail extends PolicyChoice {
@@ -179,8 +180,8 @@ export interface ReportTail extends PolicyChoice {
   failOn: FailOn;
   /** --redact or --redact-key: the report is redacted before it is rendered (the policy's namer should be MARKING_NAMER). */
   redact?: boolean;
-  /** --redact-key FILE: the pseudonym → original table, written apart from the report. */
-  redactKey?: string;
+  /** --redact-key FILE, opened (and checked) before the analysis as -o is: the pseudonym → original table, written apart from the report. */
+  redactKey?: ReportDestination | null;
   /** The -o name as given (the redaction key and the evidence file name it), or null for standard output. */
   reportName: string | null;
   out: ReportDestination | null;
@@ -210,7 +211,7 @@ export async function finishReport(a: Analysis, t: ReportTail): Promise<number> 
     const ev = t.evidence;
     const r = await addEvidence(report, ev.file, {
       sources: ev.sources, ...(ev.names ? { names: ev.names } : {}), reportFile: t.reportName, ...(ev.filter !== undefined ? { filter: ev.filter } : {}),
-      ...(ev.resync !== undefined ? { resync: ev.resync } : {}), application: `phoenix-netcheck ${VERSION}`, redact: t.redact, quiet: t.quiet, stderr,
+      ...(ev.resync !== undefined ? { resync: ev.resync } : {}), application: `phoenix-netcheck ${VERSION}`, redact: t.redact, quiet: t.quiet, stderr, replace: ev.replace === true,
     });
     report = r.report;
     evidenceError = r.error;
@@ -260,26 +261,16 @@ export function writeReport(report: Report, t: Pick<ReportTail, "matrix" | "rend
   return code;
 }
 
-/** The redaction key file: JSON, written beside and then renamed over FILE, readable by its owner only. */
-export function writeRedactionKey(file: string, map: readonly RedactionEntry[], report: string | null): void {
+/** The redaction key file: JSON, into the destination the CLI opened (a temporary file moved under FILE, readable by its owner only). */
+export function writeRedactionKey(dest: ReportDestination, map: readonly RedactionEntry[], report: string | null): void {
   const key = {
     schema: "phoenix-netcheck.redaction-key/v1",
     note: "The originals behind the pseudonyms of one redacted report. Keep this file; never attach it to the ticket.",
     report: report === null ? null : path.basename(report),
     entries: map.map((e) => ({ pseudonym: e.pseudonym, kind: e.kind, original: e.original })),
   };
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
-  try {
-    writeFileSync(tmp, JSON.stringify(key, null, 2) + "\n", { mode: 0o600, flag: "wx" });
-    renameSync(tmp, file);
-  } catch (e) {
-    try {
-      unlinkSync(tmp);
-    } catch {
-      // nothing was written
-    }
-    throw e;
-  }
+  dest.write(JSON.stringify(key, null, 2) + "\n");
+  dest.commit();
 }
 
 // ---- the whole pipeline for a list of files ----

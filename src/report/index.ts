@@ -4,13 +4,9 @@
  * Code outside src/report/ imports from here; the files behind it (view/, html/, redact/) are the
  * folder's own. docs/architecture-notes/report.md describes the layout.
  */
+export { buildReport, captureInfos, captureRecord, captureSeconds, conversationRecord } from "./record-build.js";
 export {
   REPORT_SCHEMA,
-  buildReport,
-  captureInfos,
-  captureRecord,
-  captureSeconds,
-  conversationRecord,
   type AggregateRecord,
   type Analysis,
   type CaptureRecord,
@@ -42,7 +38,7 @@ export {
   type EvidenceOptions,
   type EvidenceResult,
 } from "./evidence.js";
-export { EvidenceError, checkEvidenceDestination, liveEvidenceSource, type LiveEvidenceSource } from "./evidence-destination.js";
+export { EvidenceError, checkEvidenceDestination, liveEvidenceSource, placeFile, type LiveEvidenceSource } from "./evidence-destination.js";
 export { displayWidth, escapeHtml, escapeMarkdown, jsonSafe, markdownCode, terminalSafe, wrapLine, wrapText } from "./sanitize.js";
 export { FIRST_SCREEN_SECTIONS, REPORT_SECTIONS, type ReportSection } from "./view/sections.js";
 export { evidenceFramesText } from "./view/findings.js";
