@@ -33,7 +33,7 @@ function withRow(port: number | string) {
  * (on `serverPort`) to the client's 50000, then the client's ACK.
  */
 function serverSpeaksFirst(serverPort: number): Uint8Array {
-  return pcapOf(tcpFrames(serverPort, 50000, [
+  return pcapOf(tcpFrames(serverPort, 40000, [
     { fromA: true, seq: 5000, ack: 9000, flags: F.ACK | F.PSH, payload: [0x48, 0x54, 0x54, 0x50] }, // "HTTP", mid-stream
     { fromA: false, seq: 9000, ack: 5004, flags: F.ACK },
   ]));
@@ -98,8 +98,8 @@ describe("who is the client when the capture starts with the server's segment", 
 
   it("a port no one names stays with the first sender; the run's matrix can name it", async () => {
     const plain = await analyzeBytes(serverSpeaksFirst(9000));
-    expect(plain.conversations[0]).toMatchObject({ client: { port: 9000 }, server: { port: 50000 }, clientBy: "first-packet" });
+    expect(plain.conversations[0]).toMatchObject({ client: { port: 9000 }, server: { port: 40000 }, clientBy: "first-packet" });
     const withMatrix = await analyzeBytes(serverSpeaksFirst(9000), { flow: { likelyServerPorts: likelyServerPorts(withRow(9000)) } });
-    expect(withMatrix.conversations[0]).toMatchObject({ server: { port: 9000 }, client: { port: 50000 }, clientBy: "service-port" });
+    expect(withMatrix.conversations[0]).toMatchObject({ server: { port: 9000 }, client: { port: 40000 }, clientBy: "service-port" });
   });
 });
