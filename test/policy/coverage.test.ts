@@ -69,12 +69,26 @@ describe("coverage on the bundled sample and captures derived from it", () => {
     // be told apart from their cut hellos: not verifiable, never clean.
     const weakId = sample.conversations.find((x) => x.findings.includes("weak-tls"))!.id;
     expect(r.conversations.find((c) => c.id === weakId)).toMatchObject({ status: "finding", findings: ["weak-tls"] });
-    const cutTls = r.conversations.filter((c) => c.protocol === "tls" && c.id !== weakId && c.duplicateOf === null);
+    // The standalone ESXi host's 443 stays the question the whole sample asks (its registration is
+    // not on the wire; the cut banner still says ESXi): as esxi-standalone its TLS is not verifiable.
+    const askedId = sample.conversations.find((x) => x.findings.includes("ambiguous-role"))!.id;
+    const asked = r.findings.find((f) => f.code === "ambiguous-role")!;
+    expect(asked.conversations).toEqual([askedId]);
+    expect(asked.message).toContain("as esxi-standalone (registered directly), row esxi-443, not verifiable");
+    const cutTls = r.conversations.filter((c) => c.protocol === "tls" && c.id !== weakId && c.id !== askedId && c.duplicateOf === null);
     expect(cutTls.length).toBeGreaterThan(2);
     expect(cutTls.every((c) => c.status === "not-verifiable" && c.limits.includes("snaplen"))).toBe(true);
     expect(r.summary.coverage.find((c) => c.code === "not-verifiable")!.message).toContain("snaplen");
     expect(r.conversations.filter((c) => c.status === "not-verifiable").length).toBeGreaterThan(0);
     expect(r.conversations.filter((c) => c.protocol === "tls" && c.status === "conforming" && c.tls?.version === null)).toEqual([]);
+    // The sample's errors and nothing else: the standalone ESXi host's authd banner is cut to
+    // "220 VMware Authentication Daem" (30 bytes), which is authd's, not plain text on esxi-902.
+    expect(errorsOf(r)).toEqual(errorsOf(sample));
+    const authd = sample.conversations.filter((c) => c.protocol === "vmware-authd").map((c) => c.id);
+    expect(authd.length).toBeGreaterThan(0);
+    for (const id of authd) {
+      expect(r.conversations.find((c) => c.id === id)).toMatchObject({ protocol: "vmware-authd", status: "not-verifiable", limits: ["snaplen"], findings: [] });
+    }
   });
 
   it("one direction only (the proxy's own packets): no tls-not-established or blocked from the missing side", async () => {
