@@ -176,17 +176,25 @@ export function evaluate(input: PolicyInput): Evaluation {
       add("read-stopped", true, `${c.file}: the analysis was interrupted after ${c.packets} packets; only what was read is in this report.`, "Run the analysis again and let it finish.");
     }
   }
+  const unsupported = input.captures.reduce((s, c) => s + c.unsupportedLinkPackets, 0);
+  // Decodable packets that a --filter left no TCP or UDP of: the filter's doing, not the capture's.
+  const filteredAll = filter !== null && packets > 0 && transport === 0 && unsupported === 0;
   if (packets === 0) add("undecodable", true, "The capture holds no packet.", "Capture again on the proxy's interface: tcpdump -s 0 -i <interface> -w proxy.pcapng");
-  else if (transport === 0) {
-    const unsupported = input.captures.reduce((s, c) => s + c.unsupportedLinkPackets, 0);
+  else if (transport === 0 && !filteredAll) {
     add("undecodable", true, unsupported > 0
       ? `None of the ${packets} packets could be decoded: their link type is not one this tool reads (Ethernet, Linux cooked, raw IP, loopback).`
       : `None of the ${packets} packets carried TCP or UDP.`, "Capture on the proxy's Ethernet interface (or -i any): tcpdump -s 0 -i <interface> -w proxy.pcapng");
   }
   if (filter) {
     const rows = excluded.map((r) => r.id);
-    add("filtered", transport > 0 && judged === 0, `The packets went through the filter "${namer.typed(filter.text)}"${rows.length ? `; rows ${rows.join(", ")} are not in the filter, so they are not judged and not missing` : ""}.`,
-      rows.length ? "Capture or analyze without the filter to check every row." : null, rows);
+    const notIn = rows.length ? `; rows ${rows.join(", ")} are not in the filter, so they are not judged and not missing` : "";
+    if (filteredAll) {
+      add("filtered", true, `The filter "${namer.typed(filter.text)}" left no TCP or UDP packet of the ${packets} in the capture: nothing is left to judge, and no row is missing.`,
+        "Check the filter (docs/filter.md), or analyze without it to check every row.", rows);
+    } else {
+      add("filtered", transport > 0 && judged === 0, `The packets went through the filter "${namer.typed(filter.text)}"${notIn}.`,
+        rows.length ? "Capture or analyze without the filter to check every row." : null, rows);
+    }
   }
   if (transport > 0 && !proxyKnown(views, roles)) {
     add("no-proxy", true, "No host could be identified as the backup proxy, so no conversation can be judged as the proxy's.", "Give the proxy's address: --role proxy=ADDRESS (its other addresses are found by its MAC).");

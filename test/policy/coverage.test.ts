@@ -126,6 +126,18 @@ describe("coverage on the bundled sample and captures derived from it", () => {
     expect(r.summary.coverage.find((c) => c.code === "filtered")!.inconclusive).toBe(true);
     expect(exitCodeFor(r, "none")).toBe(3);
   });
+
+  it("a --filter that matches nothing: inconclusive because of the filter, not an undecodable capture", async () => {
+    const r = await reportFor([SAMPLE], { filter: "port 9999" });
+    expect(r.summary.verdict).toBe("inconclusive");
+    // The packets were Ethernet, IP, TCP and UDP: only the filter left nothing.
+    expect(codes(r)).toEqual(["filtered"]);
+    const e = r.summary.coverage[0];
+    expect(e.inconclusive).toBe(true);
+    expect(e.message).toMatch(/^The filter "port 9999" left no TCP or UDP packet of the \d+ in the capture/);
+    expect(e.action).toContain("without it");
+    expect(exitCodeFor(r, "error")).toBe(3);
+  });
 });
 
 describe.skipIf(!HAVE_PUBLIC)("coverage on the public corpus (skipped: ../shared/captures/public is not beside the checkout)", () => {
