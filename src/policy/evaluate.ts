@@ -29,6 +29,8 @@ export interface CaptureInfo {
   interrupted: boolean;
   /** The file itself ends inside a record (copied or closed before the capture finished): the message, or null. */
   cut: string | null;
+  /** --resync read past damage (corrupt lengths): how many places, and the first; null when none. */
+  resynced: { places: number; frame: number; offset: number } | null;
   /** Bytes on the wire and bytes captured: fewer captured means the snap length cut packets. */
   bytes: number;
   capturedBytes: number;
@@ -174,6 +176,12 @@ export function evaluate(input: PolicyInput): Evaluation {
         "If the capture was still running, stop tcpdump first and copy the file again.");
     } else if (c.interrupted) {
       add("read-stopped", true, `${c.file}: the analysis was interrupted after ${c.packets} packets; only what was read is in this report.`, "Run the analysis again and let it finish.");
+    }
+    // Read past with --resync: the verdict stands on the rest, but the damaged bytes' packets are lost.
+    if (c.resynced) {
+      const where = c.resynced.places === 1 ? "at frame" : `at ${c.resynced.places} places, the first at frame`;
+      add("read-resynced", false, `${c.file} is damaged ${where} ${c.resynced.frame} (byte ${c.resynced.offset}): --resync read on after it, but the packets in the damaged bytes are not in this report.`,
+        `Ask for a new copy of ${c.file} to see what the damaged part held.`);
     }
   }
   const unsupported = input.captures.reduce((s, c) => s + c.unsupportedLinkPackets, 0);

@@ -5,7 +5,7 @@
  * given twice, a --filter — plus the public corpus's empty, cut and damaged files. Each asserts the
  * verdict, the exit code, the coverage entries and what comes first.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -125,6 +125,33 @@ describe("coverage on the bundled sample and captures derived from it", () => {
     expect(r.summary.verdict).toBe("inconclusive");
     expect(r.summary.coverage.find((c) => c.code === "filtered")!.inconclusive).toBe(true);
     expect(exitCodeFor(r, "none")).toBe(3);
+  });
+
+  it("a corrupt block length read past with --resync: the verdict stands, and the lost part is on the first screen", async () => {
+    // The sample rewritten as pcapng, then the 60th Enhanced Packet Block's Block Total Length
+    // (pcapng §3.1: type u32, then length u32, little-endian as PcapngWriter writes) set to 0x7ffffff0.
+    const file = await derive("damaged.pcapng", () => true);
+    const b = readFileSync(file);
+    let off = 0;
+    let epbs = 0;
+    while (off + 8 <= b.length) {
+      const type = b.readUInt32LE(off);
+      if (type === 6 && ++epbs === 60) break; // EPB block type 6 (§4.3)
+      off += b.readUInt32LE(off + 4);
+    }
+    expect(epbs).toBe(60);
+    b.writeUInt32LE(0x7ffffff0, off + 4);
+    writeFileSync(file, b);
+    const stopped = await reportFor([file]);
+    expect(codes(stopped)).toContain("read-stopped");
+    const r = await reportFor([file], { resync: true });
+    // One packet lost: the sample's errors all stay, judged on the rest.
+    expect(errorsOf(r)).toEqual(errorsOf(sample));
+    const e = r.summary.coverage.find((c) => c.code === "read-resynced")!;
+    expect(e).toMatchObject({ inconclusive: false });
+    expect(e.message).toMatch(/is damaged at frame 60 \(byte \d+\): --resync read on after it/);
+    expect(e.action).toContain("new copy");
+    expect(codes(sample)).not.toContain("read-resynced");
   });
 
   it("a --filter that matches nothing: inconclusive because of the filter, not an undecodable capture", async () => {
