@@ -144,6 +144,7 @@ export function evaluate(input: PolicyInput): Evaluation {
     captureSeconds: input.captureSeconds,
     oneDirection,
     rowInFilter: (r) => !excluded.includes(r),
+    partial: input.captures.some((c) => c.stopped !== null || c.interrupted),
     namer,
   });
   if (input.unresolvedNames?.length) {
