@@ -152,6 +152,18 @@ describe.each([
     expect(of(r, v)).toMatchObject({ rule: "esxi-902", findings: ["protocol-mismatch"] });
   });
 
+  it.each([
+    // [row, server, port, transport, what the server spoke instead, the role that makes it that row]
+    ["ntp-123", "10.0.4.1", 123, "udp", "unknown", "ntp"], // binary that is not an NTP header (RFC 5905 §7.3)
+    ["guest-22", "10.0.4.2", 22, "tcp", "http", "guest"], // no "SSH-" identification string (RFC 4253 §4.2)
+    ["guest-3389", "10.0.4.3", 3389, "tcp", "tls", "guest"], // TLS at once, no X.224 Connection Request/Confirm
+  ] as const)("row %s's protocol identity is checked: anything else on %s port %d is protocol-mismatch", (row, server, port, transport, spoke, role) => {
+    const v = view({ server, port, transport, protocol: spoke, ...(spoke === "tls" ? { tls: {} } : {}) });
+    const r = judge([...background(), v], roles(`${role}=${server}`));
+    expect(of(r, v)).toMatchObject({ rule: row, status: "finding", findings: ["protocol-mismatch"] });
+    expect(r.findings.find((f) => f.code === "protocol-mismatch")).toMatchObject({ severity: "error", rule: row });
+  });
+
   it("a standalone ESXi host with 443 and 902: both conform when given; 443 is ambiguous-role (info) when only the banner tells", () => {
     const v902 = view({ server: "10.0.1.9", port: 902, protocol: "vmware-authd", facts: { banner: "220 VMware Authentication Daemon Version 1.10: SSL Required" }, tls: { version: "TLS 1.2" } });
     const v443 = view({ server: "10.0.1.9", port: 443, tls: { version: "TLS 1.2" } });
