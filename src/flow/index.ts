@@ -1,6 +1,6 @@
 /**
  * flow/'s public surface (docs/architecture-notes/flow.md): conversations keyed by the 5-tuple
- * (table.ts, key.ts), who is the client (orientation.ts), how long they live and what they may
+ * (table.ts, its lookup in buckets.ts, key.ts), who is the client (orientation.ts), how long they live and what they may
  * hold (lifetime.ts, options.ts), the sample of their bytes handed on (sample.ts), and TCP state
  * and reassembly (tcp/). flow imports only capture and decode; it never reads what is found in a
  * conversation: leaving conversations go to a FlowSink.

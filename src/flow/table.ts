@@ -7,11 +7,8 @@
  * A TCP 4-tuple that is reused after its connection finished (FIN both ways or RST) and then sees
  * a new SYN starts a new conversation, as Wireshark's tcp.stream does.
  *
- * Lookup is by a symmetric hash keyed with a per-run secret (src/flow/key.ts) into an array of
- * bucket chains, a power of two long, doubled whenever it holds more conversations than buckets
- * (load factor ≤ 1, like the Linux kernel's and Suricata's flow tables): with a key the capture
- * cannot predict, chains stay a few entries long whatever the addresses (`longestChain`). No
- * string keys, no allocation per packet once a conversation exists.
+ * Lookup is by a symmetric hash keyed with a per-run secret (src/flow/key.ts) into bucket chains
+ * (src/flow/buckets.ts). No string keys, no allocation per packet once a conversation exists.
  *
  * Bounded memory (docs/performance.md): memory grows with the conversations held, never with the
  * packets, and the table holds at most `maxConversations`.
@@ -33,6 +30,7 @@ import { IPPROTO_TCP, IPPROTO_UDP } from "../decode/packet.js";
 import { Conversation, FIRST_FRAMES_KEPT } from "./conversation.js";
 import { FlowBudget, Lifetime, release, UDP_SAMPLE_OVERHEAD } from "./lifetime.js";
 import { type FlowStats, type FlowTableOptions } from "./options.js";
+import { FlowBuckets } from "./buckets.js";
 import { FlowHasher, sameAddr } from "./key.js";
 import { NO_SERVER_PORTS, orient } from "./orientation.js";
 import { TcpTracker } from "./tcp/index.js";
@@ -55,22 +53,12 @@ export interface FlowSink {
   unlisted(c: Conversation): void;
 }
 
-/** Buckets of a new table (a power of two); doubled as conversations arrive. */
-const INITIAL_BUCKETS = 1024;
 /** Recycled conversations and trackers kept for reuse at most. */
 const FREE_LIST_MAX = 4096;
 
-
 export class FlowTable {
-  /** Bucket chains (via Conversation.nextInBucket), indexed by `hash & mask`. */
-  private buckets: (Conversation | null)[] = new Array<Conversation | null>(INITIAL_BUCKETS).fill(null);
-  private mask = INITIAL_BUCKETS - 1;
+  private readonly index = new FlowBuckets();
   private readonly hasher: FlowHasher;
-  /**
-   * Longest bucket chain any conversation was inserted into (1 = no collision). Not in the report:
-   * it depends on the random key, and reports must not.
-   */
-  longestChain = 0;
   /** The conversations listed one by one, in order of creation (first frame). */
   readonly conversations: Conversation[] = [];
   private nextTcpStream = 0;
@@ -79,7 +67,6 @@ export class FlowTable {
   private readonly maxConversations: number;
   private readonly budget: FlowBudget;
   private readonly lifetime: Lifetime;
-  private held = 0;
   private finished = false;
   private readonly serverPorts: ReadonlySet<number>;
   readonly stats: FlowStats;
@@ -118,7 +105,12 @@ export class FlowTable {
 
   /** Conversations in the table right now. */
   get size(): number {
-    return this.held;
+    return this.index.size;
+  }
+
+  /** Longest bucket chain a conversation was inserted into (buckets.ts); not in the report. */
+  get longestChain(): number {
+    return this.index.longestChain;
   }
 
   /** Account one decoded TCP or UDP packet. Returns the conversation, or null when not TCP/UDP. */
@@ -126,7 +118,7 @@ export class FlowTable {
     const proto = p.ipProto;
     if (proto !== IPPROTO_TCP && proto !== IPPROTO_UDP) return null;
     const hash = this.hasher.flow(p);
-    let conv = this.find(hash, p);
+    let conv = this.index.find(hash, p);
     // A new SYN (another ISN) on a finished 4-tuple is a new connection, as Wireshark's
     // tcp.stream splits it; a retried SYN with the same ISN stays in the old one.
     if (conv !== null && conv.tcp !== null && conv.tcp.startsNew(this.isFromClient(conv, p), p)) {
@@ -229,10 +221,9 @@ export class FlowTable {
 
   /** `c` leaves the table for good: listed ones stay in the list, the others go to the sink. */
   private leave(c: Conversation): void {
-    this.unlink(c);
+    this.index.unlink(c);
     this.lifetime.remove(c);
     c.inTable = false;
-    this.held--;
     this.retire(c);
     if (!c.listed) {
       this.sink.unlisted(c);
@@ -289,25 +280,13 @@ export class FlowTable {
   /** Attach an ICMP/ICMPv6 error to the conversation whose packet it quotes. */
   icmpError(p: DecodedPacket, frame: number): Conversation | null {
     if (!p.hasQuoted || (p.quotedProto !== IPPROTO_TCP && p.quotedProto !== IPPROTO_UDP)) return null;
-    const hash = this.hasher.quoted(p);
-    const len = p.quotedIpVersion === 4 ? 4 : 16;
-    for (let c = this.buckets[hash & this.mask]; c !== null; c = c.nextInBucket) {
-      if (c.ipVersion !== p.quotedIpVersion || (c.transport === "tcp") !== (p.quotedProto === IPPROTO_TCP)) continue;
-      const direct =
-        c.clientPort === p.quotedSrcPort && c.serverPort === p.quotedDstPort &&
-        sameAddr(c.clientIp, p.quotedSrcIp, len) && sameAddr(c.serverIp, p.quotedDstIp, len);
-      const reverse =
-        c.clientPort === p.quotedDstPort && c.serverPort === p.quotedSrcPort &&
-        sameAddr(c.clientIp, p.quotedDstIp, len) && sameAddr(c.serverIp, p.quotedSrcIp, len);
-      if (direct || reverse) {
-        c.icmpType = p.icmpType;
-        c.icmpCode = p.icmpCode;
-        c.icmpCount++;
-        if (c.icmpFrames.length < 16) c.icmpFrames.push(frame);
-        return c;
-      }
-    }
-    return null;
+    const c = this.index.findQuoted(this.hasher.quoted(p), p);
+    if (c === null) return null;
+    c.icmpType = p.icmpType;
+    c.icmpCode = p.icmpCode;
+    c.icmpCount++;
+    if (c.icmpFrames.length < 16) c.icmpFrames.push(frame);
+    return c;
   }
 
   /** Last id handed out (the pipeline numbers its aggregate entries on from it). */
@@ -315,63 +294,8 @@ export class FlowTable {
     return this.idBase;
   }
 
-  private find(hash: number, p: DecodedPacket): Conversation | null {
-    const len = p.ipVersion === 4 ? 4 : 16;
-    const tcp = p.ipProto === IPPROTO_TCP;
-    for (let c = this.buckets[hash & this.mask]; c !== null; c = c.nextInBucket) {
-      if (c.ipVersion !== p.ipVersion || (c.transport === "tcp") !== tcp) continue;
-      if (c.clientPort === p.srcPort && c.serverPort === p.dstPort &&
-          sameAddr(c.clientIp, p.srcIp, len) && sameAddr(c.serverIp, p.dstIp, len)) return c;
-      if (c.clientPort === p.dstPort && c.serverPort === p.srcPort &&
-          sameAddr(c.clientIp, p.dstIp, len) && sameAddr(c.serverIp, p.srcIp, len)) return c;
-    }
-    return null;
-  }
-
-  private unlink(conv: Conversation): void {
-    const i = conv.hash & this.mask;
-    let c = this.buckets[i];
-    let prev: Conversation | null = null;
-    while (c !== null && c !== conv) {
-      prev = c;
-      c = c.nextInBucket;
-    }
-    if (c === null) return;
-    if (prev === null) this.buckets[i] = conv.nextInBucket;
-    else prev.nextInBucket = conv.nextInBucket;
-    conv.nextInBucket = null;
-  }
-
-  /** Insert `c` at the head of its chain, doubling the bucket array first when it is full. */
-  private link(c: Conversation): void {
-    if (this.held > this.buckets.length) this.grow();
-    const i = c.hash & this.mask;
-    c.nextInBucket = this.buckets[i];
-    this.buckets[i] = c;
-    let n = 0;
-    for (let x: Conversation | null = c; x !== null; x = x.nextInBucket) n++;
-    if (n > this.longestChain) this.longestChain = n;
-  }
-
-  /** Twice the buckets; every chain is split by the next bit of its hashes. */
-  private grow(): void {
-    const old = this.buckets;
-    const size = old.length * 2;
-    this.buckets = new Array<Conversation | null>(size).fill(null);
-    this.mask = size - 1;
-    for (let b of old) {
-      while (b !== null) {
-        const next: Conversation | null = b.nextInBucket;
-        const i = b.hash & this.mask;
-        b.nextInBucket = this.buckets[i];
-        this.buckets[i] = b;
-        b = next;
-      }
-    }
-  }
-
   private create(hash: number, p: DecodedPacket, frame: number, tsSec: number, tsNsec: number): Conversation {
-    if (this.held >= this.maxConversations) this.evictOne();
+    if (this.index.size >= this.maxConversations) this.evictOne();
     const c = this.freeConvs.pop() ?? new Conversation();
     this.stats.conversations++;
     if (this.budget.listed < this.maxConversations) {
@@ -418,8 +342,7 @@ export class FlowTable {
     }
 
     c.inTable = true;
-    this.held++;
-    this.link(c);
+    this.index.link(c);
     return c;
   }
 }

@@ -4,13 +4,9 @@
  * Code outside src/report/ imports from here; the files behind it (view/, html/, redact/) are the
  * folder's own. docs/architecture-notes/report.md describes the layout.
  */
+export { buildReport, captureInfos, captureRecord, captureSeconds, conversationRecord } from "./record-build.js";
 export {
   REPORT_SCHEMA,
-  buildReport,
-  captureInfos,
-  captureRecord,
-  captureSeconds,
-  conversationRecord,
   type AggregateRecord,
   type Analysis,
   type CaptureRecord,

@@ -6,6 +6,8 @@
  * whole section), §4.2 Interface Description Block (link type, snaplen, if_tsresol, if_tsoffset),
  * §4.3 Enhanced Packet Block, §4.4 Simple Packet Block, Appendix A the obsolete Packet Block.
  * Every other block type is skipped by its length.
+ * With `resync`, a corrupt block length is listed and reading goes on at the next plausible
+ * block (pcapng-resync.ts).
  *
  * Frame numbers follow Wireshark (tshark 4.0): besides packet blocks, Wireshark hands some other
  * records to the dissectors as frames (pcapng custom blocks, systemd journal entries, sysdig
@@ -30,19 +32,14 @@ import {
   TWO32,
   type PcapngInterface,
 } from "./pcapng-blocks.js";
+import { Resync, resyncStep } from "./pcapng-resync.js";
 import { QueuedReader, hex4, u16, u32 } from "./queue.js";
-
 
 const enum State {
   Blocks,
   Done,
 }
 
-const enum Resync {
-  Found,
-  Wait,
-  End,
-}
 
 export class PcapngReader extends QueuedReader implements CaptureReader {
   /** Link types already in `seenLinkTypes`, one bit per LinkType value (§4.2: 16 bits). */
@@ -130,52 +127,11 @@ export class PcapngReader extends QueuedReader implements CaptureReader {
     return undefined;
   }
 
-  /** A plausible block at the read position: known type, sane lengths that agree, a known interface. */
-  private resyncStep(): Resync {
-    const q = this.q;
-    const le = this.le as boolean;
-    for (;;) {
-      if (q.available < 12) {
-        if (!this.ended) return Resync.Wait;
-        q.skip(q.available);
-        return Resync.End;
-      }
-      const b = q.peek(0, 12);
-      const o = q.off;
-      let type = u32(b, o, le);
-      let ble = le;
-      if (u32(b, o, true) === BLOCK_SHB) {
-        const bom = u32(b, o + 8, true);
-        if (bom === BYTE_ORDER_MAGIC || bom === 0x4d3c2b1a) {
-          ble = bom === BYTE_ORDER_MAGIC;
-          type = BLOCK_SHB;
-        } else type = -1;
-      }
-      const len = u32(b, o + 4, ble);
-      const packetBlock = type === BLOCK_EPB || type === BLOCK_SPB || type === BLOCK_PB;
-      const known = packetBlock || type === BLOCK_SHB || type === BLOCK_IDB || type === 4 || type === 5 || type === 0xa || isCountedNonPacketBlock(type);
-      if (known && len >= 12 && len % 4 === 0 && len <= (packetBlock ? 262144 + 64 : 1024 * 1024)) {
-        if (q.available < len) {
-          if (!this.ended) return Resync.Wait;
-        } else {
-          const t = q.peek(len - 4, 4);
-          let ok = u32(t, q.off, ble) === len;
-          if (ok && type === BLOCK_EPB) {
-            const e = q.peek(0, 28);
-            ok = len >= 32 && u32(e, q.off + 8, le) < this.ifaces.length && 32 + u32(e, q.off + 20, le) <= len;
-          }
-          if (ok) return Resync.Found;
-        }
-      }
-      q.skip(1);
-    }
-  }
-
   next(): RawPacket | undefined {
     const q = this.q;
     while (this.state === State.Blocks) {
       if (this.resyncing) {
-        const r = this.resyncStep();
+        const r = resyncStep(q, this.le as boolean, this.ended, this.ifaces.length);
         if (r === Resync.Wait) return undefined;
         this.resyncing = false;
         const skipped = q.consumed - this.resyncFrom;
@@ -209,31 +165,29 @@ export class PcapngReader extends QueuedReader implements CaptureReader {
       const len = u32(b, o + 4, le); // Block Total Length
       // §3.1: the total length covers header and trailer (>= 12) and the body is padded to 32 bits.
       if (len < 12) {
-          this.corrupt(offset, `block total length ${len} is below the minimum 12 (type 0x${hexType(type)})`);
-          if (this.resyncing) continue;
-          return undefined;
-        }
+        this.corrupt(offset, `block total length ${len} is below the minimum 12 (type 0x${hexType(type)})`);
+        if (this.resyncing) continue;
+        return undefined;
+      }
       if (len % 4 !== 0) {
-          this.corrupt(offset, `block total length ${len} is not a multiple of 4 (type 0x${hexType(type)})`);
-          if (this.resyncing) continue;
-          return undefined;
-        }
-      if (len > MAX_BLOCK_BYTES)
-        {
-          this.corrupt(offset, `block total length ${len} is above the limit ${MAX_BLOCK_BYTES}: corrupt block (type 0x${hexType(type)})`);
-          if (this.resyncing) continue;
-          return undefined;
-        }
+        this.corrupt(offset, `block total length ${len} is not a multiple of 4 (type 0x${hexType(type)})`);
+        if (this.resyncing) continue;
+        return undefined;
+      }
+      if (len > MAX_BLOCK_BYTES) {
+        this.corrupt(offset, `block total length ${len} is above the limit ${MAX_BLOCK_BYTES}: corrupt block (type 0x${hexType(type)})`);
+        if (this.resyncing) continue;
+        return undefined;
+      }
       if (q.available < len) return this.incomplete(len);
       // Trailing copy of the total length (§3.1) must match the leading one.
       const tb = q.peek(len - 4, 4);
       const trailer = u32(tb, q.off, le);
-      if (trailer !== len)
-        {
-          this.corrupt(offset, `block total lengths differ: ${len} at the start, ${trailer} at the end (type 0x${hexType(type)})`);
-          if (this.resyncing) continue;
-          return undefined;
-        }
+      if (trailer !== len) {
+        this.corrupt(offset, `block total lengths differ: ${len} at the start, ${trailer} at the end (type 0x${hexType(type)})`);
+        if (this.resyncing) continue;
+        return undefined;
+      }
 
       switch (type) {
         case BLOCK_SHB: {
@@ -323,7 +277,6 @@ export class PcapngReader extends QueuedReader implements CaptureReader {
     return null;
   }
 
-  /** §4.3 EPB, Appendix A PB, §4.4 SPB. Fills the reused packet; undefined after a fatal error. */
   /**
    * A packet block whose lengths frame it correctly but whose content cannot be a packet: fatal
    * without `resync`; with it, listed and skipped whole (its length is sound).
@@ -338,6 +291,7 @@ export class PcapngReader extends QueuedReader implements CaptureReader {
   /** Set by badPacketBlock: the block at the read position is to be skipped, reading goes on. */
   private skippedBlock = false;
 
+  /** §4.3 EPB, Appendix A PB, §4.4 SPB. Fills the reused packet; undefined after a fatal error. */
   private readPacket(type: number, offset: number, len: number): RawPacket | undefined {
     const q = this.q;
     const le = this.le as boolean;

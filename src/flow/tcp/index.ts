@@ -1,6 +1,6 @@
 /**
  * TCP as the report sees it (docs/tcp-state.md): Zeek's per-connection state machine and
- * history (tracker.ts), its conn_state mapping (conn-state.ts), each side's endpoint
+ * history (tracker.ts, running Zeek's per-segment steps in steps.ts), its conn_state mapping (conn-state.ts), each side's endpoint
  * (endpoint.ts) with its hole list (holes.ts), and the bounded in-order stream buffer of what
  * each side sent (stream-buffer.ts).
  */

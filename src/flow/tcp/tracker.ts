@@ -19,17 +19,17 @@
  */
 import type { DecodedPacket } from "../../decode/packet.js";
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from "../../decode/packet.js";
-import { CLOSED, ESTABLISHED, INACTIVE, PARTIAL, RESET, SYN_ACK_SENT, SYN_SENT, endpointStateName, tcpConnState } from "./conn-state.js";
+import { CLOSED, INACTIVE, RESET, endpointStateName, tcpConnState } from "./conn-state.js";
 import { Endpoint } from "./endpoint.js";
 import { TcpHistory } from "./history.js";
 import { PayloadAccounting, type TcpCounters } from "./payload.js";
+import { TOO_LARGE_SEQ_DELTA, initEndpoint, updateLastSeq, updateStateMachine } from "./steps.js";
 import { StreamBuffer } from "./stream-buffer.js";
 
 export type { TcpCounters } from "./payload.js";
 export { MAX_HISTORY } from "./history.js";
 
-/** Zeek ignores SYN/RST sequence jumps larger than this (TOO_LARGE_SEQ_DELTA). */
-const TOO_LARGE_SEQ_DELTA = 1048576;
+/** One conversation's TCP: both endpoints, the history, the payload accounting (Zeek's steps in steps.ts). */
 export class TcpTracker {
   private readonly hist = new TcpHistory();
   private readonly payload = new PayloadAccounting(this.hist);
@@ -181,7 +181,7 @@ export class TcpTracker {
     let segLen = len + (syn ? 1 : 0) + (fin ? 1 : 0);
     if (rst) segLen -= len;
 
-    this.initEndpoint(ep, syn, seq, segLen);
+    initEndpoint(ep, syn, seq, segLen);
     if (syn && ep.synSeq < 0) ep.synSeq = seq;
     if (syn && !ack && !rst && !fin && fromClient) this.sawSyn = true;
     if (syn && ack && !rst && !fin && !fromClient) this.sawSynAck = true;
@@ -229,8 +229,8 @@ export class TcpTracker {
       }
     }
 
-    this.updateLastSeq(ep, relSeq + segLen, syn, fin, rst, len);
-    this.updateStateMachine(ep, peer, fromClient, syn, fin, rst, ack, seq, len);
+    updateLastSeq(ep, this.hist, relSeq + segLen, flags, len);
+    if (updateStateMachine(ep, peer, fromClient, flags, seq, len)) this.partial = false;
 
     // After the state update, as Zeek does: an ACK that reveals a gap in a RST or a half-open
     // connection is not trusted, and RST ACKs are ignored altogether.
@@ -310,134 +310,17 @@ export class TcpTracker {
     return this.client.allocatedBytes + this.server.allocatedBytes + this.orig.holeListBytes + this.resp.holeListBytes;
   }
 
-  // ---- Zeek's per-segment steps ----
-
+  /**
+   * A connection is partial when the originator's first packet is not a bare SYN, or the
+   * responder's first packet carries no SYN (Zeek's SetPartialStatus).
+   */
   private setPartialStatus(isOrig: boolean, syn: boolean, ack: boolean): void {
-    // A connection is partial when the originator's first packet is not a bare SYN, or the
-    // responder's first packet carries no SYN (Zeek's SetPartialStatus).
     if (isOrig) {
       if (!this.seenOrigPacket) this.partial = !syn || ack;
       this.seenOrigPacket = true;
     } else {
       if (!this.seenRespPacket && !this.partial) this.partial = !syn;
       this.seenRespPacket = true;
-    }
-  }
-
-  /** Zeek's init_endpoint: set up or re-base sequence numbering from this segment. */
-  private initEndpoint(ep: Endpoint, syn: boolean, seq: number, segLen: number): void {
-    switch (ep.state) {
-      case INACTIVE:
-        if (syn) ep.init(seq, segLen);
-        // Midstream: pretend a SYN preceded this segment so its first byte is relative 1.
-        else ep.init(seq - 1, 1);
-        break;
-      case SYN_SENT:
-      case SYN_ACK_SENT:
-        if (syn && seq !== ep.startSeq) this.rebase(ep, seq, segLen);
-        break;
-      case ESTABLISHED:
-      case PARTIAL:
-        if (syn) this.rebase(ep, seq, segLen);
-        break;
-      case RESET:
-        if (syn && ep.prevState === INACTIVE) this.rebase(ep, seq, segLen);
-        break;
-      default:
-        break;
-    }
-  }
-
-  /** A SYN re-bases numbering. If the ISN really changed, the bytes kept so far no longer line up: close the buffer. */
-  private rebase(ep: Endpoint, seq: number, segLen: number): void {
-    const moved = seq !== ep.startSeq;
-    ep.init(seq, segLen);
-    if (moved) {
-      ep.seenEnd = 0;
-      ep.ackedTo = 0;
-      if (ep.holes !== null) ep.holes.clear();
-      if (ep.stream.length > 0) ep.stream.finish();
-    }
-  }
-
-  /** Zeek's update_last_seq: track the highest sequence sent; a payload that does not advance it is a 't'. */
-  private updateLastSeq(ep: Endpoint, relEnd: number, syn: boolean, fin: boolean, rst: boolean, len: number): void {
-    const delta = relEnd - ep.lastRel;
-    if ((syn || rst) && (delta > TOO_LARGE_SEQ_DELTA || delta < -TOO_LARGE_SEQ_DELTA)) return;
-    if (fin && ep.lastRel === 1) ep.lastRel = relEnd;
-    else if (ep.state === RESET) return;
-    else if (delta > 0) ep.lastRel = relEnd;
-    else if (len > 0) {
-      if (++ep.rxmtCnt === ep.rxmtThresh) {
-        this.hist.addLetter(ep, "T");
-        ep.rxmtThresh *= 10;
-      }
-    }
-  }
-
-  /** Zeek's UpdateStateMachine and its per-state helpers (weirds and events left out). */
-  private updateStateMachine(
-    ep: Endpoint,
-    peer: Endpoint,
-    isOrig: boolean,
-    syn: boolean,
-    fin: boolean,
-    rst: boolean,
-    ack: boolean,
-    seq: number,
-    len: number,
-  ): void {
-    switch (ep.state) {
-      case INACTIVE: {
-        if (syn) {
-          if (isOrig) {
-            ep.setState(ack ? SYN_ACK_SENT : SYN_SENT);
-          } else {
-            // Responder's SYN-ACK (or SYN): the originator's SYN is answered.
-            if (!ack && peer.state === SYN_ACK_SENT && seq === ep.startSeq) {
-              // SYN/SYN-ACK reversal: Zeek flips roles here; we keep the table's roles.
-              peer.setState(ESTABLISHED);
-            }
-            if (peer.state === SYN_SENT) peer.setState(ESTABLISHED);
-            ep.setState(ESTABLISHED);
-          }
-        }
-        if (fin) ep.setState(CLOSED);
-        if (rst) ep.setState(RESET);
-        if (ep.state === INACTIVE) {
-          if (!isOrig && len === 0 && this.orig.state === SYN_SENT) {
-            // Some stacks ACK a SYN before answering it: not a partial connection.
-          } else if (ack && peer.state === ESTABLISHED) {
-            // We missed this side's SYN but saw the SYN-ACK: treat as established.
-            ep.setState(ESTABLISHED);
-            this.partial = false;
-          } else {
-            ep.setState(PARTIAL);
-          }
-        }
-        break;
-      }
-      case SYN_SENT:
-      case SYN_ACK_SENT:
-        if (fin) ep.setState(CLOSED);
-        if (rst) ep.setState(RESET);
-        break;
-      case ESTABLISHED:
-      case PARTIAL:
-        if (syn && ep.state === PARTIAL && peer.state === INACTIVE && !ack) ep.setState(SYN_SENT);
-        if (fin && !rst) {
-          ep.setState(CLOSED);
-          // The peer sent FIN then RST: that was a normal close after all.
-          if (peer.state === RESET && peer.prevState === CLOSED) peer.setState(CLOSED);
-        }
-        if (rst) ep.setState(RESET);
-        break;
-      case CLOSED:
-        // After a FIN exchange a RST changes nothing.
-        if (rst && peer.state !== CLOSED) ep.setState(RESET);
-        break;
-      default:
-        break;
     }
   }
 }
