@@ -118,6 +118,18 @@ describe.each([
     expect(of(r, v)).toMatchObject({ rule: "vcenter-443", status: "conforming" });
   });
 
+  it("vCenter from a vSphere API path and from ESXi heartbeats: its 443 is vcenter-443, not every 443 row", () => {
+    // GET /sdk in clear on 443: the server is vCenter, so the plaintext is vcenter-443's alone.
+    const sdk = view({ server: "10.0.0.31", port: 443, protocol: "http", facts: { http: { method: "POST", uri: "/sdk/vimService", host: null, status: 200, server: null } } });
+    // An ESXi host's UDP 902 heartbeat names its target vCenter, and the host a managed one.
+    const beat = view({ client: "10.0.1.21", server: "10.0.0.32", port: 902, transport: "udp", protocol: "unknown", packetsClient: 1, packetsServer: 0 });
+    const tls443 = view({ server: "10.0.0.32", port: 443, tls: { version: "TLS 1.2" } });
+    const r = judge([...background(), sdk, beat, tls443], roles());
+    expect(r.findings.find((f) => f.code === "plaintext-where-tls-required")).toMatchObject({ rule: "vcenter-443", rules: [] });
+    expect(of(r, tls443)).toMatchObject({ rule: "vcenter-443", status: "conforming", findings: [] });
+    expect(of(r, beat).findings).toEqual([]);
+  });
+
   it("TLS 1.1 to a host of unknown role on 443 breaks every row it could be: weak-tls naming all four", () => {
     const v = view({ server: "10.0.3.3", port: 443, tls: { version: "TLS 1.1", clientVersion: "TLS 1.2", cipher: "TLS_RSA_WITH_AES_128_CBC_SHA" } });
     const r = judge([...background(), v], roles());
