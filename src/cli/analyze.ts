@@ -44,6 +44,7 @@ export interface AnalyzeCliOptions extends ReportCliOptions {
   filter?: string;
   maxConversations?: number;
   resync?: boolean;
+  threads?: number;
 }
 
 function collect(v: string, prev: string[]): string[] {
@@ -131,7 +132,7 @@ export function openReportOutput(o: { output?: string; format?: Format; force?: 
  * sent, then `run` with both; whatever `run` did not commit is discarded (never half-written).
  */
 export async function withLiveOutputs(
-  o: { output?: string; format?: Format; force?: boolean },
+  o: { output?: string; format?: Format; force?: boolean; roles?: string; matrix?: string },
   pcap: { file: string | undefined; flag: string; dash: string },
   run: (pcapOut: OutputFile | null, out: OutputFile | null) => Promise<number>,
 ): Promise<number> {
@@ -140,9 +141,9 @@ export async function withLiveOutputs(
   try {
     if (pcap.file !== undefined) {
       if (pcap.file === "-") throw new LiveCaptureError("options", pcap.dash);
-      pcapOut = openOutput(pcap.file, { what: "evidence file", flag: pcap.flag, extensions: CAPTURE_EXTENSIONS, force: o.force === true, inputs: [] });
+      pcapOut = openOutput(pcap.file, { what: "evidence file", flag: pcap.flag, extensions: CAPTURE_EXTENSIONS, force: o.force === true, inputs: policyFiles(o) });
     }
-    out = openReportOutput(o, [], pcap.file !== undefined ? [pcap.file] : []);
+    out = openReportOutput(o, policyFiles(o), pcap.file !== undefined ? [pcap.file] : []);
     return await run(pcapOut, out);
   } finally {
     pcapOut?.discard();
@@ -171,12 +172,12 @@ export function renderChoice(
 }
 
 /** The parts of the pipeline's tail the report options decide. */
-export function tailOptions(o: ReportCliOptions, out: OutputFile | null, stdout?: NodeJS.WritableStream & { isTTY?: boolean; columns?: number }): Pick<ReportTail, "render" | "failOn" | "redact" | "redactKey" | "reportName" | "out" | "quiet" | "stdout"> {
+export function tailOptions(o: ReportCliOptions, out: OutputFile | null, stdout?: NodeJS.WritableStream & { isTTY?: boolean; columns?: number }, keyOut: OutputFile | null = null): Pick<ReportTail, "render" | "failOn" | "redact" | "redactKey" | "reportName" | "out" | "quiet" | "stdout"> {
   return {
     render: renderChoice(o, out, stdout),
     failOn: o.failOn,
-    redact: o.redact,
-    redactKey: o.redactKey,
+    redact: o.redact || keyOut !== null,
+    redactKey: keyOut,
     reportName: o.output ?? null,
     out,
     quiet: o.quiet,
@@ -194,12 +195,19 @@ function fileId(p: string): string | null {
   }
 }
 
+/** The files a run reads besides its captures (--roles, --matrix): inputs too, never written over. */
+export function policyFiles(o: { roles?: string; matrix?: string }): string[] {
+  return [o.roles, o.matrix].filter((f): f is string => f !== undefined && f !== "");
+}
+
 /**
- * Refuse (exit 2, before anything is read) a --redact-key path that is one of the inputs or the
- * report itself: the same path, or the same file under another name (device and inode).
+ * Checks --redact-key before anything is read and creates its temporary file (output.ts, owner
+ * only), as -o: refused (exit 2) when it is one of the inputs or the report itself (the same path,
+ * or the same file under another name: device and inode), when it exists without --force, or when
+ * its directory takes no new file. Null without --redact-key.
  */
-export function checkRedactKeyPath(key: string | undefined, inputs: readonly string[], output: string | undefined, force = false): void {
-  if (key === undefined) return;
+export function openRedactKey(key: string | undefined, inputs: readonly string[], output: string | undefined, force = false, others: readonly string[] = []): OutputFile | null {
+  if (key === undefined) return null;
   if (key === "" || key === "-") throw new Error(`--redact-key needs a file name (the key must not go to standard output with the report)`);
   const id = fileId(key);
   for (const [what, p] of [...inputs.map((f) => ["an input", f] as const), ...(output !== undefined ? [["the report", output] as const] : [])]) {
@@ -209,12 +217,13 @@ export function checkRedactKeyPath(key: string | undefined, inputs: readonly str
   }
   // As for -o and -w (src/cli/output.ts): an existing file is replaced only when asked to.
   if (id !== null && !force) throw new Error(`--redact-key ${key} exists: give --force to replace it, or another name`);
+  return openOutput(key, { what: "redaction key", flag: "--redact-key", extensions: null, force, inputs, others, mode: 0o600 });
 }
 
 /** `phoenix-netcheck analyze`: returns the process exit code. */
 export async function runAnalyze(files: string[], o: AnalyzeCliOptions): Promise<number> {
-  checkRedactKeyPath(o.redactKey, files, o.output, o.force === true);
-  if (o.evidence) checkEvidenceDestination(o.evidence, files, o.output ?? null, o.force === true);
+  const inputs = [...files, ...policyFiles(o)];
+  if (o.evidence) checkEvidenceDestination(o.evidence, inputs, o.output ?? null, o.force === true);
   const progress = new Progress(process.stderr, { enabled: !o.quiet && o.progress !== false && process.stderr.isTTY === true });
   // The first Ctrl-C or SIGTERM stops the reading and the report of what was read follows; a
   // second one ends the process at once (the temporary -o file is removed on exit).
@@ -231,17 +240,20 @@ export async function runAnalyze(files: string[], o: AnalyzeCliOptions): Promise
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
   let out: OutputFile | null = null;
+  let keyOut: OutputFile | null = null;
   let analysis: Analysis;
   let t: ReportTail;
   try {
-    // The destination first: a name that cannot be written must not cost the analysis.
-    out = openReportOutput(o, files);
+    // The destinations first: a name that cannot be written must not cost the analysis.
+    keyOut = openRedactKey(o.redactKey, inputs, o.output, o.force === true, o.evidence ? [o.evidence] : []);
+    out = openReportOutput(o, inputs);
     const { matrix, roles } = policyInputs({ matrix: o.matrix, role: o.role ?? [], roles: o.roles });
     const filter = policyFilter(o.filter);
-    analysis = await analyzeInputs(files, { ...o, onProgress: progress, signal: ac.signal }, filter);
-    t = { ...tailOptions(o, out), matrix, roles, filter, namer: namerFor(o) };
+    analysis = await analyzeInputs(files, { ...o, onProgress: progress, signal: ac.signal }, filter, matrix);
+    t = { ...tailOptions(o, out, undefined, keyOut), matrix, roles, filter, namer: namerFor(o) };
   } catch (e) {
     out?.discard();
+    keyOut?.discard();
     throw e;
   } finally {
     process.off("SIGINT", onSignal);
@@ -252,7 +264,7 @@ export async function runAnalyze(files: string[], o: AnalyzeCliOptions): Promise
   if (o.evidence && ac.signal.aborted && !o.quiet) process.stderr.write(`phoenix-netcheck: no evidence file written: the analysis was interrupted\n`);
   const code = await finishReport(analysis, {
     ...t,
-    evidence: o.evidence && !ac.signal.aborted ? { file: o.evidence, sources: files, filter: t.filter?.accepts ?? null, resync: o.resync } : null,
+    evidence: o.evidence && !ac.signal.aborted ? { file: o.evidence, sources: files, filter: t.filter?.accepts ?? null, resync: o.resync, replace: o.force === true } : null,
     beforeWrite: (report) => {
       if (o.quiet) return;
       for (const c of report.captures) {

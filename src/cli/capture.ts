@@ -19,13 +19,13 @@ import {
   type LiveSummary,
 } from "../capture/index.js";
 import { DEFAULT_FLOW_OPTIONS } from "../flow/index.js";
-import type { Matrix } from "../policy/matrix.js";
-import type { RoleMap } from "../policy/roles.js";
+import type { Matrix, RoleMap } from "../policy/index.js";
 import { jsonSafe, liveEvidenceSource, terminalSafe, type LiveEvidenceSource } from "../report/index.js";
 import { CaptureAnalysis } from "../pipeline/capture-analysis.js";
 import { finishReport, findingsSoFar as findingsSoFarOf, namerFor, policyInputs } from "../pipeline/run.js";
+import { likelyServerPorts } from "../pipeline/server-ports.js";
 import { VERSION } from "../pipeline/version.js";
-import { addReportOptions, checkRedactKeyPath, positiveInt, tailOptions, withLiveOutputs, type Format, type ReportCliOptions } from "./analyze.js";
+import { addReportOptions, openRedactKey, policyFiles, positiveInt, tailOptions, withLiveOutputs, type Format, type ReportCliOptions } from "./analyze.js";
 import type { OutputFile } from "./output.js";
 
 export interface CaptureCliOptions {
@@ -162,9 +162,8 @@ export async function runCapture(o: CaptureCliOptions, io: CaptureIo = {}): Prom
   if (!o.interface) throw new LiveCaptureError("options", "capture needs -i INTERFACE (phoenix-netcheck capture --list shows them)");
 
   // Matrix, roles and destinations first (the --evidence file's too): a mistake in them should not cost a capture.
-  const ev = o.evidence ? liveEvidenceSource(o.evidence, o.write ?? null, o.output ?? null, o.force === true) : null;
+  const ev = o.evidence ? liveEvidenceSource(o.evidence, o.write ?? null, o.output ?? null, o.force === true, policyFiles(o)) : null;
   const { matrix, roles } = policyInputs({ matrix: o.matrix, role: o.role ?? [], roles: o.roles });
-  checkRedactKeyPath(o.redactKey, o.write ? [o.write] : [], o.output, o.force === true);
   const reportOpts: ReportCliOptions = {
     format: o.format as Format | undefined,
     output: o.output,
@@ -176,10 +175,18 @@ export async function runCapture(o: CaptureCliOptions, io: CaptureIo = {}): Prom
     reassemblyBytes: o.reassemblyBytes ?? 16384,
     force: o.force,
     quiet: o.quiet,
+    roles: o.roles,
+    matrix: o.matrix,
   };
-  return withLiveOutputs(reportOpts, { file: o.write, flag: "-w", dash: "-w needs a file name (the report, not the packets, can go to standard output)" }, (pcapOut, out) =>
-    captureAndReport(o, io, matrix, roles, reportOpts, pcapOut, ev, out),
-  );
+  // The -w file is an input of the report: the key is never written over it.
+  const keyOut = openRedactKey(o.redactKey, [...(o.write ? [o.write] : []), ...policyFiles(o)], o.output, o.force === true, o.evidence ? [o.evidence] : []);
+  try {
+    return await withLiveOutputs(reportOpts, { file: o.write, flag: "-w", dash: "-w needs a file name (the report, not the packets, can go to standard output)" }, (pcapOut, out) =>
+      captureAndReport(o, io, matrix, roles, reportOpts, pcapOut, ev, out, keyOut),
+    );
+  } finally {
+    keyOut?.discard();
+  }
 }
 
 async function captureAndReport(
@@ -191,10 +198,16 @@ async function captureAndReport(
   pcapOut: OutputFile | null,
   ev: LiveEvidenceSource | null,
   out: OutputFile | null,
+  keyOut: OutputFile | null,
 ): Promise<number> {
   const stdout = io.stdout ?? process.stdout;
   const stderr = io.stderr ?? process.stderr;
-  const flowOpts = { ...DEFAULT_FLOW_OPTIONS, ...(o.reassemblyBytes ? { reassemblyCap: o.reassemblyBytes } : {}) };
+  const flowOpts = {
+    ...DEFAULT_FLOW_OPTIONS,
+    ...(o.reassemblyBytes ? { reassemblyCap: o.reassemblyBytes } : {}),
+    // The matrix's server ports orient conversations, as in analyze (src/pipeline/server-ports.ts).
+    likelyServerPorts: likelyServerPorts(matrix),
+  };
   const ca = new CaptureAnalysis(0, 0, flowOpts, null);
 
   let signal = io.signal;
@@ -286,14 +299,14 @@ async function captureAndReport(
   return finishReport(
     { captures: [result], conversations: ca.conversations },
     {
-      ...tailOptions(reportOpts, out, stdout),
+      ...tailOptions(reportOpts, out, stdout, keyOut),
       matrix,
       roles,
       namer: namerFor(o),
       stderr,
       failed: evidenceFailed || summary.errors.some((e) => e.fatal),
       // --evidence: the frames behind the findings, read back from the -w file (or the temporary pcapng).
-      evidence: ev !== null && !evidenceFailed ? { file: o.evidence!, sources: [ev.source], names: [ev.name] } : null,
+      evidence: ev !== null && !evidenceFailed ? { file: o.evidence!, sources: [ev.source], names: [ev.name], replace: o.force === true } : null,
       afterEvidence: (error) => {
         // Without -w the temporary pcapng is the only copy of the packets: kept when the evidence failed.
         if (error === null) ev!.cleanup();

@@ -29,7 +29,8 @@ export function buildProgram(): Command {
     .argument("<capture...>", "capture files, read one after another into one report; the format is found from each file's first bytes")
     .option("--filter <expr>", 'analyze only packets that match a tcpdump-style filter: host, net, port, portrange, tcp, udp, icmp, and/or/not (docs/filter.md), e.g. "host 10.0.0.5 and port 902"')
     .option("--max-conversations <n>", `conversations listed one by one and held at once, for the whole run (all files together); past it they are folded into aggregate entries and the report says so (default ${DEFAULT_MAX_CONVERSATIONS})`, positiveInt)
-    .option("--resync", "after a corrupt record or block length, search for the next plausible record and read on instead of stopping there (tshark stops)");
+    .option("--resync", "after a corrupt record or block length, search for the next plausible record and read on instead of stopping there (tshark stops)")
+    .option("--threads <n>", "threads to analyze with: 1 (the default) reads, decodes and tracks on this one; N above 1 shards the conversations by flow hash over N-1 worker threads while this one reads and decodes (docs/performance.md: on 2 cores it is slower today). The report is the same at every count", positiveInt);
   addReportOptions(analyze)
     .addHelpText(
       "after",
@@ -106,8 +107,10 @@ export async function main(argv: string[]): Promise<number> {
       return e.exitCode === 0 ? 0 : 2;
     }
     // CaptureOpenError, ValidationError, FilterError, OutputError, LiveCaptureError, and anything
-    // else: one line (file names in it may come from anywhere, so it is made terminal-safe).
-    process.stderr.write(`phoenix-netcheck: ${terminalSafe(e instanceof Error ? e.message : String(e))}\n`);
+    // else: one line, or one problem a line for a list (a roles or matrix file's); each line is
+    // made terminal-safe (file names in it may come from anywhere).
+    const text = e instanceof Error ? e.message : String(e);
+    process.stderr.write(`phoenix-netcheck: ${text.split("\n").map(terminalSafe).join("\n")}\n`);
     return 2;
   }
 }

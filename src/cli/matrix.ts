@@ -1,6 +1,5 @@
 import Table from "cli-table3";
-import type { Matrix } from "../policy/matrix.js";
-import { formatPorts, rowServerText } from "../policy/matrix.js";
+import { formatPorts, type Matrix, rowServerText } from "../policy/index.js";
 
 /** `phoenix-netcheck matrix` as a terminal table. */
 export function renderMatrixTable(m: Matrix, width: number): string {

@@ -16,9 +16,9 @@
  * - `-` is standard output.
  */
 import { randomBytes } from "node:crypto";
-import { closeSync, fsyncSync, linkSync, openSync, renameSync, statSync, unlinkSync, writeSync, type Stats } from "node:fs";
+import { closeSync, fsyncSync, openSync, statSync, unlinkSync, writeSync, type Stats } from "node:fs";
 import { basename, dirname, extname, join, resolve } from "node:path";
-import { terminalSafe } from "../report/index.js";
+import { placeFile, terminalSafe } from "../report/index.js";
 
 /** The destination cannot or must not be written. One line; the CLI exits 2. */
 export class OutputError extends Error {
@@ -50,6 +50,8 @@ export interface DestinationRules {
   inputs: readonly string[];
   /** Other files this run writes (-w when checking -o): never the same as this one. */
   others?: readonly string[];
+  /** The new file's permissions (default 0o644; the redaction key is its owner's only). */
+  mode?: number;
 }
 
 function show(p: string): string {
@@ -100,6 +102,7 @@ export class OutputFile {
     readonly path: string,
     private readonly force: boolean,
     readonly direct: boolean,
+    mode = 0o644,
   ) {
     const dest = path;
     if (direct) {
@@ -114,7 +117,7 @@ export class OutputFile {
       // Hidden, beside the destination (a rename within one file system is atomic), and unique.
       const tmp = join(dir, `.${basename(dest)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
       try {
-        this.fd = openSync(tmp, "wx", 0o644);
+        this.fd = openSync(tmp, "wx", mode);
       } catch (e) {
         throw new OutputError(`cannot create ${show(dest)}: ${errText(e)} (directory ${show(dir)})`);
       }
@@ -159,20 +162,7 @@ export class OutputFile {
     if (this.tempPath === null) return;
     live.delete(this);
     try {
-      if (this.force) renameSync(this.tempPath, this.path);
-      else {
-        // link(2) fails with EEXIST if the name appeared since the check: never replace it.
-        try {
-          linkSync(this.tempPath, this.path);
-        } catch (e) {
-          if ((e as NodeJS.ErrnoException).code === "EEXIST") throw e;
-          // File systems without hard links (vfat, some FUSE): check, then rename.
-          if (statOrNull(this.path) !== null) throw Object.assign(new Error("exists"), { code: "EEXIST" });
-          renameSync(this.tempPath, this.path);
-          return;
-        }
-        unlinkSync(this.tempPath);
-      }
+      placeFile(this.tempPath, this.path, this.force);
     } catch (e) {
       removeQuietly(this.tempPath);
       if ((e as NodeJS.ErrnoException).code === "EEXIST") {
@@ -250,5 +240,5 @@ export function openOutput(dest: string, rules: DestinationRules): OutputFile | 
     throw new OutputError(`${rules.flag} ${show(dest)}: that is a capture file's name, not a report's; use .json, .md, .html or .txt`);
   }
   if (st !== null && !rules.force) throw new OutputError(`${show(dest)} already exists: use --force to replace it, or choose another name`);
-  return new OutputFile(dest, rules.force, false);
+  return new OutputFile(dest, rules.force, false, rules.mode);
 }

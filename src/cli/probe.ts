@@ -6,12 +6,8 @@
 import type { Command } from "commander";
 import { InvalidArgumentError, Option } from "commander";
 import { captureLive, type LiveSummary } from "../capture/index.js";
-import { formatIp, parseIp } from "../decode/addr.js";
-import { evaluate, type CaptureInfo } from "../policy/evaluate.js";
-import { connectionView } from "../policy/view.js";
-import { builtinMatrix, loadMatrixFile, roleNames, type Matrix, type MatrixRow } from "../policy/matrix.js";
-import { PLAIN_NAMER } from "../policy/namer.js";
-import { loadRolesFile, parseRoleArgs, roleExpectation, RoleMap, type RoleEntry } from "../policy/roles.js";
+import { formatIp, parseIp } from "../decode/index.js";
+import { builtinMatrix, type CaptureInfo, connectionView, evaluate, loadMatrixFile, loadRolesFile, type Matrix, type MatrixRow, parseRoleArgs, PLAIN_NAMER, type RoleEntry, roleExpectation, RoleMap, roleNames } from "../policy/index.js";
 import type { ProbeRecord } from "../probe/checks.js";
 import { DEFAULT_CONCURRENCY, runProbe, type PlannedCheck, type ProbeRun } from "../probe/run.js";
 import { DEFAULT_MAX_HOSTS, isHostName, resolveTargets, type Host, type RoleTarget, type Unresolved } from "../probe/targets.js";

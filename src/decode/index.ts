@@ -22,3 +22,4 @@ export { Reason, REASON_TEXT } from "./reason.js";
 export { DEFAULT_FRAGMENT_LIMITS, FragmentReassembler, type FragmentLimits } from "./fragments.js";
 export { compileFilter, FilterError, type PacketFilter } from "./filter.js";
 export { formatIp, formatIpv4, formatIpv6, parseIp } from "./addr.js";
+export type { DecodeCounts } from "./counts.js";

@@ -5,9 +5,8 @@
  * pipeline's detect stage calls it for every conversation of a capture; `probe` for the
  * conversations its checks replay (docs/probe.md): one detection for both.
  */
-import type { Conversation } from "../flow/conversation.js";
+import { type Conversation, frameAt, sampleOf } from "../flow/index.js";
 import type { TcpTracker } from "../flow/index.js";
-import { frameAt, sampleOf } from "../flow/sample.js";
 import { hasNoPayload } from "./text.js";
 import { detect } from "./registry.js";
 import type { CertificateCache } from "./tls/index.js";

@@ -17,8 +17,8 @@
  * but a 12-byte header is still a weak signature: byContent is false, so DNS is tried on 53 and
  * 5353 (and the client port) with the usual detectors, elsewhere only after every strong probe.
  */
-import { formatIp } from "../decode/addr.js";
-import { u16be, u32be } from "./text.js";
+import { formatIp } from "../decode/index.js";
+import { Cursor } from "../bytes/cursor.js";
 import type { Anomaly, ConversationFacts, Detector, Direction, ProbeResult, StreamSample } from "./types.js";
 
 export const DNS_PORTS: readonly number[] = [53, 5353];
@@ -91,25 +91,29 @@ function labelText(b: Uint8Array, start: number, end: number): string {
  */
 export function readName(b: Uint8Array, msgStart: number, msgEnd: number, pos: number): NameResult {
   const end = Math.min(msgEnd, b.length);
+  // A compression pointer moves the cursor back to a prior occurrence (reset within the message).
+  const c = new Cursor(b, pos, end);
   const labels: string[] = [];
-  let p = pos;
+  let p = c.pos;
   let next = -1;
   let wire = 0;
   let segStart = pos;
-  const fail = (error: string, detail: string): NameResult => ({ name: labels.join(".") || ".", next: next >= 0 ? next : Math.min(p, end), error, detail });
+  const fail = (error: string, detail: string): NameResult => ({ name: labels.join(".") || ".", next: next >= 0 ? next : p, error, detail });
   for (let hops = 0; ; ) {
-    if (p >= end) return fail("dns_name_truncated", `name at byte ${pos - msgStart} runs past the end of the message (${end - msgStart} bytes)`);
-    const len = b[p];
+    p = c.pos;
+    const len = c.u8();
+    if (len < 0) return fail("dns_name_truncated", `name at byte ${pos - msgStart} runs past the end of the message (${end - msgStart} bytes)`);
     if (len === 0) {
-      if (next < 0) next = p + 1;
+      if (next < 0) next = c.pos;
       break;
     }
     const kind = len & 0xc0;
     if (kind === 0xc0) {
-      if (p + 1 >= end) return fail("dns_name_truncated", `compression pointer at byte ${p - msgStart} is cut by the end of the message`);
-      const target = ((len & 0x3f) << 8) | b[p + 1];
+      const low = c.u8();
+      if (low < 0) return fail("dns_name_truncated", `compression pointer at byte ${p - msgStart} is cut by the end of the message`);
+      const target = ((len & 0x3f) << 8) | low;
       const abs = msgStart + target;
-      if (next < 0) next = p + 2;
+      if (next < 0) next = c.pos;
       if (++hops > MAX_HOPS) return fail("dns_name_pointer_loop", `name at byte ${pos - msgStart} follows more than ${MAX_HOPS} compression pointers`);
       if (abs >= end) return fail("dns_name_pointer_out_of_bounds", `compression pointer at byte ${p - msgStart} points to ${target}, past the message's ${end - msgStart} bytes`);
       if (abs >= segStart) {
@@ -119,7 +123,7 @@ export function readName(b: Uint8Array, msgStart: number, msgEnd: number, pos: n
         return fail("dns_name_pointer_forward", `compression pointer at byte ${p - msgStart} points forward to ${target}, not to a prior occurrence`);
       }
       segStart = abs;
-      p = abs;
+      c.reset(b, abs, end);
       continue;
     }
     if (kind !== 0) {
@@ -127,11 +131,11 @@ export function readName(b: Uint8Array, msgStart: number, msgEnd: number, pos: n
     }
     // kind 0 means len ≤ 63 already; the check guards the constant against edits.
     if (len > MAX_LABEL) return fail("dns_bad_label_type", `label at byte ${p - msgStart} is ${len} bytes long`);
-    if (p + 1 + len > end) return fail("dns_name_truncated", `label at byte ${p - msgStart} of ${len} bytes runs past the end of the message`);
+    if (len > c.left) return fail("dns_name_truncated", `label at byte ${p - msgStart} of ${len} bytes runs past the end of the message`);
     wire += 1 + len;
     if (wire + 1 > MAX_NAME) return fail("dns_name_too_long", `name at byte ${pos - msgStart} is longer than ${MAX_NAME} bytes`);
-    labels.push(labelText(b, p + 1, p + 1 + len));
-    p += 1 + len;
+    labels.push(labelText(b, c.pos, c.pos + len));
+    c.skip(len);
   }
   return { name: labels.length > 0 ? labels.join(".") : ".", next, error: null, detail: "" };
 }
@@ -147,28 +151,31 @@ function plausibleClass(c: number): boolean {
  */
 export function plausibleMessage(b: Uint8Array, start: number, end: number): "match" | "prefix" | "no" {
   const e = Math.min(end, b.length);
-  if (e - start < HEADER) return "prefix";
-  const flags = u16be(b, start + 2);
+  const m = new Cursor(b, start, e);
+  if (m.left < HEADER) return "prefix";
+  m.skip(2); // ID
+  const flags = m.u16();
   const qr = flags >> 15;
   const opcode = (flags >> 11) & 0xf;
   const rcode = flags & 0xf;
   if (opcode === 3 || opcode > 6) return "no"; // 3 unassigned, 7–15 unassigned
   if (flags & 0x0040) return "no"; // Z must be zero (RFC 1035 §4.1.1)
-  const qd = u16be(b, start + 4);
-  const an = u16be(b, start + 6);
-  const ns = u16be(b, start + 8);
-  const ar = u16be(b, start + 10);
+  const qd = m.u16();
+  const an = m.u16();
+  const ns = m.u16();
+  const ar = m.u16();
   if (qd > MAX_QUESTIONS || an > MAX_RRS || ns > MAX_RRS || ar > MAX_RRS) return "no";
   if (qr === 0 && (rcode !== 0 || qd === 0 || an > 64 || ar > 16)) return "no";
   if (qd === 0 && an === 0 && ns === 0) return "no";
   // The first question (or, in an mDNS answer with none, the first RR) must parse.
-  const at = start + HEADER;
-  const n = readName(b, start, e, at);
+  const n = readName(b, start, e, m.pos);
   if (n.error === "dns_name_truncated") return "prefix";
   if (n.error !== null) return "no";
-  if (n.next + 4 > e) return "prefix";
-  const type = u16be(b, n.next);
-  const cls = u16be(b, n.next + 2);
+  m.skip(n.next - m.pos);
+  // QTYPE, QCLASS (§4.1.2) — or TYPE, CLASS of the first RR (§4.1.3).
+  const type = m.u16();
+  const cls = m.u16();
+  if (!m.ok) return "prefix";
   if (type === 0 || !plausibleClass(cls)) return "no";
   return "match";
 }
@@ -192,7 +199,7 @@ function probe(s: StreamSample): ProbeResult {
       continue;
     }
     if (b.length < 2) return done ? "no" : "more";
-    const len = u16be(b, 0);
+    const len = new Cursor(b).u16(); // RFC 1035 §4.2.2: the two-byte length prefix
     if (len < HEADER) return "no";
     const st = plausibleMessage(b, 2, 2 + len);
     if (st === "prefix") return done || b.length >= 2 + len ? "no" : "more";
@@ -227,62 +234,68 @@ function parseMessage(
     out.anomalies.push(a);
   };
   const e = Math.min(end, b.length);
-  if (e - start < HEADER) {
+  const m = new Cursor(b, start, e);
+  if (m.left < HEADER) {
     if (reportTruncation) push("dns_short_message", `${w.dir} DNS message is ${e - start} bytes, shorter than the 12-byte header`, start);
     return;
   }
-  const flags = u16be(b, start + 2);
+  m.skip(2); // ID
+  const flags = m.u16();
   const qr = flags >> 15;
   let rcode = flags & 0xf;
   if (flags & 0x0040) push("dns_z_bit_set", `${w.dir} DNS message has the reserved Z bit set (flags 0x${flags.toString(16).padStart(4, "0")})`, start + 2);
-  const qd = u16be(b, start + 4);
-  const rrs = u16be(b, start + 6) + u16be(b, start + 8) + u16be(b, start + 10);
+  const qd = m.u16();
+  const rrs = m.u16() + m.u16() + m.u16(); // ANCOUNT + NSCOUNT + ARCOUNT
 
-  let p = start + HEADER;
   let ok = true;
   for (let i = 0; i < qd && i < MAX_QUESTIONS; i++) {
+    const p = m.pos;
     const n = readName(b, start, e, p);
     if (n.error !== null) {
       if (n.error !== "dns_name_truncated" || reportTruncation) push(n.error, `${w.dir} question ${i + 1}: ${n.detail}`, p);
       ok = false;
       break;
     }
-    if (n.next + 4 > e) {
+    m.skip(n.next - p);
+    if (!m.skip(4)) {
+      // QTYPE, QCLASS
       if (reportTruncation) push("dns_message_truncated", `${w.dir} question ${i + 1} ends at byte ${n.next - start} without its type and class (message is ${e - start} bytes)`, n.next);
       ok = false;
       break;
     }
     if (dns.queries.length < MAX_QUERIES_KEPT && !dns.queries.includes(n.name)) dns.queries.push(n.name);
-    p = n.next + 4;
   }
   // Walk the RRs only to find the OPT RR (type 41), whose TTL carries the upper 8 bits of an
   // extended RCODE (RFC 6891 §6.1.3), and to see the counts fit the message.
   for (let i = 0; ok && i < rrs && i < MAX_RRS; i++) {
+    const p = m.pos;
     const n = readName(b, start, e, p);
     if (n.error !== null) {
       if (n.error !== "dns_name_truncated" || reportTruncation) push(n.error, `${w.dir} record ${i + 1}: ${n.detail}`, p);
       ok = false;
       break;
     }
-    if (n.next + 10 > e) {
+    m.skip(n.next - p);
+    if (m.left < 10) {
       if (reportTruncation) push("dns_message_truncated", `${w.dir} record ${i + 1} header runs past the ${e - start}-byte message (counts say ${qd} questions and ${rrs} records)`, n.next);
       ok = false;
       break;
     }
-    const type = u16be(b, n.next);
-    const rdlen = u16be(b, n.next + 8);
-    if (type === 41) rcode |= b[n.next + 4] << 4;
+    const type = m.u16();
+    m.skip(2); // CLASS
+    const ttlHigh = m.u8(); // the OPT RR's extended RCODE
+    m.skip(3);
+    const rdlen = m.u16();
+    if (type === 41) rcode |= ttlHigh << 4;
     // A (RFC 1035 §3.4.1) and AAAA (RFC 3596 §2.2) answers: which address a name stands for,
     // the evidence role inference reads ("vcenter.corp" is 10.0.0.20).
-    const rdata = n.next + 10;
-    if (qr === 1 && ((type === 1 && rdlen === 4) || (type === 28 && rdlen === 16)) && rdata + rdlen <= e && dns.answers.length < MAX_ANSWERS_KEPT) {
+    if (qr === 1 && ((type === 1 && rdlen === 4) || (type === 28 && rdlen === 16)) && rdlen <= m.left && dns.answers.length < MAX_ANSWERS_KEPT) {
       const ip = new Uint8Array(16);
-      ip.set(b.subarray(rdata, rdata + rdlen));
+      ip.set(m.buf.subarray(m.pos, m.pos + rdlen));
       const address = formatIp(ip, type === 1 ? 4 : 6);
       if (!dns.answers.some((a) => a.name === n.name && a.address === address)) dns.answers.push({ name: n.name, address });
     }
-    p = n.next + 10 + rdlen;
-    if (p > e) {
+    if (!m.skip(rdlen)) {
       if (reportTruncation) push("dns_message_truncated", `${w.dir} record ${i + 1} data (${rdlen} bytes) runs past the ${e - start}-byte message`, n.next + 8);
       ok = false;
       break;
@@ -312,10 +325,11 @@ function analyze(s: StreamSample, out: ConversationFacts): void {
     [s.server, "server"],
   ];
   for (const [b, dir] of sides) {
-    let at = 0;
-    for (let n = 0; n < MAX_MESSAGES && at + 2 <= b.length; n++) {
-      const len = u16be(b, at);
-      const start = at + 2;
+    const c = new Cursor(b);
+    for (let n = 0; n < MAX_MESSAGES && c.left >= 2; n++) {
+      const at = c.pos;
+      const len = c.u16(); // RFC 1035 §4.2.2 length prefix
+      const start = c.pos;
       const end = start + len;
       if (len < HEADER) {
         const a: Anomaly = { name: "dns_tcp_length_too_short", message: `${dir} DNS/TCP length prefix ${len} at byte ${at} is shorter than the 12-byte header`, direction: dir, offset: at };
@@ -328,7 +342,7 @@ function analyze(s: StreamSample, out: ConversationFacts): void {
       // A message cut by the end of the kept bytes (16 KiB cap, capture end) is read as far as it
       // goes without calling that malformed.
       parseMessage(b, start, Math.min(end, b.length), end <= b.length, { dir, base: start }, out, dns, once);
-      at = end;
+      if (!c.skip(len)) break;
     }
   }
 }

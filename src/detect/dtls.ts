@@ -17,6 +17,7 @@
  * they are defined on TLS. RFC 9147's encrypted records with the unified header (first byte
  * 001xxxxx) are counted as DTLS once a DTLS record was seen, never parsed.
  */
+import { Cursor } from "../bytes/cursor.js";
 import { firstBytes } from "./text.js";
 import { alertDescriptionName, cipherName, emptyTlsFacts, ENCRYPTED_ALERT, parseClientHello, parseServerHello } from "./tls/index.js";
 import type { ConversationFacts, Datagram, Detector, ProbeResult, StreamSample, TlsFacts } from "./types.js";
@@ -51,11 +52,21 @@ function isRecordVersion(v: number): boolean {
   return v === 0xfeff || v === 0xfefd || v === 0x0100;
 }
 
-function u16(b: Uint8Array, p: number): number {
-  return (b[p] << 8) | b[p + 1];
-}
-function u24(b: Uint8Array, p: number): number {
-  return (b[p] << 16) | (b[p + 1] << 8) | b[p + 2];
+/**
+ * The DTLS record header at the cursor (RFC 6347 §4.1: type(1) version(2) epoch(2)
+ * sequence_number(6) length(2)) when it is one of a version we know, its fragment pointed at by
+ * `frag`; the epoch, or -1 (cut, not DTLS, longer than `maxLength`, or the fragment runs past the
+ * datagram).
+ */
+function readRecord(c: Cursor, frag: Cursor, maxLength = 0xffff): number {
+  if (c.left < HEADER) return -1;
+  const type = c.u8();
+  if (type < CT_CCS || type > CT_CID || !isRecordVersion(c.u16())) return -1;
+  const epoch = c.u16();
+  c.skip(6); // sequence_number
+  const len = c.u16();
+  if (len > maxLength || !c.sub(len, frag)) return -1;
+  return epoch;
 }
 
 /**
@@ -65,18 +76,14 @@ function u24(b: Uint8Array, p: number): number {
  * (`16 02 …`, `16 82 …`) has no DTLS version.
  */
 export function isDtlsDatagram(d: Uint8Array): boolean {
-  let off = 0;
+  const c = new Cursor(d);
+  const frag = new Cursor();
   let n = 0;
-  while (off < d.length && n < MAX_RECORDS) {
-    if (d.length - off < HEADER) return false;
-    const type = d[off];
-    if (type < CT_CCS || type > CT_CID || !isRecordVersion(u16(d, off + 1))) return false;
-    const len = u16(d, off + 11);
-    if (len > MAX_RECORD_LENGTH || off + HEADER + len > d.length) return false;
-    off += HEADER + len;
+  while (c.left > 0 && n < MAX_RECORDS) {
+    if (readRecord(c, frag, MAX_RECORD_LENGTH) < 0) return false;
     n++;
   }
-  return n > 0 && off === d.length;
+  return n > 0 && c.left === 0;
 }
 
 function probe(s: StreamSample): ProbeResult {
@@ -86,12 +93,14 @@ function probe(s: StreamSample): ProbeResult {
 
 /** The DTLS ClientHello body with the cookie taken out: a TLS ClientHello body for parseClientHello. */
 function withoutCookie(body: Uint8Array): Uint8Array | null {
-  const sidAt = 2 + 32;
-  if (body.length < sidAt + 1) return null;
-  const cookieAt = sidAt + 1 + body[sidAt];
-  if (cookieAt >= body.length) return null;
-  const rest = cookieAt + 1 + body[cookieAt];
-  if (rest > body.length) return null;
+  // RFC 6347 §4.2.1: client_version(2) random(32) session_id<0..32> cookie<0..2^8-1> cipher_suites …
+  const c = new Cursor(body);
+  if (!c.skip(2 + 32)) return null;
+  const sid = c.u8();
+  if (sid < 0 || !c.skip(sid) || c.left < 1) return null;
+  const cookieAt = c.pos;
+  if (!c.skip(c.u8())) return null;
+  const rest = c.pos;
   const out = new Uint8Array(body.length - (rest - cookieAt));
   out.set(body.subarray(0, cookieAt), 0);
   out.set(body.subarray(rest), cookieAt);
@@ -109,16 +118,19 @@ function emptyFacts(): TlsFacts {
   return emptyTlsFacts();
 }
 
-function handshake(t: TlsFacts, d: Datagram, frag: Uint8Array, out: ConversationFacts): void {
-  if (frag.length < HS_HEADER) return;
-  const type = frag[0];
-  const length = u24(frag, 1);
-  const fragOffset = u24(frag, 6);
-  const fragLength = u24(frag, 9);
+function handshake(t: TlsFacts, d: Datagram, frag: Cursor, out: ConversationFacts): void {
+  // RFC 6347 §4.2.2: msg_type(1) length(3) message_seq(2) fragment_offset(3) fragment_length(3).
+  if (frag.left < HS_HEADER) return;
+  const type = frag.u8();
+  const length = frag.u24();
+  frag.skip(2); // message_seq
+  const fragOffset = frag.u24();
+  const fragLength = frag.u24();
   // Only a message whole in this fragment is read (RFC 6347 §4.2.3: fragments may be spread
   // over datagrams; reassembling them is not worth it for these facts).
-  if (fragOffset !== 0 || fragLength !== length || HS_HEADER + length > frag.length) return;
-  const body = frag.subarray(HS_HEADER, HS_HEADER + length);
+  if (fragOffset !== 0 || fragLength !== length) return;
+  const body = frag.view(length);
+  if (body === null) return;
   if (type === HT_CLIENT_HELLO && d.fromClient && !t.clientHelloSeen) {
     const tlsBody = withoutCookie(body);
     const h = tlsBody !== null ? parseClientHello(tlsBody) : null;
@@ -146,27 +158,25 @@ function analyze(s: StreamSample, out: ConversationFacts): void {
   const t = emptyFacts();
   out.tls = t;
   // Epoch > 0 means the record is protected (RFC 6347 §4.1): its alerts are never read.
+  const c = new Cursor();
+  const frag = new Cursor();
   let seen = 0;
   for (const d of s.datagrams) {
     if (seen++ >= MAX_DATAGRAMS) break;
-    const b = d.data;
-    let off = 0;
-    for (let n = 0; n < MAX_RECORDS && b.length - off >= HEADER; n++) {
-      const type = b[off];
-      if (type < CT_CCS || type > CT_CID || !isRecordVersion(u16(b, off + 1))) break;
-      const epoch = u16(b, off + 3);
-      const len = u16(b, off + 11);
-      const end = off + HEADER + len;
-      if (end > b.length) break;
-      const frag = b.subarray(off + HEADER, end);
+    c.reset(d.data);
+    for (let n = 0; n < MAX_RECORDS && c.left >= HEADER; n++) {
+      const type = c.peek();
+      const epoch = readRecord(c, frag);
+      if (epoch < 0) break;
       const from = d.fromClient ? "client" : "server";
       if (type === CT_HANDSHAKE && epoch === 0) handshake(t, d, frag, out);
       else if (type === CT_ALERT && t.alerts.length < 16) {
-        if (epoch === 0 && len === 2) {
-          t.alerts.push({ from, level: frag[0] === 1 ? "warning" : frag[0] === 2 ? "fatal" : "0x" + frag[0].toString(16).padStart(2, "0"), description: alertDescriptionName(frag[1]) });
+        // An alert in clear (RFC 6347 §4.1, RFC 5246 §7.2): level(1) description(1).
+        if (epoch === 0 && frag.left === 2) {
+          const level = frag.u8();
+          t.alerts.push({ from, level: level === 1 ? "warning" : level === 2 ? "fatal" : "0x" + level.toString(16).padStart(2, "0"), description: alertDescriptionName(frag.u8()) });
         } else t.alerts.push({ from, level: "encrypted", description: ENCRYPTED_ALERT });
       }
-      off = end;
     }
   }
 }

@@ -4,7 +4,8 @@
  */
 export { detectFacts } from "./conversation-facts.js";
 export { analyzeWith, choose, detect, detectorServerPorts, detectors, type Choice } from "./registry.js";
-export { CertificateCache } from "./tls/index.js";
+export { CertificateCache, isPublicRootOrganisation, readChain } from "./tls/index.js";
+export { NTP_HEADER } from "./ntp.js";
 export { emptyFacts } from "./types.js";
 export type {
   Anomaly,

@@ -15,6 +15,7 @@
  * "NAME<xx>" (the 15-character name without its padding, and the suffix byte in hex — <00>
  * workstation, <20> file server, <1d> master browser) and the RCODE names.
  */
+import { Cursor } from "../bytes/cursor.js";
 import { RCODE_NAMES } from "./dns.js";
 import { firstBytes } from "./text.js";
 import type { ConversationFacts, Detector, ProbeResult, StreamSample } from "./types.js";
@@ -27,45 +28,49 @@ const TYPES = new Set([0x0020, 0x0021, 0x0001, 0x0002, 0x000a]);
 const MAX_DATAGRAMS = 32;
 const MAX_NAMES = 32;
 
-function u16(b: Uint8Array, p: number): number {
-  return (b[p] << 8) | b[p + 1];
-}
-
-/** Where the first name's type field starts, or -1 when the bytes at 12 are not an encoded NetBIOS name. */
-function afterName(d: Uint8Array): number {
-  if (d.length < HEADER + 1 + ENCODED + 1 + 4 || d[HEADER] !== ENCODED) return -1;
-  for (let i = HEADER + 1; i <= HEADER + ENCODED; i++) if (d[i] < 0x41 || d[i] > 0x50) return -1;
-  // The scope: labels up to a 0 byte (RFC 1002 §4.1), bounded by the datagram.
-  let p = HEADER + 1 + ENCODED;
-  while (p < d.length && d[p] !== 0) {
-    if ((d[p] & 0xc0) === 0xc0) return p + 2 + 4 <= d.length ? p + 2 : -1;
-    if (d[p] > 63) return -1;
-    p += 1 + d[p];
+/**
+ * The first question's (or RR's) name at the cursor (at byte 12): 32 bytes of first-level
+ * encoding (RFC 1001 §14.1, 'A'..'P'), then the scope's labels up to a 0 byte or a pointer
+ * (RFC 1002 §4.1). True when it is one and its type and class (4 bytes) follow; the cursor is
+ * then at the type.
+ */
+function skipName(c: Cursor): boolean {
+  if (c.left < 1 + ENCODED + 1 + 4 || c.u8() !== ENCODED) return false;
+  for (let i = 0; i < ENCODED; i++) {
+    const x = c.u8();
+    if (x < 0x41 || x > 0x50) return false;
   }
-  return p + 1 + 4 <= d.length ? p + 1 : -1;
+  for (let len = c.peek(); len > 0; len = c.peek()) {
+    if ((len & 0xc0) === 0xc0) return c.skip(2) && c.left >= 4;
+    if (len > 63 || !c.skip(1 + len)) return false;
+  }
+  return c.skip(1) && c.left >= 4;
 }
 
-/** Is this datagram a NetBIOS name service message? */
+/** Is this datagram a NetBIOS name service message (RFC 1002 §4.2.1 header, then a name of the types in use)? */
 export function looksLikeNbns(d: Uint8Array): boolean {
-  if (d.length < HEADER) return false;
-  if (!OPCODES.has((d[2] >> 3) & 0x0f)) return false;
-  const qd = u16(d, 4);
-  const an = u16(d, 6);
-  const ns = u16(d, 8);
-  const ar = u16(d, 10);
+  const c = new Cursor(d);
+  if (c.left < HEADER) return false;
+  c.skip(2); // NAME_TRN_ID
+  const flags = c.u16(); // R OPCODE(4) NM_FLAGS(7) RCODE(4)
+  if (!OPCODES.has((flags >> 11) & 0x0f)) return false;
+  const qd = c.u16();
+  const an = c.u16();
+  const ns = c.u16();
+  const ar = c.u16();
   if (qd > 1 || an > 16 || ns > 16 || ar > 1 || qd + an === 0) return false;
-  const t = afterName(d);
-  return t > 0 && TYPES.has(u16(d, t)) && u16(d, t + 2) === 1;
+  return skipName(c) && TYPES.has(c.u16()) && c.u16() === 1;
 }
 
 /** "NAME<xx>" from the 32 encoded bytes at `p` (RFC 1001 §14.1 first-level encoding). */
 export function netbiosName(d: Uint8Array, p: number): string {
+  const c = new Cursor(d, p);
   let name = "";
   let suffix = 0;
   for (let i = 0; i < 16; i++) {
-    const c = ((d[p + 2 * i] - 0x41) << 4) | (d[p + 2 * i + 1] - 0x41);
-    if (i === 15) suffix = c;
-    else name += c >= 0x21 && c < 0x7f ? String.fromCharCode(c) : c === 0x20 ? " " : "\\x" + c.toString(16).padStart(2, "0");
+    const x = ((c.u8() - 0x41) << 4) | (c.u8() - 0x41);
+    if (i === 15) suffix = x;
+    else name += x >= 0x21 && x < 0x7f ? String.fromCharCode(x) : x === 0x20 ? " " : "\\x" + x.toString(16).padStart(2, "0");
   }
   return `${name.trimEnd()}<${suffix.toString(16).padStart(2, "0")}>`;
 }
@@ -88,8 +93,10 @@ function analyze(s: StreamSample, out: ConversationFacts): void {
     }
     const name = netbiosName(b, HEADER + 1);
     if (!dns.queries.includes(name) && dns.queries.length < MAX_NAMES) dns.queries.push(name);
-    if ((b[2] & 0x80) !== 0) {
-      const rcode = RCODE_NAMES[b[3] & 0x0f] ?? String(b[3] & 0x0f);
+    const flags = new Cursor(b, 2).u16();
+    if ((flags & 0x8000) !== 0) {
+      // R set: a response, with its RCODE (RFC 1002 §4.2.1.1).
+      const rcode = RCODE_NAMES[flags & 0x0f] ?? String(flags & 0x0f);
       if (!dns.rcodes.includes(rcode)) dns.rcodes.push(rcode);
     }
   }

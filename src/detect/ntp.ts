@@ -16,7 +16,7 @@
  * length; elsewhere (tried last among UDP probes) it also wants stratum, poll, precision, root
  * delay and root dispersion in the ranges real clocks use.
  */
-import { u16be, u32be } from "./text.js";
+import { Cursor } from "../bytes/cursor.js";
 import type { Anomaly, ConversationFacts, Datagram, Detector, ProbeResult, StreamSample } from "./types.js";
 
 export const NTP_PORT = 123;
@@ -47,23 +47,29 @@ function s8(v: number): number {
  * Is this datagram an NTP packet? `strict` adds the range checks used off port 123.
  */
 export function looksLikeNtp(d: Uint8Array, strict: boolean): boolean {
-  if (d.length < 1) return false;
-  const vn = (d[0] >> 3) & 7;
-  const mode = d[0] & 7;
+  const c = new Cursor(d);
+  const first = c.u8(); // LI(2) VN(3) Mode(3), RFC 5905 §7.3
+  if (first < 0) return false;
+  const vn = (first >> 3) & 7;
+  const mode = first & 7;
   if (vn < 1 || vn > 4 || mode === 0) return false;
   if (mode <= 5) {
     if (d.length < NTP_HEADER || (d.length - NTP_HEADER) % 4 !== 0) return false;
     if (!strict) return true;
-    const stratum = d[1];
-    const poll = s8(d[2]);
-    const precision = s8(d[3]);
+    const stratum = c.u8();
+    const poll = s8(c.u8());
+    const precision = s8(c.u8());
     // Root delay and dispersion are 16.16 seconds; real values are well under 256 s.
-    return stratum <= 16 && poll >= -7 && poll <= 17 && precision >= -40 && precision <= 0 && d[4] === 0 && d[8] === 0;
+    const rootDelay = c.u32();
+    const rootDispersion = c.u32();
+    return stratum <= 16 && poll >= -7 && poll <= 17 && precision >= -40 && precision <= 0 && rootDelay >>> 24 === 0 && rootDispersion >>> 24 === 0;
   }
   if (mode === 6) {
+    // RFC 9327 §2: LI VN Mode(1) R E M OpCode(1) Sequence(2) Status(2) Association ID(2) Offset(2) Count(2).
     if (d.length < CTL_HEADER) return false;
-    const count = u16be(d, 10);
-    const op = d[1] & 0x1f;
+    const op = c.u8() & 0x1f;
+    c.skip(8);
+    const count = c.u16();
     if (count > CTL_MAX_DATA || CTL_HEADER + count > d.length) return false;
     if (!strict) return true;
     // Off port 123, the real structure (RFC 9327 §2): a known opcode, LI 0, and a length that is
@@ -77,18 +83,23 @@ export function looksLikeNtp(d: Uint8Array, strict: boolean): boolean {
   }
   // mode 7: implementation 0 (universal), 2 (XNTPD_OLD) or 3 (XNTPD); MBZ nibble zero;
   // the items fit in the packet.
+  // Header (ntp_request.h): R M VN Mode(1) A Sequence(1) Implementation(1) Request(1)
+  // Err(4) Nitems(12) MBZ(4) Size(12).
   if (d.length < PRIV_HEADER) return false;
-  const impl = d[2];
+  c.skip(1);
+  const impl = c.u8();
   if (impl !== 0 && impl !== 2 && impl !== 3) return false;
-  if (d[6] >> 4 !== 0) return false;
-  const nitems = u16be(d, 4) & 0x0fff;
-  const size = u16be(d, 6) & 0x0fff;
+  c.skip(1);
+  const nitems = c.u16() & 0x0fff;
+  const mbzSize = c.u16();
+  if (mbzSize >> 12 !== 0) return false;
+  const size = mbzSize & 0x0fff;
   if (nitems * size > d.length - PRIV_HEADER) return false;
   if (!strict) return true;
   // Off port 123 (ntpd's ntp_request.h): a response (R set) is the header plus its items, padded
   // to 32 bits; a request is the header and its 40-byte data area (48 bytes), optionally with the
   // authenticator (timestamp, key id, MD5 digest: 72 bytes).
-  if ((d[0] & 0x80) !== 0) {
+  if ((first & 0x80) !== 0) {
     const body = PRIV_HEADER + nitems * size;
     return d.length === body || d.length === ((body + 3) & ~3);
   }
@@ -110,11 +121,11 @@ function anomaly(out: ConversationFacts, d: Datagram, name: string, message: str
   out.anomalies.push(a);
 }
 
-/** Four ASCII letters of a kiss code (RFC 5905 §7.4), or null when the bytes are not letters. */
-function kissCode(d: Uint8Array): string | null {
+/** Four ASCII letters of a kiss code (RFC 5905 §7.4) in the Reference ID `refid` holds, or null when the bytes are not letters. */
+function kissCode(refid: Cursor): string | null {
   let s = "";
-  for (let i = 12; i < 16; i++) {
-    const c = d[i];
+  for (let i = 0; i < 4; i++) {
+    const c = refid.u8();
     if (c === 0) break;
     if (c < 0x20 || c >= 0x7f) return null;
     s += String.fromCharCode(c);
@@ -158,9 +169,11 @@ function analyze(s: StreamSample, out: ConversationFacts): void {
     const b = d.data;
     if (b.length === 0) continue;
     seen++;
-    const li = b[0] >> 6;
-    const vn = (b[0] >> 3) & 7;
-    const mode = b[0] & 7;
+    const c = new Cursor(b);
+    const first = c.u8(); // LI(2) VN(3) Mode(3)
+    const li = first >> 6;
+    const vn = (first >> 3) & 7;
+    const mode = first & 7;
     const who = d.fromClient ? "client" : "server";
 
     if (vn < 1 || vn > 4) onceAnomaly(d, "ntp_bad_version", `${who} packet in frame ${d.frame} has version ${vn}; NTP versions are 1–4`);
@@ -184,11 +197,22 @@ function analyze(s: StreamSample, out: ConversationFacts): void {
       if ((b.length - NTP_HEADER) % 4 !== 0) {
         onceAnomaly(d, "ntp_bad_length", `${who} packet in frame ${d.frame} is ${b.length} bytes; what follows the 48-byte header must be whole 32-bit words`);
       }
-      const stratum = b[1];
+      // RFC 5905 §7.3: Stratum(1) Poll(1) Precision(1) Root Delay(4) Root Dispersion(4)
+      // Reference ID(4) Reference(8) Origin(8) Receive(8) Transmit(8) timestamps.
+      const stratum = c.u8();
+      c.skip(10);
+      const refid = new Cursor();
+      c.sub(4, refid);
+      c.skip(8);
+      const origin0 = c.u32();
+      const origin1 = c.u32();
+      c.skip(8);
+      const transmit0 = c.u32();
+      const transmit1 = c.u32();
       if (!d.fromClient && mode !== 3) {
         if (ntp.stratum === null) ntp.stratum = stratum;
         if (stratum === 0) {
-          const code = kissCode(b);
+          const code = kissCode(refid);
           onceAnomaly(d, "ntp_kiss_of_death", `server packet in frame ${d.frame} has stratum 0 (kiss-o'-death${code !== null ? ` "${code}"` : ""}, RFC 5905 §7.4)`);
         } else if (stratum > 16) {
           onceAnomaly(d, "ntp_stratum_reserved", `server packet in frame ${d.frame} has stratum ${stratum}; 17–255 are reserved`);
@@ -198,12 +222,12 @@ function analyze(s: StreamSample, out: ConversationFacts): void {
         }
       }
       if (mode === 3 && d.fromClient) {
-        lastClientTx = [u32be(b, 40), u32be(b, 44)];
+        lastClientTx = [transmit0, transmit1];
       } else if (mode === 4 && !d.fromClient && lastClientTx !== null && !originChecked) {
         // RFC 5905 §8: a reply whose origin timestamp is not the request's transmit timestamp is bogus.
         originChecked = true;
-        const o0 = u32be(b, 24);
-        const o1 = u32be(b, 28);
+        const o0 = origin0;
+        const o1 = origin1;
         if (o0 !== lastClientTx[0] || o1 !== lastClientTx[1]) {
           onceAnomaly(d, "ntp_origin_mismatch", `server reply in frame ${d.frame} has origin timestamp 0x${o0.toString(16)}.${o1.toString(16)}, not the request's transmit 0x${lastClientTx[0].toString(16)}.${lastClientTx[1].toString(16)}`);
         }
@@ -213,7 +237,8 @@ function analyze(s: StreamSample, out: ConversationFacts): void {
         onceAnomaly(d, "ntp_short_packet", `${who} control packet in frame ${d.frame} is ${b.length} bytes; the header is ${CTL_HEADER}`);
         continue;
       }
-      const count = u16be(b, 10);
+      c.skip(9); // R E M OpCode, Sequence, Status, Association ID, Offset
+      const count = c.u16();
       if (count > CTL_MAX_DATA || CTL_HEADER + count > b.length) {
         onceAnomaly(d, "ntp_control_bad_count", `${who} control packet in frame ${d.frame} claims ${count} data bytes; ${b.length - CTL_HEADER} are present (at most ${CTL_MAX_DATA})`);
       }
@@ -223,7 +248,8 @@ function analyze(s: StreamSample, out: ConversationFacts): void {
         continue;
       }
       // Mode 7 (ntpdc) is ntpd-private; its MON_GETLIST (20/42) was the monlist amplification.
-      onceAnomaly(d, "ntp_mode7_private", `${who} sent an ntpd private (mode 7) message, request code ${b[3]}, in frame ${d.frame}`);
+      c.skip(2); // A Sequence, Implementation
+      onceAnomaly(d, "ntp_mode7_private", `${who} sent an ntpd private (mode 7) message, request code ${c.u8()}, in frame ${d.frame}`);
     }
   }
 

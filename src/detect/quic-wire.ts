@@ -2,7 +2,12 @@
  * QUIC on the wire, before any decryption: variable-length integers (RFC 9000 §16), long headers
  * (§17.2), version names, Google QUIC's public header and CHLO SNI, and the datagram probe.
  */
+import { Cursor } from "../bytes/cursor.js";
 import { quicVersionInfo } from "./quic-crypto.js";
+
+/** QUIC Crypto tags as read big-endian: "CHLO", "SNI\0". */
+const TAG_CHLO = 0x43484c4f;
+const TAG_SNI = 0x534e4900;
 
 /** RFC 9000 §17.2: connection IDs of version 1 are at most 20 bytes. */
 export const MAX_CID = 20;
@@ -11,22 +16,8 @@ export const MAX_CID = 20;
 // Reading
 // ---------------------------------------------------------------------------------------------
 
-/** RFC 9000 §16: variable-length integer at p → [value, next], or null when it runs past end. */
-export function readVarint(b: Uint8Array, p: number, end: number): [number, number] | null {
-  if (p >= end) return null;
-  const len = 1 << (b[p] >> 6);
-  if (p + len > end) return null;
-  let v = b[p] & 0x3f;
-  for (let i = 1; i < len; i++) v = v * 256 + b[p + i];
-  return [v, p + len];
-}
-
 export function hex(b: Uint8Array): string {
   return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("hex");
-}
-
-export function u32(b: Uint8Array, p: number): number {
-  return ((b[p] << 24) >>> 0) + (b[p + 1] << 16) + (b[p + 2] << 8) + b[p + 3];
 }
 
 /** "1", "2", "draft-29", Google QUIC's ASCII "Q046", else "0x1a2a3a4a". */
@@ -43,26 +34,28 @@ export interface LongHeader {
   version: number;
   /** Packet type bits (first byte bits 4–5), before header protection is removed (they are not protected). */
   type: number;
+  /** The fixed bit (0x40) is set (RFC 9000 §17.2; RFC 9287 lets a peer that agreed clear it). */
+  fixed: boolean;
+  /** Views into the datagram. */
   dcid: Uint8Array;
   scid: Uint8Array;
-  /** Offset just after the SCID. */
-  next: number;
 }
 
-export function readLongHeader(b: Uint8Array, p: number, end: number): LongHeader | null {
-  if (end - p < 7 || (b[p] & 0x80) === 0) return null;
-  const version = u32(b, p + 1);
-  let q = p + 5;
-  const dl = b[q++];
-  if (dl > 255 || q + dl > end) return null;
-  const dcid = b.subarray(q, q + dl);
-  q += dl;
-  if (q >= end) return null;
-  const sl = b[q++];
-  if (q + sl > end) return null;
-  const scid = b.subarray(q, q + sl);
-  q += sl;
-  return { version, type: (b[p] >> 4) & 0x03, dcid, scid, next: q };
+/**
+ * The long header at the cursor (RFC 9000 §17.2): Header Form(1)=1 Fixed Bit(1) Long Packet
+ * Type(2) Type-Specific(4), Version(32), DCID Length(8), DCID, SCID Length(8), SCID. The cursor is
+ * left after the SCID; null (the cursor moved) when the bytes are not one or are cut.
+ */
+export function readLongHeader(c: Cursor): LongHeader | null {
+  if (c.left < 7) return null;
+  const first = c.u8();
+  if ((first & 0x80) === 0) return null;
+  const version = c.u32();
+  const dcid = c.view(c.u8());
+  if (dcid === null) return null;
+  const scid = c.view(c.u8());
+  if (scid === null) return null;
+  return { version, type: (first >> 4) & 0x03, fixed: (first & 0x40) !== 0, dcid, scid };
 }
 
 /**
@@ -71,10 +64,12 @@ export function readLongHeader(b: Uint8Array, p: number, end: number): LongHeade
  * when a client datagram starts like that.
  */
 export function gquicVersion(b: Uint8Array): number | null {
-  if (b.length < 13) return null;
-  const flags = b[0];
+  const c = new Cursor(b);
+  if (c.left < 13) return null;
+  const flags = c.u8();
   if ((flags & 0x01) === 0 || (flags & 0x08) === 0 || (flags & 0x80) !== 0) return null;
-  const v = u32(b, 9);
+  c.skip(8); // connection ID
+  const v = c.u32();
   return /^Q0\d\d$/.test(quicVersionName(v)) ? v : null;
 }
 
@@ -85,17 +80,20 @@ export function gquicVersion(b: Uint8Array): number | null {
  * ending at its offset from the start of the values. Returns the SNI tag's value, or null.
  */
 export function gquicSni(b: Uint8Array): string | null {
+  const c = new Cursor();
   for (let p = 0; p + 8 <= Math.min(b.length, 96); p++) {
-    if (b[p] !== 0x43 || b[p + 1] !== 0x48 || b[p + 2] !== 0x4c || b[p + 3] !== 0x4f) continue; // "CHLO"
-    const n = b[p + 4] | (b[p + 5] << 8);
+    c.reset(b, p);
+    if (c.u32() !== TAG_CHLO) continue;
+    const n = c.u16le();
+    c.skip(2); // padding
     const values = p + 8 + 8 * n;
     if (n > 128 || values > b.length) return null;
     let start = 0;
     for (let i = 0; i < n; i++) {
-      const e = p + 8 + 8 * i;
-      const end = (b[e + 4] | (b[e + 5] << 8) | (b[e + 6] << 16)) + b[e + 7] * 2 ** 24;
+      const tag = c.u32();
+      const end = c.u32le();
       if (end < start || values + end > b.length) return null;
-      if (b[e] === 0x53 && b[e + 1] === 0x4e && b[e + 2] === 0x49 && b[e + 3] === 0x00) {
+      if (tag === TAG_SNI) {
         // "SNI\0": a host name; anything outside printable ASCII is written \xNN.
         let sni = "";
         for (let k = values + start; k < values + end && sni.length < 1024; k++) {
@@ -121,19 +119,20 @@ export function gquicSni(b: Uint8Array): string | null {
  * bytes (§7.2), an SCID of at most 20, and a token and Length that fit; or Google QUIC.
  */
 export function probeQuicDatagram(b: Uint8Array): boolean {
-  const h = readLongHeader(b, 0, b.length);
+  const c = new Cursor(b);
+  const h = readLongHeader(c);
   if (h === null) return gquicVersion(b) !== null;
   // A client never sends Version Negotiation (version 0): an NTP request from an unsynchronised
   // clock (0xe3, stratum 0, …) looks exactly like one.
-  if ((b[0] & 0x40) === 0 || h.version === 0) return false;
+  if (!h.fixed || h.version === 0) return false;
   if (h.dcid.length > MAX_CID || h.scid.length > MAX_CID) return false;
   const info = quicVersionInfo(h.version);
   if (info === null) return /^Q0\d\d$/.test(quicVersionName(h.version)); // Google QUIC Q046+ long header
   // RFC 9000 §7.2: the DCID of the client's first Initial is at least 8 bytes.
   if (h.type !== info.initialType || h.dcid.length < 8) return false;
-  const tok = readVarint(b, h.next, b.length);
-  if (tok === null || tok[0] > b.length - tok[1]) return false;
-  const len = readVarint(b, tok[1] + tok[0], b.length);
-  return len !== null && len[0] >= 20; // packet number (≥1) + AEAD tag (16) + at least one frame byte
+  // Initial (§17.2.2): Token Length (varint), Token, Length (varint), …
+  const tok = c.varint();
+  if (tok < 0 || !c.skip(tok)) return false;
+  return c.varint() >= 20; // packet number (≥1) + AEAD tag (16) + at least one frame byte
 }
 

@@ -11,10 +11,11 @@
  * record layer) to the TLS hello parser. The rest of the handshake (Handshake packets: the
  * certificate) is encrypted with keys an observer does not have.
  */
+import { Cursor } from "../bytes/cursor.js";
 import { initialKeys, openLongHeaderPacket, quicVersionInfo, type InitialKeys, type QuicVersionInfo } from "./quic-crypto.js";
 import { alertDescriptionName, emptyTlsFacts, fillHelloFacts, parseClientHello, parseServerHello, truncation, unreadableFacts, type ParsedClientHello, type ParsedServerHello } from "./tls/index.js";
 import type { ConversationFacts, Datagram, Detector, Direction, ProbeResult, QuicFacts, StreamSample, TlsTruncation } from "./types.js";
-import { gquicSni, gquicVersion, hex, MAX_CID, probeQuicDatagram, quicVersionName, readLongHeader, readVarint, u32 } from "./quic-wire.js";
+import { gquicSni, gquicVersion, hex, MAX_CID, probeQuicDatagram, quicVersionName, readLongHeader } from "./quic-wire.js";
 
 /** CRYPTO bytes kept per direction (a ClientHello with post-quantum key shares is ~2 KB; a HelloRetryRequest round adds one more). */
 const MAX_CRYPTO = 64 * 1024;
@@ -60,15 +61,15 @@ function assemble(cs: CryptoStream): Uint8Array {
 
 /** Handshake messages (type(1) length(3) body) from the start of a CRYPTO stream (RFC 9001 §4.1.3). */
 function readMessages(stream: Uint8Array, dir: Direction, hellos: { clients: ParsedClientHello[]; servers: ParsedServerHello[] }, out: ConversationFacts): ReturnType<typeof truncation> | null {
-  let p = 0;
-  while (stream.length - p >= 4) {
-    const type = stream[p];
-    const len = (stream[p + 1] << 16) | (stream[p + 2] << 8) | stream[p + 3];
-    if (stream.length - p - 4 < len) {
+  const c = new Cursor(stream);
+  while (c.left >= 4) {
+    const type = c.u8();
+    const len = c.u24();
+    const body = c.view(len);
+    if (body === null) {
       const name = type === 1 ? "ClientHello" : type === 2 ? "ServerHello" : null;
       return name === null ? null : truncation(dir, name, len, stream.length, "the CRYPTO frames captured in the Initial packets end there (a packet not captured, cut, or not opened)");
     }
-    const body = stream.subarray(p + 4, p + 4 + len);
     if (dir === "client" && type === 1 && hellos.clients.length < 2) {
       const h = parseClientHello(body, out.anomalies);
       if (h !== null) hellos.clients.push(h);
@@ -78,7 +79,6 @@ function readMessages(stream: Uint8Array, dir: Direction, hellos: { clients: Par
     } else {
       return null; // the rest of the Initial CRYPTO stream holds nothing we read
     }
-    p += 4 + len;
   }
   return null;
 }
@@ -89,57 +89,47 @@ function readMessages(stream: Uint8Array, dir: Direction, hellos: { clients: Par
  * frame is malformed or of a type an Initial must not carry (PROTOCOL_VIOLATION, §12.4).
  */
 function readFrames(p: Uint8Array, cs: CryptoStream, dir: Direction, q: QuicFacts): boolean {
-  let i = 0;
-  while (i < p.length) {
-    const t = readVarint(p, i, p.length);
-    if (t === null) return false;
-    const type = t[0];
-    i = t[1];
+  const c = new Cursor(p);
+  while (c.left > 0) {
+    const type = c.varint();
+    if (type < 0) return false;
     if (type === 0x00 || type === 0x01) continue; // PADDING, PING
     if (type === 0x02 || type === 0x03) {
       // ACK (§19.3): largest, delay, range count, first range, then count × (gap, length), ECN counts for 0x03.
-      const f: number[] = [];
-      for (let k = 0; k < 4; k++) {
-        const v = readVarint(p, i, p.length);
-        if (v === null) return false;
-        f.push(v[0]);
-        i = v[1];
-      }
-      const more = f[2] * 2 + (type === 0x03 ? 3 : 0);
-      if (more > p.length - i) return false;
-      for (let k = 0; k < more; k++) {
-        const v = readVarint(p, i, p.length);
-        if (v === null) return false;
-        i = v[1];
-      }
+      c.varint();
+      c.varint();
+      const ranges = c.varint();
+      c.varint();
+      if (!c.ok) return false;
+      const more = ranges * 2 + (type === 0x03 ? 3 : 0);
+      if (more > c.left) return false;
+      for (let k = 0; k < more; k++) if (c.varint() < 0) return false;
       continue;
     }
     if (type === 0x06) {
       // CRYPTO (§19.6): offset, length, data.
-      const off = readVarint(p, i, p.length);
-      if (off === null) return false;
-      const len = readVarint(p, off[1], p.length);
-      if (len === null || len[0] > p.length - len[1]) return false;
-      if (cs.segments.length < MAX_SEGMENTS && off[0] < MAX_CRYPTO && cs.bytes < 2 * MAX_CRYPTO) {
-        cs.segments.push({ offset: off[0], data: p.slice(len[1], len[1] + len[0]) });
-        cs.bytes += len[0];
-      }
-      i = len[1] + len[0];
+      const off = c.varint();
+      if (off < 0) return false;
+      const len = c.varint();
+      if (len < 0 || len > c.left) return false;
+      if (cs.segments.length < MAX_SEGMENTS && off < MAX_CRYPTO && cs.bytes < 2 * MAX_CRYPTO) {
+        cs.segments.push({ offset: off, data: c.bytes(len)! });
+        cs.bytes += len;
+      } else c.skip(len);
       continue;
     }
     if (type === 0x1c) {
       // CONNECTION_CLOSE (§19.19): error code, frame type, reason phrase length, reason phrase.
-      const code = readVarint(p, i, p.length);
-      if (code === null) return false;
-      const ft = readVarint(p, code[1], p.length);
-      if (ft === null) return false;
-      const rl = readVarint(p, ft[1], p.length);
-      if (rl === null || rl[0] > p.length - rl[1]) return false;
-      const reason = Buffer.from(p.subarray(rl[1], rl[1] + Math.min(rl[0], 256))).toString("latin1").replace(/[^\x20-\x7e]/g, "?");
+      const code = c.varint();
+      if (code < 0) return false;
+      if (c.varint() < 0) return false; // frame type
+      const rl = c.varint();
+      if (rl < 0 || rl > c.left) return false;
+      const reason = Buffer.from(c.buf.subarray(c.pos, c.pos + Math.min(rl, 256))).toString("latin1").replace(/[^\x20-\x7e]/g, "?");
+      c.skip(rl);
       // §20.1: 0x0100–0x01ff is CRYPTO_ERROR, the low byte a TLS alert description.
-      const alert = code[0] >= 0x100 && code[0] <= 0x1ff ? alertDescriptionName(code[0] & 0xff) : null;
-      if (q.close === null) q.close = { from: dir, error: "0x" + code[0].toString(16), tlsAlert: alert, reason };
-      i = rl[1] + rl[0];
+      const alert = code >= 0x100 && code <= 0x1ff ? alertDescriptionName(code & 0xff) : null;
+      if (q.close === null) q.close = { from: dir, error: "0x" + code.toString(16), tlsAlert: alert, reason };
       continue;
     }
     return false;
@@ -185,10 +175,11 @@ class QuicAnalysis {
   datagram(d: Datagram): void {
     const b = d.data;
     const dir: Direction = d.fromClient ? "client" : "server";
-    let p = 0;
-    while (p < b.length) {
-      if ((b[p] & 0x80) === 0) return; // a short header packet takes the rest of the datagram (§12.2)
-      const h = readLongHeader(b, p, b.length);
+    const c = new Cursor(b);
+    while (c.left > 0) {
+      const p = c.pos;
+      if ((c.peek() & 0x80) === 0) return; // a short header packet takes the rest of the datagram (§12.2)
+      const h = readLongHeader(c);
       if (h === null) {
         this.anomaly("quic_long_header_truncated", `long header packet at byte ${p} of the datagram ends inside its connection IDs`, d);
         return;
@@ -199,7 +190,7 @@ class QuicAnalysis {
       }
       if (h.version === 0) {
         // Version Negotiation (§17.2.1): the rest is a list of 32-bit versions.
-        for (let i = h.next; i + 4 <= b.length && this.q.offeredVersions.length < 16; i += 4) this.q.offeredVersions.push(quicVersionName(u32(b, i)));
+        while (c.left >= 4 && this.q.offeredVersions.length < 16) this.q.offeredVersions.push(quicVersionName(c.u32()));
         return;
       }
       const v = quicVersionInfo(h.version);
@@ -209,29 +200,27 @@ class QuicAnalysis {
         return; // a Retry takes the rest of the datagram (§17.2.5)
       }
       if (h.type === v.initialType && d.fromClient) this.noteDcid(h.dcid);
-      let q = h.next;
       if (h.type === v.initialType) {
-        const tok = readVarint(b, q, b.length);
-        if (tok === null || tok[0] > b.length - tok[1]) {
+        // Initial (§17.2.2): Token Length (varint), Token.
+        const tok = c.varint();
+        if (tok < 0 || !c.skip(tok)) {
           this.cut(d, dir, b.length - p, b.length - p + 1);
           return;
         }
-        q = tok[1] + tok[0];
       }
-      const len = readVarint(b, q, b.length);
-      if (len === null) {
+      // Length (varint): of the packet number and the payload.
+      const len = c.varint();
+      if (len < 0) {
         this.cut(d, dir, b.length - p, b.length - p + 1);
         return;
       }
-      const pnOffset = len[1];
-      const end = pnOffset + len[0];
-      if (end > b.length) {
+      const pnOffset = c.pos;
+      if (!c.skip(len)) {
         // The packet's Length runs past the captured datagram: the capture cut it (snap length).
-        if (h.type === v.initialType) this.cut(d, dir, b.length - p, end - p);
+        if (h.type === v.initialType) this.cut(d, dir, b.length - p, pnOffset + len - p);
         return;
       }
-      if (h.type === v.initialType) this.initial(d, dir, v, b.subarray(p, end), pnOffset - p);
-      p = end;
+      if (h.type === v.initialType) this.initial(d, dir, v, b.subarray(p, c.pos), pnOffset - p);
     }
   }
 
@@ -338,8 +327,8 @@ export const quicDetector: Detector = {
     // Only the server's side captured: a long header packet of a known version still says QUIC.
     const srv = s.datagrams[0];
     if (srv === undefined) return "no";
-    const h = readLongHeader(srv.data, 0, srv.data.length);
-    return h !== null && (srv.data[0] & 0x40) !== 0 && h.dcid.length <= MAX_CID && h.scid.length <= MAX_CID && quicVersionInfo(h.version) !== null ? "match" : "no";
+    const h = readLongHeader(new Cursor(srv.data));
+    return h !== null && h.fixed && h.dcid.length <= MAX_CID && h.scid.length <= MAX_CID && quicVersionInfo(h.version) !== null ? "match" : "no";
   },
   analyze(s: StreamSample, out: ConversationFacts): void {
     analyzeQuic(s, out);

@@ -16,6 +16,7 @@
  *   0x0010, §2.2.2.2) is coded data, not read.
  * All integers are big-endian (network byte order, §2.2).
  */
+import { Cursor } from "../bytes/cursor.js";
 import type { ConversationFacts, Datagram, Handoff, ProbeResult, RdpUdpFacts, StreamSample } from "./types.js";
 
 const FLAG_SYN = 0x0001;
@@ -36,14 +37,6 @@ const MTU_MAX = 1232;
 /** Source payload bytes reassembled per direction (a TLS server flight with a chain is a few KB). */
 const MAX_STREAM = 16 * 1024;
 
-function u16(b: Uint8Array, p: number): number {
-  return (b[p] << 8) | b[p + 1];
-}
-
-function u32(b: Uint8Array, p: number): number {
-  return ((b[p] << 24) >>> 0) + (b[p + 1] << 16) + (b[p + 2] << 8) + b[p + 3];
-}
-
 /** "1", "2", "3" (RDPEUDP2), else hex. */
 function versionName(v: number): string {
   if (v === 0x0001) return "1";
@@ -63,22 +56,29 @@ interface Syn {
 
 /** A SYN or SYN+ACK datagram (§3.1.5.1.1, §3.1.5.1.3), or null when `b` is not one. */
 function readSyn(b: Uint8Array, synAck: boolean): Syn | null {
-  if (b.length < 16) return null;
-  const flags = u16(b, 6);
+  const c = new Cursor(b);
+  if (c.left < 16) return null;
+  const sourceAck = c.u32(); // RDPUDP_FEC_HEADER
+  c.skip(2); // uReceiveWindowSize
+  const flags = c.u16();
   if ((flags & FLAG_SYN) === 0 || ((flags & FLAG_ACK) !== 0) !== synAck) return null;
   // §3.1.5.1.1: a SYN's snSourceAck MUST be -1.
-  if (!synAck && u32(b, 0) !== 0xffffffff) return null;
-  const up = u16(b, 12);
-  const down = u16(b, 14);
+  if (!synAck && sourceAck !== 0xffffffff) return null;
+  const isn = c.u32(); // RDPUDP_SYNDATA_PAYLOAD
+  const up = c.u16();
+  const down = c.u16();
   if (up < MTU_MIN || up > MTU_MAX || down < MTU_MIN || down > MTU_MAX) return null;
-  const s: Syn = { flags, isn: u32(b, 8), up, down, correlationId: null, version: null };
-  let p = 16;
+  const s: Syn = { flags, isn, up, down, correlationId: null, version: null };
   if (flags & FLAG_CORRELATION_ID) {
-    if (b.length - p < 32) return s;
-    s.correlationId = Buffer.from(b.subarray(p, p + 16)).toString("hex");
-    p += 32;
+    if (c.left < 32) return s;
+    s.correlationId = Buffer.from(c.view(16)!).toString("hex");
+    c.skip(16); // uReserved
   }
-  if (flags & FLAG_SYNEX && b.length - p >= 4 && (u16(b, p) & SYNEX_VERSION_INFO_VALID) !== 0) s.version = u16(b, p + 2);
+  if (flags & FLAG_SYNEX && c.left >= 4) {
+    const synExFlags = c.u16();
+    const version = c.u16();
+    if ((synExFlags & SYNEX_VERSION_INFO_VALID) !== 0) s.version = version;
+  }
   return s;
 }
 
@@ -96,22 +96,22 @@ export function probeRdpUdp(s: StreamSample): ProbeResult {
  */
 function sourceStream(datagrams: readonly Datagram[], isn: number | null): Uint8Array {
   const bySeq = new Map<number, Uint8Array>();
+  const c = new Cursor();
   for (const d of datagrams) {
-    const b = d.data;
-    if (b.length < 8) continue;
-    const flags = u16(b, 6);
+    c.reset(d.data);
+    if (c.left < 8) continue;
+    c.skip(6); // snSourceAck, uReceiveWindowSize
+    const flags = c.u16();
     if (flags & FLAG_SYN || (flags & FLAG_DATA) === 0 || flags & FLAG_FEC) continue;
-    let p = 8;
     if (flags & FLAG_ACK) {
-      if (b.length - p < 2) continue;
-      const n = u16(b, p);
-      p += 2 + n;
-      p += (4 - ((2 + n) % 4)) % 4; // §2.2.2.7: padded to a DWORD boundary
+      const n = c.u16(); // uAckVectorSize
+      if (n < 0 || !c.skip(n + ((4 - ((2 + n) % 4)) % 4))) continue; // §2.2.2.7: padded to a DWORD boundary
     }
-    if (flags & FLAG_ACK_OF_ACKS) p += 4;
-    if (b.length - p < 8) continue;
-    const seq = u32(b, p + 4); // snSourceStart
-    if (!bySeq.has(seq)) bySeq.set(seq, b.subarray(p + 8));
+    if (flags & FLAG_ACK_OF_ACKS && !c.skip(4)) continue;
+    if (c.left < 8) continue;
+    c.skip(4); // snCoded
+    const seq = c.u32(); // snSourceStart
+    if (!bySeq.has(seq)) bySeq.set(seq, c.view(c.left)!);
   }
   if (bySeq.size === 0) return new Uint8Array(0);
   // §3.1.5.1.1: the first source packet carries snInitialSequenceNumber + 1.

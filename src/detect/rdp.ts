@@ -14,7 +14,8 @@
  *   CC variable part:  RDP_NEG_RSP (type 0x02 | flags | length 8 | selectedProtocol u32 LE) or
  *                      RDP_NEG_FAILURE (type 0x03 | flags | length 8 | failureCode u32 LE).
  */
-import { MAX_BANNER, asciiString, indexOfAscii, startsWithAscii, u16be, u16le, u32le } from "./text.js";
+import { Cursor } from "../bytes/cursor.js";
+import { MAX_BANNER, TEXT_THRESHOLD, asciiString, indexOfAscii, startsWithAscii, textRatio } from "./text.js";
 import { analyzeRdpUdp, probeRdpUdp } from "./rdp-udp.js";
 import type { ConversationFacts, Detector, Direction, Handoff, ProbeResult, StreamSample } from "./types.js";
 
@@ -81,16 +82,22 @@ export function selectedProtocolName(v: number): string {
  * before the 6 bytes that decide it.
  */
 function tpktX224(b: Uint8Array, code: number): "match" | "prefix" | "no" {
-  if (b.length >= 1 && b[0] !== TPKT_VERSION) return "no";
-  if (b.length >= 2 && b[1] !== 0) return "no";
-  if (b.length < 4) return "prefix";
-  const len = u16be(b, 2);
+  // TPKT (RFC 1006 §6): version(1)=3 reserved(1)=0 length(2); X.224 (ISO 8073 §13): LI(1) code(1).
+  const c = new Cursor(b);
+  const version = c.u8();
+  if (version >= 0 && version !== TPKT_VERSION) return "no";
+  const reserved = c.u8();
+  if (reserved >= 0 && reserved !== 0) return "no";
+  const len = c.u16();
+  if (len < 0) return "prefix";
   if (len < X224_MIN) return "no";
-  if (b.length < 5) return "prefix";
+  const li = c.u8();
+  if (li < 0) return "prefix";
   // LI counts the X.224 header after itself, variable part included: TPKT length − 4 − 1.
-  if (b[4] !== len - 5) return "no";
-  if (b.length < 6) return "prefix";
-  return b[5] === code ? "match" : "no";
+  if (li !== len - 5) return "no";
+  const tpdu = c.u8();
+  if (tpdu < 0) return "prefix";
+  return tpdu === code ? "match" : "no";
 }
 
 /**
@@ -98,22 +105,24 @@ function tpktX224(b: Uint8Array, code: number): "match" | "prefix" | "no" {
  * §2.2.8.1.2 input: header byte with action 0 in its two low bits — the high bits are flags, the
  * middle four the event count on input — then length1, and length2 when length1's top bit is set:
  * a 15-bit length of the whole PDU), or a slow-path TPKT packet (03 00, u16 length, RFC 1006 §6).
- * -1 when the bytes there are neither; 0 when they are cut before the length.
+ * -1 when the bytes there are neither; 0 when they are cut before the length. `output`: the
+ * server's side, whose fast-path header's four middle bits are reserved and 0 (§2.2.9.1.2).
  */
-function pduLength(b: Uint8Array, at: number): number {
-  if (b.length - at < 2) return 0;
-  const h = b[at];
+function pduLength(c: Cursor, output: boolean): number {
+  if (c.left < 2) return 0;
+  const h = c.u8();
   if (h === TPKT_VERSION) {
-    if (b[at + 1] !== 0) return -1;
-    if (b.length - at < 4) return 0;
-    const len = u16be(b, at + 2);
+    if (c.u8() !== 0) return -1;
+    const len = c.u16();
+    if (len < 0) return 0;
     return len >= 7 ? len : -1;
   }
-  if ((h & 0x03) !== 0) return -1;
-  const l1 = b[at + 1];
+  if ((h & 0x03) !== 0 || (output && (h & 0x3c) !== 0)) return -1;
+  const l1 = c.u8();
   if ((l1 & 0x80) === 0) return l1 >= 3 ? l1 : -1;
-  if (b.length - at < 3) return 0;
-  const len = ((l1 & 0x7f) << 8) | b[at + 2];
+  const l2 = c.u8();
+  if (l2 < 0) return 0;
+  const len = ((l1 & 0x7f) << 8) | l2;
   return len >= 4 ? len : -1;
 }
 
@@ -125,24 +134,28 @@ function pduLength(b: Uint8Array, at: number): number {
  * exactly all of a finished side (issue 18: "0x80 + a length equal to the segment"). Only
  * for a side whose start is missing: a side whose start was captured shows its X.224 exchange.
  */
-function midstreamPdus(b: Uint8Array, done: boolean): boolean {
-  let at = 0;
+function midstreamPdus(b: Uint8Array, done: boolean, output: boolean): boolean {
+  // Text is text (issue 18: plain text needs printable bytes, and RDP needs binary PDUs): an HTTP
+  // response's letters can chain as fast-path lengths by chance.
+  if (textRatio(b, 0) >= TEXT_THRESHOLD) return false;
+  const c = new Cursor(b);
+  const pdu = new Cursor();
   let n = 0;
-  while (at < b.length && n < 64) {
-    const len = pduLength(b, at);
+  while (c.left > 0 && n < 64) {
+    const len = pduLength(pdu.reset(b, c.pos), output);
     if (len < 0) return false;
-    if (len === 0 || at + len > b.length) return n >= 2; // cut by the end of the kept bytes, after two whole ones
-    at += len;
+    if (len === 0 || !c.skip(len)) return n >= 2; // cut by the end of the kept bytes, after two whole ones
     n++;
   }
+  const at = c.pos;
   // A lone PDU must be fast-path output (its four middle header bits are reserved, 0) or TPKT.
   return n >= 2 || (n === 1 && at === b.length && done && (b[0] === TPKT_VERSION || (b[0] & 0x3c) === 0));
 }
 
 function probe(s: StreamSample): ProbeResult {
   if (s.client.length + s.server.length > 0 && (s.clientStartMissing || s.serverStartMissing)) {
-    const c = s.client.length === 0 || (s.clientStartMissing && midstreamPdus(s.client, s.clientDone));
-    const v = s.server.length === 0 || (s.serverStartMissing && midstreamPdus(s.server, s.serverDone));
+    const c = s.client.length === 0 || (s.clientStartMissing && midstreamPdus(s.client, s.clientDone, false));
+    const v = s.server.length === 0 || (s.serverStartMissing && midstreamPdus(s.server, s.serverDone, true));
     if (c && v) return "match";
   }
   const c = tpktX224(s.client, X224_CR);
@@ -169,16 +182,20 @@ function push(out: ConversationFacts, name: string, message: string, direction: 
  * to the data), or -1 when the bytes are not a TPKT-framed X.224 PDU at all.
  */
 function pduHeader(b: Uint8Array, dir: Direction, want: number, out: ConversationFacts): number {
-  if (b.length < 4) {
+  const c = new Cursor(b);
+  if (c.left < 4) {
     push(out, "rdp_tpkt_truncated", `${dir} sent ${b.length} bytes, fewer than the 4-byte TPKT header`, dir, 0);
     return -1;
   }
-  if (b[0] !== TPKT_VERSION) {
-    push(out, "rdp_tpkt_bad_version", `${dir} TPKT version is ${b[0]}, not 3 (RFC 1006 §6)`, dir, 0);
+  // TPKT (RFC 1006 §6): version(1) reserved(1) length(2, the whole packet).
+  const version = c.u8();
+  if (version !== TPKT_VERSION) {
+    push(out, "rdp_tpkt_bad_version", `${dir} TPKT version is ${version}, not 3 (RFC 1006 §6)`, dir, 0);
     return -1;
   }
-  if (b[1] !== 0) push(out, "rdp_tpkt_reserved_nonzero", `${dir} TPKT reserved byte is ${b[1]}, not 0`, dir, 1);
-  const len = u16be(b, 2);
+  const reserved = c.u8();
+  if (reserved !== 0) push(out, "rdp_tpkt_reserved_nonzero", `${dir} TPKT reserved byte is ${reserved}, not 0`, dir, 1);
+  const len = c.u16();
   if (len < X224_MIN) {
     push(out, "rdp_x224_too_short", `${dir} TPKT length ${len} is below the ${X224_MIN} bytes of TPKT + X.224 header`, dir, 2);
     return -1;
@@ -188,18 +205,22 @@ function pduHeader(b: Uint8Array, dir: Direction, want: number, out: Conversatio
   }
   const end = Math.min(len, b.length);
   if (end < 6) return end;
-  if (b[4] !== len - 5) {
-    push(out, "rdp_x224_length_indicator_mismatch", `${dir} X.224 length indicator ${b[4]} does not match TPKT length ${len} − 5 = ${len - 5}`, dir, 4);
+  // X.224 CR / CC TPDU (ISO 8073 §13.3, §13.4): LI(1) code(1) DST-REF(2) SRC-REF(2) class-and-options(1).
+  const li = c.u8();
+  if (li !== len - 5) {
+    push(out, "rdp_x224_length_indicator_mismatch", `${dir} X.224 length indicator ${li} does not match TPKT length ${len} − 5 = ${len - 5}`, dir, 4);
   }
-  const code = b[5];
+  const code = c.u8();
   if (code !== want) {
     const what = code === X224_DR ? "a Disconnect Request (0x80)" : code === X224_CC ? "a Connection Confirm (0xd0)" : code === X224_CR ? "a Connection Request (0xe0)" : `TPDU code 0x${code.toString(16).padStart(2, "0")}`;
     const name = want === X224_CR ? "rdp_x224_not_connection_request" : "rdp_x224_not_connection_confirm";
     push(out, name, `${dir} sent ${what} where a Connection ${want === X224_CR ? "Request" : "Confirm"} was expected`, dir, 5);
     return -1;
   }
-  if (end >= X224_MIN && b[10] !== 0) {
-    push(out, "rdp_x224_not_class_0", `${dir} X.224 class-and-options byte is 0x${b[10].toString(16).padStart(2, "0")}, not class 0`, dir, 10);
+  c.skip(4); // DST-REF, SRC-REF
+  const cls = end >= X224_MIN ? c.u8() : 0;
+  if (cls !== 0) {
+    push(out, "rdp_x224_not_class_0", `${dir} X.224 class-and-options byte is 0x${cls.toString(16).padStart(2, "0")}, not class 0`, dir, 10);
   }
   return end;
 }
@@ -235,27 +256,29 @@ function analyzeRequest(b: Uint8Array, out: ConversationFacts, rdp: NonNullable<
   }
   if (at >= end) return end;
 
-  if (b[at] !== TYPE_RDP_NEG_REQ) {
-    push(out, "rdp_x224_unexpected_data", `client CR has ${end - at} bytes at ${at} that are not an RDP_NEG_REQ (type 0x${b[at].toString(16).padStart(2, "0")})`, "client", at);
+  // RDP_NEG_REQ (MS-RDPBCGR §2.2.1.1.1, little-endian): type(1)=1 flags(1) length(2)=8 requestedProtocols(4).
+  const c = new Cursor(b, at, end);
+  const type = c.u8();
+  if (type !== TYPE_RDP_NEG_REQ) {
+    push(out, "rdp_x224_unexpected_data", `client CR has ${end - at} bytes at ${at} that are not an RDP_NEG_REQ (type 0x${type.toString(16).padStart(2, "0")})`, "client", at);
     return end;
   }
-  if (end - at < 8) {
+  if (c.left < 7) {
     push(out, "rdp_neg_req_truncated", `client RDP_NEG_REQ at byte ${at} has ${end - at} of its 8 bytes`, "client", at);
     return end;
   }
-  const flags = b[at + 1];
-  const len = u16le(b, at + 2);
+  const flags = c.u8();
+  const len = c.u16le();
   if (len !== 8) push(out, "rdp_neg_req_bad_length", `client RDP_NEG_REQ length is ${len}, not 8`, "client", at + 2);
-  rdp.requestedProtocols = requestedProtocolNames(u32le(b, at + 4));
-  at += 8;
+  rdp.requestedProtocols = requestedProtocolNames(c.u32le());
   if (flags & CORRELATION_INFO_PRESENT) {
-    // rdpCorrelationInfo: type 0x06 | flags | length 36 | correlationId (16) | reserved (16).
-    if (end - at < 36 || b[at] !== TYPE_RDP_CORRELATION_INFO) {
-      push(out, "rdp_correlation_info_missing", `client RDP_NEG_REQ flags say CORRELATION_INFO_PRESENT but no 36-byte correlation info follows at byte ${at}`, "client", at);
-    } else at += 36;
+    // rdpCorrelationInfo (§2.2.1.1.2): type(1)=0x06 flags(1) length(2)=36 correlationId(16) reserved(16).
+    if (c.left < 36 || c.peek() !== TYPE_RDP_CORRELATION_INFO) {
+      push(out, "rdp_correlation_info_missing", `client RDP_NEG_REQ flags say CORRELATION_INFO_PRESENT but no 36-byte correlation info follows at byte ${c.pos}`, "client", c.pos);
+    } else c.skip(36);
   }
-  if (at < end) {
-    push(out, "rdp_x224_unexpected_data", `client CR has ${end - at} unexplained bytes after the negotiation request at byte ${at}`, "client", at);
+  if (c.left > 0) {
+    push(out, "rdp_x224_unexpected_data", `client CR has ${c.left} unexplained bytes after the negotiation request at byte ${c.pos}`, "client", c.pos);
   }
   return end;
 }
@@ -270,9 +293,12 @@ function analyzeConfirm(b: Uint8Array, out: ConversationFacts, rdp: NonNullable<
     push(out, "rdp_neg_rsp_truncated", `server negotiation data at byte ${at} has ${end - at} of its 8 bytes`, "server", at);
     return end;
   }
-  const type = b[at];
-  const len = u16le(b, at + 2);
-  const value = u32le(b, at + 4);
+  // RDP_NEG_RSP / RDP_NEG_FAILURE (MS-RDPBCGR §2.2.1.2.1, §2.2.1.2.2): type(1) flags(1) length(2) selectedProtocol / failureCode(4).
+  const c = new Cursor(b, at, end);
+  const type = c.u8();
+  c.skip(1); // flags
+  const len = c.u16le();
+  const value = c.u32le();
   if (len !== 8) push(out, "rdp_neg_rsp_bad_length", `server negotiation data length is ${len}, not 8`, "server", at + 2);
   if (type === TYPE_RDP_NEG_RSP) {
     rdp.selectedProtocol = selectedProtocolName(value);

@@ -134,26 +134,6 @@ class Line {
   }
 }
 
-/** Reads a big-endian u16 at `at`, or -1 when it does not fit. */
-export function u16be(b: Uint8Array, at: number): number {
-  return at >= 0 && at + 2 <= b.length ? (b[at] << 8) | b[at + 1] : -1;
-}
-
-/** Reads a little-endian u16 at `at`, or -1 when it does not fit. */
-export function u16le(b: Uint8Array, at: number): number {
-  return at >= 0 && at + 2 <= b.length ? b[at] | (b[at + 1] << 8) : -1;
-}
-
-/** Reads a big-endian u32 at `at` (unsigned), or -1 when it does not fit. */
-export function u32be(b: Uint8Array, at: number): number {
-  return at >= 0 && at + 4 <= b.length ? ((b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3]) >>> 0 : -1;
-}
-
-/** Reads a little-endian u32 at `at` (unsigned), or -1 when it does not fit. */
-export function u32le(b: Uint8Array, at: number): number {
-  return at >= 0 && at + 4 <= b.length ? (b[at] | (b[at + 1] << 8) | (b[at + 2] << 16) | (b[at + 3] << 24)) >>> 0 : -1;
-}
-
 // ---- text classification ----
 
 /**

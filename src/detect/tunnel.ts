@@ -67,25 +67,27 @@ function socks5Message(b: Uint8Array, p: number, request: boolean): { end: numbe
 /** The client's SOCKS5 side: greeting (VER 5, NMETHODS, METHODS), the RFC 1929 sub-negotiation if chosen, the request. */
 function socks5Client(b: Uint8Array, method: number): { end: number; host: string; port: number } | null {
   // Greeting (§3): VER 5, NMETHODS 1–255, that many method bytes.
-  if (b.length < 3 || b[0] !== 0x05 || b[1] === 0) return null;
-  let p = 2 + b[1];
-  if (p > b.length) return null;
+  const c = new Cursor(b);
+  if (c.left < 3 || c.u8() !== 0x05) return null;
+  const nmethods = c.u8();
+  if (nmethods === 0 || !c.skip(nmethods)) return null;
   if (method === 0x02) {
     // RFC 1929 §2: VER 1, ULEN, UNAME, PLEN, PASSWD.
-    if (p + 2 > b.length || b[p] !== 0x01) return null;
-    p += 2 + b[p + 1];
-    if (p >= b.length) return null;
-    p += 1 + b[p];
-    if (p > b.length) return null;
+    if (c.u8() !== 0x01) return null;
+    const ulen = c.u8();
+    if (ulen < 0 || !c.skip(ulen) || !c.skip(c.u8())) return null;
   }
-  const r = socks5Message(b, p, true);
+  const r = socks5Message(b, c.pos, true);
   return r === null ? null : { end: r.end, host: r.host, port: r.port };
 }
 
 function readSocks5(c: Uint8Array, s: Uint8Array): Preamble | null {
   if (c.length < 3 || c[0] !== 0x05) return null;
   // The server's method selection (§3): VER 5, METHOD (0 none, 2 username/password, 0xFF none acceptable).
-  const method = s.length >= 2 && s[0] === 0x05 ? s[1] : -1;
+  const sc = new Cursor(s);
+  const sver = sc.u8();
+  const smethod = sc.u8();
+  const method = sver === 0x05 && smethod >= 0 ? smethod : -1;
   // Without the server's choice, the client's side is read both ways (no authentication, then RFC 1929).
   const req = method === -1 ? (socks5Client(c, 0) ?? socks5Client(c, 2)) : socks5Client(c, method);
   if (req === null) return null;
@@ -98,8 +100,10 @@ function readSocks5(c: Uint8Array, s: Uint8Array): Preamble | null {
     let p = 2;
     if (method === 0x02) {
       // RFC 1929 §2: VER 1, STATUS (0 success).
-      if (s.length >= 4 && s[2] === 0x01) {
-        if (s[3] !== 0x00) tunnel.accepted = false;
+      const ver = sc.u8();
+      const status = sc.u8();
+      if (status >= 0 && ver === 0x01) {
+        if (status !== 0x00) tunnel.accepted = false;
         p = 4;
       } else p = -1;
     }
@@ -115,7 +119,13 @@ function readSocks5(c: Uint8Array, s: Uint8Array): Preamble | null {
 }
 
 function offers(c: Uint8Array, method: number): boolean {
-  for (let i = 2; i < 2 + c[1] && i < c.length; i++) if (c[i] === method) return true;
+  const k = new Cursor(c, 1);
+  const n = k.u8(); // NMETHODS, then the METHODS
+  for (let i = 0; i < n; i++) {
+    const m = k.u8();
+    if (m < 0) break;
+    if (m === method) return true;
+  }
   return false;
 }
 
@@ -136,14 +146,18 @@ function nulAfter(b: Uint8Array, p: number): number {
 
 function readSocks4(c: Uint8Array, s: Uint8Array): Preamble | null {
   // Request: VN 4, CD 1 CONNECT or 2 BIND, DSTPORT (2), DSTIP (4), USERID, NUL.
-  if (c.length < 9 || c[0] !== 0x04 || (c[1] !== 0x01 && c[1] !== 0x02)) return null;
-  const port = (c[2] << 8) | c[3];
+  const k = new Cursor(c);
+  if (k.left < 9 || k.u8() !== 0x04) return null;
+  const cd = k.u8();
+  if (cd !== 0x01 && cd !== 0x02) return null;
+  const port = k.u16();
+  const ip = k.u32();
   const uidEnd = nulAfter(c, 8);
   if (uidEnd < 0) return null;
   let end = uidEnd + 1;
-  let host = `${c[4]}.${c[5]}.${c[6]}.${c[7]}`;
+  let host = `${ip >>> 24}.${(ip >>> 16) & 0xff}.${(ip >>> 8) & 0xff}.${ip & 0xff}`;
   // 4a: DSTIP 0.0.0.x with x ≠ 0 means "the domain name follows the USERID's NUL, NUL-terminated".
-  if (c[4] === 0 && c[5] === 0 && c[6] === 0 && c[7] !== 0) {
+  if (ip >>> 8 === 0 && ip !== 0) {
     const nameEnd = nulAfter(c, end);
     if (nameEnd <= end) return null;
     host = ascii(c, end, nameEnd);
@@ -153,23 +167,33 @@ function readSocks4(c: Uint8Array, s: Uint8Array): Preamble | null {
   const tunnel: TunnelFacts = { via: "socks4", target: host, targetPort: port, accepted: null };
   // Reply: VN 0, CD 90 granted / 91 rejected / 92, 93 identd failures, DSTPORT, DSTIP (8 bytes).
   let serverEnd = -1;
-  if (s.length >= 8 && s[0] === 0x00 && s[1] >= 90 && s[1] <= 93) {
-    tunnel.accepted = s[1] === 90;
+  const cdReply = socks4Reply(s);
+  if (cdReply >= 0) {
+    tunnel.accepted = cdReply === 90;
     serverEnd = 8;
   }
   return { clientEnd: end, serverEnd, tunnel };
 }
 
+/** A SOCKS4 reply's CD (90–93) when `s` starts with one (VN 0, CD, DSTPORT, DSTIP: 8 bytes), else -1. */
+function socks4Reply(s: Uint8Array): number {
+  const k = new Cursor(s);
+  if (k.left < 8 || k.u8() !== 0x00) return -1;
+  const cd = k.u8();
+  return cd >= 90 && cd <= 93 ? cd : -1;
+}
+
 // ---- PostgreSQL SSLRequest (PostgreSQL protocol, "SSL Session Encryption") ----
 
 /** Int32 length 8, Int32 80877103 (0x04d2162f): the SSLRequest code. */
-const SSL_REQUEST = [0x00, 0x00, 0x00, 0x08, 0x04, 0xd2, 0x16, 0x2f];
+const SSL_REQUEST_LENGTH = 8;
+const SSL_REQUEST_CODE = 80877103;
 
 function readPostgres(c: Uint8Array, s: Uint8Array): Preamble | null {
-  if (c.length < 8) return null;
-  for (let i = 0; i < 8; i++) if (c[i] !== SSL_REQUEST[i]) return null;
+  const k = new Cursor(c);
+  if (k.u32() !== SSL_REQUEST_LENGTH || k.u32() !== SSL_REQUEST_CODE) return null;
   // The server answers one byte: 'S' (go ahead with TLS) or 'N' (no TLS here).
-  const a = s.length > 0 ? s[0] : -1;
+  const a = new Cursor(s).u8();
   const accepted = a === 0x53 ? true : a === 0x4e ? false : null;
   return { clientEnd: 8, serverEnd: accepted === null ? -1 : 1, tunnel: { via: "postgres-sslrequest", target: null, targetPort: null, accepted } };
 }
@@ -179,22 +203,27 @@ function readPostgres(c: Uint8Array, s: Uint8Array): Preamble | null {
 /** "1.3.6.1.4.1.1466.20037", the StartTLS requestName (RFC 4511 §4.14.1). */
 const STARTTLS_OID = "1.3.6.1.4.1.1466.20037";
 
-/** A BER tag-length header at `p` (definite length only, RFC 4511 §5.1): content start and end, or null. */
-function ber(b: Uint8Array, p: number, tag: number): { start: number; end: number } | null {
-  if (p + 2 > b.length || b[p] !== tag) return null;
-  const l0 = b[p + 1];
-  let len = l0;
-  let start = p + 2;
-  if (l0 >= 0x80) {
-    // Long form: 0x81–0x84 say how many length bytes follow; 0x80 (indefinite) is not allowed.
-    const n = l0 & 0x7f;
-    if (n === 0 || n > 4 || p + 2 + n > b.length) return null;
-    len = 0;
-    for (let i = 0; i < n; i++) len = len * 256 + b[p + 2 + i];
-    start = p + 2 + n;
+/**
+ * A BER element with tag `tag` at the cursor (definite length only, RFC 4511 §5.1): points `into`
+ * at its contents and moves past it; false (not moved) when it is not one or does not fit.
+ */
+function ber(c: Cursor, tag: number, into: Cursor): boolean {
+  const p = c.pos;
+  if (c.left < 2 || c.u8() !== tag) {
+    c.reset(c.buf, p, c.end);
+    return false;
   }
-  const end = start + len;
-  return end <= b.length ? { start, end } : null;
+  let len = c.u8();
+  if (len >= 0x80) {
+    // Long form: 0x81–0x84 say how many length bytes follow; 0x80 (indefinite) is not allowed.
+    const n = len & 0x7f;
+    len = n === 0 || n > 4 ? -1 : c.uint(n as 1 | 2 | 3 | 4);
+  }
+  if (len < 0 || !c.sub(len, into)) {
+    c.reset(c.buf, p, c.end);
+    return false;
+  }
+  return true;
 }
 
 /**
@@ -202,31 +231,32 @@ function ber(b: Uint8Array, p: number, tag: number): { start: number; end: numbe
  * the whole message's end and where protocolOp's tag is, or null.
  */
 function ldapMessage(b: Uint8Array): { end: number; op: number } | null {
-  const seq = ber(b, 0, 0x30);
-  if (seq === null) return null;
-  const id = ber(b, seq.start, 0x02); // messageID: INTEGER (0 .. 2^31-1), 1–4 content bytes
-  if (id === null || id.end - id.start < 1 || id.end - id.start > 4) return null;
-  return id.end < seq.end ? { end: seq.end, op: id.end } : null;
+  const seq = new Cursor();
+  const id = new Cursor();
+  if (!ber(new Cursor(b), 0x30, seq)) return null;
+  // messageID: INTEGER (0 .. 2^31-1), 1–4 content bytes
+  if (!ber(seq, 0x02, id) || id.left < 1 || id.left > 4) return null;
+  return seq.left > 0 ? { end: seq.end, op: seq.pos } : null;
 }
 
 function readLdap(c: Uint8Array, s: Uint8Array): Preamble | null {
   const m = ldapMessage(c);
   if (m === null) return null;
   // ExtendedRequest ::= [APPLICATION 23] SEQUENCE { requestName [0] LDAPOID, requestValue [1] OPTIONAL }.
-  const op = ber(c, m.op, 0x77);
-  if (op === null || op.end > m.end) return null;
-  const name = ber(c, op.start, 0x80);
-  if (name === null || name.end > op.end || ascii(c, name.start, name.end) !== STARTTLS_OID) return null;
+  const op = new Cursor();
+  const name = new Cursor();
+  if (!ber(new Cursor(c, m.op), 0x77, op) || op.end > m.end) return null;
+  if (!ber(op, 0x80, name) || ascii(c, name.pos, name.end) !== STARTTLS_OID) return null;
   const tunnel: TunnelFacts = { via: "ldap-starttls", target: null, targetPort: null, accepted: null };
   let serverEnd = -1;
   const r = ldapMessage(s);
   if (r !== null) {
     // ExtendedResponse ::= [APPLICATION 24] SEQUENCE { COMPONENTS OF LDAPResult, … } (§4.12);
     // LDAPResult starts with resultCode ENUMERATED, 0 = success (§4.1.9).
-    const rop = ber(s, r.op, 0x78);
-    const code = rop === null ? null : ber(s, rop.start, 0x0a);
-    if (code !== null && code.end - code.start === 1) {
-      tunnel.accepted = s[code.start] === 0;
+    const rop = new Cursor();
+    const code = new Cursor();
+    if (ber(new Cursor(s, r.op), 0x78, rop) && ber(new Cursor(s, rop.pos), 0x0a, code) && code.left === 1) {
+      tunnel.accepted = code.u8() === 0;
       serverEnd = r.end;
     }
   }
@@ -271,14 +301,18 @@ function serverAlone(s: Uint8Array): boolean {
 /** Where the TLS server flight starts after one of those answers, or -1. */
 function serverAloneEnd(s: Uint8Array): number {
   const tlsAt = (at: number): boolean => at >= 0 && probeTlsServer(s, at) === "match";
-  if (s[0] === 0x05 && s.length >= 2) {
-    const rep = socks5Message(s, s[1] === 0x02 ? 4 : 2, false);
+  const k = new Cursor(s);
+  const first = k.u8();
+  const method = k.u8();
+  if (first === 0x05 && method >= 0) {
+    // SOCKS5 method selection (VER, METHOD), the RFC 1929 status when METHOD is 2, then the reply.
+    const rep = socks5Message(s, method === 0x02 ? 4 : 2, false);
     if (rep !== null && tlsAt(rep.end)) return rep.end;
   }
-  if (s[0] === 0x00 && s.length >= 8 && s[1] >= 90 && s[1] <= 93 && tlsAt(8)) return 8;
-  if (s[0] === 0x53 && tlsAt(1)) return 1;
+  if (socks4Reply(s) >= 0 && tlsAt(8)) return 8;
+  if (first === 0x53 && tlsAt(1)) return 1; // PostgreSQL 'S'
   const r = ldapMessage(s);
-  return r !== null && ber(s, r.op, 0x78) !== null && tlsAt(r.end) ? r.end : -1;
+  return r !== null && ber(new Cursor(s, r.op), 0x78, new Cursor()) && tlsAt(r.end) ? r.end : -1;
 }
 
 function analyze(s: StreamSample, out: ConversationFacts): Handoff | null {

@@ -28,9 +28,9 @@ export type Protocol =
 /** A probe's answer (Suricata: ALPROTO found / need more data / ALPROTO_FAILED). */
 export type ProbeResult = "match" | "more" | "no";
 
-import type { Direction, StreamSample as FlowSample } from "../flow/sample.js";
+import type { Direction, StreamSample as FlowSample } from "../flow/index.js";
 
-export type { Datagram, Direction } from "../flow/sample.js";
+export type { Datagram, Direction } from "../flow/index.js";
 
 /**
  * What a detector is shown of one conversation: flow's sample (src/flow/sample.ts), plus the

@@ -5,8 +5,7 @@
  * Suricata's flow tables). With a key the capture cannot predict, chains stay a few entries long
  * whatever the addresses (`longestChain`). No allocation per lookup.
  */
-import type { DecodedPacket } from "../decode/packet.js";
-import { IPPROTO_TCP } from "../decode/packet.js";
+import { type DecodedPacket, IPPROTO_TCP } from "../decode/index.js";
 import type { Conversation } from "./conversation.js";
 import { sameAddr } from "./key.js";
 

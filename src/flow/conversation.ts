@@ -5,14 +5,117 @@
  */
 import type { ClientBy } from "./orientation.js";
 import type { Datagram } from "./sample.js";
-import { udpHistory, udpState, type TcpTracker } from "./tcp/index.js";
+import { udpHistory, udpState, type TcpCounters, type TcpTracker } from "./tcp/index.js";
 
 export type Transport = "tcp" | "udp";
+
+/** What of a TCP tracker is read after the analysis (the report's `tcp` record). */
+export interface TcpSummary {
+  readonly counters: Readonly<TcpCounters>;
+  readonly clientStartMissing: boolean;
+  readonly serverStartMissing: boolean;
+  readonly clientUnseen: boolean;
+  readonly serverUnseen: boolean;
+}
+
+/**
+ * What of a conversation is read once the analysis is over (policy keys its verdicts by it, the
+ * report's record reads its fields). A `Conversation` is one; so is the plain copy a shard worker
+ * sends back to the main thread (`snapshotOf`), which has no tracker, no kept bytes and no links.
+ */
+export interface ConversationData {
+  readonly id: number;
+  readonly capture: number;
+  readonly stream: number;
+  readonly transport: Transport;
+  readonly ipVersion: 4 | 6;
+  readonly clientIp: Uint8Array;
+  readonly serverIp: Uint8Array;
+  readonly clientPort: number;
+  readonly serverPort: number;
+  readonly clientBy: ClientBy;
+  readonly packetsClient: number;
+  readonly packetsServer: number;
+  readonly bytesClient: number;
+  readonly bytesServer: number;
+  readonly firstFrame: number;
+  readonly lastFrame: number;
+  readonly firstFrames: readonly number[];
+  readonly startSec: number;
+  readonly startNsec: number;
+  readonly endSec: number;
+  readonly endNsec: number;
+  readonly datagramsClient: number;
+  readonly datagramsServer: number;
+  readonly firstFromServer: boolean;
+  readonly icmpType: number;
+  readonly icmpCode: number;
+  readonly icmpCount: number;
+  readonly icmpFrames: readonly number[];
+  readonly clientMac: Uint8Array;
+  readonly serverMac: Uint8Array;
+  readonly clientMacSeen: boolean;
+  readonly serverMacSeen: boolean;
+  readonly vlan: number;
+  readonly truncatedPackets: number;
+  readonly tcp: TcpSummary | null;
+}
+
+/** A plain copy of what `ConversationData` names (structured-clonable: no class, no link, no kept byte). */
+export function snapshotOf(c: ConversationData, id = c.id, stream = c.stream): ConversationData {
+  const t = c.tcp;
+  return {
+    id,
+    capture: c.capture,
+    stream,
+    transport: c.transport,
+    ipVersion: c.ipVersion,
+    clientIp: c.clientIp.slice(),
+    serverIp: c.serverIp.slice(),
+    clientPort: c.clientPort,
+    serverPort: c.serverPort,
+    clientBy: c.clientBy,
+    packetsClient: c.packetsClient,
+    packetsServer: c.packetsServer,
+    bytesClient: c.bytesClient,
+    bytesServer: c.bytesServer,
+    firstFrame: c.firstFrame,
+    lastFrame: c.lastFrame,
+    firstFrames: [...c.firstFrames],
+    startSec: c.startSec,
+    startNsec: c.startNsec,
+    endSec: c.endSec,
+    endNsec: c.endNsec,
+    datagramsClient: c.datagramsClient,
+    datagramsServer: c.datagramsServer,
+    firstFromServer: c.firstFromServer,
+    icmpType: c.icmpType,
+    icmpCode: c.icmpCode,
+    icmpCount: c.icmpCount,
+    icmpFrames: [...c.icmpFrames],
+    clientMac: c.clientMac.slice(),
+    serverMac: c.serverMac.slice(),
+    clientMacSeen: c.clientMacSeen,
+    serverMacSeen: c.serverMacSeen,
+    vlan: c.vlan,
+    truncatedPackets: c.truncatedPackets,
+    tcp:
+      t === null
+        ? null
+        : {
+            counters: { ...t.counters },
+            clientStartMissing: t.clientStartMissing,
+            serverStartMissing: t.serverStartMissing,
+            clientUnseen: t.clientUnseen,
+            serverUnseen: t.serverUnseen,
+          },
+  };
+}
 
 /** How many frame numbers a conversation keeps (the SYNs of a blocked connection fit). */
 export const FIRST_FRAMES_KEPT = 8;
 
-export class Conversation {
+export class Conversation implements ConversationData {
   /** 1-based id, unique within a report, in order of first frame (capture by capture). */
   id = 0;
   /** Index of the capture file in the report's `captures`. */

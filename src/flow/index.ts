@@ -5,7 +5,7 @@
  * and reassembly (tcp/). flow imports only capture and decode; it never reads what is found in a
  * conversation: leaving conversations go to a FlowSink.
  */
-export { Conversation, FIRST_FRAMES_KEPT, connHistory, connState, type Transport } from "./conversation.js";
+export { Conversation, FIRST_FRAMES_KEPT, connHistory, connState, snapshotOf, type ConversationData, type TcpSummary, type Transport } from "./conversation.js";
 export { FlowHasher, sameAddr } from "./key.js";
 export { FlowBudget, Lifetime, UDP_SAMPLE_OVERHEAD } from "./lifetime.js";
 export { DEFAULT_FLOW_OPTIONS, DEFAULT_MAX_CONVERSATIONS, type FlowStats, type FlowTableOptions } from "./options.js";

@@ -16,7 +16,7 @@
  * each endpoint alone.
  */
 import { randomFillSync } from "node:crypto";
-import type { DecodedPacket } from "../decode/packet.js";
+import type { DecodedPacket } from "../decode/index.js";
 
 /** HalfSipHash initialisation constants ("somepseudorandomlygeneratedbytes", 32-bit halves). */
 const C2 = 0x6c796765;

@@ -46,6 +46,13 @@ export class FlowBudget {
   keptBytes = 0;
   /** The flow hash, keyed once per run (a random secret unless `hashKey` is given). */
   readonly hasher: FlowHasher;
+  /**
+   * When the run is sharded over worker threads (src/pipeline/shard-*.ts), the counts every
+   * shard's table shares, in shared memory: [conversations listed, conversations held]. So the
+   * listing limit and the table limit stay the run's, and below them (where nothing depends on
+   * which shard got there first) every shard decides as one table would.
+   */
+  private shared: Int32Array | null = null;
 
   constructor(opts: Partial<FlowTableOptions> = DEFAULT_FLOW_OPTIONS) {
     const max = opts.maxConversations ?? DEFAULT_MAX_CONVERSATIONS;
@@ -55,9 +62,40 @@ export class FlowBudget {
     this.hasher = new FlowHasher(opts.hashKey);
   }
 
-  /** `c` (retired, listed) keeps its `chargedBytes` while the budget lasts; returns how many older ones were freed. */
+  /** Count listings and held conversations in `counters` ([listed, held], shared by the run's shards). */
+  share(counters: Int32Array): void {
+    this.shared = counters;
+  }
+
+  /** May one more conversation be listed? Counts it when so. */
+  claimListing(): boolean {
+    if (this.shared !== null) return Atomics.add(this.shared, 0, 1) < this.maxConversations;
+    if (this.listed >= this.maxConversations) return false;
+    this.listed++;
+    return true;
+  }
+
+  /** Is the table (all shards' tables, when shared) full? `held`: the asking table's own count. */
+  full(held: number): boolean {
+    return (this.shared !== null ? Atomics.load(this.shared, 1) : held) >= this.maxConversations;
+  }
+
+  /** A table took (`n` > 0) or let go of (`n` < 0) conversations. */
+  holding(n: number): void {
+    if (this.shared !== null) Atomics.add(this.shared, 1, n);
+  }
+
+  /**
+   * `c` (retired, listed) keeps its `chargedBytes` while the budget lasts; returns how many older
+   * ones were freed to stay in it. With no retention budget (the default: nothing in the product
+   * reads kept bytes after detection) they are freed at once and not counted.
+   */
   retain(c: Conversation): number {
     if (c.chargedBytes === 0) return 0;
+    if (this.retainedBytes <= 0) {
+      release(c);
+      return 0;
+    }
     this.kept.push(c);
     this.keptBytes += c.chargedBytes;
     let freed = 0;

@@ -20,7 +20,8 @@ export interface FlowTableOptions {
   /**
    * Bytes that retired conversations may go on holding (their kept TCP prefixes and UDP samples,
    * for callers that read them after the analysis), all captures of the run together; past it the
-   * oldest are freed. Default 32 MiB.
+   * oldest are freed. Default 0: nothing in the product reads kept bytes after detection (the
+   * report is made of facts and counters), and a sharded run's workers keep none.
    */
   retainedBytes?: number;
   /**
@@ -33,7 +34,7 @@ export interface FlowTableOptions {
   /**
    * Ports above 1023 that identify a service, for deciding who is the client when neither SYN nor
    * the protocol says (src/flow/orientation.ts rule 3). None when not given; the pipeline passes
-   * its set (src/pipeline/server-ports.ts).
+   * the one set it derives from the detectors and the matrix (src/pipeline/server-ports.ts).
    */
   likelyServerPorts?: ReadonlySet<number>;
   /** Key of the flow hash (two 32-bit words); random per run (FlowBudget) when not given. Tests only: reports never depend on it. */
@@ -50,7 +51,7 @@ export const DEFAULT_FLOW_OPTIONS: FlowTableOptions = {
   maxConversations: DEFAULT_MAX_CONVERSATIONS,
   idleTimeout: 300,
   finishedTimeout: 5,
-  retainedBytes: 32 * 1024 * 1024,
+  retainedBytes: 0,
   maxHeldBytes: 128 * 1024 * 1024,
 };
 

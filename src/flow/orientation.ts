@@ -17,13 +17,16 @@
  *     port — then the roles flip, as Zeek does with its likely_server_ports ("service-port"). A
  *     service port is a well-known one (below 1024, RFC 6335 §6) or one of the set the caller
  *     passes in (FlowTableOptions.likelyServerPorts; the pipeline's, src/pipeline/server-ports.ts).
- *  4. Else the first sender ("first-packet").
+ *  4. Neither is a service port, and only the first receiver's port is in the dynamic range
+ *     (49152–65535, RFC 6335 §6: never assigned to a service, where clients' ephemeral ports
+ *     come from): the first sender is the server ("service-port"). A capture that starts with a
+ *     server's segment on 5228 or 8009 to a client's 60142 still names the client (issue 18).
+ *  5. Else the first sender ("first-packet").
  *
  * Kept apart from the conversation table (src/flow/table.ts) so that the table's hashing and
  * limits and these rules change independently (ARCHITECTURE-REVIEW).
  */
-import type { DecodedPacket } from "../decode/packet.js";
-import { IPPROTO_TCP, IPPROTO_UDP, TCP_ACK, TCP_SYN } from "../decode/packet.js";
+import { type DecodedPacket, IPPROTO_TCP, IPPROTO_UDP, TCP_ACK, TCP_SYN } from "../decode/index.js";
 
 /** How the client was chosen (the report's `clientBy`). */
 export type ClientBy = "syn" | "syn-ack" | "protocol" | "service-port" | "first-packet";
@@ -34,6 +37,11 @@ export const NO_SERVER_PORTS: ReadonlySet<number> = new Set<number>();
 /** A well-known port (1–1023), or one of `likely` (ports that identify a service above 1023). */
 export function isServicePort(port: number, likely: ReadonlySet<number> = NO_SERVER_PORTS): boolean {
   return (port > 0 && port < 1024) || likely.has(port);
+}
+
+/** RFC 6335 §6: the Dynamic Ports, 49152–65535, never assigned to a service. */
+export function isDynamicPort(port: number): boolean {
+  return port >= 49152 && port <= 65535;
 }
 
 const NTP_PORT = 123;
@@ -97,6 +105,9 @@ export function orient(p: DecodedPacket, likely: ReadonlySet<number> = NO_SERVER
     const role = udpSenderIsClient(p.srcPort, p.dstPort, p.payloadBuf, p.payloadOffset, p.payloadLength);
     if (role !== null) return role ? PROTOCOL_CLIENT : PROTOCOL_SERVER;
   }
-  if (isServicePort(p.srcPort, likely) && !isServicePort(p.dstPort, likely)) return BY_SERVICE_PORT;
+  const srcService = isServicePort(p.srcPort, likely);
+  const dstService = isServicePort(p.dstPort, likely);
+  if (srcService && !dstService) return BY_SERVICE_PORT;
+  if (!srcService && !dstService && isDynamicPort(p.dstPort) && !isDynamicPort(p.srcPort)) return BY_SERVICE_PORT;
   return BY_FIRST_PACKET;
 }

@@ -25,8 +25,7 @@
  *    the same 5-tuple start a new conversation: below the limit nothing ever leaves the table
  *    and conversation splitting is exactly Wireshark's.
  */
-import type { DecodedPacket } from "../decode/packet.js";
-import { IPPROTO_TCP, IPPROTO_UDP } from "../decode/packet.js";
+import { type DecodedPacket, IPPROTO_TCP, IPPROTO_UDP } from "../decode/index.js";
 import { Conversation, FIRST_FRAMES_KEPT } from "./conversation.js";
 import { FlowBudget, Lifetime, release, UDP_SAMPLE_OVERHEAD } from "./lifetime.js";
 import { type FlowStats, type FlowTableOptions } from "./options.js";
@@ -224,6 +223,7 @@ export class FlowTable {
     this.index.unlink(c);
     this.lifetime.remove(c);
     c.inTable = false;
+    this.budget.holding(-1);
     this.retire(c);
     if (!c.listed) {
       this.sink.unlisted(c);
@@ -271,6 +271,17 @@ export class FlowTable {
       }
     }
     for (const c of this.conversations) this.retire(c, true);
+    // Its conversations no longer count against the run's table limit (the next file's table
+    // starts empty, as one table at a time does when nothing is shared).
+    this.budget.holding(-this.index.size);
+  }
+
+  /**
+   * Capture time went on to `now` in packets this table did not see (a sharded run: the other
+   * shards' packets). Retires what one table seeing every packet would have retired by now.
+   */
+  advance(now: number): void {
+    this.lifetime.expire(now);
   }
 
   private isFromClient(conv: Conversation, p: DecodedPacket): boolean {
@@ -295,13 +306,12 @@ export class FlowTable {
   }
 
   private create(hash: number, p: DecodedPacket, frame: number, tsSec: number, tsNsec: number): Conversation {
-    if (this.index.size >= this.maxConversations) this.evictOne();
+    if (this.budget.full(this.index.size)) this.evictOne();
     const c = this.freeConvs.pop() ?? new Conversation();
     this.stats.conversations++;
-    if (this.budget.listed < this.maxConversations) {
+    if (this.budget.claimListing()) {
       c.id = ++this.idBase;
       this.stats.listed++;
-      this.budget.listed++;
       this.conversations.push(c);
     } else {
       // Past the limit: tracked like any other, then handed to the sink unlisted (id 0).
@@ -343,6 +353,7 @@ export class FlowTable {
 
     c.inTable = true;
     this.index.link(c);
+    this.budget.holding(1);
     return c;
   }
 }

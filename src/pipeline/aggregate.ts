@@ -8,7 +8,7 @@
  * lives in the pipeline because it reads what the detectors found (docs/performance.md).
  */
 import type { ConversationFacts } from "../detect/types.js";
-import { Conversation, FIRST_FRAMES_KEPT, connHistory, connState } from "../flow/conversation.js";
+import { Conversation, FIRST_FRAMES_KEPT, connHistory, connState, type ConversationData } from "../flow/conversation.js";
 import type { FlowStats } from "../flow/index.js";
 import type { AggregateInfo, AggregateLevel } from "../policy/view.js";
 
@@ -30,6 +30,8 @@ export interface AggregateEntry {
   readonly conv: Conversation;
   readonly info: AggregateInfo;
   readonly facts: ConversationFacts | null;
+  /** What its members share (the fold's map key). */
+  readonly key: string;
 }
 
 /** The run's count of aggregate entries, shared by the captures' aggregators (the cap is the run's). */
@@ -62,37 +64,13 @@ export class Aggregator {
       // Each coarser level may add a tenth of the cap more; "all" has only a handful of keys.
       // The cap is the run's: every capture's entries count.
       if (agg === undefined && (level === "all" || this.run.aggregates < MAX_AGGREGATES + (i * MAX_AGGREGATES) / 10)) {
-        agg = newAggregate(c, level, state, facts);
+        agg = newAggregate(c, level, state, facts, key);
         this.entries.set(key, agg);
         this.run.aggregates++;
       }
       if (agg !== undefined && i > 0) this.stats.coarseAggregated++;
     }
-    const { conv: a, info } = agg!;
-    info.conversations++;
-    if (c.serverPort < info.serverPortLow) info.serverPortLow = c.serverPort;
-    if (c.serverPort > info.serverPortHigh) info.serverPortHigh = c.serverPort;
-    a.packetsClient += c.packetsClient;
-    a.packetsServer += c.packetsServer;
-    a.bytesClient += c.bytesClient;
-    a.bytesServer += c.bytesServer;
-    if (c.firstFrame < a.firstFrame) a.firstFrame = c.firstFrame;
-    if (c.lastFrame > a.lastFrame) a.lastFrame = c.lastFrame;
-    if (a.firstFrames.length < FIRST_FRAMES_KEPT) a.firstFrames.push(c.firstFrame);
-    if (c.startSec < a.startSec || (c.startSec === a.startSec && c.startNsec < a.startNsec)) {
-      a.startSec = c.startSec;
-      a.startNsec = c.startNsec;
-    }
-    if (c.endSec > a.endSec || (c.endSec === a.endSec && c.endNsec > a.endNsec)) {
-      a.endSec = c.endSec;
-      a.endNsec = c.endNsec;
-    }
-    if (c.icmpCount > 0) {
-      a.icmpType = c.icmpType;
-      a.icmpCode = c.icmpCode;
-      a.icmpCount += c.icmpCount;
-      for (const f of c.icmpFrames) if (a.icmpFrames.length < 16) a.icmpFrames.push(f);
-    }
+    addInto(agg!, c, 1);
     this.stats.aggregated++;
   }
 
@@ -106,7 +84,53 @@ export class Aggregator {
   }
 }
 
-function newAggregate(c: Conversation, level: AggregateLevel, state: string, facts: ConversationFacts | null): AggregateEntry {
+/**
+ * One capture's entries from several shards (each worker folded its own conversations) merged by
+ * key into one list, in order of their first frame; the first member's facts stand for each.
+ */
+export function mergeAggregates(entries: readonly AggregateEntry[]): AggregateEntry[] {
+  const sorted = [...entries].sort((x, y) => x.conv.firstFrame - y.conv.firstFrame);
+  const byKey = new Map<string, AggregateEntry>();
+  for (const e of sorted) {
+    const into = byKey.get(e.key);
+    if (into === undefined) byKey.set(e.key, e);
+    else addInto(into, e.conv, e.info.conversations, e.info.serverPortLow, e.info.serverPortHigh);
+  }
+  return [...byKey.values()];
+}
+
+/** Add `c` (one conversation, or an entry standing for `n`) to entry `e`. */
+function addInto(e: AggregateEntry, c: ConversationData, n: number, portLow = c.serverPort, portHigh = c.serverPort): void {
+  const { conv: a, info } = e;
+  info.conversations += n;
+  if (portLow < info.serverPortLow) info.serverPortLow = portLow;
+  if (portHigh > info.serverPortHigh) info.serverPortHigh = portHigh;
+  a.packetsClient += c.packetsClient;
+  a.packetsServer += c.packetsServer;
+  a.bytesClient += c.bytesClient;
+  a.bytesServer += c.bytesServer;
+  if (c.firstFrame < a.firstFrame) a.firstFrame = c.firstFrame;
+  if (c.lastFrame > a.lastFrame) a.lastFrame = c.lastFrame;
+  if (n === 1) {
+    if (a.firstFrames.length < FIRST_FRAMES_KEPT) a.firstFrames.push(c.firstFrame);
+  } else for (const f of c.firstFrames) if (a.firstFrames.length < FIRST_FRAMES_KEPT) a.firstFrames.push(f);
+  if (c.startSec < a.startSec || (c.startSec === a.startSec && c.startNsec < a.startNsec)) {
+    a.startSec = c.startSec;
+    a.startNsec = c.startNsec;
+  }
+  if (c.endSec > a.endSec || (c.endSec === a.endSec && c.endNsec > a.endNsec)) {
+    a.endSec = c.endSec;
+    a.endNsec = c.endNsec;
+  }
+  if (c.icmpCount > 0) {
+    a.icmpType = c.icmpType;
+    a.icmpCode = c.icmpCode;
+    a.icmpCount += c.icmpCount;
+    for (const f of c.icmpFrames) if (a.icmpFrames.length < 16) a.icmpFrames.push(f);
+  }
+}
+
+function newAggregate(c: Conversation, level: AggregateLevel, state: string, facts: ConversationFacts | null, key: string): AggregateEntry {
   const a = new Conversation();
   a.capture = c.capture;
   a.stream = -1;
@@ -133,5 +157,5 @@ function newAggregate(c: Conversation, level: AggregateLevel, state: string, fac
     serverPortLow: c.serverPort,
     serverPortHigh: c.serverPort,
   };
-  return { conv: a, info, facts };
+  return { conv: a, info, facts, key };
 }

@@ -1,44 +1,23 @@
 /**
- * The packet loop of one capture: RawPacket → decode → flow, with detection and aggregation as
- * the flow table's sink, and, when the capture ends, every conversation frozen into the view
- * policy and report read. Fed one packet at a time: by `analyzeFiles` (src/pipeline/run.ts) from
+ * The packet loop of one capture: RawPacket → decode → the conversation stage (flow, with
+ * detection and aggregation as the flow table's sink, and, when the capture ends, every
+ * conversation frozen into the view policy and report read: conversation-stage.ts). Fed one packet at a time: by `analyzeFiles` (src/pipeline/run.ts) from
  * a file, or by live capture from libpcap or tcpdump (src/cli/capture.ts).
  */
 import type { CaptureSummary, RawPacket } from "../capture/index.js";
-import { DecodeContext, decodePacket } from "../decode/decode.js";
-import { FragmentReassembler } from "../decode/fragments.js";
-import { DecodedPacket, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP } from "../decode/packet.js";
+import { IPPROTO_TCP, IPPROTO_UDP, type DecodedPacket } from "../decode/packet.js";
 import type { DecodeCounts } from "../decode/counts.js";
-import type { Conversation } from "../flow/conversation.js";
-import { DEFAULT_FLOW_OPTIONS, FlowBudget, FlowTable, type FlowSink, type FlowTableOptions } from "../flow/index.js";
+import { DEFAULT_FLOW_OPTIONS, type FlowTable, type FlowTableOptions } from "../flow/index.js";
 import { connectionView, type ConnectionView } from "../policy/view.js";
 import type { CaptureResult } from "../report/record.js";
-import { Aggregator, type AggregateCount } from "./aggregate.js";
-import { DecodeTally } from "./decode-counts.js";
-import { DetectStage } from "./detect-stage.js";
-import { likelyServerPorts } from "./server-ports.js";
+import { ConversationStage, RunBudget } from "./conversation-stage.js";
+import { PacketFront } from "./packet-front.js";
 
-/**
- * The limits of one run, shared by its captures: the flow table's (FlowBudget) and the count of
- * aggregate entries (the cap of src/pipeline/aggregate.ts is the run's, not each file's).
- */
-export class RunBudget extends FlowBudget implements AggregateCount {
-  /** Aggregate entries made so far in the run. */
-  aggregates = 0;
-}
+export { RunBudget } from "./conversation-stage.js";
 
 export class CaptureAnalysis {
-  readonly table: FlowTable;
-  /** Packets given to `packet()` (including those the filter dropped). */
-  packets = 0;
-  /** Packets the --filter expression let through. */
-  accepted = 0;
-  private readonly frags = new FragmentReassembler();
-  private readonly decoding = new DecodeContext(this.frags);
-  private readonly tally = new DecodeTally();
-  private readonly decoded = new DecodedPacket();
-  private readonly detection = new DetectStage();
-  private readonly aggregator: Aggregator;
+  private readonly front: PacketFront;
+  private readonly stage: ConversationStage;
   private views: ConnectionView[] | null = null;
   private lastIdAfter = 0;
 
@@ -46,50 +25,39 @@ export class CaptureAnalysis {
     index: number,
     idBase: number,
     flowOpts: FlowTableOptions = DEFAULT_FLOW_OPTIONS,
-    private readonly filter: ((p: DecodedPacket) => boolean) | null = null,
+    filter: ((p: DecodedPacket) => boolean) | null = null,
     budget: RunBudget = new RunBudget(flowOpts),
   ) {
-    // Detection runs when a conversation is retired (idle, finished and quiet, evicted from a
-    // full table, or when the run's held bytes are over budget), so its kept bytes can be freed
-    // long before the end of the capture; the unlisted ones are folded when they leave.
-    const detection = this.detection;
-    const sink: FlowSink = {
-      retire: (c) => {
-        detection.detect(c);
-      },
-      unlisted: (c) => this.aggregator.fold(c, detection.take(c)),
-    };
-    this.table = new FlowTable(index, { ...flowOpts, likelyServerPorts: flowOpts.likelyServerPorts ?? likelyServerPorts() }, idBase, sink, budget);
-    this.aggregator = new Aggregator(budget, this.table.stats);
+    this.front = new PacketFront(filter);
+    this.stage = new ConversationStage(index, idBase, flowOpts, budget);
+  }
+
+  /** The capture's flow table. */
+  get table(): FlowTable {
+    return this.stage.table;
   }
 
   /** What was decoded so far. */
   get counts(): DecodeCounts {
-    return this.tally.counts;
+    return this.front.counts;
+  }
+
+  /** Packets given to `packet()` (including those the filter dropped). */
+  get packets(): number {
+    return this.front.packets;
+  }
+
+  /** Packets the --filter expression let through. */
+  get accepted(): number {
+    return this.front.accepted;
   }
 
   /** Decode one packet and account it. `pkt.data` is only read during the call. */
   packet(pkt: RawPacket): void {
-    this.packets++;
-    const p = this.decoded;
-    // Decoded in place in the reader's chunk (no view per packet).
-    const st = decodePacket(pkt, p, this.decoding);
-    // The filter sees what could be decoded (addresses, ports, protocol); a packet it rejects
-    // is not analyzed at all, as with tcpdump's filter.
-    if (this.filter !== null && !this.filter(p)) return;
-    this.accepted++;
-    if (!this.tally.account(st, p, pkt)) return;
-
-    const counts = this.tally.counts;
-    const proto = p.ipProto;
-    if (proto === IPPROTO_TCP || proto === IPPROTO_UDP) {
-      if (proto === IPPROTO_TCP) counts.tcp++;
-      else counts.udp++;
-      this.table.packet(p, pkt.frame, pkt.origLen, pkt.tsSec, pkt.tsNsec);
-    } else if (proto === IPPROTO_ICMP || proto === IPPROTO_ICMPV6) {
-      counts.icmp++;
-      if (p.hasQuoted && this.table.icmpError(p, pkt.frame) === null) counts.icmpUnmatched++;
-    }
+    const p = this.front.take(pkt);
+    if (p === null) return;
+    if (p.ipProto === IPPROTO_TCP || p.ipProto === IPPROTO_UDP) this.stage.packet(p, pkt.frame, pkt.origLen, pkt.tsSec, pkt.tsNsec);
+    else if (!this.stage.icmpError(p, pkt.frame)) this.front.counts.icmpUnmatched++;
   }
 
   /**
@@ -97,7 +65,7 @@ export class CaptureAnalysis {
    * judges these every second; the capture's end is not known, so 0).
    */
   viewsSoFar(): ConnectionView[] {
-    return this.table.conversations.map((c) => connectionView(c, this.detection.factsOf(c), null, 0));
+    return this.stage.viewsSoFar();
   }
 
   /**
@@ -106,20 +74,16 @@ export class CaptureAnalysis {
    * errors.
    */
   finish(summary: CaptureSummary): CaptureResult {
-    this.frags.flush();
-    this.tally.fragmentsDone(this.frags);
-    this.table.finish();
+    this.front.end();
     if (this.views === null) {
-      const last = summary.lastTimestamp;
-      const end = last ? last.sec + last.nsec / 1e9 : 0;
-      const views = this.table.conversations.map((c: Conversation) => connectionView(c, this.detection.factsOf(c), null, end));
-      const aggregates = this.aggregator.finish(this.table.lastId);
-      for (const a of aggregates) views.push(connectionView(a.conv, a.facts, a.info, end));
+      const { listed, aggregates } = this.stage.finish(endOf(summary));
+      const views = listed;
+      for (const a of aggregates) views.push(connectionView(a.conv, a.facts, a.info, endOf(summary)));
       this.views = views;
       this.lastIdAfter = this.table.lastId + aggregates.length;
     }
-    const errors = [...summary.errors, ...this.tally.errors].sort((a, b) => a.frame - b.frame || a.offset - b.offset);
-    return { summary, errors, decode: this.tally.counts, flow: this.table.stats };
+    const errors = [...summary.errors, ...this.front.errors].sort((a, b) => a.frame - b.frame || a.offset - b.offset);
+    return { summary, errors, decode: this.front.counts, flow: this.table.stats };
   }
 
   /** Every conversation of the capture, frozen, listed ones first then the aggregates (after `finish`). */
@@ -131,4 +95,10 @@ export class CaptureAnalysis {
   get lastId(): number {
     return this.views === null ? this.table.lastId : this.lastIdAfter;
   }
+}
+
+/** A capture's last timestamp in seconds (0 when it had no packet). */
+export function endOf(summary: CaptureSummary): number {
+  const last = summary.lastTimestamp;
+  return last ? last.sec + last.nsec / 1e9 : 0;
 }

@@ -8,7 +8,6 @@
  *   reportOf(analysis, policy)       Analysis → Report: evaluate + buildReport
  *   finishReport(analysis, tail)     Analysis → report (+ evidence) written → exit code
  */
-import { renameSync, unlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { readCapture } from "../capture/index.js";
 import { compileFilter } from "../decode/filter.js";
@@ -27,6 +26,7 @@ import {
   captureSeconds,
   redactReportWithMap,
   renderHtml,
+  jsonPieces,
   renderJson,
   renderMarkdown,
   renderTable,
@@ -37,6 +37,8 @@ import {
   type ReportSection,
 } from "../report/index.js";
 import { CaptureAnalysis, RunBudget } from "./capture-analysis.js";
+import { ShardedCapture, ShardPool } from "./sharded.js";
+import { likelyServerPorts } from "./server-ports.js";
 import { VERSION } from "./version.js";
 
 // ---- the head: capture files → conversations ----
@@ -54,6 +56,14 @@ export interface AnalyzeOptions {
   resync?: boolean;
   /** Aborting stops the reading (the current file is marked `interrupted`, later ones are not read). */
   signal?: AbortSignal;
+  /**
+   * Threads to analyze with (--threads): 1 (the default) keeps everything on this thread; N above
+   * 1 shards the conversations over N-1 worker threads while this one reads and decodes
+   * (src/pipeline/sharded.ts). The report is the same at every count.
+   */
+  threads?: number;
+  /** Bytes of one batch of a shard's channel (tests vary it; the report does not depend on it). */
+  batchBytes?: number;
 }
 
 /** Analyze capture files one after another into one result. */
@@ -64,19 +74,25 @@ export async function analyzeFiles(files: string[], opts: AnalyzeOptions = {}): 
   const budget = new RunBudget(flowOpts);
   const captures: CaptureResult[] = [];
   const conversations: ConnectionView[] = [];
+  const threads = Math.max(1, Math.floor(opts.threads ?? 1));
+  const pool = threads > 1 ? new ShardPool(threads - 1, flowOpts, opts.batchBytes) : null;
   let idBase = 0;
-  for (let ci = 0; ci < files.length; ci++) {
-    if (opts.signal?.aborted) break;
-    const file = files[ci];
-    const ca = new CaptureAnalysis(ci, idBase, flowOpts, opts.filter ?? null, budget);
-    const summary = await readCapture(file, (pkt) => ca.packet(pkt), {
-      resync: opts.resync ?? false,
-      signal: opts.signal,
-      onProgress: opts.onProgress ? (read, size) => opts.onProgress!(file, read, size, ca.packets) : undefined,
-    });
-    captures.push(ca.finish(summary));
-    conversations.push(...ca.conversations);
-    idBase = ca.lastId;
+  try {
+    for (let ci = 0; ci < files.length; ci++) {
+      if (opts.signal?.aborted) break;
+      const file = files[ci];
+      const ca = pool !== null ? new ShardedCapture(ci, idBase, pool, opts.filter ?? null) : new CaptureAnalysis(ci, idBase, flowOpts, opts.filter ?? null, budget);
+      const summary = await readCapture(file, (pkt) => ca.packet(pkt), {
+        resync: opts.resync ?? false,
+        signal: opts.signal,
+        onProgress: opts.onProgress ? (read, size) => opts.onProgress!(file, read, size, ca.packets) : undefined,
+      });
+      captures.push(await ca.finish(summary));
+      for (const v of ca.conversations) conversations.push(v);
+      idBase = ca.lastId;
+    }
+  } finally {
+    if (pool !== null) await pool.close();
   }
   return { captures, conversations };
 }
@@ -172,6 +188,8 @@ export interface EvidenceChoice {
   names?: string[];
   filter?: ((p: DecodedPacket) => boolean) | null;
   resync?: boolean;
+  /** --force: replace a file of that name. */
+  replace?: boolean;
 }
 
 export interface ReportTail extends PolicyChoice {
@@ -179,8 +197,8 @@ export interface ReportTail extends PolicyChoice {
   failOn: FailOn;
   /** --redact or --redact-key: the report is redacted before it is rendered (the policy's namer should be MARKING_NAMER). */
   redact?: boolean;
-  /** --redact-key FILE: the pseudonym → original table, written apart from the report. */
-  redactKey?: string;
+  /** --redact-key FILE, opened (and checked) before the analysis as -o is: the pseudonym → original table, written apart from the report. */
+  redactKey?: ReportDestination | null;
   /** The -o name as given (the redaction key and the evidence file name it), or null for standard output. */
   reportName: string | null;
   out: ReportDestination | null;
@@ -210,7 +228,7 @@ export async function finishReport(a: Analysis, t: ReportTail): Promise<number> 
     const ev = t.evidence;
     const r = await addEvidence(report, ev.file, {
       sources: ev.sources, ...(ev.names ? { names: ev.names } : {}), reportFile: t.reportName, ...(ev.filter !== undefined ? { filter: ev.filter } : {}),
-      ...(ev.resync !== undefined ? { resync: ev.resync } : {}), application: `phoenix-netcheck ${VERSION}`, redact: t.redact, quiet: t.quiet, stderr,
+      ...(ev.resync !== undefined ? { resync: ev.resync } : {}), application: `phoenix-netcheck ${VERSION}`, redact: t.redact, quiet: t.quiet, stderr, replace: ev.replace === true,
     });
     report = r.report;
     evidenceError = r.error;
@@ -233,10 +251,11 @@ export function writeReport(report: Report, t: Pick<ReportTail, "matrix" | "rend
     if (t.redactKey) writeRedactionKey(t.redactKey, map, t.reportName);
   }
   const rows = t.matrix.rows;
-  let text: string;
+  let text: string | Iterable<string>;
   switch (t.render.format) {
     case "json":
-      text = renderJson(shown);
+      // Written as it is made (a large report is never one string).
+      text = jsonPieces(shown);
       break;
     case "markdown":
       text = renderMarkdown(shown, rows);
@@ -248,38 +267,29 @@ export function writeReport(report: Report, t: Pick<ReportTail, "matrix" | "rend
       text = renderTable(shown, { width: t.render.width, color: t.render.color, sections: t.render.sections }, rows);
   }
   const code = o.code ?? exitCodeFor(report, t.failOn);
+  const pieces = typeof text === "string" ? [text] : text;
   if (t.out !== null) {
-    t.out.write(text);
+    for (const piece of pieces) t.out.write(piece);
     t.out.commit();
   } else {
     // A reader that closes the pipe early (`| head`) ends the process from main.ts's EPIPE
     // handler, which exits with process.exitCode: set it first, so the findings' code is kept.
     if (stdout === process.stdout) process.exitCode = code;
-    stdout.write(text);
+    for (const piece of pieces) stdout.write(piece);
   }
   return code;
 }
 
-/** The redaction key file: JSON, written beside and then renamed over FILE, readable by its owner only. */
-export function writeRedactionKey(file: string, map: readonly RedactionEntry[], report: string | null): void {
+/** The redaction key file: JSON, into the destination the CLI opened (a temporary file moved under FILE, readable by its owner only). */
+export function writeRedactionKey(dest: ReportDestination, map: readonly RedactionEntry[], report: string | null): void {
   const key = {
     schema: "phoenix-netcheck.redaction-key/v1",
     note: "The originals behind the pseudonyms of one redacted report. Keep this file; never attach it to the ticket.",
     report: report === null ? null : path.basename(report),
     entries: map.map((e) => ({ pseudonym: e.pseudonym, kind: e.kind, original: e.original })),
   };
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
-  try {
-    writeFileSync(tmp, JSON.stringify(key, null, 2) + "\n", { mode: 0o600, flag: "wx" });
-    renameSync(tmp, file);
-  } catch (e) {
-    try {
-      unlinkSync(tmp);
-    } catch {
-      // nothing was written
-    }
-    throw e;
-  }
+  dest.write(JSON.stringify(key, null, 2) + "\n");
+  dest.commit();
 }
 
 // ---- the whole pipeline for a list of files ----
@@ -299,19 +309,30 @@ export interface AnalyzeInputs {
   redact?: boolean;
   /** How each file is named in the report, when not as given (the goldens show repository-relative paths). */
   labels?: string[];
+  /** Worker threads (AnalyzeOptions.threads); default 1. */
+  threads?: number;
+  /** A shard channel's batch size (AnalyzeOptions.batchBytes). */
+  batchBytes?: number;
 }
 
-/** Files → Analysis, with the options' flow limits, filter and labels; the policy inputs are the caller's. */
-export async function analyzeInputs(files: string[], o: AnalyzeInputs, filter: PolicyFilter | null): Promise<Analysis> {
+/**
+ * Files → Analysis, with the options' flow limits, filter and labels; the policy inputs are the
+ * caller's. `matrix`: the one the run checks against, whose server ports orient conversations
+ * (server-ports.ts); the built-in one when not given.
+ */
+export async function analyzeInputs(files: string[], o: AnalyzeInputs, filter: PolicyFilter | null, matrix?: Matrix): Promise<Analysis> {
   const progress = o.onProgress;
   const analysis = await analyzeFiles(files, {
     flow: {
+      likelyServerPorts: likelyServerPorts(matrix),
       ...(o.reassemblyBytes ? { reassemblyCap: o.reassemblyBytes } : {}),
       ...(o.maxConversations ? { maxConversations: o.maxConversations } : {}),
     },
     filter: filter?.accepts,
     resync: o.resync ?? false,
     signal: o.signal,
+    threads: o.threads ?? 1,
+    ...(o.batchBytes ? { batchBytes: o.batchBytes } : {}),
     onProgress: progress ? (file, read, size, packets) => progress.update(file, read, size, packets) : undefined,
   });
   progress?.done();
@@ -330,6 +351,6 @@ export function policyFilter(text: string | undefined): PolicyFilter | null {
 export async function reportFor(files: string[], o: AnalyzeInputs = {}): Promise<Report> {
   const { matrix, roles } = policyInputs({ matrix: o.matrix, role: o.role ?? [], roles: o.roles });
   const filter = policyFilter(o.filter);
-  const analysis = await analyzeInputs(files, o, filter);
+  const analysis = await analyzeInputs(files, o, filter, matrix);
   return reportOf(analysis, { matrix, roles, filter, namer: namerFor(o) });
 }

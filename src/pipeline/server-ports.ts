@@ -1,20 +1,81 @@
 /**
- * The likely server ports above 1023 the flow table orients conversations by (Zeek's
- * likely_server_ports; src/flow/orientation.ts rule 3), injected into flow as an option.
+ * The likely server ports the flow table orients conversations by (src/flow/orientation.ts rule
+ * 3: a first packet sent from one of these to a port that is not one is the server's), injected
+ * into flow as `FlowTableOptions.likelyServerPorts`.
  *
- * Until the detectors declare one set of them (issue 16 point 3: derived from the detectors'
- * `ports` and the matrix rows, as Zeek derives likely_server_ports from analyzer registrations),
- * this is the hand list flow/orientation.ts held before: the Phoenix matrix's ports and common
- * ones. Kept exactly, so who is the client does not change in any report.
+ * One set, derived, as Zeek derives likely_server_ports from its analyzers' registered ports
+ * (base/frameworks/analyzer: Analyzer::register_for_ports): the ports the detectors declare
+ * (`detectorServerPorts()`), the server ports of the matrix the run checks against (its rows,
+ * related and infrastructure entries), and a small table of common services that no detector
+ * recognizes (below). A port below 1024 counts as a service port anyway (RFC 6335 §6); it is in
+ * the set when a detector or the matrix names it, which changes nothing.
  */
-const TODAY = [
-  902, 903, 1433, 1521, 2049, 3268, 3306, 3389, 3542, 3545, 5060, 5061, 5353, 5355, 5432, 5900, 5985, 5986, 6379,
-  6443, 6667, 8000, 8080, 8443, 9418, 9440, 27017,
-] as const;
+import { detectorServerPorts } from "../detect/index.js";
+import { builtinMatrix, type Matrix } from "../policy/matrix.js";
 
-const SET: ReadonlySet<number> = new Set<number>(TODAY);
+/**
+ * Services above 1023 seen in the networks Phoenix backs up that no detector recognizes by its
+ * bytes (they are reported as `plaintext` or `unknown`), declared here once so that a capture
+ * that starts with their server's reply still names the right client. Each is the port IANA
+ * registers for the service (or its de-facto default).
+ */
+export const UNDETECTED_SERVICE_PORTS: readonly (readonly [number, string])[] = [
+  [1433, "Microsoft SQL Server"],
+  [1521, "Oracle database listener"],
+  [3268, "Active Directory global catalog (LDAP)"],
+  [3306, "MySQL"],
+  [5060, "SIP"],
+  [5355, "LLMNR"],
+  [5900, "VNC"],
+  [5985, "WinRM (HTTP)"],
+  [5986, "WinRM (HTTPS)"],
+  [6379, "Redis"],
+  [6443, "Kubernetes API server"],
+  [6667, "IRC"],
+  [9418, "git"],
+  [9440, "Nutanix Prism"],
+  [27017, "MongoDB"],
+];
 
-/** The set the pipeline passes to every flow table (read-only, shared). */
-export function likelyServerPorts(): ReadonlySet<number> {
-  return SET;
+/**
+ * A matrix range wider than this is not taken as "the server listens here": a dynamic range
+ * (1024-65535, passive FTP, RPC) holds the clients' ephemeral ports too, and would make both ends
+ * of most conversations service ports, so rule 3 would no longer tell them apart.
+ */
+export const MAX_MATRIX_RANGE = 64;
+
+interface PortEntry {
+  readonly ports: readonly { readonly first: number; readonly last: number }[];
+}
+
+/** Adds the ports of matrix entries (rows, related, infrastructure) whose ranges are narrow enough. */
+function addMatrixPorts(out: Set<number>, entries: readonly PortEntry[]): void {
+  for (const e of entries) {
+    for (const r of e.ports) {
+      if (r.last - r.first + 1 > MAX_MATRIX_RANGE) continue;
+      for (let p = r.first; p <= r.last; p++) out.add(p);
+    }
+  }
+}
+
+/** The set derived from the detectors, `matrix` and UNDETECTED_SERVICE_PORTS (a fresh set). */
+export function deriveServerPorts(matrix: Matrix): ReadonlySet<number> {
+  const out = new Set<number>(detectorServerPorts());
+  addMatrixPorts(out, matrix.rows);
+  addMatrixPorts(out, matrix.related);
+  addMatrixPorts(out, matrix.infrastructure);
+  for (const [p] of UNDETECTED_SERVICE_PORTS) out.add(p);
+  return out;
+}
+
+let builtinSet: ReadonlySet<number> | null = null;
+
+/**
+ * The set the pipeline passes to every flow table (read-only, shared): for `matrix` (the one the
+ * run checks against), or for the built-in Phoenix matrix when none is given.
+ */
+export function likelyServerPorts(matrix?: Matrix): ReadonlySet<number> {
+  if (matrix !== undefined) return deriveServerPorts(matrix);
+  builtinSet ??= deriveServerPorts(builtinMatrix());
+  return builtinSet;
 }

@@ -5,8 +5,7 @@
  * a public chain for the cloud, a private CA (VMCA) for vCenter, a self-signed certificate for
  * ESXi — and how much each problem weighs there.
  */
-import { isPublicRootOrganisation } from "../detect/tls/index.js";
-import type { ChainCertificate, TlsFacts } from "../detect/types.js";
+import { type ChainCertificate, isPublicRootOrganisation, type TlsFacts } from "../detect/index.js";
 import inspecting from "./inspecting-issuers.json" with { type: "json" };
 import type { CertificatePolicy } from "./matrix-model.js";
 import type { Namer } from "./namer.js";

@@ -5,8 +5,8 @@
  * the capture could not show is "not verifiable". Findings are merged, ranked by what they break,
  * and turned into the "what to fix first" list.
  */
-import { parseIp } from "../decode/addr.js";
-import type { Conversation } from "../flow/conversation.js";
+import { parseIp } from "../decode/index.js";
+import type { ConversationData } from "../flow/index.js";
 import type { CheckContext, ConversationVerdict, Finding, PolicyResult } from "./finding.js";
 import { PROXY } from "./finding.js";
 import { type Group, buildFindings } from "./group.js";
@@ -43,6 +43,8 @@ function targetCandidates(p: WebProxyPath, roles: RoleMap): readonly string[] | 
   return isCloudName(p.target) ? ["cloud"] : null;
 }
 
+const NO_ROWS: MatrixRow[] = [];
+
 interface Outcome {
   row: MatrixRow | null;
   /** With no row: the row the finding concerns (wrong-path: the standalone row; wrong-direction: the row the other way). */
@@ -59,7 +61,7 @@ export function checkConversations(views: readonly ConnectionView[], ctx: CheckC
   const { matrix, roles } = ctx;
   const n = ctx.namer ?? PLAIN_NAMER;
   const byId = new Map(matrix.rows.map((r) => [r.id, r]));
-  const verdicts = new Map<Conversation, ConversationVerdict>();
+  const verdicts = new Map<ConversationData, ConversationVerdict>();
   const candidateRows = new Map<ConnectionView, string[]>();
   const proxyFound = proxyKnown(views, roles);
   const groups = new Map<string, Group>();
@@ -68,8 +70,20 @@ export function checkConversations(views: readonly ConnectionView[], ctx: CheckC
   const fitsClient = (r: MatrixRow, role: string | null) => r.client === "any" || (role !== null ? r.client === role : !(r.client === PROXY && proxyFound));
   const fitsServer = (r: MatrixRow, role: string | null) =>
     r.servers.includes("any") || (role !== null ? r.servers.includes(role) : !(proxyFound && r.servers.every((s) => s === PROXY)));
+  // The rows on each port, found once per transport and port (not per conversation).
+  const onPort = new Map<string, MatrixRow[]>();
+  const rowsOn = (port: number, transport: string): MatrixRow[] => {
+    const k = `${transport}|${port}`;
+    let rows = onPort.get(k);
+    if (rows === undefined) {
+      rows = matrix.rows.filter((r) => rowMatches(r, port, transport));
+      // A scan's thousands of ports share one empty list.
+      onPort.set(k, (rows = rows.length > 0 ? rows : NO_ROWS));
+    }
+    return rows;
+  };
   const rowsFor = (c: ConnectionView, port: number, cr: string | null, sr: string | null) =>
-    matrix.rows.filter((r) => rowMatches(r, port, c.transport) && fitsClient(r, cr) && fitsServer(r, sr) && (!r.sameHost || c.client.ip === c.server.ip));
+    rowsOn(port, c.transport).filter((r) => fitsClient(r, cr) && fitsServer(r, sr) && (!r.sameHost || c.client.ip === c.server.ip));
 
   const addToGroup = (code: FindingCode, severity: Severity, rules: string[], c: ConnectionView, what: string, fix: string | null, byPort = true) => {
     // Through a web proxy, conversations to different targets are different findings.

@@ -4,9 +4,8 @@
  * and what the capture could not show stated as coverage (docs/findings.md, "Verdict, coverage
  * and exit code").
  */
-import { parseIp } from "../decode/addr.js";
-import { DecodedPacket, IPPROTO_TCP, IPPROTO_UDP } from "../decode/packet.js";
-import type { Conversation } from "../flow/conversation.js";
+import { DecodedPacket, IPPROTO_TCP, IPPROTO_UDP, parseIp } from "../decode/index.js";
+import type { ConversationData } from "../flow/index.js";
 import { checkConversations, type PolicyResult } from "./check.js";
 import { inferRoles, proxyKnown } from "./infer.js";
 import type { Matrix, MatrixRow } from "./matrix.js";
@@ -68,7 +67,7 @@ export interface CoverageEntry {
 export interface Evaluation extends PolicyResult {
   coverage: CoverageEntry[];
   /** Conversations counted once: the later capture's copy → the id of the one kept. */
-  duplicates: Map<Conversation, number>;
+  duplicates: Map<ConversationData, number>;
 }
 
 /** Two captures hold the same conversation when its 5-tuple matches and it starts within this skew. */

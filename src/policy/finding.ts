@@ -2,7 +2,7 @@
  * What the checks produce (docs/findings.md): findings, each conversation's verdict, the "what
  * to fix first" lines, and the context the checks run in. check.ts re-exports these.
  */
-import type { Conversation } from "../flow/conversation.js";
+import type { ConversationData } from "../flow/index.js";
 import type { FindingCode, Limit, Severity } from "./judge.js";
 import type { Matrix, MatrixRow } from "./matrix.js";
 import type { Namer } from "./namer.js";
@@ -78,7 +78,7 @@ export interface CheckContext {
 }
 
 export interface PolicyResult {
-  verdicts: Map<Conversation, ConversationVerdict>;
+  verdicts: Map<ConversationData, ConversationVerdict>;
   findings: Finding[];
   fixFirst: FixFirst[];
   /** The role map the checks used: the given roles and the inferred ones. */

@@ -3,7 +3,7 @@
  * one finding (docs/findings.md, "Codes"), with the sentence, frames and Wireshark filter that
  * show them; a scan of more than five unexpected ports between two hosts is folded into one.
  */
-import type { Conversation } from "../flow/conversation.js";
+import type { ConversationData } from "../flow/index.js";
 import type { ConversationVerdict, Finding } from "./finding.js";
 import { PROXY } from "./finding.js";
 import { type FindingCode, type Severity, icmpText, isRefused, isUnanswered } from "./judge.js";
@@ -28,7 +28,7 @@ function hostLabel(ip: string, role: string | null, n: Namer): string {
   return role ? `${t} (${role})` : t;
 }
 
-export function buildFindings(groups: Map<string, Group>, verdicts: Map<Conversation, ConversationVerdict>, n: Namer): Finding[] {
+export function buildFindings(groups: Map<string, Group>, verdicts: Map<ConversationData, ConversationVerdict>, n: Namer): Finding[] {
   // More than five unexpected ports between the same two hosts (a scan) fold into one finding.
   const byHosts = new Map<string, number>();
   const hostKey = (c: ConnectionView) => [c.transport, c.client.ip, c.server.ip].join("|");
@@ -61,13 +61,28 @@ function framesIn(convs: readonly ConnectionView[]): { capture: number; frames: 
   return [...by].sort((a, b) => a[0] - b[0]).map(([capture, cs]) => ({ capture, frames: framesOf(cs) }));
 }
 
+/** The first 50 frames of the conversations, each once, in order. */
 function framesOf(convs: readonly ConnectionView[]): number[] {
-  const s = new Set<number>();
-  for (const c of convs) for (const f of c.frames) s.add(f);
-  return [...s].sort((a, b) => a - b).slice(0, 50);
+  // A conversation's frames all come at or after its first frame: once 50 are known, one that
+  // starts after the 50th has none to add (a group of a scan's thousands stops early).
+  let kept: number[] = [];
+  let bound = Infinity;
+  for (const c of convs) {
+    if (c.firstFrame > bound) continue;
+    for (const f of c.frames) if (f <= bound) kept.push(f);
+    if (kept.length >= 200) {
+      kept = firstFifty(kept);
+      if (kept.length === 50) bound = kept[49];
+    }
+  }
+  return firstFifty(kept);
 }
 
-function groupFinding(g: Group, verdicts: Map<Conversation, ConversationVerdict>, namer: Namer): Finding {
+function firstFifty(frames: number[]): number[] {
+  return [...new Set(frames)].sort((a, b) => a - b).slice(0, 50);
+}
+
+function groupFinding(g: Group, verdicts: Map<ConversationData, ConversationVerdict>, namer: Namer): Finding {
   const c = g.convs[0];
   const v = verdicts.get(c.conv)!;
   const client = hostLabel(c.client.ip, v.clientRole, namer);

@@ -36,6 +36,9 @@ const VSPHERE_PATHS = /^\/(sdk|api|rest|ui)(\/|$|\?)/;
 /** A MAC that is the source of more addresses than this is a router's: it links nothing. */
 const MAX_ADDRESSES_PER_MAC = 4;
 
+/** The all-zero MAC: what anonymised or synthetic captures carry in place of the real ones. */
+const ZERO_MAC = "00:00:00:00:00:00";
+
 export const ESXI_CANDIDATES = ["esxi", "esxi-standalone"] as const;
 
 function where(c: ConnectionView): string {
@@ -115,9 +118,15 @@ export function inferRoles(views: readonly ConnectionView[], matrix: Matrix, giv
       if (!m.has(e.ip)) m.set(e.ip, { e, v: c.ipVersion, c });
     }
   }
+  // A MAC that both ends of one conversation send from is no host's (a capture whose MACs were
+  // rewritten or zeroed, a link that shows one router on both sides): it links nothing.
+  const sharedMacs = new Set<string>([ZERO_MAC]);
+  for (const c of views) if (c.client.mac !== null && c.client.mac === c.server.mac && c.client.ip !== c.server.ip) sharedMacs.add(c.client.mac);
   const proxyMacs = new Map<string, string>();
   for (const c of views) {
-    for (const e of [c.client, c.server]) if (e.mac !== null && known(e, c.ipVersion) === "proxy" && !proxyMacs.has(e.mac)) proxyMacs.set(e.mac, e.ip);
+    for (const e of [c.client, c.server]) {
+      if (e.mac !== null && !sharedMacs.has(e.mac) && known(e, c.ipVersion) === "proxy" && !proxyMacs.has(e.mac)) proxyMacs.set(e.mac, e.ip);
+    }
   }
   for (const [mac, proxyIp] of proxyMacs) {
     const addrs = addressesByMac.get(mac)!;
@@ -139,14 +148,19 @@ export function inferRoles(views: readonly ConnectionView[], matrix: Matrix, giv
     if (uri && VSPHERE_PATHS.test(uri)) infer(c.server, c.ipVersion, "vcenter", `served the vSphere API path ${n.wire("uri", uri.split("?")[0])} (${where(c)})`);
   }
   // DNS answers name addresses that may not be in any conversation yet; they apply to those that are.
-  const answered = new Map<string, { name: string; c: ConnectionView }>();
-  for (const c of views) for (const a of c.facts?.dns?.answers ?? []) if (!answered.has(a.address)) answered.set(a.address, { name: a.name, c });
+  // A cloud name must be what the client asked for: a CNAME chain ending in amazonaws.com
+  // (…elb.amazonaws.com) is only where some other service is hosted, not the Phoenix cloud.
+  const answered = new Map<string, { name: string; c: ConnectionView; askedCloud: boolean }>();
+  for (const c of views) {
+    const askedCloud = (c.facts?.dns?.queries ?? []).some(isCloudName);
+    for (const a of c.facts?.dns?.answers ?? []) if (!answered.has(a.address)) answered.set(a.address, { name: a.name, c, askedCloud });
+  }
   for (const c of views) {
     for (const e of [c.server, c.client]) {
       const a = answered.get(e.ip);
       if (!a) continue;
       if (isVcenterName(a.name)) infer(e, c.ipVersion, "vcenter", `a DNS answer names it ${n.wire("name", a.name)}, a vCenter (${where(a.c)})`);
-      else if (isCloudName(a.name)) infer(e, c.ipVersion, "cloud", `a DNS answer names it ${n.wire("name", a.name)}, a Phoenix cloud name (${where(a.c)})`);
+      else if (isCloudName(a.name) && a.askedCloud) infer(e, c.ipVersion, "cloud", `a DNS answer names it ${n.wire("name", a.name)}, a Phoenix cloud name (${where(a.c)})`);
     }
   }
 

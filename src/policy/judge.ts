@@ -75,13 +75,23 @@ export function isRefused(c: ConnectionView): boolean {
 }
 
 export function isUnanswered(c: ConnectionView): boolean {
-  if (c.transport === "tcp") return c.state === "S0";
+  // A client that went on after its SYN (ACKs, data) had its SYN-ACK: the capture missed the
+  // server's side (one-direction), it did not see a drop.
+  if (c.transport === "tcp") return c.state === "S0" && !c.serverUnseen;
   return c.packetsServer === 0 && !c.unreachable;
 }
 
 /** One attempt only (one SYN, one datagram), sent less than an RTO before the capture ended. */
 export function cutByEnd(c: ConnectionView): boolean {
   return c.aggregate === null && c.packetsClient === 1 && c.captureEnd - c.start < INITIAL_RTO_SECONDS;
+}
+
+/**
+ * Still open (no FIN or RST either way) and its last packet less than an RTO before the capture
+ * ended: what the other side would have sent next may simply be after the capture stopped.
+ */
+export function openAtEnd(c: ConnectionView): boolean {
+  return c.aggregate === null && !/[FR]/i.test(c.history) && c.captureEnd - c.end < INITIAL_RTO_SECONDS;
 }
 
 export interface JudgeContext {
@@ -150,7 +160,11 @@ function tlsChecks(c: ConnectionView, row: MatrixRow, limits: Limit[], n: Namer)
         `Check the TLS settings of ${server} on port ${c.server.port} (versions, ciphers, certificate) against what the client offers.`);
     }
     if (limits.length) return nv(limits, "the server's answer to the ClientHello is not in the capture");
-    if (c.serverPayload === 0 && c.captureEnd - c.end < INITIAL_RTO_SECONDS) return nv(["end-of-capture"], "the capture ended before the server could answer the ClientHello");
+    // The server may have spoken before (an authd banner, a web proxy's 200): what counts is
+    // whether its answer to the ClientHello could still be after the end of the capture.
+    if ((c.serverPayload === 0 && c.captureEnd - c.end < INITIAL_RTO_SECONDS) || openAtEnd(c)) {
+      return nv(["end-of-capture"], "the capture ended before the server could answer the ClientHello");
+    }
     return err("tls-not-established", `the client sent a TLS ClientHello${sni} but no ServerHello came back.`,
       `Check that ${server} serves TLS on port ${c.server.port}, and for a TLS-inspecting device between the hosts.`);
   }
@@ -175,6 +189,10 @@ export function judgeRow(c: ConnectionView, row: MatrixRow, ctx: JudgeContext): 
   const n = ctx.namer ?? PLAIN_NAMER;
   // Through a web proxy: a CONNECT (or SOCKS request) it refused is the cloud row's path blocked.
   const path = webProxyPath(c);
+  // A tunnel request the capture ends on: the web proxy's answer (or the TLS after its 200) may be after it.
+  if (path && path.accepted !== false && c.tls === null && openAtEnd(c)) {
+    return nv(["end-of-capture"], `the capture ended before ${path.accepted === null ? "the web proxy answered" : "any TLS went through the tunnel"}`);
+  }
   if (path && (path.accepted === false || (path.accepted === null && c.tls === null))) {
     return err("blocked", refusalText(c, path, n),
       `Allow ${n.wire("host", path.target)}:${path.targetPort} for ${n.address(c.client.ip)} on the web proxy ${n.address(c.server.ip)} (its access rules and the ports it lets CONNECT reach).`);
@@ -208,6 +226,7 @@ function judgeContent(c: ConnectionView, row: MatrixRow, expect: Expectation, li
         if (c.tls !== null) return tlsChecks(c, row, limits, n);
         if (c.clientPayload === 0) {
           if (limits.length) return nv(limits, "what followed the authd banner is not in the capture");
+          if (openAtEnd(c)) return nv(["end-of-capture"], "the capture ended right after the authd banner");
           return err("tls-not-established", "the ESXi host sent its authd banner, but no TLS handshake followed.", `Check the proxy's side of TCP ${c.server.port}: it connected and read the banner but did not start TLS.`);
         }
         return ok;
@@ -224,6 +243,13 @@ function judgeContent(c: ConnectionView, row: MatrixRow, expect: Expectation, li
       return mismatch();
     case "nfs":
       return p === "none" || p === "unknown" ? ok : mismatch();
+    case "rdp":
+      // RDP's enhanced security runs TLS right after the X.224 exchange (MS-RDPBCGR §5.4.5): with
+      // the start missed, the TLS is the session's and is judged as TLS, as after the authd banner.
+      if (p === "tls" && (c.startMissing || c.clientGap || c.serverGap)) return tlsChecks(c, row, limits, n);
+      if (p === "none" || p === "rdp") return ok;
+      if (p === "unknown") return unjudgedBinary();
+      return mismatch();
     case "any":
       return ok;
     default:

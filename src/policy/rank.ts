@@ -2,7 +2,7 @@
  * The order of findings (docs/findings.md, "Order: what to fix first") and the "what to fix
  * first" lines made from them.
  */
-import type { Conversation } from "../flow/conversation.js";
+import type { ConversationData } from "../flow/index.js";
 import type { ConversationVerdict, Finding, FixFirst } from "./finding.js";
 import { PROXY, REQUIRED_RANK } from "./finding.js";
 import { SEVERITY_RANK } from "./judge.js";
@@ -42,7 +42,7 @@ const ROLE_NAMES: Record<string, string> = { proxy: "Proxy", vcenter: "vCenter",
 export function fixFirst(
   findings: Finding[],
   views: readonly ConnectionView[],
-  verdicts: Map<Conversation, ConversationVerdict>,
+  verdicts: Map<ConversationData, ConversationVerdict>,
   byId: Map<string, MatrixRow>,
   n: Namer,
   missingHosts: Map<Finding, MissingHosts>,

@@ -4,10 +4,9 @@
  * of read from the TCP tracker by every check. The pipeline builds it with `connectionView` when
  * a capture ends, after detection (src/pipeline/capture-analysis.ts); never changed afterwards.
  */
-import { formatIp } from "../decode/addr.js";
-import type { ConversationFacts, Protocol, TlsFacts } from "../detect/types.js";
-import type { Conversation } from "../flow/conversation.js";
-import { connHistory, connState } from "../flow/conversation.js";
+import { formatIp } from "../decode/index.js";
+import type { ConversationFacts, Protocol, TlsFacts } from "../detect/index.js";
+import { connHistory, connState, type Conversation, type ConversationData } from "../flow/index.js";
 
 /**
  * What the members of an aggregate share: "port" (same client, server and server port), "hosts"
@@ -40,7 +39,7 @@ export interface EndpointView {
 
 export interface ConnectionView {
   /** The conversation this view was made from (the report reads its counters and frames; an aggregate's sums). */
-  readonly conv: Conversation;
+  readonly conv: ConversationData;
   readonly id: number;
   readonly capture: number;
   readonly transport: "tcp" | "udp";
@@ -80,7 +79,11 @@ export interface ConnectionView {
   readonly clientUnseen: boolean;
   /** Packets whose payload the snap length cut. */
   readonly truncatedPackets: number;
-  /** An ICMP/ICMPv6 destination unreachable quoted it. */
+  /**
+   * An ICMP/ICMPv6 destination unreachable quoted it before the server sent anything: a refusal.
+   * Not IPv4's "fragmentation needed" (type 3 code 4: path MTU discovery, RFC 1191 §3), and not
+   * one on a conversation the server answered (something listened there).
+   */
   readonly unreachable: boolean;
   readonly icmpType: number;
   readonly icmpCode: number;
@@ -98,6 +101,9 @@ function macText(b: Uint8Array): string {
 }
 
 const MAX_FRAMES = 50;
+
+/** ICMP destination unreachable code 4 (RFC 792; RFC 1191 §3): the path's MTU, not a refusal. */
+const ICMP4_FRAGMENTATION_NEEDED = 4;
 
 function framesOf(c: Conversation, f: ConversationFacts | null): number[] {
   const s = new Set<number>();
@@ -131,7 +137,8 @@ export function connectionView(c: Conversation, facts: ConversationFacts | null,
   const noHandshake = tracked && !t.synSeen && !t.synAckSeen;
   const clientStartMissing = tracked && (t.clientStartMissing || noHandshake);
   const serverStartMissing = tracked && (t.serverStartMissing || noHandshake);
-  const unreachable = c.icmpCount > 0 && ((c.ipVersion === 4 && c.icmpType === 3) || (c.ipVersion === 6 && c.icmpType === 1));
+  const unreachable = c.icmpCount > 0 && c.packetsServer === 0 &&
+    ((c.ipVersion === 4 && c.icmpType === 3 && c.icmpCode !== ICMP4_FRAGMENTATION_NEEDED) || (c.ipVersion === 6 && c.icmpType === 1));
   return Object.freeze({
     conv: c,
     id: c.id,

@@ -8,8 +8,7 @@
 import dgram from "node:dgram";
 import type net from "node:net";
 import tls from "node:tls";
-import { NTP_HEADER } from "../detect/ntp.js";
-import { readChain, type CertificateCache } from "../detect/tls/index.js";
+import { type CertificateCache, NTP_HEADER, readChain } from "../detect/index.js";
 import { UdpExchange, type Probed, type TcpExchange } from "./exchange.js";
 import { closeRecorded, connectTcp, localAddressFor, readUntil, RecordingStream, sendRecorded } from "./socket.js";
 

@@ -7,13 +7,9 @@
  * history (SF, REJ, S0…) are the tracker's, and the detectors then read the kept bytes through
  * the same `detectFacts` that `analyze` calls. No verdict is made here.
  */
-import { parseIp } from "../decode/addr.js";
-import { DecodedPacket } from "../decode/packet.js";
-import { detectFacts } from "../detect/conversation-facts.js";
-import type { CertificateCache } from "../detect/tls/index.js";
-import type { ConversationFacts } from "../detect/types.js";
-import { Conversation } from "../flow/conversation.js";
-import { TcpTracker } from "../flow/tcp/index.js";
+import { DecodedPacket, parseIp } from "../decode/index.js";
+import { type CertificateCache, type ConversationFacts, detectFacts } from "../detect/index.js";
+import { Conversation, TcpTracker } from "../flow/index.js";
 
 /** A check's conversation and what the detectors found in it (the policy makes its view of the two). */
 export interface Probed {

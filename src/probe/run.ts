@@ -3,7 +3,7 @@
  * numbers their conversations as a capture would (1, 2, … in plan order). Ctrl-C (the signal)
  * stops starting checks and cuts the running ones short; what was checked is returned, marked.
  */
-import { CertificateCache } from "../detect/tls/index.js";
+import { CertificateCache } from "../detect/index.js";
 import { runChecks, type CheckOutcome, type CheckTarget, type ProbeRecord } from "./checks.js";
 import type { Probed } from "./exchange.js";
 

@@ -4,7 +4,7 @@
  * resolved with the system resolver (getaddrinfo, as every other program on the proxy does).
  */
 import { lookup } from "node:dns/promises";
-import { formatIp, parseIp } from "../decode/addr.js";
+import { formatIp, parseIp } from "../decode/index.js";
 
 /** Hosts a run checks at most unless --max-hosts raises it (issue 14: "a cap, e.g. 256 hosts"). */
 export const DEFAULT_MAX_HOSTS = 256;

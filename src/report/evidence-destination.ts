@@ -4,7 +4,7 @@
  * read-only directory, an input file or the report file itself), and for the capture command the
  * live capture's own file (liveEvidenceSource). The writing itself is evidence.ts.
  */
-import { closeSync, openSync, statSync, unlinkSync } from "node:fs";
+import { closeSync, linkSync, openSync, renameSync, statSync, unlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { CaptureSummary } from "../capture/index.js";
@@ -68,6 +68,32 @@ export function checkEvidenceDestination(dest: string, inputs: string[], reportF
   if (!force) throw new EvidenceError(`--evidence ${dest} exists: give --force to replace it, or another name`);
 }
 
+/**
+ * Moves a finished temporary file under its name (every file the tool writes ends here: -o, -w,
+ * --evidence, --redact-key). With `replace` (--force): rename(2), an atomic replace. Without:
+ * link(2), which fails with EEXIST rather than replace a file that appeared since the name was
+ * checked (of two runs racing for one name, the second is refused), then the temporary name goes;
+ * on a file system without hard links (vfat, some FUSE), check, then rename. Throws the errno
+ * error (EEXIST included); the temporary file is left for the caller to remove.
+ */
+export function placeFile(tmp: string, dest: string, replace: boolean): void {
+  if (replace) return renameSync(tmp, dest);
+  try {
+    linkSync(tmp, dest);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "EEXIST") throw e;
+    let exists = true;
+    try {
+      statSync(dest);
+    } catch {
+      exists = false;
+    }
+    if (exists) throw Object.assign(new Error(`EEXIST: ${dest} already exists`), { code: "EEXIST" });
+    return renameSync(tmp, dest);
+  }
+  unlinkSync(tmp);
+}
+
 /** Where `capture --evidence` reads its packets back from: the -w file, or a temporary pcapng. */
 export interface LiveEvidenceSource {
   /** The file the live capture writes (-w, or the temporary one). */
@@ -85,8 +111,8 @@ export interface LiveEvidenceSource {
  * capture writes and the evidence is read back from — the -w file, or, without -w, a temporary
  * file (removed afterwards) so the packets can be read a second time.
  */
-export function liveEvidenceSource(dest: string, write: string | null, reportFile: string | null, force = false): LiveEvidenceSource {
-  checkEvidenceDestination(dest, write !== null ? [write] : [], reportFile, force);
+export function liveEvidenceSource(dest: string, write: string | null, reportFile: string | null, force = false, otherInputs: readonly string[] = []): LiveEvidenceSource {
+  checkEvidenceDestination(dest, [...(write !== null ? [write] : []), ...otherInputs], reportFile, force);
   if (write !== null) {
     if (path.resolve(write) === path.resolve(dest)) throw new EvidenceError(`--evidence ${dest} is also the -w file: give them different names`);
     return { source: write, name: path.basename(write), untemp: (s) => s, cleanup: () => {} };

@@ -20,13 +20,12 @@
  * so an interrupted run never leaves a half file under the real name.
  */
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync, renameSync, unlinkSync } from "node:fs";
+import { existsSync, readFileSync, unlinkSync } from "node:fs";
 import path from "node:path";
 import { PcapngWriter, readCapture, type CaptureSummary, type RawPacket } from "../capture/index.js";
-import { parseIp } from "../decode/addr.js";
-import { DecodeContext, decodePacket, hasTransport } from "../decode/decode.js";
-import { DecodedPacket, IPPROTO_TCP, IPPROTO_UDP } from "../decode/packet.js";
+import { DecodeContext, DecodedPacket, decodePacket, hasTransport, IPPROTO_TCP, IPPROTO_UDP, parseIp } from "../decode/index.js";
 import type { ConversationRecord, EvidenceRecord, Report } from "./record.js";
+import { placeFile } from "./evidence-destination.js";
 
 /** At most this many of a finding's conversations go into the evidence file (the first ones listed). */
 export const EVIDENCE_CONVERSATIONS_PER_FINDING = 10;
@@ -52,6 +51,8 @@ export interface EvidenceOptions {
   resync?: boolean;
   /** shb_userappl, e.g. "phoenix-netcheck 0.1.0". */
   application: string;
+  /** --force: replace a file of that name (else one that appeared since the check is left alone, placeFile). */
+  replace?: boolean;
 }
 
 /** What writeEvidence wrote: the report's `evidence` record and each finding's evidence frames. */
@@ -287,7 +288,12 @@ export async function writeEvidence(report: Report, dest: string, o: EvidenceOpt
     w.close();
     const bytes = readFileSync(tmp);
     const sha256 = createHash("sha256").update(bytes).digest("hex");
-    renameSync(tmp, dest);
+    try {
+      placeFile(tmp, dest, o.replace === true);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "EEXIST") throw new Error("it was created by something else while this ran and was left as it is (use --force to replace it)");
+      throw e;
+    }
     return {
       record: {
         file: dest,

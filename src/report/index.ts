@@ -23,7 +23,7 @@ export { REDACTION_FIELDS, redactionOf, type Handling } from "./record-redaction
 export { REDACTION_NOTE, redactReport, redactReportWithMap, unmarkReport, type RedactionEntry } from "./redact.js";
 export { columnWidths, renderTable, type TableOptions } from "./table.js";
 export { renderMarkdown } from "./markdown.js";
-export { renderJson } from "./json.js";
+export { jsonPieces, renderJson } from "./json.js";
 export { jsonForScript, renderHtml, type HtmlOptions } from "./html/page.js";
 export {
   EVIDENCE_CONFORMING,
@@ -38,7 +38,7 @@ export {
   type EvidenceOptions,
   type EvidenceResult,
 } from "./evidence.js";
-export { EvidenceError, checkEvidenceDestination, liveEvidenceSource, type LiveEvidenceSource } from "./evidence-destination.js";
+export { EvidenceError, checkEvidenceDestination, liveEvidenceSource, placeFile, type LiveEvidenceSource } from "./evidence-destination.js";
 export { displayWidth, escapeHtml, escapeMarkdown, jsonSafe, markdownCode, terminalSafe, wrapLine, wrapText } from "./sanitize.js";
 export { FIRST_SCREEN_SECTIONS, REPORT_SECTIONS, type ReportSection } from "./view/sections.js";
 export { evidenceFramesText } from "./view/findings.js";

@@ -5,7 +5,7 @@
  * of output, so a hostile SNI or banner cannot add a link, raw HTML, an image or a table cell. No
  * HTML is written at all: cells hold several facts separated by "; " instead of <br>.
  */
-import type { MatrixRow } from "../policy/matrix.js";
+import type { MatrixRow } from "../policy/index.js";
 import type { Report } from "./record.js";
 import { escapeMarkdown, markdownCode } from "./sanitize.js";
 import {

@@ -4,12 +4,8 @@
  * record here and nowhere else, so the table, JSON, Markdown and HTML reports cannot disagree.
  */
 import type { CaptureError } from "../capture/index.js";
-import { formatIp } from "../decode/addr.js";
-import type { ConnectionView } from "../policy/view.js";
-import type { ConversationVerdict } from "../policy/check.js";
-import type { CaptureInfo, Evaluation } from "../policy/evaluate.js";
-import type { Matrix } from "../policy/matrix.js";
-import type { RoleMap } from "../policy/roles.js";
+import { formatIp } from "../decode/index.js";
+import type { CaptureInfo, ConnectionView, ConversationVerdict, Evaluation, Matrix, RoleMap } from "../policy/index.js";
 import { REPORT_SCHEMA, type Analysis, type CaptureRecord, type CaptureResult, type ConversationRecord, type Report, type RoleRecord } from "./record.js";
 import { isoTime } from "./time.js";
 

@@ -5,12 +5,10 @@
  * JSON, Markdown and HTML reports cannot disagree.
  */
 import type { CaptureError, CaptureSummary, LiveCaptureInfo } from "../capture/index.js";
-import type { DecodeCounts } from "../decode/counts.js";
-import type { Anomaly, ConversationFacts, Protocol, QuicFacts, TlsFacts, TunnelFacts } from "../detect/types.js";
+import type { DecodeCounts } from "../decode/index.js";
+import type { Anomaly, ConversationFacts, Protocol, QuicFacts, TlsFacts, TunnelFacts } from "../detect/index.js";
 import type { FlowStats, TcpCounters } from "../flow/index.js";
-import type { ConnectionView } from "../policy/view.js";
-import type { ConversationStatus, Finding, FindingCode, FixFirst, Limit } from "../policy/check.js";
-import type { CoverageEntry } from "../policy/evaluate.js";
+import type { ConnectionView, ConversationStatus, CoverageEntry, Finding, FindingCode, FixFirst, Limit } from "../policy/index.js";
 
 export const REPORT_SCHEMA = "phoenix-netcheck.report/v1";
 

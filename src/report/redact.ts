@@ -28,7 +28,7 @@
  * redact/pseudonyms.ts, the free-text scan redact/free-text.ts, the shapes it looks for
  * redact/patterns.ts.
  */
-import { replaceMarks } from "../policy/namer.js";
+import { replaceMarks } from "../policy/index.js";
 import type { Report } from "./record.js";
 import { Pseudonyms } from "./redact/pseudonyms.js";
 

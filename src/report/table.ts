@@ -7,8 +7,7 @@
  * after, and only when asked (plain ANSI SGR, no dependency).
  */
 import Table from "cli-table3";
-import type { Severity } from "../policy/check.js";
-import type { MatrixRow } from "../policy/matrix.js";
+import type { MatrixRow, Severity } from "../policy/index.js";
 import type { Report } from "./record.js";
 import { displayWidth, terminalSafe, wrapText } from "./sanitize.js";
 import {

@@ -49,4 +49,44 @@ describe("Cursor", () => {
     expect(c.indexOf(0x06, 2)).toBe(-1);
     expect(c.pos).toBe(2);
   });
+
+  it("uint reads big-endian of the given width; bytes copies, view does not", () => {
+    const c = new Cursor(Uint8Array.of(0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x02, 0xaa, 0xbb, 0xcc));
+    expect(c.uint(4)).toBe(0x100);
+    expect(c.uint(3)).toBe(0);
+    expect(c.uint(1)).toBe(2);
+    expect(c.uint(1)).toBe(0xaa);
+    const v = c.view(1)!;
+    const copy = new Cursor(c.buf, 8).bytes(2)!;
+    expect(v[0]).toBe(0xbb);
+    c.buf[9] = 0x11; // the view sees the change, the copy does not
+    expect(v[0]).toBe(0x11);
+    expect(copy[1]).toBe(0xbb);
+    expect(c.bytes(2)).toBeNull();
+    expect(c.view(2)).toBeNull();
+    expect(c.ok).toBe(false);
+    expect(c.uint(1)).toBe(0xcc);
+  });
+
+  it("u16le and u32le read little-endian", () => {
+    const c = new Cursor(Uint8Array.of(0x01, 0x02, 0x03, 0x04, 0x05, 0xff));
+    expect(c.u16le()).toBe(0x0201);
+    expect(c.u32le()).toBe(0xff050403); // unsigned, though the top bit is set
+    expect(c.u16le()).toBe(-1);
+    expect(c.ok).toBe(false);
+  });
+
+  it("sub bounds an inner cursor to n bytes and steps over them", () => {
+    const c = new Cursor(b, 1);
+    const inner = new Cursor();
+    expect(c.sub(2, inner)).toBe(true);
+    expect(c.pos).toBe(3);
+    expect(inner.u16()).toBe(0x0203);
+    expect(inner.u8()).toBe(-1); // the outer bytes are not the inner cursor's
+    expect(inner.ok).toBe(false);
+    expect(c.ok).toBe(true);
+    expect(c.sub(5, inner)).toBe(false);
+    expect(c.pos).toBe(3);
+    expect(inner.left).toBe(0);
+  });
 });

@@ -103,7 +103,7 @@ describe.skipIf(!built)("-o never destroys a file it was not asked to write (bui
 
   // A FIFO with no writer: opening it for reading would block, so an exit 2 proves that the
   // destination was checked before the input was opened.
-  it.skipIf(!mkfifo)("a missing directory, or a file where a directory should be: one line, before reading a byte", () => {
+  it.skipIf(!mkfifo)("a missing directory, or a file where a directory should be (-o, --redact-key): one line, before reading a byte", () => {
     const d = fresh();
     const fifo = path.join(d, "in.pcap");
     expect(spawnSync(mkfifo!, [fifo]).status).toBe(0);
@@ -111,6 +111,29 @@ describe.skipIf(!built)("-o never destroys a file it was not asked to write (bui
     writeFileSync(path.join(d, "afile"), "x");
     refused(run(["analyze", fifo, "-o", path.join(d, "afile", "r.json")]), /cannot create .*afile\/r\.json: a part of the path is not a directory \(ENOTDIR\)/);
     refused(run(["analyze", fifo, "-o", d]), /is a directory: give a file name$/);
+    // --redact-key goes through the same writer: its directory is checked as early.
+    refused(run(["analyze", fifo, "--redact-key", path.join(d, "nodir", "k.json")]), /cannot create .*nodir\/k\.json: no such directory \(ENOENT\)/);
+    refused(run(["analyze", fifo, "--redact-key", path.join(d, "afile", "k.json")]), /cannot create .*afile\/k\.json: a part of the path is not a directory \(ENOTDIR\)/);
+    expect(entries(d)).toEqual(["afile", "in.pcap"]);
+  });
+
+  it("the --roles and --matrix files are inputs too: no report or key over them (by name or inode), even with --force", () => {
+    const d = fresh();
+    const roles = path.join(d, "roles.json");
+    writeFileSync(roles, '{"roles": {"proxy": ["10.66.0.142"]}}\n');
+    const matrix = path.join(d, "matrix.json");
+    writeFileSync(matrix, '{"rows": []}\n');
+    const before = [sha(roles), sha(matrix)];
+    refused(run(["analyze", sample, "--roles", roles, "-o", roles, "--force"]), /-o .*roles\.json is the input .*roles\.json: refusing to write the report over it$/);
+    refused(run(["analyze", sample, "--matrix", matrix, "-o", matrix, "--force"]), /-o .*matrix\.json is the input .*matrix\.json/);
+    linkSync(roles, path.join(d, "same.json"));
+    refused(run(["analyze", sample, "--roles", roles, "-o", path.join(d, "same.json"), "--force"]), /same\.json is the input .*roles\.json/);
+    refused(run(["analyze", sample, "--roles", roles, "--redact-key", path.join(d, "same.json"), "--force"]), /--redact-key .*same\.json is an input \(.*roles\.json\)/);
+    // probe and capture check the same before any host is checked or any interface opened.
+    refused(run(["probe", "--roles", roles, "-o", roles, "--force"]), /-o .*roles\.json is the input/);
+    refused(run(["capture", "-i", "pnc-no-such-if0", "--roles", roles, "-o", path.join(d, "same.json"), "--force"]), /same\.json is the input .*roles\.json/);
+    expect([sha(roles), sha(matrix)]).toEqual(before);
+    expect(entries(d)).toEqual(["matrix.json", "roles.json", "same.json"]);
   });
 
   // Root ignores permission bits: a read-only bind mount, in a mount namespace of its own so

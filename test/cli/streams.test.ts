@@ -140,4 +140,14 @@ describe.skipIf(!built)("file names on standard error (built CLI)", () => {
     expect(r.stderr).not.toMatch(/[\u001b\u202e]/);
     expect(lines(r.stderr)).toEqual([expect.stringContaining("evil\\x1b[2J\\u202e.pcap: not a capture file")]);
   });
+
+  it("a list of problems (--role, a roles or matrix file) is one problem a line, not one line with \\x0a in it", () => {
+    const r = run(["analyze", sample, "--role", "dns=10.0.0.1", "--role", "esxi=10.0.1.0/33"]);
+    expect(r.code).toBe(2);
+    expect(lines(r.stderr)).toEqual([
+      "phoenix-netcheck: --role: 2 problems:",
+      expect.stringMatching(/^ {2}--role dns=10\.0\.0\.1: expected a role \(proxy, /),
+      "  --role esxi=10.0.1.0/33: expected an IPv4 prefix length 0-32, got 33",
+    ]);
+  });
 });

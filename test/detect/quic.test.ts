@@ -7,7 +7,8 @@
 import { describe, expect, it } from "vitest";
 import { initialKeys, openLongHeaderPacket, quicVersionInfo } from "../../src/detect/quic-crypto.js";
 import { analyzeQuic, quicDetector } from "../../src/detect/quic.js";
-import { gquicSni, probeQuicDatagram, readVarint } from "../../src/detect/quic-wire.js";
+import { Cursor } from "../../src/bytes/cursor.js";
+import { gquicSni, probeQuicDatagram } from "../../src/detect/quic-wire.js";
 import { detect } from "../../src/detect/registry.js";
 import { emptyFacts, type Datagram, type StreamSample } from "../../src/detect/types.js";
 import { udp } from "./sample.js";
@@ -66,12 +67,16 @@ describe("opening Initial packets", () => {
     expect(openLongHeaderPacket(A3_PACKET.subarray(0, 30), 18, k.server, -1)).toBeNull(); // no room for the sample
   });
 
-  it("reads RFC 9000 §A.1's varint examples", () => {
-    expect(readVarint(h("c2197c5eff14e88c"), 0, 8)).toEqual([151288809941952652, 8]);
-    expect(readVarint(h("9d7f3e7d"), 0, 4)).toEqual([494878333, 4]);
-    expect(readVarint(h("7bbd"), 0, 2)).toEqual([15293, 2]);
-    expect(readVarint(h("25"), 0, 1)).toEqual([37, 1]);
-    expect(readVarint(h("7b"), 0, 1)).toBeNull(); // a 2-byte varint cut after its first byte
+  it("reads RFC 9000 §A.1's varint examples through the cursor", () => {
+    const one = (hex: string): [number, number] => {
+      const c = new Cursor(h(hex));
+      return [c.varint(), c.pos];
+    };
+    expect(one("c2197c5eff14e88c")).toEqual([151288809941952652, 8]);
+    expect(one("9d7f3e7d")).toEqual([494878333, 4]);
+    expect(one("7bbd")).toEqual([15293, 2]);
+    expect(one("25")).toEqual([37, 1]);
+    expect(one("7b")).toEqual([-1, 0]); // a 2-byte varint cut after its first byte: not read, not moved
   });
 });
 

@@ -148,6 +148,25 @@ describe("mid-stream RDP", () => {
     expect(detect(tcp(new Uint8Array(0), fastPath(90, 4), { serverPort: 3389 })).protocol).toBe("unknown");
   });
 
+  it("the server's fast-path headers need their four reserved bits 0 (output, §2.2.9.1.2); the client's carry numEvents there", () => {
+    const server = bytes(0x88, 40, cipher(38, 7), 0x80, 30, cipher(28, 8)); // 0x88: reserved bit 3 set, then a good PDU
+    expect(detect(tcp(new Uint8Array(0), server, { clientStartMissing: true, serverStartMissing: true, serverPort: 3389 })).protocol).toBe("unknown");
+    const client = bytes(0x88, 40, cipher(38, 7), 0x80, 30, cipher(28, 8)); // the same bytes as input: numEvents 2
+    expect(detect(tcp(client, new Uint8Array(0), { clientStartMissing: true, serverStartMissing: true, serverPort: 3389 })).protocol).toBe("rdp");
+  });
+
+  it("text is not RDP even when its letters chain as fast-path lengths (an HTTP response seen mid-stream)", () => {
+    // plaintext-http-on-443.pcap's response (231 bytes): 'H' (0x48) reads as a header with action bits 00 and
+    // 'T' (0x54) as an 84-byte length, '0' (0x30) at 84 as the next with 53, 'L' at 137 with 97: two whole PDUs, one cut.
+    const text = new TextEncoder().encode(
+      "HTTP/1.0 200 OK\r\nServer: SimpleHTTP/0.6 Python/3.11.7\r\nDate: Wed, 25 Nov 2026 10:47:05 GMT\r\nContent-type: text/html\r\n" +
+        "Content-Length: 46\r\nLast-Modified: Wed, 25 Nov 2026 10:46:42 GMT\r\n\r\nhello from the phoenix-netcheck recording lab\n",
+    );
+    expect(text.length).toBe(231);
+    // On the client's side (fast-path input, whose middle header bits are numEvents) only the text rule tells.
+    expect(detect(tcp(text, new Uint8Array(0), { clientStartMissing: true, serverStartMissing: true, serverPort: 443 })).protocol).not.toBe("rdp");
+  });
+
   it("a length that does not match the bytes is not RDP", () => {
     // A 50-byte fast-path PDU, then a byte whose action bits (01) no fast-path header has.
     const f = detect(tcp(new Uint8Array(0), bytes(0x80, 50, new Array(48).fill(0x11), 0x01, new Array(19).fill(0x22)), { clientStartMissing: true, serverStartMissing: true }));

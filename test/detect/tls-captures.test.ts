@@ -14,6 +14,7 @@ import { analyzeTls, cipherName, findTlsStart, parseTlsHandshake, tlsVersionName
 import { emptyFacts } from "../../src/detect/types.js";
 import { ja4Variants } from "../../src/detect/tls/fingerprint.js";
 import { sampleOf } from "../../src/flow/sample.js";
+import type { Conversation } from "../../src/flow/conversation.js";
 import { conversationsOf, ourTls, tsharkTls, type OracleTlsEntry } from "../support/tls-oracle.js";
 
 const shared = path.resolve(__dirname, "../../../shared/captures");
@@ -107,7 +108,7 @@ describe.skipIf(!existsSync(publicDir))("TLS facts against tshark 4.0.17 (captur
       const prefixed = TLS_AFTER_PREFIX[base];
       if (prefixed !== undefined && t === null) {
         expect(conv!.facts?.protocol, `${where}: ${prefixed.why}`).toBe(prefixed.protocol);
-        const s = sampleOf(conv!.conv);
+        const s = sampleOf(conv!.conv as Conversation);
         const out = emptyFacts();
         analyzeTls(s.client, s.server, out, findTlsStart(s.client, 0, "client"), findTlsStart(s.server, 0, "server"));
         t = out.tls;
@@ -209,7 +210,7 @@ describe.skipIf(!existsSync(ja4Dir))("JA4 against FoxIO's published values (capt
       expect(conv.client.port, where).toBe(e.src_port);
       expect(conv.server.port, where).toBe(e.dst_port);
       // The report carries the first ClientHello's JA4; the per-hello values need the parsed hellos.
-      const s = sampleOf(conv.conv);
+      const s = sampleOf(conv.conv as Conversation);
       let cs = 0;
       let ss = 0;
       if (conv.facts?.protocol !== "tls" || conv.facts.tunnel !== undefined) {

@@ -12,6 +12,8 @@ import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { analyzeFiles } from "../../src/pipeline/index.js";
 import { sampleOf } from "../../src/flow/sample.js";
+import type { Conversation } from "../../src/flow/conversation.js";
+import { KEEP_ALL_BYTES } from "../support/tls-oracle.js";
 import { CertificateCache, readChain, signatureAlgorithmOid } from "../../src/detect/tls/certificate.js";
 import { analyzeTls } from "../../src/detect/tls/index.js";
 import { emptyFacts, type TlsFacts } from "../../src/detect/types.js";
@@ -218,14 +220,14 @@ describe("truncated hellos say so and leave what they could not read null", () =
 
 describe.skipIf(!existsSync(path.join(PUBLIC_DIR, "ipv6-tls12-and-gquic.pcap")))("a real chain to a public root (captures/public/ipv6-tls12-and-gquic.pcap)", () => {
   it("leads to a Mozilla root in any order, and not without its intermediates", async () => {
-    const a = await analyzeFiles([path.join(PUBLIC_DIR, "ipv6-tls12-and-gquic.pcap")]);
+    const a = await analyzeFiles([path.join(PUBLIC_DIR, "ipv6-tls12-and-gquic.pcap")], { flow: { retainedBytes: KEEP_ALL_BYTES } });
     const c = a.conversations.find((x) => (x.facts?.tls?.chain.length ?? 0) >= 2)!;
     expect(c).toBeDefined();
     const t = c.facts!.tls!;
     expect(t.chainsToPublicRoot).toBe(true);
     expect(t.chain.every((x) => !x.selfSigned)).toBe(true);
     // The DERs again, from the sample, to re-send them in other orders.
-    const s = sampleOf(c.conv);
+    const s = sampleOf(c.conv as Conversation);
     const ders: Uint8Array[] = [];
     for (let i = 0; i + 4 < s.server.length && ders.length < t.chain.length; i++) {
       // Find each certificate by its SHA-256 among the SEQUENCEs in the server's bytes.

@@ -94,11 +94,21 @@ describe("orient: the service-port rule and the injected likely server ports", (
     expect(isServicePort(3389, rdp)).toBe(true);
   });
   it("above 1023 the roles flip only for a port in the set the caller passes", () => {
-    // A midstream ACK from 3389: without the set the first sender stays the client.
-    expect(orient(tcpPacket(3389, 50000, F.ACK))).toEqual({ srcIsClient: true, by: "first-packet" });
-    expect(orient(tcpPacket(3389, 50000, F.ACK), rdp)).toEqual({ srcIsClient: false, by: "service-port" });
+    // A midstream ACK from 3389 to 40000 (below the dynamic range): without the set the first sender stays the client.
+    expect(orient(tcpPacket(3389, 40000, F.ACK))).toEqual({ srcIsClient: true, by: "first-packet" });
+    expect(orient(tcpPacket(3389, 40000, F.ACK), rdp)).toEqual({ srcIsClient: false, by: "service-port" });
     // Towards the service port the first sender is the client anyway.
     expect(orient(tcpPacket(50000, 3389, F.ACK), rdp)).toEqual({ srcIsClient: true, by: "first-packet" });
+  });
+  it("neither a service port: a first receiver on a dynamic port (49152–65535, RFC 6335 §6) is the client", () => {
+    // Google's 5228 (mtalk) answering a client's 60142: the capture began after the SYN.
+    expect(orient(tcpPacket(5228, 60142, F.ACK))).toEqual({ srcIsClient: false, by: "service-port" });
+    expect(orient(tcpPacket(60142, 5228, F.ACK))).toEqual({ srcIsClient: true, by: "first-packet" });
+    // Both dynamic, or both below the range: nothing tells, the first sender is the client.
+    expect(orient(tcpPacket(50000, 60000, F.ACK))).toEqual({ srcIsClient: true, by: "first-packet" });
+    expect(orient(tcpPacket(5228, 40000, F.ACK))).toEqual({ srcIsClient: true, by: "first-packet" });
+    // A service port on the receiver's side still wins: 60142 → 443 keeps 443 the server.
+    expect(orient(tcpPacket(60142, 443, F.ACK))).toEqual({ srcIsClient: true, by: "first-packet" });
   });
   it("service ports on both sides, or on neither: the first sender is the client", () => {
     expect(orient(tcpPacket(443, 3389, F.ACK), rdp)).toEqual({ srcIsClient: true, by: "first-packet" });

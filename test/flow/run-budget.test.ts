@@ -109,12 +109,12 @@ describe("one bound for the whole run, not per file", () => {
     const f = file("sessions.pcap", pcap(sessions(100, 1000)));
     const retainedBytes = 64 * 1024;
     const r = await analyzeFiles([f, f, f], { flow: { retainedBytes } });
-    const kept = r.conversations.reduce((s, c) => s + holds(c.conv), 0);
+    const kept = r.conversations.reduce((s, c) => s + holds(c.conv as Conversation), 0);
     expect(kept).toBeGreaterThan(0);
     expect(kept).toBeLessThanOrEqual(retainedBytes);
     // The newest conversations keep theirs; what was freed is counted, and detection had run first.
     const last = r.conversations[r.conversations.length - 1];
-    expect(last.conv.tcp!.client.bytes().length).toBe(1000);
+    expect((last.conv as Conversation).tcp!.client.bytes().length).toBe(1000);
     expect(r.captures.reduce((s, c) => s + c.flow!.retainedReleased, 0)).toBeGreaterThan(200);
     expect(r.conversations.every((c) => c.facts?.protocol === "plaintext")).toBe(true);
   });

@@ -145,11 +145,22 @@ describe("table: never more than maxConversations held; retirement frees kept by
     }
   });
 
-  it("with the default budget, small captures keep every conversation's bytes", async () => {
+  it("with a retention budget, small captures keep every conversation's bytes", async () => {
+    const frames = session(50000, 1000);
+    const bytes = cat(pcapHeader({ le: true, snaplen: 65535, linkType: 1 }), ...frames.map((x) => pcapRecord(true, 1_700_000_000 + x.t, 0, x.f)));
+    const { ca } = await feed(bytes, { retainedBytes: 32 * 1024 * 1024 });
+    expect(ca.table.conversations[0].tcp!.client.bytes().length).toBe(1000);
+    expect(ca.table.stats.retainedReleased).toBe(0);
+  });
+
+  it("by default nothing is retained after detection, and nothing is counted as released", async () => {
     const frames = session(50000, 1000);
     const bytes = cat(pcapHeader({ le: true, snaplen: 65535, linkType: 1 }), ...frames.map((x) => pcapRecord(true, 1_700_000_000 + x.t, 0, x.f)));
     const { ca } = await feed(bytes, {});
-    expect(ca.table.conversations[0].tcp!.client.bytes().length).toBe(1000);
+    expect(ca.table.conversations[0].tcp!.client.bytes().length).toBe(0);
+    expect(ca.table.conversations[0].tcp!.client.length).toBe(1000);
+    expect(ca.conversations[0].facts?.protocol).toBe("plaintext");
+    expect(ca.table.stats.retainedReleased).toBe(0);
   });
 });
 

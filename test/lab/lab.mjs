@@ -1417,8 +1417,8 @@ function teardownSync(lab) {
   if (!lab) return;
   spawnSync("bash", ["-c", `. "${LAB}/netns.sh"; lab_teardown ${lab.prefix}`], { timeout: 60000 });
   if (lab.madeRunSshd) {
-    // Leave it to another lab or recording still running (they share /run/sshd).
-    const others = spawnSync("ip", ["netns", "list"], { encoding: "utf8" }).stdout.split("\n").filter((l) => /^pnc-(lab|rec)-/.test(l));
+    // Leave it to another lab, recording or probe lab still running (they share /run/sshd).
+    const others = spawnSync("ip", ["netns", "list"], { encoding: "utf8" }).stdout.split("\n").filter((l) => /^pnc-(lab|rec|probe)-/.test(l));
     if (others.length === 0) fs.rmSync("/run/sshd", { recursive: true, force: true });
     lab.madeRunSshd = false;
   }

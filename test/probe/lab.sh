@@ -147,6 +147,11 @@ bg() { # name argv...
 	ip netns exec "$S" "$@" >"$dir/$name.log" 2>&1 </dev/null &
 }
 bg nginx nginx -p "$nx" -c "$nx/nginx.conf" -e "$nx/error.log" -g "daemon off;"
+# sshd will not start without its privilege-separation directory ("Missing privilege separation
+# directory: /run/sshd"); /run is a tmpfs, so after a reboot it is there only once something made
+# it. Made here as test/lab/lab.mjs makes it, and left in place (the lab removes it when no lab,
+# recording or probe namespace is left).
+[ -d /run/sshd ] || mkdir -m 755 /run/sshd
 bg sshd /usr/sbin/sshd -D -e -f "$dir/sshd_config"
 bg xrdp xrdp --nodaemon --config "$dir/xrdp.ini"
 bg weak openssl s_server -accept 10.79.0.11:3542 -cert "$dir/weak.crt" -key "$dir/weak.key" -cipher "DEFAULT:@SECLEVEL=0" -WWW -quiet

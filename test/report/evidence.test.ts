@@ -422,6 +422,24 @@ describe("--evidence that cannot be written after the analysis", () => {
     expect(err).toBe(`phoenix-netcheck: ${r.error}\n`); // printed even with quiet
     expect(readdirSync(sub)).toEqual([]);
   });
+
+  // The name was checked before the analysis; a file that appeared under it since (another run,
+  // another program) is not replaced without --force: link(2), not rename(2), puts the file in place.
+  it("a file that appeared under the name since the check is left as it is without --force, replaced whole with it", async () => {
+    const report = await reportFor([SAMPLE]);
+    const sub = mkdtempSync(path.join(dir, "appeared-"));
+    const ev = path.join(sub, "ev.pcapng");
+    writeFileSync(ev, "someone else's file\n");
+    const stderr = new PassThrough();
+    const r = await addEvidence(report, ev, { sources: [SAMPLE], reportFile: null, application: "t", quiet: true, stderr });
+    expect(r.error).toMatch(/^--evidence .*ev\.pcapng: not written \(it was created by something else while this ran and was left as it is \(use --force to replace it\)\); the report is written without it$/);
+    expect(readFileSync(ev, "utf8")).toBe("someone else's file\n");
+    expect(readdirSync(sub)).toEqual(["ev.pcapng"]);
+    const forced = await addEvidence(report, ev, { sources: [SAMPLE], reportFile: null, application: "t", quiet: true, stderr, replace: true });
+    expect(forced.error).toBeNull();
+    expect(forced.report.evidence!.sha256).toBe(createHash("sha256").update(readFileSync(ev)).digest("hex"));
+    expect(readdirSync(sub)).toEqual(["ev.pcapng"]);
+  });
 });
 
 const mainJs = path.join(REPO_ROOT, "dist/cli/main.js");

@@ -510,17 +510,22 @@ describe("HTML report: content", () => {
     for (const id of ["t-matrix", "t-roles", "t-conv", "t-captures"]) expect(html).toContain(`id="${id}"`);
   });
 
-  it("lists every matrix row, with how many conversations matched it", () => {
+  it("lists every matrix row, with how many conversations matched it, as table and Markdown do (view/matrix.ts)", () => {
     const rows = builtinMatrix().rows;
     const a = conv("10.0.0.5", "10.0.1.7", 443, { rule: rows[0].id, ruleKind: "matrix" });
     const b = conv("10.0.0.5", "10.0.1.8", 443, { rule: rows[0].id, ruleKind: "matrix" });
     const c = conv("10.0.0.5", "10.0.0.53", 53, { transport: "udp", rule: "dns-53-udp", ruleKind: "infrastructure" });
-    const html = renderHtml(report([a, b, c]), { matrixRows: rows });
+    // A role unknown: the conversation could be either of two rows, and counts under both.
+    const d = conv("10.0.0.5", "10.0.1.9", 902, { rule: null, ruleKind: "matrix", ruleAlternatives: [rows[0].id, rows[1].id] });
+    const html = renderHtml(report([a, b, c, d]), { matrixRows: rows });
     const table = /<table class="sortable" id="t-matrix">[\s\S]*?<\/table>/.exec(html)![0];
     for (const row of rows) expect(table).toContain(`<td class="mono nw">${row.id}</td>`);
-    expect(table).toMatch(new RegExp(`<td class="mono nw">${rows[0].id}</td>.*?<td class="num" data-v="2">2</td>`));
+    expect(table).toMatch(new RegExp(`<td class="mono nw">${rows[0].id}</td>.*?<td class="num" data-v="3">3</td>`));
+    expect(table).toMatch(new RegExp(`<td class="mono nw">${rows[1].id}</td>.*?<td class="num" data-v="1">1</td>`));
     expect(table).toContain("not seen");
-    expect(table).toContain(`<td class="mono nw">dns-53-udp</td><td>infrastructure</td>`);
+    expect(table).toContain("3 conversations (");
+    // Infrastructure and related entries are not matrix rows: the conversations table lists them, as table and Markdown do.
+    expect(table).not.toContain("dns-53-udp");
   });
 
   it("gives every element id once, and every #link a target", async () => {
@@ -545,6 +550,13 @@ describe("HTML report: content", () => {
     expect(html).toContain(">1000–2000/tcp<");
     expect(html).toContain("1000/tcp: 501 conversations");
     expect(html).toContain("conversation limit 1 reached: 501 seen, 1 listed, 500 folded into 1 aggregate entry");
+  });
+
+  it("writes the diagram's counts with digit grouping, as the other sections and formats do (view/format.ts)", () => {
+    const folded = Object.assign(conv("10.0.0.5", "10.0.1.1", 1000), { aggregate: { conversations: 1500, level: "hosts", serverPorts: { low: 1000, high: 2000 } } });
+    const svg = /<svg[\s\S]*<\/svg>/.exec(renderHtml(report([folded])))![0];
+    expect(svg).toContain("1000/tcp: 1,500 conversations");
+    expect(svg).not.toContain("1500 conversations");
   });
 
   it("says so when the capture has no conversation", () => {

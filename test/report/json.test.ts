@@ -40,3 +40,22 @@ describe("JSON report escaping", () => {
     expect(text).toBe('{\n  "a": [\n    "x\\u0085"\n  ]\n}');
   });
 });
+
+describe("the JSON report written in pieces", () => {
+  it("is, joined, exactly JSON.stringify(r, null, 2) escaped, whatever the piece size, on a real report", async () => {
+    const { reportFor } = await import("../../src/pipeline/run.js");
+    const { jsonPieces } = await import("../../src/report/json.js");
+    const path = await import("node:path");
+    const report = await reportFor([path.resolve(__dirname, "../../fixtures/sample.pcapng")]);
+    // Hostile strings inside a conversation and at the top level, and an empty array, an undefined field.
+    const r = { ...report, extra: HOSTILE, none: undefined, empty: [] } as unknown as Report;
+    (r.conversations[0] as unknown as { note: string[] }).note = HOSTILE;
+    const whole = jsonSafe(JSON.stringify(r, null, 2)) + "\n";
+    for (const size of [1, 100, 4096, 1 << 20]) {
+      const pieces = [...jsonPieces(r, size)];
+      expect(pieces.join("")).toBe(whole);
+      if (size === 1) expect(pieces.length).toBeGreaterThan(r.conversations.length);
+    }
+    expect(renderJson(r)).toBe(whole);
+  });
+});

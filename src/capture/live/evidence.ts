@@ -107,7 +107,7 @@ export class EvidenceTee {
     this.error = {
       frame: inFile + 1,
       offset: writer.fileBytes,
-      message: `writing ${this.name} failed (${(e as Error).message.split("\n")[0]}): the file ends after frame ${inFile}, at offset ${writer.fileBytes}; frames from ${inFile + 1} on were analyzed but are not in it`,
+      message: `writing ${this.name} failed (${(e as Error).message.split("\n")[0]}): ${inFile === 0 ? "the file holds no frame, only its header" : `the file ends after frame ${inFile}`}, at offset ${writer.fileBytes}; frames from ${inFile + 1} on were analyzed but are not in it`,
       fatal: false,
     };
     writer.abandon();

@@ -196,9 +196,9 @@ export class PcapngWriter {
 
   /**
    * Writes what is buffered to the file; the file then ends at a block boundary. When a write
-   * fails part way (ENOSPC), what was written of the buffer is cut off again (ftruncate), so the
-   * file still ends at its last whole block — `fileBytes`, after `packetsInFile` packets — and
-   * the error is thrown.
+   * fails part way (ENOSPC), the file is cut back (ftruncate) to the last block the written bytes
+   * hold whole, so it still ends at a block boundary — `fileBytes`, after `packetsInFile`
+   * packets — and keeps every packet that fitted; the error is thrown.
    */
   flush(): void {
     if (this.fd === null || this.used === 0) return;
@@ -206,18 +206,35 @@ export class PcapngWriter {
     try {
       while (off < this.used) off += writeSync(this.fd, this.buf, off, this.used - off);
     } catch (e) {
-      if (off > 0) {
-        try {
-          ftruncateSync(this.fd, this.fileOffset);
-        } catch {
-          /* a device or pipe: nothing to cut */
-        }
-      }
+      if (off > 0) this.keepWholeBlocks(off);
       throw e;
     }
     this.fileOffset += this.used;
     this.used = 0;
     this.packetsInFile = this.packets;
+  }
+
+  /**
+   * After a write that stopped `written` bytes into the buffer: the blocks those bytes hold whole
+   * stay in the file (each block's total length is at +4, §3.1), the rest is cut off.
+   */
+  private keepWholeBlocks(written: number): void {
+    const b = this.buf;
+    let end = 0;
+    let epbs = 0;
+    while (end + 8 <= this.used) {
+      const total = b.readUInt32LE(end + 4);
+      if (total < 12 || end + total > written) break;
+      if (b.readUInt32LE(end) === BT_EPB) epbs++;
+      end += total;
+    }
+    try {
+      ftruncateSync(this.fd!, this.fileOffset + end);
+    } catch {
+      return; // a device or pipe: nothing to cut, nothing known to be whole
+    }
+    this.fileOffset += end;
+    this.packetsInFile += epbs;
   }
 
   /** Appends an Interface Statistics Block per interface (when stats are given), flushes, closes. */

@@ -13,6 +13,7 @@
  */
 import { createHash, X509Certificate } from "node:crypto";
 import { rootCertificates } from "node:tls";
+import { Cursor } from "../../bytes/cursor.js";
 import type { Anomaly, CertificateFacts, ChainCertificate, Direction } from "../types.js";
 import { Sink } from "./messages.js";
 
@@ -104,39 +105,41 @@ const SIGNATURE_ALGORITHMS = new Map<string, string>([
 /** Signature algorithms whose hash is SHA-1, MD5 or MD2 (collisions are practical). */
 const WEAK_SIGNATURES = new Set(["md2WithRSAEncryption", "md5WithRSAEncryption", "sha1WithRSAEncryption", "ecdsa-with-SHA1", "dsaWithSHA1", "sha1WithRSA"]);
 
-/** One DER TLV header at p: [tag, content start, content end], or null when it does not fit in `end`. */
-function tlv(b: Uint8Array, p: number, end: number): [number, number, number] | null {
-  if (end - p < 2) return null;
-  const tag = b[p];
-  let len = b[p + 1];
-  let q = p + 2;
+/**
+ * One DER TLV at the cursor (X.690 §8.1.2-8.1.3: a one-byte identifier, then the length in short
+ * form or long form of 1–4 bytes; indefinite length is not DER): points `into` at the contents,
+ * moves past them and returns the tag; -1 when it does not fit.
+ */
+function readTlv(c: Cursor, into: Cursor): number {
+  const tag = c.u8();
+  let len = c.u8();
+  if (len < 0) return -1;
   if (len & 0x80) {
     const n = len & 0x7f;
-    if (n === 0 || n > 4 || end - q < n) return null; // indefinite length is not DER
-    len = 0;
-    for (let i = 0; i < n; i++) len = len * 256 + b[q + i];
-    q += n;
+    if (n === 0 || n > 4) return -1;
+    len = c.uint(n as 1 | 2 | 3 | 4);
+    if (len < 0) return -1;
   }
-  if (len > end - q) return null;
-  return [tag, q, q + len];
+  return c.sub(len, into) ? tag : -1;
 }
 
 /** The certificate's signatureAlgorithm OID in dotted form, or null when the DER does not have one where RFC 5280 puts it. */
 export function signatureAlgorithmOid(der: Uint8Array): string | null {
-  const cert = tlv(der, 0, der.length);
-  if (cert === null || cert[0] !== 0x30) return null;
-  const tbs = tlv(der, cert[1], cert[2]);
-  if (tbs === null || tbs[0] !== 0x30) return null;
-  const alg = tlv(der, tbs[2], cert[2]);
-  if (alg === null || alg[0] !== 0x30) return null;
-  const oid = tlv(der, alg[1], alg[2]);
-  if (oid === null || oid[0] !== 0x06 || oid[2] === oid[1]) return null;
+  const cert = new Cursor();
+  const tbs = new Cursor();
+  const alg = new Cursor();
+  const oid = new Cursor();
+  if (readTlv(new Cursor(der), cert) !== 0x30) return null;
+  if (readTlv(cert, tbs) !== 0x30) return null; // tbsCertificate; `cert` is now at signatureAlgorithm
+  if (readTlv(cert, alg) !== 0x30) return null;
+  if (readTlv(alg, oid) !== 0x06 || oid.left === 0) return null;
   // X.690 §8.19: first byte 40·X + Y, then base-128 arcs with the high bit as continuation.
   const arcs: number[] = [];
   let v = 0;
-  for (let i = oid[1]; i < oid[2]; i++) {
-    v = v * 128 + (der[i] & 0x7f);
-    if ((der[i] & 0x80) === 0) {
+  while (oid.left > 0) {
+    const x = oid.u8();
+    v = v * 128 + (x & 0x7f);
+    if ((x & 0x80) === 0) {
       if (arcs.length === 0) arcs.push(v < 80 ? Math.floor(v / 40) : 2, v < 80 ? v % 40 : v - 80);
       else arcs.push(v);
       v = 0;

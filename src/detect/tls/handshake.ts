@@ -8,7 +8,6 @@ import type { CertificateCache } from "./certificate.js";
 import { ja3, ja3s, ja4 } from "./fingerprint.js";
 import { walkSide } from "./records.js";
 import { clampStart } from "./probe.js";
-import { readClientHello, readServerHello } from "./hello.js";
 import type { CertificateFacts, ChainCertificate, TlsTruncation } from "../types.js";
 import { type ParsedClientHello, type ParsedServerHello, Sink, cipherName, isGrease, isGreaseAlpn, printable, tlsVersionName } from "./messages.js";
 

@@ -1,7 +1,7 @@
 /**
  * The TLS message layer's leaf (Zeek's ssl analyzer: the types and constants every other part
  * reads): the parsed hello records, wire constants and limits, GREASE (RFC 8701), the names of
- * versions, suites, alerts and extensions, the anomaly sink and the little readers. Imports
+ * versions, suites, alerts and extensions, the anomaly sink and the text helpers. Imports
  * nothing of tls/ but the name tables, so hello, records and fingerprint can all depend on it
  * without a loop.
  */
@@ -173,14 +173,6 @@ export class Sink {
 export type OffsetMap = (bufferOffset: number) => number;
 
 export const IDENTITY: OffsetMap = (x) => x;
-
-export function u16(b: Uint8Array, p: number): number {
-  return (b[p] << 8) | b[p + 1];
-}
-
-export function u24(b: Uint8Array, p: number): number {
-  return (b[p] << 16) | (b[p + 1] << 8) | b[p + 2];
-}
 
 /** Printable ASCII as is, anything else as \xNN (so a report line never carries control bytes). */
 export function printable(b: Uint8Array, from: number, to: number): string {

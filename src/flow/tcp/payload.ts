@@ -4,7 +4,7 @@
  * (AckReceived → Undelivered → Gap), and the counters the report shows. The tracker (tracker.ts)
  * calls it for each segment after the state machine.
  */
-import type { DecodedPacket } from "../../decode/packet.js";
+import type { DecodedPacket } from "../../decode/index.js";
 import { isClean, type Endpoint } from "./endpoint.js";
 import type { TcpHistory } from "./history.js";
 import { HoleList } from "./holes.js";

@@ -4,7 +4,7 @@
  * two endpoints and the segment's flags. The tracker (tracker.ts) calls them in Zeek's order for
  * every segment; they keep no state of their own.
  */
-import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from "../../decode/packet.js";
+import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from "../../decode/index.js";
 import { CLOSED, ESTABLISHED, INACTIVE, PARTIAL, RESET, SYN_ACK_SENT, SYN_SENT } from "./conn-state.js";
 import type { Endpoint } from "./endpoint.js";
 import type { TcpHistory } from "./history.js";
@@ -49,16 +49,7 @@ function rebase(ep: Endpoint, seq: number, segLen: number): void {
 }
 
 /** Zeek's update_last_seq: track the highest sequence sent; a payload that does not advance it is a 't'. */
-export function updateLastSeq(
-  ep: Endpoint,
-  hist: TcpHistory,
-  relEnd: number,
-  flags: number,
-  len: number,
-): void {
-  const syn = (flags & TCP_SYN) !== 0;
-  const fin = (flags & TCP_FIN) !== 0;
-  const rst = (flags & TCP_RST) !== 0;
+export function updateLastSeq(ep: Endpoint, hist: TcpHistory, relEnd: number, syn: boolean, fin: boolean, rst: boolean, len: number): void {
   const delta = relEnd - ep.lastRel;
   if ((syn || rst) && (delta > TOO_LARGE_SEQ_DELTA || delta < -TOO_LARGE_SEQ_DELTA)) return;
   if (fin && ep.lastRel === 1) ep.lastRel = relEnd;

@@ -17,8 +17,7 @@
  * roles ourselves, but when the first segment we see comes from the server we print Zeek's '^'
  * (Zeek would have flipped to agree with us).
  */
-import type { DecodedPacket } from "../../decode/packet.js";
-import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from "../../decode/packet.js";
+import { type DecodedPacket, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from "../../decode/index.js";
 import { CLOSED, INACTIVE, RESET, endpointStateName, tcpConnState } from "./conn-state.js";
 import { Endpoint } from "./endpoint.js";
 import { TcpHistory } from "./history.js";
@@ -229,7 +228,7 @@ export class TcpTracker {
       }
     }
 
-    updateLastSeq(ep, this.hist, relSeq + segLen, flags, len);
+    updateLastSeq(ep, this.hist, relSeq + segLen, syn, fin, rst, len);
     if (updateStateMachine(ep, peer, fromClient, flags, seq, len)) this.partial = false;
 
     // After the state update, as Zeek does: an ACK that reveals a gap in a RST or a half-open

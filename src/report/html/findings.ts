@@ -2,7 +2,7 @@
  * The HTML report's findings: one card per finding, grouped by severity, with its conversations,
  * hosts, frames and the Wireshark filter to copy.
  */
-import type { Finding } from "../../policy/check.js";
+import type { Finding } from "../../policy/index.js";
 import type { ConversationRecord, Report } from "../record.js";
 import { duration, evidenceFramesText, findingGroups, NO_FINDINGS, num as fmt, plural, SECTION, wiresharkLabel } from "../view/index.js";
 import { esc, Groups, hostExtra, ipWithName, pill, seconds, shortTime, type Hosts } from "./cells.js";

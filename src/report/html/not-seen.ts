@@ -2,8 +2,7 @@
  * "What was not seen, and why": matrix rows with no conversation, each with why, and the
  * conversations on matrix rows the capture could not verify.
  */
-import type { MatrixRow } from "../../policy/matrix.js";
-import { formatPorts, rowServerText } from "../../policy/matrix.js";
+import { formatPorts, type MatrixRow, rowServerText } from "../../policy/index.js";
 import type { Report } from "../record.js";
 import { duration, num as fmt, plural, SECTION } from "../view/index.js";
 import { shorten, esc, ipWithName, type Hosts } from "./cells.js";

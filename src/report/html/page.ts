@@ -13,7 +13,7 @@
 import { CSP, CSS, JS } from "./assets.js";
 import { renderDiagram } from "./diagram/index.js";
 import { hostIndex } from "./hosts.js";
-import type { MatrixRow } from "../../policy/matrix.js";
+import type { MatrixRow } from "../../policy/index.js";
 import type { Report } from "../record.js";
 import { severityByConversation } from "../view/index.js";
 import { shorten, esc, Groups, jsonForScript, type Hosts } from "./cells.js";
@@ -59,7 +59,7 @@ export function renderHtml(r: Report, o: HtmlOptions = {}): string {
     notSeenSection(r, o.matrixRows, hosts) +
     diagramSection(r, groups, hosts) +
     findingsSection(r, byId, groups, hosts) +
-    matrixSection(r, o.matrixRows, sev, hosts) +
+    matrixSection(r, o.matrixRows) +
     rolesSection(r, hosts) +
     conversationsSection(r, sev, hosts) +
     capturesSection(r) +

@@ -2,7 +2,7 @@
  * The top of the HTML report: the verdict banner, the navigation, "What to fix first", the
  * per-host checklist, "What the capture could not show", and the most severe findings.
  */
-import type { FixFirst } from "../../policy/check.js";
+import type { FixFirst } from "../../policy/index.js";
 import type { ConversationRecord, Report } from "../record.js";
 import { coverageLines, duration, fixFirstLines, NO_FINDINGS, num as fmt, plural, SECTION, STATUS_RANK, verdictView } from "../view/index.js";
 import { isAddress } from "./hosts.js";

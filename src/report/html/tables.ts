@@ -1,74 +1,34 @@
 /**
  * The HTML report's sortable tables: matrix rows, roles, conversations, captures and capture errors.
  */
-import type { Finding, Severity } from "../../policy/check.js";
-import type { MatrixRow } from "../../policy/matrix.js";
-import { formatPorts, rowServerText } from "../../policy/matrix.js";
+import type { MatrixRow, Severity } from "../../policy/index.js";
 import type { CaptureRecord, ConversationRecord, Report } from "../record.js";
-import { addressSortKey as ipKey, conversationStatus, detailLines, duration, evidenceLine, flowLimitText, NO_ROLES, NOT_SEEN, num as fmt, plural, roleViews, SECTION, STATUS_RANK, weight, worse, type Status } from "../view/index.js";
-import { bytes, esc, hostExtra, ipWithName, num, pill, seconds, shortTime, table, timeCell, type Hosts } from "./cells.js";
+import { addressSortKey as ipKey, conversationStatus, detailLines, duration, evidenceLine, flowLimitText, matrixView, NO_ROLES, NOT_SEEN, num as fmt, plural, roleViews, SECTION, STATUS_RANK, weight } from "../view/index.js";
+import { bytes, esc, hostExtra, num, pill, seconds, shortTime, table, timeCell, type Hosts } from "./cells.js";
 
-export function matrixSection(r: Report, rowsIn: MatrixRow[] | undefined, sev: Map<number, Severity>, hosts: Hosts): string {
-  const seen = new Map<string, ConversationRecord[]>();
-  for (const c of r.conversations) {
-    if (c.rule === null) continue;
-    const l = seen.get(c.rule) ?? [];
-    l.push(c);
-    seen.set(c.rule, l);
-  }
-  const findingsByRule = new Map<string, Finding[]>();
-  for (const f of r.findings) {
-    if (f.rule === null) continue;
-    const l = findingsByRule.get(f.rule) ?? [];
-    l.push(f);
-    findingsByRule.set(f.rule, l);
-  }
-  const rows: string[] = [];
-  const described = new Set<string>();
-  const line = (id: string, kind: string, path: string, ports: string, portKey: number, expect: string, required: string, when: string) => {
-    const convs = seen.get(id) ?? [];
-    const fs = findingsByRule.get(id) ?? [];
-    let st: Status | null = null;
-    for (const c of convs) st = st === null ? conversationStatus(c, sev) : worse(st, conversationStatus(c, sev));
-    for (const f of fs) st = st === null ? f.severity : worse(st, f.severity);
-    const pairs = [...new Map(convs.map((c) => [`${c.client.ip} ${c.server.ip}`, c])).values()];
-    const shown = pairs.slice(0, 3).map((c) => `${ipWithName(c.client.ip, hosts)} → ${ipWithName(c.server.ip, hosts)}`);
-    const hostCell = pairs.length ? shown.join(", ") + (pairs.length > 3 ? ` <span class="muted">+${pairs.length - 3}</span>` : "") : `<span class="muted">—</span>`;
+/** The matrix rows and what was seen on each: the section view table and Markdown render (view/matrix.ts). */
+export function matrixSection(r: Report, rowsIn: MatrixRow[] | undefined): string {
+  const m = matrixView(r, rowsIn);
+  const lines = (xs: string[]) => xs.map((x) => `<div>${esc(x)}</div>`).join("");
+  const rows = m.rows.map((x) => {
+    const st = x.status;
     const statusCell = st === null ? `<td data-v="0">${pill("none", NOT_SEEN)}</td>` : `<td data-v="${STATUS_RANK[st] + 1}">${pill(st)}</td>`;
-    const codes = [...new Set(fs.map((f) => f.code))];
     const rc = st === "error" ? "r-error" : st === "warning" ? "r-warning" : st === "ok" ? "r-ok" : "";
-    rows.push(
-      `<tr${rc ? ` class="${rc}"` : ""}><td class="mono nw">${esc(id)}</td><td>${esc(kind)}</td><td>${esc(path)}</td><td class="mono nw" data-v="${portKey}">${esc(ports)}</td>` +
-        `<td>${esc(expect)}</td><td>${esc(required)}</td>${num(convs.length)}<td class="mono">${hostCell}</td>${statusCell}` +
-        `<td>${esc(codes.join(", "))}</td><td class="wrap">${esc(when)}</td></tr>`,
+    return (
+      `<tr${rc ? ` class="${rc}"` : ""}><td class="mono nw">${esc(x.id)}</td><td>${esc(x.path)}</td><td class="mono nw" data-v="${x.portKey}">${esc(x.port)}</td>` +
+      `<td>${esc(x.expects)}</td><td>${esc(x.required)}</td>${num(x.count)}${statusCell}<td>${esc(x.findings.join(", "))}</td>` +
+      `<td class="wrap">${x.seen ? lines(x.seen) : `<span class="muted">${esc(NOT_SEEN)}</span>`}</td><td class="wrap">${esc(x.when)}</td></tr>`
     );
-    described.add(id);
-  };
-  for (const row of rowsIn ?? []) {
-    line(
-      row.id, "matrix", `${row.client} → ${rowServerText(row)}${row.sameHost ? " (same host)" : ""}`,
-      `${formatPorts(row.ports)}/${row.transport}`, row.ports[0]?.first ?? 0,
-      `${row.expect}${row.minTls ? `, ≥ ${row.minTls}` : ""}`, row.required, row.when,
-    );
-  }
-  // Rules seen that the caller did not describe (infrastructure, related, or no rows given).
-  for (const [id, convs] of [...seen.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
-    if (described.has(id)) continue;
-    const ports = [...new Set(convs.map((c) => `${c.server.port}/${c.transport}`))];
-    const roles = [...new Set(convs.map((c) => `${c.client.role ?? "?"} → ${c.server.role ?? "?"}`))];
-    line(id, convs[0].ruleKind ?? "", roles.join(", "), ports.join(", "), convs[0].server.port, "", "", "");
-  }
-  const note = rowsIn
-    ? `Every row of the matrix (${r.matrix.product} v${r.matrix.version}) with the conversations that matched it; other rules seen (infrastructure such as DNS, related VMware traffic) follow.`
-    : `The rules the conversations matched (the matrix rows themselves were not given to the report).`;
+  });
   return (
-    `<section><h2 id="matrix">${esc(SECTION.matrix)}</h2><p class="muted">${esc(note)}</p>` +
+    `<section><h2 id="matrix">${esc(SECTION.matrix)}</h2><p class="muted">${esc(m.heading)}</p>` +
     table(
       "t-matrix",
-      [["Row", "text"], ["Kind", "text"], ["Client → server", "text"], ["Port", "num"], ["Expects", "text"], ["Required", "text"], ["Seen", "num"], ["Hosts", "text"], ["Status", "num"], ["Findings", "text"], ["When", "text"]],
+      [["Row", "text"], ["Client → server", "text"], ["Port", "num"], ["Must carry", "text"], ["Required", "text"], ["Seen", "num"], ["Status", "num"], ["Findings", "text"], ["What was seen", "text"], ["When", "text"]],
       rows,
-      "No matrix row given and no conversation matched a rule.",
+      "No matrix row given and no conversation matched a row.",
     ) +
+    (m.note ? `<p class="muted">${esc(m.note)}</p>` : "") +
     `</section>`
   );
 }

@@ -5,8 +5,8 @@
  * is replaced by the pseudonym its field would get (pseudonyms.ts), held behind a private-use
  * placeholder so later passes cannot match inside it.
  */
-import { parseIp } from "../../decode/addr.js";
-import { replaceMarks } from "../../policy/namer.js";
+import { parseIp } from "../../decode/index.js";
+import { replaceMarks } from "../../policy/index.js";
 import { ADDRESS_RE, BARE_MAC_RE, EMAIL_RE, FILE_EXTENSIONS, HEX_V4_RE, NAME_RE, PCT_DOT_NAME_RE, PH_CLOSE, PH_DIGIT0, PH_OPEN, PH_RE, reverseNibbles, V4_RE, WORD_RE } from "./patterns.js";
 import type { Pseudonyms } from "./pseudonyms.js";
 

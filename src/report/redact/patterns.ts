@@ -3,8 +3,8 @@
  * the shapes of names, addresses, MACs, e-mail addresses, software versions, banners and quotes,
  * and address helpers (IPv4-mapped addresses as IPv4, special address kinds, reverse-DNS nibbles).
  */
-import { formatIp, parseIp } from "../../decode/addr.js";
-import { CLOUD_NAME_SUFFIXES } from "../../policy/infer.js";
+import { formatIp, parseIp } from "../../decode/index.js";
+import { CLOUD_NAME_SUFFIXES } from "../../policy/index.js";
 
 // ---------------------------------------------------------------------------------------------
 // Names: what stays of a name, and what looks like one.

@@ -5,9 +5,8 @@
  * file names. `collect` learns roles and names from the report's fields; `rewrite` replaces every
  * string by the rule for its field (record-redaction.ts).
  */
-import { formatIp, parseIp } from "../../decode/addr.js";
-import { type MarkKind } from "../../policy/namer.js";
-import { STANDARD_ROLES } from "../../policy/roles.js";
+import { formatIp, parseIp } from "../../decode/index.js";
+import { type MarkKind, STANDARD_ROLES } from "../../policy/index.js";
 import type { Report } from "../record.js";
 import { type Handling, redactionOf } from "../record-redaction.js";
 import type { RedactionEntry } from "../redact.js";

@@ -2,7 +2,7 @@
  * Findings as every format shows them: grouped by severity (errors first), each with its rule,
  * fix, where (frames, conversations, attempts) and its Wireshark filter.
  */
-import type { Severity } from "../../policy/check.js";
+import type { Severity } from "../../policy/index.js";
 import type { Report, ReportFinding } from "../record.js";
 import { compactNumbers, duration, framesText, num, plural } from "./format.js";
 

@@ -1,12 +1,11 @@
 /**
- * The matrix rows and what was seen on each, as the table and Markdown reports list them.
+ * The matrix rows and what was seen on each, as the table, Markdown and HTML reports list them.
  */
-import type { MatrixRow } from "../../policy/matrix.js";
-import { formatPorts, rowServerText } from "../../policy/matrix.js";
+import { formatPorts, type MatrixRow, rowServerText } from "../../policy/index.js";
 import type { ConversationRecord, Report } from "../record.js";
 import { detailLines } from "./conversations.js";
 import { compactNumbers, counted, distinct, num, plural, portText } from "./format.js";
-import { weight } from "./status.js";
+import { conversationStatus, severityByConversation, weight, worse, type Status } from "./status.js";
 
 export interface MatrixRowView {
   id: string;
@@ -20,6 +19,16 @@ export interface MatrixRowView {
   required: string;
   /** What was seen, one item per line, or null when nothing was ("not seen"). */
   seen: string[] | null;
+  /** Conversations counted for the row (an aggregate entry as the conversations it holds); 0 when not seen. */
+  count: number;
+  /** Worst of its conversations' statuses and the findings that name the row; null when neither. */
+  status: Status | null;
+  /** Codes of the findings that name the row, each once. */
+  findings: string[];
+  /** When the row applies, as the matrix says ("" when the row's definition was not given). */
+  when: string;
+  /** The row's lowest server port, for sorting. */
+  portKey: number;
 }
 
 export interface MatrixView {
@@ -55,11 +64,6 @@ function expectsText(row: MatrixRow): string {
   return row.minTls ? `${row.expect}, ${row.minTls}+` : row.expect;
 }
 
-/**
- * Every row of the matrix (when `matrixRows` is given, else only the rows conversations matched),
- * each with what was seen on it. A conversation counts for a row when its `rule` is the row's id
- * and its `ruleKind` is "matrix".
- */
 /** The row's lines, saying which of its conversations only could be it (a role unknown). */
 function withCandidates(convs: ConversationRecord[], id: string): string[] {
   const maybe = convs.filter((c) => c.rule === null);
@@ -68,7 +72,30 @@ function withCandidates(convs: ConversationRecord[], id: string): string[] {
   return [...seenLines(convs), `${plural(maybe.length, "conversation")} (${maybe.map((c) => c.id).join(", ")}) could also be ${others.join(", ")}: a role is unknown`];
 }
 
+/**
+ * Every row of the matrix (when `matrixRows` is given, else only the rows conversations matched),
+ * each with what was seen on it. A conversation counts for a row when its `rule` is the row's id
+ * and its `ruleKind` is "matrix", or, when a role is unknown, the row is one of its
+ * `ruleAlternatives`.
+ */
 export function matrixView(r: Report, matrixRows?: readonly MatrixRow[]): MatrixView {
+  const sev = severityByConversation(r);
+  const findingsByRule = new Map<string, { code: string; severity: Status }[]>();
+  for (const f of r.findings) {
+    if (f.rule === null) continue;
+    const list = findingsByRule.get(f.rule);
+    if (list) list.push(f);
+    else findingsByRule.set(f.rule, [f]);
+  }
+  /** The row's count, status and finding codes, from its conversations and the findings naming it. */
+  const judged = (id: string, convs: ConversationRecord[] | undefined) => {
+    const fs = findingsByRule.get(id) ?? [];
+    let status: Status | null = null;
+    for (const c of convs ?? []) status = worse(status ?? "ok", conversationStatus(c, sev));
+    for (const f of fs) status = worse(status ?? "ok", f.severity);
+    const count = (convs ?? []).reduce((n, c) => n + weight(c), 0);
+    return { count, status, findings: [...new Set(fs.map((f) => f.code))] };
+  };
   const byRule = new Map<string, ConversationRecord[]>();
   for (const c of r.conversations) {
     if (c.ruleKind !== "matrix") continue;
@@ -91,6 +118,9 @@ export function matrixView(r: Report, matrixRows?: readonly MatrixRow[]): Matrix
       expects: expectsText(row),
       required: row.required,
       seen: convs ? withCandidates(convs, row.id) : null,
+      ...judged(row.id, convs),
+      when: row.when,
+      portKey: row.ports[0]?.first ?? 0,
     });
   }
   // Rows conversations matched that the given rows do not define (or every row, with none given).
@@ -104,6 +134,9 @@ export function matrixView(r: Report, matrixRows?: readonly MatrixRow[]): Matrix
       expects: "",
       required: "",
       seen: seenLines(convs),
+      ...judged(id, convs),
+      when: "",
+      portKey: Math.min(...convs.map((c) => c.server.port)),
     });
   }
   const seenCount = rows.filter((x) => x.seen !== null).length;

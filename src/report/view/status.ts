@@ -3,7 +3,7 @@
  * that names it, else "ok" when it matched a rule, else "none". The diagram colours by it, the
  * HTML tables sort by it.
  */
-import type { Severity } from "../../policy/check.js";
+import type { Severity } from "../../policy/index.js";
 import type { ConversationRecord, Report } from "../record.js";
 
 export type Status = Severity | "none" | "ok";

@@ -5,7 +5,7 @@
  * what this builds, svg.ts draws it.
  */
 import type { Report } from "../../record.js";
-import { addressSortKey as ipKey } from "../../view/format.js";
+import { addressSortKey as ipKey, num, plural } from "../../view/format.js";
 import { conversationStatus, severityByConversation, STATUS_RANK, weight, worse, type Status } from "../../view/status.js";
 
 export const MAX_HOSTS = 30;
@@ -57,11 +57,6 @@ export interface Pair {
   chips: { text: string; status: Status; ids: number[]; title: string }[];
   width: number;
   rowY: number;
-}
-
-/** "2 hosts": the diagram's counts are written without grouping, as they always were. */
-export function plural(n: number, one: string, many = one + "s"): string {
-  return `${n} ${n === 1 ? one : many}`;
 }
 
 /** Hosts within a column: by role (proxy, vcenter, esxi, …, no role), then address. */
@@ -184,7 +179,7 @@ export function buildGraph(r: Report): Graph {
   }
   if (other) {
     notes.push(
-      `${plural(other.other, "host")} share one box ("${other.other} other hosts") to keep the diagram readable: it keeps the proxy, then hosts ` +
+      `${plural(other.other, "host")} share one box ("${num(other.other)} other hosts") to keep the diagram readable: it keeps the proxy, then hosts ` +
         `with a role, with findings, and with the most conversations. The conversations table lists every host.`,
     );
   }

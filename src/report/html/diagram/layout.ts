@@ -7,9 +7,9 @@
  * box, on the side the client is on. Boxes, gaps and chips are sized from advance widths.
  */
 import type { HostFacts } from "../hosts.js";
-import { addressSortKey as ipKey } from "../../view/format.js";
+import { addressSortKey as ipKey, num, plural } from "../../view/format.js";
 import { STATUS_RANK, worse, type Status } from "../../view/status.js";
-import { byRoleThenIp, plural, type Graph, type Node, type Pair } from "./graph.js";
+import { byRoleThenIp, type Graph, type Node, type Pair } from "./graph.js";
 
 export const MAX_CHIPS = 4;
 
@@ -47,7 +47,7 @@ function rowWidth(p: Pair): number {
 
 /** The three lines of a box: role (and how it is known), address, first host name. */
 export function boxLabel(n: Node, facts: Map<string, HostFacts>): { l1: string; l2: string; src: string; l3: string } {
-  if (n.other > 0) return { l1: `${n.other} other hosts`, l2: "grouped", src: "", l3: "" };
+  if (n.other > 0) return { l1: `${num(n.other)} other hosts`, l2: "grouped", src: "", l3: "" };
   return { l1: n.role ?? "no role", l2: n.ip ?? "", src: n.role !== null && n.source ? ` · ${n.source === "explicit" ? "given" : "inferred"}` : "", l3: nameOf(n, facts) };
 }
 
@@ -125,7 +125,7 @@ export function layoutGraph(g: Graph, facts: Map<string, HostFacts>): Layout {
       const ids = rest.flatMap((g) => g.ids).sort((x, y) => x - y);
       const st = rest.reduce<Status>((s, g) => worse(s, g.status), "ok");
       const count = rest.reduce((n, g) => n + g.count, 0);
-      p.chips.push({ text: `+${rest.length} ports`, status: st, ids, title: `${rest.length} more ports: ${plural(count, "conversation")}` });
+      p.chips.push({ text: `+${num(rest.length)} ports`, status: st, ids, title: `${num(rest.length)} more ports: ${plural(count, "conversation")}` });
     }
     p.width = rowWidth(p);
     if (p.client.col < p.server.col) p.server.left.push(p);

@@ -6,7 +6,8 @@
 import type { HostFacts } from "../hosts.js";
 import { linkText, nameWithSources } from "../hosts.js";
 import { STATUS_RANK, type Status } from "../../view/status.js";
-import { plural, type Graph, type Node } from "./graph.js";
+import { num, plural } from "../../view/format.js";
+import type { Graph, Node } from "./graph.js";
 import { ARROW, boxLabel, CHIP_FONT, CHIP_GAP, CHIP_H, chipWidth, cy, MONO, NAME_FONT, NAME_LINE, SANS, TOP, type Layout } from "./layout.js";
 
 export interface ConvGroup {
@@ -43,7 +44,7 @@ export function drawGraph(
     groups[id] = g;
     return id;
   };
-  const hostText = (n: Node) => (n.other > 0 ? `${n.other} other hosts` : `${n.ip}${n.role ? ` (${n.role})` : ""}`);
+  const hostText = (n: Node) => (n.other > 0 ? `${num(n.other)} other hosts` : `${n.ip}${n.role ? ` (${n.role})` : ""}`);
   const edges: string[] = [];
   const chipsOut: string[] = [];
   const pairList = pairs.sort((p, q) => STATUS_RANK[p.status] - STATUS_RANK[q.status]); // worst drawn last, on top
@@ -131,7 +132,7 @@ export function drawGraph(
     const f = n.ip !== null ? facts.get(n.ip) : undefined;
     const more = [...(f?.names ?? []).map(nameWithSources), linkText(f)].filter(Boolean);
     const tip = n.other > 0
-      ? `${n.other} hosts grouped, ${plural(n.convs, "conversation")}`
+      ? `${num(n.other)} hosts grouped, ${plural(n.convs, "conversation")}`
       : `${n.ip}: ${n.role ? `${n.role} (${n.source === "explicit" ? "given" : "inferred"}${n.reason ? `: ${n.reason}` : ""})` : "no role"}, ${plural(n.convs, "conversation")}` +
         (more.length ? `; ${more.join("; ")}` : "");
     // With a name line, the two lines above it move up by half of it.
