@@ -149,7 +149,7 @@ export function probeReport(run: ProbeRun, matrix: Matrix, given: readonly RoleE
   const seconds = Math.max(0, (run.endMs - run.startMs) / 1000);
   const info: CaptureInfo = {
     file: "probe", packets, transportPackets: packets, unsupportedLinkPackets: 0, stopped: null,
-    interrupted: summary.interrupted, cut: null, bytes: 0, capturedBytes: 0, lastTimestamp: run.endMs / 1000,
+    interrupted: summary.interrupted, cut: null, resynced: null, bytes: 0, capturedBytes: 0, lastTimestamp: run.endMs / 1000,
   };
   // The same frozen view a capture's conversation gets (src/policy/view.ts), ending when the run did.
   const views = run.conversations.map((p) => connectionView(p.conv, p.facts, null, run.endMs / 1000));

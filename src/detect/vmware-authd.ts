@@ -14,6 +14,11 @@ import type { ConversationFacts, Detector, Handoff, StreamSample } from "./types
 
 /** What every authd greeting starts with (the version after it varies: 1.00, 1.10, …). */
 export const AUTHD_SIGNATURE = "220 VMware Authentication Daemon";
+/**
+ * The shortest start of the signature taken for authd when the capture lost the rest of the line
+ * (a snap length of 96 keeps 30 bytes of TCP payload over IPv4, 10 over IPv6): "220 VMware".
+ */
+const MIN_CUT_SIGNATURE = 10;
 /** Longest greeting line we look for an end in; real ones are about 150 bytes. */
 const MAX_AUTHD_LINE = 1024;
 
@@ -21,6 +26,9 @@ function probe(s: StreamSample) {
   const st = prefixState(s.server, 0, AUTHD_SIGNATURE);
   if (st === "match") return "match";
   if (st === "no") return "no";
+  // The server's bytes stop at a gap (snap length, a lost segment) inside the signature: what was
+  // captured is authd's, and the rest of the line is not in the capture; judged as a cut authd.
+  if (s.serverGap && s.server.length >= MIN_CUT_SIGNATURE) return "match";
   // The server has sent nothing yet or only part of the signature.
   return s.serverDone ? "no" : "more";
 }
@@ -39,7 +47,8 @@ function analyze(s: StreamSample, out: ConversationFacts): Handoff {
         direction: "server",
         offset: 0,
       });
-    } else if (s.serverDone) {
+    } else if (s.serverDone && !s.serverGap) {
+      // (A line that stops at a gap was cut by the capture, not left unterminated by the server.)
       out.anomalies.push({
         name: "authd_banner_unterminated",
         message: `authd greeting of ${server.length} bytes ends without CR LF`,

@@ -28,6 +28,8 @@ export interface CaptureInfo {
   interrupted: boolean;
   /** The file itself ends inside a record (copied or closed before the capture finished): the message, or null. */
   cut: string | null;
+  /** --resync read past damage (corrupt lengths): how many places, and the first; null when none. */
+  resynced: { places: number; frame: number; offset: number } | null;
   /** Bytes on the wire and bytes captured: fewer captured means the snap length cut packets. */
   bytes: number;
   capturedBytes: number;
@@ -141,6 +143,7 @@ export function evaluate(input: PolicyInput): Evaluation {
     captureSeconds: input.captureSeconds,
     oneDirection,
     rowInFilter: (r) => !excluded.includes(r),
+    partial: input.captures.some((c) => c.stopped !== null || c.interrupted),
     namer,
   });
   if (input.unresolvedNames?.length) {
@@ -174,18 +177,32 @@ export function evaluate(input: PolicyInput): Evaluation {
     } else if (c.interrupted) {
       add("read-stopped", true, `${c.file}: the analysis was interrupted after ${c.packets} packets; only what was read is in this report.`, "Run the analysis again and let it finish.");
     }
+    // Read past with --resync: the verdict stands on the rest, but the damaged bytes' packets are lost.
+    if (c.resynced) {
+      const where = c.resynced.places === 1 ? "at frame" : `at ${c.resynced.places} places, the first at frame`;
+      add("read-resynced", false, `${c.file} is damaged ${where} ${c.resynced.frame} (byte ${c.resynced.offset}): --resync read on after it, but the packets in the damaged bytes are not in this report.`,
+        `Ask for a new copy of ${c.file} to see what the damaged part held.`);
+    }
   }
+  const unsupported = input.captures.reduce((s, c) => s + c.unsupportedLinkPackets, 0);
+  // Decodable packets that a --filter left no TCP or UDP of: the filter's doing, not the capture's.
+  const filteredAll = filter !== null && packets > 0 && transport === 0 && unsupported === 0;
   if (packets === 0) add("undecodable", true, "The capture holds no packet.", "Capture again on the proxy's interface: tcpdump -s 0 -i <interface> -w proxy.pcapng");
-  else if (transport === 0) {
-    const unsupported = input.captures.reduce((s, c) => s + c.unsupportedLinkPackets, 0);
+  else if (transport === 0 && !filteredAll) {
     add("undecodable", true, unsupported > 0
       ? `None of the ${packets} packets could be decoded: their link type is not one this tool reads (Ethernet, Linux cooked, raw IP, loopback).`
       : `None of the ${packets} packets carried TCP or UDP.`, "Capture on the proxy's Ethernet interface (or -i any): tcpdump -s 0 -i <interface> -w proxy.pcapng");
   }
   if (filter) {
     const rows = excluded.map((r) => r.id);
-    add("filtered", transport > 0 && judged === 0, `The packets went through the filter "${namer.typed(filter.text)}"${rows.length ? `; rows ${rows.join(", ")} are not in the filter, so they are not judged and not missing` : ""}.`,
-      rows.length ? "Capture or analyze without the filter to check every row." : null, rows);
+    const notIn = rows.length ? `; rows ${rows.join(", ")} are not in the filter, so they are not judged and not missing` : "";
+    if (filteredAll) {
+      add("filtered", true, `The filter "${namer.typed(filter.text)}" left no TCP or UDP packet of the ${packets} in the capture: nothing is left to judge, and no row is missing.`,
+        "Check the filter (docs/filter.md), or analyze without it to check every row.", rows);
+    } else {
+      add("filtered", transport > 0 && judged === 0, `The packets went through the filter "${namer.typed(filter.text)}"${notIn}.`,
+        rows.length ? "Capture or analyze without the filter to check every row." : null, rows);
+    }
   }
   if (transport > 0 && !proxyKnown(views, roles)) {
     add("no-proxy", true, "No host could be identified as the backup proxy, so no conversation can be judged as the proxy's.", "Give the proxy's address: --role proxy=ADDRESS (its other addresses are found by its MAC).");

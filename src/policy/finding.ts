@@ -71,6 +71,8 @@ export interface CheckContext {
   oneDirection: boolean;
   /** False for a row the --filter excluded (not missing: not in the filter). */
   rowInFilter: (row: MatrixRow) => boolean;
+  /** A read stopped before the end of a file (corrupt length, Ctrl-C): what is absent may be in the part not read, so nothing is missing-expected. */
+  partial?: boolean;
   /** How sentences name addresses and wire strings (PLAIN_NAMER unless given; docs/redaction.md). */
   namer?: Namer;
 }

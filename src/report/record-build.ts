@@ -98,6 +98,12 @@ export function conversationRecord(view: ConnectionView, v: ConversationVerdict 
   };
 }
 
+/** The places --resync read past (the readers say "looking for the next plausible …" at each): how many, and the first. */
+function resyncedAt(errors: readonly { frame: number; offset: number; message: string; fatal: boolean }[]): CaptureInfo["resynced"] {
+  const at = errors.filter((e) => !e.fatal && /; looking for the next plausible (record|block)$/.test(e.message));
+  return at.length ? { places: at.length, frame: at[0].frame, offset: at[0].offset } : null;
+}
+
 /** What the policy needs of each capture (policy/evaluate.ts CaptureInfo). */
 export function captureInfos(a: Analysis): CaptureInfo[] {
   return a.captures.map((c) => {
@@ -113,6 +119,7 @@ export function captureInfos(a: Analysis): CaptureInfo[] {
       interrupted: s.interrupted === true,
       // The readers say "file ends inside …" when the last record is cut (not fatal: nothing after it).
       cut: c.errors.find((e) => !e.fatal && /file ends inside/.test(e.message))?.message.replace(/^frame \d+ at offset \d+: /, "") ?? null,
+      resynced: resyncedAt(c.errors),
       bytes: s.bytes,
       capturedBytes: s.capturedBytes,
       lastTimestamp: s.lastTimestamp ? s.lastTimestamp.sec + s.lastTimestamp.nsec / 1e9 : null,

@@ -68,6 +68,11 @@ describe("vmware-authd detector", () => {
     const f = emptyFacts();
     analyzeWith(vmwareAuthdDetector, tcp(new Uint8Array(0), bytes("220 VMware Authentication Daemon Version 1.10: SSL Req")), f);
     expect(names(f.anomalies)).toEqual(["authd_banner_unterminated"]);
+    // The same bytes stopping at a gap were cut by the capture: the server ended nothing.
+    const cut = emptyFacts();
+    analyzeWith(vmwareAuthdDetector, tcp(new Uint8Array(0), bytes("220 VMware Authentication Daem"), { serverGap: true }), cut);
+    expect(names(cut.anomalies)).toEqual([]);
+    expect(cut.banner).toBe("220 VMware Authentication Daem");
   });
 
   it("probe: match, more on a partial signature while the server may still send, else no", () => {
@@ -75,6 +80,11 @@ describe("vmware-authd detector", () => {
     const partial = bytes("220 VMware Auth");
     expect(vmwareAuthdDetector.probe(tcp(new Uint8Array(0), partial, { serverDone: false }))).toBe("more");
     expect(vmwareAuthdDetector.probe(tcp(new Uint8Array(0), partial, { serverDone: true }))).toBe("no");
+    // Cut by the capture (a gap: snap length, a lost segment) inside the signature: authd's start
+    // ("220 VMware", the 10 bytes a snap length of 96 keeps over IPv6) is taken as authd.
+    expect(vmwareAuthdDetector.probe(tcp(new Uint8Array(0), partial, { serverGap: true }))).toBe("match");
+    expect(vmwareAuthdDetector.probe(tcp(new Uint8Array(0), bytes("220 VMware"), { serverGap: true }))).toBe("match");
+    expect(vmwareAuthdDetector.probe(tcp(new Uint8Array(0), bytes("220 VMwar"), { serverGap: true }))).toBe("no");
     expect(vmwareAuthdDetector.probe(tcp(new Uint8Array(0), bytes("220 mail.example.com ESMTP Postfix\r\n")))).toBe("no");
     // The signature must be the server's: a client sending it is not authd.
     expect(vmwareAuthdDetector.probe(tcp(authdBanner, new Uint8Array(0)))).toBe("no");

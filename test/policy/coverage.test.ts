@@ -5,7 +5,7 @@
  * given twice, a --filter — plus the public corpus's empty, cut and damaged files. Each asserts the
  * verdict, the exit code, the coverage entries and what comes first.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -69,12 +69,26 @@ describe("coverage on the bundled sample and captures derived from it", () => {
     // be told apart from their cut hellos: not verifiable, never clean.
     const weakId = sample.conversations.find((x) => x.findings.includes("weak-tls"))!.id;
     expect(r.conversations.find((c) => c.id === weakId)).toMatchObject({ status: "finding", findings: ["weak-tls"] });
-    const cutTls = r.conversations.filter((c) => c.protocol === "tls" && c.id !== weakId && c.duplicateOf === null);
+    // The standalone ESXi host's 443 stays the question the whole sample asks (its registration is
+    // not on the wire; the cut banner still says ESXi): as esxi-standalone its TLS is not verifiable.
+    const askedId = sample.conversations.find((x) => x.findings.includes("ambiguous-role"))!.id;
+    const asked = r.findings.find((f) => f.code === "ambiguous-role")!;
+    expect(asked.conversations).toEqual([askedId]);
+    expect(asked.message).toContain("as esxi-standalone (registered directly), row esxi-443, not verifiable");
+    const cutTls = r.conversations.filter((c) => c.protocol === "tls" && c.id !== weakId && c.id !== askedId && c.duplicateOf === null);
     expect(cutTls.length).toBeGreaterThan(2);
     expect(cutTls.every((c) => c.status === "not-verifiable" && c.limits.includes("snaplen"))).toBe(true);
     expect(r.summary.coverage.find((c) => c.code === "not-verifiable")!.message).toContain("snaplen");
     expect(r.conversations.filter((c) => c.status === "not-verifiable").length).toBeGreaterThan(0);
     expect(r.conversations.filter((c) => c.protocol === "tls" && c.status === "conforming" && c.tls?.version === null)).toEqual([]);
+    // The sample's errors and nothing else: the standalone ESXi host's authd banner is cut to
+    // "220 VMware Authentication Daem" (30 bytes), which is authd's, not plain text on esxi-902.
+    expect(errorsOf(r)).toEqual(errorsOf(sample));
+    const authd = sample.conversations.filter((c) => c.protocol === "vmware-authd").map((c) => c.id);
+    expect(authd.length).toBeGreaterThan(0);
+    for (const id of authd) {
+      expect(r.conversations.find((c) => c.id === id)).toMatchObject({ protocol: "vmware-authd", status: "not-verifiable", limits: ["snaplen"], findings: [] });
+    }
   });
 
   it("one direction only (the proxy's own packets): no tls-not-established or blocked from the missing side", async () => {
@@ -112,6 +126,49 @@ describe("coverage on the bundled sample and captures derived from it", () => {
     expect(r.summary.coverage.find((c) => c.code === "filtered")!.inconclusive).toBe(true);
     expect(exitCodeFor(r, "none")).toBe(3);
   });
+
+  it("a corrupt block length read past with --resync: the verdict stands, and the lost part is on the first screen", async () => {
+    // The sample rewritten as pcapng, then the 60th Enhanced Packet Block's Block Total Length
+    // (pcapng §3.1: type u32, then length u32, little-endian as PcapngWriter writes) set to 0x7ffffff0.
+    const file = await derive("damaged.pcapng", () => true);
+    const b = readFileSync(file);
+    let off = 0;
+    let epbs = 0;
+    while (off + 8 <= b.length) {
+      const type = b.readUInt32LE(off);
+      if (type === 6 && ++epbs === 60) break; // EPB block type 6 (§4.3)
+      off += b.readUInt32LE(off + 4);
+    }
+    expect(epbs).toBe(60);
+    b.writeUInt32LE(0x7ffffff0, off + 4);
+    writeFileSync(file, b);
+    const stopped = await reportFor([file]);
+    expect(codes(stopped)).toContain("read-stopped");
+    expect(stopped.summary.verdict).toBe("inconclusive");
+    // NTP and the cloud come after frame 60: the part not read may hold them, so they are not missing-expected.
+    expect(sample.findings.filter((f) => f.code === "missing-expected")).toEqual([]);
+    expect(stopped.findings.filter((f) => f.code === "missing-expected")).toEqual([]);
+    const r = await reportFor([file], { resync: true });
+    // One packet lost: the sample's errors all stay, judged on the rest.
+    expect(errorsOf(r)).toEqual(errorsOf(sample));
+    const e = r.summary.coverage.find((c) => c.code === "read-resynced")!;
+    expect(e).toMatchObject({ inconclusive: false });
+    expect(e.message).toMatch(/is damaged at frame 60 \(byte \d+\): --resync read on after it/);
+    expect(e.action).toContain("new copy");
+    expect(codes(sample)).not.toContain("read-resynced");
+  });
+
+  it("a --filter that matches nothing: inconclusive because of the filter, not an undecodable capture", async () => {
+    const r = await reportFor([SAMPLE], { filter: "port 9999" });
+    expect(r.summary.verdict).toBe("inconclusive");
+    // The packets were Ethernet, IP, TCP and UDP: only the filter left nothing.
+    expect(codes(r)).toEqual(["filtered"]);
+    const e = r.summary.coverage[0];
+    expect(e.inconclusive).toBe(true);
+    expect(e.message).toMatch(/^The filter "port 9999" left no TCP or UDP packet of the \d+ in the capture/);
+    expect(e.action).toContain("without it");
+    expect(exitCodeFor(r, "error")).toBe(3);
+  });
 });
 
 describe.skipIf(!HAVE_PUBLIC)("coverage on the public corpus (skipped: ../shared/captures/public is not beside the checkout)", () => {
@@ -128,6 +185,8 @@ describe.skipIf(!HAVE_PUBLIC)("coverage on the public corpus (skipped: ../shared
     const e = r.summary.coverage.find((c) => c.code === "read-stopped")!;
     expect(e.inconclusive).toBe(true);
     expect(e.action).toContain("--resync");
+    // What the unread part may hold is not called missing.
+    expect(r.findings.filter((f) => f.code === "missing-expected")).toEqual([]);
   });
 
   it("a file cut mid-record says so on the first screen (file-cut), without hiding the verdict", async () => {

@@ -118,6 +118,18 @@ describe.each([
     expect(of(r, v)).toMatchObject({ rule: "vcenter-443", status: "conforming" });
   });
 
+  it("vCenter from a vSphere API path and from ESXi heartbeats: its 443 is vcenter-443, not every 443 row", () => {
+    // GET /sdk in clear on 443: the server is vCenter, so the plaintext is vcenter-443's alone.
+    const sdk = view({ server: "10.0.0.31", port: 443, protocol: "http", facts: { http: { method: "POST", uri: "/sdk/vimService", host: null, status: 200, server: null } } });
+    // An ESXi host's UDP 902 heartbeat names its target vCenter, and the host a managed one.
+    const beat = view({ client: "10.0.1.21", server: "10.0.0.32", port: 902, transport: "udp", protocol: "unknown", packetsClient: 1, packetsServer: 0 });
+    const tls443 = view({ server: "10.0.0.32", port: 443, tls: { version: "TLS 1.2" } });
+    const r = judge([...background(), sdk, beat, tls443], roles());
+    expect(r.findings.find((f) => f.code === "plaintext-where-tls-required")).toMatchObject({ rule: "vcenter-443", rules: [] });
+    expect(of(r, tls443)).toMatchObject({ rule: "vcenter-443", status: "conforming", findings: [] });
+    expect(of(r, beat).findings).toEqual([]);
+  });
+
   it("TLS 1.1 to a host of unknown role on 443 breaks every row it could be: weak-tls naming all four", () => {
     const v = view({ server: "10.0.3.3", port: 443, tls: { version: "TLS 1.1", clientVersion: "TLS 1.2", cipher: "TLS_RSA_WITH_AES_128_CBC_SHA" } });
     const r = judge([...background(), v], roles());
@@ -150,6 +162,18 @@ describe.each([
     const v = view({ server: "10.0.1.8", port: 902, tls: {} });
     const r = judge([...background(), v], roles("esxi=10.0.1.8"));
     expect(of(r, v)).toMatchObject({ rule: "esxi-902", findings: ["protocol-mismatch"] });
+  });
+
+  it.each([
+    // [row, server, port, transport, what the server spoke instead, the role that makes it that row]
+    ["ntp-123", "10.0.4.1", 123, "udp", "unknown", "ntp"], // binary that is not an NTP header (RFC 5905 §7.3)
+    ["guest-22", "10.0.4.2", 22, "tcp", "http", "guest"], // no "SSH-" identification string (RFC 4253 §4.2)
+    ["guest-3389", "10.0.4.3", 3389, "tcp", "tls", "guest"], // TLS at once, no X.224 Connection Request/Confirm
+  ] as const)("row %s's protocol identity is checked: anything else on %s port %d is protocol-mismatch", (row, server, port, transport, spoke, role) => {
+    const v = view({ server, port, transport, protocol: spoke, ...(spoke === "tls" ? { tls: {} } : {}) });
+    const r = judge([...background(), v], roles(`${role}=${server}`));
+    expect(of(r, v)).toMatchObject({ rule: row, status: "finding", findings: ["protocol-mismatch"] });
+    expect(r.findings.find((f) => f.code === "protocol-mismatch")).toMatchObject({ severity: "error", rule: row });
   });
 
   it("a standalone ESXi host with 443 and 902: both conform when given; 443 is ambiguous-role (info) when only the banner tells", () => {
