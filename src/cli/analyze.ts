@@ -254,30 +254,37 @@ export async function runAnalyze(files: string[], o: AnalyzeCliOptions): Promise
   } catch (e) {
     out?.discard();
     keyOut?.discard();
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
     throw e;
+  }
+  // The handlers stay while the report is made (finishReport lets signals in between its steps):
+  // without them a Ctrl-C there would end the process by the default action, leaving the
+  // temporary -o file behind and saying nothing.
+  try {
+    // --evidence: the frames behind the findings, read again from the inputs (not after Ctrl-C: the
+    // report is partial and the user asked to stop).
+    if (o.evidence && ac.signal.aborted && !o.quiet) process.stderr.write(`phoenix-netcheck: no evidence file written: the analysis was interrupted\n`);
+    const code = await finishReport(analysis, {
+      ...t,
+      evidence: o.evidence && !ac.signal.aborted ? { file: o.evidence, sources: files, filter: t.filter?.accepts ?? null, resync: o.resync, replace: o.force === true } : null,
+      beforeWrite: (report) => {
+        if (o.quiet) return;
+        for (const c of report.captures) {
+          for (const e of c.errors.filter((x) => x.fatal)) process.stderr.write(`phoenix-netcheck: ${terminalSafe(c.file)}: ${terminalSafe(e.message)} (the report covers what was read before)\n`);
+          if (c.interrupted) process.stderr.write(`phoenix-netcheck: ${terminalSafe(c.file)}: read up to frame ${c.frames} when stopped; the report is partial\n`);
+        }
+        const notRead = files.slice(report.captures.length);
+        if (notRead.length > 0) process.stderr.write(`phoenix-netcheck: not read: ${notRead.map(terminalSafe).join(", ")}\n`);
+      },
+    });
+    if (ac.signal.aborted) {
+      // A read left waiting on a pipe or FIFO would keep the process alive: the report is out, end.
+      setImmediate(() => process.exit(typeof process.exitCode === "number" ? process.exitCode : code));
+    }
+    return code;
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
   }
-  // --evidence: the frames behind the findings, read again from the inputs (not after Ctrl-C: the
-  // report is partial and the user asked to stop).
-  if (o.evidence && ac.signal.aborted && !o.quiet) process.stderr.write(`phoenix-netcheck: no evidence file written: the analysis was interrupted\n`);
-  const code = await finishReport(analysis, {
-    ...t,
-    evidence: o.evidence && !ac.signal.aborted ? { file: o.evidence, sources: files, filter: t.filter?.accepts ?? null, resync: o.resync, replace: o.force === true } : null,
-    beforeWrite: (report) => {
-      if (o.quiet) return;
-      for (const c of report.captures) {
-        for (const e of c.errors.filter((x) => x.fatal)) process.stderr.write(`phoenix-netcheck: ${terminalSafe(c.file)}: ${terminalSafe(e.message)} (the report covers what was read before)\n`);
-        if (c.interrupted) process.stderr.write(`phoenix-netcheck: ${terminalSafe(c.file)}: read up to frame ${c.frames} when stopped; the report is partial\n`);
-      }
-      const notRead = files.slice(report.captures.length);
-      if (notRead.length > 0) process.stderr.write(`phoenix-netcheck: not read: ${notRead.map(terminalSafe).join(", ")}\n`);
-    },
-  });
-  if (ac.signal.aborted) {
-    // A read left waiting on a pipe or FIFO would keep the process alive: the report is out, end.
-    setImmediate(() => process.exit(typeof process.exitCode === "number" ? process.exitCode : code));
-  }
-  return code;
 }

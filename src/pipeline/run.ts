@@ -87,6 +87,8 @@ export async function analyzeFiles(files: string[], opts: AnalyzeOptions = {}): 
         signal: opts.signal,
         onProgress: opts.onProgress ? (read, size) => opts.onProgress!(file, read, size, ca.packets) : undefined,
       });
+      // Detection of what is left in the table can take seconds: signals are handled first.
+      await turn();
       captures.push(await ca.finish(summary));
       for (const v of ca.conversations) conversations.push(v);
       idBase = ca.lastId;
@@ -127,9 +129,19 @@ export interface PolicyChoice {
   namer?: Namer;
 }
 
+/** Let the event loop run (signal handlers, timers) between long synchronous steps. */
+export function turn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 /** Conversations and captures → the report: evaluate against the matrix, then the documented record. */
 export function reportOf(a: Analysis, p: PolicyChoice): Report {
-  const policy = evaluate({
+  return buildReport(a, evaluatePolicy(a, p), p.matrix, VERSION, p.filter?.text ?? null);
+}
+
+/** Conversations and captures judged against the matrix. */
+function evaluatePolicy(a: Analysis, p: PolicyChoice): ReturnType<typeof evaluate> {
+  return evaluate({
     conversations: a.conversations,
     captures: captureInfos(a),
     matrix: p.matrix,
@@ -138,7 +150,6 @@ export function reportOf(a: Analysis, p: PolicyChoice): Report {
     filter: p.filter ?? null,
     namer: p.namer ?? PLAIN_NAMER,
   });
-  return buildReport(a, policy, p.matrix, VERSION, p.filter?.text ?? null);
 }
 
 /**
@@ -222,7 +233,14 @@ export interface ReportTail extends PolicyChoice {
  */
 export async function finishReport(a: Analysis, t: ReportTail): Promise<number> {
   const stderr = t.stderr ?? process.stderr;
-  let report = reportOf(a, t);
+  // Between the tail's long steps the event loop turns, so a Ctrl-C or SIGTERM that comes while
+  // the report is made is handled then (the CLI's second signal ends the run) instead of waiting
+  // for the end or finding no handler.
+  await turn();
+  const policy = evaluatePolicy(a, t);
+  await turn();
+  let report = buildReport(a, policy, t.matrix, VERSION, t.filter?.text ?? null);
+  await turn();
   let evidenceError: string | null = null;
   if (t.evidence) {
     const ev = t.evidence;

@@ -36,6 +36,18 @@ describe("finishReport", () => {
     expect(code).toBe(exitCodeFor(expected, "warning"));
   });
 
+  it("lets the event loop turn before it writes (a signal that comes while the report is made is handled then)", async () => {
+    const a = await analyzeFiles([SAMPLE]);
+    let turned = false;
+    setImmediate(() => (turned = true));
+    let turnedAtWrite: boolean | null = null;
+    const d = memory();
+    const out: ReportDestination = { write: (t) => ((turnedAtWrite ??= turned), d.write(t)), commit: () => d.commit() };
+    await tail(a, out);
+    expect(turnedAtWrite).toBe(true);
+    expect(d.committed).toBe(true);
+  });
+
   it("exits 2 when the caller says the run failed, with the report written all the same", async () => {
     const out = memory();
     expect(await tail(await analyzeFiles([SAMPLE]), out, { failed: true })).toBe(2);
