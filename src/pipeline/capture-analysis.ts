@@ -82,8 +82,7 @@ export class CaptureAnalysis {
       this.views = views;
       this.lastIdAfter = this.table.lastId + aggregates.length;
     }
-    const errors = [...summary.errors, ...this.front.errors].sort((a, b) => a.frame - b.frame || a.offset - b.offset);
-    return { summary, errors, decode: this.front.counts, flow: this.table.stats };
+    return this.front.result(summary, this.table.stats);
   }
 
   /** Every conversation of the capture, frozen, listed ones first then the aggregates (after `finish`). */

@@ -9,7 +9,9 @@ import { DecodeContext, decodePacket } from "../decode/decode.js";
 import { FragmentReassembler } from "../decode/fragments.js";
 import { DecodedPacket, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP } from "../decode/packet.js";
 import type { DecodeCounts } from "../decode/counts.js";
-import type { CaptureError } from "../capture/index.js";
+import type { CaptureSummary } from "../capture/index.js";
+import type { FlowStats } from "../flow/index.js";
+import type { CaptureResult } from "../report/record.js";
 import { DecodeTally } from "./decode-counts.js";
 
 export class PacketFront {
@@ -27,11 +29,6 @@ export class PacketFront {
   /** What was decoded so far. */
   get counts(): DecodeCounts {
     return this.tally.counts;
-  }
-
-  /** Per-packet decode errors, in frame order (bounded). */
-  get errors(): readonly CaptureError[] {
-    return this.tally.errors;
   }
 
   /**
@@ -63,6 +60,12 @@ export class PacketFront {
       return p.hasQuoted ? p : null;
     }
     return null;
+  }
+
+  /** The capture's result: the reader's errors and the decode errors in frame order, the counts, `flow`. */
+  result(summary: CaptureSummary, flow: FlowStats): CaptureResult {
+    const errors = [...summary.errors, ...this.tally.errors].sort((a, b) => a.frame - b.frame || a.offset - b.offset);
+    return { summary, errors, decode: this.tally.counts, flow };
   }
 
   /** End of the capture: unfinished fragments are dropped and counted. */

@@ -27,7 +27,6 @@ import {
   redactReportWithMap,
   renderHtml,
   jsonPieces,
-  renderJson,
   renderMarkdown,
   renderTable,
   type Analysis,
@@ -130,7 +129,7 @@ export interface PolicyChoice {
 }
 
 /** Let the event loop run (signal handlers, timers) between long synchronous steps. */
-export function turn(): Promise<void> {
+function turn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 

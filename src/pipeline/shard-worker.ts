@@ -8,7 +8,7 @@
  */
 import { parentPort, workerData, type MessagePort } from "node:worker_threads";
 import { DecodedPacket } from "../decode/packet.js";
-import { snapshotOf, type FlowStats, type FlowTableOptions } from "../flow/index.js";
+import { snapshotOf, type FlowTableOptions } from "../flow/index.js";
 import { WorkerEnd, type ToWorker } from "./shard-channel.js";
 import { BatchView, KIND_PACKET, NO_CLOCK, RecordReader } from "./shard-records.js";
 import { ConversationStage, RunBudget } from "./conversation-stage.js";
@@ -49,7 +49,7 @@ function finish(clock: number, endSec: number): void {
     capture,
     listed: listed.map((v) => ({ ...v, conv: snapshotOf(v.conv) })),
     aggregates: aggregates.map((a) => ({ key: a.key, info: a.info, facts: a.facts, conv: snapshotOf(a.conv) })),
-    stats: { ...s.table.stats } as FlowStats,
+    stats: { ...s.table.stats },
     icmpUnmatched,
   };
   stage = null;

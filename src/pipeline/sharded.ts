@@ -14,7 +14,7 @@ import { MessageChannel, Worker, type MessagePort } from "node:worker_threads";
 import type { CaptureSummary, RawPacket } from "../capture/index.js";
 import { IPPROTO_TCP, IPPROTO_UDP, type DecodedPacket } from "../decode/packet.js";
 import type { DecodeCounts } from "../decode/counts.js";
-import { Conversation, type FlowStats, type FlowTableOptions } from "../flow/index.js";
+import { Conversation, FlowHasher, type FlowStats, type FlowTableOptions } from "../flow/index.js";
 import { connectionView, type ConnectionView } from "../policy/view.js";
 import type { CaptureResult } from "../report/record.js";
 import { mergeAggregates, type AggregateEntry } from "./aggregate.js";
@@ -105,23 +105,14 @@ class Shard {
   }
 }
 
-/** A symmetric hash of one endpoint pair (the same both ways), for picking a shard; not keyed: a capture that puts every flow in one shard only costs the speed of one thread. */
-function pairHash(a: Uint8Array, aPort: number, b: Uint8Array, bPort: number, len: number, proto: number): number {
-  let ha = aPort * 0x9e3779b1;
-  let hb = bPort * 0x9e3779b1;
-  for (let i = 0; i < len; i++) {
-    ha = Math.imul(ha ^ a[i], 0x01000193);
-    hb = Math.imul(hb ^ b[i], 0x01000193);
-  }
-  let h = (ha ^ hb ^ proto) >>> 0;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b) >>> 0;
-  return (h ^ (h >>> 13)) >>> 0;
-}
-
 /** The workers of one run, started once and used for each of its captures. */
 export class ShardPool {
   readonly shards: Shard[] = [];
+  /**
+   * Picks a packet's shard: the flow table's own symmetric hash, keyed by its own secret, so a
+   * capture's author cannot aim every flow at one shard.
+   */
+  private readonly hasher = new FlowHasher();
 
   constructor(threads: number, flowOpts: FlowTableOptions, batchBytes = DEFAULT_BATCH_BYTES) {
     const counters = new SharedArrayBuffer(4 * SHARED_COUNTERS);
@@ -140,11 +131,7 @@ export class ShardPool {
 
   /** The shard of a decoded TCP/UDP packet, or of the packet an ICMP error quotes. */
   shardOf(p: DecodedPacket, quoted: boolean): number {
-    const n = this.shards.length;
-    const h = quoted
-      ? pairHash(p.quotedSrcIp, p.quotedSrcPort, p.quotedDstIp, p.quotedDstPort, p.quotedIpVersion === 4 ? 4 : 16, p.quotedProto)
-      : pairHash(p.srcIp, p.srcPort, p.dstIp, p.dstPort, p.ipVersion === 4 ? 4 : 16, p.ipProto);
-    return h % n;
+    return (quoted ? this.hasher.quoted(p) : this.hasher.flow(p)) % this.shards.length;
   }
 
   /** Stop the workers (after the last capture, or when the run breaks off). */
@@ -163,7 +150,7 @@ export class ShardedCapture {
   private lastIdAfter: number;
 
   constructor(
-    private readonly index: number,
+    index: number,
     private readonly idBase: number,
     private readonly pool: ShardPool,
     filter: ((p: DecodedPacket) => boolean) | null = null,
@@ -228,9 +215,7 @@ export class ShardedCapture {
     stats.aggregates = aggregates.length;
     this.views = views;
     this.lastIdAfter = id;
-    const errors = [...summary.errors, ...this.front.errors].sort((a, b) => a.frame - b.frame || a.offset - b.offset);
-    void this.index;
-    return { summary, errors, decode: counts, flow: stats };
+    return this.front.result(summary, stats);
   }
 
   get conversations(): readonly ConnectionView[] {
