@@ -11,7 +11,7 @@ import { CERTIFICATE_CODES, type CertificateCode } from "./certificate.js";
 import type { Namer } from "./namer.js";
 import { tunnelHead, webProxyPath } from "./tunnel.js";
 import type { ConnectionView } from "./view.js";
-import { groupFilter, joinFilters } from "./wireshark.js";
+import { groupFilter, joinFilters, portFilter } from "./wireshark.js";
 
 /** Conversations that are one finding, before it is written. */
 export interface Group {
@@ -21,6 +21,20 @@ export interface Group {
   convs: ConnectionView[];
   what: string;
   fix: string | null;
+  /** Folded from the groups of more than SWEEP_FOLD host pairs (one port, many hosts). */
+  sweep?: boolean;
+}
+
+/**
+ * More than this many host pairs with the same unexpected port fold into one finding: a sweep
+ * over many hosts (or a capture of many clients) is one thing to find out, not a card per pair,
+ * and the report's findings stay few whatever the number of hosts (issue 19's memory bound).
+ */
+export const SWEEP_FOLD = 10;
+
+/** The server ports of a group's conversations (an aggregate entry of coarser level stands for a range). */
+function portsOf(convs: readonly ConnectionView[]): number[] {
+  return [...new Set(convs.flatMap((x) => (x.aggregate !== null && x.aggregate.level !== "port" ? [x.aggregate.serverPortLow, x.aggregate.serverPortHigh] : [x.server.port])))].sort((a, b) => a - b);
 }
 
 function hostLabel(ip: string, role: string | null, n: Namer): string {
@@ -43,10 +57,37 @@ export function buildFindings(groups: Map<string, Group>, verdicts: Map<Conversa
     } else folded.set(key, g);
   }
   const out: Finding[] = [];
-  for (const g of folded.values()) {
+  for (const g of foldSweeps(folded).values()) {
     const f = groupFinding(g, verdicts, n);
     out.push(f);
     for (const c of g.convs) verdicts.get(c.conv)?.findings.push(g.code);
+  }
+  return out;
+}
+
+/** Unexpected-port groups of one port, code, severity and rows over more than SWEEP_FOLD host pairs → one group each. */
+function foldSweeps(groups: Map<string, Group>): Map<string, Group> {
+  const sweepKey = (key: string, g: Group): string | null => {
+    if (g.code !== "unexpected-port" || key.startsWith("scan|")) return null;
+    const ports = portsOf(g.convs);
+    return ports.length === 1 ? [g.severity, g.convs[0].transport, ports[0], g.rules.join(","), g.what].join("|") : null;
+  };
+  const count = new Map<string, number>();
+  for (const [key, g] of groups) {
+    const k = sweepKey(key, g);
+    if (k !== null) count.set(k, (count.get(k) ?? 0) + 1);
+  }
+  if (![...count.values()].some((n) => n > SWEEP_FOLD)) return groups;
+  const out = new Map<string, Group>();
+  for (const [key, g] of groups) {
+    const k = sweepKey(key, g);
+    if (k === null || (count.get(k) ?? 0) <= SWEEP_FOLD) {
+      out.set(key, g);
+      continue;
+    }
+    const f = out.get(`sweep|${k}`);
+    if (f) for (const c of g.convs) f.convs.push(c);
+    else out.set(`sweep|${k}`, { ...g, convs: [...g.convs], sweep: true });
   }
   return out;
 }
@@ -89,7 +130,7 @@ function groupFinding(g: Group, verdicts: Map<ConversationData, ConversationVerd
   const server = hostLabel(c.server.ip, v.serverRole, namer);
   const clientIp = namer.address(c.client.ip);
   const serverIp = namer.address(c.server.ip);
-  const ports = [...new Set(g.convs.flatMap((x) => (x.aggregate !== null && x.aggregate.level !== "port" ? [x.aggregate.serverPortLow, x.aggregate.serverPortHigh] : [x.server.port])))].sort((a, b) => a - b);
+  const ports = portsOf(g.convs);
   let start = Infinity;
   let end = -Infinity;
   for (const x of g.convs) {
@@ -107,6 +148,7 @@ function groupFinding(g: Group, verdicts: Map<ConversationData, ConversationVerd
   let message: string;
   let fix = g.fix;
   let filterExtra = "";
+  let filterOverride: string | null = null;
   if ((g.code === "blocked" || g.code === "refused") && g.what) {
     // The judgement said why (a web proxy refusing the CONNECT): its words, not the SYN count.
     message = `${head}: ${g.what}${n > 1 ? ` (${n} conversations)` : ""}`;
@@ -128,8 +170,17 @@ function groupFinding(g: Group, verdicts: Map<ConversationData, ConversationVerd
       outcomes.set(o, (outcomes.get(o) ?? 0) + (x.aggregate !== null ? x.aggregate.conversations : 1));
     }
     const how = [...outcomes].map(([o, k]) => (outcomes.size === 1 ? o : `${k} ${o}`)).join(", ");
-    message = `${portText} from ${client} to ${server}: no row of the matrix allows it (${n} conversation${n === 1 ? "" : "s"}, ${how}).${g.what ? ` ${g.what}` : ""}`;
-    fix = g.what ? null : v.clientRole === PROXY || v.serverRole === PROXY ? `Find out what on ${clientIp} opens ${portText}; the proxy needs none of it.` : null;
+    if (g.sweep) {
+      const sw = sweepHosts(g.convs);
+      const from = sw.clients.size === 1 ? client : `${sw.clients.size} clients`;
+      const to = sw.servers.size === 1 ? server : `${sw.servers.size} servers`;
+      message = `${portText} from ${from} to ${to}: no row of the matrix allows it (${n} conversation${n === 1 ? "" : "s"} between ${sw.pairs} host pairs, ${how}).${g.what ? ` ${g.what}` : ""}`;
+      fix = g.what || sw.clients.size > 1 ? null : v.clientRole === PROXY ? `Find out what on ${clientIp} opens ${portText}; the proxy needs none of it.` : null;
+      filterOverride = sweepFilter(c, sw, ports[0], namer);
+    } else {
+      message = `${portText} from ${client} to ${server}: no row of the matrix allows it (${n} conversation${n === 1 ? "" : "s"}, ${how}).${g.what ? ` ${g.what}` : ""}`;
+      fix = g.what ? null : v.clientRole === PROXY || v.serverRole === PROXY ? `Find out what on ${clientIp} opens ${portText}; the proxy needs none of it.` : null;
+    }
   } else {
     message = `${head}: ${g.what}${n > 1 ? ` (${n} conversations)` : ""}`;
     // Certificate findings show the message they are about (RFC 8446 §4.4.2 / RFC 5246 §7.4.2:
@@ -139,7 +190,7 @@ function groupFinding(g: Group, verdicts: Map<ConversationData, ConversationVerd
       filterExtra = g.code === "certificate-not-verifiable" ? " && tls.handshake.type==2" : " && tls.handshake.type==11";
     }
   }
-  const filter = groupFilter(c, ports, filterExtra, namer);
+  const filter = filterOverride ?? groupFilter(c, ports, filterExtra, namer);
   const single = g.rules.length === 1 ? g.rules[0] : null;
   return {
     code: g.code,
@@ -155,4 +206,24 @@ function groupFinding(g: Group, verdicts: Map<ConversationData, ConversationVerd
     attempts: n,
     durationSeconds: Number(span.toFixed(6)),
   };
+}
+
+/** The distinct clients, servers and host pairs of a sweep. */
+function sweepHosts(convs: readonly ConnectionView[]): { clients: Set<string>; servers: Set<string>; pairs: number } {
+  const clients = new Set<string>();
+  const servers = new Set<string>();
+  const pairs = new Set<string>();
+  for (const x of convs) {
+    clients.add(x.client.ip);
+    servers.add(x.server.ip);
+    pairs.add(`${x.client.ip}|${x.server.ip}`);
+  }
+  return { clients, servers, pairs: pairs.size };
+}
+
+/** A sweep's filter: its one client or one server on the port, else the port alone (the traffic on it is what the finding is about). */
+function sweepFilter(c: ConnectionView, sw: { clients: Set<string>; servers: Set<string> }, port: number, n: Namer): string {
+  const p = portFilter(c.transport, [port]);
+  const one = sw.clients.size === 1 ? c.client.ip : sw.servers.size === 1 ? c.server.ip : null;
+  return one === null ? p : `${one.includes(":") ? "ipv6" : "ip"}.addr==${n.address(one)} && ${p}`;
 }
