@@ -114,6 +114,31 @@ export async function readCaptureFrom(
   return readChunks(streamChunks(input, size, opts.onProgress), name, display, size, onPacket, chunkSize, null, opts.resync ?? false, opts.signal);
 }
 
+/**
+ * `read`, or null as soon as `signal` aborts (a read waiting on a pipe that never ends is given up
+ * too). The abort listener is removed when the read settles: racing every read against one
+ * long-lived "aborted" promise (Promise.race) left a reaction on it per read, each holding that
+ * read's chunk, so a gzip or piped input stayed in memory whole (920 MiB peak on the 604 MB
+ * bench file's gzip copy: fresh buffers per chunk there, where plain files reuse theirs).
+ */
+function orAbort<T>(read: Promise<T>, signal: AbortSignal): Promise<T | null> {
+  if (signal.aborted) return Promise.resolve(null);
+  return new Promise<T | null>((resolve, reject) => {
+    const onAbort = (): void => resolve(null);
+    signal.addEventListener("abort", onAbort, { once: true });
+    read.then(
+      (v) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(e);
+      },
+    );
+  });
+}
+
 async function readChunks(
   raw: AsyncGenerator<Uint8Array>,
   file: string,
@@ -183,14 +208,6 @@ async function readChunks(
 
   let ioError: CaptureError | null = null;
   let interrupted = false;
-  // Resolves when the signal aborts, so a read waiting on a pipe that never ends is given up too.
-  const aborted =
-    signal === undefined
-      ? null
-      : new Promise<null>((resolve) => {
-          if (signal.aborted) resolve(null);
-          else signal.addEventListener("abort", () => resolve(null), { once: true });
-        });
   let pendingRead: Promise<IteratorResult<Uint8Array>> | null = null;
   try {
     for (;;) {
@@ -199,7 +216,7 @@ async function readChunks(
         break;
       }
       pendingRead = source.next();
-      const r = aborted === null ? await pendingRead : await Promise.race([pendingRead, aborted]);
+      const r = signal === undefined ? await pendingRead : await orAbort(pendingRead, signal);
       if (r === null) {
         interrupted = true;
         break;
