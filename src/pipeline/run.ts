@@ -25,7 +25,7 @@ import {
   captureInfos,
   captureSeconds,
   redactReportWithMap,
-  renderHtml,
+  htmlPieces,
   jsonPieces,
   renderMarkdown,
   renderTable,
@@ -278,7 +278,8 @@ export function writeReport(report: Report, t: Pick<ReportTail, "matrix" | "rend
       text = renderMarkdown(shown, rows);
       break;
     case "html":
-      text = renderHtml(shown, { matrixRows: rows });
+      // Written a piece at a time, as the JSON is (the conversations' rows a slice at a time).
+      text = htmlPieces(shown, { matrixRows: rows });
       break;
     default:
       text = renderTable(shown, { width: t.render.width, color: t.render.color, sections: t.render.sections }, rows);

@@ -24,7 +24,7 @@ export { REDACTION_NOTE, redactReport, redactReportWithMap, unmarkReport, type R
 export { columnWidths, renderTable, type TableOptions } from "./table.js";
 export { renderMarkdown } from "./markdown.js";
 export { jsonPieces, renderJson } from "./json.js";
-export { jsonForScript, renderHtml, type HtmlOptions } from "./html/page.js";
+export { htmlPieces, jsonForScript, renderHtml, type HtmlOptions } from "./html/page.js";
 export {
   EVIDENCE_CONFORMING,
   EVIDENCE_CONVERSATIONS_PER_FINDING,

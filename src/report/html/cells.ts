@@ -109,9 +109,12 @@ export class Groups {
 
 export function table(id: string, heads: [string, "num" | "text"][], rows: string[], empty: string): string {
   if (rows.length === 0) return `<p class="empty">${esc(empty)}</p>`;
-  return (
-    `<div class="tablewrap"><table class="sortable" id="${id}"><thead><tr>` +
-    heads.map(([h, t]) => `<th scope="col" data-type="${t}">${esc(h)}</th>`).join("") +
-    `</tr></thead><tbody>${rows.join("")}</tbody></table></div>`
-  );
+  return `${tableOpen(id, heads)}${rows.join("")}${TABLE_CLOSE}`;
 }
+
+/** A sortable table up to its first row (table() whole; the conversations' rows follow in pieces). */
+export function tableOpen(id: string, heads: [string, "num" | "text"][]): string {
+  return `<div class="tablewrap"><table class="sortable" id="${id}"><thead><tr>` + heads.map(([h, t]) => `<th scope="col" data-type="${t}">${esc(h)}</th>`).join("") + `</tr></thead><tbody>`;
+}
+
+export const TABLE_CLOSE = `</tbody></table></div>`;

@@ -20,7 +20,7 @@ import { shorten, esc, Groups, jsonForScript, type Hosts } from "./cells.js";
 import { findingsSection } from "./findings.js";
 import { notSeenSection } from "./not-seen.js";
 import { firstScreen, header, headline, nav, verdictText } from "./summary.js";
-import { capturesSection, conversationsSection, matrixSection, rolesSection } from "./tables.js";
+import { capturesSection, conversationsPieces, matrixSection, rolesSection } from "./tables.js";
 
 export { jsonForScript } from "./cells.js";
 
@@ -46,12 +46,23 @@ function diagramSection(r: Report, groups: Groups, hosts: Hosts): string {
 
 /** The whole HTML report as one string (UTF-8 when written). Same report, same bytes. */
 export function renderHtml(r: Report, o: HtmlOptions = {}): string {
+  return [...htmlPieces(r, o)].join("");
+}
+
+/**
+ * The page in pieces, in order (renderHtml joins them): everything up to the conversations, their
+ * rows a slice at a time, then the rest. The CLI writes them one by one, so a report of 30,000
+ * conversations is never one string with its copies (issue 19's memory bound).
+ */
+export function* htmlPieces(r: Report, o: HtmlOptions = {}): Generator<string> {
   const groups = new Groups();
   const sev = severityByConversation(r);
   const byId = new Map(r.conversations.map((c) => [c.id, c]));
   const hosts = hostIndex(r);
   const title = `${verdictText(r)} · ${r.captures.map((c) => c.file).join(", ") || "no capture"} · phoenix-netcheck`;
-  const body =
+  // The sections are made in the page's order: the diagram and the findings fill `groups`,
+  // which the data script at the end carries.
+  const before =
     header(r) +
     nav() +
     `<main>` +
@@ -60,23 +71,22 @@ export function renderHtml(r: Report, o: HtmlOptions = {}): string {
     diagramSection(r, groups, hosts) +
     findingsSection(r, byId, groups, hosts) +
     matrixSection(r, o.matrixRows) +
-    rolesSection(r, hosts) +
-    conversationsSection(r, sev, hosts) +
-    capturesSection(r) +
-    `<footer>Written by ${esc(r.generator.name)} ${esc(r.generator.version)} (${esc(r.schema)}). Times are UTC. ` +
-    `This file is self-contained: it loads nothing from the network.</footer>` +
-    `</main>`;
-  const data = { schema: r.schema, verdict: r.summary.verdict, findings: r.summary.findings, groups: groups.all };
-  return (
+    rolesSection(r, hosts);
+  yield (
     `<!DOCTYPE html>\n<html lang="en" data-verdict="${r.summary.verdict}"><head><meta charset="utf-8">` +
     `<meta http-equiv="Content-Security-Policy" content="${esc(CSP)}">` +
     `<meta name="viewport" content="width=device-width, initial-scale=1">` +
     `<meta name="generator" content="${esc(`${r.generator.name} ${r.generator.version}`)}">` +
     `<title>${esc(shorten(title, 200))}</title><link rel="icon" href="data:,">` +
     `<style>${CSS}</style></head><body>` +
-    body +
-    `<script type="application/json" id="report-data">${jsonForScript(data)}</script>` +
-    `<script>${JS}</script>` +
-    `</body></html>\n`
+    before
   );
+  yield* conversationsPieces(r, sev, hosts);
+  const after =
+    capturesSection(r) +
+    `<footer>Written by ${esc(r.generator.name)} ${esc(r.generator.version)} (${esc(r.schema)}). Times are UTC. ` +
+    `This file is self-contained: it loads nothing from the network.</footer>` +
+    `</main>`;
+  const data = { schema: r.schema, verdict: r.summary.verdict, findings: r.summary.findings, groups: groups.all };
+  yield after + `<script type="application/json" id="report-data">${jsonForScript(data)}</script>` + `<script>${JS}</script>` + `</body></html>\n`;
 }

@@ -4,7 +4,7 @@
 import type { MatrixRow, Severity } from "../../policy/index.js";
 import type { CaptureRecord, ConversationRecord, Report } from "../record.js";
 import { addressSortKey as ipKey, conversationStatus, detailLines, duration, evidenceLine, flowLimitText, matrixView, NO_ROLES, NOT_SEEN, num as fmt, plural, roleViews, SECTION, STATUS_RANK, weight } from "../view/index.js";
-import { bytes, esc, hostExtra, num, pill, seconds, shortTime, table, timeCell, type Hosts } from "./cells.js";
+import { bytes, esc, hostExtra, num, pill, seconds, shortTime, table, TABLE_CLOSE, tableOpen, timeCell, type Hosts } from "./cells.js";
 
 /** The matrix rows and what was seen on each: the section view table and Markdown render (view/matrix.ts). */
 export function matrixSection(r: Report, rowsIn: MatrixRow[] | undefined): string {
@@ -45,7 +45,11 @@ export function rolesSection(r: Report, hosts: Hosts): string {
   );
 }
 
-export function conversationsSection(r: Report, sev: Map<number, Severity>, hosts: Hosts): string {
+/** Rows of the conversations table per piece (htmlPieces writes a large report a slice at a time). */
+const ROWS_PER_PIECE = 500;
+
+/** The conversations section in pieces: its heading and table head, the rows ROWS_PER_PIECE at a time, its end. */
+export function* conversationsPieces(r: Report, sev: Map<number, Severity>, hosts: Hosts): Generator<string> {
   // One date for every conversation (the usual case): print it once, in the header.
   const dates = new Set(r.conversations.map((c) => c.start.slice(0, 10)));
   const oneDate = dates.size === 1 ? [...dates][0] : null;
@@ -56,7 +60,7 @@ export function conversationsSection(r: Report, sev: Map<number, Severity>, host
     const link = [vlan !== null ? `VLAN ${vlan}` : "", e.mac !== null ? `MAC ${e.mac}` : ""].filter(Boolean).join(" · ");
     return `<td class="mono ep" data-v="${esc(ipKey(e.ip))}"><span class="nw">${esc(e.ip)}${port !== null ? `:${port}` : ""}</span>${e.role ? `<div class="role">${esc(e.role)}</div>` : ""}${hostExtra(e.ip, hosts, link)}</td>`;
   };
-  const rows = r.conversations.map((c) => {
+  const row = (c: ConversationRecord): string => {
     const st = conversationStatus(c, sev);
     const rc = st === "error" ? "r-error" : st === "warning" ? "r-warning" : st === "ok" ? "r-ok" : "";
     const dur = seconds(c.end) - seconds(c.start);
@@ -88,19 +92,24 @@ export function conversationsSection(r: Report, sev: Map<number, Severity>, host
       (multi ? num(c.capture + 1) : "") +
       `</tr>`
     );
-  });
+  };
   const heads: [string, "num" | "text"][] = [
     ["#", "num"], ["Client", "text"], ["Server", "text"], ["Port", "num"], ["Protocol", "text"], ["Seen", "text"], ["State", "text"], ["Findings", "num"],
     ["Rule", "text"], [oneDate ? `Start (UTC, ${oneDate})` : "Start (UTC)", "text"], ["Duration", "num"], ["Packets c/s", "num"], ["Bytes", "num"],
     ["Frames", "num"], ["Stream", "num"],
   ];
   if (multi) heads.push(["Capture", "num"]);
-  return (
+  const head =
     `<section><h2 id="conversations">Conversations (${fmt(total)}${total !== r.conversations.length ? `, in ${plural(r.conversations.length, "row")}` : ""})</h2>` +
-    `<div class="filterbar" id="conv-filter" hidden><span></span><button type="button">Show all</button></div>` +
-    table("t-conv", heads, rows, "No TCP or UDP conversation in the capture.") +
-    `</section>`
-  );
+    `<div class="filterbar" id="conv-filter" hidden><span></span><button type="button">Show all</button></div>`;
+  const n = r.conversations.length;
+  if (n === 0) {
+    yield head + table("t-conv", heads, [], "No TCP or UDP conversation in the capture.") + `</section>`;
+    return;
+  }
+  yield head + tableOpen("t-conv", heads);
+  for (let i = 0; i < n; i += ROWS_PER_PIECE) yield r.conversations.slice(i, i + ROWS_PER_PIECE).map(row).join("");
+  yield TABLE_CLOSE + `</section>`;
 }
 
 export function decodeNotes(c: CaptureRecord): string {
