@@ -9,6 +9,8 @@
  *   finishReport(analysis, tail)     Analysis → report (+ evidence) written → exit code
  */
 import path from "node:path";
+import { getHeapStatistics, setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { readCapture } from "../capture/index.js";
 import { compileFilter } from "../decode/filter.js";
 import type { DecodedPacket } from "../decode/packet.js";
@@ -130,7 +132,33 @@ export interface PolicyChoice {
 
 /** Let the event loop run (signal handlers, timers) between long synchronous steps. */
 function turn(): Promise<void> {
+  collectIfLarge();
   return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** Above this much live heap, a step of the tail starts with a full collection (collectIfLarge). */
+const LARGE_HEAP = 192 * 1024 * 1024;
+let fullGc: (() => void) | null | undefined;
+
+/**
+ * Between the long steps of a large run (a file read, the policy, the report record, writing),
+ * a full collection: V8 lets its heap grow to a multiple of what survived its last one before it
+ * collects again, and each step leaves the last one's garbage (the flow table, the views' inputs),
+ * so the peak was that headroom over the live set (docs/performance.md, "The bound": 125–170 MiB
+ * on the holes file three times). Below LARGE_HEAP nothing is done: an ordinary capture pays
+ * nothing. `gc` is exposed at run time (node:v8's flag, read through node:vm).
+ */
+function collectIfLarge(): void {
+  if (getHeapStatistics().used_heap_size < LARGE_HEAP) return;
+  if (fullGc === undefined) {
+    try {
+      setFlagsFromString("--expose-gc");
+      fullGc = runInNewContext("gc") as () => void;
+    } catch {
+      fullGc = null;
+    }
+  }
+  fullGc?.();
 }
 
 /** Conversations and captures → the report: evaluate against the matrix, then the documented record. */
@@ -266,6 +294,7 @@ export function writeReport(report: Report, t: Pick<ReportTail, "matrix" | "rend
     const { report: red, map } = redactReportWithMap(report);
     shown = red;
     if (t.redactKey) writeRedactionKey(t.redactKey, map, t.reportName);
+    collectIfLarge();
   }
   const rows = t.matrix.rows;
   let text: string | Iterable<string>;
