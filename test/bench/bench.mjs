@@ -146,6 +146,9 @@ hcase("the same file three times, markdown", holes3, 420_000, asFormat("markdown
 hcase("the same file three times, html", holes3, 420_000, asFormat("html"));
 hcase("the same file three times, json --redact", holes3, 420_000, asFormat("json", "--redact"));
 hcase("the same file six times", [...holes3, ...holes3], 840_000);
+hcase("the same file six times, html", [...holes3, ...holes3], 840_000, asFormat("html"));
+hcase("the same file six times, json --redact", [...holes3, ...holes3], 840_000, asFormat("json", "--redact"));
+hcase("holes, UDP and hash flood together, html", ["holes.pcap", "udp20k.pcap", "hashflood.pcap"], 453_000, asFormat("html"));
 hcase("20,000 UDP flows, 8 × 2 KiB samples each", ["udp20k.pcap"], 180_000);
 
 // ---- table ----
