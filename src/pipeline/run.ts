@@ -130,7 +130,7 @@ export interface PolicyChoice {
   namer?: Namer;
 }
 
-/** Let the event loop run (signal handlers, timers) between long synchronous steps. */
+/** Between long synchronous steps: a full collection when the heap is large (collectIfLarge), then the event loop runs (signal handlers, timers). */
 function turn(): Promise<void> {
   collectIfLarge();
   return new Promise((resolve) => setImmediate(resolve));

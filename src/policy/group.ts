@@ -11,7 +11,7 @@ import { CERTIFICATE_CODES, type CertificateCode } from "./certificate.js";
 import type { Namer } from "./namer.js";
 import { tunnelHead, webProxyPath } from "./tunnel.js";
 import type { ConnectionView } from "./view.js";
-import { groupFilter, joinFilters, portFilter } from "./wireshark.js";
+import { groupFilter, hostsFilter, joinFilters, portFilter } from "./wireshark.js";
 
 /** Conversations that are one finding, before it is written. */
 export interface Group {
@@ -67,21 +67,21 @@ export function buildFindings(groups: Map<string, Group>, verdicts: Map<Conversa
 
 /** Unexpected-port groups of one port, code, severity and rows over more than SWEEP_FOLD host pairs → one group each. */
 function foldSweeps(groups: Map<string, Group>): Map<string, Group> {
-  const sweepKey = (key: string, g: Group): string | null => {
-    if (g.code !== "unexpected-port" || key.startsWith("scan|")) return null;
-    const ports = portsOf(g.convs);
-    return ports.length === 1 ? [g.severity, g.convs[0].transport, ports[0], g.rules.join(","), g.what].join("|") : null;
-  };
+  const keys = new Map<Group, string>();
   const count = new Map<string, number>();
   for (const [key, g] of groups) {
-    const k = sweepKey(key, g);
-    if (k !== null) count.set(k, (count.get(k) ?? 0) + 1);
+    if (g.code !== "unexpected-port" || key.startsWith("scan|")) continue;
+    const ports = portsOf(g.convs);
+    if (ports.length !== 1) continue;
+    const k = [g.severity, g.convs[0].transport, ports[0], g.rules.join(","), g.what].join("|");
+    keys.set(g, k);
+    count.set(k, (count.get(k) ?? 0) + 1);
   }
   if (![...count.values()].some((n) => n > SWEEP_FOLD)) return groups;
   const out = new Map<string, Group>();
   for (const [key, g] of groups) {
-    const k = sweepKey(key, g);
-    if (k === null || (count.get(k) ?? 0) <= SWEEP_FOLD) {
+    const k = keys.get(g);
+    if (k === undefined || count.get(k)! <= SWEEP_FOLD) {
       out.set(key, g);
       continue;
     }
@@ -225,5 +225,5 @@ function sweepHosts(convs: readonly ConnectionView[]): { clients: Set<string>; s
 function sweepFilter(c: ConnectionView, sw: { clients: Set<string>; servers: Set<string> }, port: number, n: Namer): string {
   const p = portFilter(c.transport, [port]);
   const one = sw.clients.size === 1 ? c.client.ip : sw.servers.size === 1 ? c.server.ip : null;
-  return one === null ? p : `${one.includes(":") ? "ipv6" : "ip"}.addr==${n.address(one)} && ${p}`;
+  return one === null ? p : `${hostsFilter(one, one, n)} && ${p}`;
 }
