@@ -11,7 +11,7 @@
 import path from "node:path";
 import { getHeapStatistics, setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import { readCapture } from "../capture/index.js";
+import { CaptureOpenError, readCapture, type CaptureSummary } from "../capture/index.js";
 import { compileFilter } from "../decode/filter.js";
 import type { DecodedPacket } from "../decode/packet.js";
 import { DEFAULT_FLOW_OPTIONS, type FlowTableOptions } from "../flow/index.js";
@@ -83,11 +83,20 @@ export async function analyzeFiles(files: string[], opts: AnalyzeOptions = {}): 
       if (opts.signal?.aborted) break;
       const file = files[ci];
       const ca = pool !== null ? new ShardedCapture(ci, idBase, pool, opts.filter ?? null) : new CaptureAnalysis(ci, idBase, flowOpts, opts.filter ?? null, budget);
-      const summary = await readCapture(file, (pkt) => ca.packet(pkt), {
-        resync: opts.resync ?? false,
-        signal: opts.signal,
-        onProgress: opts.onProgress ? (read, size) => opts.onProgress!(file, read, size, ca.packets) : undefined,
-      });
+      let summary: CaptureSummary;
+      try {
+        summary = await readCapture(file, (pkt) => ca.packet(pkt), {
+          resync: opts.resync ?? false,
+          signal: opts.signal,
+          onProgress: opts.onProgress ? (read, size) => opts.onProgress!(file, read, size, ca.packets) : undefined,
+        });
+      } catch (e) {
+        // Stopped while waiting to open it (a FIFO with no writer): it and the rest are not read.
+        if (e instanceof CaptureOpenError && e.reason === "stopped") {
+          break;
+        }
+        throw e;
+      }
       // Detection of what is left in the table can take seconds: signals are handled first.
       await turn();
       captures.push(await ca.finish(summary));
@@ -97,7 +106,9 @@ export async function analyzeFiles(files: string[], opts: AnalyzeOptions = {}): 
   } finally {
     if (pool !== null) await pool.close();
   }
-  return { captures, conversations };
+  // Files a signal stopped the run before: the coverage says so (read-stopped), not only stderr.
+  const notRead = files.slice(captures.length);
+  return { captures, conversations, ...(notRead.length > 0 ? { notRead } : {}) };
 }
 
 // ---- the tail: conversations → policy → report → written ----
@@ -171,6 +182,7 @@ function evaluatePolicy(a: Analysis, p: PolicyChoice): ReturnType<typeof evaluat
   return evaluate({
     conversations: a.conversations,
     captures: captureInfos(a),
+    notRead: a.notRead ?? [],
     matrix: p.matrix,
     roles: p.roles,
     captureSeconds: captureSeconds(a),

@@ -41,6 +41,8 @@ export interface PolicyInput {
   /** The conversations, frozen (src/policy/view.ts). */
   conversations: readonly ConnectionView[];
   captures: readonly CaptureInfo[];
+  /** Inputs a signal stopped the run before (never opened): the verdict cannot stand without them. */
+  notRead?: readonly string[];
   matrix: Matrix;
   roles: RoleMap;
   /** Seconds from the first to the last packet over all captures. */
@@ -123,6 +125,7 @@ export function evaluate(input: PolicyInput): Evaluation {
   const dupOf = findDuplicates(all);
   const views = all.filter((v) => !dupOf.has(v));
   const namer = input.namer ?? PLAIN_NAMER;
+  const notRead = input.notRead ?? [];
   const roles = inferRoles(views, input.matrix, input.roles, namer);
 
   // One direction: most TCP conversations with a side missing that the other side acknowledged.
@@ -143,7 +146,7 @@ export function evaluate(input: PolicyInput): Evaluation {
     captureSeconds: input.captureSeconds,
     oneDirection,
     rowInFilter: (r) => !excluded.includes(r),
-    partial: input.captures.some((c) => c.stopped !== null || c.interrupted),
+    partial: notRead.length > 0 || input.captures.some((c) => c.stopped !== null || c.interrupted),
     namer,
   });
   if (input.unresolvedNames?.length) {
@@ -184,11 +187,18 @@ export function evaluate(input: PolicyInput): Evaluation {
         `Ask for a new copy of ${c.file} to see what the damaged part held.`);
     }
   }
+  if (notRead.length > 0) {
+    const names = notRead.map((f) => (f === "-" ? "stdin" : namer.file(f)));
+    add("read-stopped", true, `The analysis was stopped before ${names.join(", ")} ${names.length === 1 ? "was" : "were"} read; ${names.length === 1 ? "it is" : "they are"} not in this report.`, "Run the analysis again and let it finish.");
+  }
   const unsupported = input.captures.reduce((s, c) => s + c.unsupportedLinkPackets, 0);
   // Decodable packets that a --filter left no TCP or UDP of: the filter's doing, not the capture's.
   const filteredAll = filter !== null && packets > 0 && transport === 0 && unsupported === 0;
-  if (packets === 0) add("undecodable", true, "The capture holds no packet.", "Capture again on the proxy's interface: tcpdump -s 0 -i <interface> -w proxy.pcapng");
-  else if (transport === 0 && !filteredAll) {
+  // No packet because a signal stopped the run: read-stopped says so; the capture is not empty.
+  const signalled = notRead.length > 0 || input.captures.some((c) => c.interrupted);
+  if (packets === 0) {
+    if (!signalled) add("undecodable", true, "The capture holds no packet.", "Capture again on the proxy's interface: tcpdump -s 0 -i <interface> -w proxy.pcapng");
+  } else if (transport === 0 && !filteredAll) {
     add("undecodable", true, unsupported > 0
       ? `None of the ${packets} packets could be decoded: their link type is not one this tool reads (Ethernet, Linux cooked, raw IP, loopback).`
       : `None of the ${packets} packets carried TCP or UDP.`, "Capture on the proxy's Ethernet interface (or -i any): tcpdump -s 0 -i <interface> -w proxy.pcapng");

@@ -26,6 +26,8 @@ export interface CaptureResult {
 export interface Analysis {
   captures: CaptureResult[];
   conversations: readonly ConnectionView[];
+  /** Inputs given but never read because a signal stopped the run first (coverage read-stopped). */
+  notRead?: string[];
 }
 
 export interface EndpointRecord {

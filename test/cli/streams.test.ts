@@ -5,7 +5,7 @@
  * never for a time.
  */
 import { spawnSync } from "node:child_process";
-import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
@@ -59,26 +59,64 @@ describe.skipIf(!built)("signals during analyze (built CLI)", () => {
     });
   }
 
-  it("a second signal ends the run at once: no report, no temporary file, exit 130", async () => {
+  it("a first signal before any byte came: the input is not read, and the report says so", async () => {
+    const d = fresh();
+    const out = path.join(d, "r.json");
+    const { child, result } = start(["analyze", "-", "-o", out, "--fail-on", "none"]);
+    await appears(d, /^\.r\.json\..*\.tmp$/);
+    // Nothing is sent: the analyzer waits for the capture's first bytes; the signal ends the wait.
+    child.kill("SIGINT");
+    const r = await result;
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain("not read: -");
+    const rep = JSON.parse(readFileSync(out, "utf8"));
+    expect(rep.captures).toEqual([]);
+    expect(rep.summary.coverage).toEqual([expect.objectContaining({ code: "read-stopped", inconclusive: true, message: "The analysis was stopped before stdin was read; it is not in this report." })]);
+    expect(readdirSync(d)).toEqual(["r.json"]);
+  });
+
+  it("a second signal ends the run at once: no report, no temporary file, exit 143", async () => {
     const d = fresh();
     const { child, result } = start(["analyze", "-", "-o", path.join(d, "r.json")]);
     await appears(d, /^\.r\.json\..*\.tmp$/);
-    // Nothing is sent: the analyzer waits for the capture's first bytes, where a first signal
-    // cannot end the wait; the second one ends the run.
-    let stderr = "";
-    const noted = new Promise<void>((resolve) =>
-      child.stderr!.on("data", (s: string) => {
-        stderr += s;
-        if (/interrupted: reading stops/.test(stderr)) resolve();
-      }),
-    );
+    // Two signals that reach the handlers together, with no time between them for the first one's
+    // report: the process is stopped, both are sent (different signals, so the kernel keeps both
+    // pending), and it is let go. SIGINT (2) is delivered before SIGTERM (15).
+    child.kill("SIGSTOP");
     child.kill("SIGINT");
-    await noted;
-    child.kill("SIGINT");
+    child.kill("SIGTERM");
+    child.kill("SIGCONT");
     const r = await result;
-    expect(r.code).toBe(130);
-    expect(r.stderr).toMatch(/interrupted again: stopping without a report/);
+    expect(r.code).toBe(143);
+    expect(lines(r.stderr)[0]).toMatch(/^phoenix-netcheck: interrupted: reading stops/);
+    expect(r.stderr).toMatch(/terminated again: stopping without a report/);
     expect(readdirSync(d)).toEqual([]);
+  });
+
+  // A FIFO input with no writer: the analyzer holds it open (read end, non-blocking) and waits for
+  // bytes. On the old code the open itself blocked in a pool thread, the signal's report came but
+  // the process could never exit. The test waits until the FIFO shows among the child's open files.
+  it.skipIf(process.platform !== "linux")("a signal while a FIFO input waits for its writer: the report follows, naming what was not read", async () => {
+    const d = fresh();
+    const fifo = path.join(d, "in.pcap");
+    expect(spawnSync("mkfifo", [fifo]).status).toBe(0);
+    const out = path.join(d, "r.json");
+    const { child, result } = start(["analyze", fifo, sample, "-o", out, "--fail-on", "none"]);
+    await holdsOpen(child.pid!, fifo);
+    child.kill("SIGTERM");
+    const r = await result;
+    expect(r.signal).toBeNull();
+    expect(r.code).toBe(3);
+    expect(lines(r.stderr)[0]).toMatch(/^phoenix-netcheck: terminated: reading stops, the report of what was read follows/);
+    expect(r.stderr).toContain(`not read: ${fifo}, ${sample}`);
+    const rep = JSON.parse(readFileSync(out, "utf8"));
+    expect(rep.captures).toEqual([]);
+    expect(rep.summary.verdict).toBe("inconclusive");
+    const stopped = rep.summary.coverage.filter((c: { code: string }) => c.code === "read-stopped");
+    expect(stopped).toHaveLength(1);
+    expect(stopped[0].message).toBe(`The analysis was stopped before ${fifo}, ${sample} were read; they are not in this report.`);
+    // Nothing was read: not "the capture holds no packet".
+    expect(rep.summary.coverage.map((c: { code: string }) => c.code)).not.toContain("undecodable");
   });
 });
 
@@ -152,3 +190,23 @@ describe.skipIf(!built)("file names on standard error (built CLI)", () => {
     ]);
   });
 });
+
+/** Resolves once process `pid` has `file` open (a link in /proc/PID/fd points to it). */
+async function holdsOpen(pid: number, file: string): Promise<void> {
+  for (;;) {
+    let fds: string[];
+    try {
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      throw new Error(`process ${pid} is gone`);
+    }
+    for (const fd of fds) {
+      try {
+        if (readlinkSync(`/proc/${pid}/fd/${fd}`) === file) return;
+      } catch {
+        // closed while looking
+      }
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

@@ -10,9 +10,11 @@
  *   read error halfway): the promise resolves, the problem is in `errors` with frame and offset,
  *   and the summary reports what was read before it.
  */
-import { open, type FileHandle } from "node:fs/promises";
+import { constants, openSync } from "node:fs";
+import { open, stat, type FileHandle } from "node:fs/promises";
+import { Socket } from "node:net";
 import type { CaptureError, CaptureSummary, CaptureTimestamp, RawPacket } from "../types.js";
-import { ChunkPool, fileChunks, gunzipChunks, prepend, streamChunks, takeHead, type Head } from "./chunks.js";
+import { ChunkPool, fileChunks, gunzipChunks, orAbort, prepend, streamChunks, takeHead, type Head } from "./chunks.js";
 import { SNIFF_BYTES, createReader, hexBytes, sniff } from "./sniff.js";
 
 /** 1 MiB reads measured twice as fast as 64 KiB ones on this reader. */
@@ -41,7 +43,9 @@ export type CaptureOpenFailure =
   | "unreadable"
   | "empty"
   | "not-capture"
-  | "bad-gzip";
+  | "bad-gzip"
+  /** ReadCaptureOptions.signal aborted before the first bytes came: the input was not read at all. */
+  | "stopped";
 
 /** The source is not a readable capture file. The message is one line naming it. */
 export class CaptureOpenError extends Error {
@@ -68,6 +72,12 @@ export async function readCapture(
   if (source === "-") {
     return readCaptureFrom(opts.stdin ?? process.stdin, "-", onPacket, { ...opts, fileSize: null });
   }
+  // A FIFO is read as a pipe, not as a file: a blocking open() or read() on it would hold one of
+  // libuv's pool threads until a writer comes, and the process cannot exit while one is held (its
+  // pool is joined at exit), so Ctrl-C could never end the run. Opened non-blocking, the open
+  // returns at once and the reads wait in the event loop, where a signal can end them.
+  const kind = await stat(source).catch(() => null);
+  if (kind?.isFIFO()) return readFifo(source, onPacket, opts);
   let fh: FileHandle;
   let closing: Promise<void> | null = null;
   try {
@@ -98,6 +108,23 @@ export async function readCapture(
   }
 }
 
+/** readCapture for a named pipe (mkfifo): the fd as a net.Socket, which libuv polls (fifo(7), O_NONBLOCK). */
+async function readFifo(source: string, onPacket: (p: RawPacket) => void, opts: ReadCaptureOptions): Promise<CaptureSummary> {
+  let fd: number;
+  try {
+    // O_NONBLOCK: open(2) of a FIFO for reading returns at once instead of waiting for a writer.
+    fd = openSync(source, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (e) {
+    throw openFailure(source, e);
+  }
+  const pipe = new Socket({ fd, readable: true, writable: false });
+  try {
+    return await readCaptureFrom(pipe, source, onPacket, { ...opts, fileSize: null });
+  } finally {
+    pipe.destroy();
+  }
+}
+
 /**
  * Same as readCapture for any byte stream (a PassThrough, a child process's stdout…). `name`
  * is used in the summary and in error messages.
@@ -114,31 +141,6 @@ export async function readCaptureFrom(
   return readChunks(streamChunks(input, size, opts.onProgress), name, display, size, onPacket, chunkSize, null, opts.resync ?? false, opts.signal);
 }
 
-/**
- * `read`, or null as soon as `signal` aborts (a read waiting on a pipe that never ends is given up
- * too). The abort listener is removed when the read settles: racing every read against one
- * long-lived "aborted" promise (Promise.race) left a reaction on it per read, each holding that
- * read's chunk, so a gzip or piped input stayed in memory whole (920 MiB peak on the 604 MB
- * bench file's gzip copy: fresh buffers per chunk there, where plain files reuse theirs).
- */
-function orAbort<T>(read: Promise<T>, signal: AbortSignal): Promise<T | null> {
-  if (signal.aborted) return Promise.resolve(null);
-  return new Promise<T | null>((resolve, reject) => {
-    const onAbort = (): void => resolve(null);
-    signal.addEventListener("abort", onAbort, { once: true });
-    read.then(
-      (v) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(e);
-      },
-    );
-  });
-}
-
 async function readChunks(
   raw: AsyncGenerator<Uint8Array>,
   file: string,
@@ -150,12 +152,16 @@ async function readChunks(
   resync = false,
   signal?: AbortSignal,
 ): Promise<CaptureSummary> {
-  let head: Head;
+  let opened: Head | null;
   try {
-    head = await takeHead(raw, SNIFF_BYTES);
+    opened = await takeHead(raw, SNIFF_BYTES, signal);
   } catch (e) {
     throw openFailure(display, e, file);
   }
+  // Stopped before the first bytes came (a pipe or FIFO whose writer has sent nothing yet): the
+  // input was not read at all, which the run reports as not read, not as an empty file.
+  if (opened === null) throw stoppedBeforeBytes(file, display);
+  let head: Head = opened;
   if (head.total === 0) throw new CaptureOpenError(file, "empty", `${display}: empty (0 bytes), not a capture file`);
   let fmt = sniff(head.bytes);
   if (fmt === null) throw notCapture(file, display, head, "");
@@ -165,12 +171,15 @@ async function readChunks(
     compressed = true;
     pool?.untrack();
     source = gunzipChunks(source, chunkSize);
+    let unzipped: Head | null;
     try {
-      head = await takeHead(source, SNIFF_BYTES);
+      unzipped = await takeHead(source, SNIFF_BYTES, signal);
     } catch (e) {
       await source.return(undefined);
       throw new CaptureOpenError(file, "bad-gzip", `${display}: gzip data is damaged (${errText(e)})`);
     }
+    if (unzipped === null) throw stoppedBeforeBytes(file, display);
+    head = unzipped;
     if (head.total === 0) throw new CaptureOpenError(file, "empty", `${display}: gzip data decompresses to 0 bytes, not a capture file`);
     fmt = sniff(head.bytes);
     if (fmt === null || fmt === "gzip") {
@@ -288,6 +297,10 @@ function notCapture(file: string, display: string, head: Head, where: string): C
       : `starts with ${hexBytes(head.bytes)}`;
   const expected = where === "" ? "a pcap, pcapng or gzip magic" : "a pcap or pcapng magic";
   return new CaptureOpenError(file, "not-capture", `${display}: not a capture file${where} (${what}; expected ${expected})`);
+}
+
+function stoppedBeforeBytes(file: string, display: string): CaptureOpenError {
+  return new CaptureOpenError(file, "stopped", `${display}: not read: the analysis was stopped before its first bytes came`);
 }
 
 function openFailure(display: string, e: unknown, file = display): CaptureOpenError {
