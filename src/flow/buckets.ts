@@ -18,6 +18,8 @@ export class FlowBuckets {
   private mask = INITIAL_BUCKETS - 1;
   /** Conversations linked. */
   private count = 0;
+  /** The conversation the last lookup found or the last link added (recent()), or null. */
+  private last: Conversation | null = null;
   /**
    * Longest bucket chain any conversation was inserted into (1 = no collision). Not in the report:
    * it depends on the random key, and reports must not.
@@ -29,16 +31,23 @@ export class FlowBuckets {
     return this.count;
   }
 
+  /**
+   * The conversation of the last packet looked up, when `p` belongs to it too (either direction),
+   * else null. Packets come in runs of one conversation (a window of data, its ACKs), so most
+   * lookups end here without hashing. Cleared when that conversation leaves the index.
+   */
+  recent(p: DecodedPacket): Conversation | null {
+    const c = this.last;
+    return c !== null && matches(c, p) ? c : null;
+  }
+
   /** The conversation `p` belongs to (either direction), or null. `hash` is the hasher's `flow(p)`. */
   find(hash: number, p: DecodedPacket): Conversation | null {
-    const len = p.ipVersion === 4 ? 4 : 16;
-    const tcp = p.ipProto === IPPROTO_TCP;
     for (let c = this.buckets[hash & this.mask]; c !== null; c = c.nextInBucket) {
-      if (c.ipVersion !== p.ipVersion || (c.transport === "tcp") !== tcp) continue;
-      if (c.clientPort === p.srcPort && c.serverPort === p.dstPort &&
-          sameAddr(c.clientIp, p.srcIp, len) && sameAddr(c.serverIp, p.dstIp, len)) return c;
-      if (c.clientPort === p.dstPort && c.serverPort === p.srcPort &&
-          sameAddr(c.clientIp, p.dstIp, len) && sameAddr(c.serverIp, p.srcIp, len)) return c;
+      if (matches(c, p)) {
+        this.last = c;
+        return c;
+      }
     }
     return null;
   }
@@ -68,6 +77,7 @@ export class FlowBuckets {
     const i = c.hash & this.mask;
     c.nextInBucket = this.buckets[i];
     this.buckets[i] = c;
+    this.last = c;
     let n = 0;
     for (let x: Conversation | null = c; x !== null; x = x.nextInBucket) n++;
     if (n > this.longestChain) this.longestChain = n;
@@ -76,6 +86,7 @@ export class FlowBuckets {
   /** Take `conv` out of its chain. */
   unlink(conv: Conversation): void {
     this.count--;
+    if (this.last === conv) this.last = null;
     const i = conv.hash & this.mask;
     let c = this.buckets[i];
     let prev: Conversation | null = null;
@@ -105,4 +116,14 @@ export class FlowBuckets {
       }
     }
   }
+}
+
+/** `p` is a packet of `c`, in either direction: same IP version and transport, same endpoints. */
+function matches(c: Conversation, p: DecodedPacket): boolean {
+  if (c.ipVersion !== p.ipVersion || (c.transport === "tcp") !== (p.ipProto === IPPROTO_TCP)) return false;
+  const len = p.ipVersion === 4 ? 4 : 16;
+  if (c.clientPort === p.srcPort && c.serverPort === p.dstPort) {
+    if (sameAddr(c.clientIp, p.srcIp, len) && sameAddr(c.serverIp, p.dstIp, len)) return true;
+  }
+  return c.clientPort === p.dstPort && c.serverPort === p.srcPort && sameAddr(c.clientIp, p.dstIp, len) && sameAddr(c.serverIp, p.srcIp, len);
 }

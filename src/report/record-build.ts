@@ -29,11 +29,6 @@ export function captureRecord(c: CaptureResult): CaptureRecord {
   };
 }
 
-function macText(seen: boolean, b: Uint8Array): string | null {
-  if (!seen) return null;
-  return [...b].map((x) => x.toString(16).padStart(2, "0")).join(":");
-}
-
 export function conversationRecord(view: ConnectionView, v: ConversationVerdict | undefined, duplicateOf: number | null = null): ConversationRecord {
   const c = view.conv;
   const f = view.facts;
@@ -44,8 +39,9 @@ export function conversationRecord(view: ConnectionView, v: ConversationVerdict 
     capture: c.capture,
     stream: c.stream,
     transport: c.transport,
-    client: { ip: formatIp(c.clientIp, c.ipVersion), port: c.clientPort, role: v?.clientRole ?? null, mac: macText(c.clientMacSeen, c.clientMac) },
-    server: { ip: formatIp(c.serverIp, c.ipVersion), port: c.serverPort, role: v?.serverRole ?? null, mac: macText(c.serverMacSeen, c.serverMac) },
+    // The view made these strings once; the record shares them.
+    client: { ip: view.client.ip, port: c.clientPort, role: v?.clientRole ?? null, mac: view.client.mac },
+    server: { ip: view.server.ip, port: c.serverPort, role: v?.serverRole ?? null, mac: view.server.mac },
     clientBy: c.clientBy,
     packets: { client: c.packetsClient, server: c.packetsServer },
     bytes: { client: c.bytesClient, server: c.bytesServer },

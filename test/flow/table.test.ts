@@ -262,3 +262,50 @@ describe("the table hands conversations to its sink, and reads nothing back", ()
     expect(t.size).toBeLessThanOrEqual(100);
   });
 });
+
+describe("the last conversation looked up (FlowBuckets.recent) answers only for its own packets", () => {
+  const A = [10, 9, 0, 1];
+  const B = [10, 9, 1, 1];
+  const C = [10, 9, 0, 2];
+  const pkt = (src: number[], dst: number[], sport: number, dport: number, flags: number, seq: number) =>
+    eth(0x0800, ipv4({ src, dst, proto: 6, payload: tcp({ sport, dport, seq, flags }) }));
+  const file = (frames: Uint8Array[]) => cat(pcapHeader({ le: true, snaplen: 65535, linkType: 1 }), ...frames.map((f, i) => pcapRecord(true, 1_700_000_000, i, f)));
+
+  it("same ports from another address, and the reverse direction, in turns", async () => {
+    // A:40000 → B:443 and C:40000 → B:443 alternate, each answered by B: every packet follows one
+    // of the other conversation, so the cached one must be checked by address, not by ports.
+    const frames: Uint8Array[] = [];
+    for (let i = 0; i < 5; i++) {
+      frames.push(pkt(A, B, 40000, 443, 0x10, 100 + i), pkt(C, B, 40000, 443, 0x10, 200 + i), pkt(B, A, 443, 40000, 0x10, 300 + i), pkt(B, C, 443, 40000, 0x10, 400 + i));
+    }
+    const r = await analyzeBytes(file(frames));
+    expect(r.conversations.map((c) => [c.client.ip, c.packets.client, c.packets.server])).toEqual([
+      ["10.9.0.1", 5, 5],
+      ["10.9.0.2", 5, 5],
+    ]);
+  });
+
+  it("a conversation that left the table (a new SYN on its finished 4-tuple, an eviction) is not found again", async () => {
+    const frames = [
+      // Stream 0: SYN, SYN-ACK, RST from A:40001 — finished.
+      pkt(A, B, 40001, 443, 0x02, 1000), pkt(B, A, 443, 40001, 0x12, 5000), pkt(A, B, 40001, 443, 0x04, 1001),
+      // A new SYN with another ISN on the same 4-tuple right after: stream 1, and its ACK with it.
+      pkt(A, B, 40001, 443, 0x02, 9000), pkt(B, A, 443, 40001, 0x12, 7000), pkt(A, B, 40001, 443, 0x10, 9001),
+    ];
+    const r = await analyzeBytes(file(frames));
+    expect(r.conversations.map((c) => [c.stream, c.packets.client, c.packets.server, c.firstFrame])).toEqual([
+      [0, 2, 1, 1],
+      [1, 2, 1, 4],
+    ]);
+    // With room for one conversation in the table, the last one looked up is evicted by the next
+    // new one; its next packet starts a conversation again instead of counting in the evicted one.
+    // (Every way out of the table is followed by a new link, which replaces the cached one; unlink
+    // clears it too, so no path can leave a conversation that left the table cached.)
+    const evicting = [pkt(A, B, 40002, 443, 0x10, 1), pkt(C, B, 40002, 443, 0x10, 1), pkt(A, B, 40002, 443, 0x10, 2)];
+    const small = await analyzeBytes(file(evicting), { flow: { maxConversations: 1 } });
+    expect(small.captures[0].flow!.evicted).toBe(2);
+    // A, C, then A again: three conversations (two had it counted in the evicted A).
+    expect(small.captures[0].flow!.conversations).toBe(3);
+    expect(small.conversations.reduce((s, c) => s + c.packets.client, 0)).toBe(3);
+  });
+});
