@@ -147,8 +147,13 @@ function turn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
-/** Above this much live heap, a step of the tail starts with a full collection (collectIfLarge). */
-const LARGE_HEAP = 192 * 1024 * 1024;
+/**
+ * Above this much heap in use, a step of the tail starts with a full collection (collectIfLarge).
+ * 96 MiB: on mixed.pcap (17,015 conversations, 63–88 MiB live) the heap reached 201 MiB in use
+ * before V8 collected by itself, for a 342–376 MiB peak RSS; collecting from 96 MiB takes two
+ * full collections (~70 ms each) and the peak to 268–284 MiB (docs/performance.md).
+ */
+const LARGE_HEAP = 96 * 1024 * 1024;
 let fullGc: (() => void) | null | undefined;
 
 /**
@@ -156,7 +161,7 @@ let fullGc: (() => void) | null | undefined;
  * a full collection: V8 lets its heap grow to a multiple of what survived its last one before it
  * collects again, and each step leaves the last one's garbage (the flow table, the views' inputs),
  * so the peak was that headroom over the live set (docs/performance.md, "The bound": 125–170 MiB
- * on the holes file three times). Below LARGE_HEAP nothing is done: an ordinary capture pays
+ * on the holes file three times). Below LARGE_HEAP nothing is done: a small capture pays
  * nothing. `gc` is exposed at run time (node:v8's flag, read through node:vm).
  */
 function collectIfLarge(): void {
