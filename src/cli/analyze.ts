@@ -6,7 +6,7 @@ import { statSync } from "node:fs";
 import path from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { LiveCaptureError } from "../capture/index.js";
-import { checkEvidenceDestination, FIRST_SCREEN_SECTIONS, REPORT_SECTIONS, terminalSafe, type Analysis, type ReportSection } from "../report/index.js";
+import { checkEvidenceDestination, checkEvidenceSources, FIRST_SCREEN_SECTIONS, REPORT_SECTIONS, terminalSafe, type Analysis, type ReportSection } from "../report/index.js";
 import { analyzeInputs, finishReport, namerFor, policyFilter, policyInputs, type FailOn, type Format, type RenderChoice, type ReportTail } from "../pipeline/run.js";
 import { CAPTURE_EXTENSIONS, openOutput, REPORT_EXTENSIONS, type OutputFile } from "./output.js";
 import { Progress } from "./progress.js";
@@ -223,7 +223,10 @@ export function openRedactKey(key: string | undefined, inputs: readonly string[]
 /** `phoenix-netcheck analyze`: returns the process exit code. */
 export async function runAnalyze(files: string[], o: AnalyzeCliOptions): Promise<number> {
   const inputs = [...files, ...policyFiles(o)];
-  if (o.evidence) checkEvidenceDestination(o.evidence, inputs, o.output ?? null, o.force === true);
+  if (o.evidence) {
+    checkEvidenceDestination(o.evidence, inputs, o.output ?? null, o.force === true);
+    checkEvidenceSources(files);
+  }
   const progress = new Progress(process.stderr, { enabled: !o.quiet && o.progress !== false && process.stderr.isTTY === true });
   // The first Ctrl-C or SIGTERM stops the reading and the report of what was read follows; a
   // second one ends the process at once (the temporary -o file is removed on exit).

@@ -22,6 +22,27 @@ export class EvidenceError extends Error {
  * the sources (it cannot be read twice), a directory, a missing or read-only directory, one of the
  * input files or the report file itself (same device and inode, whatever the names).
  */
+/**
+ * Refuses capture inputs that cannot be read a second time: standard input (also refused by
+ * checkEvidenceDestination) and pipes, FIFOs, sockets and devices (`<(zcat x.gz)`, a mkfifo):
+ * the evidence is cut from a second read of the sources, which would wait for a writer that
+ * never comes again.
+ */
+export function checkEvidenceSources(captures: readonly string[]): void {
+  for (const f of captures) {
+    if (f === "-") continue;
+    let st;
+    try {
+      st = statSync(f);
+    } catch {
+      continue; // not there: the read reports it, with the reason
+    }
+    if (st.isFIFO() || st.isSocket() || st.isCharacterDevice() || st.isBlockDevice()) {
+      throw new EvidenceError(`--evidence re-reads the captures after the analysis, and ${f} is ${st.isFIFO() ? "a pipe" : "a device or socket"}, which cannot be read twice: save it to a file first and analyze the file`);
+    }
+  }
+}
+
 export function checkEvidenceDestination(dest: string, inputs: string[], reportFile: string | null, force = false): void {
   if (dest === "" || dest === "-") throw new EvidenceError(`--evidence needs a file name ending in .pcapng, got "${dest}"`);
   if (path.extname(dest).toLowerCase() !== ".pcapng") throw new EvidenceError(`--evidence writes pcapng: the file name must end in .pcapng, got "${dest}"`);

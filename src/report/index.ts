@@ -38,7 +38,7 @@ export {
   type EvidenceOptions,
   type EvidenceResult,
 } from "./evidence.js";
-export { EvidenceError, checkEvidenceDestination, liveEvidenceSource, placeFile, type LiveEvidenceSource } from "./evidence-destination.js";
+export { EvidenceError, checkEvidenceDestination, checkEvidenceSources, liveEvidenceSource, placeFile, type LiveEvidenceSource } from "./evidence-destination.js";
 export { displayWidth, escapeHtml, escapeMarkdown, jsonSafe, markdownCode, terminalSafe, wrapLine, wrapText } from "./sanitize.js";
 export { FIRST_SCREEN_SECTIONS, REPORT_SECTIONS, type ReportSection } from "./view/sections.js";
 export { evidenceFramesText } from "./view/findings.js";

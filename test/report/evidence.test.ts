@@ -22,6 +22,7 @@ import {
   EVIDENCE_TAIL_FRAMES,
   EvidenceError,
   checkEvidenceDestination,
+  checkEvidenceSources,
   writeEvidence,
 } from "../../src/report/index.js";
 import { renderHtml } from "../../src/report/html/page.js";
@@ -380,6 +381,13 @@ describe("--evidence destinations refused before anything is read (one line, Evi
     expect(() => checkEvidenceDestination(path.join(dir, "no/such/e.pcapng"), [SAMPLE], null)).toThrow(/does not exist/);
     expect(() => checkEvidenceDestination(path.join(dir, "same.pcapng"), [SAMPLE], path.join(dir, "same.pcapng"))).toThrow(/also the report file/);
     expect(() => checkEvidenceDestination(dir, [SAMPLE], null)).toThrow(EvidenceError);
+  });
+
+  it("a named pipe among the captures: refused, as standard input is (a second read would wait for a writer)", () => {
+    const fifo = path.join(dir, "in.fifo");
+    execFileSync("mkfifo", [fifo]);
+    expect(() => checkEvidenceSources([SAMPLE, fifo])).toThrow(`--evidence re-reads the captures after the analysis, and ${fifo} is a pipe, which cannot be read twice: save it to a file first and analyze the file`);
+    expect(() => checkEvidenceSources([SAMPLE, "-", path.join(dir, "missing.pcap")])).not.toThrow();
   });
 
   it("an input capture under another name (a hard link: same device and inode) is not written over", async () => {
