@@ -65,6 +65,8 @@ export interface AnalyzeOptions {
   threads?: number;
   /** Bytes of one batch of a shard's channel (tests vary it; the report does not depend on it). */
   batchBytes?: number;
+  /** Bytes per read of a capture (ReadCaptureOptions.chunkSize; tests vary it; the report does not depend on it). */
+  chunkSize?: number;
 }
 
 /** Analyze capture files one after another into one result. */
@@ -86,6 +88,7 @@ export async function analyzeFiles(files: string[], opts: AnalyzeOptions = {}): 
       let summary: CaptureSummary;
       try {
         summary = await readCapture(file, (pkt) => ca.packet(pkt), {
+          ...(opts.chunkSize ? { chunkSize: opts.chunkSize } : {}),
           resync: opts.resync ?? false,
           signal: opts.signal,
           onProgress: opts.onProgress ? (read, size) => opts.onProgress!(file, read, size, ca.packets) : undefined,
@@ -377,6 +380,8 @@ export interface AnalyzeInputs {
   threads?: number;
   /** A shard channel's batch size (AnalyzeOptions.batchBytes). */
   batchBytes?: number;
+  /** Bytes per read of a capture (AnalyzeOptions.chunkSize). */
+  chunkSize?: number;
 }
 
 /**
@@ -397,6 +402,7 @@ export async function analyzeInputs(files: string[], o: AnalyzeInputs, filter: P
     signal: o.signal,
     threads: o.threads ?? 1,
     ...(o.batchBytes ? { batchBytes: o.batchBytes } : {}),
+    ...(o.chunkSize ? { chunkSize: o.chunkSize } : {}),
     onProgress: progress ? (file, read, size, packets) => progress.update(file, read, size, packets) : undefined,
   });
   progress?.done();
