@@ -154,7 +154,7 @@ function turn(): Promise<void> {
  * Above this much heap in use, a step of the tail starts with a full collection (collectIfLarge).
  * 96 MiB: on mixed.pcap (17,015 conversations, 63–88 MiB live) the heap reached 201 MiB in use
  * before V8 collected by itself, for a 342–376 MiB peak RSS; collecting from 96 MiB takes two
- * full collections (~70 ms each) and the peak to 268–284 MiB (docs/performance.md).
+ * full collections (60–115 ms each) and the peak to 268–284 MiB (docs/performance.md).
  */
 const LARGE_HEAP = 96 * 1024 * 1024;
 let fullGc: (() => void) | null | undefined;
