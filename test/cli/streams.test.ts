@@ -75,21 +75,24 @@ describe.skipIf(!built)("signals during analyze (built CLI)", () => {
     expect(readdirSync(d)).toEqual(["r.json"]);
   });
 
-  it("a second signal ends the run at once: no report, no temporary file, exit 143", async () => {
+  it("a second signal ends the run at once: no report, no temporary file, exit 130 or 143", async () => {
     const d = fresh();
     const { child, result } = start(["analyze", "-", "-o", path.join(d, "r.json")]);
     await appears(d, /^\.r\.json\..*\.tmp$/);
     // Two signals that reach the handlers together, with no time between them for the first one's
     // report: the process is stopped, both are sent (different signals, so the kernel keeps both
-    // pending), and it is let go. SIGINT (2) is delivered before SIGTERM (15).
+    // pending), and it is let go. Which one its threads take first is not fixed: the first one
+    // handled starts the report, the other ends the run with its own code.
     child.kill("SIGSTOP");
     child.kill("SIGINT");
     child.kill("SIGTERM");
     child.kill("SIGCONT");
     const r = await result;
-    expect(r.code).toBe(143);
-    expect(lines(r.stderr)[0]).toMatch(/^phoenix-netcheck: interrupted: reading stops/);
-    expect(r.stderr).toMatch(/terminated again: stopping without a report/);
+    const second = /(interrupted|terminated) again: stopping without a report/.exec(r.stderr);
+    expect(second).not.toBeNull();
+    const [first, code] = second![1] === "interrupted" ? ["terminated", 130] : ["interrupted", 143];
+    expect(r.code).toBe(code);
+    expect(lines(r.stderr)[0]).toMatch(new RegExp(`^phoenix-netcheck: ${first}: reading stops`));
     expect(readdirSync(d)).toEqual([]);
   });
 
