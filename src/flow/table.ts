@@ -118,8 +118,12 @@ export class FlowTable {
     if (proto !== IPPROTO_TCP && proto !== IPPROTO_UDP) return null;
     // The last packet's conversation first: no hash for a run of packets of one conversation.
     let conv = this.index.recent(p);
-    const hash = conv !== null ? conv.hash : this.hasher.flow(p);
-    if (conv === null) conv = this.index.find(hash, p);
+    let hash: number;
+    if (conv !== null) hash = conv.hash;
+    else {
+      hash = this.hasher.flow(p);
+      conv = this.index.find(hash, p);
+    }
     // A new SYN (another ISN) on a finished 4-tuple is a new connection, as Wireshark's
     // tcp.stream splits it; a retried SYN with the same ISN stays in the old one.
     if (conv !== null && conv.tcp !== null && conv.tcp.startsNew(this.isFromClient(conv, p), p)) {

@@ -94,10 +94,8 @@ export async function analyzeFiles(files: string[], opts: AnalyzeOptions = {}): 
           onProgress: opts.onProgress ? (read, size) => opts.onProgress!(file, read, size, ca.packets) : undefined,
         });
       } catch (e) {
-        // Stopped while waiting to open it (a FIFO with no writer): it and the rest are not read.
-        if (e instanceof CaptureOpenError && e.reason === "stopped") {
-          break;
-        }
+        // Stopped before its first bytes came (a pipe with no writer yet): it and the rest are not read.
+        if (e instanceof CaptureOpenError && e.reason === "stopped") break;
         throw e;
       }
       // Detection of what is left in the table can take seconds: signals are handled first.

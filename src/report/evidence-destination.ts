@@ -18,15 +18,9 @@ export class EvidenceError extends Error {
 }
 
 /**
- * Refuses a destination that cannot or must not be written: not `.pcapng`, standard input among
- * the sources (it cannot be read twice), a directory, a missing or read-only directory, one of the
- * input files or the report file itself (same device and inode, whatever the names).
- */
-/**
- * Refuses capture inputs that cannot be read a second time: standard input (also refused by
- * checkEvidenceDestination) and pipes, FIFOs, sockets and devices (`<(zcat x.gz)`, a mkfifo):
- * the evidence is cut from a second read of the sources, which would wait for a writer that
- * never comes again.
+ * Refuses capture inputs that cannot be read a second time: pipes, FIFOs, sockets and devices
+ * (`<(zcat x.gz)`, a mkfifo; standard input, "-", is checkEvidenceDestination's). The evidence is
+ * cut from a second read of the sources, which would wait for a writer that never comes again.
  */
 export function checkEvidenceSources(captures: readonly string[]): void {
   for (const f of captures) {
@@ -43,6 +37,11 @@ export function checkEvidenceSources(captures: readonly string[]): void {
   }
 }
 
+/**
+ * Refuses a destination that cannot or must not be written: not `.pcapng`, standard input among
+ * the sources (it cannot be read twice), a directory, a missing or read-only directory, one of the
+ * input files or the report file itself (same device and inode, whatever the names).
+ */
 export function checkEvidenceDestination(dest: string, inputs: string[], reportFile: string | null, force = false): void {
   if (dest === "" || dest === "-") throw new EvidenceError(`--evidence needs a file name ending in .pcapng, got "${dest}"`);
   if (path.extname(dest).toLowerCase() !== ".pcapng") throw new EvidenceError(`--evidence writes pcapng: the file name must end in .pcapng, got "${dest}"`);

@@ -3,8 +3,9 @@ export function isoTime(sec: number, nsec: number): string {
   // A report's times fall in few distinct seconds (two per conversation, in order): the date and
   // time part of the last second asked is kept, not made again by a Date for every one.
   if (sec !== lastSec) {
-    lastSec = sec;
+    // Made before lastSec is set: a second out of Date's range throws here every time it is asked.
     lastBase = new Date(sec * 1000).toISOString().slice(0, 19); // "YYYY-MM-DDTHH:MM:SS"
+    lastSec = sec;
   }
   return `${lastBase}.${String(nsec).padStart(9, "0")}Z`;
 }

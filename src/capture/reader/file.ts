@@ -225,7 +225,7 @@ async function readChunks(
         break;
       }
       pendingRead = source.next();
-      const r = signal === undefined ? await pendingRead : await orAbort(pendingRead, signal);
+      const r = await orAbort(pendingRead, signal);
       if (r === null) {
         interrupted = true;
         break;

@@ -93,14 +93,18 @@ export class StreamBuffer {
   }
 
   /**
-   * Bytes of memory this buffer holds right now (buffer + bitmap + frame map). A field, kept up
-   * to date where they are allocated and dropped (`recount`): the flow table reads it after every
+   * Bytes of memory this buffer holds right now (buffer + bitmap + frame map). Kept up to date
+   * where they are allocated and dropped (`recount`): the flow table reads it after every
    * segment, and three byteLength reads a packet showed in the profile.
    */
-  allocatedBytes = 0;
+  get allocatedBytes(): number {
+    return this.allocated;
+  }
+
+  private allocated = 0;
 
   private recount(): void {
-    this.allocatedBytes = this.buf.byteLength + (this.placed !== null ? this.placed.byteLength : 0) + (this.runStart !== null ? this.runStart.byteLength * 3 : 0);
+    this.allocated = this.buf.byteLength + (this.placed !== null ? this.placed.byteLength : 0) + (this.runStart !== null ? this.runStart.byteLength * 3 : 0);
   }
 
   /**
@@ -199,7 +203,7 @@ export class StreamBuffer {
     this.end = -1;
     this.runStart = this.runEnd = this.runFrame = null;
     this.runCount = 0;
-    this.allocatedBytes = 0;
+    this.allocated = 0;
   }
 
   /**
@@ -213,7 +217,7 @@ export class StreamBuffer {
     this.placed = null;
     this.runStart = this.runEnd = this.runFrame = null;
     this.runCount = 0;
-    this.allocatedBytes = 0;
+    this.allocated = 0;
   }
 
   /**
