@@ -61,8 +61,13 @@ export interface ConversationData {
   readonly tcp: TcpSummary | null;
 }
 
-/** A plain copy of what `ConversationData` names (structured-clonable: no class, no link, no kept byte). */
-export function snapshotOf(c: ConversationData, id = c.id, stream = c.stream): ConversationData {
+/**
+ * A plain copy of what `ConversationData` names (structured-clonable: no class, no link, no kept
+ * byte). `share`: the copy keeps `c`'s address, MAC and frame arrays instead of copying them, for
+ * a conversation nothing changes any more (a listed one at the end of its capture: the table only
+ * reuses unlisted ones). Four small typed arrays cost ~900 bytes of heap a conversation.
+ */
+export function snapshotOf(c: ConversationData, id = c.id, stream = c.stream, share = false): ConversationData {
   const t = c.tcp;
   return {
     id,
@@ -70,8 +75,8 @@ export function snapshotOf(c: ConversationData, id = c.id, stream = c.stream): C
     stream,
     transport: c.transport,
     ipVersion: c.ipVersion,
-    clientIp: c.clientIp.slice(),
-    serverIp: c.serverIp.slice(),
+    clientIp: share ? c.clientIp : c.clientIp.slice(),
+    serverIp: share ? c.serverIp : c.serverIp.slice(),
     clientPort: c.clientPort,
     serverPort: c.serverPort,
     clientBy: c.clientBy,
@@ -81,7 +86,7 @@ export function snapshotOf(c: ConversationData, id = c.id, stream = c.stream): C
     bytesServer: c.bytesServer,
     firstFrame: c.firstFrame,
     lastFrame: c.lastFrame,
-    firstFrames: [...c.firstFrames],
+    firstFrames: share ? c.firstFrames : [...c.firstFrames],
     startSec: c.startSec,
     startNsec: c.startNsec,
     endSec: c.endSec,
@@ -92,9 +97,9 @@ export function snapshotOf(c: ConversationData, id = c.id, stream = c.stream): C
     icmpType: c.icmpType,
     icmpCode: c.icmpCode,
     icmpCount: c.icmpCount,
-    icmpFrames: [...c.icmpFrames],
-    clientMac: c.clientMac.slice(),
-    serverMac: c.serverMac.slice(),
+    icmpFrames: share ? c.icmpFrames : [...c.icmpFrames],
+    clientMac: share ? c.clientMac : c.clientMac.slice(),
+    serverMac: share ? c.serverMac : c.serverMac.slice(),
     clientMacSeen: c.clientMacSeen,
     serverMacSeen: c.serverMacSeen,
     vlan: c.vlan,

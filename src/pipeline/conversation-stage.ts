@@ -91,12 +91,13 @@ export class ConversationStage {
     this.table.finish();
     // The view keeps a plain copy (snapshotOf), as a shard worker's does: the conversation's TCP
     // tracker (endpoints, stream buffers, hole lists) and its table links are freed with the
-    // table, not carried to the report (a third of the live heap on 20,000 conversations). A
-    // library caller that asked to retain bytes (retainedBytes) keeps the conversation itself.
-    const listed = this.table.conversations.map((c: Conversation) => {
-      const v = connectionView(c, this.detection.factsOf(c), null, end);
-      return this.retains ? v : Object.freeze({ ...v, conv: snapshotOf(c) });
-    });
+    // table, not carried to the report (a third of the live heap on 20,000 conversations). The
+    // copy shares the conversation's arrays (a listed conversation is never reused), so making
+    // the views, while the table is still alive, sets the run's peak heap by less. A library
+    // caller that asked to retain bytes (retainedBytes) keeps the conversation itself.
+    const listed = this.table.conversations.map((c: Conversation) =>
+      connectionView(c, this.detection.factsOf(c), null, end, this.retains ? c : snapshotOf(c, c.id, c.stream, true)),
+    );
     const aggregates = this.aggregator.finish(this.table.lastId);
     return { listed, aggregates };
   }

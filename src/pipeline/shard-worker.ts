@@ -47,7 +47,8 @@ function finish(clock: number, endSec: number): void {
   const result: ShardResult = {
     kind: "result",
     capture,
-    listed: listed.map((v) => ({ ...v, conv: snapshotOf(v.conv) })),
+    // The stage's views already hold plain copies (ConversationStage.finish): cloned as they are.
+    listed,
     aggregates: aggregates.map((a) => ({ key: a.key, info: a.info, facts: a.facts, conv: snapshotOf(a.conv) })),
     stats: { ...s.table.stats },
     icmpUnmatched,

@@ -118,7 +118,8 @@ export class ShardPool {
     const counters = new SharedArrayBuffer(4 * SHARED_COUNTERS);
     // The held-bytes budget is the run's: each shard gets its part (a shard over its part retires
     // its own least recently active conversations early, as one table does over the whole).
-    const flow: FlowTableOptions = { ...flowOpts, maxHeldBytes: Math.floor((flowOpts.maxHeldBytes ?? 0) / threads) };
+    // Workers keep no bytes after detection: their views come back as plain copies.
+    const flow: FlowTableOptions = { ...flowOpts, maxHeldBytes: Math.floor((flowOpts.maxHeldBytes ?? 0) / threads), retainedBytes: 0 };
     const url = new URL("./shard-worker.js", import.meta.url);
     for (let i = 0; i < threads; i++) {
       const control = new SharedArrayBuffer(4 * CONTROL_WORDS);

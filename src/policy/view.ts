@@ -124,9 +124,10 @@ function serverWentOn(history: string): boolean {
 
 /**
  * Freeze `c` with what the detectors found (`facts`, null when not detected) and, for an
- * aggregate entry, what it stands for. `captureEnd`: its capture's last packet, seconds.
+ * aggregate entry, what it stands for. `captureEnd`: its capture's last packet, seconds. `keep`:
+ * what the view's `conv` holds (the pipeline's plain copy of `c`, so the tracker is not kept).
  */
-export function connectionView(c: Conversation, facts: ConversationFacts | null, aggregate: AggregateInfo | null, captureEnd: number): ConnectionView {
+export function connectionView(c: Conversation, facts: ConversationFacts | null, aggregate: AggregateInfo | null, captureEnd: number, keep: ConversationData = c): ConnectionView {
   const t = c.tcp;
   const f = facts;
   const history = aggregate !== null ? aggregate.history : connHistory(c);
@@ -140,7 +141,7 @@ export function connectionView(c: Conversation, facts: ConversationFacts | null,
   const unreachable = c.icmpCount > 0 && c.packetsServer === 0 &&
     ((c.ipVersion === 4 && c.icmpType === 3 && c.icmpCode !== ICMP4_FRAGMENTATION_NEEDED) || (c.ipVersion === 6 && c.icmpType === 1));
   return Object.freeze({
-    conv: c,
+    conv: keep,
     id: c.id,
     capture: c.capture,
     transport: c.transport,

@@ -15,9 +15,13 @@ export function renderJson(r: Report): string {
 /**
  * The same text as renderJson, in pieces of about `size` characters, for writing as it is made:
  * a report of many conversations is never one string (each conversation is stringified on its
- * own and indented into place, which is what JSON.stringify(r, null, 2) writes).
+ * own and indented into place, which is what JSON.stringify(r, null, 2) writes). 64 KiB: V8
+ * puts a string over ~128 KiB straight into its old generation, where only a full collection
+ * frees it, so 1 MiB pieces (and the slices they were cut from) piled up as garbage until one
+ * came: 18 MiB of peak RSS on mixed.pcap's 31 MB report (docs/performance.md); strings this size
+ * die young.
  */
-export function* jsonPieces(r: Report, size = 1 << 20): Generator<string> {
+export function* jsonPieces(r: Report, size = 1 << 16): Generator<string> {
   let buf = "{";
   let first = true;
   for (const [k, v] of Object.entries(r)) {
