@@ -94,10 +94,39 @@ export interface ConnectionView {
   readonly firstFrame: number;
 }
 
+/**
+ * One text per distinct IPv4 address and MAC, shared by every view (and the report's records,
+ * which reuse the view's): a capture's conversations are between few hosts, and a text built
+ * per view was a string each (a MAC's, built by concatenation, a chain of ~11 pieces) for the
+ * policy and report to hold to the end (docs/performance.md). Bounded: cleared when full.
+ */
+const TEXTS_MAX = 65_536;
+const ipv4Texts = new Map<number, string>();
+const macTexts = new Map<number, string>();
+
+function ipText(b: Uint8Array, v: 4 | 6): string {
+  if (v !== 4) return formatIp(b, v);
+  const k = ((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]) >>> 0;
+  let t = ipv4Texts.get(k);
+  if (t === undefined) {
+    if (ipv4Texts.size >= TEXTS_MAX) ipv4Texts.clear();
+    t = formatIp(b, 4);
+    ipv4Texts.set(k, t);
+  }
+  return t;
+}
+
 function macText(b: Uint8Array): string {
-  let s = "";
-  for (let i = 0; i < 6; i++) s += (i ? ":" : "") + (b[i] < 16 ? "0" : "") + b[i].toString(16);
-  return s;
+  // 48 bits: exact in a double.
+  const k = (((b[0] << 8) | b[1]) >>> 0) * 2 ** 32 + (((b[2] << 24) | (b[3] << 16) | (b[4] << 8) | b[5]) >>> 0);
+  let t = macTexts.get(k);
+  if (t === undefined) {
+    if (macTexts.size >= TEXTS_MAX) macTexts.clear();
+    t = "";
+    for (let i = 0; i < 6; i++) t += (i ? ":" : "") + (b[i] < 16 ? "0" : "") + b[i].toString(16);
+    macTexts.set(k, t);
+  }
+  return t;
 }
 
 const MAX_FRAMES = 50;
@@ -146,8 +175,8 @@ export function connectionView(c: Conversation, facts: ConversationFacts | null,
     capture: c.capture,
     transport: c.transport,
     ipVersion: c.ipVersion,
-    client: Object.freeze({ ip: formatIp(c.clientIp, c.ipVersion), bytes: c.clientIp, port: c.clientPort, mac: c.clientMacSeen ? macText(c.clientMac) : null }),
-    server: Object.freeze({ ip: formatIp(c.serverIp, c.ipVersion), bytes: c.serverIp, port: c.serverPort, mac: c.serverMacSeen ? macText(c.serverMac) : null }),
+    client: Object.freeze({ ip: ipText(c.clientIp, c.ipVersion), bytes: c.clientIp, port: c.clientPort, mac: c.clientMacSeen ? macText(c.clientMac) : null }),
+    server: Object.freeze({ ip: ipText(c.serverIp, c.ipVersion), bytes: c.serverIp, port: c.serverPort, mac: c.serverMacSeen ? macText(c.serverMac) : null }),
     state: aggregate !== null ? aggregate.state : connState(c),
     history,
     packetsClient: c.packetsClient,
