@@ -7,20 +7,25 @@
  */
 import { type Conversation, frameAt, sampleOf } from "../flow/index.js";
 import type { TcpTracker } from "../flow/index.js";
-import { hasNoPayload } from "./text.js";
 import { detect } from "./registry.js";
 import type { CertificateCache } from "./tls/index.js";
 import { emptyFacts, type ConversationFacts, type StreamSample } from "./types.js";
 
 /** The facts of `conv`; `certificates`: the analysis's certificate cache (one per capture or probe run). */
 export function detectFacts(conv: Conversation, certificates?: CertificateCache): ConversationFacts {
-  const sample: StreamSample = sampleOf(conv);
-  if (certificates) sample.certificates = certificates;
   // No payload either way: every detector says no and the registry ends at "none" (checked for
   // every port, both transports, in test/flow/table.test.ts). A scan's million SYN-only
-  // conversations skip the registry walk.
-  const facts = hasNoPayload(sample) ? emptyFacts() : detect(sample);
+  // conversations skip the registry walk, and the sample is not even made (hasNoPayload's test,
+  // read off the conversation).
   const t = conv.tcp;
+  const none = t !== null ? t.client.length === 0 && t.server.length === 0 : !conv.datagrams.some((d) => d.data.length > 0);
+  let facts: ConversationFacts;
+  if (none) facts = emptyFacts();
+  else {
+    const sample: StreamSample = sampleOf(conv);
+    if (certificates) sample.certificates = certificates;
+    facts = detect(sample);
+  }
   if (t !== null) streamAnomalies(t, facts);
   for (const a of facts.anomalies) {
     if (a.frame === undefined && a.direction !== undefined && a.offset !== undefined) {
@@ -36,8 +41,10 @@ export function detectFacts(conv: Conversation, certificates?: CertificateCache)
  * saw although the peer acknowledged its data (Zeek's possible_split_routing), and overlapping
  * copies of the same bytes that disagree (Zeek's rexmit_inconsistency).
  */
+const SIDES = ["client", "server"] as const;
+
 function streamAnomalies(t: TcpTracker, facts: ConversationFacts): void {
-  for (const dir of ["client", "server"] as const) {
+  for (const dir of SIDES) {
     const unseen = dir === "client" ? t.clientUnseenBytes : t.serverUnseenBytes;
     if (unseen > 0) {
       const peer = dir === "client" ? "server" : "client";

@@ -235,20 +235,20 @@ export class Conversation implements ConversationData {
     this.bytesServer = 0;
     this.firstFrame = 0;
     this.lastFrame = 0;
-    this.firstFrames.length = 0;
+    empty(this.firstFrames);
     this.startSec = 0;
     this.startNsec = 0;
     this.endSec = 0;
     this.endNsec = 0;
     this.tcp = null;
-    this.datagrams.length = 0;
+    empty(this.datagrams);
     this.datagramsClient = 0;
     this.datagramsServer = 0;
     this.firstFromServer = false;
     this.icmpType = -1;
     this.icmpCode = -1;
     this.icmpCount = 0;
-    this.icmpFrames.length = 0;
+    empty(this.icmpFrames);
     this.clientMac.fill(0);
     this.serverMac.fill(0);
     this.clientMacSeen = false;
@@ -265,6 +265,14 @@ export class Conversation implements ConversationData {
     this.retired = false;
     this.chargedBytes = 0;
   }
+}
+
+/**
+ * Empties a short array, keeping its storage: `length = 0` is a runtime call that drops it (a
+ * scan's million reused conversations spent 150 ms there and allocated the storage again).
+ */
+function empty(a: unknown[]): void {
+  while (a.length > 0) a.pop();
 }
 
 /**

@@ -76,7 +76,8 @@ export class StreamBuffer {
 
   /** The in-order prefix of the stream kept so far (≤ cap bytes). A borrowed view: valid until the next add(). */
   bytes(): Uint8Array {
-    return this.buf.subarray(0, this.len);
+    // No view made for an empty stream (a scan's million SYN-only conversations).
+    return this.len === 0 ? EMPTY : this.buf.subarray(0, this.len);
   }
 
   /** Length of the in-order prefix kept so far. */
