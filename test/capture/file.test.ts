@@ -112,6 +112,49 @@ describe("gzip", () => {
     });
   }
 
+  // A regular gzip file is read and inflated on a worker thread (src/capture/reader/gunzip.ts),
+  // in buffers of the read size that come back to it once the reader lets go of them.
+  it("a gzip file: progress counts the compressed bytes read, up to the file size", async () => {
+    const recs = Array.from({ length: 400 }, (_, i) => pcapRecord(true, i, 0, payload(1200, i)));
+    const file = cat(pcapHeader({ le: true, snaplen: 65535, linkType: 1 }), ...recs);
+    const gz = gzipSync(file);
+    const progress: [number, number | null][] = [];
+    const { s, packets } = await read(write(gz, `p${n++}.pcap.gz`), { chunkSize: 4096, onProgress: (r, size) => progress.push([r, size]) });
+    expect(packets).toHaveLength(400);
+    expect(s.compressed).toBe(true);
+    expect(progress.length).toBeGreaterThan(1);
+    expect(progress[progress.length - 1]).toEqual([gz.length, gz.length]);
+    for (let i = 1; i < progress.length; i++) expect(progress[i][0]).toBeGreaterThanOrEqual(progress[i - 1][0]);
+  });
+
+  it("a gzip file of records larger than the read size, and of two members: the same packets as the plain file", async () => {
+    // 9 KB records read in 1 KiB buffers: each record spans many buffers the reader holds while
+    // it waits for the rest; a buffer passed back too early would be detached (empty) here.
+    const recs = Array.from({ length: 120 }, (_, i) => pcapRecord(true, i, 0, payload(9000 + i, i)));
+    const file = cat(pcapHeader({ le: true, snaplen: 65535, linkType: 1 }), ...recs);
+    const plain = await read(write(file));
+    const half = file.length >> 1;
+    const twoMembers = cat(gzipSync(file.subarray(0, half)), gzipSync(file.subarray(half)));
+    for (const gz of [gzipSync(file), twoMembers]) {
+      const zipped = await read(write(gz, `m${n++}.pcap.gz`), { chunkSize: 1024 });
+      expect(zipped.packets).toEqual(plain.packets);
+      expect(zipped.s.errors).toEqual([]);
+    }
+  });
+
+  it("a gzip file whose read is stopped midway: resolves at once as interrupted, the worker gone", async () => {
+    const recs = Array.from({ length: 2000 }, (_, i) => pcapRecord(true, i, 0, payload(1400, i)));
+    const gz = gzipSync(cat(pcapHeader({ le: true, snaplen: 65535, linkType: 1 }), ...recs));
+    const stop = new AbortController();
+    let seen = 0;
+    const s = await readCapture(write(gz, `a${n++}.pcap.gz`), () => {
+      if (++seen === 50) stop.abort();
+    }, { chunkSize: 4096, signal: stop.signal });
+    expect(s.interrupted).toBe(true);
+    expect(seen).toBeGreaterThanOrEqual(50);
+    expect(seen).toBeLessThan(2000);
+  });
+
   it("a gzip stream cut short: resolves with a fatal error after what could be decompressed", async () => {
     const recs = Array.from({ length: 200 }, (_, i) => pcapRecord(true, i, 0, payload(300, i)));
     const file = cat(pcapHeader({ le: true, snaplen: 65535, linkType: 1 }), ...recs);

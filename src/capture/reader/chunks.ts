@@ -1,14 +1,9 @@
 /**
- * Where readCapture's chunks come from: file reads into reused buffers (one read ahead), any byte
- * stream, and gzip decompression (RFC 1952, node:zlib); plus taking the first bytes off for the
- * format sniff and putting them back in front.
+ * Where readCapture's chunks come from: file reads into reused buffers (one read ahead) and any
+ * byte stream (gzip decompression: gunzip.ts); plus taking the first bytes off for the format
+ * sniff and putting them back in front.
  */
 import type { FileHandle } from "node:fs/promises";
-import { Readable, pipeline } from "node:stream";
-import { createGunzip } from "node:zlib";
-
-/** Decompressed piece size for gzip input (see gunzipChunks). */
-const GUNZIP_CHUNK_SIZE = 128 * 1024;
 
 /** Told the bytes read from the source so far (compressed, for gzip) after every read. */
 export type OnProgress = ((bytesRead: number, fileSize: number | null) => void) | undefined;
@@ -174,23 +169,5 @@ export async function* streamChunks(
     read += chunk.length;
     onProgress?.(read, size);
     yield chunk;
-  }
-}
-
-/** Decompresses a gzip byte stream (RFC 1952; concatenated members too) chunk by chunk. */
-export async function* gunzipChunks(src: AsyncGenerator<Uint8Array>, chunkSize: number): AsyncGenerator<Uint8Array> {
-  // 128 KiB output pieces: zlib allocates a new buffer per piece, and 1 MiB ones (above glibc's
-  // mmap threshold once it adapts) left freed memory in RSS: 559 MiB peak on the 603 MB bench file.
-  const gunzip = createGunzip({ chunkSize: Math.max(64, Math.min(chunkSize, GUNZIP_CHUNK_SIZE)) });
-  // One compressed chunk read ahead at most (objectMode counts chunks, not bytes).
-  const input = Readable.from(src, { objectMode: true, highWaterMark: 1 });
-  const out = pipeline(input, gunzip, () => {
-    /* errors surface through the iteration below */
-  });
-  try {
-    for await (const c of out as AsyncIterable<Buffer>) yield c;
-  } finally {
-    out.destroy();
-    input.destroy();
   }
 }

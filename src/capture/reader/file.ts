@@ -14,7 +14,8 @@ import { constants, openSync } from "node:fs";
 import { open, stat, type FileHandle } from "node:fs/promises";
 import { Socket } from "node:net";
 import type { CaptureError, CaptureSummary, CaptureTimestamp, RawPacket } from "../types.js";
-import { ChunkPool, fileChunks, gunzipChunks, orAbort, prepend, streamChunks, takeHead, type Head } from "./chunks.js";
+import { ChunkPool, fileChunks, orAbort, prepend, streamChunks, takeHead, type Head, type OnProgress } from "./chunks.js";
+import { gunzipChunks, gunzipFile } from "./gunzip.js";
 import { SNIFF_BYTES, createReader, hexBytes, sniff } from "./sniff.js";
 
 /** 1 MiB reads measured twice as fast as 64 KiB ones on this reader. */
@@ -96,7 +97,9 @@ export async function readCapture(
       throw openFailure(source, e);
     }
     const pool = new ChunkPool(chunkSize);
-    const summary = await readChunks(fileChunks(fh, pool, size, opts.onProgress), source, source, size, onPacket, chunkSize, pool, opts.resync ?? false, opts.signal);
+    // A regular file that turns out to be gzip is read again by the worker that inflates it (gunzip.ts).
+    const gzipFile = size !== null ? { fd: fh.fd, onProgress: opts.onProgress } : null;
+    const summary = await readChunks(fileChunks(fh, pool, size, opts.onProgress), source, source, size, onPacket, chunkSize, pool, opts.resync ?? false, opts.signal, gzipFile);
     // After an abort a read may still wait on a FIFO, and close() would wait for it: let it go.
     if (summary.interrupted) {
       closing = fh.close().catch(() => undefined);
@@ -151,6 +154,7 @@ async function readChunks(
   pool: ChunkPool | null = null,
   resync = false,
   signal?: AbortSignal,
+  gzipFile: { fd: number; onProgress: OnProgress } | null = null,
 ): Promise<CaptureSummary> {
   let opened: Head | null;
   try {
@@ -167,10 +171,16 @@ async function readChunks(
   if (fmt === null) throw notCapture(file, display, head, "");
   let source: AsyncGenerator<Uint8Array> = prepend(head.chunks, raw);
   let compressed = false;
+  // Set once the reader exists: which decompressed buffers it still needs (gunzip.ts passes the others back).
+  let readerHolds: ((ab: ArrayBufferLike) => boolean) | null = null;
   if (fmt === "gzip") {
     compressed = true;
     pool?.untrack();
-    source = gunzipChunks(source, chunkSize);
+    if (gzipFile !== null) {
+      // The worker reads the file from its start, by the same descriptor: stop reading it here.
+      await raw.return(undefined);
+      source = gunzipFile(gzipFile.fd, fileSize, chunkSize, gzipFile.onProgress, () => readerHolds);
+    } else source = gunzipChunks(source, chunkSize);
     let unzipped: Head | null;
     try {
       unzipped = await takeHead(source, SNIFF_BYTES, signal);
@@ -190,6 +200,7 @@ async function readChunks(
   }
 
   const reader = createReader(fmt, { resync });
+  if (compressed) readerHolds = (ab) => reader.holds(ab);
   let packets = 0;
   let bytes = 0;
   let capturedBytes = 0;
