@@ -19,4 +19,4 @@ export { CLOUD_NAME_SUFFIXES } from "./infer.js";
 export { builtinMatrix, formatPorts, loadMatrixFile, roleNames, rowServerText, type Matrix, type MatrixRow } from "./matrix.js";
 export { MARKING_NAMER, PLAIN_NAMER, replaceMarks, type MarkKind, type Namer } from "./namer.js";
 export { loadRolesFile, parseRoleArgs, roleExpectation, RoleMap, STANDARD_ROLES, type RoleEntry } from "./roles.js";
-export { connectionView, type AggregateInfo, type AggregateLevel, type ConnectionView } from "./view.js";
+export { connectionView, type AggregateInfo, type AggregateLevel, type ConnectionView, type EndpointView } from "./view.js";

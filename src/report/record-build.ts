@@ -4,8 +4,7 @@
  * record here and nowhere else, so the table, JSON, Markdown and HTML reports cannot disagree.
  */
 import type { CaptureError } from "../capture/index.js";
-import { formatIp } from "../decode/index.js";
-import type { CaptureInfo, ConnectionView, ConversationVerdict, Evaluation, Matrix, RoleMap } from "../policy/index.js";
+import type { CaptureInfo, ConnectionView, ConversationVerdict, EndpointView, Evaluation, Matrix, RoleMap } from "../policy/index.js";
 import { REPORT_SCHEMA, type Analysis, type CaptureRecord, type CaptureResult, type ConversationRecord, type Report, type RoleRecord } from "./record.js";
 import { isoTime } from "./time.js";
 
@@ -153,13 +152,15 @@ export function captureSeconds(a: Analysis): number {
 
 function roleRecords(a: Analysis, roles: RoleMap): RoleRecord[] {
   const out = new Map<string, RoleRecord>();
-  for (const { conv: c } of a.conversations) {
-    for (const [ip, v] of [[c.clientIp, c.ipVersion], [c.serverIp, c.ipVersion]] as const) {
-      const text = formatIp(ip, v);
-      if (out.has(text)) continue;
-      const m = roles.lookup(ip, v);
-      if (m) out.set(text, { ip: text, role: m.role, source: m.explicit ? "explicit" : "inferred", reason: m.reason });
-    }
+  // The views' address texts (made once per address, src/policy/view.ts), not formatted again.
+  const add = (e: EndpointView, v: 4 | 6): void => {
+    if (out.has(e.ip)) return;
+    const m = roles.lookup(e.bytes, v);
+    if (m) out.set(e.ip, { ip: e.ip, role: m.role, source: m.explicit ? "explicit" : "inferred", reason: m.reason });
+  };
+  for (const c of a.conversations) {
+    add(c.client, c.ipVersion);
+    add(c.server, c.ipVersion);
   }
   return [...out.values()];
 }
