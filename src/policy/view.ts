@@ -134,7 +134,16 @@ const MAX_FRAMES = 50;
 /** ICMP destination unreachable code 4 (RFC 792; RFC 1191 §3): the path's MTU, not a refusal. */
 const ICMP4_FRAGMENTATION_NEEDED = 4;
 
-function framesOf(c: Conversation, f: ConversationFacts | null): number[] {
+function framesOf(c: Conversation, f: ConversationFacts | null): readonly number[] {
+  // Most conversations: only their first frames, already in order (a listed conversation's are
+  // final when its view is made), shared instead of copied through a set and a sort (15 MiB of
+  // allocation on mixed.pcap). An aggregate's come in the order its members left: checked.
+  if (c.icmpFrames.length === 0 && (f === null || !f.anomalies.some((a) => a.frame))) {
+    const ff = c.firstFrames;
+    let inOrder = ff.length <= MAX_FRAMES;
+    for (let i = 1; inOrder && i < ff.length; i++) inOrder = ff[i - 1] < ff[i];
+    if (inOrder) return ff;
+  }
   const s = new Set<number>();
   for (const x of c.firstFrames) s.add(x);
   for (const x of c.icmpFrames) s.add(x);
