@@ -36,13 +36,13 @@ export function detectFacts(conv: Conversation, certificates?: CertificateCache)
   return facts;
 }
 
+const SIDES = ["client", "server"] as const;
+
 /**
  * What the TCP layer saw wrong with the streams themselves (issue 18): a side the capture never
  * saw although the peer acknowledged its data (Zeek's possible_split_routing), and overlapping
  * copies of the same bytes that disagree (Zeek's rexmit_inconsistency).
  */
-const SIDES = ["client", "server"] as const;
-
 function streamAnomalies(t: TcpTracker, facts: ConversationFacts): void {
   for (const dir of SIDES) {
     const unseen = dir === "client" ? t.clientUnseenBytes : t.serverUnseenBytes;
