@@ -10,6 +10,10 @@
  * reads the file (by the same descriptor, at its own offsets) and inflates it needs nothing from
  * this thread but "send more", so it keeps a few buffers ahead.
  *
+ * The worker reads at explicit offsets (pread(2)): a read still in flight when a stopped run has
+ * closed the descriptor (readCapture closes it without waiting then) can neither move another
+ * reader's offset nor take bytes from a pipe that got the same number (pread on a pipe: ESPIPE).
+ *
  * The decompressed bytes come in buffers of the read size, moved to this thread and back
  * (transferred, not copied) once the reader no longer holds them, so no new buffer is made for
  * every piece here. The worker's code is a string (`eval`), so it runs the same from the sources
