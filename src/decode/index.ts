@@ -21,5 +21,5 @@ export { Status } from "./status.js";
 export { Reason, REASON_TEXT } from "./reason.js";
 export { DEFAULT_FRAGMENT_LIMITS, FragmentReassembler, type FragmentLimits } from "./fragments.js";
 export { compileFilter, FilterError, type PacketFilter } from "./filter.js";
-export { formatIp, formatIpv4, formatIpv6, parseIp } from "./addr.js";
+export { formatIp, formatIpv4, formatIpv6, formatMac, parseIp } from "./addr.js";
 export type { DecodeCounts } from "./counts.js";

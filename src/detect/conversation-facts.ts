@@ -5,7 +5,7 @@
  * pipeline's detect stage calls it for every conversation of a capture; `probe` for the
  * conversations its checks replay (docs/probe.md): one detection for both.
  */
-import { type Conversation, frameAt, sampleOf } from "../flow/index.js";
+import { type Conversation, frameAt, sampleIsEmpty, sampleOf } from "../flow/index.js";
 import type { TcpTracker } from "../flow/index.js";
 import { detect } from "./registry.js";
 import type { CertificateCache } from "./tls/index.js";
@@ -15,17 +15,15 @@ import { emptyFacts, type ConversationFacts, type StreamSample } from "./types.j
 export function detectFacts(conv: Conversation, certificates?: CertificateCache): ConversationFacts {
   // No payload either way: every detector says no and the registry ends at "none" (checked for
   // every port, both transports, in test/flow/table.test.ts). A scan's million SYN-only
-  // conversations skip the registry walk, and the sample is not even made (hasNoPayload's test,
-  // read off the conversation).
-  const t = conv.tcp;
-  const none = t !== null ? t.client.length === 0 && t.server.length === 0 : !conv.datagrams.some((d) => d.data.length > 0);
+  // conversations skip the registry walk, and the sample is not even made.
   let facts: ConversationFacts;
-  if (none) facts = emptyFacts();
+  if (sampleIsEmpty(conv)) facts = emptyFacts();
   else {
     const sample: StreamSample = sampleOf(conv);
     if (certificates) sample.certificates = certificates;
     facts = detect(sample);
   }
+  const t = conv.tcp;
   if (t !== null) streamAnomalies(t, facts);
   for (const a of facts.anomalies) {
     if (a.frame === undefined && a.direction !== undefined && a.offset !== undefined) {

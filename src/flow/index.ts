@@ -10,6 +10,6 @@ export { FlowHasher, sameAddr } from "./key.js";
 export { FlowBudget, Lifetime, UDP_SAMPLE_OVERHEAD } from "./lifetime.js";
 export { DEFAULT_FLOW_OPTIONS, DEFAULT_MAX_CONVERSATIONS, type FlowStats, type FlowTableOptions } from "./options.js";
 export { isServicePort, NO_SERVER_PORTS, orient, udpSenderIsClient, type ClientBy, type Orientation } from "./orientation.js";
-export { frameAt, sampleOf, type Datagram, type Direction, type StreamSample } from "./sample.js";
+export { frameAt, sampleIsEmpty, sampleOf, type Datagram, type Direction, type StreamSample } from "./sample.js";
 export { FlowTable, type FlowSink } from "./table.js";
 export * from "./tcp/index.js";

@@ -46,6 +46,17 @@ export interface StreamSample {
 const EMPTY = new Uint8Array(0);
 
 /**
+ * True when the conversation's sample would hold no payload byte either way: what detect's
+ * `hasNoPayload(sampleOf(conv))` says, without making the sample (a scan's million SYN-only
+ * conversations are detected by this test alone).
+ */
+export function sampleIsEmpty(conv: Conversation): boolean {
+  const t = conv.tcp;
+  if (t !== null) return t.client.length === 0 && t.server.length === 0;
+  return !conv.datagrams.some((d) => d.data.length > 0);
+}
+
+/**
  * The sample of a conversation as it is now. The flow table has already finished its TCP tracker
  * (TcpTracker.finish) before it hands the conversation on, so this only reads.
  */

@@ -4,7 +4,7 @@
  * of read from the TCP tracker by every check. The pipeline builds it with `connectionView` when
  * a capture ends, after detection (src/pipeline/capture-analysis.ts); never changed afterwards.
  */
-import { formatIp } from "../decode/index.js";
+import { formatIp, formatMac } from "../decode/index.js";
 import type { ConversationFacts, Protocol, TlsFacts } from "../detect/index.js";
 import { connHistory, connState, type Conversation, type ConversationData } from "../flow/index.js";
 
@@ -97,8 +97,8 @@ export interface ConnectionView {
 /**
  * One text per distinct IPv4 address and MAC, shared by every view (and the report's records,
  * which reuse the view's): a capture's conversations are between few hosts, and a text built
- * per view was a string each (a MAC's, built by concatenation, a chain of ~11 pieces) for the
- * policy and report to hold to the end (docs/performance.md). Bounded: cleared when full.
+ * per view was a string each (a MAC's, as it was built here, a chain of ~11 concatenated pieces)
+ * for the policy and report to hold to the end (docs/performance.md). Bounded: cleared when full.
  */
 const TEXTS_MAX = 65_536;
 const ipv4Texts = new Map<number, string>();
@@ -122,8 +122,7 @@ function macText(b: Uint8Array): string {
   let t = macTexts.get(k);
   if (t === undefined) {
     if (macTexts.size >= TEXTS_MAX) macTexts.clear();
-    t = "";
-    for (let i = 0; i < 6; i++) t += (i ? ":" : "") + (b[i] < 16 ? "0" : "") + b[i].toString(16);
+    t = formatMac(b);
     macTexts.set(k, t);
   }
   return t;

@@ -5,6 +5,9 @@
  */
 import { describe, expect, it } from "vitest";
 import { Conversation, snapshotOf } from "../../src/flow/conversation.js";
+import { sampleIsEmpty, sampleOf } from "../../src/flow/sample.js";
+import { TcpTracker } from "../../src/flow/tcp/index.js";
+import { hasNoPayload } from "../../src/detect/text.js";
 
 describe("Conversation address bytes", () => {
   it("are each conversation's own, across slab boundaries (64 KiB of 44 bytes: ~1,490 a slab)", () => {
@@ -43,5 +46,26 @@ describe("Conversation address bytes", () => {
     c.reset();
     expect([...copy.clientIp.subarray(0, 4)]).toEqual([10, 0, 0, 1]);
     expect(copy.firstFrames).toEqual([1, 2]);
+  });
+});
+
+describe("sampleIsEmpty", () => {
+  it("says what hasNoPayload says of the sample, without making it", () => {
+    const udp = new Conversation();
+    udp.transport = "udp";
+    const cases: Conversation[] = [udp];
+    const empty = new Conversation();
+    empty.transport = "udp";
+    empty.datagrams.push({ fromClient: true, frame: 1, data: new Uint8Array(0) });
+    cases.push(empty);
+    const full = new Conversation();
+    full.transport = "udp";
+    full.datagrams.push({ fromClient: false, frame: 2, data: Uint8Array.of(1) });
+    cases.push(full);
+    const tcp = new Conversation();
+    tcp.tcp = new TcpTracker(16);
+    cases.push(tcp);
+    for (const c of cases) expect(sampleIsEmpty(c)).toBe(hasNoPayload(sampleOf(c)));
+    expect(cases.map(sampleIsEmpty)).toEqual([true, true, false, true]);
   });
 });

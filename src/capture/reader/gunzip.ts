@@ -60,13 +60,13 @@ const { createGunzip } = require("node:zlib");
 const g = createGunzip({ chunkSize: w.piece });
 const spare = [];
 const input = Buffer.allocUnsafe(w.readBytes);
-let pos = 0, cur = null, used = 0, lent = 0, paused = false, failed = false;
+let pos = 0, cur = null, used = 0, lent = 0, failed = false;
 function send() {
   if (used === 0) return;
   parentPort.postMessage({ t: "out", b: cur.buffer, n: used, read: pos }, [cur.buffer]);
   cur = null;
   used = 0;
-  if (++lent >= w.inFlight && !paused) { paused = true; g.pause(); }
+  if (++lent >= w.inFlight) g.pause();
 }
 function fail(e) {
   if (failed) return;
@@ -98,7 +98,7 @@ function next() {
 }
 parentPort.on("message", (m) => {
   if (m.b) spare.push(m.b);
-  if (--lent < w.inFlight && paused) { paused = false; g.resume(); }
+  if (--lent < w.inFlight && g.isPaused()) g.resume();
 });
 next();
 `;
